@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what building and testing Centrala needs, skipping what is already there.
+# Safe to run again; used by scripts/run.sh and scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
+
+log() { printf '\033[1m[install]\033[0m %s\n' "$*"; }
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+
+apt_pkgs=()
+command -v chromium >/dev/null || apt_pkgs+=(chromium)
+command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)
+command -v sipp >/dev/null || apt_pkgs+=(sip-tester)
+command -v unshare >/dev/null || apt_pkgs+=(util-linux)
+command -v ip >/dev/null || apt_pkgs+=(iproute2)
+command -v npm >/dev/null || apt_pkgs+=(nodejs npm)
+if [ "${#apt_pkgs[@]}" -gt 0 ]; then
+  log "apt-get install ${apt_pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+if ! trunk --version 2>/dev/null | grep -q '0\.21\.14'; then
+  log "cargo install trunk 0.21.14"
+  cargo install trunk --version 0.21.14 --locked
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q '0\.2\.130'; then
+  log "cargo install wasm-bindgen-cli 0.2.130"
+  cargo install wasm-bindgen-cli --version 0.2.130
+fi
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -d tools/node_modules/playwright-core ] || [ ! -d tools/node_modules/jssip ]; then
+  log "npm ci (binaryen, playwright-core, jssip) in tools/"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,921 @@
+//! The softphone's user agent: registration with digest auth, outbound (RFC 5626) keepalives,
+//! and one-to-one calls with CANCEL, BYE and re-INVITE. Sans-IO: the browser gives it bytes
+//! from the WebSocket and "now"; it gives back text to send, events for the UI and when to
+//! wake it up.
+//!
+//! Driving contract:
+//! 1. after `connected(now)`, and after every call that takes `now`, drain `poll_transmit()`
+//!    (send each on the WebSocket) and `poll_event()` (update the UI);
+//! 2. call `handle_timeout(now)` once `now >= poll_timeout()`;
+//! 3. on a WebSocket message call `handle_message(bytes, now)`; on close, `disconnected()`.
+
+use std::collections::VecDeque;
+
+use crate::Instant;
+use crate::dialog::{cancel_for, Dialog};
+use crate::digest::{Challenge, Credentials};
+use crate::message::{parse_datagram, CSeq, Message, Method, NameAddr, Request, Response, SipMessage, Uri};
+use crate::rng::Rng;
+use crate::transaction::{Output, TimerConfig, Transactions, TxKey};
+
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS";
+
+/// How the user agent is set up.
+#[derive(Debug, Clone)]
+pub struct UaConfig {
+    /// The extension (SIP user), e.g. "101".
+    pub user: String,
+    /// The SIP domain (digest realm), e.g. "centrala.local".
+    pub domain: String,
+    /// The SIP password or short-lived SIP credential; kept in memory only.
+    pub password: String,
+    pub display_name: Option<String>,
+    /// `urn:uuid:...`, stable per browser (RFC 5626 instance id).
+    pub instance_id: String,
+    /// Requested registration lifetime in seconds.
+    pub expires: u32,
+    /// Whether the WebSocket is `wss:` (Via transport WSS) or `ws:` (WS).
+    pub secure: bool,
+    /// CRLF keepalive interval in milliseconds (RFC 5626 4.4.1).
+    pub keepalive_ms: u64,
+    pub user_agent: String,
+}
+
+impl UaConfig {
+    pub fn new(user: &str, domain: &str, password: &str) -> UaConfig {
+        UaConfig {
+            user: user.to_string(),
+            domain: domain.to_string(),
+            password: password.to_string(),
+            display_name: None,
+            instance_id: "urn:uuid:00000000-0000-4000-8000-000000000000".into(),
+            expires: 600,
+            secure: false,
+            keepalive_ms: 25_000,
+            user_agent: "Centrala-Web/0.1".into(),
+        }
+    }
+}
+
+/// Registration as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistrationState {
+    /// Not registered (not connected yet, or logged out).
+    Unregistered,
+    /// A REGISTER is under way.
+    Registering,
+    /// Registered until the registrar's expiry (refreshed before it).
+    Registered,
+    /// The registrar refused; the text says why, in words for a person.
+    Failed(String),
+}
+
+/// The UI's handle for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallHandle(pub u64);
+
+/// What happened, for the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    Registration(RegistrationState),
+    /// Someone calls us; answer with `answer(call, sdp)` or `hangup(call)`.
+    IncomingCall { call: CallHandle, from_user: String, from_display: Option<String>, sdp: String },
+    /// Our call rings at the other end.
+    Ringing { call: CallHandle },
+    /// Our call was answered; `sdp` is the remote answer.
+    Answered { call: CallHandle, sdp: String },
+    /// The caller acknowledged our answer: media may flow both ways.
+    Connected { call: CallHandle },
+    /// The peer sent a new offer (re-INVITE or UPDATE); reply with `accept_reoffer`.
+    Reoffer { call: CallHandle, sdp: String },
+    /// The call is over; `reason` is for a person, `status` the SIP code if there was one.
+    Ended { call: CallHandle, reason: String, status: Option<u16> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Outgoing,
+    Incoming,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CallState {
+    /// Outgoing INVITE sent, no answer yet.
+    Calling,
+    /// Incoming INVITE, ringing here.
+    Ringing,
+    /// We sent a 2xx and wait for the ACK; the 2xx is resent until then.
+    Answered { retransmit_at: Instant, interval: u64, give_up_at: Instant },
+    Connected,
+    /// The user hung up before the answer: CANCEL (when allowed) and BYE on a late 2xx.
+    Cancelling { cancel_sent: bool },
+    Ended,
+}
+
+#[derive(Debug, Clone)]
+struct Call {
+    handle: CallHandle,
+    direction: Direction,
+    state: CallState,
+    /// Outgoing: the INVITE we sent last. Incoming: the INVITE we got.
+    invite: Request,
+    /// The INVITE's transaction (client or server).
+    invite_key: Option<TxKey>,
+    dialog: Option<Dialog>,
+    local_sdp: String,
+    /// The 2xx we sent (incoming) or the ACK we sent (outgoing), for retransmissions.
+    last_2xx_or_ack: Option<Message>,
+    auth_tries: u32,
+    /// An incoming re-INVITE or UPDATE waiting for `accept_reoffer`.
+    pending_reoffer: Option<TxKey>,
+}
+
+#[derive(Debug, Clone)]
+struct Registration {
+    state: RegistrationState,
+    call_id: String,
+    from_tag: String,
+    cseq: u32,
+    key: Option<TxKey>,
+    auth_tries: u32,
+    refresh_at: Option<Instant>,
+    /// Registering with Expires: 0 (logging out).
+    removing: bool,
+}
+
+/// A SIP user agent for one extension on one WebSocket.
+pub struct UserAgent {
+    cfg: UaConfig,
+    rng: Rng,
+    timers: TimerConfig,
+    tx: Transactions<()>,
+    contact_user: String,
+    via_host: String,
+    connected: bool,
+    reg: Registration,
+    calls: Vec<Call>,
+    next_call: u64,
+    nc: u32,
+    keepalive_at: Option<Instant>,
+    /// Incoming re-INVITEs / UPDATEs waiting for `accept_reoffer`.
+    pending_requests: Vec<(TxKey, Request)>,
+    events: VecDeque<Event>,
+    transmit: VecDeque<String>,
+}
+
+impl UserAgent {
+    /// A user agent; `seed` comes from the browser's randomness.
+    pub fn new(cfg: UaConfig, seed: u64) -> UserAgent {
+        let mut rng = Rng::new(seed);
+        let via_host = format!("{}.invalid", rng.token(12));
+        let contact_user = rng.token(8);
+        let reg = Registration {
+            state: RegistrationState::Unregistered,
+            call_id: rng.token(22),
+            from_tag: rng.token(10),
+            cseq: 0,
+            key: None,
+            auth_tries: 0,
+            refresh_at: None,
+            removing: false,
+        };
+        let timers = TimerConfig::default();
+        UserAgent {
+            cfg,
+            rng,
+            timers,
+            tx: Transactions::new(timers),
+            contact_user,
+            via_host,
+            connected: false,
+            reg,
+            calls: Vec::new(),
+            next_call: 1,
+            nc: 0,
+            keepalive_at: None,
+            pending_requests: Vec::new(),
+            events: VecDeque::new(),
+            transmit: VecDeque::new(),
+        }
+    }
+
+    pub fn config(&self) -> &UaConfig {
+        &self.cfg
+    }
+
+    pub fn registration(&self) -> &RegistrationState {
+        &self.reg.state
+    }
+
+    /// Text to send on the WebSocket, in order.
+    pub fn poll_transmit(&mut self) -> Option<String> {
+        self.transmit.pop_front()
+    }
+
+    /// The next event for the UI.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When to call `handle_timeout` next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let call_timers = self.calls.iter().filter_map(|c| match c.state {
+            CallState::Answered { retransmit_at, give_up_at, .. } => Some(retransmit_at.min(give_up_at)),
+            _ => None,
+        });
+        [self.tx.poll_timeout(), self.reg.refresh_at, self.keepalive_at]
+            .into_iter()
+            .flatten()
+            .chain(call_timers)
+            .min()
+    }
+
+    /// The WebSocket is open: register.
+    pub fn connected(&mut self, now: Instant) {
+        self.connected = true;
+        self.reg.removing = false;
+        self.keepalive_at = Some(now + self.cfg.keepalive_ms);
+        self.send_register(now, None);
+    }
+
+    /// The WebSocket closed: every call ends and registration is gone until `connected`.
+    pub fn disconnected(&mut self) {
+        self.connected = false;
+        self.tx.flow_closed(|_| true);
+        while self.tx.poll().is_some() {}
+        for call in &mut self.calls {
+            if call.state != CallState::Ended && !matches!(call.state, CallState::Cancelling { .. }) {
+                self.events.push_back(Event::Ended {
+                    call: call.handle,
+                    reason: "Connection to the phone system lost".into(),
+                    status: None,
+                });
+            }
+            call.state = CallState::Ended;
+        }
+        self.calls.clear();
+        self.reg.key = None;
+        self.reg.refresh_at = None;
+        self.keepalive_at = None;
+        self.set_reg_state(RegistrationState::Unregistered);
+    }
+
+    /// Removes the registration (logging out).
+    pub fn unregister(&mut self, now: Instant) {
+        if self.connected {
+            self.reg.removing = true;
+            self.reg.refresh_at = None;
+            self.send_register(now, None);
+        }
+        self.set_reg_state(RegistrationState::Unregistered);
+    }
+
+    fn set_reg_state(&mut self, s: RegistrationState) {
+        if self.reg.state != s {
+            self.reg.state = s.clone();
+            self.events.push_back(Event::Registration(s));
+        }
+    }
+
+    fn aor(&self) -> Uri {
+        Uri::sip(Some(&self.cfg.user), &self.cfg.domain)
+    }
+
+    fn via(&mut self) -> String {
+        let t = if self.cfg.secure { "WSS" } else { "WS" };
+        format!("SIP/2.0/{t} {};branch={}", self.via_host, self.rng.branch())
+    }
+
+    fn contact_uri(&self) -> String {
+        format!("sip:{}@{};transport=ws;ob", self.contact_user, self.via_host)
+    }
+
+    fn from_header(&self, tag: &str) -> String {
+        let mut na = NameAddr::new(self.aor());
+        na.display = self.cfg.display_name.clone();
+        na.params.set("tag", Some(tag));
+        na.to_string()
+    }
+
+    fn send_register(&mut self, now: Instant, auth: Option<(&'static str, Credentials)>) {
+        self.reg.cseq += 1;
+        let mut r = Request::new(Method::Register, Uri::sip(None, &self.cfg.domain));
+        let via = self.via();
+        r.headers.push("Via", via);
+        r.headers.push("Max-Forwards", "70");
+        r.headers.push("To", format!("<{}>", self.aor()));
+        r.headers.push("From", self.from_header(&self.reg.from_tag.clone()));
+        r.headers.push("Call-ID", self.reg.call_id.clone());
+        r.headers.push("CSeq", format!("{} REGISTER", self.reg.cseq));
+        let expires = if self.reg.removing { 0 } else { self.cfg.expires };
+        r.headers.push(
+            "Contact",
+            format!(
+                "<{}>;+sip.instance=\"<{}>\";reg-id=1;expires={expires}",
+                self.contact_uri(),
+                self.cfg.instance_id
+            ),
+        );
+        r.headers.push("Expires", expires.to_string());
+        r.headers.push("Supported", "path, outbound");
+        r.headers.push("Allow", ALLOW);
+        r.headers.push("User-Agent", self.cfg.user_agent.clone());
+        if let Some((name, creds)) = auth {
+            r.headers.push(name, creds.to_string());
+        }
+        if !self.reg.removing {
+            self.set_reg_state(RegistrationState::Registering);
+        }
+        let key = self.tx.send_request(r, (), true, now);
+        self.reg.key = Some(key);
+        self.drain(now);
+    }
+
+    /// Answers a 401/407 for `req`; `None` when we should give up.
+    fn authorize(&mut self, req: &Request, resp: &Response) -> Option<(&'static str, Credentials)> {
+        let (hdr, answer) = if resp.status == 401 {
+            ("WWW-Authenticate", "Authorization")
+        } else {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        };
+        let challenge = Challenge::pick(resp.headers.all(hdr))?;
+        self.nc += 1;
+        let cnonce = self.rng.token(16);
+        let creds = Credentials::answer(
+            &challenge,
+            req.method.as_str(),
+            &req.uri.to_string(),
+            &self.cfg.user,
+            &self.cfg.password,
+            &cnonce,
+            1,
+        );
+        Some((answer, creds))
+    }
+
+    /// Places a call to `target` (an extension like "102" or a SIP URI) with our SDP offer.
+    pub fn call(&mut self, target: &str, sdp: String, now: Instant) -> CallHandle {
+        let handle = CallHandle(self.next_call);
+        self.next_call += 1;
+        let target = target.trim();
+        let uri = if target.starts_with("sip:") || target.starts_with("sips:") {
+            Uri::parse(target).unwrap_or_else(|_| Uri::sip(Some(target), &self.cfg.domain))
+        } else {
+            let user = target.split('@').next().unwrap_or(target);
+            Uri::sip(Some(user), &self.cfg.domain)
+        };
+        let mut r = Request::new(Method::Invite, uri.clone());
+        let via = self.via();
+        r.headers.push("Via", via);
+        r.headers.push("Max-Forwards", "70");
+        r.headers.push("To", format!("<{uri}>"));
+        let tag = self.rng.token(10);
+        r.headers.push("From", self.from_header(&tag));
+        r.headers.push("Call-ID", self.rng.token(22));
+        r.headers.push("CSeq", "1 INVITE");
+        r.headers.push("Contact", format!("<{}>", self.contact_uri()));
+        r.headers.push("Allow", ALLOW);
+        r.headers.push("Supported", "outbound");
+        r.headers.push("User-Agent", self.cfg.user_agent.clone());
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = sdp.clone().into_bytes();
+        let mut call = Call {
+            handle,
+            direction: Direction::Outgoing,
+            state: CallState::Calling,
+            invite: r.clone(),
+            invite_key: None,
+            dialog: None,
+            local_sdp: sdp,
+            last_2xx_or_ack: None,
+            auth_tries: 0,
+            pending_reoffer: None,
+        };
+        if !self.connected {
+            self.events.push_back(Event::Ended {
+                call: handle,
+                reason: "Not connected to the phone system".into(),
+                status: None,
+            });
+            return handle;
+        }
+        call.invite_key = Some(self.tx.send_request(r, (), true, now));
+        self.calls.push(call);
+        self.drain(now);
+        handle
+    }
+
+    /// Answers an incoming call with our SDP answer.
+    pub fn answer(&mut self, handle: CallHandle, sdp: String, now: Instant) {
+        let t1 = self.timers.t1;
+        let contact = self.contact_uri();
+        let Some(call) = self.calls.iter_mut().find(|c| c.handle == handle) else { return };
+        if call.state != CallState::Ringing {
+            return;
+        }
+        let Some(dialog) = &call.dialog else { return };
+        let mut ok = call.invite.response(200, "OK");
+        ok.set_to_tag(&dialog.id.local_tag);
+        ok.headers.push("Contact", format!("<{contact}>"));
+        ok.headers.push("Allow", ALLOW);
+        ok.headers.push("Supported", "outbound");
+        ok.headers.push("Content-Type", "application/sdp");
+        ok.body = sdp.clone().into_bytes();
+        call.local_sdp = sdp;
+        call.last_2xx_or_ack = Some(Message::Response(ok.clone()));
+        call.state = CallState::Answered { retransmit_at: now + t1, interval: t1, give_up_at: now + 64 * t1 };
+        if let Some(key) = call.invite_key.clone() {
+            self.tx.send_response(&key, ok, now);
+        }
+        self.drain(now);
+    }
+
+    /// Replies to a peer's re-offer (re-INVITE or UPDATE) with our SDP answer.
+    pub fn accept_reoffer(&mut self, handle: CallHandle, sdp: String, now: Instant) {
+        let contact = self.contact_uri();
+        let Some(call) = self.calls.iter_mut().find(|c| c.handle == handle) else { return };
+        let Some(key) = call.pending_reoffer.take() else { return };
+        call.local_sdp = sdp.clone();
+        let Some(req) = self.pending_requests.iter().position(|(k, _)| *k == key).map(|i| self.pending_requests.remove(i).1) else { return };
+        let mut ok = req.response(200, "OK");
+        ok.headers.push("Contact", format!("<{contact}>"));
+        ok.headers.push("Content-Type", "application/sdp");
+        ok.body = sdp.into_bytes();
+        self.tx.send_response(&key, ok, now);
+        self.drain(now);
+    }
+
+    /// Hangs up: CANCEL or BYE for our call, 603 Decline for a ringing incoming call.
+    pub fn hangup(&mut self, handle: CallHandle, now: Instant) {
+        let Some(i) = self.calls.iter().position(|c| c.handle == handle) else { return };
+        let state = self.calls[i].state.clone();
+        match state {
+            CallState::Calling => {
+                let key = self.calls[i].invite_key.clone();
+                let proceeding = key.as_ref().is_some_and(|k| self.tx.client_proceeding(k));
+                if proceeding {
+                    let cancel = cancel_for(&self.calls[i].invite);
+                    self.tx.send_request(cancel, (), true, now);
+                }
+                self.calls[i].state = CallState::Cancelling { cancel_sent: proceeding };
+                self.end(i, "You hung up", None, false);
+            }
+            CallState::Ringing => {
+                if let Some(key) = self.calls[i].invite_key.clone() {
+                    let mut r = self.calls[i].invite.response(603, "Decline");
+                    if let Some(d) = &self.calls[i].dialog {
+                        r.set_to_tag(&d.id.local_tag);
+                    }
+                    self.tx.send_response(&key, r, now);
+                }
+                self.end(i, "Declined", Some(603), true);
+            }
+            CallState::Answered { .. } | CallState::Connected => {
+                self.send_in_dialog(i, Method::Bye, now);
+                self.end(i, "You hung up", None, true);
+            }
+            CallState::Cancelling { .. } | CallState::Ended => {}
+        }
+        self.drain(now);
+    }
+
+    /// Sends a re-INVITE with a new offer (e.g. camera turned on). The answer comes as
+    /// `Event::Answered`.
+    pub fn reinvite(&mut self, handle: CallHandle, sdp: String, now: Instant) {
+        let Some(i) = self.calls.iter().position(|c| c.handle == handle && c.state == CallState::Connected) else {
+            return;
+        };
+        let via = self.via();
+        let contact = self.contact_uri();
+        let Some(dialog) = self.calls[i].dialog.as_mut() else { return };
+        let mut r = dialog.request(Method::Invite, &via, None);
+        r.headers.push("Contact", format!("<{contact}>"));
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = sdp.clone().into_bytes();
+        self.calls[i].local_sdp = sdp;
+        self.calls[i].invite = r.clone();
+        self.calls[i].invite_key = Some(self.tx.send_request(r, (), true, now));
+        self.drain(now);
+    }
+
+    fn send_in_dialog(&mut self, i: usize, method: Method, now: Instant) {
+        let via = self.via();
+        if let Some(dialog) = self.calls[i].dialog.as_mut() {
+            let r = dialog.request(method, &via, None);
+            self.tx.send_request(r, (), true, now);
+        }
+    }
+
+    /// Marks call `i` ended and tells the UI (unless it already knows). `remove` drops it now.
+    fn end(&mut self, i: usize, reason: &str, status: Option<u16>, remove: bool) {
+        let handle = self.calls[i].handle;
+        let told = matches!(self.calls[i].state, CallState::Ended);
+        if !told {
+            self.events.push_back(Event::Ended { call: handle, reason: reason.to_string(), status });
+        }
+        if remove {
+            self.calls.remove(i);
+        } else if !matches!(self.calls[i].state, CallState::Cancelling { .. }) {
+            self.calls[i].state = CallState::Ended;
+        }
+    }
+
+    /// A WebSocket message arrived.
+    pub fn handle_message(&mut self, bytes: &[u8], now: Instant) {
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return; // CRLF keepalive pong
+        }
+        let Ok(msg) = parse_datagram(bytes) else { return };
+        self.tx.receive(msg, (), now);
+        self.drain(now);
+    }
+
+    /// Time has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.tx.handle_timeout(now);
+        if self.reg.refresh_at.is_some_and(|t| now >= t) {
+            self.reg.refresh_at = None;
+            self.reg.auth_tries = 0;
+            self.send_register(now, None);
+        }
+        if self.keepalive_at.is_some_and(|t| now >= t) {
+            self.keepalive_at = Some(now + self.cfg.keepalive_ms);
+            self.transmit.push_back("\r\n\r\n".into());
+        }
+        let t2 = self.timers.t2;
+        let mut give_up = Vec::new();
+        for call in &mut self.calls {
+            if let CallState::Answered { retransmit_at, interval, give_up_at } = &mut call.state {
+                if now >= *give_up_at {
+                    give_up.push(call.handle);
+                } else if now >= *retransmit_at {
+                    *interval = (*interval * 2).min(t2);
+                    *retransmit_at = now + *interval;
+                    if let Some(m) = &call.last_2xx_or_ack {
+                        self.transmit.push_back(m.to_string());
+                    }
+                }
+            }
+        }
+        for h in give_up {
+            if let Some(i) = self.calls.iter().position(|c| c.handle == h) {
+                self.send_in_dialog(i, Method::Bye, now);
+                self.end(i, "The caller never confirmed the call", None, true);
+            }
+        }
+        self.drain(now);
+    }
+
+    fn drain(&mut self, now: Instant) {
+        while let Some(o) = self.tx.poll() {
+            match o {
+                Output::Transmit { message, .. } => self.transmit.push_back(message.to_string()),
+                Output::Request { key, request, .. } => self.on_request(key, request, now),
+                Output::Response { key, response } => self.on_response(key, response, now),
+                Output::Timeout { key } => self.on_timeout(key, now),
+                Output::Ack { request, .. } => self.on_ack(request),
+                Output::StrayResponse { response, .. } => self.on_stray_response(response, now),
+                Output::NoAck { .. } => {}
+            }
+        }
+    }
+
+    fn on_timeout(&mut self, key: TxKey, now: Instant) {
+        if self.reg.key.as_ref() == Some(&key) {
+            self.reg.key = None;
+            self.set_reg_state(RegistrationState::Failed("The phone system does not answer".into()));
+            self.reg.refresh_at = Some(now + 30_000);
+            return;
+        }
+        if let Some(i) = self.calls.iter().position(|c| c.invite_key.as_ref() == Some(&key)) {
+            if matches!(self.calls[i].state, CallState::Calling | CallState::Cancelling { .. }) {
+                self.end(i, "No answer from the phone system", Some(408), true);
+            }
+        }
+    }
+
+    fn on_response(&mut self, key: TxKey, resp: Response, now: Instant) {
+        if self.reg.key.as_ref() == Some(&key) {
+            self.on_register_response(resp, now);
+            return;
+        }
+        let Some(i) = self.calls.iter().position(|c| c.invite_key.as_ref() == Some(&key)) else {
+            return; // BYE, CANCEL or INFO answers need nothing more
+        };
+        if resp.cseq().map(|c| c.method) != Some(Method::Invite) {
+            return;
+        }
+        let status = resp.status;
+        let state = self.calls[i].state.clone();
+        match (state, status) {
+            (_, 100) => {}
+            (CallState::Calling, 101..=199) => {
+                if status == 180 || status == 183 {
+                    self.events.push_back(Event::Ringing { call: self.calls[i].handle });
+                }
+            }
+            (CallState::Cancelling { cancel_sent: false }, 101..=199) => {
+                let cancel = cancel_for(&self.calls[i].invite);
+                self.tx.send_request(cancel, (), true, now);
+                self.calls[i].state = CallState::Cancelling { cancel_sent: true };
+            }
+            (CallState::Calling | CallState::Cancelling { .. }, 200..=299) => {
+                let cancelling = matches!(self.calls[i].state, CallState::Cancelling { .. });
+                let Ok(mut dialog) = Dialog::uac(&self.calls[i].invite, &resp) else {
+                    self.end(i, "The other side answered with a broken message", Some(status), true);
+                    return;
+                };
+                let via = self.via();
+                let seq = self.calls[i].invite.cseq().map_or(1, |c| c.seq);
+                let ack = dialog.request(Method::Ack, &via, Some(seq));
+                self.calls[i].last_2xx_or_ack = Some(Message::Request(ack.clone()));
+                self.tx.send_stateless(Message::Request(ack), ());
+                self.calls[i].dialog = Some(dialog);
+                if cancelling {
+                    self.send_in_dialog(i, Method::Bye, now);
+                    self.calls.remove(i);
+                } else {
+                    self.calls[i].state = CallState::Connected;
+                    let sdp = String::from_utf8_lossy(&resp.body).into_owned();
+                    self.events.push_back(Event::Answered { call: self.calls[i].handle, sdp });
+                }
+            }
+            (CallState::Connected, 200..=299) => {
+                // A retransmitted 2xx (ACK again) or the answer to our re-INVITE.
+                let is_reinvite = self.calls[i].invite.to_tag().is_some();
+                let seq = self.calls[i].invite.cseq().map_or(1, |c| c.seq);
+                let via = self.via();
+                if let Some(dialog) = self.calls[i].dialog.as_mut() {
+                    if is_reinvite {
+                        dialog.on_refresh_response(&resp);
+                    }
+                    let ack = dialog.request(Method::Ack, &via, Some(seq));
+                    self.tx.send_stateless(Message::Request(ack), ());
+                }
+                if is_reinvite && !resp.body.is_empty() {
+                    let sdp = String::from_utf8_lossy(&resp.body).into_owned();
+                    self.events.push_back(Event::Answered { call: self.calls[i].handle, sdp });
+                }
+            }
+            (CallState::Calling, 401 | 407) if self.calls[i].auth_tries < 2 => {
+                self.calls[i].auth_tries += 1;
+                let old = self.calls[i].invite.clone();
+                match self.authorize(&old, &resp) {
+                    Some((name, creds)) => {
+                        let mut r = old;
+                        let via = self.via();
+                        r.headers.set("Via", via);
+                        let seq = r.cseq().map_or(1, |c| c.seq) + 1;
+                        r.headers.set("CSeq", CSeq { seq, method: Method::Invite }.to_string());
+                        r.headers.remove("Authorization");
+                        r.headers.remove("Proxy-Authorization");
+                        r.headers.push(name, creds.to_string());
+                        self.calls[i].invite = r.clone();
+                        self.calls[i].invite_key = Some(self.tx.send_request(r, (), true, now));
+                    }
+                    None => self.end(i, "The phone system asked for an unsupported login", Some(status), true),
+                }
+            }
+            (CallState::Calling, _) if status >= 300 => {
+                let reason = match status {
+                    404 => "No such extension".to_string(),
+                    480 => "Not available: nobody is logged in on that extension".to_string(),
+                    486 | 600 => "Busy".to_string(),
+                    603 => "Declined".to_string(),
+                    401 | 407 | 403 => "The phone system refused the call".to_string(),
+                    408 => "No answer".to_string(),
+                    487 => "Call cancelled".to_string(),
+                    _ => format!("Call failed: {} {}", status, resp.reason),
+                };
+                self.end(i, &reason, Some(status), true);
+            }
+            (CallState::Cancelling { .. }, 300..) => {
+                self.calls.remove(i);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_register_response(&mut self, resp: Response, now: Instant) {
+        self.reg.key = None;
+        match resp.status {
+            100..=199 => {}
+            200..=299 => {
+                self.reg.auth_tries = 0;
+                if self.reg.removing {
+                    return;
+                }
+                let mine = resp
+                    .contacts()
+                    .into_iter()
+                    .find(|c| c.uri.user.as_deref() == Some(self.contact_user.as_str()));
+                let expires = mine
+                    .and_then(|c| c.params.value("expires").and_then(|e| e.parse::<u64>().ok()))
+                    .or_else(|| resp.expires().map(u64::from))
+                    .unwrap_or(u64::from(self.cfg.expires))
+                    .max(10);
+                // Refresh well before expiry (RFC 5626: at most 0.8 of the lifetime... minus a margin).
+                self.reg.refresh_at = Some(now + expires * 1000 * 3 / 4);
+                self.set_reg_state(RegistrationState::Registered);
+            }
+            401 | 407 if self.reg.auth_tries < 2 => {
+                self.reg.auth_tries += 1;
+                let stale = resp
+                    .headers
+                    .all(if resp.status == 401 { "WWW-Authenticate" } else { "Proxy-Authenticate" })
+                    .filter_map(Challenge::parse)
+                    .any(|c| c.stale);
+                if self.reg.auth_tries > 1 && !stale {
+                    self.set_reg_state(RegistrationState::Failed("Wrong extension or password".into()));
+                    return;
+                }
+                let mut probe = Request::new(Method::Register, Uri::sip(None, &self.cfg.domain));
+                probe.headers.push("CSeq", "1 REGISTER");
+                match self.authorize(&probe, &resp) {
+                    Some(auth) => self.send_register(now, Some(auth)),
+                    None => self.set_reg_state(RegistrationState::Failed(
+                        "The phone system asked for an unsupported login method".into(),
+                    )),
+                }
+            }
+            401 | 403 | 407 => {
+                self.set_reg_state(RegistrationState::Failed("Wrong extension or password".into()));
+            }
+            423 => {
+                if let Some(min) = resp.headers.get("Min-Expires").and_then(|v| v.trim().parse().ok()) {
+                    self.cfg.expires = min;
+                    self.send_register(now, None);
+                }
+            }
+            status => {
+                self.set_reg_state(RegistrationState::Failed(format!(
+                    "Registration refused: {status} {}",
+                    resp.reason
+                )));
+                self.reg.refresh_at = Some(now + 30_000);
+            }
+        }
+    }
+
+    fn on_stray_response(&mut self, resp: Response, now: Instant) {
+        // A 2xx retransmission after the INVITE transaction ended: ACK it again.
+        if !(200..300).contains(&resp.status) || resp.cseq().map(|c| c.method) != Some(Method::Invite) {
+            return;
+        }
+        if let Some(call) = self.calls.iter().find(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&resp, false))) {
+            if let Some(ack @ Message::Request(_)) = &call.last_2xx_or_ack {
+                self.transmit.push_back(ack.to_string());
+            }
+        }
+        let _ = now;
+    }
+
+    fn on_ack(&mut self, ack: Request) {
+        if let Some(call) = self
+            .calls
+            .iter_mut()
+            .find(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&ack, true)))
+        {
+            if matches!(call.state, CallState::Answered { .. }) {
+                call.state = CallState::Connected;
+                self.events.push_back(Event::Connected { call: call.handle });
+            }
+        }
+    }
+
+    fn on_request(&mut self, key: TxKey, req: Request, now: Instant) {
+        let in_dialog = req.to_tag().is_some();
+        if req.method == Method::Cancel {
+            self.on_cancel(key, req, now);
+            return;
+        }
+        if in_dialog {
+            self.on_in_dialog_request(key, req, now);
+            return;
+        }
+        match req.method {
+            Method::Invite => self.on_invite(key, req, now),
+            Method::Options => {
+                let mut ok = req.response(200, "OK");
+                ok.headers.push("Allow", ALLOW);
+                self.tx.send_response(&key, ok, now);
+            }
+            _ => {
+                let mut r = req.response(405, "Method Not Allowed");
+                r.headers.push("Allow", ALLOW);
+                self.tx.send_response(&key, r, now);
+            }
+        }
+    }
+
+    fn on_invite(&mut self, key: TxKey, req: Request, now: Instant) {
+        let busy = self.calls.iter().any(|c| !matches!(c.state, CallState::Ended | CallState::Cancelling { .. }));
+        let tag = self.rng.token(10);
+        if busy {
+            let mut r = req.response(486, "Busy Here");
+            r.set_to_tag(&tag);
+            self.tx.send_response(&key, r, now);
+            return;
+        }
+        if req.content_type().is_none_or(|c| !c.to_ascii_lowercase().starts_with("application/sdp"))
+            || req.body.is_empty()
+        {
+            let mut r = req.response(488, "Not Acceptable Here (an SDP offer is required)");
+            r.set_to_tag(&tag);
+            self.tx.send_response(&key, r, now);
+            return;
+        }
+        let Ok(dialog) = Dialog::uas(&req, &tag) else {
+            let mut r = req.response(400, "Bad Request (missing Contact)");
+            r.set_to_tag(&tag);
+            self.tx.send_response(&key, r, now);
+            return;
+        };
+        let mut ringing = req.response(180, "Ringing");
+        ringing.set_to_tag(&tag);
+        ringing.headers.push("Contact", format!("<{}>", self.contact_uri()));
+        self.tx.send_response(&key, ringing, now);
+        let handle = CallHandle(self.next_call);
+        self.next_call += 1;
+        let from = req.from();
+        let sdp = String::from_utf8_lossy(&req.body).into_owned();
+        self.calls.push(Call {
+            handle,
+            direction: Direction::Incoming,
+            state: CallState::Ringing,
+            invite: req,
+            invite_key: Some(key),
+            dialog: Some(dialog),
+            local_sdp: String::new(),
+            last_2xx_or_ack: None,
+            auth_tries: 0,
+            pending_reoffer: None,
+        });
+        self.events.push_back(Event::IncomingCall {
+            call: handle,
+            from_user: from.as_ref().and_then(|f| f.uri.user.clone()).unwrap_or_else(|| "unknown".into()),
+            from_display: from.and_then(|f| f.display),
+            sdp,
+        });
+    }
+
+    fn on_cancel(&mut self, key: TxKey, req: Request, now: Instant) {
+        let invite_key = key.invite_of_cancel();
+        let Some(i) = self.calls.iter().position(|c| c.invite_key.as_ref() == Some(&invite_key)) else {
+            self.tx.send_response(&key, req.response(481, "Call/Transaction Does Not Exist"), now);
+            return;
+        };
+        self.tx.send_response(&key, req.response(200, "OK"), now);
+        if self.calls[i].state == CallState::Ringing && self.calls[i].direction == Direction::Incoming {
+            let mut r = self.calls[i].invite.response(487, "Request Terminated");
+            if let Some(d) = &self.calls[i].dialog {
+                r.set_to_tag(&d.id.local_tag);
+            }
+            self.tx.send_response(&invite_key, r, now);
+            self.end(i, "Missed call: the caller hung up", None, true);
+        }
+    }
+
+    fn on_in_dialog_request(&mut self, key: TxKey, req: Request, now: Instant) {
+        let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&req, true)))
+        else {
+            self.tx.send_response(&key, req.response(481, "Call/Transaction Does Not Exist"), now);
+            return;
+        };
+        if let Some(d) = self.calls[i].dialog.as_mut() {
+            if d.on_request(&req).is_err() {
+                self.tx.send_response(&key, req.response(500, "Server Internal Error (CSeq out of order)"), now);
+                return;
+            }
+        }
+        match req.method {
+            Method::Bye => {
+                self.tx.send_response(&key, req.response(200, "OK"), now);
+                self.end(i, "The other side hung up", None, true);
+            }
+            Method::Invite | Method::Update if !req.body.is_empty() => {
+                let sdp = String::from_utf8_lossy(&req.body).into_owned();
+                self.calls[i].pending_reoffer = Some(key.clone());
+                self.pending_requests.push((key, req));
+                self.events.push_back(Event::Reoffer { call: self.calls[i].handle, sdp });
+            }
+            Method::Invite => {
+                // An offer-less re-INVITE: offer our current SDP again.
+                let mut ok = req.response(200, "OK");
+                ok.headers.push("Contact", format!("<{}>", self.contact_uri()));
+                ok.headers.push("Content-Type", "application/sdp");
+                ok.body = self.calls[i].local_sdp.clone().into_bytes();
+                self.tx.send_response(&key, ok, now);
+            }
+            _ => {
+                let mut ok = req.response(200, "OK");
+                ok.headers.push("Allow", ALLOW);
+                self.tx.send_response(&key, ok, now);
+            }
+        }
+    }
+}
