@@ -1,0 +1,739 @@
+//! The PBX core: registrar, location service and record-routing stateful proxy.
+//!
+//! One task owns all of this state (no locks): connection tasks send it [`CoreInput`]s and it
+//! answers through each connection's outbound channel. SIP decisions are made with the sans-IO
+//! `centrala-sip` crate; this module adds the policy (who may register, where a call goes).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use centrala_sip::dialog::cancel_for;
+use centrala_sip::digest::{Algorithm, Challenge, Credentials};
+use centrala_sip::message::{Message, Method, NameAddr, Request, Response, SipMessage, Uri};
+use centrala_sip::rng::Rng;
+use centrala_sip::transaction::{Output, TimerConfig, Transactions, TxKey};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::nonce::{NonceCheck, Nonces};
+use crate::store::{SipUser, Store};
+
+/// A connection's number, unique for the life of the process.
+pub type ConnId = u64;
+
+/// Shortest and longest registration lifetime we grant, in seconds.
+pub const MIN_EXPIRES: u32 = 60;
+pub const MAX_EXPIRES: u32 = 3600;
+pub const DEFAULT_EXPIRES: u32 = 600;
+/// How many devices (registrations) one extension may have.
+pub const MAX_BINDINGS: usize = 9;
+/// How long an unanswered call rings before the caller hears "no answer".
+pub const RING_TIMEOUT_MS: u64 = 120_000;
+
+/// What connection tasks tell the core.
+#[derive(Debug)]
+pub enum CoreInput {
+    Connected { conn: ConnId, sender: mpsc::UnboundedSender<String>, peer: SocketAddr },
+    Message { conn: ConnId, message: Message },
+    Closed { conn: ConnId },
+}
+
+/// The core's settings.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// SIP domain and digest realm.
+    pub domain: String,
+    /// Secret for nonces (random per start unless set).
+    pub nonce_secret: [u8; 32],
+}
+
+struct Conn {
+    sender: mpsc::UnboundedSender<String>,
+    peer: SocketAddr,
+    /// Contact address keys learnt from this connection.
+    contacts: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Binding {
+    contact: NameAddr,
+    conn: ConnId,
+    /// `+sip.instance` and `reg-id` (RFC 5626) or the contact address: what identifies it.
+    key: String,
+    expires_at: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BranchState {
+    /// Sent, nothing back yet.
+    Pending,
+    /// A provisional came back: CANCEL may go.
+    Proceeding,
+    Done,
+}
+
+#[derive(Debug)]
+struct Branch {
+    key: TxKey,
+    conn: ConnId,
+    state: BranchState,
+    cancelled: bool,
+}
+
+/// One proxied request and its branches (RFC 3261 16's "response context").
+#[derive(Debug)]
+struct ProxyCtx {
+    request: Request,
+    upstream: ConnId,
+    branches: Vec<Branch>,
+    best: Option<Response>,
+    final_sent: bool,
+    cancelled: bool,
+    timed_out: bool,
+    ring_deadline: Option<u64>,
+}
+
+pub struct Core {
+    cfg: CoreConfig,
+    store: Store,
+    tx: Transactions<ConnId>,
+    conns: HashMap<ConnId, Conn>,
+    location: HashMap<String, Vec<Binding>>,
+    contact_index: HashMap<String, ConnId>,
+    nonces: Nonces,
+    proxies: HashMap<TxKey, ProxyCtx>,
+    branch_ctx: HashMap<TxKey, TxKey>,
+    rng: Rng,
+    epoch: tokio::time::Instant,
+}
+
+enum Auth {
+    Ok(SipUser),
+    Challenge { stale: bool },
+}
+
+impl Core {
+    pub fn new(cfg: CoreConfig, store: Store, seed: u64) -> Core {
+        Core {
+            nonces: Nonces::new(cfg.nonce_secret),
+            cfg,
+            store,
+            tx: Transactions::new(TimerConfig::default()),
+            conns: HashMap::new(),
+            location: HashMap::new(),
+            contact_index: HashMap::new(),
+            proxies: HashMap::new(),
+            branch_ctx: HashMap::new(),
+            rng: Rng::new(seed),
+            epoch: tokio::time::Instant::now(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Runs until every sender of `rx` is gone.
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<CoreInput>) {
+        let mut next_tick = self.now() + 1000;
+        loop {
+            let wake = self.tx.poll_timeout().map_or(next_tick, |t| t.min(next_tick));
+            let sleep_for = Duration::from_millis(wake.saturating_sub(self.now()));
+            tokio::select! {
+                input = rx.recv() => {
+                    let Some(input) = input else { break };
+                    self.handle(input).await;
+                }
+                _ = tokio::time::sleep(sleep_for) => {
+                    let now = self.now();
+                    self.tx.handle_timeout(now);
+                    if now >= next_tick {
+                        self.housekeeping(now);
+                        next_tick = now + 1000;
+                    }
+                    self.process().await;
+                }
+            }
+        }
+    }
+
+    async fn handle(&mut self, input: CoreInput) {
+        match input {
+            CoreInput::Connected { conn, sender, peer } => {
+                debug!(conn, %peer, "connection open");
+                self.conns.insert(conn, Conn { sender, peer, contacts: Vec::new() });
+            }
+            CoreInput::Message { conn, message } => {
+                self.learn_contacts(conn, &message);
+                let now = self.now();
+                self.tx.receive(message, conn, now);
+                self.process().await;
+            }
+            CoreInput::Closed { conn } => {
+                self.on_closed(conn);
+                self.process().await;
+            }
+        }
+    }
+
+    /// Remembers which connection a Contact address lives on, for in-dialog routing.
+    fn learn_contacts(&mut self, conn: ConnId, message: &Message) {
+        let contacts = match message {
+            Message::Request(r) => r.contacts(),
+            Message::Response(r) => r.contacts(),
+        };
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        for contact in contacts {
+            let key = contact.uri.address_key();
+            if self.contact_index.insert(key.clone(), conn) != Some(conn) {
+                c.contacts.push(key);
+            }
+        }
+    }
+
+    fn on_closed(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else { return };
+        debug!(conn, peer = %c.peer, "connection closed");
+        for key in c.contacts {
+            if self.contact_index.get(&key) == Some(&conn) {
+                self.contact_index.remove(&key);
+            }
+        }
+        for (ext, bindings) in self.location.iter_mut() {
+            let before = bindings.len();
+            bindings.retain(|b| b.conn != conn);
+            if bindings.len() != before {
+                info!(ext = %ext, "registration removed: connection closed");
+            }
+        }
+        self.location.retain(|_, b| !b.is_empty());
+        self.tx.flow_closed(|f| *f == conn);
+        let now = self.now();
+        let orphaned: Vec<TxKey> = self
+            .proxies
+            .iter()
+            .filter(|(_, ctx)| ctx.upstream == conn && !ctx.final_sent)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in orphaned {
+            if let Some(ctx) = self.proxies.get_mut(&key) {
+                ctx.final_sent = true;
+                ctx.cancelled = true;
+            }
+            self.cancel_branches(&key, now);
+        }
+    }
+
+    fn housekeeping(&mut self, now: u64) {
+        for (ext, bindings) in self.location.iter_mut() {
+            let before = bindings.len();
+            bindings.retain(|b| b.expires_at > now);
+            if bindings.len() != before {
+                info!(ext = %ext, "registration expired");
+            }
+        }
+        self.location.retain(|_, b| !b.is_empty());
+        self.nonces.sweep(now);
+        let due: Vec<TxKey> = self
+            .proxies
+            .iter()
+            .filter(|(_, c)| !c.final_sent && !c.cancelled && c.ring_deadline.is_some_and(|d| now >= d))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            if let Some(ctx) = self.proxies.get_mut(&key) {
+                info!(call_id = ctx.request.call_id().unwrap_or_default(), "no answer: ring timeout");
+                ctx.timed_out = true;
+                ctx.cancelled = true;
+            }
+            self.cancel_branches(&key, now);
+        }
+    }
+
+    fn send(&self, conn: ConnId, message: &Message) {
+        if let Some(c) = self.conns.get(&conn) {
+            let text = message.to_string();
+            debug!(conn, "sip out\n{}", redact(&text));
+            let _ = c.sender.send(text);
+        }
+    }
+
+    /// Drains the transaction layer's outputs.
+    async fn process(&mut self) {
+        while let Some(out) = self.tx.poll() {
+            let now = self.now();
+            match out {
+                Output::Transmit { flow, message } => self.send(flow, &message),
+                Output::Request { key, request, flow } => {
+                    debug!(conn = flow, "sip in\n{}", redact(&String::from_utf8_lossy(&request.to_bytes())));
+                    self.on_request(key, request, flow, now).await;
+                }
+                Output::Response { key, response } => self.on_response(key, response, now),
+                Output::Timeout { key } => self.on_branch_timeout(key, now),
+                Output::Ack { request, flow } => self.forward_ack(request, flow),
+                Output::StrayResponse { response, flow } => {
+                    debug!(conn = flow, status = response.status, "response matches no transaction; dropped");
+                }
+                Output::NoAck { .. } => {}
+                _ => {}
+            }
+        }
+    }
+
+    fn reply(&mut self, key: &TxKey, req: &Request, status: u16, reason: &str, now: u64) {
+        let mut resp = req.response(status, reason);
+        if status > 100 {
+            resp.set_to_tag(&self.rng.token(10));
+        }
+        self.tx.send_response(key, resp, now);
+    }
+
+    fn is_us(&self, uri: &Uri) -> bool {
+        uri.user.is_none() && uri.host.eq_ignore_ascii_case(&self.cfg.domain)
+    }
+
+    fn record_route(&self) -> String {
+        format!("<sip:{};transport=ws;lr>", self.cfg.domain)
+    }
+
+    async fn on_request(&mut self, key: TxKey, mut req: Request, conn: ConnId, now: u64) {
+        // Loose routing (RFC 3261 16.4): our own Route entries are removed.
+        while let Some(top) = req.headers.get("Route").and_then(|r| NameAddr::parse(r).ok()) {
+            if self.is_us(&top.uri) {
+                req.headers.remove_first("Route");
+            } else {
+                break;
+            }
+        }
+        if req.headers.get("Max-Forwards").is_some_and(|m| m.trim() == "0") && req.method != Method::Register {
+            self.reply(&key, &req, 483, "Too Many Hops", now);
+            return;
+        }
+        if req.method == Method::Cancel {
+            self.on_cancel(key, req, now);
+            return;
+        }
+        if req.method == Method::Register {
+            self.on_register(key, req, conn, now).await;
+            return;
+        }
+        if req.to_tag().is_some() {
+            self.on_in_dialog(key, req, conn, now);
+            return;
+        }
+        if req.method == Method::Options && (req.uri.user.is_none() || self.is_us(&req.uri)) {
+            let mut ok = req.response(200, "OK");
+            ok.set_to_tag(&self.rng.token(10));
+            ok.headers.push("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS, REGISTER");
+            self.tx.send_response(&key, ok, now);
+            return;
+        }
+        self.on_initial(key, req, conn, now).await;
+    }
+
+    /// Checks the digest credentials in `header` for our realm.
+    async fn authenticate(&mut self, req: &Request, header: &str, now: u64) -> Auth {
+        let creds = req
+            .headers
+            .all(header)
+            .filter_map(Credentials::parse)
+            .find(|c| c.realm == self.cfg.domain);
+        let Some(creds) = creds else { return Auth::Challenge { stale: false } };
+        let user = match self.store.find_user(&creds.username).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return Auth::Challenge { stale: false },
+            Err(e) => {
+                warn!(error = %e, "user lookup failed");
+                return Auth::Challenge { stale: false };
+            }
+        };
+        if !creds.verify(req.method.as_str(), user.ha1(creds.algorithm)) {
+            info!(ext = %creds.username, method = %req.method, "digest authentication failed");
+            return Auth::Challenge { stale: false };
+        }
+        match self.nonces.check(&creds.nonce, creds.nc.as_deref(), now) {
+            NonceCheck::Valid => Auth::Ok(user),
+            NonceCheck::Stale => Auth::Challenge { stale: true },
+            NonceCheck::Invalid => Auth::Challenge { stale: false },
+        }
+    }
+
+    /// 401 or 407 with an MD5 and a SHA-256 challenge. MD5 goes first: JsSIP and other
+    /// clients take the first challenge; ours picks SHA-256 when it sees it (RFC 8760).
+    fn challenge(&mut self, key: &TxKey, req: &Request, proxy: bool, stale: bool, now: u64) {
+        let (status, reason, header) = if proxy {
+            (407, "Proxy Authentication Required", "Proxy-Authenticate")
+        } else {
+            (401, "Unauthorized", "WWW-Authenticate")
+        };
+        let mut resp = req.response(status, reason);
+        resp.set_to_tag(&self.rng.token(10));
+        for algorithm in [Algorithm::Md5, Algorithm::Sha256] {
+            let salt = self.rng.next_u64();
+            let ch = Challenge {
+                realm: self.cfg.domain.clone(),
+                nonce: self.nonces.issue(now, salt),
+                algorithm,
+                qop: Some("auth".into()),
+                opaque: None,
+                stale,
+            };
+            resp.headers.push(header, ch.to_string());
+        }
+        self.tx.send_response(key, resp, now);
+    }
+
+    async fn on_register(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
+        let user = match self.authenticate(&req, "Authorization", now).await {
+            Auth::Ok(u) => u,
+            Auth::Challenge { stale } => return self.challenge(&key, &req, false, stale, now),
+        };
+        let aor = req.to().and_then(|t| t.uri.user);
+        if aor.as_deref() != Some(user.ext.as_str()) {
+            self.reply(&key, &req, 403, "Forbidden (you may only register your own extension)", now);
+            return;
+        }
+        let default_expires = req.expires().unwrap_or(DEFAULT_EXPIRES);
+        let raw_contacts: Vec<&str> = req.headers.all("Contact").collect();
+        let bindings = self.location.entry(user.ext.clone()).or_default();
+        if raw_contacts.iter().any(|c| c.trim() == "*") {
+            if raw_contacts.len() != 1 || default_expires != 0 {
+                self.reply(&key, &req, 400, "Bad Request (Contact: * needs Expires: 0 and no other contact)", now);
+                return;
+            }
+            bindings.clear();
+            info!(ext = %user.ext, "all registrations removed");
+        }
+        let mut outbound = false;
+        for contact in req.contacts() {
+            let expires = contact
+                .params
+                .value("expires")
+                .and_then(|e| e.parse::<u32>().ok())
+                .unwrap_or(default_expires);
+            let instance = contact.params.value("+sip.instance").map(|s| s.trim_matches('"').to_string());
+            let reg_id = contact.params.value("reg-id").map(str::to_string);
+            outbound |= reg_id.is_some() && instance.is_some();
+            let bkey = match (&instance, &reg_id) {
+                (Some(i), Some(r)) => format!("{i}#{r}"),
+                (Some(i), None) => i.clone(),
+                _ => contact.uri.address_key(),
+            };
+            if expires == 0 {
+                if bindings.iter().any(|b| b.key == bkey) {
+                    info!(ext = %user.ext, "registration removed");
+                }
+                bindings.retain(|b| b.key != bkey);
+                continue;
+            }
+            if expires < MIN_EXPIRES {
+                let mut r = req.response(423, "Interval Too Brief");
+                r.set_to_tag(&self.rng.token(10));
+                r.headers.push("Min-Expires", MIN_EXPIRES.to_string());
+                self.tx.send_response(&key, r, now);
+                return;
+            }
+            let expires = expires.min(MAX_EXPIRES);
+            let mut stored = contact.clone();
+            stored.params.remove("expires");
+            let binding = Binding { contact: stored, conn, key: bkey.clone(), expires_at: now + u64::from(expires) * 1000 };
+            match bindings.iter_mut().find(|b| b.key == bkey) {
+                Some(b) => *b = binding,
+                None => {
+                    if bindings.len() >= MAX_BINDINGS {
+                        let reason = format!("Forbidden (at most {MAX_BINDINGS} devices per extension)");
+                        self.reply(&key, &req, 403, &reason, now);
+                        return;
+                    }
+                    info!(ext = %user.ext, conn, devices = bindings.len() + 1, "registered");
+                    bindings.push(binding);
+                }
+            }
+        }
+        let mut ok = req.response(200, "OK");
+        ok.set_to_tag(&self.rng.token(10));
+        for b in bindings.iter() {
+            let mut c = b.contact.clone();
+            c.params.set("expires", Some(&((b.expires_at.saturating_sub(now)) / 1000).to_string()));
+            ok.headers.push("Contact", c.to_string());
+        }
+        if outbound {
+            ok.headers.push("Require", "outbound");
+        }
+        ok.headers.push("Supported", "outbound, path");
+        if bindings.is_empty() {
+            self.location.remove(&user.ext);
+        }
+        self.tx.send_response(&key, ok, now);
+    }
+
+    async fn on_initial(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
+        let user = match self.authenticate(&req, "Proxy-Authorization", now).await {
+            Auth::Ok(u) => u,
+            Auth::Challenge { stale } => return self.challenge(&key, &req, true, stale, now),
+        };
+        if req.from().and_then(|f| f.uri.user).as_deref() != Some(user.ext.as_str()) {
+            self.reply(&key, &req, 403, "Forbidden (From does not match your extension)", now);
+            return;
+        }
+        let Some(target) = req.uri.user.clone() else {
+            self.reply(&key, &req, 404, "Not Found", now);
+            return;
+        };
+        let exists = match self.store.find_user(&target).await {
+            Ok(u) => u.is_some(),
+            Err(e) => {
+                warn!(error = %e, "user lookup failed");
+                self.reply(&key, &req, 500, "Server Internal Error", now);
+                return;
+            }
+        };
+        if !exists {
+            self.reply(&key, &req, 404, "Not Found (no such extension)", now);
+            return;
+        }
+        let targets: Vec<(Uri, ConnId)> = self
+            .location
+            .get(&target)
+            .map(|bs| {
+                bs.iter()
+                    .filter(|b| b.expires_at > now && b.conn != conn)
+                    .map(|b| (b.contact.uri.clone(), b.conn))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if targets.is_empty() {
+            self.reply(&key, &req, 480, "Temporarily Unavailable (nobody is logged in on that extension)", now);
+            return;
+        }
+        let invite = req.method == Method::Invite;
+        if invite {
+            self.tx.send_response(&key, req.response(100, "Trying"), now);
+            info!(from = %user.ext, to = %target, call_id = req.call_id().unwrap_or_default(), devices = targets.len(), "call");
+        }
+        let mut branches = Vec::new();
+        for (uri, bconn) in targets {
+            let bkey = self.forward(&req, uri, bconn, invite, now);
+            self.branch_ctx.insert(bkey.clone(), key.clone());
+            branches.push(Branch { key: bkey, conn: bconn, state: BranchState::Pending, cancelled: false });
+        }
+        self.proxies.insert(
+            key,
+            ProxyCtx {
+                request: req,
+                upstream: conn,
+                branches,
+                best: None,
+                final_sent: false,
+                cancelled: false,
+                timed_out: false,
+                ring_deadline: invite.then_some(now + RING_TIMEOUT_MS),
+            },
+        );
+    }
+
+    fn on_in_dialog(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
+        let Some(&target) = self.contact_index.get(&req.uri.address_key()) else {
+            self.reply(&key, &req, 481, "Call/Transaction Does Not Exist (the other side is gone)", now);
+            return;
+        };
+        let bkey = self.forward(&req, req.uri.clone(), target, false, now);
+        self.branch_ctx.insert(bkey.clone(), key.clone());
+        self.proxies.insert(
+            key,
+            ProxyCtx {
+                request: req,
+                upstream: conn,
+                branches: vec![Branch { key: bkey, conn: target, state: BranchState::Pending, cancelled: false }],
+                best: None,
+                final_sent: false,
+                cancelled: false,
+                timed_out: false,
+                ring_deadline: None,
+            },
+        );
+    }
+
+    /// Sends a copy of `req` to `uri` on `conn` in a new client transaction.
+    fn forward(&mut self, req: &Request, uri: Uri, conn: ConnId, record_route: bool, now: u64) -> TxKey {
+        let mut f = req.clone();
+        f.uri = uri;
+        let mf = f.headers.get("Max-Forwards").and_then(|m| m.trim().parse::<u8>().ok()).unwrap_or(70);
+        f.headers.set("Max-Forwards", mf.saturating_sub(1).to_string());
+        f.headers.remove("Proxy-Authorization");
+        if record_route {
+            f.headers.push_front("Record-Route", self.record_route());
+        }
+        let via = format!("SIP/2.0/WSS {};branch={}", self.cfg.domain, self.rng.branch());
+        f.headers.push_front("Via", via);
+        self.tx.send_request(f, conn, true, now)
+    }
+
+    fn forward_ack(&mut self, mut ack: Request, from: ConnId) {
+        while let Some(top) = ack.headers.get("Route").and_then(|r| NameAddr::parse(r).ok()) {
+            if self.is_us(&top.uri) {
+                ack.headers.remove_first("Route");
+            } else {
+                break;
+            }
+        }
+        let Some(&target) = self.contact_index.get(&ack.uri.address_key()) else {
+            debug!(conn = from, "ACK for an unknown target dropped");
+            return;
+        };
+        let mf = ack.headers.get("Max-Forwards").and_then(|m| m.trim().parse::<u8>().ok()).unwrap_or(70);
+        if mf == 0 {
+            return;
+        }
+        ack.headers.set("Max-Forwards", (mf - 1).to_string());
+        let via = format!("SIP/2.0/WSS {};branch={}", self.cfg.domain, self.rng.branch());
+        ack.headers.push_front("Via", via);
+        self.tx.send_stateless(Message::Request(ack), target);
+    }
+
+    fn on_cancel(&mut self, key: TxKey, req: Request, now: u64) {
+        let invite_key = key.invite_of_cancel();
+        let pending = self.proxies.get(&invite_key).is_some_and(|c| !c.final_sent);
+        if !pending {
+            self.reply(&key, &req, 481, "Call/Transaction Does Not Exist", now);
+            return;
+        }
+        self.tx.send_response(&key, req.response(200, "OK"), now);
+        if let Some(ctx) = self.proxies.get_mut(&invite_key) {
+            ctx.cancelled = true;
+            info!(call_id = ctx.request.call_id().unwrap_or_default(), "call cancelled by the caller");
+        }
+        self.cancel_branches(&invite_key, now);
+    }
+
+    /// CANCELs every branch that has not answered; branches with no provisional yet are
+    /// cancelled when one arrives (RFC 3261 9.1).
+    fn cancel_branches(&mut self, ctx_key: &TxKey, now: u64) {
+        let Some(ctx) = self.proxies.get_mut(ctx_key) else { return };
+        if ctx.request.method != Method::Invite {
+            return;
+        }
+        let mut to_cancel = Vec::new();
+        for b in ctx.branches.iter_mut() {
+            if b.state == BranchState::Proceeding && !b.cancelled {
+                b.cancelled = true;
+                to_cancel.push((b.key.clone(), b.conn));
+            }
+        }
+        for (bkey, bconn) in to_cancel {
+            if let Some(sent) = self.tx.client_request(&bkey) {
+                let cancel = cancel_for(sent);
+                self.tx.send_request(cancel, bconn, true, now);
+            }
+        }
+    }
+
+    fn on_branch_timeout(&mut self, bkey: TxKey, now: u64) {
+        let Some(skey) = self.branch_ctx.get(&bkey).cloned() else { return };
+        let Some(ctx) = self.proxies.get(&skey) else { return };
+        let resp = ctx.request.response(408, "Request Timeout");
+        self.on_branch_response(skey, bkey, resp, now);
+    }
+
+    fn on_response(&mut self, bkey: TxKey, mut resp: Response, now: u64) {
+        let Some(skey) = self.branch_ctx.get(&bkey).cloned() else { return };
+        resp.headers.remove_first("Via");
+        if resp.headers.get("Via").is_none() {
+            return;
+        }
+        self.on_branch_response(skey, bkey, resp, now);
+    }
+
+    fn on_branch_response(&mut self, skey: TxKey, bkey: TxKey, resp: Response, now: u64) {
+        let Some(ctx) = self.proxies.get_mut(&skey) else { return };
+        let Some(bi) = ctx.branches.iter().position(|b| b.key == bkey) else { return };
+        let status = resp.status;
+        match status {
+            100 => {}
+            101..=199 => {
+                let first = ctx.branches[bi].state == BranchState::Pending;
+                if ctx.branches[bi].state != BranchState::Done {
+                    ctx.branches[bi].state = BranchState::Proceeding;
+                }
+                if ctx.cancelled || (ctx.final_sent && ctx.request.method == Method::Invite) {
+                    if first {
+                        self.cancel_branches(&skey, now);
+                    }
+                } else {
+                    self.tx.send_response(&skey, resp, now);
+                }
+            }
+            200..=299 => {
+                ctx.branches[bi].state = BranchState::Done;
+                let was_final = ctx.final_sent;
+                ctx.final_sent = true;
+                if ctx.request.method == Method::Invite && !was_final {
+                    info!(call_id = ctx.request.call_id().unwrap_or_default(), "call answered");
+                }
+                // Every 2xx goes upstream (RFC 3261 16.7 step 5); other branches are cancelled.
+                ctx.cancelled = true;
+                self.tx.send_response(&skey, resp, now);
+                self.cancel_branches(&skey, now);
+            }
+            _ => {
+                ctx.branches[bi].state = BranchState::Done;
+                let better = match &ctx.best {
+                    None => true,
+                    Some(b) => rank(status) < rank(b.status),
+                };
+                if better {
+                    ctx.best = Some(resp);
+                }
+                if !ctx.final_sent && ctx.branches.iter().all(|b| b.state == BranchState::Done) {
+                    ctx.final_sent = true;
+                    let mut best = ctx.best.take().unwrap_or_else(|| ctx.request.response(408, "Request Timeout"));
+                    if ctx.timed_out {
+                        best.status = 480;
+                        best.reason = "Temporarily Unavailable (no answer)".into();
+                    }
+                    self.tx.send_response(&skey, best, now);
+                }
+            }
+        }
+        if let Some(ctx) = self.proxies.get(&skey) {
+            if ctx.branches.iter().all(|b| b.state == BranchState::Done) {
+                let ctx = self.proxies.remove(&skey).expect("present");
+                for b in ctx.branches {
+                    self.branch_ctx.remove(&b.key);
+                }
+            }
+        }
+    }
+}
+
+/// Which final response wins among branches (RFC 3261 16.7 step 6): 6xx first, then the
+/// lowest class; within a class, a busy or decline beats a timeout.
+fn rank(status: u16) -> u32 {
+    let class = match status / 100 {
+        6 => 0,
+        c => u32::from(c),
+    };
+    let detail = match status {
+        486 | 600 | 603 => 0,
+        408 | 480 => 2,
+        _ => 1,
+    };
+    class * 10 + detail
+}
+
+/// Hides credentials in logged messages.
+fn redact(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let lower = l.to_ascii_lowercase();
+            if lower.starts_with("authorization:") || lower.starts_with("proxy-authorization:") {
+                let name = l.split(':').next().unwrap_or_default();
+                format!("{name}: <redacted>")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

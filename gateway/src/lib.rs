@@ -1,0 +1,10 @@
+//! Centrala's gateway as a library, so integration tests can start it in-process.
+//!
+//! Codemap: [`server`] (HTTP, WebSocket edge) → [`core`] (registrar, location, proxy; one
+//! task owns the state) → `centrala-sip` (sans-IO SIP). [`store`] is SQLite via sqlx;
+//! [`nonce`] makes and checks digest nonces.
+
+pub mod core;
+pub mod nonce;
+pub mod server;
+pub mod store;

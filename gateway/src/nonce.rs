@@ -1,0 +1,106 @@
+//! Digest nonces: self-validating (an HMAC over the issue time and randomness), expiring, and
+//! never accepted twice with the same or a lower nonce count (replay protection).
+
+use std::collections::HashMap;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// How long a nonce is good for, in milliseconds.
+pub const NONCE_LIFETIME_MS: u64 = 5 * 60 * 1000;
+
+/// Why a nonce was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceCheck {
+    Valid,
+    /// Ours, but too old: challenge again with `stale=true`.
+    Stale,
+    /// Not ours, or a replayed nonce count.
+    Invalid,
+}
+
+pub struct Nonces {
+    secret: [u8; 32],
+    /// Highest nonce count seen per nonce, with the nonce's issue time (for cleanup).
+    seen: HashMap<String, (u32, u64)>,
+}
+
+impl Nonces {
+    pub fn new(secret: [u8; 32]) -> Nonces {
+        Nonces { secret, seen: HashMap::new() }
+    }
+
+    fn mac(&self, payload: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(payload.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A new nonce issued at `now` (ms since the gateway's epoch), with `salt` for uniqueness.
+    pub fn issue(&self, now: u64, salt: u64) -> String {
+        let payload = format!("{now:x}.{salt:x}");
+        let mac = self.mac(&payload);
+        format!("{payload}.{mac}")
+    }
+
+    /// Checks a nonce and its count (`nc` in hex, absent without qop) at `now`.
+    pub fn check(&mut self, nonce: &str, nc: Option<&str>, now: u64) -> NonceCheck {
+        let mut parts = nonce.rsplitn(2, '.');
+        let (Some(mac), Some(payload)) = (parts.next(), parts.next()) else {
+            return NonceCheck::Invalid;
+        };
+        let expected = self.mac(payload);
+        if expected.len() != mac.len()
+            || expected.bytes().zip(mac.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) != 0
+        {
+            return NonceCheck::Invalid;
+        }
+        let Some(issued) = payload.split('.').next().and_then(|t| u64::from_str_radix(t, 16).ok()) else {
+            return NonceCheck::Invalid;
+        };
+        if now.saturating_sub(issued) > NONCE_LIFETIME_MS || issued > now + 60_000 {
+            return NonceCheck::Stale;
+        }
+        // Without qop a nonce is single-use (count 1); with qop the count must grow.
+        let count = match nc {
+            Some(nc) => match u32::from_str_radix(nc, 16) {
+                Ok(n) => n,
+                Err(_) => return NonceCheck::Invalid,
+            },
+            None => 1,
+        };
+        let entry = self.seen.entry(nonce.to_string()).or_insert((0, issued));
+        if count <= entry.0 {
+            return NonceCheck::Invalid;
+        }
+        entry.0 = count;
+        NonceCheck::Valid
+    }
+
+    /// Forgets nonces that have expired anyway.
+    pub fn sweep(&mut self, now: u64) {
+        self.seen.retain(|_, (_, issued)| now.saturating_sub(*issued) <= NONCE_LIFETIME_MS + 60_000);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonce_is_valid_once_per_count_and_expires() {
+        let mut n = Nonces::new([7; 32]);
+        let nonce = n.issue(1_000, 42);
+        assert_eq!(n.check(&nonce, Some("00000001"), 2_000), NonceCheck::Valid);
+        assert_eq!(n.check(&nonce, Some("00000001"), 2_000), NonceCheck::Invalid, "replay");
+        assert_eq!(n.check(&nonce, Some("00000002"), 2_000), NonceCheck::Valid);
+        assert_eq!(n.check(&nonce, Some("00000003"), 1_000 + NONCE_LIFETIME_MS + 1), NonceCheck::Stale);
+        let forged = nonce.replace(".", ",");
+        assert_eq!(n.check(&forged, Some("00000001"), 2_000), NonceCheck::Invalid);
+        let other = Nonces::new([8; 32]).issue(1_000, 42);
+        assert_eq!(n.check(&other, Some("00000001"), 2_000), NonceCheck::Invalid);
+    }
+}
