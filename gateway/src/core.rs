@@ -34,9 +34,18 @@ pub const RING_TIMEOUT_MS: u64 = 120_000;
 /// What connection tasks tell the core.
 #[derive(Debug)]
 pub enum CoreInput {
-    Connected { conn: ConnId, sender: mpsc::UnboundedSender<String>, peer: SocketAddr },
-    Message { conn: ConnId, message: Message },
-    Closed { conn: ConnId },
+    Connected {
+        conn: ConnId,
+        sender: mpsc::UnboundedSender<String>,
+        peer: SocketAddr,
+    },
+    Message {
+        conn: ConnId,
+        message: Message,
+    },
+    Closed {
+        conn: ConnId,
+    },
 }
 
 /// The core's settings.
@@ -138,7 +147,10 @@ impl Core {
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<CoreInput>) {
         let mut next_tick = self.now() + 1000;
         loop {
-            let wake = self.tx.poll_timeout().map_or(next_tick, |t| t.min(next_tick));
+            let wake = self
+                .tx
+                .poll_timeout()
+                .map_or(next_tick, |t| t.min(next_tick));
             let sleep_for = Duration::from_millis(wake.saturating_sub(self.now()));
             tokio::select! {
                 input = rx.recv() => {
@@ -162,7 +174,14 @@ impl Core {
         match input {
             CoreInput::Connected { conn, sender, peer } => {
                 debug!(conn, %peer, "connection open");
-                self.conns.insert(conn, Conn { sender, peer, contacts: Vec::new() });
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        sender,
+                        peer,
+                        contacts: Vec::new(),
+                    },
+                );
             }
             CoreInput::Message { conn, message } => {
                 self.learn_contacts(conn, &message);
@@ -183,7 +202,9 @@ impl Core {
             Message::Request(r) => r.contacts(),
             Message::Response(r) => r.contacts(),
         };
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         for contact in contacts {
             let key = contact.uri.address_key();
             if self.contact_index.insert(key.clone(), conn) != Some(conn) {
@@ -193,7 +214,9 @@ impl Core {
     }
 
     fn on_closed(&mut self, conn: ConnId) {
-        let Some(c) = self.conns.remove(&conn) else { return };
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
         debug!(conn, peer = %c.peer, "connection closed");
         for key in c.contacts {
             if self.contact_index.get(&key) == Some(&conn) {
@@ -238,12 +261,17 @@ impl Core {
         let due: Vec<TxKey> = self
             .proxies
             .iter()
-            .filter(|(_, c)| !c.final_sent && !c.cancelled && c.ring_deadline.is_some_and(|d| now >= d))
+            .filter(|(_, c)| {
+                !c.final_sent && !c.cancelled && c.ring_deadline.is_some_and(|d| now >= d)
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for key in due {
             if let Some(ctx) = self.proxies.get_mut(&key) {
-                info!(call_id = ctx.request.call_id().unwrap_or_default(), "no answer: ring timeout");
+                info!(
+                    call_id = ctx.request.call_id().unwrap_or_default(),
+                    "no answer: ring timeout"
+                );
                 ctx.timed_out = true;
                 ctx.cancelled = true;
             }
@@ -266,14 +294,22 @@ impl Core {
             match out {
                 Output::Transmit { flow, message } => self.send(flow, &message),
                 Output::Request { key, request, flow } => {
-                    debug!(conn = flow, "sip in\n{}", redact(&String::from_utf8_lossy(&request.to_bytes())));
+                    debug!(
+                        conn = flow,
+                        "sip in\n{}",
+                        redact(&String::from_utf8_lossy(&request.to_bytes()))
+                    );
                     self.on_request(key, request, flow, now).await;
                 }
                 Output::Response { key, response } => self.on_response(key, response, now),
                 Output::Timeout { key } => self.on_branch_timeout(key, now),
                 Output::Ack { request, flow } => self.forward_ack(request, flow),
                 Output::StrayResponse { response, flow } => {
-                    debug!(conn = flow, status = response.status, "response matches no transaction; dropped");
+                    debug!(
+                        conn = flow,
+                        status = response.status,
+                        "response matches no transaction; dropped"
+                    );
                 }
                 Output::NoAck { .. } => {}
                 _ => {}
@@ -299,14 +335,23 @@ impl Core {
 
     async fn on_request(&mut self, key: TxKey, mut req: Request, conn: ConnId, now: u64) {
         // Loose routing (RFC 3261 16.4): our own Route entries are removed.
-        while let Some(top) = req.headers.get("Route").and_then(|r| NameAddr::parse(r).ok()) {
+        while let Some(top) = req
+            .headers
+            .get("Route")
+            .and_then(|r| NameAddr::parse(r).ok())
+        {
             if self.is_us(&top.uri) {
                 req.headers.remove_first("Route");
             } else {
                 break;
             }
         }
-        if req.headers.get("Max-Forwards").is_some_and(|m| m.trim() == "0") && req.method != Method::Register {
+        if req
+            .headers
+            .get("Max-Forwards")
+            .is_some_and(|m| m.trim() == "0")
+            && req.method != Method::Register
+        {
             self.reply(&key, &req, 483, "Too Many Hops", now);
             return;
         }
@@ -325,7 +370,10 @@ impl Core {
         if req.method == Method::Options && (req.uri.user.is_none() || self.is_us(&req.uri)) {
             let mut ok = req.response(200, "OK");
             ok.set_to_tag(&self.rng.token(10));
-            ok.headers.push("Allow", "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS, REGISTER");
+            ok.headers.push(
+                "Allow",
+                "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS, REGISTER",
+            );
             self.tx.send_response(&key, ok, now);
             return;
         }
@@ -339,7 +387,9 @@ impl Core {
             .all(header)
             .filter_map(Credentials::parse)
             .find(|c| c.realm == self.cfg.domain);
-        let Some(creds) = creds else { return Auth::Challenge { stale: false } };
+        let Some(creds) = creds else {
+            return Auth::Challenge { stale: false };
+        };
         let user = match self.store.find_user(&creds.username).await {
             Ok(Some(u)) => u,
             Ok(None) => return Auth::Challenge { stale: false },
@@ -391,7 +441,13 @@ impl Core {
         };
         let aor = req.to().and_then(|t| t.uri.user);
         if aor.as_deref() != Some(user.ext.as_str()) {
-            self.reply(&key, &req, 403, "Forbidden (you may only register your own extension)", now);
+            self.reply(
+                &key,
+                &req,
+                403,
+                "Forbidden (you may only register your own extension)",
+                now,
+            );
             return;
         }
         let default_expires = req.expires().unwrap_or(DEFAULT_EXPIRES);
@@ -399,7 +455,13 @@ impl Core {
         let bindings = self.location.entry(user.ext.clone()).or_default();
         if raw_contacts.iter().any(|c| c.trim() == "*") {
             if raw_contacts.len() != 1 || default_expires != 0 {
-                self.reply(&key, &req, 400, "Bad Request (Contact: * needs Expires: 0 and no other contact)", now);
+                self.reply(
+                    &key,
+                    &req,
+                    400,
+                    "Bad Request (Contact: * needs Expires: 0 and no other contact)",
+                    now,
+                );
                 return;
             }
             bindings.clear();
@@ -412,7 +474,10 @@ impl Core {
                 .value("expires")
                 .and_then(|e| e.parse::<u32>().ok())
                 .unwrap_or(default_expires);
-            let instance = contact.params.value("+sip.instance").map(|s| s.trim_matches('"').to_string());
+            let instance = contact
+                .params
+                .value("+sip.instance")
+                .map(|s| s.trim_matches('"').to_string());
             let reg_id = contact.params.value("reg-id").map(str::to_string);
             outbound |= reg_id.is_some() && instance.is_some();
             let bkey = match (&instance, &reg_id) {
@@ -437,12 +502,18 @@ impl Core {
             let expires = expires.min(MAX_EXPIRES);
             let mut stored = contact.clone();
             stored.params.remove("expires");
-            let binding = Binding { contact: stored, conn, key: bkey.clone(), expires_at: now + u64::from(expires) * 1000 };
+            let binding = Binding {
+                contact: stored,
+                conn,
+                key: bkey.clone(),
+                expires_at: now + u64::from(expires) * 1000,
+            };
             match bindings.iter_mut().find(|b| b.key == bkey) {
                 Some(b) => *b = binding,
                 None => {
                     if bindings.len() >= MAX_BINDINGS {
-                        let reason = format!("Forbidden (at most {MAX_BINDINGS} devices per extension)");
+                        let reason =
+                            format!("Forbidden (at most {MAX_BINDINGS} devices per extension)");
                         self.reply(&key, &req, 403, &reason, now);
                         return;
                     }
@@ -455,7 +526,10 @@ impl Core {
         ok.set_to_tag(&self.rng.token(10));
         for b in bindings.iter() {
             let mut c = b.contact.clone();
-            c.params.set("expires", Some(&((b.expires_at.saturating_sub(now)) / 1000).to_string()));
+            c.params.set(
+                "expires",
+                Some(&((b.expires_at.saturating_sub(now)) / 1000).to_string()),
+            );
             ok.headers.push("Contact", c.to_string());
         }
         if outbound {
@@ -474,7 +548,13 @@ impl Core {
             Auth::Challenge { stale } => return self.challenge(&key, &req, true, stale, now),
         };
         if req.from().and_then(|f| f.uri.user).as_deref() != Some(user.ext.as_str()) {
-            self.reply(&key, &req, 403, "Forbidden (From does not match your extension)", now);
+            self.reply(
+                &key,
+                &req,
+                403,
+                "Forbidden (From does not match your extension)",
+                now,
+            );
             return;
         }
         let Some(target) = req.uri.user.clone() else {
@@ -504,19 +584,31 @@ impl Core {
             })
             .unwrap_or_default();
         if targets.is_empty() {
-            self.reply(&key, &req, 480, "Temporarily Unavailable (nobody is logged in on that extension)", now);
+            self.reply(
+                &key,
+                &req,
+                480,
+                "Temporarily Unavailable (nobody is logged in on that extension)",
+                now,
+            );
             return;
         }
         let invite = req.method == Method::Invite;
         if invite {
-            self.tx.send_response(&key, req.response(100, "Trying"), now);
+            self.tx
+                .send_response(&key, req.response(100, "Trying"), now);
             info!(from = %user.ext, to = %target, call_id = req.call_id().unwrap_or_default(), devices = targets.len(), "call");
         }
         let mut branches = Vec::new();
         for (uri, bconn) in targets {
             let bkey = self.forward(&req, uri, bconn, invite, now);
             self.branch_ctx.insert(bkey.clone(), key.clone());
-            branches.push(Branch { key: bkey, conn: bconn, state: BranchState::Pending, cancelled: false });
+            branches.push(Branch {
+                key: bkey,
+                conn: bconn,
+                state: BranchState::Pending,
+                cancelled: false,
+            });
         }
         self.proxies.insert(
             key,
@@ -535,7 +627,13 @@ impl Core {
 
     fn on_in_dialog(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
         let Some(&target) = self.contact_index.get(&req.uri.address_key()) else {
-            self.reply(&key, &req, 481, "Call/Transaction Does Not Exist (the other side is gone)", now);
+            self.reply(
+                &key,
+                &req,
+                481,
+                "Call/Transaction Does Not Exist (the other side is gone)",
+                now,
+            );
             return;
         };
         let bkey = self.forward(&req, req.uri.clone(), target, false, now);
@@ -545,7 +643,12 @@ impl Core {
             ProxyCtx {
                 request: req,
                 upstream: conn,
-                branches: vec![Branch { key: bkey, conn: target, state: BranchState::Pending, cancelled: false }],
+                branches: vec![Branch {
+                    key: bkey,
+                    conn: target,
+                    state: BranchState::Pending,
+                    cancelled: false,
+                }],
                 best: None,
                 final_sent: false,
                 cancelled: false,
@@ -556,22 +659,42 @@ impl Core {
     }
 
     /// Sends a copy of `req` to `uri` on `conn` in a new client transaction.
-    fn forward(&mut self, req: &Request, uri: Uri, conn: ConnId, record_route: bool, now: u64) -> TxKey {
+    fn forward(
+        &mut self,
+        req: &Request,
+        uri: Uri,
+        conn: ConnId,
+        record_route: bool,
+        now: u64,
+    ) -> TxKey {
         let mut f = req.clone();
         f.uri = uri;
-        let mf = f.headers.get("Max-Forwards").and_then(|m| m.trim().parse::<u8>().ok()).unwrap_or(70);
-        f.headers.set("Max-Forwards", mf.saturating_sub(1).to_string());
+        let mf = f
+            .headers
+            .get("Max-Forwards")
+            .and_then(|m| m.trim().parse::<u8>().ok())
+            .unwrap_or(70);
+        f.headers
+            .set("Max-Forwards", mf.saturating_sub(1).to_string());
         f.headers.remove("Proxy-Authorization");
         if record_route {
             f.headers.push_front("Record-Route", self.record_route());
         }
-        let via = format!("SIP/2.0/WSS {};branch={}", self.cfg.domain, self.rng.branch());
+        let via = format!(
+            "SIP/2.0/WSS {};branch={}",
+            self.cfg.domain,
+            self.rng.branch()
+        );
         f.headers.push_front("Via", via);
         self.tx.send_request(f, conn, true, now)
     }
 
     fn forward_ack(&mut self, mut ack: Request, from: ConnId) {
-        while let Some(top) = ack.headers.get("Route").and_then(|r| NameAddr::parse(r).ok()) {
+        while let Some(top) = ack
+            .headers
+            .get("Route")
+            .and_then(|r| NameAddr::parse(r).ok())
+        {
             if self.is_us(&top.uri) {
                 ack.headers.remove_first("Route");
             } else {
@@ -582,12 +705,20 @@ impl Core {
             debug!(conn = from, "ACK for an unknown target dropped");
             return;
         };
-        let mf = ack.headers.get("Max-Forwards").and_then(|m| m.trim().parse::<u8>().ok()).unwrap_or(70);
+        let mf = ack
+            .headers
+            .get("Max-Forwards")
+            .and_then(|m| m.trim().parse::<u8>().ok())
+            .unwrap_or(70);
         if mf == 0 {
             return;
         }
         ack.headers.set("Max-Forwards", (mf - 1).to_string());
-        let via = format!("SIP/2.0/WSS {};branch={}", self.cfg.domain, self.rng.branch());
+        let via = format!(
+            "SIP/2.0/WSS {};branch={}",
+            self.cfg.domain,
+            self.rng.branch()
+        );
         ack.headers.push_front("Via", via);
         self.tx.send_stateless(Message::Request(ack), target);
     }
@@ -602,7 +733,10 @@ impl Core {
         self.tx.send_response(&key, req.response(200, "OK"), now);
         if let Some(ctx) = self.proxies.get_mut(&invite_key) {
             ctx.cancelled = true;
-            info!(call_id = ctx.request.call_id().unwrap_or_default(), "call cancelled by the caller");
+            info!(
+                call_id = ctx.request.call_id().unwrap_or_default(),
+                "call cancelled by the caller"
+            );
         }
         self.cancel_branches(&invite_key, now);
     }
@@ -610,7 +744,9 @@ impl Core {
     /// CANCELs every branch that has not answered; branches with no provisional yet are
     /// cancelled when one arrives (RFC 3261 9.1).
     fn cancel_branches(&mut self, ctx_key: &TxKey, now: u64) {
-        let Some(ctx) = self.proxies.get_mut(ctx_key) else { return };
+        let Some(ctx) = self.proxies.get_mut(ctx_key) else {
+            return;
+        };
         if ctx.request.method != Method::Invite {
             return;
         }
@@ -630,14 +766,20 @@ impl Core {
     }
 
     fn on_branch_timeout(&mut self, bkey: TxKey, now: u64) {
-        let Some(skey) = self.branch_ctx.get(&bkey).cloned() else { return };
-        let Some(ctx) = self.proxies.get(&skey) else { return };
+        let Some(skey) = self.branch_ctx.get(&bkey).cloned() else {
+            return;
+        };
+        let Some(ctx) = self.proxies.get(&skey) else {
+            return;
+        };
         let resp = ctx.request.response(408, "Request Timeout");
         self.on_branch_response(skey, bkey, resp, now);
     }
 
     fn on_response(&mut self, bkey: TxKey, mut resp: Response, now: u64) {
-        let Some(skey) = self.branch_ctx.get(&bkey).cloned() else { return };
+        let Some(skey) = self.branch_ctx.get(&bkey).cloned() else {
+            return;
+        };
         resp.headers.remove_first("Via");
         if resp.headers.get("Via").is_none() {
             return;
@@ -646,8 +788,12 @@ impl Core {
     }
 
     fn on_branch_response(&mut self, skey: TxKey, bkey: TxKey, resp: Response, now: u64) {
-        let Some(ctx) = self.proxies.get_mut(&skey) else { return };
-        let Some(bi) = ctx.branches.iter().position(|b| b.key == bkey) else { return };
+        let Some(ctx) = self.proxies.get_mut(&skey) else {
+            return;
+        };
+        let Some(bi) = ctx.branches.iter().position(|b| b.key == bkey) else {
+            return;
+        };
         let status = resp.status;
         match status {
             100 => {}
@@ -669,7 +815,10 @@ impl Core {
                 let was_final = ctx.final_sent;
                 ctx.final_sent = true;
                 if ctx.request.method == Method::Invite && !was_final {
-                    info!(call_id = ctx.request.call_id().unwrap_or_default(), "call answered");
+                    info!(
+                        call_id = ctx.request.call_id().unwrap_or_default(),
+                        "call answered"
+                    );
                 }
                 // Every 2xx goes upstream (RFC 3261 16.7 step 5); other branches are cancelled.
                 ctx.cancelled = true;
@@ -687,7 +836,10 @@ impl Core {
                 }
                 if !ctx.final_sent && ctx.branches.iter().all(|b| b.state == BranchState::Done) {
                     ctx.final_sent = true;
-                    let mut best = ctx.best.take().unwrap_or_else(|| ctx.request.response(408, "Request Timeout"));
+                    let mut best = ctx
+                        .best
+                        .take()
+                        .unwrap_or_else(|| ctx.request.response(408, "Request Timeout"));
                     if ctx.timed_out {
                         best.status = 480;
                         best.reason = "Temporarily Unavailable (no answer)".into();

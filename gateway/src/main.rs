@@ -12,7 +12,11 @@ use tracing_subscriber::EnvFilter;
 const DEFAULT_DOMAIN: &str = "centrala.local";
 
 #[derive(Parser)]
-#[command(name = "centrala", version, about = "Centrala: a cloud phone system in the browser")]
+#[command(
+    name = "centrala",
+    version,
+    about = "Centrala: a cloud phone system in the browser"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,7 +82,9 @@ enum UserCommand {
 /// The domain to use: the flag, else the data folder's, else the default; remembered.
 async fn domain(store: &Store, flag: Option<String>) -> anyhow::Result<String> {
     let stored = store.setting("domain").await?;
-    let domain = flag.or(stored.clone()).unwrap_or_else(|| DEFAULT_DOMAIN.to_string());
+    let domain = flag
+        .or(stored.clone())
+        .unwrap_or_else(|| DEFAULT_DOMAIN.to_string());
     if stored.as_deref() != Some(domain.as_str()) {
         store.set_setting("domain", &domain).await?;
     }
@@ -86,22 +92,33 @@ async fn domain(store: &Store, flag: Option<String>) -> anyhow::Result<String> {
 }
 
 async fn open(data: &Path) -> anyhow::Result<Store> {
-    Store::open(data).await.with_context(|| format!("opening the data folder {}", data.display()))
+    Store::open(data)
+        .await
+        .with_context(|| format!("opening the data folder {}", data.display()))
 }
 
 fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..12)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data, domain: flag, web_root } => {
+        Command::Serve {
+            listen,
+            data,
+            domain: flag,
+            web_root,
+        } => {
             let store = open(&data).await?;
             let domain = domain(&store, flag).await?;
             for u in store.list_users().await? {
@@ -115,17 +132,29 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
-            let cfg = ServeConfig { domain, web_root, nonce_secret: rand::random() };
+            let cfg = ServeConfig {
+                domain,
+                web_root,
+                nonce_secret: rand::random(),
+            };
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
                 tracing::info!("shutting down");
             };
             server::run(listener, store, cfg, shutdown).await
         }
-        Command::User { command, data, domain: flag } => {
+        Command::User {
+            command,
+            data,
+            domain: flag,
+        } => {
             let store = open(&data).await?;
             match command {
-                UserCommand::Add { ext, name, password } => {
+                UserCommand::Add {
+                    ext,
+                    name,
+                    password,
+                } => {
                     let domain = domain(&store, flag).await?;
                     store.add_user(&ext, &name, &password, &domain).await?;
                     println!("added {ext} ({name}) in {domain}");
@@ -150,7 +179,11 @@ async fn main() -> anyhow::Result<()> {
             let store = open(&data).await?;
             let domain = domain(&store, flag).await?;
             println!("Demo company in {domain} — log in at the web app with:");
-            for (ext, name) in [("101", "Alice Nowak"), ("102", "Bartek Kowalski"), ("103", "Celina Wiśniewska")] {
+            for (ext, name) in [
+                ("101", "Alice Nowak"),
+                ("102", "Bartek Kowalski"),
+                ("103", "Celina Wiśniewska"),
+            ] {
                 let password = random_password();
                 match store.find_user(ext).await? {
                     Some(_) => store.set_password(ext, &password, &domain).await?,

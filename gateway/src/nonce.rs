@@ -29,7 +29,10 @@ pub struct Nonces {
 
 impl Nonces {
     pub fn new(secret: [u8; 32]) -> Nonces {
-        Nonces { secret, seen: HashMap::new() }
+        Nonces {
+            secret,
+            seen: HashMap::new(),
+        }
     }
 
     fn mac(&self, payload: &str) -> String {
@@ -54,11 +57,19 @@ impl Nonces {
         };
         let expected = self.mac(payload);
         if expected.len() != mac.len()
-            || expected.bytes().zip(mac.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) != 0
+            || expected
+                .bytes()
+                .zip(mac.bytes())
+                .fold(0u8, |a, (x, y)| a | (x ^ y))
+                != 0
         {
             return NonceCheck::Invalid;
         }
-        let Some(issued) = payload.split('.').next().and_then(|t| u64::from_str_radix(t, 16).ok()) else {
+        let Some(issued) = payload
+            .split('.')
+            .next()
+            .and_then(|t| u64::from_str_radix(t, 16).ok())
+        else {
             return NonceCheck::Invalid;
         };
         if now.saturating_sub(issued) > NONCE_LIFETIME_MS || issued > now + 60_000 {
@@ -82,7 +93,8 @@ impl Nonces {
 
     /// Forgets nonces that have expired anyway.
     pub fn sweep(&mut self, now: u64) {
-        self.seen.retain(|_, (_, issued)| now.saturating_sub(*issued) <= NONCE_LIFETIME_MS + 60_000);
+        self.seen
+            .retain(|_, (_, issued)| now.saturating_sub(*issued) <= NONCE_LIFETIME_MS + 60_000);
     }
 }
 
@@ -95,12 +107,25 @@ mod tests {
         let mut n = Nonces::new([7; 32]);
         let nonce = n.issue(1_000, 42);
         assert_eq!(n.check(&nonce, Some("00000001"), 2_000), NonceCheck::Valid);
-        assert_eq!(n.check(&nonce, Some("00000001"), 2_000), NonceCheck::Invalid, "replay");
+        assert_eq!(
+            n.check(&nonce, Some("00000001"), 2_000),
+            NonceCheck::Invalid,
+            "replay"
+        );
         assert_eq!(n.check(&nonce, Some("00000002"), 2_000), NonceCheck::Valid);
-        assert_eq!(n.check(&nonce, Some("00000003"), 1_000 + NONCE_LIFETIME_MS + 1), NonceCheck::Stale);
+        assert_eq!(
+            n.check(&nonce, Some("00000003"), 1_000 + NONCE_LIFETIME_MS + 1),
+            NonceCheck::Stale
+        );
         let forged = nonce.replace(".", ",");
-        assert_eq!(n.check(&forged, Some("00000001"), 2_000), NonceCheck::Invalid);
+        assert_eq!(
+            n.check(&forged, Some("00000001"), 2_000),
+            NonceCheck::Invalid
+        );
         let other = Nonces::new([8; 32]).issue(1_000, 42);
-        assert_eq!(n.check(&other, Some("00000001"), 2_000), NonceCheck::Invalid);
+        assert_eq!(
+            n.check(&other, Some("00000001"), 2_000),
+            NonceCheck::Invalid
+        );
     }
 }

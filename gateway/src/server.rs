@@ -5,8 +5,8 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use centrala_sip::message::{bad_request_for, parse_datagram, MAX_MESSAGE_SIZE};
+use centrala_sip::message::{MAX_MESSAGE_SIZE, bad_request_for, parse_datagram};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -50,12 +50,19 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (core_tx, core_rx) = mpsc::unbounded_channel();
     let core = Core::new(
-        CoreConfig { domain: cfg.domain.clone(), nonce_secret: cfg.nonce_secret },
+        CoreConfig {
+            domain: cfg.domain.clone(),
+            nonce_secret: cfg.nonce_secret,
+        },
         store,
         rand::random(),
     );
     tokio::spawn(core.run(core_rx));
-    let state = AppState { core: core_tx, next_conn: Arc::new(AtomicU64::new(1)), domain: cfg.domain.clone() };
+    let state = AppState {
+        core: core_tx,
+        next_conn: Arc::new(AtomicU64::new(1)),
+        domain: cfg.domain.clone(),
+    };
     let index = cfg.web_root.join("index.html");
     let app = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
@@ -64,9 +71,12 @@ pub async fn run(
         .fallback_service(ServeDir::new(&cfg.web_root).fallback(ServeFile::new(index)))
         .with_state(state);
     info!(addr = %listener.local_addr()?, domain = %cfg.domain, "serving");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }
 
@@ -103,7 +113,15 @@ async fn sip_ws(
 async fn connection(socket: WebSocket, peer: SocketAddr, state: AppState) {
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-    if state.core.send(CoreInput::Connected { conn, sender: out_tx.clone(), peer }).is_err() {
+    if state
+        .core
+        .send(CoreInput::Connected {
+            conn,
+            sender: out_tx.clone(),
+            peer,
+        })
+        .is_err()
+    {
         return;
     }
     let (mut sink, mut stream) = socket.split();

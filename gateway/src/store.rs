@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
-use centrala_sip::digest::{ha1, Algorithm};
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use centrala_sip::digest::{Algorithm, ha1};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
@@ -58,21 +58,27 @@ pub fn validate_ext(ext: &str) -> Result<(), StoreError> {
     if (2..=8).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(StoreError::Invalid(format!("extension must be 2 to 8 digits, got {ext:?}")))
+        Err(StoreError::Invalid(format!(
+            "extension must be 2 to 8 digits, got {ext:?}"
+        )))
     }
 }
 
 impl Store {
     /// Opens (creating if needed) `DIR/centrala.db` and runs the migrations.
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Invalid(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
         let path = data_dir.join("centrala.db");
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
     }
@@ -95,13 +101,21 @@ impl Store {
     }
 
     /// Adds a user; the password is hashed (argon2) and turned into HA1 values for `realm`.
-    pub async fn add_user(&self, ext: &str, name: &str, password: &str, realm: &str) -> Result<(), StoreError> {
+    pub async fn add_user(
+        &self,
+        ext: &str,
+        name: &str,
+        password: &str,
+        realm: &str,
+    ) -> Result<(), StoreError> {
         validate_ext(ext)?;
         if name.trim().is_empty() {
             return Err(StoreError::Invalid("name must not be empty".into()));
         }
         if password.len() < 6 {
-            return Err(StoreError::Invalid("password must have at least 6 characters".into()));
+            return Err(StoreError::Invalid(
+                "password must have at least 6 characters".into(),
+            ));
         }
         let (hash, md5, sha) = credentials(ext, password, realm)?;
         let res = sqlx::query(
@@ -116,14 +130,21 @@ impl Store {
         .execute(&self.pool)
         .await;
         match res {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Duplicate(ext.into())),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Duplicate(ext.into()))
+            }
             Err(e) => Err(e.into()),
             Ok(_) => Ok(()),
         }
     }
 
     /// Sets a new password (and realm) for an existing user.
-    pub async fn set_password(&self, ext: &str, password: &str, realm: &str) -> Result<(), StoreError> {
+    pub async fn set_password(
+        &self,
+        ext: &str,
+        password: &str,
+        realm: &str,
+    ) -> Result<(), StoreError> {
         let (hash, md5, sha) = credentials(ext, password, realm)?;
         let res = sqlx::query("UPDATE users SET password_hash = ?, ha1_md5 = ?, ha1_sha256 = ?, realm = ? WHERE ext = ?")
             .bind(hash)
@@ -140,7 +161,10 @@ impl Store {
     }
 
     pub async fn remove_user(&self, ext: &str) -> Result<(), StoreError> {
-        let res = sqlx::query("DELETE FROM users WHERE ext = ?").bind(ext).execute(&self.pool).await?;
+        let res = sqlx::query("DELETE FROM users WHERE ext = ?")
+            .bind(ext)
+            .execute(&self.pool)
+            .await?;
         if res.rows_affected() == 0 {
             return Err(StoreError::NotFound(ext.into()));
         }
@@ -148,19 +172,22 @@ impl Store {
     }
 
     pub async fn list_users(&self) -> Result<Vec<SipUser>, StoreError> {
-        let rows = sqlx::query("SELECT ext, name, realm, ha1_md5, ha1_sha256 FROM users ORDER BY ext")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT ext, name, realm, ha1_md5, ha1_sha256 FROM users ORDER BY ext")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.iter().map(row_to_user).collect())
     }
 
     pub async fn find_user(&self, ext: &str) -> Result<Option<SipUser>, StoreError> {
-        Ok(sqlx::query("SELECT ext, name, realm, ha1_md5, ha1_sha256 FROM users WHERE ext = ?")
-            .bind(ext)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(row_to_user))
+        Ok(
+            sqlx::query("SELECT ext, name, realm, ha1_md5, ha1_sha256 FROM users WHERE ext = ?")
+                .bind(ext)
+                .fetch_optional(&self.pool)
+                .await?
+                .as_ref()
+                .map(row_to_user),
+        )
     }
 }
 
@@ -174,11 +201,19 @@ fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
     }
 }
 
-fn credentials(ext: &str, password: &str, realm: &str) -> Result<(String, String, String), StoreError> {
+fn credentials(
+    ext: &str,
+    password: &str,
+    realm: &str,
+) -> Result<(String, String, String), StoreError> {
     let salt = SaltString::generate(&mut OsRng);
     let hash = Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))?
         .to_string();
-    Ok((hash, ha1(Algorithm::Md5, ext, realm, password), ha1(Algorithm::Sha256, ext, realm, password)))
+    Ok((
+        hash,
+        ha1(Algorithm::Md5, ext, realm, password),
+        ha1(Algorithm::Sha256, ext, realm, password),
+    ))
 }

@@ -5,13 +5,15 @@ mod common;
 use centrala_sip::digest::{Algorithm, Challenge, Credentials};
 use centrala_sip::message::SipMessage;
 use centrala_sip::ua::{Event, RegistrationState};
-use common::{password, start, Phone, Raw, DOMAIN};
+use common::{DOMAIN, Phone, Raw, password, start};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n";
 
 fn register(cseq: u32, auth: Option<&str>, expires: u32) -> String {
-    let auth = auth.map(|a| format!("Authorization: {a}\n")).unwrap_or_default();
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\n"))
+        .unwrap_or_default();
     format!(
         "REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/WSS abc.invalid;branch=z9hG4bKreg{cseq}\nMax-Forwards: 70\nTo: <sip:101@{DOMAIN}>\nFrom: <sip:101@{DOMAIN}>;tag=t1\nCall-ID: reg-call-1\nCSeq: {cseq} REGISTER\nContact: <sip:u1@abc.invalid;transport=ws>;+sip.instance=\"<urn:uuid:1>\";reg-id=1;expires={expires}\n{auth}Content-Length: 0\n\n"
     )
@@ -23,10 +25,25 @@ async fn register_with(alg: Algorithm) -> (common::Gateway, Raw, Credentials) {
     c.send(&register(1, None, 600)).await;
     let r = c.final_response().await;
     assert_eq!(r.status, 401);
-    let challenges: Vec<_> = r.headers.all("WWW-Authenticate").filter_map(Challenge::parse).collect();
+    let challenges: Vec<_> = r
+        .headers
+        .all("WWW-Authenticate")
+        .filter_map(Challenge::parse)
+        .collect();
     assert_eq!(challenges.len(), 2, "MD5 and SHA-256 offered");
-    let ch = challenges.iter().find(|c| c.algorithm == alg).expect("algorithm offered");
-    let creds = Credentials::answer(ch, "REGISTER", &format!("sip:{DOMAIN}"), "101", &password("101"), "cn1", 1);
+    let ch = challenges
+        .iter()
+        .find(|c| c.algorithm == alg)
+        .expect("algorithm offered");
+    let creds = Credentials::answer(
+        ch,
+        "REGISTER",
+        &format!("sip:{DOMAIN}"),
+        "101",
+        &password("101"),
+        "cn1",
+        1,
+    );
     c.send(&register(2, Some(&creds.to_string()), 600)).await;
     let ok = c.final_response().await;
     assert_eq!(ok.status, 200, "{}", ok.reason);
@@ -60,18 +77,34 @@ async fn user_agent_registers_and_wrong_password_is_refused() {
     let gw = start().await;
     let _ok = Phone::registered(gw.addr, "101", 1).await;
     let mut bad = Phone::connect(gw.addr, "102", "not-the-password", 2).await;
-    let e = bad.expect(|e| matches!(e, Event::Registration(RegistrationState::Failed(_)))).await;
-    assert_eq!(e, Event::Registration(RegistrationState::Failed("Wrong extension or password".into())));
+    let e = bad
+        .expect(|e| matches!(e, Event::Registration(RegistrationState::Failed(_))))
+        .await;
+    assert_eq!(
+        e,
+        Event::Registration(RegistrationState::Failed(
+            "Wrong extension or password".into()
+        ))
+    );
     // An unknown user gets the same answer: responses do not reveal who exists.
     let mut ghost = Phone::connect(gw.addr, "999", "whatever", 3).await;
-    let e = ghost.expect(|e| matches!(e, Event::Registration(RegistrationState::Failed(_)))).await;
-    assert_eq!(e, Event::Registration(RegistrationState::Failed("Wrong extension or password".into())));
+    let e = ghost
+        .expect(|e| matches!(e, Event::Registration(RegistrationState::Failed(_))))
+        .await;
+    assert_eq!(
+        e,
+        Event::Registration(RegistrationState::Failed(
+            "Wrong extension or password".into()
+        ))
+    );
 }
 
 #[tokio::test]
 async fn websocket_without_sip_subprotocol_is_refused() {
     let gw = start().await;
-    let req = format!("ws://{}/sip", gw.addr).into_client_request().unwrap();
+    let req = format!("ws://{}/sip", gw.addr)
+        .into_client_request()
+        .unwrap();
     match tokio_tungstenite::connect_async(req).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
             assert_eq!(resp.status(), 400);
@@ -88,23 +121,41 @@ async fn call_set_up_and_torn_down_between_two_phones() {
     let mut alice = Phone::registered(gw.addr, "101", 1).await;
     let mut bob = Phone::registered(gw.addr, "102", 2).await;
     let call = alice.call("102", SDP).await;
-    let Event::IncomingCall { call: bob_call, from_user, sdp, .. } =
-        bob.expect(|e| matches!(e, Event::IncomingCall { .. })).await
+    let Event::IncomingCall {
+        call: bob_call,
+        from_user,
+        sdp,
+        ..
+    } = bob
+        .expect(|e| matches!(e, Event::IncomingCall { .. }))
+        .await
     else {
         unreachable!()
     };
     assert_eq!(from_user, "101");
     assert_eq!(sdp, SDP);
     alice.expect(|e| matches!(e, Event::Ringing { .. })).await;
-    bob.answer(bob_call, &SDP.replace("o=- 1 1", "o=- 2 2")).await;
-    let Event::Answered { sdp, .. } = alice.expect(|e| matches!(e, Event::Answered { .. })).await else {
+    bob.answer(bob_call, &SDP.replace("o=- 1 1", "o=- 2 2"))
+        .await;
+    let Event::Answered { sdp, .. } = alice.expect(|e| matches!(e, Event::Answered { .. })).await
+    else {
         unreachable!()
     };
     assert!(sdp.contains("o=- 2 2"));
-    assert_eq!(bob.expect(|e| matches!(e, Event::Connected { .. })).await, Event::Connected { call: bob_call });
+    assert_eq!(
+        bob.expect(|e| matches!(e, Event::Connected { .. })).await,
+        Event::Connected { call: bob_call }
+    );
     alice.hangup(call).await;
     let e = bob.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert_eq!(e, Event::Ended { call: bob_call, reason: "The other side hung up".into(), status: None });
+    assert_eq!(
+        e,
+        Event::Ended {
+            call: bob_call,
+            reason: "The other side hung up".into(),
+            status: None
+        }
+    );
 }
 
 #[tokio::test]
@@ -114,16 +165,28 @@ async fn call_forks_to_every_registration_and_cancels_the_others() {
     let mut bob_laptop = Phone::registered(gw.addr, "102", 2).await;
     let mut bob_phone = Phone::registered(gw.addr, "102", 3).await;
     alice.call("102", SDP).await;
-    let Event::IncomingCall { call: on_laptop, .. } = bob_laptop.expect(|e| matches!(e, Event::IncomingCall { .. })).await else {
+    let Event::IncomingCall {
+        call: on_laptop, ..
+    } = bob_laptop
+        .expect(|e| matches!(e, Event::IncomingCall { .. }))
+        .await
+    else {
         unreachable!()
     };
-    bob_phone.expect(|e| matches!(e, Event::IncomingCall { .. })).await;
+    bob_phone
+        .expect(|e| matches!(e, Event::IncomingCall { .. }))
+        .await;
     alice.expect(|e| matches!(e, Event::Ringing { .. })).await;
     bob_laptop.answer(on_laptop, SDP).await;
     alice.expect(|e| matches!(e, Event::Answered { .. })).await;
     let e = bob_phone.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(matches!(e, Event::Ended { ref reason, .. } if reason.contains("Missed call")), "{e:?}");
-    bob_laptop.expect(|e| matches!(e, Event::Connected { .. })).await;
+    assert!(
+        matches!(e, Event::Ended { ref reason, .. } if reason.contains("Missed call")),
+        "{e:?}"
+    );
+    bob_laptop
+        .expect(|e| matches!(e, Event::Connected { .. }))
+        .await;
 }
 
 #[tokio::test]
@@ -132,10 +195,28 @@ async fn unknown_extension_404_and_nobody_registered_480() {
     let mut alice = Phone::registered(gw.addr, "101", 1).await;
     alice.call("999", SDP).await;
     let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(matches!(e, Event::Ended { status: Some(404), .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Event::Ended {
+                status: Some(404),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     alice.call("103", SDP).await;
     let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(matches!(e, Event::Ended { status: Some(480), .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Event::Ended {
+                status: Some(480),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -145,16 +226,31 @@ async fn decline_and_busy_are_passed_back() {
     let mut bob = Phone::registered(gw.addr, "102", 2).await;
     let mut carol = Phone::registered(gw.addr, "103", 3).await;
     alice.call("102", SDP).await;
-    let Event::IncomingCall { call, .. } = bob.expect(|e| matches!(e, Event::IncomingCall { .. })).await else {
+    let Event::IncomingCall { call, .. } = bob
+        .expect(|e| matches!(e, Event::IncomingCall { .. }))
+        .await
+    else {
         unreachable!()
     };
     bob.hangup(call).await;
     let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(matches!(e, Event::Ended { status: Some(603), .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Event::Ended {
+                status: Some(603),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 
     // Bob in a call with Alice; Carol gets 486 Busy Here.
     alice.call("102", SDP).await;
-    let Event::IncomingCall { call, .. } = bob.expect(|e| matches!(e, Event::IncomingCall { .. })).await else {
+    let Event::IncomingCall { call, .. } = bob
+        .expect(|e| matches!(e, Event::IncomingCall { .. }))
+        .await
+    else {
         unreachable!()
     };
     bob.answer(call, SDP).await;
@@ -163,7 +259,16 @@ async fn decline_and_busy_are_passed_back() {
     carol.call("102", SDP).await;
     // Bob's user agent answers 486 by itself while it is in a call.
     let e = carol.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(matches!(e, Event::Ended { status: Some(486), .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Event::Ended {
+                status: Some(486),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -172,11 +277,15 @@ async fn caller_cancels_while_ringing() {
     let mut alice = Phone::registered(gw.addr, "101", 1).await;
     let mut bob = Phone::registered(gw.addr, "102", 2).await;
     let call = alice.call("102", SDP).await;
-    bob.expect(|e| matches!(e, Event::IncomingCall { .. })).await;
+    bob.expect(|e| matches!(e, Event::IncomingCall { .. }))
+        .await;
     alice.expect(|e| matches!(e, Event::Ringing { .. })).await;
     alice.hangup(call).await;
     let e = bob.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(matches!(e, Event::Ended { ref reason, .. } if reason.contains("Missed call")), "{e:?}");
+    assert!(
+        matches!(e, Event::Ended { ref reason, .. } if reason.contains("Missed call")),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -188,7 +297,16 @@ async fn closed_socket_removes_its_registration() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     alice.call("102", SDP).await;
     let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(matches!(e, Event::Ended { status: Some(480), .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Event::Ended {
+                status: Some(480),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]

@@ -49,20 +49,40 @@ impl Dialog {
     pub fn uac(request: &Request, response: &Response) -> Result<Dialog, DialogError> {
         let from = request.from().ok_or(DialogError::MissingHeader("From"))?;
         let to = response.to().ok_or(DialogError::MissingHeader("To"))?;
-        let remote_tag = to.tag().ok_or(DialogError::MissingHeader("To"))?.to_string();
-        let contact = response.contacts().into_iter().next().ok_or(DialogError::MissingHeader("Contact"))?;
-        let mut route_set: Vec<String> = response.headers.all("Record-Route").map(str::to_string).collect();
+        let remote_tag = to
+            .tag()
+            .ok_or(DialogError::MissingHeader("To"))?
+            .to_string();
+        let contact = response
+            .contacts()
+            .into_iter()
+            .next()
+            .ok_or(DialogError::MissingHeader("Contact"))?;
+        let mut route_set: Vec<String> = response
+            .headers
+            .all("Record-Route")
+            .map(str::to_string)
+            .collect();
         route_set.reverse();
         Ok(Dialog {
             id: DialogId {
-                call_id: request.call_id().ok_or(DialogError::MissingHeader("Call-ID"))?.to_string(),
-                local_tag: from.tag().ok_or(DialogError::MissingHeader("From"))?.to_string(),
+                call_id: request
+                    .call_id()
+                    .ok_or(DialogError::MissingHeader("Call-ID"))?
+                    .to_string(),
+                local_tag: from
+                    .tag()
+                    .ok_or(DialogError::MissingHeader("From"))?
+                    .to_string(),
                 remote_tag,
             },
             role: Role::Uac,
             local: from,
             remote: to,
-            local_seq: request.cseq().ok_or(DialogError::MissingHeader("CSeq"))?.seq,
+            local_seq: request
+                .cseq()
+                .ok_or(DialogError::MissingHeader("CSeq"))?
+                .seq,
             remote_seq: None,
             remote_target: contact.uri,
             route_set,
@@ -74,20 +94,39 @@ impl Dialog {
         let from = request.from().ok_or(DialogError::MissingHeader("From"))?;
         let mut to = request.to().ok_or(DialogError::MissingHeader("To"))?;
         to.params.set("tag", Some(local_tag));
-        let contact = request.contacts().into_iter().next().ok_or(DialogError::MissingHeader("Contact"))?;
+        let contact = request
+            .contacts()
+            .into_iter()
+            .next()
+            .ok_or(DialogError::MissingHeader("Contact"))?;
         Ok(Dialog {
             id: DialogId {
-                call_id: request.call_id().ok_or(DialogError::MissingHeader("Call-ID"))?.to_string(),
+                call_id: request
+                    .call_id()
+                    .ok_or(DialogError::MissingHeader("Call-ID"))?
+                    .to_string(),
                 local_tag: local_tag.to_string(),
-                remote_tag: from.tag().ok_or(DialogError::MissingHeader("From"))?.to_string(),
+                remote_tag: from
+                    .tag()
+                    .ok_or(DialogError::MissingHeader("From"))?
+                    .to_string(),
             },
             role: Role::Uas,
             local: to,
             remote: from,
             local_seq: 0,
-            remote_seq: Some(request.cseq().ok_or(DialogError::MissingHeader("CSeq"))?.seq),
+            remote_seq: Some(
+                request
+                    .cseq()
+                    .ok_or(DialogError::MissingHeader("CSeq"))?
+                    .seq,
+            ),
             remote_target: contact.uri,
-            route_set: request.headers.all("Record-Route").map(str::to_string).collect(),
+            route_set: request
+                .headers
+                .all("Record-Route")
+                .map(str::to_string)
+                .collect(),
         })
     }
 
@@ -147,7 +186,9 @@ impl Dialog {
             self.remote_target.clone()
         } else {
             // Strict routing: the first route becomes the Request-URI.
-            let first = NameAddr::parse(&routes.remove(0)).map(|n| n.uri).unwrap_or_else(|_| self.remote_target.clone());
+            let first = NameAddr::parse(&routes.remove(0))
+                .map(|n| n.uri)
+                .unwrap_or_else(|_| self.remote_target.clone());
             routes.push(format!("<{}>", self.remote_target));
             first
         };
@@ -186,7 +227,7 @@ pub fn cancel_for(request: &Request) -> Request {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{parse_datagram, Message};
+    use crate::message::{Message, parse_datagram};
 
     fn parse_req(s: &str) -> Request {
         match parse_datagram(s.replace('\n', "\r\n").as_bytes()).unwrap() {
@@ -197,37 +238,65 @@ mod tests {
 
     #[test]
     fn uac_dialog_routes_in_reverse_record_route_order_and_counts_cseq() {
-        let invite = parse_req("INVITE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK1\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>\nCall-ID: c1\nCSeq: 7 INVITE\nContact: <sip:x@a.invalid;transport=ws>\n\n");
+        let invite = parse_req(
+            "INVITE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK1\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>\nCall-ID: c1\nCSeq: 7 INVITE\nContact: <sip:x@a.invalid;transport=ws>\n\n",
+        );
         let mut ok = invite.response(200, "OK");
         ok.set_to_tag("bb");
         ok.headers.push("Record-Route", "<sip:p2;lr>");
         ok.headers.push("Record-Route", "<sip:p1;lr>");
         ok.headers.push("Contact", "<sip:y@b.invalid;transport=ws>");
         let mut d = Dialog::uac(&invite, &ok).unwrap();
-        let ack = d.request(Method::Ack, "SIP/2.0/WSS a.invalid;branch=z9hG4bK2", Some(7));
+        let ack = d.request(
+            Method::Ack,
+            "SIP/2.0/WSS a.invalid;branch=z9hG4bK2",
+            Some(7),
+        );
         assert_eq!(ack.uri.host, "b.invalid");
-        assert_eq!(ack.headers.all("Route").collect::<Vec<_>>(), ["<sip:p1;lr>", "<sip:p2;lr>"]);
+        assert_eq!(
+            ack.headers.all("Route").collect::<Vec<_>>(),
+            ["<sip:p1;lr>", "<sip:p2;lr>"]
+        );
         assert_eq!(ack.cseq().unwrap().seq, 7);
         let bye = d.request(Method::Bye, "SIP/2.0/WSS a.invalid;branch=z9hG4bK3", None);
         assert_eq!(bye.cseq().unwrap().seq, 8);
         assert_eq!(bye.to_tag().as_deref(), Some("bb"));
-        assert!(d.matches(&parse_req(&String::from_utf8(ok.to_bytes()).unwrap().replace("SIP/2.0 200 OK", "BYE sip:x SIP/2.0").replace("7 INVITE", "8 BYE").replace("\r\n", "\n")), false));
+        assert!(
+            d.matches(
+                &parse_req(
+                    &String::from_utf8(ok.to_bytes())
+                        .unwrap()
+                        .replace("SIP/2.0 200 OK", "BYE sip:x SIP/2.0")
+                        .replace("7 INVITE", "8 BYE")
+                        .replace("\r\n", "\n")
+                ),
+                false
+            )
+        );
     }
 
     #[test]
     fn uas_refuses_old_cseq() {
-        let invite = parse_req("INVITE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK1\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>\nCall-ID: c1\nCSeq: 7 INVITE\nContact: <sip:x@a.invalid;transport=ws>\n\n");
+        let invite = parse_req(
+            "INVITE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK1\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>\nCall-ID: c1\nCSeq: 7 INVITE\nContact: <sip:x@a.invalid;transport=ws>\n\n",
+        );
         let mut d = Dialog::uas(&invite, "bb").unwrap();
-        let stale = parse_req("BYE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK9\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>;tag=bb\nCall-ID: c1\nCSeq: 7 BYE\n\n");
+        let stale = parse_req(
+            "BYE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK9\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>;tag=bb\nCall-ID: c1\nCSeq: 7 BYE\n\n",
+        );
         assert_eq!(d.on_request(&stale), Err(DialogError::CSeqOutOfOrder));
-        let ok = parse_req("BYE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK9\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>;tag=bb\nCall-ID: c1\nCSeq: 8 BYE\n\n");
+        let ok = parse_req(
+            "BYE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK9\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>;tag=bb\nCall-ID: c1\nCSeq: 8 BYE\n\n",
+        );
         assert!(d.matches(&ok, true));
         assert_eq!(d.on_request(&ok), Ok(()));
     }
 
     #[test]
     fn cancel_copies_the_invite() {
-        let invite = parse_req("INVITE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK1\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>\nCall-ID: c1\nCSeq: 7 INVITE\nRoute: <sip:gw;lr>\n\n");
+        let invite = parse_req(
+            "INVITE sip:102@d SIP/2.0\nVia: SIP/2.0/WSS a.invalid;branch=z9hG4bK1\nFrom: <sip:101@d>;tag=aa\nTo: <sip:102@d>\nCall-ID: c1\nCSeq: 7 INVITE\nRoute: <sip:gw;lr>\n\n",
+        );
         let c = cancel_for(&invite);
         assert_eq!(c.branch().as_deref(), Some("z9hG4bK1"));
         assert_eq!(c.cseq().unwrap().to_string(), "7 CANCEL");

@@ -77,7 +77,10 @@ pub fn response(
 /// Splits `Digest a="b", c=d` into pairs; quoted values are unquoted.
 fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
     let s = s.trim();
-    let rest = s.get(..6).filter(|p| p.eq_ignore_ascii_case("digest")).map(|_| &s[6..])?;
+    let rest = s
+        .get(..6)
+        .filter(|p| p.eq_ignore_ascii_case("digest"))
+        .map(|_| &s[6..])?;
     let mut out = Vec::new();
     let bytes = rest.as_bytes();
     let mut i = 0;
@@ -128,7 +131,10 @@ fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
 }
 
 fn find<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// A `WWW-Authenticate` / `Proxy-Authenticate` challenge.
@@ -165,7 +171,9 @@ impl Challenge {
         let mut best: Option<Challenge> = None;
         for v in values {
             if let Some(c) = Challenge::parse(v) {
-                if best.as_ref().is_none_or(|b| b.algorithm == Algorithm::Md5 && c.algorithm == Algorithm::Sha256) {
+                if best.as_ref().is_none_or(|b| {
+                    b.algorithm == Algorithm::Md5 && c.algorithm == Algorithm::Sha256
+                }) {
                     best = Some(c);
                 }
             }
@@ -176,7 +184,13 @@ impl Challenge {
 
 impl fmt::Display for Challenge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Digest realm=\"{}\", nonce=\"{}\", algorithm={}", self.realm, self.nonce, self.algorithm.as_str())?;
+        write!(
+            f,
+            "Digest realm=\"{}\", nonce=\"{}\", algorithm={}",
+            self.realm,
+            self.nonce,
+            self.algorithm.as_str()
+        )?;
         if let Some(q) = &self.qop {
             write!(f, ", qop=\"{q}\"")?;
         }
@@ -297,7 +311,12 @@ impl fmt::Display for Credentials {
         write!(
             f,
             "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{}\", algorithm={}",
-            self.username, self.realm, self.nonce, self.uri, self.response, self.algorithm.as_str()
+            self.username,
+            self.realm,
+            self.nonce,
+            self.uri,
+            self.response,
+            self.algorithm.as_str()
         )?;
         if let (Some(q), Some(nc), Some(c)) = (&self.qop, &self.nc, &self.cnonce) {
             write!(f, ", qop={q}, nc={nc}, cnonce=\"{c}\"")?;
@@ -316,7 +335,12 @@ mod tests {
     /// RFC 2617 3.5's example, the classic MD5 vector.
     #[test]
     fn rfc2617_md5_vector() {
-        let ha1 = ha1(Algorithm::Md5, "Mufasa", "testrealm@host.com", "Circle Of Life");
+        let ha1 = ha1(
+            Algorithm::Md5,
+            "Mufasa",
+            "testrealm@host.com",
+            "Circle Of Life",
+        );
         let r = response(
             Algorithm::Md5,
             &ha1,
@@ -333,7 +357,12 @@ mod tests {
     /// RFC 7616 3.9.1's SHA-256 example.
     #[test]
     fn rfc7616_sha256_vector() {
-        let ha1 = ha1(Algorithm::Sha256, "Mufasa", "http-auth@example.org", "Circle of Life");
+        let ha1 = ha1(
+            Algorithm::Sha256,
+            "Mufasa",
+            "http-auth@example.org",
+            "Circle of Life",
+        );
         let r = response(
             Algorithm::Sha256,
             &ha1,
@@ -344,7 +373,10 @@ mod tests {
             "GET",
             "/dir/index.html",
         );
-        assert_eq!(r, "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+        assert_eq!(
+            r,
+            "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
+        );
     }
 
     #[test]
@@ -361,7 +393,8 @@ mod tests {
             let header = ch.to_string();
             let parsed = Challenge::parse(&header).unwrap();
             assert_eq!(parsed, ch);
-            let creds = Credentials::answer(&parsed, "REGISTER", "sip:example.com", "101", "pw", "cn", 1);
+            let creds =
+                Credentials::answer(&parsed, "REGISTER", "sip:example.com", "101", "pw", "cn", 1);
             let back = Credentials::parse(&creds.to_string()).unwrap();
             assert!(back.verify("REGISTER", &ha1(alg, "101", "example.com", "pw")));
             assert!(!back.verify("REGISTER", &ha1(alg, "101", "example.com", "other")));
@@ -373,8 +406,14 @@ mod tests {
     fn strongest_challenge_is_picked() {
         let md5 = "Digest realm=\"r\", nonce=\"a\", algorithm=MD5, qop=\"auth\"";
         let sha = "Digest realm=\"r\", nonce=\"b\", algorithm=SHA-256, qop=\"auth\"";
-        assert_eq!(Challenge::pick([md5, sha].into_iter()).unwrap().algorithm, Algorithm::Sha256);
-        assert_eq!(Challenge::pick([md5].into_iter()).unwrap().algorithm, Algorithm::Md5);
+        assert_eq!(
+            Challenge::pick([md5, sha].into_iter()).unwrap().algorithm,
+            Algorithm::Sha256
+        );
+        assert_eq!(
+            Challenge::pick([md5].into_iter()).unwrap().algorithm,
+            Algorithm::Md5
+        );
         assert!(Challenge::pick(["Basic realm=\"x\""].into_iter()).is_none());
     }
 }

@@ -132,7 +132,11 @@ impl Params {
     }
     pub fn set(&mut self, name: &str, value: Option<&str>) {
         let value = value.map(str::to_string);
-        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Some(slot) => slot.1 = value,
             None => self.0.push((name.to_string(), value)),
         }
@@ -206,7 +210,11 @@ impl Uri {
         let (scheme, rest) = s
             .split_once(':')
             .ok_or_else(|| invalid(format!("URI without scheme: {s:?}")))?;
-        if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
+        if scheme.is_empty()
+            || !scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        {
             return Err(invalid(format!("bad URI scheme in {s:?}")));
         }
         let scheme_lc = scheme.to_ascii_lowercase();
@@ -244,7 +252,14 @@ impl Uri {
             None => (hostpart, Params::default()),
         };
         let (host, port) = split_host_port(hostport)?;
-        Ok(Uri { scheme: scheme_lc, user, host, port, params, headers })
+        Ok(Uri {
+            scheme: scheme_lc,
+            user,
+            host,
+            port,
+            params,
+            headers,
+        })
     }
 
     /// `user@host:port` for comparing addresses (no parameters), lower-cased host.
@@ -268,7 +283,9 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), ParseError> {
         return Err(invalid("empty host"));
     }
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let end = rest.find(']').ok_or_else(|| invalid("unterminated IPv6 reference"))?;
+        let end = rest
+            .find(']')
+            .ok_or_else(|| invalid("unterminated IPv6 reference"))?;
         let host = format!("[{}]", &rest[..end]);
         let after = &rest[end + 1..];
         let port = match after.strip_prefix(':') {
@@ -284,12 +301,17 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), ParseError> {
         }
     };
     if !host.starts_with('[')
-        && !host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        && !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
     {
         return Err(invalid(format!("bad host {host:?}")));
     }
     let port = match port {
-        Some(p) => Some(p.parse::<u16>().map_err(|_| invalid(format!("bad port {p:?}")))?),
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| invalid(format!("bad port {p:?}")))?,
+        ),
         None => None,
     };
     Ok((host, port))
@@ -298,7 +320,12 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), ParseError> {
 impl fmt::Display for Uri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.scheme != "sip" && self.scheme != "sips" {
-            return write!(f, "{}:{}", self.scheme, self.user.as_deref().unwrap_or_default());
+            return write!(
+                f,
+                "{}:{}",
+                self.scheme,
+                self.user.as_deref().unwrap_or_default()
+            );
         }
         write!(f, "{}:", self.scheme)?;
         if let Some(u) = &self.user {
@@ -326,7 +353,11 @@ pub struct NameAddr {
 
 impl NameAddr {
     pub fn new(uri: Uri) -> NameAddr {
-        NameAddr { display: None, uri, params: Params::default() }
+        NameAddr {
+            display: None,
+            uri,
+            params: Params::default(),
+        }
     }
 
     pub fn parse(s: &str) -> Result<NameAddr, ParseError> {
@@ -339,10 +370,16 @@ impl NameAddr {
                 Some(unquote(display).to_string())
             };
             let rest = &s[lt + 1..];
-            let gt = rest.find('>').ok_or_else(|| invalid("missing '>' in name-addr"))?;
+            let gt = rest
+                .find('>')
+                .ok_or_else(|| invalid("missing '>' in name-addr"))?;
             let uri = Uri::parse(&rest[..gt])?;
             let params = Params::parse(&rest[gt + 1..])?;
-            Ok(NameAddr { display, uri, params })
+            Ok(NameAddr {
+                display,
+                uri,
+                params,
+            })
         } else {
             // addr-spec form: parameters after the URI belong to the header, not the URI.
             let (uri, params) = match s.find(';') {
@@ -352,7 +389,11 @@ impl NameAddr {
             if uri.contains(' ') {
                 return Err(invalid(format!("bad address {s:?}")));
             }
-            Ok(NameAddr { display: None, uri: Uri::parse(uri)?, params })
+            Ok(NameAddr {
+                display: None,
+                uri: Uri::parse(uri)?,
+                params,
+            })
         }
     }
 
@@ -426,9 +467,7 @@ impl Via {
                 cleaned.push(c);
             }
         }
-        let (proto, rest) = cleaned
-            .split_once(' ')
-            .ok_or_else(|| invalid("bad Via"))?;
+        let (proto, rest) = cleaned.split_once(' ').ok_or_else(|| invalid("bad Via"))?;
         let mut parts = proto.split('/');
         match (parts.next(), parts.next(), parts.next()) {
             (Some(n), Some("2.0"), Some(t)) if n.eq_ignore_ascii_case("SIP") && !t.is_empty() => {
@@ -445,7 +484,12 @@ impl Via {
             None => (rest, Params::default()),
         };
         let (host, port) = split_host_port(hostport)?;
-        Ok(Via { transport: transport.to_ascii_uppercase(), host, port, params })
+        Ok(Via {
+            transport: transport.to_ascii_uppercase(),
+            host,
+            port,
+            params,
+        })
     }
 
     pub fn branch(&self) -> Option<&str> {
@@ -530,7 +574,11 @@ impl Headers {
     /// Replaces every value of `name` with one value.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         let name = canonical_name(name);
-        match self.0.iter().position(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+        match self
+            .0
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(&name))
+        {
             Some(i) => {
                 self.0[i].1 = value.into();
                 let mut j = 0;
@@ -549,7 +597,10 @@ impl Headers {
     /// Removes the first value of `name` and returns it.
     pub fn remove_first(&mut self, name: &str) -> Option<String> {
         let name = canonical_name(name);
-        let i = self.0.iter().position(|(n, _)| n.eq_ignore_ascii_case(&name))?;
+        let i = self
+            .0
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(&name))?;
         Some(self.0.remove(i).1)
     }
     pub fn len(&self) -> usize {
@@ -591,12 +642,43 @@ pub fn canonical_name(name: &str) -> String {
         }
     }
     const CANON: &[&str] = &[
-        "Via", "Call-ID", "Contact", "From", "To", "Content-Length", "Content-Type", "Supported",
-        "CSeq", "Max-Forwards", "Route", "Record-Route", "Expires", "Allow", "Require",
-        "Proxy-Require", "Unsupported", "User-Agent", "Server", "Authorization",
-        "WWW-Authenticate", "Proxy-Authenticate", "Proxy-Authorization", "Min-Expires",
-        "Event", "Session-Expires", "Path", "Flow-Timer", "Reason", "Retry-After", "Accept",
-        "Subject", "Refer-To", "Referred-By", "Allow-Events", "Date", "Timestamp",
+        "Via",
+        "Call-ID",
+        "Contact",
+        "From",
+        "To",
+        "Content-Length",
+        "Content-Type",
+        "Supported",
+        "CSeq",
+        "Max-Forwards",
+        "Route",
+        "Record-Route",
+        "Expires",
+        "Allow",
+        "Require",
+        "Proxy-Require",
+        "Unsupported",
+        "User-Agent",
+        "Server",
+        "Authorization",
+        "WWW-Authenticate",
+        "Proxy-Authenticate",
+        "Proxy-Authorization",
+        "Min-Expires",
+        "Event",
+        "Session-Expires",
+        "Path",
+        "Flow-Timer",
+        "Reason",
+        "Retry-After",
+        "Accept",
+        "Subject",
+        "Refer-To",
+        "Referred-By",
+        "Allow-Events",
+        "Date",
+        "Timestamp",
     ];
     for c in CANON {
         if name.eq_ignore_ascii_case(c) {
@@ -609,9 +691,22 @@ pub fn canonical_name(name: &str) -> String {
 /// Headers whose comma-joined values are separate entries (RFC 3261 7.3.1).
 fn is_list_header(name: &str) -> bool {
     const LIST: &[&str] = &[
-        "Via", "Contact", "Route", "Record-Route", "Allow", "Supported", "Require",
-        "Proxy-Require", "Unsupported", "Path", "Allow-Events", "Accept", "Accept-Encoding",
-        "Accept-Language", "Content-Encoding", "In-Reply-To",
+        "Via",
+        "Contact",
+        "Route",
+        "Record-Route",
+        "Allow",
+        "Supported",
+        "Require",
+        "Proxy-Require",
+        "Unsupported",
+        "Path",
+        "Allow-Events",
+        "Accept",
+        "Accept-Encoding",
+        "Accept-Language",
+        "Content-Encoding",
+        "In-Reply-To",
     ];
     LIST.iter().any(|l| l.eq_ignore_ascii_case(name))
 }
@@ -654,10 +749,14 @@ pub trait SipMessage {
         self.headers().get("CSeq").and_then(|v| CSeq::parse(v).ok())
     }
     fn from(&self) -> Option<NameAddr> {
-        self.headers().get("From").and_then(|v| NameAddr::parse(v).ok())
+        self.headers()
+            .get("From")
+            .and_then(|v| NameAddr::parse(v).ok())
     }
     fn to(&self) -> Option<NameAddr> {
-        self.headers().get("To").and_then(|v| NameAddr::parse(v).ok())
+        self.headers()
+            .get("To")
+            .and_then(|v| NameAddr::parse(v).ok())
     }
     fn top_via(&self) -> Option<Via> {
         self.headers().get("Via").and_then(|v| Via::parse(v).ok())
@@ -672,10 +771,15 @@ pub trait SipMessage {
         self.to().and_then(|t| t.tag().map(str::to_string))
     }
     fn contacts(&self) -> Vec<NameAddr> {
-        self.headers().all("Contact").filter_map(|v| NameAddr::parse(v).ok()).collect()
+        self.headers()
+            .all("Contact")
+            .filter_map(|v| NameAddr::parse(v).ok())
+            .collect()
     }
     fn expires(&self) -> Option<u32> {
-        self.headers().get("Expires").and_then(|v| v.trim().parse().ok())
+        self.headers()
+            .get("Expires")
+            .and_then(|v| v.trim().parse().ok())
     }
     fn content_type(&self) -> Option<&str> {
         self.headers().get("Content-Type")
@@ -708,7 +812,12 @@ impl SipMessage for Response {
 
 impl Request {
     pub fn new(method: Method, uri: Uri) -> Request {
-        Request { method, uri, headers: Headers::new(), body: Vec::new() }
+        Request {
+            method,
+            uri,
+            headers: Headers::new(),
+            body: Vec::new(),
+        }
     }
 
     /// The response to this request with the headers RFC 3261 8.2.6.2 copies.
@@ -724,7 +833,12 @@ impl Request {
                 headers.push("Timestamp", ts);
             }
         }
-        Response { status, reason: reason.to_string(), headers, body: Vec::new() }
+        Response {
+            status,
+            reason: reason.to_string(),
+            headers,
+            body: Vec::new(),
+        }
     }
 
     /// Serialises the request; Content-Length is set from the body.
@@ -855,7 +969,10 @@ fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
 /// message the whole buffer is one message and a short body is invalid.
 pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
     // RFC 5626 keepalives and stray CRLFs between messages on a stream are skipped.
-    let skip = buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+    let skip = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
     let buf = &buf[skip..];
     let Some((head_end, body_start)) = header_end(buf) else {
         if buf.len() > MAX_MESSAGE_SIZE {
@@ -863,8 +980,8 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
         }
         return Err(ParseError::Incomplete);
     };
-    let head = std::str::from_utf8(&buf[..head_end])
-        .map_err(|_| invalid("headers are not UTF-8"))?;
+    let head =
+        std::str::from_utf8(&buf[..head_end]).map_err(|_| invalid("headers are not UTF-8"))?;
     let mut lines = unfold(head);
     if lines.is_empty() {
         return Err(invalid("empty message"));
@@ -928,7 +1045,12 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
             .filter(|s| (100..700).contains(s))
             .ok_or_else(|| invalid("bad status code"))?;
         let reason = it.next().unwrap_or_default().to_string();
-        Message::Response(Response { status, reason, headers, body })
+        Message::Response(Response {
+            status,
+            reason,
+            headers,
+            body,
+        })
     } else {
         let mut it = start.split(' ').filter(|s| !s.is_empty());
         let (m, u, v) = (it.next(), it.next(), it.next());
@@ -943,7 +1065,12 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
         }
         let method = Method::parse(m)?;
         let uri = Uri::parse(u)?;
-        Message::Request(Request { method, uri, headers, body })
+        Message::Request(Request {
+            method,
+            uri,
+            headers,
+            body,
+        })
     };
     check_mandatory(&msg)?;
     Ok((msg, used))
@@ -1002,7 +1129,9 @@ fn check_mandatory(msg: &Message) -> Result<(), ParseError> {
                 .map_err(|_| invalid(format!("bad Max-Forwards {mf:?}")))?;
         }
         if let Some(e) = h.get("Expires") {
-            e.trim().parse::<u32>().map_err(|_| invalid(format!("bad Expires {e:?}")))?;
+            e.trim()
+                .parse::<u32>()
+                .map_err(|_| invalid(format!("bad Expires {e:?}")))?;
         }
         for c in h.all("Contact") {
             if c.trim() != "*" {
@@ -1025,7 +1154,9 @@ pub fn bad_request_for(buf: &[u8], reason: &str) -> Option<Response> {
     }
     let mut headers = Headers::new();
     for line in lines.iter().skip(1) {
-        let Some((n, v)) = line.split_once(':') else { continue };
+        let Some((n, v)) = line.split_once(':') else {
+            continue;
+        };
         let n = canonical_name(n.trim());
         if ["Via", "From", "To", "Call-ID", "CSeq"].contains(&n.as_str()) {
             if n == "Via" {
@@ -1041,8 +1172,17 @@ pub fn bad_request_for(buf: &[u8], reason: &str) -> Option<Response> {
         headers.get(name)?;
     }
     Via::parse(headers.get("Via")?).ok()?;
-    let reason: String = reason.chars().filter(|c| !c.is_control()).take(120).collect();
-    Some(Response { status: 400, reason: format!("Bad Request ({reason})"), headers, body: Vec::new() })
+    let reason: String = reason
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(120)
+        .collect();
+    Some(Response {
+        status: 400,
+        reason: format!("Bad Request ({reason})"),
+        headers,
+        body: Vec::new(),
+    })
 }
 
 #[cfg(test)]
@@ -1058,7 +1198,9 @@ mod tests {
 
     #[test]
     fn compact_and_comma_joined_headers() {
-        let r = req("OPTIONS sip:a@b SIP/2.0\nv: SIP/2.0/WSS x.invalid;branch=z9hG4bK1, SIP/2.0/UDP h:5070;branch=z9hG4bK2\nf: <sip:u@b>;tag=1\nt: sip:a@b\ni: abc\nCSeq: 1 OPTIONS\nl: 0\n\n");
+        let r = req(
+            "OPTIONS sip:a@b SIP/2.0\nv: SIP/2.0/WSS x.invalid;branch=z9hG4bK1, SIP/2.0/UDP h:5070;branch=z9hG4bK2\nf: <sip:u@b>;tag=1\nt: sip:a@b\ni: abc\nCSeq: 1 OPTIONS\nl: 0\n\n",
+        );
         assert_eq!(r.headers.all("Via").count(), 2);
         assert_eq!(r.top_via().unwrap().host, "x.invalid");
         assert_eq!(r.call_id(), Some("abc"));
@@ -1079,7 +1221,9 @@ mod tests {
 
     #[test]
     fn contact_with_comma_in_quoted_display_name() {
-        let r = req("REGISTER sip:b SIP/2.0\nVia: SIP/2.0/WS h;branch=z9hG4bKx\nFrom: <sip:u@b>;tag=1\nTo: <sip:u@b>\nCall-ID: c\nCSeq: 1 REGISTER\nContact: \"Nowak, Alice\" <sip:u@h>, <sip:u@h2>;expires=0\n\n");
+        let r = req(
+            "REGISTER sip:b SIP/2.0\nVia: SIP/2.0/WS h;branch=z9hG4bKx\nFrom: <sip:u@b>;tag=1\nTo: <sip:u@b>\nCall-ID: c\nCSeq: 1 REGISTER\nContact: \"Nowak, Alice\" <sip:u@h>, <sip:u@h2>;expires=0\n\n",
+        );
         let cs = r.contacts();
         assert_eq!(cs.len(), 2);
         assert_eq!(cs[0].display.as_deref(), Some("Nowak, Alice"));
@@ -1088,7 +1232,10 @@ mod tests {
 
     #[test]
     fn incomplete_versus_invalid() {
-        assert_eq!(parse(b"INVITE sip:a@b SIP/2.0\r\nVia: x").unwrap_err(), ParseError::Incomplete);
+        assert_eq!(
+            parse(b"INVITE sip:a@b SIP/2.0\r\nVia: x").unwrap_err(),
+            ParseError::Incomplete
+        );
         let short = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 10\r\n\r\nabc";
         assert_eq!(parse(short).unwrap_err(), ParseError::Incomplete);
         assert!(matches!(parse_datagram(short), Err(ParseError::Invalid(_))));
@@ -1096,9 +1243,13 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_content_length_right() {
-        let mut r = req("INVITE sip:102@example.com SIP/2.0\nVia: SIP/2.0/WSS h.invalid;branch=z9hG4bKa\nFrom: \"A\" <sip:101@example.com>;tag=x\nTo: <sip:102@example.com>\nCall-ID: q\nCSeq: 2 INVITE\nContent-Length: 0\n\n");
+        let mut r = req(
+            "INVITE sip:102@example.com SIP/2.0\nVia: SIP/2.0/WSS h.invalid;branch=z9hG4bKa\nFrom: \"A\" <sip:101@example.com>;tag=x\nTo: <sip:102@example.com>\nCall-ID: q\nCSeq: 2 INVITE\nContent-Length: 0\n\n",
+        );
         r.body = b"v=0\r\n".to_vec();
-        let again = req(&String::from_utf8(r.to_bytes()).unwrap().replace("\r\n", "\n"));
+        let again = req(&String::from_utf8(r.to_bytes())
+            .unwrap()
+            .replace("\r\n", "\n"));
         assert_eq!(again.body, b"v=0\r\n");
         assert_eq!(again.headers.get("Content-Length"), Some("5"));
     }

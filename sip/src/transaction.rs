@@ -9,8 +9,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use crate::message::{Message, Method, Request, Response, SipMessage};
 use crate::Instant;
+use crate::message::{Message, Method, Request, Response, SipMessage};
 
 /// Timer base values in milliseconds (RFC 3261 17.1.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,11 @@ pub struct TimerConfig {
 
 impl Default for TimerConfig {
     fn default() -> Self {
-        TimerConfig { t1: 500, t2: 4000, t4: 5000 }
+        TimerConfig {
+            t1: 500,
+            t2: 4000,
+            t4: 5000,
+        }
     }
 }
 
@@ -46,13 +50,24 @@ enum TxOut {
 #[derive(Debug, Clone, PartialEq)]
 enum ClientState {
     /// INVITE: Calling (Timer A, B). Non-INVITE: Trying (Timer E, F).
-    Calling { retransmit: Option<Retransmit>, timeout: Instant },
+    Calling {
+        retransmit: Option<Retransmit>,
+        timeout: Instant,
+    },
     /// A provisional arrived. Non-INVITE keeps retransmitting at T2 until Timer F.
-    Proceeding { retransmit: Option<Retransmit>, timeout: Option<Instant> },
+    Proceeding {
+        retransmit: Option<Retransmit>,
+        timeout: Option<Instant>,
+    },
     /// A final non-2xx (INVITE: Timer D, keeps the ACK) or any final (non-INVITE: Timer K).
-    Completed { ack: Option<Request>, until: Instant },
+    Completed {
+        ack: Option<Request>,
+        until: Instant,
+    },
     /// INVITE got a 2xx: retransmitted 2xx still reach the TU until Timer M.
-    Accepted { until: Instant },
+    Accepted {
+        until: Instant,
+    },
     Terminated,
 }
 
@@ -66,14 +81,26 @@ struct ClientTransaction {
 }
 
 impl ClientTransaction {
-    fn start(request: Request, reliable: bool, timers: TimerConfig, now: Instant, out: &mut Vec<TxOut>) -> Self {
-        let retransmit = (!reliable).then_some(Retransmit { at: now + timers.t1, interval: timers.t1 });
+    fn start(
+        request: Request,
+        reliable: bool,
+        timers: TimerConfig,
+        now: Instant,
+        out: &mut Vec<TxOut>,
+    ) -> Self {
+        let retransmit = (!reliable).then_some(Retransmit {
+            at: now + timers.t1,
+            interval: timers.t1,
+        });
         out.push(TxOut::Transmit(Message::Request(request.clone())));
         ClientTransaction {
             request,
             reliable,
             timers,
-            state: ClientState::Calling { retransmit, timeout: now + 64 * timers.t1 },
+            state: ClientState::Calling {
+                retransmit,
+                timeout: now + 64 * timers.t1,
+            },
         }
     }
 
@@ -87,25 +114,54 @@ impl ClientTransaction {
         match (&self.state, self.is_invite()) {
             (ClientState::Calling { .. } | ClientState::Proceeding { .. }, true) => {
                 if provisional {
-                    self.state = ClientState::Proceeding { retransmit: None, timeout: None };
+                    self.state = ClientState::Proceeding {
+                        retransmit: None,
+                        timeout: None,
+                    };
                 } else if resp.status < 300 {
-                    self.state = ClientState::Accepted { until: now + 64 * t.t1 };
+                    self.state = ClientState::Accepted {
+                        until: now + 64 * t.t1,
+                    };
                 } else {
                     let ack = self.ack_for(&resp);
                     out.push(TxOut::Transmit(Message::Request(ack.clone())));
                     let wait = if self.reliable { 0 } else { 32_000 };
-                    self.state = ClientState::Completed { ack: Some(ack), until: now + wait };
+                    self.state = ClientState::Completed {
+                        ack: Some(ack),
+                        until: now + wait,
+                    };
                 }
                 out.push(TxOut::Response(resp));
             }
-            (ClientState::Calling { retransmit, timeout }, false)
-            | (ClientState::Proceeding { retransmit, timeout: Some(timeout) }, false) => {
+            (
+                ClientState::Calling {
+                    retransmit,
+                    timeout,
+                },
+                false,
+            )
+            | (
+                ClientState::Proceeding {
+                    retransmit,
+                    timeout: Some(timeout),
+                },
+                false,
+            ) => {
                 if provisional {
-                    let retransmit = retransmit.map(|r| Retransmit { at: r.at, interval: t.t2 });
-                    self.state = ClientState::Proceeding { retransmit, timeout: Some(*timeout) };
+                    let retransmit = retransmit.map(|r| Retransmit {
+                        at: r.at,
+                        interval: t.t2,
+                    });
+                    self.state = ClientState::Proceeding {
+                        retransmit,
+                        timeout: Some(*timeout),
+                    };
                 } else {
                     let wait = if self.reliable { 0 } else { t.t4 };
-                    self.state = ClientState::Completed { ack: None, until: now + wait };
+                    self.state = ClientState::Completed {
+                        ack: None,
+                        until: now + wait,
+                    };
                 }
                 out.push(TxOut::Response(resp));
             }
@@ -123,8 +179,14 @@ impl ClientTransaction {
         let t = self.timers;
         let invite = self.is_invite();
         match &mut self.state {
-            ClientState::Calling { retransmit, timeout }
-            | ClientState::Proceeding { retransmit, timeout: Some(timeout) } => {
+            ClientState::Calling {
+                retransmit,
+                timeout,
+            }
+            | ClientState::Proceeding {
+                retransmit,
+                timeout: Some(timeout),
+            } => {
                 if now >= *timeout {
                     out.push(TxOut::Timeout);
                     self.state = ClientState::Terminated;
@@ -132,8 +194,15 @@ impl ClientTransaction {
                 }
                 if let Some(r) = retransmit {
                     if now >= r.at {
-                        let interval = if invite { r.interval * 2 } else { (r.interval * 2).min(t.t2) };
-                        *r = Retransmit { at: now + interval, interval };
+                        let interval = if invite {
+                            r.interval * 2
+                        } else {
+                            (r.interval * 2).min(t.t2)
+                        };
+                        *r = Retransmit {
+                            at: now + interval,
+                            interval,
+                        };
                         out.push(TxOut::Transmit(Message::Request(self.request.clone())));
                     }
                 }
@@ -149,10 +218,14 @@ impl ClientTransaction {
 
     fn next_timeout(&self) -> Option<Instant> {
         match &self.state {
-            ClientState::Calling { retransmit, timeout }
-            | ClientState::Proceeding { retransmit, timeout: Some(timeout) } => {
-                Some(retransmit.map_or(*timeout, |r| r.at.min(*timeout)))
+            ClientState::Calling {
+                retransmit,
+                timeout,
             }
+            | ClientState::Proceeding {
+                retransmit,
+                timeout: Some(timeout),
+            } => Some(retransmit.map_or(*timeout, |r| r.at.min(*timeout))),
             ClientState::Completed { until, .. } | ClientState::Accepted { until } => Some(*until),
             ClientState::Proceeding { timeout: None, .. } | ClientState::Terminated => None,
         }
@@ -182,13 +255,23 @@ impl ClientTransaction {
 #[derive(Debug, Clone, PartialEq)]
 enum ServerState {
     /// No final response yet; `last` is the last provisional, resent on a retransmission.
-    Proceeding { last: Option<Response> },
+    Proceeding {
+        last: Option<Response>,
+    },
     /// A final response went out: INVITE non-2xx (Timer G, H) or non-INVITE (Timer J).
-    Completed { last: Response, retransmit: Option<Retransmit>, until: Instant },
+    Completed {
+        last: Response,
+        retransmit: Option<Retransmit>,
+        until: Instant,
+    },
     /// INVITE: the ACK arrived (Timer I).
-    Confirmed { until: Instant },
+    Confirmed {
+        until: Instant,
+    },
     /// INVITE: a 2xx went out; the TU may resend it (Timer L).
-    Accepted { until: Instant },
+    Accepted {
+        until: Instant,
+    },
     Terminated,
 }
 
@@ -210,13 +293,26 @@ impl ServerTransaction {
                 if resp.status < 200 {
                     self.state = ServerState::Proceeding { last: Some(resp) };
                 } else if self.invite && resp.status < 300 {
-                    self.state = ServerState::Accepted { until: now + 64 * t.t1 };
+                    self.state = ServerState::Accepted {
+                        until: now + 64 * t.t1,
+                    };
                 } else if self.invite {
-                    let retransmit = (!self.reliable).then_some(Retransmit { at: now + t.t1, interval: t.t1 });
-                    self.state = ServerState::Completed { last: resp, retransmit, until: now + 64 * t.t1 };
+                    let retransmit = (!self.reliable).then_some(Retransmit {
+                        at: now + t.t1,
+                        interval: t.t1,
+                    });
+                    self.state = ServerState::Completed {
+                        last: resp,
+                        retransmit,
+                        until: now + 64 * t.t1,
+                    };
                 } else {
                     let wait = if self.reliable { 0 } else { 64 * t.t1 };
-                    self.state = ServerState::Completed { last: resp, retransmit: None, until: now + wait };
+                    self.state = ServerState::Completed {
+                        last: resp,
+                        retransmit: None,
+                        until: now + wait,
+                    };
                 }
             }
             ServerState::Accepted { .. } if (200..300).contains(&resp.status) => {
@@ -246,7 +342,11 @@ impl ServerTransaction {
     fn on_timeout(&mut self, now: Instant, out: &mut Vec<TxOut>) {
         let t2 = self.timers.t2;
         match &mut self.state {
-            ServerState::Completed { last, retransmit, until } => {
+            ServerState::Completed {
+                last,
+                retransmit,
+                until,
+            } => {
                 if now >= *until {
                     if self.invite {
                         out.push(TxOut::Timeout); // Timer H: no ACK came
@@ -255,7 +355,10 @@ impl ServerTransaction {
                 } else if let Some(r) = retransmit {
                     if now >= r.at {
                         let interval = (r.interval * 2).min(t2);
-                        *r = Retransmit { at: now + interval, interval };
+                        *r = Retransmit {
+                            at: now + interval,
+                            interval,
+                        };
                         out.push(TxOut::Transmit(Message::Response(last.clone())));
                     }
                 }
@@ -271,9 +374,9 @@ impl ServerTransaction {
 
     fn next_timeout(&self) -> Option<Instant> {
         match &self.state {
-            ServerState::Completed { retransmit, until, .. } => {
-                Some(retransmit.map_or(*until, |r| r.at.min(*until)))
-            }
+            ServerState::Completed {
+                retransmit, until, ..
+            } => Some(retransmit.map_or(*until, |r| r.at.min(*until))),
             ServerState::Confirmed { until } | ServerState::Accepted { until } => Some(*until),
             ServerState::Proceeding { .. } | ServerState::Terminated => None,
         }
@@ -290,15 +393,31 @@ pub struct TxKey {
 
 impl TxKey {
     fn client(branch: &str, method: &Method) -> TxKey {
-        TxKey { branch: branch.to_string(), method: method.as_str().to_string(), server: false }
+        TxKey {
+            branch: branch.to_string(),
+            method: method.as_str().to_string(),
+            server: false,
+        }
     }
     fn server(branch: &str, method: &Method) -> TxKey {
-        let m = if *method == Method::Ack { Method::Invite } else { method.clone() };
-        TxKey { branch: branch.to_string(), method: m.as_str().to_string(), server: true }
+        let m = if *method == Method::Ack {
+            Method::Invite
+        } else {
+            method.clone()
+        };
+        TxKey {
+            branch: branch.to_string(),
+            method: m.as_str().to_string(),
+            server: true,
+        }
     }
     /// The key of the INVITE server transaction a CANCEL with this key refers to.
     pub fn invite_of_cancel(&self) -> TxKey {
-        TxKey { branch: self.branch.clone(), method: "INVITE".into(), server: true }
+        TxKey {
+            branch: self.branch.clone(),
+            method: "INVITE".into(),
+            server: true,
+        }
     }
 }
 
@@ -310,7 +429,11 @@ pub enum Output<F> {
     Transmit { flow: F, message: Message },
     /// A new request (not a retransmission); answer it with `send_response(key, ...)`.
     /// ACKs for 2xx are not transactions and come as `Ack`.
-    Request { key: TxKey, request: Request, flow: F },
+    Request {
+        key: TxKey,
+        request: Request,
+        flow: F,
+    },
     /// A response for a request sent with `send_request`.
     Response { key: TxKey, response: Response },
     /// A client transaction timed out (Timer B/F) or its flow closed: act as on a 408.
@@ -413,8 +536,14 @@ impl<F: Clone> Transactions<F> {
     fn emit_client(&mut self, key: &TxKey, flow: &F, outs: Vec<TxOut>) {
         for o in outs {
             self.out.push_back(match o {
-                TxOut::Transmit(message) => Output::Transmit { flow: flow.clone(), message },
-                TxOut::Response(response) => Output::Response { key: key.clone(), response },
+                TxOut::Transmit(message) => Output::Transmit {
+                    flow: flow.clone(),
+                    message,
+                },
+                TxOut::Response(response) => Output::Response {
+                    key: key.clone(),
+                    response,
+                },
                 TxOut::Timeout => Output::Timeout { key: key.clone() },
             });
         }
@@ -423,7 +552,10 @@ impl<F: Clone> Transactions<F> {
     fn emit_server(&mut self, key: &TxKey, flow: &F, outs: Vec<TxOut>) {
         for o in outs {
             self.out.push_back(match o {
-                TxOut::Transmit(message) => Output::Transmit { flow: flow.clone(), message },
+                TxOut::Transmit(message) => Output::Transmit {
+                    flow: flow.clone(),
+                    message,
+                },
                 TxOut::Response(_) => continue,
                 TxOut::Timeout => Output::NoAck { key: key.clone() },
             });
@@ -432,12 +564,24 @@ impl<F: Clone> Transactions<F> {
 
     /// Starts a client transaction for `request` on `flow`; the request must carry a top Via
     /// with a unique branch. `reliable` turns off retransmissions (TCP, WebSocket).
-    pub fn send_request(&mut self, request: Request, flow: F, reliable: bool, now: Instant) -> TxKey {
+    pub fn send_request(
+        &mut self,
+        request: Request,
+        flow: F,
+        reliable: bool,
+        now: Instant,
+    ) -> TxKey {
         let key = TxKey::client(&branch_of(&request), &request.method);
         let mut outs = Vec::new();
         let tx = ClientTransaction::start(request, reliable, self.timers, now, &mut outs);
         self.schedule(&key, tx.next_timeout());
-        self.clients.insert(key.clone(), Client { tx, flow: flow.clone() });
+        self.clients.insert(
+            key.clone(),
+            Client {
+                tx,
+                flow: flow.clone(),
+            },
+        );
         self.emit_client(&key, &flow, outs);
         key
     }
@@ -482,7 +626,10 @@ impl<F: Clone> Transactions<F> {
                 let key = TxKey::server(&branch_of(&request), &request.method);
                 if let Some(server) = self.servers.get_mut(&key) {
                     let is_2xx_ack = request.method == Method::Ack
-                        && matches!(server.tx.state, ServerState::Accepted { .. } | ServerState::Terminated);
+                        && matches!(
+                            server.tx.state,
+                            ServerState::Accepted { .. } | ServerState::Terminated
+                        );
                     if !is_2xx_ack {
                         let mut outs = Vec::new();
                         server.tx.on_request(&request, now, &mut outs);
@@ -504,7 +651,13 @@ impl<F: Clone> Transactions<F> {
                     timers: self.timers,
                     state: ServerState::Proceeding { last: None },
                 };
-                self.servers.insert(key.clone(), Server { tx, flow: flow.clone() });
+                self.servers.insert(
+                    key.clone(),
+                    Server {
+                        tx,
+                        flow: flow.clone(),
+                    },
+                );
                 self.out.push_back(Output::Request { key, request, flow });
             }
         }
@@ -514,7 +667,9 @@ impl<F: Clone> Transactions<F> {
     /// transaction unreliable.
     pub fn receive_unreliable(&mut self, message: Message, flow: F, now: Instant) {
         let key = match &message {
-            Message::Request(r) if r.method != Method::Ack => Some(TxKey::server(&branch_of(r), &r.method)),
+            Message::Request(r) if r.method != Method::Ack => {
+                Some(TxKey::server(&branch_of(r), &r.method))
+            }
             _ => None,
         };
         let existed = key.as_ref().is_some_and(|k| self.servers.contains_key(k));
@@ -532,9 +687,13 @@ impl<F: Clone> Transactions<F> {
             if *at > now {
                 break;
             }
-            let Some(Reverse((_, key))) = self.deadlines.pop() else { break };
+            let Some(Reverse((_, key))) = self.deadlines.pop() else {
+                break;
+            };
             if key.server {
-                let Some(server) = self.servers.get_mut(&key) else { continue };
+                let Some(server) = self.servers.get_mut(&key) else {
+                    continue;
+                };
                 if server.tx.next_timeout().is_none_or(|t| t > now) {
                     continue;
                 }
@@ -544,7 +703,9 @@ impl<F: Clone> Transactions<F> {
                 self.schedule(&key, next);
                 self.emit_server(&key, &flow, outs);
             } else {
-                let Some(client) = self.clients.get_mut(&key) else { continue };
+                let Some(client) = self.clients.get_mut(&key) else {
+                    continue;
+                };
                 if client.tx.next_timeout().is_none_or(|t| t > now) {
                     continue;
                 }
@@ -569,7 +730,10 @@ impl<F: Clone> Transactions<F> {
             .collect();
         for key in dead {
             let pending = self.clients.get(&key).is_some_and(|c| {
-                matches!(c.tx.state, ClientState::Calling { .. } | ClientState::Proceeding { .. })
+                matches!(
+                    c.tx.state,
+                    ClientState::Calling { .. } | ClientState::Proceeding { .. }
+                )
             });
             self.clients.remove(&key);
             if pending {
@@ -581,10 +745,18 @@ impl<F: Clone> Transactions<F> {
 
     fn reap(&mut self, key: &TxKey) {
         if key.server {
-            if self.servers.get(key).is_some_and(|s| s.tx.state == ServerState::Terminated) {
+            if self
+                .servers
+                .get(key)
+                .is_some_and(|s| s.tx.state == ServerState::Terminated)
+            {
                 self.servers.remove(key);
             }
-        } else if self.clients.get(key).is_some_and(|c| c.tx.state == ClientState::Terminated) {
+        } else if self
+            .clients
+            .get(key)
+            .is_some_and(|c| c.tx.state == ClientState::Terminated)
+        {
             self.clients.remove(key);
         }
     }

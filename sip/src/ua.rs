@@ -12,9 +12,11 @@
 use std::collections::VecDeque;
 
 use crate::Instant;
-use crate::dialog::{cancel_for, Dialog};
+use crate::dialog::{Dialog, cancel_for};
 use crate::digest::{Challenge, Credentials};
-use crate::message::{parse_datagram, CSeq, Message, Method, NameAddr, Request, Response, SipMessage, Uri};
+use crate::message::{
+    CSeq, Message, Method, NameAddr, Request, Response, SipMessage, Uri, parse_datagram,
+};
 use crate::rng::Rng;
 use crate::transaction::{Output, TimerConfig, Transactions, TxKey};
 
@@ -80,17 +82,36 @@ pub struct CallHandle(pub u64);
 pub enum Event {
     Registration(RegistrationState),
     /// Someone calls us; answer with `answer(call, sdp)` or `hangup(call)`.
-    IncomingCall { call: CallHandle, from_user: String, from_display: Option<String>, sdp: String },
+    IncomingCall {
+        call: CallHandle,
+        from_user: String,
+        from_display: Option<String>,
+        sdp: String,
+    },
     /// Our call rings at the other end.
-    Ringing { call: CallHandle },
+    Ringing {
+        call: CallHandle,
+    },
     /// Our call was answered; `sdp` is the remote answer.
-    Answered { call: CallHandle, sdp: String },
+    Answered {
+        call: CallHandle,
+        sdp: String,
+    },
     /// The caller acknowledged our answer: media may flow both ways.
-    Connected { call: CallHandle },
+    Connected {
+        call: CallHandle,
+    },
     /// The peer sent a new offer (re-INVITE or UPDATE); reply with `accept_reoffer`.
-    Reoffer { call: CallHandle, sdp: String },
+    Reoffer {
+        call: CallHandle,
+        sdp: String,
+    },
     /// The call is over; `reason` is for a person, `status` the SIP code if there was one.
-    Ended { call: CallHandle, reason: String, status: Option<u16> },
+    Ended {
+        call: CallHandle,
+        reason: String,
+        status: Option<u16>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,10 +127,16 @@ enum CallState {
     /// Incoming INVITE, ringing here.
     Ringing,
     /// We sent a 2xx and wait for the ACK; the 2xx is resent until then.
-    Answered { retransmit_at: Instant, interval: u64, give_up_at: Instant },
+    Answered {
+        retransmit_at: Instant,
+        interval: u64,
+        give_up_at: Instant,
+    },
     Connected,
     /// The user hung up before the answer: CANCEL (when allowed) and BYE on a late 2xx.
-    Cancelling { cancel_sent: bool },
+    Cancelling {
+        cancel_sent: bool,
+    },
     Ended,
 }
 
@@ -204,6 +231,11 @@ impl UserAgent {
         &self.cfg
     }
 
+    /// Calls not yet fully over (including ones still being cancelled).
+    pub fn active_calls(&self) -> usize {
+        self.calls.len()
+    }
+
     pub fn registration(&self) -> &RegistrationState {
         &self.reg.state
     }
@@ -221,14 +253,22 @@ impl UserAgent {
     /// When to call `handle_timeout` next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let call_timers = self.calls.iter().filter_map(|c| match c.state {
-            CallState::Answered { retransmit_at, give_up_at, .. } => Some(retransmit_at.min(give_up_at)),
+            CallState::Answered {
+                retransmit_at,
+                give_up_at,
+                ..
+            } => Some(retransmit_at.min(give_up_at)),
             _ => None,
         });
-        [self.tx.poll_timeout(), self.reg.refresh_at, self.keepalive_at]
-            .into_iter()
-            .flatten()
-            .chain(call_timers)
-            .min()
+        [
+            self.tx.poll_timeout(),
+            self.reg.refresh_at,
+            self.keepalive_at,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(call_timers)
+        .min()
     }
 
     /// The WebSocket is open: register.
@@ -245,7 +285,8 @@ impl UserAgent {
         self.tx.flow_closed(|_| true);
         while self.tx.poll().is_some() {}
         for call in &mut self.calls {
-            if call.state != CallState::Ended && !matches!(call.state, CallState::Cancelling { .. }) {
+            if call.state != CallState::Ended && !matches!(call.state, CallState::Cancelling { .. })
+            {
                 self.events.push_back(Event::Ended {
                     call: call.handle,
                     reason: "Connection to the phone system lost".into(),
@@ -288,7 +329,10 @@ impl UserAgent {
     }
 
     fn contact_uri(&self) -> String {
-        format!("sip:{}@{};transport=ws;ob", self.contact_user, self.via_host)
+        format!(
+            "sip:{}@{};transport=ws;ob",
+            self.contact_user, self.via_host
+        )
     }
 
     fn from_header(&self, tag: &str) -> String {
@@ -305,10 +349,16 @@ impl UserAgent {
         r.headers.push("Via", via);
         r.headers.push("Max-Forwards", "70");
         r.headers.push("To", format!("<{}>", self.aor()));
-        r.headers.push("From", self.from_header(&self.reg.from_tag.clone()));
+        r.headers
+            .push("From", self.from_header(&self.reg.from_tag.clone()));
         r.headers.push("Call-ID", self.reg.call_id.clone());
-        r.headers.push("CSeq", format!("{} REGISTER", self.reg.cseq));
-        let expires = if self.reg.removing { 0 } else { self.cfg.expires };
+        r.headers
+            .push("CSeq", format!("{} REGISTER", self.reg.cseq));
+        let expires = if self.reg.removing {
+            0
+        } else {
+            self.cfg.expires
+        };
         r.headers.push(
             "Contact",
             format!(
@@ -374,7 +424,8 @@ impl UserAgent {
         r.headers.push("From", self.from_header(&tag));
         r.headers.push("Call-ID", self.rng.token(22));
         r.headers.push("CSeq", "1 INVITE");
-        r.headers.push("Contact", format!("<{}>", self.contact_uri()));
+        r.headers
+            .push("Contact", format!("<{}>", self.contact_uri()));
         r.headers.push("Allow", ALLOW);
         r.headers.push("Supported", "outbound");
         r.headers.push("User-Agent", self.cfg.user_agent.clone());
@@ -410,7 +461,9 @@ impl UserAgent {
     pub fn answer(&mut self, handle: CallHandle, sdp: String, now: Instant) {
         let t1 = self.timers.t1;
         let contact = self.contact_uri();
-        let Some(call) = self.calls.iter_mut().find(|c| c.handle == handle) else { return };
+        let Some(call) = self.calls.iter_mut().find(|c| c.handle == handle) else {
+            return;
+        };
         if call.state != CallState::Ringing {
             return;
         }
@@ -424,7 +477,11 @@ impl UserAgent {
         ok.body = sdp.clone().into_bytes();
         call.local_sdp = sdp;
         call.last_2xx_or_ack = Some(Message::Response(ok.clone()));
-        call.state = CallState::Answered { retransmit_at: now + t1, interval: t1, give_up_at: now + 64 * t1 };
+        call.state = CallState::Answered {
+            retransmit_at: now + t1,
+            interval: t1,
+            give_up_at: now + 64 * t1,
+        };
         if let Some(key) = call.invite_key.clone() {
             self.tx.send_response(&key, ok, now);
         }
@@ -434,10 +491,21 @@ impl UserAgent {
     /// Replies to a peer's re-offer (re-INVITE or UPDATE) with our SDP answer.
     pub fn accept_reoffer(&mut self, handle: CallHandle, sdp: String, now: Instant) {
         let contact = self.contact_uri();
-        let Some(call) = self.calls.iter_mut().find(|c| c.handle == handle) else { return };
-        let Some(key) = call.pending_reoffer.take() else { return };
+        let Some(call) = self.calls.iter_mut().find(|c| c.handle == handle) else {
+            return;
+        };
+        let Some(key) = call.pending_reoffer.take() else {
+            return;
+        };
         call.local_sdp = sdp.clone();
-        let Some(req) = self.pending_requests.iter().position(|(k, _)| *k == key).map(|i| self.pending_requests.remove(i).1) else { return };
+        let Some(req) = self
+            .pending_requests
+            .iter()
+            .position(|(k, _)| *k == key)
+            .map(|i| self.pending_requests.remove(i).1)
+        else {
+            return;
+        };
         let mut ok = req.response(200, "OK");
         ok.headers.push("Contact", format!("<{contact}>"));
         ok.headers.push("Content-Type", "application/sdp");
@@ -448,7 +516,9 @@ impl UserAgent {
 
     /// Hangs up: CANCEL or BYE for our call, 603 Decline for a ringing incoming call.
     pub fn hangup(&mut self, handle: CallHandle, now: Instant) {
-        let Some(i) = self.calls.iter().position(|c| c.handle == handle) else { return };
+        let Some(i) = self.calls.iter().position(|c| c.handle == handle) else {
+            return;
+        };
         let state = self.calls[i].state.clone();
         match state {
             CallState::Calling => {
@@ -458,7 +528,9 @@ impl UserAgent {
                     let cancel = cancel_for(&self.calls[i].invite);
                     self.tx.send_request(cancel, (), true, now);
                 }
-                self.calls[i].state = CallState::Cancelling { cancel_sent: proceeding };
+                self.calls[i].state = CallState::Cancelling {
+                    cancel_sent: proceeding,
+                };
                 self.end(i, "You hung up", None, false);
             }
             CallState::Ringing => {
@@ -483,12 +555,18 @@ impl UserAgent {
     /// Sends a re-INVITE with a new offer (e.g. camera turned on). The answer comes as
     /// `Event::Answered`.
     pub fn reinvite(&mut self, handle: CallHandle, sdp: String, now: Instant) {
-        let Some(i) = self.calls.iter().position(|c| c.handle == handle && c.state == CallState::Connected) else {
+        let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.handle == handle && c.state == CallState::Connected)
+        else {
             return;
         };
         let via = self.via();
         let contact = self.contact_uri();
-        let Some(dialog) = self.calls[i].dialog.as_mut() else { return };
+        let Some(dialog) = self.calls[i].dialog.as_mut() else {
+            return;
+        };
         let mut r = dialog.request(Method::Invite, &via, None);
         r.headers.push("Contact", format!("<{contact}>"));
         r.headers.push("Content-Type", "application/sdp");
@@ -512,7 +590,11 @@ impl UserAgent {
         let handle = self.calls[i].handle;
         let told = matches!(self.calls[i].state, CallState::Ended);
         if !told {
-            self.events.push_back(Event::Ended { call: handle, reason: reason.to_string(), status });
+            self.events.push_back(Event::Ended {
+                call: handle,
+                reason: reason.to_string(),
+                status,
+            });
         }
         if remove {
             self.calls.remove(i);
@@ -526,7 +608,9 @@ impl UserAgent {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return; // CRLF keepalive pong
         }
-        let Ok(msg) = parse_datagram(bytes) else { return };
+        let Ok(msg) = parse_datagram(bytes) else {
+            return;
+        };
         self.tx.receive(msg, (), now);
         self.drain(now);
     }
@@ -546,7 +630,12 @@ impl UserAgent {
         let t2 = self.timers.t2;
         let mut give_up = Vec::new();
         for call in &mut self.calls {
-            if let CallState::Answered { retransmit_at, interval, give_up_at } = &mut call.state {
+            if let CallState::Answered {
+                retransmit_at,
+                interval,
+                give_up_at,
+            } = &mut call.state
+            {
                 if now >= *give_up_at {
                     give_up.push(call.handle);
                 } else if now >= *retransmit_at {
@@ -584,12 +673,21 @@ impl UserAgent {
     fn on_timeout(&mut self, key: TxKey, now: Instant) {
         if self.reg.key.as_ref() == Some(&key) {
             self.reg.key = None;
-            self.set_reg_state(RegistrationState::Failed("The phone system does not answer".into()));
+            self.set_reg_state(RegistrationState::Failed(
+                "The phone system does not answer".into(),
+            ));
             self.reg.refresh_at = Some(now + 30_000);
             return;
         }
-        if let Some(i) = self.calls.iter().position(|c| c.invite_key.as_ref() == Some(&key)) {
-            if matches!(self.calls[i].state, CallState::Calling | CallState::Cancelling { .. }) {
+        if let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.invite_key.as_ref() == Some(&key))
+        {
+            if matches!(
+                self.calls[i].state,
+                CallState::Calling | CallState::Cancelling { .. }
+            ) {
                 self.end(i, "No answer from the phone system", Some(408), true);
             }
         }
@@ -600,7 +698,11 @@ impl UserAgent {
             self.on_register_response(resp, now);
             return;
         }
-        let Some(i) = self.calls.iter().position(|c| c.invite_key.as_ref() == Some(&key)) else {
+        let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.invite_key.as_ref() == Some(&key))
+        else {
             return; // BYE, CANCEL or INFO answers need nothing more
         };
         if resp.cseq().map(|c| c.method) != Some(Method::Invite) {
@@ -612,7 +714,9 @@ impl UserAgent {
             (_, 100) => {}
             (CallState::Calling, 101..=199) => {
                 if status == 180 || status == 183 {
-                    self.events.push_back(Event::Ringing { call: self.calls[i].handle });
+                    self.events.push_back(Event::Ringing {
+                        call: self.calls[i].handle,
+                    });
                 }
             }
             (CallState::Cancelling { cancel_sent: false }, 101..=199) => {
@@ -623,7 +727,12 @@ impl UserAgent {
             (CallState::Calling | CallState::Cancelling { .. }, 200..=299) => {
                 let cancelling = matches!(self.calls[i].state, CallState::Cancelling { .. });
                 let Ok(mut dialog) = Dialog::uac(&self.calls[i].invite, &resp) else {
-                    self.end(i, "The other side answered with a broken message", Some(status), true);
+                    self.end(
+                        i,
+                        "The other side answered with a broken message",
+                        Some(status),
+                        true,
+                    );
                     return;
                 };
                 let via = self.via();
@@ -638,7 +747,10 @@ impl UserAgent {
                 } else {
                     self.calls[i].state = CallState::Connected;
                     let sdp = String::from_utf8_lossy(&resp.body).into_owned();
-                    self.events.push_back(Event::Answered { call: self.calls[i].handle, sdp });
+                    self.events.push_back(Event::Answered {
+                        call: self.calls[i].handle,
+                        sdp,
+                    });
                 }
             }
             (CallState::Connected, 200..=299) => {
@@ -655,7 +767,10 @@ impl UserAgent {
                 }
                 if is_reinvite && !resp.body.is_empty() {
                     let sdp = String::from_utf8_lossy(&resp.body).into_owned();
-                    self.events.push_back(Event::Answered { call: self.calls[i].handle, sdp });
+                    self.events.push_back(Event::Answered {
+                        call: self.calls[i].handle,
+                        sdp,
+                    });
                 }
             }
             (CallState::Calling, 401 | 407) if self.calls[i].auth_tries < 2 => {
@@ -667,14 +782,26 @@ impl UserAgent {
                         let via = self.via();
                         r.headers.set("Via", via);
                         let seq = r.cseq().map_or(1, |c| c.seq) + 1;
-                        r.headers.set("CSeq", CSeq { seq, method: Method::Invite }.to_string());
+                        r.headers.set(
+                            "CSeq",
+                            CSeq {
+                                seq,
+                                method: Method::Invite,
+                            }
+                            .to_string(),
+                        );
                         r.headers.remove("Authorization");
                         r.headers.remove("Proxy-Authorization");
                         r.headers.push(name, creds.to_string());
                         self.calls[i].invite = r.clone();
                         self.calls[i].invite_key = Some(self.tx.send_request(r, (), true, now));
                     }
-                    None => self.end(i, "The phone system asked for an unsupported login", Some(status), true),
+                    None => self.end(
+                        i,
+                        "The phone system asked for an unsupported login",
+                        Some(status),
+                        true,
+                    ),
                 }
             }
             (CallState::Calling, _) if status >= 300 => {
@@ -711,7 +838,11 @@ impl UserAgent {
                     .into_iter()
                     .find(|c| c.uri.user.as_deref() == Some(self.contact_user.as_str()));
                 let expires = mine
-                    .and_then(|c| c.params.value("expires").and_then(|e| e.parse::<u64>().ok()))
+                    .and_then(|c| {
+                        c.params
+                            .value("expires")
+                            .and_then(|e| e.parse::<u64>().ok())
+                    })
                     .or_else(|| resp.expires().map(u64::from))
                     .unwrap_or(u64::from(self.cfg.expires))
                     .max(10);
@@ -723,11 +854,17 @@ impl UserAgent {
                 self.reg.auth_tries += 1;
                 let stale = resp
                     .headers
-                    .all(if resp.status == 401 { "WWW-Authenticate" } else { "Proxy-Authenticate" })
+                    .all(if resp.status == 401 {
+                        "WWW-Authenticate"
+                    } else {
+                        "Proxy-Authenticate"
+                    })
                     .filter_map(Challenge::parse)
                     .any(|c| c.stale);
                 if self.reg.auth_tries > 1 && !stale {
-                    self.set_reg_state(RegistrationState::Failed("Wrong extension or password".into()));
+                    self.set_reg_state(RegistrationState::Failed(
+                        "Wrong extension or password".into(),
+                    ));
                     return;
                 }
                 let mut probe = Request::new(Method::Register, Uri::sip(None, &self.cfg.domain));
@@ -740,10 +877,16 @@ impl UserAgent {
                 }
             }
             401 | 403 | 407 => {
-                self.set_reg_state(RegistrationState::Failed("Wrong extension or password".into()));
+                self.set_reg_state(RegistrationState::Failed(
+                    "Wrong extension or password".into(),
+                ));
             }
             423 => {
-                if let Some(min) = resp.headers.get("Min-Expires").and_then(|v| v.trim().parse().ok()) {
+                if let Some(min) = resp
+                    .headers
+                    .get("Min-Expires")
+                    .and_then(|v| v.trim().parse().ok())
+                {
                     self.cfg.expires = min;
                     self.send_register(now, None);
                 }
@@ -760,10 +903,16 @@ impl UserAgent {
 
     fn on_stray_response(&mut self, resp: Response, now: Instant) {
         // A 2xx retransmission after the INVITE transaction ended: ACK it again.
-        if !(200..300).contains(&resp.status) || resp.cseq().map(|c| c.method) != Some(Method::Invite) {
+        if !(200..300).contains(&resp.status)
+            || resp.cseq().map(|c| c.method) != Some(Method::Invite)
+        {
             return;
         }
-        if let Some(call) = self.calls.iter().find(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&resp, false))) {
+        if let Some(call) = self
+            .calls
+            .iter()
+            .find(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&resp, false)))
+        {
             if let Some(ack @ Message::Request(_)) = &call.last_2xx_or_ack {
                 self.transmit.push_back(ack.to_string());
             }
@@ -779,7 +928,8 @@ impl UserAgent {
         {
             if matches!(call.state, CallState::Answered { .. }) {
                 call.state = CallState::Connected;
-                self.events.push_back(Event::Connected { call: call.handle });
+                self.events
+                    .push_back(Event::Connected { call: call.handle });
             }
         }
     }
@@ -810,7 +960,10 @@ impl UserAgent {
     }
 
     fn on_invite(&mut self, key: TxKey, req: Request, now: Instant) {
-        let busy = self.calls.iter().any(|c| !matches!(c.state, CallState::Ended | CallState::Cancelling { .. }));
+        let busy = self
+            .calls
+            .iter()
+            .any(|c| !matches!(c.state, CallState::Ended | CallState::Cancelling { .. }));
         let tag = self.rng.token(10);
         if busy {
             let mut r = req.response(486, "Busy Here");
@@ -818,7 +971,9 @@ impl UserAgent {
             self.tx.send_response(&key, r, now);
             return;
         }
-        if req.content_type().is_none_or(|c| !c.to_ascii_lowercase().starts_with("application/sdp"))
+        if req
+            .content_type()
+            .is_none_or(|c| !c.to_ascii_lowercase().starts_with("application/sdp"))
             || req.body.is_empty()
         {
             let mut r = req.response(488, "Not Acceptable Here (an SDP offer is required)");
@@ -834,7 +989,9 @@ impl UserAgent {
         };
         let mut ringing = req.response(180, "Ringing");
         ringing.set_to_tag(&tag);
-        ringing.headers.push("Contact", format!("<{}>", self.contact_uri()));
+        ringing
+            .headers
+            .push("Contact", format!("<{}>", self.contact_uri()));
         self.tx.send_response(&key, ringing, now);
         let handle = CallHandle(self.next_call);
         self.next_call += 1;
@@ -854,7 +1011,10 @@ impl UserAgent {
         });
         self.events.push_back(Event::IncomingCall {
             call: handle,
-            from_user: from.as_ref().and_then(|f| f.uri.user.clone()).unwrap_or_else(|| "unknown".into()),
+            from_user: from
+                .as_ref()
+                .and_then(|f| f.uri.user.clone())
+                .unwrap_or_else(|| "unknown".into()),
             from_display: from.and_then(|f| f.display),
             sdp,
         });
@@ -862,12 +1022,22 @@ impl UserAgent {
 
     fn on_cancel(&mut self, key: TxKey, req: Request, now: Instant) {
         let invite_key = key.invite_of_cancel();
-        let Some(i) = self.calls.iter().position(|c| c.invite_key.as_ref() == Some(&invite_key)) else {
-            self.tx.send_response(&key, req.response(481, "Call/Transaction Does Not Exist"), now);
+        let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.invite_key.as_ref() == Some(&invite_key))
+        else {
+            self.tx.send_response(
+                &key,
+                req.response(481, "Call/Transaction Does Not Exist"),
+                now,
+            );
             return;
         };
         self.tx.send_response(&key, req.response(200, "OK"), now);
-        if self.calls[i].state == CallState::Ringing && self.calls[i].direction == Direction::Incoming {
+        if self.calls[i].state == CallState::Ringing
+            && self.calls[i].direction == Direction::Incoming
+        {
             let mut r = self.calls[i].invite.response(487, "Request Terminated");
             if let Some(d) = &self.calls[i].dialog {
                 r.set_to_tag(&d.id.local_tag);
@@ -883,12 +1053,20 @@ impl UserAgent {
             .iter()
             .position(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&req, true)))
         else {
-            self.tx.send_response(&key, req.response(481, "Call/Transaction Does Not Exist"), now);
+            self.tx.send_response(
+                &key,
+                req.response(481, "Call/Transaction Does Not Exist"),
+                now,
+            );
             return;
         };
         if let Some(d) = self.calls[i].dialog.as_mut() {
             if d.on_request(&req).is_err() {
-                self.tx.send_response(&key, req.response(500, "Server Internal Error (CSeq out of order)"), now);
+                self.tx.send_response(
+                    &key,
+                    req.response(500, "Server Internal Error (CSeq out of order)"),
+                    now,
+                );
                 return;
             }
         }
@@ -901,12 +1079,16 @@ impl UserAgent {
                 let sdp = String::from_utf8_lossy(&req.body).into_owned();
                 self.calls[i].pending_reoffer = Some(key.clone());
                 self.pending_requests.push((key, req));
-                self.events.push_back(Event::Reoffer { call: self.calls[i].handle, sdp });
+                self.events.push_back(Event::Reoffer {
+                    call: self.calls[i].handle,
+                    sdp,
+                });
             }
             Method::Invite => {
                 // An offer-less re-INVITE: offer our current SDP again.
                 let mut ok = req.response(200, "OK");
-                ok.headers.push("Contact", format!("<{}>", self.contact_uri()));
+                ok.headers
+                    .push("Contact", format!("<{}>", self.contact_uri()));
                 ok.headers.push("Content-Type", "application/sdp");
                 ok.body = self.calls[i].local_sdp.clone().into_bytes();
                 self.tx.send_response(&key, ok, now);

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use centrala_gateway::server::{self, ServeConfig};
 use centrala_gateway::store::Store;
-use centrala_sip::message::{parse_datagram, Message, Response};
+use centrala_sip::message::{Message, Response, parse_datagram};
 use centrala_sip::ua::{CallHandle, Event, UaConfig, UserAgent};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const DOMAIN: &str = "test.centrala";
@@ -46,12 +46,21 @@ pub async fn start() -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).await.expect("store");
     for ext in ["101", "102", "103"] {
-        store.add_user(ext, &format!("User {ext}"), &password(ext), DOMAIN).await.expect("add user");
+        store
+            .add_user(ext, &format!("User {ext}"), &password(ext), DOMAIN)
+            .await
+            .expect("add user");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let cfg = ServeConfig { domain: DOMAIN.into(), web_root: dir.path().join("web"), nonce_secret: [3; 32] };
+    let cfg = ServeConfig {
+        domain: DOMAIN.into(),
+        web_root: dir.path().join("web"),
+        nonce_secret: [3; 32],
+    };
     tokio::spawn(async move {
         server::run(listener, store, cfg, async move {
             let _ = rx.await;
@@ -59,7 +68,11 @@ pub async fn start() -> Gateway {
         .await
         .expect("server");
     });
-    Gateway { addr, dir, stop: Some(tx) }
+    Gateway {
+        addr,
+        dir,
+        stop: Some(tx),
+    }
 }
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -71,15 +84,30 @@ pub struct Raw {
 
 impl Raw {
     pub async fn connect(addr: SocketAddr) -> Raw {
-        let mut req = format!("ws://{addr}/sip").into_client_request().expect("request");
-        req.headers_mut().insert("Sec-WebSocket-Protocol", "sip".parse().expect("header"));
-        let (ws, resp) = tokio_tungstenite::connect_async(req).await.expect("connect");
-        assert_eq!(resp.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap()), Some("sip"));
+        let mut req = format!("ws://{addr}/sip")
+            .into_client_request()
+            .expect("request");
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", "sip".parse().expect("header"));
+        let (ws, resp) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("connect");
+        assert_eq!(
+            resp.headers()
+                .get("sec-websocket-protocol")
+                .map(|v| v.to_str().unwrap()),
+            Some("sip")
+        );
         Raw { ws }
     }
 
     pub async fn send(&mut self, text: &str) {
-        self.ws.send(WsMessage::Text(text.replace("\r\n", "\n").replace('\n', "\r\n").into())).await.expect("send");
+        self.ws
+            .send(WsMessage::Text(
+                text.replace("\r\n", "\n").replace('\n', "\r\n").into(),
+            ))
+            .await
+            .expect("send");
     }
 
     pub async fn recv_text(&mut self) -> String {
@@ -128,7 +156,12 @@ pub struct Phone {
     events: tokio::sync::mpsc::UnboundedReceiver<Event>,
 }
 
-async fn drive(mut ua: UserAgent, mut ws: Ws, mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>, events: tokio::sync::mpsc::UnboundedSender<Event>) {
+async fn drive(
+    mut ua: UserAgent,
+    mut ws: Ws,
+    mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
+    events: tokio::sync::mpsc::UnboundedSender<Event>,
+) {
     let epoch = Instant::now();
     let now = || epoch.elapsed().as_millis() as u64;
     ua.connected(now());
@@ -141,7 +174,9 @@ async fn drive(mut ua: UserAgent, mut ws: Ws, mut commands: tokio::sync::mpsc::U
         while let Some(e) = ua.poll_event() {
             let _ = events.send(e);
         }
-        let wait = ua.poll_timeout().map_or(1000, |t| t.saturating_sub(now()).min(1000));
+        let wait = ua
+            .poll_timeout()
+            .map_or(1000, |t| t.saturating_sub(now()).min(1000));
         tokio::select! {
             m = ws.next() => match m {
                 Some(Ok(WsMessage::Text(t))) => ua.handle_message(t.as_bytes(), now()),
@@ -175,18 +210,30 @@ impl Phone {
         let (ctx, crx) = tokio::sync::mpsc::unbounded_channel();
         let (etx, erx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(drive(ua, raw.ws, crx, etx));
-        Phone { commands: ctx, events: erx }
+        Phone {
+            commands: ctx,
+            events: erx,
+        }
     }
 
     /// Connects and waits until registered.
     pub async fn registered(addr: SocketAddr, ext: &str, instance: u32) -> Phone {
         let mut p = Phone::connect(addr, ext, &password(ext), instance).await;
-        p.expect(|e| matches!(e, Event::Registration(centrala_sip::ua::RegistrationState::Registered))).await;
+        p.expect(|e| {
+            matches!(
+                e,
+                Event::Registration(centrala_sip::ua::RegistrationState::Registered)
+            )
+        })
+        .await;
         p
     }
 
     /// Runs `f` on the user agent with the current time and returns its result.
-    pub async fn with<R: Send + 'static>(&self, f: impl FnOnce(&mut UserAgent, u64) -> R + Send + 'static) -> R {
+    pub async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut UserAgent, u64) -> R + Send + 'static,
+    ) -> R {
         let (tx, rx) = oneshot::channel();
         let _ = self.commands.send(Box::new(move |ua, now| {
             let _ = tx.send(f(ua, now));
