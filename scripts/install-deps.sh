@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building and testing Centrala needs, skipping what is already there.
-# Safe to run again; used by scripts/run.sh and scripts/test.sh.
+# Installs what building (and, with --test, testing) Centrala needs, skipping what is already
+# there. Safe to run again; used by scripts/run.sh and scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
@@ -9,12 +9,14 @@ log() { printf '\033[1m[install]\033[0m %s\n' "$*"; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 apt_pkgs=()
-command -v chromium >/dev/null || apt_pkgs+=(chromium)
-command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)
-command -v sipp >/dev/null || apt_pkgs+=(sip-tester)
-command -v unshare >/dev/null || apt_pkgs+=(util-linux)
-command -v ip >/dev/null || apt_pkgs+=(iproute2)
 command -v npm >/dev/null || apt_pkgs+=(nodejs npm)
+command -v cc >/dev/null || apt_pkgs+=(gcc)
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium >/dev/null || apt_pkgs+=(chromium)
+  command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)
+  command -v unshare >/dev/null || apt_pkgs+=(util-linux)
+  command -v ip >/dev/null || apt_pkgs+=(iproute2)
+fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   log "apt-get install ${apt_pkgs[*]}"
   $SUDO apt-get update -qq
@@ -33,7 +35,8 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q '0\.2\.130'; then
   log "cargo install wasm-bindgen-cli 0.2.130"
   cargo install wasm-bindgen-cli --version 0.2.130
 fi
-if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -d tools/node_modules/playwright-core ] || [ ! -d tools/node_modules/jssip ]; then
-  log "npm ci (binaryen, playwright-core, jssip) in tools/"
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/esbuild ] \
+   || [ ! -d tools/node_modules/playwright-core ] || [ ! -d tools/node_modules/jssip ]; then
+  log "npm ci in tools/ (binaryen's wasm-opt, playwright-core, jssip, esbuild)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,0 +1,56 @@
+// Two browsers log in as 101 and 102; 101 calls 102 with audio, then video; media flows.
+import { test, before, after } from 'node:test';
+import { launch, login, callState, inboundBytes, recordMetric, assert } from './lib.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('a browser calls a browser through the gateway, audio then video', async () => {
+  const alice = await login(browser, '101');
+  const bob = await login(browser, '102');
+  recordMetric('page_load_to_registered_ms', Math.max(alice.registeredMs, bob.registeredMs));
+
+  for (const kind of ['audio', 'video']) {
+    await alice.page.fill('#dial-input', '102');
+    await alice.page.click(`#call-${kind}`);
+    await callState(bob.page, 'incoming');
+    assert.match(await bob.page.textContent('#call-peer'), /101/);
+    await bob.page.click(`#answer-${kind}`);
+    await callState(alice.page, 'connected');
+    await callState(bob.page, 'connected');
+    const aRx = await inboundBytes(alice.page);
+    const bRx = await inboundBytes(bob.page);
+    assert.ok(aRx > 0 && bRx > 0, `inbound RTP bytes: 101=${aRx} 102=${bRx}`);
+    if (kind === 'video') {
+      const width = await bob.page.waitForFunction(() => {
+        const v = document.querySelector('#remote-video');
+        return v && v.videoWidth > 0 ? v.videoWidth : false;
+      }, null, { timeout: 10000 });
+      assert.ok((await width.jsonValue()) > 0, 'remote video has frames');
+    }
+    await alice.page.click('#hangup');
+    await callState(alice.page, 'idle');
+    await callState(bob.page, 'idle');
+    assert.match(await bob.page.textContent('#call-end-reason'), /hung up/i);
+  }
+});
+
+test('wrong password is refused with a clear message', async () => {
+  const { newPage, BASE } = await import('./lib.mjs');
+  const page = await newPage(browser, 'bad');
+  await page.goto(BASE);
+  await page.fill('#login-ext', '103');
+  await page.fill('#login-password', 'definitely-wrong');
+  await page.click('#login-submit');
+  await page.waitForSelector('#reg-status[data-state="failed"]', { timeout: 15000 });
+  assert.match(await page.textContent('#reg-status'), /wrong extension or password/i);
+});
+
+test('calling an unknown extension says so', async () => {
+  const alice = await login(browser, '101');
+  await alice.page.fill('#dial-input', '999');
+  await alice.page.click('#call-audio');
+  await alice.page.waitForFunction(() => /no such extension/i.test(document.querySelector('#call-end-reason')?.textContent ?? ''), null, { timeout: 15000 });
+  await callState(alice.page, 'idle');
+});

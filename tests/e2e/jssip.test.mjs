@@ -1,0 +1,97 @@
+// A standard SIP-over-WebSocket client (JsSIP, from npm) registers and calls a browser running
+// our web app through the gateway, and our web app calls it back. Every SIP message JsSIP
+// sends is saved under target/e2e/captures as a real wire capture.
+import { test, before, after } from 'node:test';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { launch, login, newPage, callState, inboundBytes, BASE, PASSWORDS, ARTIFACTS, assert } from './lib.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function jssipPage() {
+  const page = await newPage(browser, 'jssip');
+  await page.goto(`${BASE}/healthz`);
+  await page.addScriptTag({ path: `${ARTIFACTS}/jssip.js` });
+  await page.evaluate(async ({ password }) => {
+    const cfg = await (await fetch('/api/v1/config')).json();
+    window.sent = [];
+    const socket = new JsSIP.WebSocketInterface(`ws://${location.host}/sip`);
+    const send = socket.send.bind(socket);
+    socket.send = (m) => { window.sent.push(m); return send(m); };
+    const ua = new JsSIP.UA({ sockets: [socket], uri: `sip:103@${cfg.sip_domain}`, password, register: true });
+    window.ua = ua;
+    window.domain = cfg.sip_domain;
+    window.incoming = null;
+    ua.on('newRTCSession', (e) => {
+      if (e.originator === 'remote') {
+        window.incoming = e.session;
+        navigator.mediaDevices.getUserMedia({ audio: true }).then((stream) => {
+          e.session.answer({ mediaStream: stream, pcConfig: { iceServers: [] } });
+        });
+      }
+    });
+    await new Promise((resolve, reject) => {
+      ua.on('registered', resolve);
+      ua.on('registrationFailed', (e) => reject(new Error(`JsSIP registration failed: ${e.cause}`)));
+      ua.start();
+    });
+  }, { password: PASSWORDS['103'] });
+  return page;
+}
+
+async function jssipInboundBytes(page, which) {
+  return page.evaluate(async (which) => {
+    const session = which === 'incoming' ? window.incoming : window.outgoing;
+    for (let i = 0; i < 60; i++) {
+      const stats = await session.connection.getStats();
+      let bytes = 0;
+      stats.forEach((r) => { if (r.type === 'inbound-rtp') bytes += r.bytesReceived ?? 0; });
+      if (bytes > 0) return bytes;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return 0;
+  }, which);
+}
+
+test('JsSIP registers, calls the web app, and is called by it', async () => {
+  const bob = await login(browser, '102');
+  const jssip = await jssipPage();
+
+  // JsSIP (103) calls the web app (102).
+  const confirmed = jssip.evaluate(() => new Promise((resolve, reject) => {
+    navigator.mediaDevices.getUserMedia({ audio: true }).then((stream) => {
+      const s = window.ua.call(`sip:102@${window.domain}`, { mediaStream: stream, pcConfig: { iceServers: [] } });
+      window.outgoing = s;
+      s.on('confirmed', () => resolve('confirmed'));
+      s.on('failed', (e) => reject(new Error(`JsSIP call failed: ${e.cause}`)));
+    });
+  }));
+  await callState(bob.page, 'incoming');
+  assert.match(await bob.page.textContent('#call-peer'), /103/);
+  await bob.page.click('#answer-audio');
+  assert.equal(await confirmed, 'confirmed');
+  await callState(bob.page, 'connected');
+  assert.ok((await inboundBytes(bob.page)) > 0, 'web app receives JsSIP audio');
+  assert.ok((await jssipInboundBytes(jssip, 'outgoing')) > 0, 'JsSIP receives web app audio');
+  await jssip.evaluate(() => window.outgoing.terminate());
+  await callState(bob.page, 'idle');
+
+  // The web app (102) calls JsSIP (103), which answers by itself.
+  await bob.page.fill('#dial-input', '103');
+  await bob.page.click('#call-audio');
+  await callState(bob.page, 'connected');
+  assert.ok((await inboundBytes(bob.page)) > 0, 'web app receives audio from JsSIP');
+  assert.ok((await jssipInboundBytes(jssip, 'incoming')) > 0, 'JsSIP receives audio');
+  await bob.page.click('#hangup');
+  await callState(bob.page, 'idle');
+  await jssip.waitForFunction(() => window.incoming.isEnded(), null, { timeout: 10000 });
+
+  const sent = await jssip.evaluate(() => window.sent);
+  mkdirSync(`${ARTIFACTS}/captures`, { recursive: true });
+  sent.forEach((m, i) => {
+    const method = m.split(' ')[0].replace(/[^A-Z0-9]/gi, '_');
+    writeFileSync(`${ARTIFACTS}/captures/jssip-${String(i).padStart(2, '0')}-${method}.sip`, m);
+  });
+  assert.ok(sent.some((m) => m.startsWith('REGISTER')) && sent.some((m) => m.startsWith('INVITE')));
+});

@@ -1,0 +1,81 @@
+// Shared helpers for the browser end-to-end tests (node:test + playwright-core + Debian Chromium).
+import { chromium } from 'playwright-core';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import assert from 'node:assert/strict';
+
+export const BASE = process.env.CENTRALA_URL ?? 'http://127.0.0.1:8080';
+export const PASSWORDS = JSON.parse(process.env.CENTRALA_PASSWORDS ?? '{}');
+export const ARTIFACTS = process.env.E2E_ARTIFACTS ?? '/tmp';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+];
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/** A fresh browser context (its own storage), with a page that logs its console on failure. */
+export async function newPage(browser, name) {
+  const context = await browser.newContext({ permissions: ['microphone', 'camera'] });
+  const page = await context.newPage();
+  const log = [];
+  page.on('console', (m) => log.push(`[${name}] ${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[${name}] pageerror: ${e.message}`));
+  page.dumpLog = () => log.join('\n');
+  return page;
+}
+
+/** Opens the web app and logs in; returns the page and the time from navigation to "registered". */
+export async function login(browser, ext, password = PASSWORDS[ext]) {
+  const page = await newPage(browser, ext);
+  const t0 = Date.now();
+  await page.goto(BASE);
+  await page.fill('#login-ext', ext);
+  await page.fill('#login-password', password);
+  await page.click('#login-submit');
+  try {
+    await page.waitForSelector('#reg-status[data-state="registered"]', { timeout: 15000 });
+  } catch (e) {
+    console.error(page.dumpLog());
+    throw e;
+  }
+  return { page, registeredMs: Date.now() - t0 };
+}
+
+export async function callState(page, state, timeout = 15000) {
+  try {
+    await page.waitForSelector(`#call-panel[data-state="${state}"]`, { timeout });
+  } catch (e) {
+    console.error(page.dumpLog());
+    throw e;
+  }
+}
+
+/** Waits until the call panel reports inbound RTP bytes > 0 and returns the count. */
+export async function inboundBytes(page, timeout = 15000) {
+  const handle = await page.waitForFunction(() => {
+    const el = document.querySelector('#call-stats');
+    const n = el ? Number(el.getAttribute('data-rx-bytes') ?? 0) : 0;
+    return n > 0 ? n : false;
+  }, null, { timeout, polling: 250 });
+  return handle.jsonValue();
+}
+
+/** Appends figures to target/e2e/metrics.json. */
+export function recordMetric(name, value) {
+  const file = `${ARTIFACTS}/metrics.json`;
+  const all = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  all[name] = value;
+  writeFileSync(file, JSON.stringify(all, null, 2));
+  console.log(`metric ${name} = ${JSON.stringify(value)}`);
+}
+
+export { assert };
