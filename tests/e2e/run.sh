@@ -14,5 +14,7 @@ mkdir -p "$E2E_ARTIFACTS"
 # JsSIP and SIP.js, bundled for the browser from their npm packages.
 esbuild "$ROOT/tools/node_modules/jssip/lib/JsSIP.js" --bundle --format=iife --global-name=JsSIP \
   --outfile="$E2E_ARTIFACTS/jssip.js" --log-level=warning
+esbuild "$ROOT/tools/node_modules/sip.js/lib/index.js" --bundle --format=iife --global-name=SIP \
+  --outfile="$E2E_ARTIFACTS/sipjs.js" --log-level=warning
 if [ "$(id -u)" = 0 ]; then ns=(unshare -n); else ns=(unshare -rn); fi
 exec "${ns[@]}" -- bash "$ROOT/tests/e2e/in-netns.sh" "$@"
