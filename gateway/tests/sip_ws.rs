@@ -335,3 +335,46 @@ async fn malformed_sip_gets_400_with_a_reason_and_the_socket_stays_usable() {
     let r = c.final_response().await;
     assert_eq!(r.status, 200);
 }
+
+#[tokio::test]
+async fn re_invite_is_proxied_within_the_dialog() {
+    let gw = start().await;
+    let mut alice = Phone::registered(gw.addr, "101", 1).await;
+    let mut bob = Phone::registered(gw.addr, "102", 2).await;
+    let call = alice.call("102", SDP).await;
+    let Event::IncomingCall { call: bob_call, .. } = bob
+        .expect(|e| matches!(e, Event::IncomingCall { .. }))
+        .await
+    else {
+        unreachable!()
+    };
+    bob.answer(bob_call, SDP).await;
+    alice.expect(|e| matches!(e, Event::Answered { .. })).await;
+    bob.expect(|e| matches!(e, Event::Connected { .. })).await;
+    // Alice turns her camera on: a new offer in a re-INVITE, through the gateway's Record-Route.
+    let video = format!("{SDP}m=video 9 UDP/TLS/RTP/SAVPF 96\r\n");
+    let offer = video.clone();
+    alice
+        .with(move |ua, now| ua.reinvite(call, offer, now))
+        .await;
+    let e = bob.expect(|e| matches!(e, Event::Reoffer { .. })).await;
+    assert_eq!(
+        e,
+        Event::Reoffer {
+            call: bob_call,
+            sdp: video.clone()
+        }
+    );
+    let answer = video.replace("o=- 1 1", "o=- 3 3");
+    let a2 = answer.clone();
+    bob.with(move |ua, now| ua.accept_reoffer(bob_call, a2, now))
+        .await;
+    let e = alice.expect(|e| matches!(e, Event::Answered { .. })).await;
+    assert_eq!(e, Event::Answered { call, sdp: answer });
+    bob.hangup(bob_call).await;
+    let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
+    assert!(
+        matches!(e, Event::Ended { ref reason, .. } if reason == "The other side hung up"),
+        "{e:?}"
+    );
+}
