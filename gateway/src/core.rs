@@ -409,8 +409,8 @@ impl Core {
         }
     }
 
-    /// 401 or 407 with an MD5 and a SHA-256 challenge. MD5 goes first: JsSIP and other
-    /// clients take the first challenge; ours picks SHA-256 when it sees it (RFC 8760).
+    /// 401 or 407 with a SHA-256 and an MD5 challenge, preferred first (RFC 8760). JsSIP and
+    /// SIP.js keep only the *last* challenge header and know only MD5, so MD5 goes last.
     fn challenge(&mut self, key: &TxKey, req: &Request, proxy: bool, stale: bool, now: u64) {
         let (status, reason, header) = if proxy {
             (407, "Proxy Authentication Required", "Proxy-Authenticate")
@@ -419,7 +419,7 @@ impl Core {
         };
         let mut resp = req.response(status, reason);
         resp.set_to_tag(&self.rng.token(10));
-        for algorithm in [Algorithm::Md5, Algorithm::Sha256] {
+        for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
             let salt = self.rng.next_u64();
             let ch = Challenge {
                 realm: self.cfg.domain.clone(),

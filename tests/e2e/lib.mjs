@@ -1,5 +1,8 @@
 // Shared helpers for the browser end-to-end tests (node:test + playwright-core + Debian Chromium).
-import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+// The npm tools live in tools/ (pinned by its package-lock.json).
+const require = createRequire(new URL('../../tools/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
 
