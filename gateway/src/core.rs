@@ -848,12 +848,12 @@ impl Core {
                 }
             }
         }
-        if let Some(ctx) = self.proxies.get(&skey) {
-            if ctx.branches.iter().all(|b| b.state == BranchState::Done) {
-                let ctx = self.proxies.remove(&skey).expect("present");
-                for b in ctx.branches {
-                    self.branch_ctx.remove(&b.key);
-                }
+        if let Some(ctx) = self.proxies.get(&skey)
+            && ctx.branches.iter().all(|b| b.state == BranchState::Done)
+        {
+            let ctx = self.proxies.remove(&skey).expect("present");
+            for b in ctx.branches {
+                self.branch_ctx.remove(&b.key);
             }
         }
     }

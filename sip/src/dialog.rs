@@ -151,10 +151,10 @@ impl Dialog {
             }
             self.remote_seq = Some(cseq.seq);
         }
-        if matches!(request.method, Method::Invite | Method::Update) {
-            if let Some(c) = request.contacts().into_iter().next() {
-                self.remote_target = c.uri;
-            }
+        if matches!(request.method, Method::Invite | Method::Update)
+            && let Some(c) = request.contacts().into_iter().next()
+        {
+            self.remote_target = c.uri;
         }
         Ok(())
     }

@@ -170,12 +170,12 @@ impl Challenge {
     pub fn pick<'a>(values: impl Iterator<Item = &'a str>) -> Option<Challenge> {
         let mut best: Option<Challenge> = None;
         for v in values {
-            if let Some(c) = Challenge::parse(v) {
-                if best.as_ref().is_none_or(|b| {
+            if let Some(c) = Challenge::parse(v)
+                && best.as_ref().is_none_or(|b| {
                     b.algorithm == Algorithm::Md5 && c.algorithm == Algorithm::Sha256
-                }) {
-                    best = Some(c);
-                }
+                })
+            {
+                best = Some(c);
             }
         }
         best

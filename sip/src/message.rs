@@ -737,6 +737,7 @@ pub enum Message {
 }
 
 /// Accessors shared by requests and responses.
+#[allow(clippy::wrong_self_convention)] // `from` is the From header, not a conversion
 pub trait SipMessage {
     fn headers(&self) -> &Headers;
     fn headers_mut(&mut self) -> &mut Headers;
@@ -828,10 +829,10 @@ impl Request {
                 headers.push(name, v);
             }
         }
-        if status == 100 {
-            if let Some(ts) = self.headers.get("Timestamp") {
-                headers.push("Timestamp", ts);
-            }
+        if status == 100
+            && let Some(ts) = self.headers.get("Timestamp")
+        {
+            headers.push("Timestamp", ts);
         }
         Response {
             status,
@@ -863,11 +864,11 @@ impl Response {
 
     /// Sets the To tag if it has none (UAS behaviour, RFC 3261 8.2.6.2).
     pub fn set_to_tag(&mut self, tag: &str) {
-        if let Some(mut to) = self.to() {
-            if to.tag().is_none() {
-                to.params.set("tag", Some(tag));
-                self.headers.set("To", to.to_string());
-            }
+        if let Some(mut to) = self.to()
+            && to.tag().is_none()
+        {
+            to.params.set("tag", Some(tag));
+            self.headers.set("To", to.to_string());
         }
     }
 }
@@ -1096,12 +1097,12 @@ fn unfold(head: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in head.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.starts_with(' ') || line.starts_with('\t') {
-            if let Some(last) = out.last_mut() {
-                last.push(' ');
-                last.push_str(line.trim());
-                continue;
-            }
+        if (line.starts_with(' ') || line.starts_with('\t'))
+            && let Some(last) = out.last_mut()
+        {
+            last.push(' ');
+            last.push_str(line.trim());
+            continue;
         }
         out.push(line.to_string());
     }

@@ -192,19 +192,19 @@ impl ClientTransaction {
                     self.state = ClientState::Terminated;
                     return;
                 }
-                if let Some(r) = retransmit {
-                    if now >= r.at {
-                        let interval = if invite {
-                            r.interval * 2
-                        } else {
-                            (r.interval * 2).min(t.t2)
-                        };
-                        *r = Retransmit {
-                            at: now + interval,
-                            interval,
-                        };
-                        out.push(TxOut::Transmit(Message::Request(self.request.clone())));
-                    }
+                if let Some(r) = retransmit
+                    && now >= r.at
+                {
+                    let interval = if invite {
+                        r.interval * 2
+                    } else {
+                        (r.interval * 2).min(t.t2)
+                    };
+                    *r = Retransmit {
+                        at: now + interval,
+                        interval,
+                    };
+                    out.push(TxOut::Transmit(Message::Request(self.request.clone())));
                 }
             }
             ClientState::Completed { until, .. } | ClientState::Accepted { until } => {
@@ -352,15 +352,15 @@ impl ServerTransaction {
                         out.push(TxOut::Timeout); // Timer H: no ACK came
                     }
                     self.state = ServerState::Terminated;
-                } else if let Some(r) = retransmit {
-                    if now >= r.at {
-                        let interval = (r.interval * 2).min(t2);
-                        *r = Retransmit {
-                            at: now + interval,
-                            interval,
-                        };
-                        out.push(TxOut::Transmit(Message::Response(last.clone())));
-                    }
+                } else if let Some(r) = retransmit
+                    && now >= r.at
+                {
+                    let interval = (r.interval * 2).min(t2);
+                    *r = Retransmit {
+                        at: now + interval,
+                        interval,
+                    };
+                    out.push(TxOut::Transmit(Message::Response(last.clone())));
                 }
             }
             ServerState::Confirmed { until } | ServerState::Accepted { until } => {
@@ -674,10 +674,10 @@ impl<F: Clone> Transactions<F> {
         };
         let existed = key.as_ref().is_some_and(|k| self.servers.contains_key(k));
         self.receive(message, flow, now);
-        if let (Some(k), false) = (key, existed) {
-            if let Some(s) = self.servers.get_mut(&k) {
-                s.tx.reliable = false;
-            }
+        if let (Some(k), false) = (key, existed)
+            && let Some(s) = self.servers.get_mut(&k)
+        {
+            s.tx.reliable = false;
         }
     }
 

@@ -32,7 +32,8 @@ pub struct UaConfig {
     /// The SIP password or short-lived SIP credential; kept in memory only.
     pub password: String,
     pub display_name: Option<String>,
-    /// `urn:uuid:...`, stable per browser (RFC 5626 instance id).
+    /// `urn:uuid:...`, stable per browser (RFC 5626 instance id). Left empty, a random one is
+    /// made from the seed (then it changes with every new user agent).
     pub instance_id: String,
     /// Requested registration lifetime in seconds.
     pub expires: u32,
@@ -50,7 +51,7 @@ impl UaConfig {
             domain: domain.to_string(),
             password: password.to_string(),
             display_name: None,
-            instance_id: "urn:uuid:00000000-0000-4000-8000-000000000000".into(),
+            instance_id: String::new(),
             expires: 600,
             secure: false,
             keepalive_ms: 25_000,
@@ -193,8 +194,23 @@ pub struct UserAgent {
 
 impl UserAgent {
     /// A user agent; `seed` comes from the browser's randomness.
-    pub fn new(cfg: UaConfig, seed: u64) -> UserAgent {
+    pub fn new(mut cfg: UaConfig, seed: u64) -> UserAgent {
         let mut rng = Rng::new(seed);
+        if cfg.instance_id.is_empty() {
+            let hex = |rng: &mut Rng, n: usize| -> String {
+                (0..n)
+                    .map(|_| char::from_digit((rng.next_u64() % 16) as u32, 16).unwrap_or('0'))
+                    .collect()
+            };
+            cfg.instance_id = format!(
+                "urn:uuid:{}-{}-4{}-8{}-{}",
+                hex(&mut rng, 8),
+                hex(&mut rng, 4),
+                hex(&mut rng, 3),
+                hex(&mut rng, 3),
+                hex(&mut rng, 12)
+            );
+        }
         let via_host = format!("{}.invalid", rng.token(12));
         let contact_user = rng.token(8);
         let reg = Registration {
@@ -335,7 +351,7 @@ impl UserAgent {
         )
     }
 
-    fn from_header(&self, tag: &str) -> String {
+    fn local_from(&self, tag: &str) -> String {
         let mut na = NameAddr::new(self.aor());
         na.display = self.cfg.display_name.clone();
         na.params.set("tag", Some(tag));
@@ -350,7 +366,7 @@ impl UserAgent {
         r.headers.push("Max-Forwards", "70");
         r.headers.push("To", format!("<{}>", self.aor()));
         r.headers
-            .push("From", self.from_header(&self.reg.from_tag.clone()));
+            .push("From", self.local_from(&self.reg.from_tag.clone()));
         r.headers.push("Call-ID", self.reg.call_id.clone());
         r.headers
             .push("CSeq", format!("{} REGISTER", self.reg.cseq));
@@ -374,7 +390,8 @@ impl UserAgent {
         if let Some((name, creds)) = auth {
             r.headers.push(name, creds.to_string());
         }
-        if !self.reg.removing {
+        // A refresh keeps showing "registered"; only a first registration shows progress.
+        if !self.reg.removing && self.reg.state != RegistrationState::Registered {
             self.set_reg_state(RegistrationState::Registering);
         }
         let key = self.tx.send_request(r, (), true, now);
@@ -421,7 +438,7 @@ impl UserAgent {
         r.headers.push("Max-Forwards", "70");
         r.headers.push("To", format!("<{uri}>"));
         let tag = self.rng.token(10);
-        r.headers.push("From", self.from_header(&tag));
+        r.headers.push("From", self.local_from(&tag));
         r.headers.push("Call-ID", self.rng.token(22));
         r.headers.push("CSeq", "1 INVITE");
         r.headers
@@ -468,7 +485,7 @@ impl UserAgent {
             return;
         }
         let Some(dialog) = &call.dialog else { return };
-        let mut ok = call.invite.response(200, "OK");
+        let mut ok = dialog_response(&call.invite, 200, "OK");
         ok.set_to_tag(&dialog.id.local_tag);
         ok.headers.push("Contact", format!("<{contact}>"));
         ok.headers.push("Allow", ALLOW);
@@ -514,6 +531,32 @@ impl UserAgent {
         self.drain(now);
     }
 
+    /// Refuses a ringing incoming call with `status` (486 Busy Here, 603 Decline, ...).
+    pub fn reject(&mut self, handle: CallHandle, status: u16, now: Instant) {
+        let Some(i) = self.calls.iter().position(|c| c.handle == handle) else {
+            return;
+        };
+        if self.calls[i].state != CallState::Ringing {
+            return;
+        }
+        let reason = match status {
+            486 => "Busy Here",
+            480 => "Temporarily Unavailable",
+            488 => "Not Acceptable Here",
+            _ => "Decline",
+        };
+        if let Some(key) = self.calls[i].invite_key.clone() {
+            let mut r = self.calls[i].invite.response(status, reason);
+            if let Some(d) = &self.calls[i].dialog {
+                r.set_to_tag(&d.id.local_tag);
+            }
+            self.tx.send_response(&key, r, now);
+        }
+        let text = if status == 486 { "Busy" } else { "Declined" };
+        self.end(i, text, Some(status), true);
+        self.drain(now);
+    }
+
     /// Hangs up: CANCEL or BYE for our call, 603 Decline for a ringing incoming call.
     pub fn hangup(&mut self, handle: CallHandle, now: Instant) {
         let Some(i) = self.calls.iter().position(|c| c.handle == handle) else {
@@ -533,16 +576,7 @@ impl UserAgent {
                 };
                 self.end(i, "You hung up", None, false);
             }
-            CallState::Ringing => {
-                if let Some(key) = self.calls[i].invite_key.clone() {
-                    let mut r = self.calls[i].invite.response(603, "Decline");
-                    if let Some(d) = &self.calls[i].dialog {
-                        r.set_to_tag(&d.id.local_tag);
-                    }
-                    self.tx.send_response(&key, r, now);
-                }
-                self.end(i, "Declined", Some(603), true);
-            }
+            CallState::Ringing => return self.reject(handle, 603, now),
             CallState::Answered { .. } | CallState::Connected => {
                 self.send_in_dialog(i, Method::Bye, now);
                 self.end(i, "You hung up", None, true);
@@ -664,7 +698,7 @@ impl UserAgent {
                 Output::Response { key, response } => self.on_response(key, response, now),
                 Output::Timeout { key } => self.on_timeout(key, now),
                 Output::Ack { request, .. } => self.on_ack(request),
-                Output::StrayResponse { response, .. } => self.on_stray_response(response, now),
+                Output::StrayResponse { response, .. } => self.on_stray_response(response),
                 Output::NoAck { .. } => {}
             }
         }
@@ -683,13 +717,12 @@ impl UserAgent {
             .calls
             .iter()
             .position(|c| c.invite_key.as_ref() == Some(&key))
-        {
-            if matches!(
+            && matches!(
                 self.calls[i].state,
                 CallState::Calling | CallState::Cancelling { .. }
-            ) {
-                self.end(i, "No answer from the phone system", Some(408), true);
-            }
+            )
+        {
+            self.end(i, "No answer from the phone system", Some(408), true);
         }
     }
 
@@ -712,12 +745,10 @@ impl UserAgent {
         let state = self.calls[i].state.clone();
         match (state, status) {
             (_, 100) => {}
-            (CallState::Calling, 101..=199) => {
-                if status == 180 || status == 183 {
-                    self.events.push_back(Event::Ringing {
-                        call: self.calls[i].handle,
-                    });
-                }
+            (CallState::Calling, 101..=199) if (status == 180 || status == 183) => {
+                self.events.push_back(Event::Ringing {
+                    call: self.calls[i].handle,
+                });
             }
             (CallState::Cancelling { cancel_sent: false }, 101..=199) => {
                 let cancel = cancel_for(&self.calls[i].invite);
@@ -901,7 +932,7 @@ impl UserAgent {
         }
     }
 
-    fn on_stray_response(&mut self, resp: Response, now: Instant) {
+    fn on_stray_response(&mut self, resp: Response) {
         // A 2xx retransmission after the INVITE transaction ended: ACK it again.
         if !(200..300).contains(&resp.status)
             || resp.cseq().map(|c| c.method) != Some(Method::Invite)
@@ -912,12 +943,10 @@ impl UserAgent {
             .calls
             .iter()
             .find(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&resp, false)))
+            && let Some(ack @ Message::Request(_)) = &call.last_2xx_or_ack
         {
-            if let Some(ack @ Message::Request(_)) = &call.last_2xx_or_ack {
-                self.transmit.push_back(ack.to_string());
-            }
+            self.transmit.push_back(ack.to_string());
         }
-        let _ = now;
     }
 
     fn on_ack(&mut self, ack: Request) {
@@ -925,12 +954,11 @@ impl UserAgent {
             .calls
             .iter_mut()
             .find(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&ack, true)))
+            && matches!(call.state, CallState::Answered { .. })
         {
-            if matches!(call.state, CallState::Answered { .. }) {
-                call.state = CallState::Connected;
-                self.events
-                    .push_back(Event::Connected { call: call.handle });
-            }
+            call.state = CallState::Connected;
+            self.events
+                .push_back(Event::Connected { call: call.handle });
         }
     }
 
@@ -987,7 +1015,7 @@ impl UserAgent {
             self.tx.send_response(&key, r, now);
             return;
         };
-        let mut ringing = req.response(180, "Ringing");
+        let mut ringing = dialog_response(&req, 180, "Ringing");
         ringing.set_to_tag(&tag);
         ringing
             .headers
@@ -1060,15 +1088,15 @@ impl UserAgent {
             );
             return;
         };
-        if let Some(d) = self.calls[i].dialog.as_mut() {
-            if d.on_request(&req).is_err() {
-                self.tx.send_response(
-                    &key,
-                    req.response(500, "Server Internal Error (CSeq out of order)"),
-                    now,
-                );
-                return;
-            }
+        if let Some(d) = self.calls[i].dialog.as_mut()
+            && d.on_request(&req).is_err()
+        {
+            self.tx.send_response(
+                &key,
+                req.response(500, "Server Internal Error (CSeq out of order)"),
+                now,
+            );
+            return;
         }
         match req.method {
             Method::Bye => {
@@ -1100,4 +1128,14 @@ impl UserAgent {
             }
         }
     }
+}
+
+/// A response that creates or confirms a dialog: Record-Route is copied (RFC 3261 12.1.1), so
+/// the caller's in-dialog requests go through the same proxies.
+fn dialog_response(req: &Request, status: u16, reason: &str) -> Response {
+    let mut r = req.response(status, reason);
+    for rr in req.headers.all("Record-Route") {
+        r.headers.push("Record-Route", rr);
+    }
+    r
 }

@@ -138,10 +138,10 @@ impl Raw {
     /// The next final response (provisionals skipped).
     pub async fn final_response(&mut self) -> Response {
         loop {
-            if let Message::Response(r) = self.recv().await {
-                if r.status >= 200 {
-                    return r;
-                }
+            if let Message::Response(r) = self.recv().await
+                && r.status >= 200
+            {
+                return r;
             }
         }
     }

@@ -1,0 +1,318 @@
+//! WebRTC for one call: the microphone (and camera), one `RTCPeerConnection` without ICE
+//! servers, and non-trickle SDP: every offer or answer is taken from `localDescription` once
+//! ICE gathering completes (or after [`GATHER_CAP_MS`]).
+
+use std::cell::Cell;
+
+use futures::future::select;
+use gloo_events::EventListener;
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Array, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcConfiguration, RtcIceGatheringState,
+    RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
+};
+
+use super::browser::media_element;
+
+/// The longest we wait for ICE gathering before sending what we have.
+pub const GATHER_CAP_MS: u32 = 3_000;
+
+pub const REMOTE_VIDEO_ID: &str = "remote-video";
+pub const LOCAL_VIDEO_ID: &str = "local-video";
+
+/// The media of one call. [`CallMedia::close`] (or drop) stops the tracks and the connection.
+pub struct CallMedia {
+    pc: RtcPeerConnection,
+    local: MediaStream,
+    remote: MediaStream,
+    /// The camera alone, for `#local-video`.
+    preview: Option<MediaStream>,
+    closed: Cell<bool>,
+    _on_track: EventListener,
+}
+
+impl CallMedia {
+    /// Asks for the microphone (and the camera when `video`) and creates the connection.
+    /// Shows the camera in `#local-video` and plays what arrives in `#remote-video`.
+    pub async fn open(video: bool) -> Result<CallMedia, String> {
+        let local = user_media(video).await?;
+        let config = RtcConfiguration::new();
+        config.set_ice_servers(&Array::new());
+        let pc = match RtcPeerConnection::new_with_configuration(&config) {
+            Ok(pc) => pc,
+            Err(e) => {
+                stop_tracks(&local);
+                return Err(format!("This browser cannot make calls ({})", js_error(&e)));
+            }
+        };
+        let remote = MediaStream::new().map_err(|e| js_error(&e))?;
+        let on_track = {
+            let remote = remote.clone();
+            EventListener::new(&pc, "track", move |e| {
+                let Some(e) = e.dyn_ref::<RtcTrackEvent>() else {
+                    return;
+                };
+                remote.add_track(&e.track());
+                show(REMOTE_VIDEO_ID, &remote);
+            })
+        };
+        // The preview shows only the camera: our own voice must not play back.
+        let preview = if video {
+            MediaStream::new_with_tracks(&local.get_video_tracks()).ok()
+        } else {
+            None
+        };
+        if let Some(p) = &preview {
+            show(LOCAL_VIDEO_ID, p);
+        }
+        show(REMOTE_VIDEO_ID, &remote);
+        Ok(CallMedia {
+            pc,
+            local,
+            remote,
+            preview,
+            closed: Cell::new(false),
+            _on_track: on_track,
+        })
+    }
+
+    /// Whether we send video.
+    pub fn has_video(&self) -> bool {
+        self.local.get_video_tracks().length() > 0
+    }
+
+    fn add_local_tracks(&self) {
+        for track in self.local.get_tracks().iter() {
+            let track: MediaStreamTrack = track.unchecked_into();
+            self.pc.add_track_0(&track, &self.local);
+        }
+    }
+
+    /// Our offer for a new outgoing call.
+    pub async fn offer(&self) -> Result<String, String> {
+        self.add_local_tracks();
+        let offer = JsFuture::from(self.pc.create_offer())
+            .await
+            .map_err(|e| sdp_error(&e))?;
+        self.set_local(&offer).await?;
+        self.gathered_sdp().await
+    }
+
+    /// Our answer to the caller's offer (a new incoming call).
+    pub async fn answer(&self, offer: &str) -> Result<String, String> {
+        self.set_remote(RtcSdpType::Offer, offer).await?;
+        self.add_local_tracks();
+        self.create_answer().await
+    }
+
+    /// Our answer to a new offer during the call (re-INVITE or UPDATE).
+    pub async fn answer_reoffer(&self, offer: &str) -> Result<String, String> {
+        self.set_remote(RtcSdpType::Offer, offer).await?;
+        self.create_answer().await
+    }
+
+    /// The far end's answer to our offer.
+    pub async fn accept_answer(&self, answer: &str) -> Result<(), String> {
+        if self.pc.signaling_state() != RtcSignalingState::HaveLocalOffer {
+            return Ok(()); // a repeated answer: already applied
+        }
+        self.set_remote(RtcSdpType::Answer, answer).await
+    }
+
+    async fn create_answer(&self) -> Result<String, String> {
+        let answer = JsFuture::from(self.pc.create_answer())
+            .await
+            .map_err(|e| sdp_error(&e))?;
+        self.set_local(&answer).await?;
+        self.gathered_sdp().await
+    }
+
+    async fn set_local(&self, desc: &JsValue) -> Result<(), String> {
+        let desc: &RtcSessionDescriptionInit = desc.unchecked_ref();
+        JsFuture::from(self.pc.set_local_description(desc))
+            .await
+            .map(drop)
+            .map_err(|e| sdp_error(&e))
+    }
+
+    async fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), String> {
+        let desc = RtcSessionDescriptionInit::new(kind);
+        desc.set_sdp(sdp);
+        JsFuture::from(self.pc.set_remote_description(&desc))
+            .await
+            .map(drop)
+            .map_err(|e| {
+                format!(
+                    "The other side's media description was not accepted ({})",
+                    js_error(&e)
+                )
+            })
+    }
+
+    /// Waits for ICE gathering to complete (at most [`GATHER_CAP_MS`]), then returns the local
+    /// SDP with every candidate in it.
+    async fn gathered_sdp(&self) -> Result<String, String> {
+        if self.pc.ice_gathering_state() != RtcIceGatheringState::Complete {
+            let (tx, rx) = futures::channel::oneshot::channel::<()>();
+            let mut tx = Some(tx);
+            let pc = self.pc.clone();
+            let _listener = EventListener::new(&self.pc, "icegatheringstatechange", move |_| {
+                if pc.ice_gathering_state() == RtcIceGatheringState::Complete
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(());
+                }
+            });
+            select(rx, TimeoutFuture::new(GATHER_CAP_MS)).await;
+        }
+        self.pc
+            .local_description()
+            .map(|d| d.sdp())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| "Could not prepare the call's media".to_string())
+    }
+
+    /// Mutes or unmutes the microphone.
+    pub fn set_audio_enabled(&self, enabled: bool) {
+        set_enabled(&self.local.get_audio_tracks(), enabled);
+    }
+
+    /// Turns the camera picture on or off (the track stays, sending black).
+    pub fn set_video_enabled(&self, enabled: bool) {
+        set_enabled(&self.local.get_video_tracks(), enabled);
+    }
+
+    /// Bytes received so far: `bytesReceived` summed over the `inbound-rtp` stats.
+    pub async fn rx_bytes(&self) -> Option<u64> {
+        let report = JsFuture::from(self.pc.get_stats()).await.ok()?;
+        let mut total = 0.0;
+        for entry in js_sys::try_iter(&report).ok()??.flatten() {
+            // Each entry is [id, stats].
+            let stats = Reflect::get(&entry, &JsValue::from_f64(1.0)).ok()?;
+            let kind = Reflect::get(&stats, &JsValue::from_str("type"))
+                .ok()
+                .and_then(|v| v.as_string());
+            if kind.as_deref() == Some("inbound-rtp") {
+                total += Reflect::get(&stats, &JsValue::from_str("bytesReceived"))
+                    .ok()
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0);
+            }
+        }
+        Some(total as u64)
+    }
+
+    /// Stops the microphone and camera, closes the connection and clears the video elements.
+    pub fn close(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        stop_tracks(&self.local);
+        stop_tracks(&self.remote);
+        self.pc.close();
+        if let Some(p) = &self.preview {
+            unshow(LOCAL_VIDEO_ID, p);
+        }
+        unshow(REMOTE_VIDEO_ID, &self.remote);
+    }
+}
+
+impl Drop for CallMedia {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+async fn user_media(video: bool) -> Result<MediaStream, String> {
+    let insecure = "Calls need a secure page (https) to use the microphone";
+    let window = web_sys::window().ok_or(insecure)?;
+    let devices = window.navigator().media_devices().map_err(|_| insecure)?;
+    if JsValue::from(devices.clone()).is_undefined() {
+        return Err(insecure.into());
+    }
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_audio(&JsValue::TRUE);
+    constraints.set_video(&JsValue::from_bool(video));
+    let promise = devices
+        .get_user_media_with_constraints(&constraints)
+        .map_err(|_| insecure)?;
+    match JsFuture::from(promise).await {
+        Ok(stream) => Ok(stream.unchecked_into()),
+        Err(e) => Err(media_error(&e, video)),
+    }
+}
+
+/// A getUserMedia failure, in words.
+fn media_error(e: &JsValue, video: bool) -> String {
+    let what = if video {
+        "camera and microphone"
+    } else {
+        "microphone"
+    };
+    let name = Reflect::get(e, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    match name.as_str() {
+        "NotAllowedError" | "SecurityError" => format!("Access to the {what} was denied"),
+        "NotFoundError" | "OverconstrainedError" => format!("No {what} found"),
+        "NotReadableError" | "AbortError" => format!("The {what} is in use by another program"),
+        _ => format!("Could not use the {what} ({})", js_error(e)),
+    }
+}
+
+fn sdp_error(e: &JsValue) -> String {
+    format!("Could not prepare the call's media ({})", js_error(e))
+}
+
+/// The message of a JS error, or its text.
+fn js_error(e: &JsValue) -> String {
+    Reflect::get(e, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+fn set_enabled(tracks: &Array, enabled: bool) {
+    for t in tracks.iter() {
+        t.unchecked_into::<MediaStreamTrack>().set_enabled(enabled);
+    }
+}
+
+fn stop_tracks(stream: &MediaStream) {
+    for t in stream.get_tracks().iter() {
+        t.unchecked_into::<MediaStreamTrack>().stop();
+    }
+}
+
+/// Puts `stream` in the video element `id` and starts playing.
+fn show(id: &str, stream: &MediaStream) {
+    let Some(el) = media_element(id) else { return };
+    if id == LOCAL_VIDEO_ID {
+        el.set_muted(true);
+    }
+    // Setting it again makes the element pick up tracks added since.
+    el.set_src_object(None);
+    el.set_src_object(Some(stream));
+    if let Ok(p) = el.play() {
+        // Autoplay may be refused until the user interacts; the call buttons count as that.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = JsFuture::from(p).await;
+        });
+    }
+}
+
+/// Empties the video element `id` if it still shows `stream` (not a newer call's).
+fn unshow(id: &str, stream: &MediaStream) {
+    let Some(el) = media_element(id) else { return };
+    if el
+        .src_object()
+        .is_some_and(|s| JsValue::from(s) == JsValue::from(stream.clone()))
+    {
+        el.set_src_object(None);
+    }
+}

@@ -1,0 +1,8 @@
+//! The IO shell: everything that talks to the browser. The reducer in [`crate::state`] never
+//! does; these modules turn sockets, timers and media into its actions.
+
+pub mod browser;
+pub mod media;
+pub mod phone;
+pub mod ringtone;
+pub mod timer;
