@@ -5,10 +5,8 @@ mod common;
 use centrala_sip::digest::{Algorithm, Challenge, Credentials};
 use centrala_sip::message::SipMessage;
 use centrala_sip::ua::{Event, RegistrationState};
-use common::{DOMAIN, Phone, Raw, password, start};
+use common::{DOMAIN, Phone, Raw, SDP, password, start};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n";
 
 fn register(cseq: u32, auth: Option<&str>, expires: u32) -> String {
     let auth = auth
@@ -132,8 +130,7 @@ async fn call_set_up_and_torn_down_between_two_phones() {
     else {
         unreachable!()
     };
-    assert_eq!(from_user, "101");
-    assert_eq!(sdp, SDP);
+    assert_eq!((from_user.as_str(), sdp.as_str()), ("101", SDP));
     alice.expect(|e| matches!(e, Event::Ringing { .. })).await;
     bob.answer(bob_call, &SDP.replace("o=- 1 1", "o=- 2 2"))
         .await;
@@ -147,14 +144,9 @@ async fn call_set_up_and_torn_down_between_two_phones() {
         Event::Connected { call: bob_call }
     );
     alice.hangup(call).await;
-    let e = bob.expect(|e| matches!(e, Event::Ended { .. })).await;
     assert_eq!(
-        e,
-        Event::Ended {
-            call: bob_call,
-            reason: "The other side hung up".into(),
-            status: None
-        }
+        bob.ended().await,
+        (None, "The other side hung up".to_string())
     );
 }
 
@@ -165,25 +157,13 @@ async fn call_forks_to_every_registration_and_cancels_the_others() {
     let mut bob_laptop = Phone::registered(gw.addr, "102", 2).await;
     let mut bob_phone = Phone::registered(gw.addr, "102", 3).await;
     alice.call("102", SDP).await;
-    let Event::IncomingCall {
-        call: on_laptop, ..
-    } = bob_laptop
-        .expect(|e| matches!(e, Event::IncomingCall { .. }))
-        .await
-    else {
-        unreachable!()
-    };
-    bob_phone
-        .expect(|e| matches!(e, Event::IncomingCall { .. }))
-        .await;
+    let (on_laptop, _) = bob_laptop.incoming().await;
+    bob_phone.incoming().await;
     alice.expect(|e| matches!(e, Event::Ringing { .. })).await;
     bob_laptop.answer(on_laptop, SDP).await;
     alice.expect(|e| matches!(e, Event::Answered { .. })).await;
-    let e = bob_phone.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(
-        matches!(e, Event::Ended { ref reason, .. } if reason.contains("Missed call")),
-        "{e:?}"
-    );
+    let (_, reason) = bob_phone.ended().await;
+    assert!(reason.contains("Missed call"), "{reason}");
     bob_laptop
         .expect(|e| matches!(e, Event::Connected { .. }))
         .await;
@@ -194,29 +174,12 @@ async fn unknown_extension_404_and_nobody_registered_480() {
     let gw = start().await;
     let mut alice = Phone::registered(gw.addr, "101", 1).await;
     alice.call("999", SDP).await;
-    let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(
-        matches!(
-            e,
-            Event::Ended {
-                status: Some(404),
-                ..
-            }
-        ),
-        "{e:?}"
+    assert_eq!(
+        alice.ended().await,
+        (Some(404), "No such extension".to_string())
     );
     alice.call("103", SDP).await;
-    let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(
-        matches!(
-            e,
-            Event::Ended {
-                status: Some(480),
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_eq!(alice.ended().await.0, Some(480));
 }
 
 #[tokio::test]
@@ -226,49 +189,14 @@ async fn decline_and_busy_are_passed_back() {
     let mut bob = Phone::registered(gw.addr, "102", 2).await;
     let mut carol = Phone::registered(gw.addr, "103", 3).await;
     alice.call("102", SDP).await;
-    let Event::IncomingCall { call, .. } = bob
-        .expect(|e| matches!(e, Event::IncomingCall { .. }))
-        .await
-    else {
-        unreachable!()
-    };
+    let (call, _) = bob.incoming().await;
     bob.hangup(call).await;
-    let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(
-        matches!(
-            e,
-            Event::Ended {
-                status: Some(603),
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_eq!(alice.ended().await, (Some(603), "Declined".to_string()));
 
-    // Bob in a call with Alice; Carol gets 486 Busy Here.
-    alice.call("102", SDP).await;
-    let Event::IncomingCall { call, .. } = bob
-        .expect(|e| matches!(e, Event::IncomingCall { .. }))
-        .await
-    else {
-        unreachable!()
-    };
-    bob.answer(call, SDP).await;
-    alice.expect(|e| matches!(e, Event::Answered { .. })).await;
-    bob.expect(|e| matches!(e, Event::Connected { .. })).await;
+    // Bob in a call with Alice; Carol gets 486 Busy Here from Bob's user agent.
+    alice.connected_call(&mut bob, "102").await;
     carol.call("102", SDP).await;
-    // Bob's user agent answers 486 by itself while it is in a call.
-    let e = carol.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(
-        matches!(
-            e,
-            Event::Ended {
-                status: Some(486),
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_eq!(carol.ended().await, (Some(486), "Busy".to_string()));
 }
 
 #[tokio::test]
@@ -277,15 +205,11 @@ async fn caller_cancels_while_ringing() {
     let mut alice = Phone::registered(gw.addr, "101", 1).await;
     let mut bob = Phone::registered(gw.addr, "102", 2).await;
     let call = alice.call("102", SDP).await;
-    bob.expect(|e| matches!(e, Event::IncomingCall { .. }))
-        .await;
+    bob.incoming().await;
     alice.expect(|e| matches!(e, Event::Ringing { .. })).await;
     alice.hangup(call).await;
-    let e = bob.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(
-        matches!(e, Event::Ended { ref reason, .. } if reason.contains("Missed call")),
-        "{e:?}"
-    );
+    let (_, reason) = bob.ended().await;
+    assert!(reason.contains("Missed call"), "{reason}");
 }
 
 #[tokio::test]
@@ -296,17 +220,7 @@ async fn closed_socket_removes_its_registration() {
     bob.close().await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     alice.call("102", SDP).await;
-    let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(
-        matches!(
-            e,
-            Event::Ended {
-                status: Some(480),
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_eq!(alice.ended().await.0, Some(480));
 }
 
 #[tokio::test]
@@ -341,16 +255,7 @@ async fn re_invite_is_proxied_within_the_dialog() {
     let gw = start().await;
     let mut alice = Phone::registered(gw.addr, "101", 1).await;
     let mut bob = Phone::registered(gw.addr, "102", 2).await;
-    let call = alice.call("102", SDP).await;
-    let Event::IncomingCall { call: bob_call, .. } = bob
-        .expect(|e| matches!(e, Event::IncomingCall { .. }))
-        .await
-    else {
-        unreachable!()
-    };
-    bob.answer(bob_call, SDP).await;
-    alice.expect(|e| matches!(e, Event::Answered { .. })).await;
-    bob.expect(|e| matches!(e, Event::Connected { .. })).await;
+    let (call, bob_call) = alice.connected_call(&mut bob, "102").await;
     // Alice turns her camera on: a new offer in a re-INVITE, through the gateway's Record-Route.
     let video = format!("{SDP}m=video 9 UDP/TLS/RTP/SAVPF 96\r\n");
     let offer = video.clone();
@@ -372,9 +277,8 @@ async fn re_invite_is_proxied_within_the_dialog() {
     let e = alice.expect(|e| matches!(e, Event::Answered { .. })).await;
     assert_eq!(e, Event::Answered { call, sdp: answer });
     bob.hangup(bob_call).await;
-    let e = alice.expect(|e| matches!(e, Event::Ended { .. })).await;
-    assert!(
-        matches!(e, Event::Ended { ref reason, .. } if reason == "The other side hung up"),
-        "{e:?}"
+    assert_eq!(
+        alice.ended().await,
+        (None, "The other side hung up".to_string())
     );
 }

@@ -1,10 +1,10 @@
 // Two browsers log in as 101 and 102; 101 calls 102 with audio, then video; media flows.
 import { test, before, after } from 'node:test';
-import { launch, login, callState, inboundBytes, recordMetric, assert } from './lib.mjs';
+import { gateway, launch, login, callState, inboundBytes, recordMetric, assert } from './lib.mjs';
 
 let browser;
-before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+before(async () => { await gateway.start(); browser = await launch(); });
+after(async () => { await browser?.close(); await gateway.kill(); });
 
 test('a browser calls a browser through the gateway, audio then video', async () => {
   const alice = await login(browser, '101');

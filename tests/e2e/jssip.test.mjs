@@ -3,11 +3,11 @@
 // sends is saved under target/e2e/captures as a real wire capture.
 import { test, before, after } from 'node:test';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { launch, login, newPage, callState, inboundBytes, BASE, PASSWORDS, ARTIFACTS, assert } from './lib.mjs';
+import { gateway, launch, login, newPage, callState, inboundBytes, BASE, PASSWORDS, ARTIFACTS, assert } from './lib.mjs';
 
 let browser;
-before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+before(async () => { await gateway.start(); browser = await launch(); });
+after(async () => { await browser?.close(); await gateway.kill(); });
 
 async function jssipPage() {
   const page = await newPage(browser, 'jssip');

@@ -10,6 +10,35 @@ export const BASE = process.env.CENTRALA_URL ?? 'http://127.0.0.1:8080';
 export const PASSWORDS = JSON.parse(process.env.CENTRALA_PASSWORDS ?? '{}');
 export const ARTIFACTS = process.env.E2E_ARTIFACTS ?? '/tmp';
 
+/** The gateway under test, started by each test file (so one can restart it). */
+export const gateway = {
+  proc: null,
+  async start() {
+    const { spawn } = await import('node:child_process');
+    const { openSync } = await import('node:fs');
+    const log = openSync(`${ARTIFACTS}/gateway.log`, 'a');
+    this.proc = spawn(process.env.CENTRALA_BIN, [
+      'serve', '--listen', '127.0.0.1:8080', '--data', process.env.CENTRALA_DATA_DIR,
+      '--web-root', `${process.env.ROOT}/dist`,
+    ], { stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: 'info' } });
+    for (let i = 0; i < 100; i++) {
+      try {
+        if ((await fetch(`${BASE}/healthz`)).ok) return;
+      } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('gateway did not start');
+  },
+  /** Kills the gateway as a crash would (SIGKILL) and waits for it to be gone. */
+  async kill() {
+    if (!this.proc) return;
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGKILL');
+    await exited;
+    this.proc = null;
+  },
+};
+
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',

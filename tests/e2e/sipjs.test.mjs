@@ -2,11 +2,11 @@
 // browser running our web app through the gateway. Its wire messages are saved as captures.
 import { test, before, after } from 'node:test';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { launch, login, newPage, callState, inboundBytes, BASE, PASSWORDS, ARTIFACTS, assert } from './lib.mjs';
+import { gateway, launch, login, newPage, callState, inboundBytes, BASE, PASSWORDS, ARTIFACTS, assert } from './lib.mjs';
 
 let browser;
-before(async () => { browser = await launch(); });
-after(async () => { await browser?.close(); });
+before(async () => { await gateway.start(); browser = await launch(); });
+after(async () => { await browser?.close(); await gateway.kill(); });
 
 test('SIP.js registers and calls the web app', async () => {
   const bob = await login(browser, '102');

@@ -19,6 +19,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const DOMAIN: &str = "test.centrala";
 
+/// A minimal SDP offer/answer: the gateway relays it, nothing here looks at media.
+pub const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n";
+
 pub struct Gateway {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
@@ -271,6 +274,43 @@ impl Phone {
                 return e;
             }
         }
+    }
+
+    /// Waits for an incoming call; returns its handle and the caller's extension.
+    pub async fn incoming(&mut self) -> (CallHandle, String) {
+        match self
+            .expect(|e| matches!(e, Event::IncomingCall { .. }))
+            .await
+        {
+            Event::IncomingCall {
+                call, from_user, ..
+            } => (call, from_user),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Waits for a call to end; returns its SIP status (if any) and the reason shown.
+    pub async fn ended(&mut self) -> (Option<u16>, String) {
+        match self.expect(|e| matches!(e, Event::Ended { .. })).await {
+            Event::Ended { status, reason, .. } => (status, reason),
+            _ => unreachable!(),
+        }
+    }
+
+    /// `self` calls `callee`'s extension and `callee` answers: both are in the call.
+    pub async fn connected_call(
+        &mut self,
+        callee: &mut Phone,
+        ext: &str,
+    ) -> (CallHandle, CallHandle) {
+        let ours = self.call(ext, SDP).await;
+        let (theirs, _) = callee.incoming().await;
+        callee.answer(theirs, SDP).await;
+        self.expect(|e| matches!(e, Event::Answered { .. })).await;
+        callee
+            .expect(|e| matches!(e, Event::Connected { .. }))
+            .await;
+        (ours, theirs)
     }
 
     /// Closes the WebSocket.
