@@ -8,6 +8,7 @@
 
 pub mod dialog;
 pub mod digest;
+pub mod framing;
 pub mod message;
 pub mod rng;
 pub mod transaction;

@@ -1,0 +1,101 @@
+//! Stream framing for SIP over TCP and TLS (RFC 3261 18.3): messages are delimited by the
+//! empty line after the headers plus Content-Length bytes of body. CRLF keepalives between
+//! messages (RFC 5626 4.4.1) are reported separately so the transport can answer them.
+
+use crate::message::{parse, Message, ParseError, MAX_MESSAGE_SIZE};
+
+/// What the framer found in the bytes so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A whole message.
+    Message(Message),
+    /// A double-CRLF keepalive ping; answer with a single CRLF.
+    Ping,
+    /// A lone CRLF (a pong, or padding); nothing to do.
+    Pong,
+}
+
+/// Accumulates stream bytes and yields frames.
+#[derive(Debug, Default)]
+pub struct Framer {
+    buf: Vec<u8>,
+}
+
+impl Framer {
+    pub fn new() -> Framer {
+        Framer::default()
+    }
+
+    /// Appends bytes read from the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes held that do not yet make a message (for idle and slow-sender limits).
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next frame, `Ok(None)` when more bytes are needed. After `Err` the stream is out of
+    /// sync and should be closed (a 400 may be sent first).
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, ParseError> {
+        if self.buf.starts_with(b"\r\n\r\n") {
+            self.buf.drain(..4);
+            return Ok(Some(Frame::Ping));
+        }
+        if self.buf.starts_with(b"\r\n") && self.buf.get(2).is_some_and(|b| *b != b'\r') {
+            self.buf.drain(..2);
+            return Ok(Some(Frame::Pong));
+        }
+        if self.buf == b"\r\n" || self.buf == b"\r\n\r" || self.buf == b"\r" {
+            return Ok(None);
+        }
+        if self.buf.is_empty() {
+            return Ok(None);
+        }
+        match parse(&self.buf) {
+            Ok((msg, used)) => {
+                self.buf.drain(..used);
+                Ok(Some(Frame::Message(msg)))
+            }
+            Err(ParseError::Incomplete) if self.buf.len() <= MAX_MESSAGE_SIZE => Ok(None),
+            Err(ParseError::Incomplete) => Err(ParseError::TooLarge),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPTIONS: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 3\r\n\r\nabc";
+
+    #[test]
+    fn messages_split_across_reads_and_joined_in_one_read() {
+        let mut f = Framer::new();
+        for b in OPTIONS.chunks(7) {
+            assert!(matches!(f.next_frame(), Ok(None)));
+            f.push(b);
+        }
+        assert!(matches!(f.next_frame(), Ok(Some(Frame::Message(_)))));
+        f.push(b"\r\n\r\n");
+        f.push(OPTIONS);
+        f.push(OPTIONS);
+        assert_eq!(f.next_frame(), Ok(Some(Frame::Ping)));
+        assert!(matches!(f.next_frame(), Ok(Some(Frame::Message(_)))));
+        assert!(matches!(f.next_frame(), Ok(Some(Frame::Message(_)))));
+        assert_eq!(f.next_frame(), Ok(None));
+        assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn endless_headers_are_refused() {
+        let mut f = Framer::new();
+        f.push(b"OPTIONS sip:a@b SIP/2.0\r\n");
+        for _ in 0..5000 {
+            f.push(b"X-Filler: 0123456789\r\n");
+        }
+        assert_eq!(f.next_frame(), Err(ParseError::TooLarge));
+    }
+}
