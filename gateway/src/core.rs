@@ -5,7 +5,9 @@
 //! `centrala-sip` crate; this module adds the policy (who may register, where a call goes).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use centrala_sip::dialog::cancel_for;
@@ -13,9 +15,11 @@ use centrala_sip::digest::{Algorithm, Challenge, Credentials};
 use centrala_sip::message::{Message, Method, NameAddr, Request, Response, SipMessage, Uri};
 use centrala_sip::rng::Rng;
 use centrala_sip::transaction::{Output, TimerConfig, Transactions, TxKey};
+use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use crate::limits::{Limits, RateLimiter};
 use crate::nonce::{NonceCheck, Nonces};
 use crate::store::{SipUser, Store};
 
@@ -31,16 +35,39 @@ pub const MAX_BINDINGS: usize = 9;
 /// How long an unanswered call rings before the caller hears "no answer".
 pub const RING_TIMEOUT_MS: u64 = 120_000;
 
+/// The transport a flow uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Ws,
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl Transport {
+    /// Whether the transport delivers reliably (no SIP retransmissions needed).
+    pub fn reliable(self) -> bool {
+        self != Transport::Udp
+    }
+}
+
 /// What connection tasks tell the core.
 #[derive(Debug)]
 pub enum CoreInput {
+    /// A stream connection (WebSocket, TCP, TLS) opened; text for it goes to `sender`.
     Connected {
         conn: ConnId,
         sender: mpsc::UnboundedSender<String>,
         peer: SocketAddr,
+        transport: Transport,
     },
     Message {
         conn: ConnId,
+        message: Message,
+    },
+    /// A message arrived over UDP from `peer`.
+    Datagram {
+        peer: SocketAddr,
         message: Message,
     },
     Closed {
@@ -55,11 +82,23 @@ pub struct CoreConfig {
     pub domain: String,
     /// Secret for nonces (random per start unless set).
     pub nonce_secret: [u8; 32],
+    /// Our SIP UDP and TCP addresses, when those transports are on.
+    pub udp_addr: Option<SocketAddr>,
+    pub tcp_addr: Option<SocketAddr>,
+    /// Addresses not challenged for out-of-dialog requests other than REGISTER.
+    pub trusted: Vec<IpAddr>,
+    pub limits: Limits,
+}
+
+enum ConnSender {
+    Stream(mpsc::UnboundedSender<String>),
+    Udp(Arc<UdpSocket>),
 }
 
 struct Conn {
-    sender: mpsc::UnboundedSender<String>,
+    sender: ConnSender,
     peer: SocketAddr,
+    transport: Transport,
     /// Contact address keys learnt from this connection.
     contacts: Vec<String>,
 }
@@ -115,16 +154,49 @@ pub struct Core {
     branch_ctx: HashMap<TxKey, TxKey>,
     rng: Rng,
     epoch: tokio::time::Instant,
+    udp: Option<Arc<UdpSocket>>,
+    udp_flows: HashMap<SocketAddr, ConnId>,
+    next_conn: Arc<AtomicU64>,
+    auth_fail_user: RateLimiter<String>,
+    auth_fail_ip: RateLimiter<IpAddr>,
 }
 
 enum Auth {
     Ok(SipUser),
-    Challenge { stale: bool },
+    Challenge {
+        stale: bool,
+    },
+    /// Too many failed attempts for this user or from this address.
+    Blocked,
+    /// A trusted peer: no authentication asked.
+    Trusted,
 }
 
 impl Core {
-    pub fn new(cfg: CoreConfig, store: Store, seed: u64) -> Core {
+    /// A core; `udp` is the SIP UDP socket when that transport is on, `next_conn` the
+    /// connection numbering shared with the edge.
+    pub fn new(
+        cfg: CoreConfig,
+        store: Store,
+        seed: u64,
+        udp: Option<Arc<UdpSocket>>,
+        next_conn: Arc<AtomicU64>,
+    ) -> Core {
+        let l = &cfg.limits;
         Core {
+            auth_fail_user: RateLimiter::new(
+                l.auth_max_failures,
+                l.auth_window_ms,
+                l.auth_block_ms,
+            ),
+            auth_fail_ip: RateLimiter::new(
+                l.auth_max_failures * 4,
+                l.auth_window_ms,
+                l.auth_block_ms,
+            ),
+            udp,
+            udp_flows: HashMap::new(),
+            next_conn,
             nonces: Nonces::new(cfg.nonce_secret),
             cfg,
             store,
@@ -172,16 +244,20 @@ impl Core {
 
     async fn handle(&mut self, input: CoreInput) {
         match input {
-            CoreInput::Connected { conn, sender, peer } => {
-                debug!(conn, %peer, "connection open");
-                self.conns.insert(
-                    conn,
-                    Conn {
-                        sender,
-                        peer,
-                        contacts: Vec::new(),
-                    },
-                );
+            CoreInput::Connected {
+                conn,
+                sender,
+                peer,
+                transport,
+            } => {
+                debug!(conn, %peer, ?transport, "connection open");
+                let c = Conn {
+                    sender: ConnSender::Stream(sender),
+                    peer,
+                    transport,
+                    contacts: Vec::new(),
+                };
+                self.conns.insert(conn, c);
             }
             CoreInput::Message { conn, message } => {
                 self.learn_contacts(conn, &message);
@@ -189,11 +265,62 @@ impl Core {
                 self.tx.receive(message, conn, now);
                 self.process().await;
             }
+            CoreInput::Datagram { peer, mut message } => {
+                let conn = self.udp_flow(peer);
+                self.learn_contacts(conn, &message);
+                if let Message::Request(r) = &mut message {
+                    mark_received(r, peer);
+                }
+                let now = self.now();
+                self.tx.receive_unreliable(message, conn, now);
+                self.process().await;
+            }
             CoreInput::Closed { conn } => {
                 self.on_closed(conn);
                 self.process().await;
             }
         }
+    }
+
+    /// The flow for a UDP peer, made on first sight.
+    fn udp_flow(&mut self, peer: SocketAddr) -> ConnId {
+        if let Some(&c) = self.udp_flows.get(&peer) {
+            return c;
+        }
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let Some(sock) = self.udp.clone() else {
+            return conn;
+        };
+        self.udp_flows.insert(peer, conn);
+        let c = Conn {
+            sender: ConnSender::Udp(sock),
+            peer,
+            transport: Transport::Udp,
+            contacts: Vec::new(),
+        };
+        self.conns.insert(conn, c);
+        conn
+    }
+
+    /// Where to send a request for `uri` when no flow is known for it: a UDP peer by address.
+    fn flow_for_uri(&mut self, uri: &Uri) -> Option<ConnId> {
+        if let Some(&c) = self.contact_index.get(&uri.address_key()) {
+            return Some(c);
+        }
+        let ip: IpAddr = uri
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok()?;
+        let wants_udp = uri
+            .params
+            .value("transport")
+            .is_none_or(|t| t.eq_ignore_ascii_case("udp"));
+        if self.udp.is_none() || !wants_udp {
+            return None;
+        }
+        Some(self.udp_flow(SocketAddr::new(ip, uri.port.unwrap_or(5060))))
     }
 
     /// Remembers which connection a Contact address lives on, for in-dialog routing.
@@ -283,7 +410,16 @@ impl Core {
         if let Some(c) = self.conns.get(&conn) {
             let text = message.to_string();
             debug!(conn, "sip out\n{}", redact(&text));
-            let _ = c.sender.send(text);
+            match &c.sender {
+                ConnSender::Stream(s) => {
+                    let _ = s.send(text);
+                }
+                ConnSender::Udp(sock) => {
+                    if let Err(e) = sock.try_send_to(text.as_bytes(), c.peer) {
+                        debug!(conn, error = %e, "udp send failed");
+                    }
+                }
+            }
         }
     }
 
@@ -326,26 +462,47 @@ impl Core {
     }
 
     fn is_us(&self, uri: &Uri) -> bool {
-        uri.user.is_none() && uri.host.eq_ignore_ascii_case(&self.cfg.domain)
+        if uri.user.is_some() {
+            return false;
+        }
+        if uri.host.eq_ignore_ascii_case(&self.cfg.domain) {
+            return true;
+        }
+        let port = uri.port.unwrap_or(5060);
+        [self.cfg.udp_addr, self.cfg.tcp_addr]
+            .into_iter()
+            .flatten()
+            .any(|a| {
+                a.ip().to_string() == uri.host.trim_start_matches('[').trim_end_matches(']')
+                    && a.port() == port
+            })
     }
 
-    fn record_route(&self) -> String {
-        format!("<sip:{};transport=ws;lr>", self.cfg.domain)
+    fn transport_of(&self, conn: ConnId) -> Transport {
+        self.conns.get(&conn).map_or(Transport::Ws, |c| c.transport)
+    }
+
+    /// Our Record-Route entry as seen from a flow of `transport`.
+    fn record_route(&self, transport: Transport) -> String {
+        match (transport, self.cfg.udp_addr, self.cfg.tcp_addr) {
+            (Transport::Udp, Some(a), _) => format!("<sip:{a};lr>"),
+            (Transport::Tcp, _, Some(a)) => format!("<sip:{a};transport=tcp;lr>"),
+            _ => format!("<sip:{};transport=ws;lr>", self.cfg.domain),
+        }
+    }
+
+    /// Our Via for a request sent on a flow of `transport`, with a new branch.
+    fn via(&mut self, transport: Transport) -> String {
+        let branch = self.rng.branch();
+        match (transport, self.cfg.udp_addr, self.cfg.tcp_addr) {
+            (Transport::Udp, Some(a), _) => format!("SIP/2.0/UDP {a};branch={branch};rport"),
+            (Transport::Tcp, _, Some(a)) => format!("SIP/2.0/TCP {a};branch={branch}"),
+            _ => format!("SIP/2.0/WSS {};branch={branch}", self.cfg.domain),
+        }
     }
 
     async fn on_request(&mut self, key: TxKey, mut req: Request, conn: ConnId, now: u64) {
-        // Loose routing (RFC 3261 16.4): our own Route entries are removed.
-        while let Some(top) = req
-            .headers
-            .get("Route")
-            .and_then(|r| NameAddr::parse(r).ok())
-        {
-            if self.is_us(&top.uri) {
-                req.headers.remove_first("Route");
-            } else {
-                break;
-            }
-        }
+        self.pop_own_routes(&mut req);
         if req
             .headers
             .get("Max-Forwards")
@@ -380,8 +537,9 @@ impl Core {
         self.on_initial(key, req, conn, now).await;
     }
 
-    /// Checks the digest credentials in `header` for our realm.
-    async fn authenticate(&mut self, req: &Request, header: &str, now: u64) -> Auth {
+    /// Checks the digest credentials in `header` for our realm, counting failures per user
+    /// and per source address. Unknown users fail exactly like wrong passwords.
+    async fn authenticate(&mut self, req: &Request, header: &str, peer: IpAddr, now: u64) -> Auth {
         let creds = req
             .headers
             .all(header)
@@ -390,23 +548,55 @@ impl Core {
         let Some(creds) = creds else {
             return Auth::Challenge { stale: false };
         };
+        if self.auth_fail_user.is_banned(&creds.username, now)
+            || self.auth_fail_ip.is_banned(&peer, now)
+        {
+            return Auth::Blocked;
+        }
         let user = match self.store.find_user(&creds.username).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return Auth::Challenge { stale: false },
+            Ok(u) => u,
             Err(e) => {
                 warn!(error = %e, "user lookup failed");
                 return Auth::Challenge { stale: false };
             }
         };
-        if !creds.verify(req.method.as_str(), user.ha1(creds.algorithm)) {
-            info!(ext = %creds.username, method = %req.method, "digest authentication failed");
+        let verified = user
+            .as_ref()
+            .filter(|u| creds.verify(req.method.as_str(), u.ha1(creds.algorithm)));
+        let Some(user) = verified.cloned() else {
+            info!(user = %creds.username, %peer, method = %req.method, "digest authentication failed");
+            let user_ok = self.auth_fail_user.hit(&creds.username, now);
+            let ip_ok = self.auth_fail_ip.hit(&peer, now);
+            if !user_ok || !ip_ok {
+                warn!(user = %creds.username, %peer, "too many failed logins: refused for a while");
+                return Auth::Blocked;
+            }
             return Auth::Challenge { stale: false };
-        }
+        };
         match self.nonces.check(&creds.nonce, creds.nc.as_deref(), now) {
-            NonceCheck::Valid => Auth::Ok(user),
+            NonceCheck::Valid => {
+                self.auth_fail_user.clear(&creds.username);
+                Auth::Ok(user)
+            }
             NonceCheck::Stale => Auth::Challenge { stale: true },
             NonceCheck::Invalid => Auth::Challenge { stale: false },
         }
+    }
+
+    fn peer_ip(&self, conn: ConnId) -> IpAddr {
+        self.conns
+            .get(&conn)
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.peer.ip())
+    }
+
+    fn refuse_blocked(&mut self, key: &TxKey, req: &Request, now: u64) {
+        self.reply(
+            key,
+            req,
+            403,
+            "Forbidden (too many failed attempts; try again later)",
+            now,
+        );
     }
 
     /// 401 or 407 with a SHA-256 and an MD5 challenge, preferred first (RFC 8760). JsSIP and
@@ -435,9 +625,11 @@ impl Core {
     }
 
     async fn on_register(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
-        let user = match self.authenticate(&req, "Authorization", now).await {
+        let peer = self.peer_ip(conn);
+        let user = match self.authenticate(&req, "Authorization", peer, now).await {
             Auth::Ok(u) => u,
             Auth::Challenge { stale } => return self.challenge(&key, &req, false, stale, now),
+            Auth::Blocked | Auth::Trusted => return self.refuse_blocked(&key, &req, now),
         };
         let aor = req.to().and_then(|t| t.uri.user);
         if aor.as_deref() != Some(user.ext.as_str()) {
@@ -543,11 +735,20 @@ impl Core {
     }
 
     async fn on_initial(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
-        let user = match self.authenticate(&req, "Proxy-Authorization", now).await {
-            Auth::Ok(u) => u,
-            Auth::Challenge { stale } => return self.challenge(&key, &req, true, stale, now),
+        let peer = self.peer_ip(conn);
+        let auth = if self.cfg.trusted.contains(&peer) {
+            Auth::Trusted
+        } else {
+            self.authenticate(&req, "Proxy-Authorization", peer, now)
+                .await
         };
-        if req.from().and_then(|f| f.uri.user).as_deref() != Some(user.ext.as_str()) {
+        let caller = match auth {
+            Auth::Ok(u) => u.ext,
+            Auth::Trusted => req.from().and_then(|f| f.uri.user).unwrap_or_default(),
+            Auth::Challenge { stale } => return self.challenge(&key, &req, true, stale, now),
+            Auth::Blocked => return self.refuse_blocked(&key, &req, now),
+        };
+        if req.from().and_then(|f| f.uri.user).as_deref() != Some(caller.as_str()) {
             self.reply(
                 &key,
                 &req,
@@ -597,11 +798,11 @@ impl Core {
         if invite {
             self.tx
                 .send_response(&key, req.response(100, "Trying"), now);
-            info!(from = %user.ext, to = %target, call_id = req.call_id().unwrap_or_default(), devices = targets.len(), "call");
+            info!(from = %caller, to = %target, call_id = req.call_id().unwrap_or_default(), devices = targets.len(), "call");
         }
         let mut branches = Vec::new();
         for (uri, bconn) in targets {
-            let bkey = self.forward(&req, uri, bconn, invite, now);
+            let bkey = self.forward(&req, uri, conn, bconn, invite, now);
             self.branch_ctx.insert(bkey.clone(), key.clone());
             branches.push(Branch {
                 key: bkey,
@@ -626,7 +827,7 @@ impl Core {
     }
 
     fn on_in_dialog(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
-        let Some(&target) = self.contact_index.get(&req.uri.address_key()) else {
+        let Some(target) = self.flow_for_uri(&req.uri.clone()) else {
             self.reply(
                 &key,
                 &req,
@@ -636,7 +837,7 @@ impl Core {
             );
             return;
         };
-        let bkey = self.forward(&req, req.uri.clone(), target, false, now);
+        let bkey = self.forward(&req, req.uri.clone(), conn, target, false, now);
         self.branch_ctx.insert(bkey.clone(), key.clone());
         self.proxies.insert(
             key,
@@ -658,11 +859,14 @@ impl Core {
         );
     }
 
-    /// Sends a copy of `req` to `uri` on `conn` in a new client transaction.
+    /// Sends a copy of `req` to `uri` on `conn` in a new client transaction. With
+    /// `record_route`, our Record-Route goes on top; when the request changes transport
+    /// (WebSocket in, UDP out, say) we record-route twice, one entry per side (RFC 5658).
     fn forward(
         &mut self,
         req: &Request,
         uri: Uri,
+        from: ConnId,
         conn: ConnId,
         record_route: bool,
         now: u64,
@@ -677,31 +881,22 @@ impl Core {
         f.headers
             .set("Max-Forwards", mf.saturating_sub(1).to_string());
         f.headers.remove("Proxy-Authorization");
+        let (t_in, t_out) = (self.transport_of(from), self.transport_of(conn));
         if record_route {
-            f.headers.push_front("Record-Route", self.record_route());
+            let (rr_in, rr_out) = (self.record_route(t_in), self.record_route(t_out));
+            if rr_in != rr_out {
+                f.headers.push_front("Record-Route", rr_in);
+            }
+            f.headers.push_front("Record-Route", rr_out);
         }
-        let via = format!(
-            "SIP/2.0/WSS {};branch={}",
-            self.cfg.domain,
-            self.rng.branch()
-        );
+        let via = self.via(t_out);
         f.headers.push_front("Via", via);
-        self.tx.send_request(f, conn, true, now)
+        self.tx.send_request(f, conn, t_out.reliable(), now)
     }
 
     fn forward_ack(&mut self, mut ack: Request, from: ConnId) {
-        while let Some(top) = ack
-            .headers
-            .get("Route")
-            .and_then(|r| NameAddr::parse(r).ok())
-        {
-            if self.is_us(&top.uri) {
-                ack.headers.remove_first("Route");
-            } else {
-                break;
-            }
-        }
-        let Some(&target) = self.contact_index.get(&ack.uri.address_key()) else {
+        self.pop_own_routes(&mut ack);
+        let Some(target) = self.flow_for_uri(&ack.uri.clone()) else {
             debug!(conn = from, "ACK for an unknown target dropped");
             return;
         };
@@ -714,13 +909,23 @@ impl Core {
             return;
         }
         ack.headers.set("Max-Forwards", (mf - 1).to_string());
-        let via = format!(
-            "SIP/2.0/WSS {};branch={}",
-            self.cfg.domain,
-            self.rng.branch()
-        );
+        let via = self.via(self.transport_of(target));
         ack.headers.push_front("Via", via);
         self.tx.send_stateless(Message::Request(ack), target);
+    }
+
+    /// Loose routing (RFC 3261 16.4): our own Route entries are removed.
+    fn pop_own_routes(&self, req: &mut Request) {
+        while let Some(top) = req
+            .headers
+            .get("Route")
+            .and_then(|r| NameAddr::parse(r).ok())
+        {
+            if !self.is_us(&top.uri) {
+                break;
+            }
+            req.headers.remove_first("Route");
+        }
     }
 
     fn on_cancel(&mut self, key: TxKey, req: Request, now: u64) {
@@ -760,7 +965,8 @@ impl Core {
         for (bkey, bconn) in to_cancel {
             if let Some(sent) = self.tx.client_request(&bkey) {
                 let cancel = cancel_for(sent);
-                self.tx.send_request(cancel, bconn, true, now);
+                let reliable = self.transport_of(bconn).reliable();
+                self.tx.send_request(cancel, bconn, reliable, now);
             }
         }
     }
@@ -888,4 +1094,19 @@ fn redact(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// RFC 3581 and RFC 3261 18.2.1: note the address a UDP request really came from in its top
+/// Via, so responses go back there.
+fn mark_received(req: &mut Request, peer: SocketAddr) {
+    let Some(mut via) = req.top_via() else { return };
+    if via.params.has("rport") {
+        via.params.set("rport", Some(&peer.port().to_string()));
+    }
+    if via.host != peer.ip().to_string() || via.params.has("rport") {
+        via.params.set("received", Some(&peer.ip().to_string()));
+    }
+    if req.headers.remove_first("Via").is_some() {
+        req.headers.push_front("Via", via.to_string());
+    }
 }

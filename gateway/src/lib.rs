@@ -5,6 +5,7 @@
 //! [`nonce`] makes and checks digest nonces.
 
 pub mod core;
+pub mod limits;
 pub mod nonce;
 pub mod server;
 pub mod store;

@@ -1,9 +1,11 @@
 //! `centrala`: the gateway binary (serve) and its administration commands (user, demo).
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use centrala_gateway::server::{self, ServeConfig};
+use centrala_gateway::limits::Limits;
+use centrala_gateway::server::{self, Listeners, ServeConfig};
 use centrala_gateway::store::Store;
 use clap::{Parser, Subcommand};
 use rand::Rng;
@@ -37,6 +39,22 @@ enum Command {
         /// The built web app (trunk build's output).
         #[arg(long, default_value = "dist", env = "CENTRALA_WEB_ROOT")]
         web_root: PathBuf,
+        /// Also serve SIP over UDP on this address (e.g. 127.0.0.1:5060).
+        #[arg(long, env = "CENTRALA_SIP_UDP")]
+        sip_udp: Option<SocketAddr>,
+        /// Also serve SIP over TCP on this address (e.g. 127.0.0.1:5060).
+        #[arg(long, env = "CENTRALA_SIP_TCP")]
+        sip_tcp: Option<SocketAddr>,
+        /// A peer (a SIP trunk, a load generator) not challenged for out-of-dialog requests
+        /// other than REGISTER. Repeatable.
+        #[arg(long = "trusted-peer")]
+        trusted_peers: Vec<IpAddr>,
+        /// Requests per source address per 2 s before it is banned for a minute.
+        #[arg(long, default_value_t = Limits::default().flood_max_requests)]
+        flood_limit: u32,
+        /// Open connections allowed per source address.
+        #[arg(long, default_value_t = Limits::default().max_connections_per_ip)]
+        max_connections_per_ip: usize,
     },
     /// Manages users (extensions).
     User {
@@ -118,6 +136,11 @@ async fn main() -> anyhow::Result<()> {
             data,
             domain: flag,
             web_root,
+            sip_udp,
+            sip_tcp,
+            trusted_peers,
+            flood_limit,
+            max_connections_per_ip,
         } => {
             let store = open(&data).await?;
             let domain = domain(&store, flag).await?;
@@ -129,14 +152,34 @@ async fn main() -> anyhow::Result<()> {
             if !web_root.join("index.html").exists() {
                 tracing::warn!(web_root = %web_root.display(), "no web app here: build it with `trunk build --release`");
             }
-            let listener = tokio::net::TcpListener::bind(&listen)
+            let http = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
-            let cfg = ServeConfig {
-                domain,
-                web_root,
-                nonce_secret: rand::random(),
+            let sip_udp = match sip_udp {
+                Some(a) => Some(
+                    tokio::net::UdpSocket::bind(a)
+                        .await
+                        .with_context(|| format!("SIP over UDP on {a}"))?,
+                ),
+                None => None,
             };
+            let sip_tcp = match sip_tcp {
+                Some(a) => Some(
+                    tokio::net::TcpListener::bind(a)
+                        .await
+                        .with_context(|| format!("SIP over TCP on {a}"))?,
+                ),
+                None => None,
+            };
+            let listener = Listeners {
+                http,
+                sip_udp,
+                sip_tcp,
+            };
+            let mut cfg = ServeConfig::new(&domain, web_root);
+            cfg.trusted = trusted_peers;
+            cfg.limits.flood_max_requests = flood_limit;
+            cfg.limits.max_connections_per_ip = max_connections_per_ip;
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
                 tracing::info!("shutting down");

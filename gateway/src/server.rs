@@ -1,12 +1,13 @@
-//! The HTTP side: the web app, `/healthz`, `/api/v1/config` and the SIP WebSocket at `/sip`.
-//! [`run`] takes a bound listener and a shutdown future, so tests start a real server on
-//! `127.0.0.1:0`.
+//! The gateway's outside: HTTP (the web app, `/healthz`, `/api/v1/config`), the SIP
+//! WebSocket at `/sip`, and SIP over UDP and TCP. [`run`] takes bound sockets and a shutdown
+//! future, so tests start a real server on `127.0.0.1:0`.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -14,15 +15,18 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use centrala_sip::message::{MAX_MESSAGE_SIZE, bad_request_for, parse_datagram};
+use centrala_sip::framing::{Frame, Framer};
+use centrala_sip::message::{MAX_MESSAGE_SIZE, Message, bad_request_for, parse_datagram};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tower_http::services::{ServeDir, ServeFile};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
-use crate::core::{Core, CoreConfig, CoreInput};
+use crate::core::{Core, CoreConfig, CoreInput, Transport};
+use crate::limits::{FloodGuard, Limits};
 use crate::store::Store;
 
 /// What `centrala serve` runs with.
@@ -32,47 +36,159 @@ pub struct ServeConfig {
     /// The built web app (Trunk's `dist/`).
     pub web_root: PathBuf,
     pub nonce_secret: [u8; 32],
+    /// Peers not challenged for out-of-dialog requests other than REGISTER.
+    pub trusted: Vec<IpAddr>,
+    pub limits: Limits,
 }
 
+impl ServeConfig {
+    pub fn new(domain: &str, web_root: PathBuf) -> ServeConfig {
+        ServeConfig {
+            domain: domain.to_string(),
+            web_root,
+            nonce_secret: rand::random(),
+            trusted: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// The sockets to serve on: HTTP always, SIP UDP and TCP when configured.
+pub struct Listeners {
+    pub http: TcpListener,
+    pub sip_udp: Option<UdpSocket>,
+    pub sip_tcp: Option<TcpListener>,
+}
+
+/// What every connection task shares.
 #[derive(Clone)]
-struct AppState {
+struct Edge {
     core: mpsc::UnboundedSender<CoreInput>,
     next_conn: Arc<AtomicU64>,
     domain: String,
+    limits: Limits,
+    trusted: Arc<Vec<IpAddr>>,
+    flood: Arc<Mutex<FloodGuard>>,
+    connections: Arc<Mutex<std::collections::HashMap<IpAddr, usize>>>,
+    epoch: tokio::time::Instant,
+}
+
+impl Edge {
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Counts a message from `ip`; false when `ip` floods and is banned.
+    fn admit(&self, ip: IpAddr) -> bool {
+        if self.trusted.contains(&ip) {
+            return true;
+        }
+        let now = self.now();
+        let mut flood = self.flood.lock().unwrap_or_else(|e| e.into_inner());
+        let ok = flood.hit(&ip, now);
+        if !ok && !flood.is_banned(&ip, now.saturating_sub(1)) {
+            warn!(%ip, "flood: source banned");
+        }
+        ok
+    }
+
+    /// Takes a connection slot for `ip`, or None when it has too many.
+    fn open_slot(&self, ip: IpAddr) -> Option<Slot> {
+        let mut conns = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        let n = conns.entry(ip).or_insert(0);
+        if *n >= self.limits.max_connections_per_ip && !self.trusted.contains(&ip) {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            ip,
+            connections: self.connections.clone(),
+        })
+    }
+}
+
+/// A connection slot, given back on drop.
+struct Slot {
+    ip: IpAddr,
+    connections: Arc<Mutex<std::collections::HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut conns = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = conns.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                conns.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// Serves until `shutdown` completes.
 pub async fn run(
-    listener: TcpListener,
+    listeners: Listeners,
     store: Store,
     cfg: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (core_tx, core_rx) = mpsc::unbounded_channel();
+    let next_conn = Arc::new(AtomicU64::new(1));
+    let udp = listeners.sip_udp.map(Arc::new);
+    let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
+    let tcp_addr = listeners
+        .sip_tcp
+        .as_ref()
+        .map(|t| t.local_addr())
+        .transpose()?;
     let core = Core::new(
         CoreConfig {
             domain: cfg.domain.clone(),
             nonce_secret: cfg.nonce_secret,
+            udp_addr,
+            tcp_addr,
+            trusted: cfg.trusted.clone(),
+            limits: cfg.limits.clone(),
         },
         store,
         rand::random(),
+        udp.clone(),
+        next_conn.clone(),
     );
     tokio::spawn(core.run(core_rx));
-    let state = AppState {
+    let l = &cfg.limits;
+    let edge = Edge {
         core: core_tx,
-        next_conn: Arc::new(AtomicU64::new(1)),
+        next_conn,
         domain: cfg.domain.clone(),
+        limits: cfg.limits.clone(),
+        trusted: Arc::new(cfg.trusted.clone()),
+        flood: Arc::new(Mutex::new(FloodGuard::new(
+            l.flood_max_requests,
+            l.flood_window_ms,
+            l.flood_ban_ms,
+        ))),
+        connections: Arc::new(Mutex::new(Default::default())),
+        epoch: tokio::time::Instant::now(),
     };
+    if let Some(udp) = udp {
+        info!(addr = %udp.local_addr()?, "SIP over UDP");
+        tokio::spawn(udp_loop(udp, edge.clone()));
+    }
+    if let Some(tcp) = listeners.sip_tcp {
+        info!(addr = %tcp.local_addr()?, "SIP over TCP");
+        tokio::spawn(tcp_loop(tcp, edge.clone()));
+    }
     let index = cfg.web_root.join("index.html");
     let app = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/api/v1/config", get(config))
         .route("/sip", get(sip_ws))
         .fallback_service(ServeDir::new(&cfg.web_root).fallback(ServeFile::new(index)))
-        .with_state(state);
-    info!(addr = %listener.local_addr()?, domain = %cfg.domain, "serving");
+        .with_state(edge);
+    info!(addr = %listeners.http.local_addr()?, domain = %cfg.domain, "serving HTTP and SIP over WebSocket");
     axum::serve(
-        listener,
+        listeners.http,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
@@ -80,8 +196,8 @@ pub async fn run(
     Ok(())
 }
 
-async fn config(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({"sip_domain": state.domain, "ws_path": "/sip"}))
+async fn config(State(edge): State<Edge>) -> Json<serde_json::Value> {
+    Json(json!({"sip_domain": edge.domain, "ws_path": "/sip"}))
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -91,7 +207,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 async fn sip_ws(
     ws: WebSocketUpgrade,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    State(state): State<AppState>,
+    State(edge): State<Edge>,
 ) -> Response {
     let ws = ws
         .protocols(["sip"])
@@ -105,26 +221,76 @@ async fn sip_ws(
             "SIP over WebSocket needs the \"sip\" subprotocol (RFC 7118)",
         );
     }
-    ws.on_upgrade(move |socket| connection(socket, peer, state))
+    if edge
+        .flood
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_banned(&peer.ip(), edge.now())
+    {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "banned",
+            "Too many requests from this address; try again later",
+        );
+    }
+    let Some(slot) = edge.open_slot(peer.ip()) else {
+        return error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_connections",
+            "Too many connections from this address",
+        );
+    };
+    ws.on_upgrade(move |socket| ws_connection(socket, peer, edge, slot))
 }
 
-/// One SIP-over-WebSocket connection: parses frames, answers keepalives and malformed
-/// requests itself, and hands everything else to the core.
-async fn connection(socket: WebSocket, peer: SocketAddr, state: AppState) {
-    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+/// What to do with one message's bytes, common to WebSocket and UDP.
+enum Inbound {
+    Message(Message),
+    /// Answer this (a 400, a keepalive pong) on the same flow.
+    Reply(String),
+    Nothing,
+}
+
+fn inbound(bytes: &[u8], peer: SocketAddr) -> Inbound {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        // RFC 5626 keepalive: a double CRLF ping gets a single CRLF pong.
+        return if bytes.windows(4).any(|w| w == b"\r\n\r\n") {
+            Inbound::Reply("\r\n".into())
+        } else {
+            Inbound::Nothing
+        };
+    }
+    match parse_datagram(bytes) {
+        Ok(m) => Inbound::Message(m),
+        Err(e) => {
+            info!(%peer, error = %e, "malformed SIP message");
+            match bad_request_for(bytes, &e.to_string()) {
+                Some(resp) => {
+                    Inbound::Reply(String::from_utf8_lossy(&resp.to_bytes()).into_owned())
+                }
+                None => Inbound::Nothing,
+            }
+        }
+    }
+}
+
+/// One SIP-over-WebSocket connection.
+async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: Slot) {
+    let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-    if state
-        .core
-        .send(CoreInput::Connected {
-            conn,
-            sender: out_tx.clone(),
-            peer,
-        })
-        .is_err()
-    {
+    let hello = CoreInput::Connected {
+        conn,
+        sender: out_tx.clone(),
+        peer,
+        transport: Transport::Ws,
+    };
+    if edge.core.send(hello).is_err() {
         return;
     }
     let (mut sink, mut stream) = socket.split();
+    let idle = tokio::time::sleep(Duration::from_millis(edge.limits.idle_timeout_ms));
+    tokio::pin!(idle);
+    let mut spoke = false;
     loop {
         tokio::select! {
             frame = stream.next() => {
@@ -138,25 +304,18 @@ async fn connection(socket: WebSocket, peer: SocketAddr, state: AppState) {
                         break;
                     }
                 };
-                if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-                    // RFC 5626 keepalive: a double CRLF ping gets a single CRLF pong.
-                    if bytes.windows(4).any(|w| w == b"\r\n\r\n") {
-                        let _ = out_tx.send("\r\n".into());
-                    }
-                    continue;
+                if !edge.admit(peer.ip()) {
+                    break;
                 }
-                match parse_datagram(&bytes) {
-                    Ok(message) => {
-                        if state.core.send(CoreInput::Message { conn, message }).is_err() {
+                match inbound(&bytes, peer) {
+                    Inbound::Message(message) => {
+                        spoke = true;
+                        if edge.core.send(CoreInput::Message { conn, message }).is_err() {
                             break;
                         }
                     }
-                    Err(e) => {
-                        info!(conn, %peer, error = %e, "malformed SIP message");
-                        if let Some(resp) = bad_request_for(&bytes, &e.to_string()) {
-                            let _ = out_tx.send(String::from_utf8_lossy(&resp.to_bytes()).into_owned());
-                        }
-                    }
+                    Inbound::Reply(text) => { let _ = out_tx.send(text); }
+                    Inbound::Nothing => {}
                 }
             }
             out = out_rx.recv() => {
@@ -165,7 +324,162 @@ async fn connection(socket: WebSocket, peer: SocketAddr, state: AppState) {
                     break;
                 }
             }
+            _ = &mut idle, if !spoke => {
+                info!(conn, %peer, "closing a connection that sent no SIP");
+                break;
+            }
         }
     }
-    let _ = state.core.send(CoreInput::Closed { conn });
+    let _ = edge.core.send(CoreInput::Closed { conn });
+}
+
+/// SIP over UDP: one task reads datagrams; the core answers through the shared socket.
+async fn udp_loop(socket: Arc<UdpSocket>, edge: Edge) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, peer) = match socket.recv_from(&mut buf).await {
+            Ok(x) => x,
+            Err(e) => {
+                // ICMP errors surface here on some systems; they end nothing.
+                debug!(error = %e, "udp receive error");
+                continue;
+            }
+        };
+        if !edge.admit(peer.ip()) {
+            continue;
+        }
+        match inbound(&buf[..n], peer) {
+            Inbound::Message(message) => {
+                if edge
+                    .core
+                    .send(CoreInput::Datagram { peer, message })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Inbound::Reply(text) => {
+                let _ = socket.try_send_to(text.as_bytes(), peer);
+            }
+            Inbound::Nothing => {}
+        }
+    }
+}
+
+async fn tcp_loop(listener: TcpListener, edge: Edge) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                warn!(error = %e, "tcp accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let banned = edge
+            .flood
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_banned(&peer.ip(), edge.now());
+        let Some(slot) = edge.open_slot(peer.ip()).filter(|_| !banned) else {
+            debug!(%peer, "tcp connection refused (limit or ban)");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(stream_connection(
+            stream,
+            peer,
+            Transport::Tcp,
+            edge.clone(),
+            slot,
+        ));
+    }
+}
+
+/// One SIP connection over a byte stream (TCP, or TLS once configured): framed by
+/// Content-Length, with keepalives, an idle limit before the first message, and a limit on
+/// how long a partial message may take (slowloris).
+async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    peer: SocketAddr,
+    transport: Transport,
+    edge: Edge,
+    _slot: Slot,
+) {
+    let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
+    if edge
+        .core
+        .send(CoreInput::Connected {
+            conn,
+            sender: out_tx.clone(),
+            peer,
+            transport,
+        })
+        .is_err()
+    {
+        return;
+    }
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut framer = Framer::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let idle = Duration::from_millis(edge.limits.idle_timeout_ms);
+    let partial = Duration::from_millis(edge.limits.partial_timeout_ms);
+    let mut deadline = tokio::time::Instant::now() + idle;
+    let mut spoke = false;
+    let mut partial_since: Option<tokio::time::Instant> = None;
+    'conn: loop {
+        tokio::select! {
+            read = reader.read(&mut buf) => {
+                let n = match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                framer.push(&buf[..n]);
+                loop {
+                    match framer.next_frame() {
+                        Ok(None) => break,
+                        Ok(Some(Frame::Ping)) => { let _ = out_tx.send("\r\n".into()); }
+                        Ok(Some(Frame::Pong)) => {}
+                        Ok(Some(Frame::Message(message))) => {
+                            if !edge.admit(peer.ip()) {
+                                break 'conn;
+                            }
+                            spoke = true;
+                            if edge.core.send(CoreInput::Message { conn, message }).is_err() {
+                                break 'conn;
+                            }
+                        }
+                        Err(e) => {
+                            info!(conn, %peer, error = %e, "malformed SIP on a stream; closing");
+                            break 'conn;
+                        }
+                    }
+                }
+                // A message under way must finish within `partial` of its first byte, however
+                // slowly the rest trickles in; an idle stream that has spoken may wait.
+                partial_since = match (framer.pending(), partial_since) {
+                    (0, _) => None,
+                    (_, Some(t)) => Some(t),
+                    (_, None) => Some(tokio::time::Instant::now()),
+                };
+                deadline = match partial_since {
+                    Some(t) => t + partial,
+                    None if spoke => tokio::time::Instant::now() + Duration::from_secs(24 * 3600),
+                    None => deadline,
+                };
+            }
+            out = out_rx.recv() => {
+                let Some(text) = out else { break };
+                if writer.write_all(text.as_bytes()).await.is_err() {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                info!(conn, %peer, partial = framer.pending(), "closing a stalled connection");
+                break;
+            }
+        }
+    }
+    let _ = edge.core.send(CoreInput::Closed { conn });
 }

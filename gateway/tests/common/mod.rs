@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use centrala_gateway::server::{self, ServeConfig};
+use centrala_gateway::server::{self, Listeners, ServeConfig};
 use centrala_gateway::store::Store;
 use centrala_sip::message::{Message, Response, parse_datagram};
 use centrala_sip::ua::{CallHandle, Event, UaConfig, UserAgent};
@@ -23,7 +23,10 @@ pub const DOMAIN: &str = "test.centrala";
 pub const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n";
 
 pub struct Gateway {
+    /// HTTP and SIP over WebSocket.
     pub addr: SocketAddr,
+    pub udp_addr: SocketAddr,
+    pub tcp_addr: SocketAddr,
     pub dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -42,6 +45,12 @@ pub fn password(ext: &str) -> String {
 
 /// Starts a gateway with users 101, 102 and 103 (password `secret-<ext>`).
 pub async fn start() -> Gateway {
+    start_with(|_| {}).await
+}
+
+/// Starts a gateway (WebSocket, UDP and TCP on 127.0.0.1, ephemeral ports) after `tune`
+/// adjusts its configuration.
+pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Gateway {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
@@ -54,18 +63,31 @@ pub async fn start() -> Gateway {
             .await
             .expect("add user");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let addr = listener.local_addr().expect("addr");
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind udp");
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind tcp");
+    let (addr, udp_addr, tcp_addr) = (
+        http.local_addr().unwrap(),
+        udp.local_addr().unwrap(),
+        tcp.local_addr().unwrap(),
+    );
     let (tx, rx) = oneshot::channel::<()>();
-    let cfg = ServeConfig {
-        domain: DOMAIN.into(),
-        web_root: dir.path().join("web"),
-        nonce_secret: [3; 32],
+    let mut cfg = ServeConfig::new(DOMAIN, dir.path().join("web"));
+    cfg.nonce_secret = [3; 32];
+    tune(&mut cfg);
+    let listeners = Listeners {
+        http,
+        sip_udp: Some(udp),
+        sip_tcp: Some(tcp),
     };
     tokio::spawn(async move {
-        server::run(listener, store, cfg, async move {
+        server::run(listeners, store, cfg, async move {
             let _ = rx.await;
         })
         .await
@@ -73,6 +95,8 @@ pub async fn start() -> Gateway {
     });
     Gateway {
         addr,
+        udp_addr,
+        tcp_addr,
         dir,
         stop: Some(tx),
     }
