@@ -1,0 +1,395 @@
+//! SIP over UDP and TCP next to WebSocket, trusted peers, and the edge's protections.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use centrala_sip::digest::{Challenge, Credentials};
+use centrala_sip::framing::{Frame, Framer};
+use centrala_sip::message::{Message, Request, Response, SipMessage, parse_datagram};
+use centrala_sip::ua::Event;
+use common::{DOMAIN, Phone, Raw, SDP, password, start, start_with};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+/// A raw SIP peer on UDP or TCP.
+enum Peer {
+    Udp(UdpSocket, SocketAddr),
+    Tcp(TcpStream, Framer),
+}
+
+impl Peer {
+    async fn udp(gw: SocketAddr) -> Peer {
+        Peer::Udp(UdpSocket::bind("127.0.0.1:0").await.unwrap(), gw)
+    }
+    async fn tcp(gw: SocketAddr) -> Peer {
+        Peer::Tcp(TcpStream::connect(gw).await.unwrap(), Framer::new())
+    }
+    fn local(&self) -> SocketAddr {
+        match self {
+            Peer::Udp(s, _) => s.local_addr().unwrap(),
+            Peer::Tcp(s, _) => s.local_addr().unwrap(),
+        }
+    }
+    fn transport(&self) -> &'static str {
+        match self {
+            Peer::Udp(..) => "UDP",
+            Peer::Tcp(..) => "TCP",
+        }
+    }
+    async fn send(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        match self {
+            Peer::Udp(s, gw) => {
+                s.send_to(text.as_bytes(), *gw).await.unwrap();
+            }
+            Peer::Tcp(s, _) => s.write_all(text.as_bytes()).await.unwrap(),
+        }
+    }
+    async fn recv(&mut self) -> Message {
+        tokio::time::timeout(Duration::from_secs(5), self.recv_inner())
+            .await
+            .expect("a message within 5 s")
+    }
+    async fn recv_inner(&mut self) -> Message {
+        match self {
+            Peer::Udp(s, _) => {
+                let mut buf = vec![0; 65536];
+                let (n, _) = s.recv_from(&mut buf).await.unwrap();
+                parse_datagram(&buf[..n]).unwrap()
+            }
+            Peer::Tcp(s, framer) => loop {
+                if let Some(Frame::Message(m)) = framer.next_frame().unwrap() {
+                    return m;
+                }
+                let mut buf = vec![0; 16384];
+                let n = s.read(&mut buf).await.unwrap();
+                assert!(n > 0, "connection closed");
+                framer.push(&buf[..n]);
+            },
+        }
+    }
+    async fn request(&mut self) -> Request {
+        loop {
+            if let Message::Request(r) = self.recv().await {
+                return r;
+            }
+        }
+    }
+    async fn final_response(&mut self) -> Response {
+        loop {
+            if let Message::Response(r) = self.recv().await {
+                if r.status >= 200 {
+                    return r;
+                }
+            }
+        }
+    }
+
+    /// Registers `ext` with digest, the way a desk phone would.
+    async fn register(&mut self, ext: &str) {
+        let me = self.local();
+        let t = self.transport();
+        let reg = |cseq: u32, auth: String| {
+            format!(
+                "REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/{t} {me};branch=z9hG4bKr{ext}{cseq};rport\nMax-Forwards: 70\nTo: <sip:{ext}@{DOMAIN}>\nFrom: <sip:{ext}@{DOMAIN}>;tag=r{ext}\nCall-ID: reg-{ext}-{me}\nCSeq: {cseq} REGISTER\nContact: <sip:{ext}@{me};transport={}>\nExpires: 600\n{auth}Content-Length: 0\n\n",
+                t.to_lowercase()
+            )
+        };
+        self.send(&reg(1, String::new())).await;
+        let r = self.final_response().await;
+        assert_eq!(r.status, 401);
+        let ch = Challenge::pick(r.headers.all("WWW-Authenticate")).unwrap();
+        let creds = Credentials::answer(
+            &ch,
+            "REGISTER",
+            &format!("sip:{DOMAIN}"),
+            ext,
+            &password(ext),
+            "c",
+            1,
+        );
+        self.send(&reg(2, format!("Authorization: {creds}\n")))
+            .await;
+        let ok = self.final_response().await;
+        assert_eq!(ok.status, 200, "{}", ok.reason);
+    }
+}
+
+/// Answers the INVITE like a phone: 180, then 200 with SDP and Record-Route copied.
+fn answer(invite: &Request, status: u16, me: SocketAddr, transport: &str) -> Response {
+    let mut r = invite.response(status, if status == 200 { "OK" } else { "Ringing" });
+    r.set_to_tag("callee");
+    for rr in invite.headers.all("Record-Route") {
+        r.headers.push("Record-Route", rr);
+    }
+    r.headers.push(
+        "Contact",
+        format!("<sip:callee@{me};transport={}>", transport.to_lowercase()),
+    );
+    if status == 200 {
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = SDP.as_bytes().to_vec();
+    }
+    r
+}
+
+async fn websocket_calls_a_desk_phone_on(mut desk: Peer, gw: &common::Gateway) {
+    desk.register("102").await;
+    let mut alice = Phone::registered(gw.addr, "101", 1).await;
+    let call = alice.call("102", SDP).await;
+    let invite = desk.request().await;
+    assert_eq!(invite.method.as_str(), "INVITE");
+    let top = invite.top_via().unwrap();
+    assert_eq!(
+        top.transport,
+        desk.transport(),
+        "our Via names the outgoing transport"
+    );
+    // Double Record-Route: one entry for the desk phone's side, one for the browser's.
+    let rr: Vec<&str> = invite.headers.all("Record-Route").collect();
+    assert_eq!(rr.len(), 2, "{rr:?}");
+    assert!(rr[1].contains("transport=ws"), "{rr:?}");
+    let (me, t) = (desk.local(), desk.transport());
+    desk.send(&String::from_utf8(answer(&invite, 180, me, t).to_bytes()).unwrap())
+        .await;
+    alice.expect(|e| matches!(e, Event::Ringing { .. })).await;
+    desk.send(&String::from_utf8(answer(&invite, 200, me, t).to_bytes()).unwrap())
+        .await;
+    alice.expect(|e| matches!(e, Event::Answered { .. })).await;
+    let ack = desk.request().await;
+    assert_eq!(ack.method.as_str(), "ACK");
+    alice.hangup(call).await;
+    let bye = loop {
+        let r = desk.request().await;
+        if r.method.as_str() == "BYE" {
+            break r;
+        }
+    };
+    desk.send(&String::from_utf8(bye.response(200, "OK").to_bytes()).unwrap())
+        .await;
+}
+
+#[tokio::test]
+async fn browser_calls_a_udp_phone_through_the_gateway() {
+    let gw = start().await;
+    let desk = Peer::udp(gw.udp_addr).await;
+    websocket_calls_a_desk_phone_on(desk, &gw).await;
+}
+
+#[tokio::test]
+async fn browser_calls_a_tcp_phone_through_the_gateway() {
+    let gw = start().await;
+    let desk = Peer::tcp(gw.tcp_addr).await;
+    websocket_calls_a_desk_phone_on(desk, &gw).await;
+}
+
+#[tokio::test]
+async fn invite_to_a_silent_udp_phone_is_retransmitted() {
+    let gw = start().await;
+    let mut desk = Peer::udp(gw.udp_addr).await;
+    desk.register("102").await;
+    let alice = Phone::registered(gw.addr, "101", 1).await;
+    alice.call("102", SDP).await;
+    let first = desk.request().await;
+    let again = desk.request().await;
+    assert_eq!(
+        first.branch(),
+        again.branch(),
+        "Timer A resends the same INVITE"
+    );
+}
+
+#[tokio::test]
+async fn udp_replies_carry_received_and_rport() {
+    let gw = start().await;
+    let mut p = Peer::udp(gw.udp_addr).await;
+    let me = p.local();
+    p.send(&format!("OPTIONS sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKo1;rport\nMax-Forwards: 70\nTo: <sip:{DOMAIN}>\nFrom: <sip:x@{DOMAIN}>;tag=1\nCall-ID: o1\nCSeq: 1 OPTIONS\n\n")).await;
+    let r = p.final_response().await;
+    assert_eq!(r.status, 200);
+    let via = r.top_via().unwrap();
+    assert_eq!(
+        via.params.value("received"),
+        Some(me.ip().to_string().as_str())
+    );
+    assert_eq!(
+        via.params.value("rport"),
+        Some(me.port().to_string().as_str())
+    );
+}
+
+fn invite_from_trunk(me: SocketAddr, to: &str, branch: &str) -> String {
+    format!(
+        "INVITE sip:{to}@{DOMAIN} SIP/2.0\nVia: SIP/2.0/UDP {me};branch={branch};rport\nMax-Forwards: 70\nTo: <sip:{to}@{DOMAIN}>\nFrom: <sip:48226006100@{DOMAIN}>;tag=trunk\nCall-ID: {branch}\nCSeq: 1 INVITE\nContact: <sip:trunk@{me}>\nContent-Type: application/sdp\nContent-Length: {}\n\n{SDP}",
+        SDP.len()
+    )
+}
+
+#[tokio::test]
+async fn trusted_peer_is_not_challenged_but_others_are() {
+    let gw = start_with(|c| c.trusted = vec!["127.0.0.1".parse().unwrap()]).await;
+    let mut bob = Phone::registered(gw.addr, "102", 2).await;
+    let mut trunk = Peer::udp(gw.udp_addr).await;
+    let me = trunk.local();
+    trunk.send(&invite_from_trunk(me, "102", "z9hG4bKt1")).await;
+    let (_, from) = bob.incoming().await;
+    assert_eq!(from, "48226006100");
+    // REGISTER is challenged even from a trusted peer.
+    trunk.send(&format!("REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bKtr;rport\nMax-Forwards: 70\nTo: <sip:101@{DOMAIN}>\nFrom: <sip:101@{DOMAIN}>;tag=x\nCall-ID: tr\nCSeq: 1 REGISTER\nContact: <sip:101@{me}>\n\n")).await;
+    loop {
+        if let Message::Response(r) = trunk.recv().await {
+            if r.cseq().unwrap().method.as_str() == "REGISTER" {
+                assert_eq!(r.status, 401);
+                break;
+            }
+        }
+    }
+
+    let untrusted = start().await;
+    let mut stranger = Peer::udp(untrusted.udp_addr).await;
+    let me = stranger.local();
+    stranger
+        .send(&invite_from_trunk(me, "102", "z9hG4bKt2"))
+        .await;
+    assert_eq!(stranger.final_response().await.status, 407);
+}
+
+#[tokio::test]
+async fn a_flooding_source_is_banned_while_other_users_keep_calling() {
+    let gw = start_with(|c| c.limits.flood_max_requests = 50).await;
+    let mut alice = Phone::registered(gw.addr, "101", 1).await;
+    let mut bob = Phone::registered(gw.addr, "102", 2).await;
+    // 127.0.0.66 sends ten times what it is allowed.
+    let flood = UdpSocket::bind("127.0.0.66:0").await.unwrap();
+    let mut answered = 0;
+    for i in 0..500 {
+        let m = format!(
+            "OPTIONS sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.66;branch=z9hG4bKf{i}\r\nMax-Forwards: 70\r\nTo: <sip:{DOMAIN}>\r\nFrom: <sip:x@{DOMAIN}>;tag=f\r\nCall-ID: f{i}\r\nCSeq: 1 OPTIONS\r\n\r\n"
+        );
+        flood.send_to(m.as_bytes(), gw.udp_addr).await.unwrap();
+    }
+    let mut buf = vec![0; 4096];
+    while let Ok(Ok(_)) =
+        tokio::time::timeout(Duration::from_millis(300), flood.recv_from(&mut buf)).await
+    {
+        answered += 1;
+    }
+    assert!(answered <= 50, "answered {answered} of 500");
+    alice.connected_call(&mut bob, "102").await;
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_user_without_revealing_who_exists() {
+    let gw = start().await;
+    for ext in ["102", "999"] {
+        let mut p = Peer::udp(gw.udp_addr).await;
+        let me = p.local();
+        let mut statuses = Vec::new();
+        for i in 0..8u32 {
+            p.send(&format!("REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bKb{ext}{i}\nMax-Forwards: 70\nTo: <sip:{ext}@{DOMAIN}>\nFrom: <sip:{ext}@{DOMAIN}>;tag=b\nCall-ID: b{ext}\nCSeq: {} REGISTER\nContact: <sip:{ext}@{me}>\n\n", 2 * i + 1)).await;
+            let ch = p.final_response().await;
+            let Some(challenge) = Challenge::pick(ch.headers.all("WWW-Authenticate")) else {
+                statuses.push(ch.status);
+                continue;
+            };
+            let creds = Credentials::answer(
+                &challenge,
+                "REGISTER",
+                &format!("sip:{DOMAIN}"),
+                ext,
+                "guess",
+                "c",
+                1,
+            );
+            p.send(&format!("REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bKc{ext}{i}\nMax-Forwards: 70\nTo: <sip:{ext}@{DOMAIN}>\nFrom: <sip:{ext}@{DOMAIN}>;tag=b\nCall-ID: b{ext}\nCSeq: {} REGISTER\nContact: <sip:{ext}@{me}>\nAuthorization: {creds}\n\n", 2 * i + 2)).await;
+            statuses.push(p.final_response().await.status);
+        }
+        assert_eq!(statuses, [401, 401, 401, 401, 401, 403, 403, 403], "{ext}");
+    }
+    // The real user's right password is refused too while the block lasts.
+    let mut locked = Phone::connect(gw.addr, "102", &password("102"), 9).await;
+    let e = locked
+        .expect(|e| {
+            matches!(
+                e,
+                Event::Registration(centrala_sip::ua::RegistrationState::Failed(_))
+            )
+        })
+        .await;
+    assert!(matches!(e, Event::Registration(_)));
+}
+
+#[tokio::test]
+async fn connections_per_address_are_capped() {
+    let gw = start_with(|c| c.limits.max_connections_per_ip = 3).await;
+    let _a = Raw::connect(gw.addr).await;
+    let _b = Raw::connect(gw.addr).await;
+    let _c = Raw::connect(gw.addr).await;
+    let url = format!("ws://{}/sip", gw.addr);
+    let mut req =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+            .unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "sip".parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 429),
+        other => panic!("expected 429, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[tokio::test]
+async fn silent_and_slow_connections_are_closed() {
+    let gw = start_with(|c| {
+        c.limits.idle_timeout_ms = 300;
+        c.limits.partial_timeout_ms = 300;
+    })
+    .await;
+    // Never says anything.
+    let mut silent = TcpStream::connect(gw.tcp_addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(3), silent.read(&mut buf))
+        .await
+        .expect("closed in time");
+    assert!(matches!(n, Ok(0) | Err(_)));
+    // Slowloris: one header line at a time, never finishing.
+    let mut slow = TcpStream::connect(gw.tcp_addr).await.unwrap();
+    slow.write_all(b"OPTIONS sip:x SIP/2.0\r\n").await.unwrap();
+    let closed = async {
+        for i in 0.. {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if slow
+                .write_all(format!("X-Slow-{i}: y\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let mut b = [0u8; 16];
+            if let Ok(Ok(0)) =
+                tokio::time::timeout(Duration::from_millis(1), slow.read(&mut b)).await
+            {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), closed)
+        .await
+        .expect("slowloris cut off");
+    // A WebSocket that never sends SIP is closed as well.
+    let mut ws = Raw::connect(gw.addr).await;
+    let end = tokio::time::timeout(
+        Duration::from_secs(3),
+        futures_util::StreamExt::next(&mut ws.ws),
+    )
+    .await
+    .expect("closed in time");
+    assert!(
+        matches!(
+            end,
+            None | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | Some(Err(_))
+        ),
+        "{end:?}"
+    );
+}
