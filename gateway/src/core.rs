@@ -85,6 +85,7 @@ pub struct CoreConfig {
     /// Our SIP UDP and TCP addresses, when those transports are on.
     pub udp_addr: Option<SocketAddr>,
     pub tcp_addr: Option<SocketAddr>,
+    pub tls_addr: Option<SocketAddr>,
     /// Addresses not challenged for out-of-dialog requests other than REGISTER.
     pub trusted: Vec<IpAddr>,
     pub limits: Limits,
@@ -469,7 +470,7 @@ impl Core {
             return true;
         }
         let port = uri.port.unwrap_or(5060);
-        [self.cfg.udp_addr, self.cfg.tcp_addr]
+        [self.cfg.udp_addr, self.cfg.tcp_addr, self.cfg.tls_addr]
             .into_iter()
             .flatten()
             .any(|a| {
@@ -484,9 +485,15 @@ impl Core {
 
     /// Our Record-Route entry as seen from a flow of `transport`.
     fn record_route(&self, transport: Transport) -> String {
-        match (transport, self.cfg.udp_addr, self.cfg.tcp_addr) {
-            (Transport::Udp, Some(a), _) => format!("<sip:{a};lr>"),
-            (Transport::Tcp, _, Some(a)) => format!("<sip:{a};transport=tcp;lr>"),
+        match (
+            transport,
+            self.cfg.udp_addr,
+            self.cfg.tcp_addr,
+            self.cfg.tls_addr,
+        ) {
+            (Transport::Udp, Some(a), _, _) => format!("<sip:{a};lr>"),
+            (Transport::Tcp, _, Some(a), _) => format!("<sip:{a};transport=tcp;lr>"),
+            (Transport::Tls, _, _, Some(a)) => format!("<sip:{a};transport=tls;lr>"),
             _ => format!("<sip:{};transport=ws;lr>", self.cfg.domain),
         }
     }
@@ -494,9 +501,15 @@ impl Core {
     /// Our Via for a request sent on a flow of `transport`, with a new branch.
     fn via(&mut self, transport: Transport) -> String {
         let branch = self.rng.branch();
-        match (transport, self.cfg.udp_addr, self.cfg.tcp_addr) {
-            (Transport::Udp, Some(a), _) => format!("SIP/2.0/UDP {a};branch={branch};rport"),
-            (Transport::Tcp, _, Some(a)) => format!("SIP/2.0/TCP {a};branch={branch}"),
+        match (
+            transport,
+            self.cfg.udp_addr,
+            self.cfg.tcp_addr,
+            self.cfg.tls_addr,
+        ) {
+            (Transport::Udp, Some(a), _, _) => format!("SIP/2.0/UDP {a};branch={branch};rport"),
+            (Transport::Tcp, _, Some(a), _) => format!("SIP/2.0/TCP {a};branch={branch}"),
+            (Transport::Tls, _, _, Some(a)) => format!("SIP/2.0/TLS {a};branch={branch}"),
             _ => format!("SIP/2.0/WSS {};branch={branch}", self.cfg.domain),
         }
     }

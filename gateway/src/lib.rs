@@ -9,3 +9,4 @@ pub mod limits;
 pub mod nonce;
 pub mod server;
 pub mod store;
+pub mod tls;

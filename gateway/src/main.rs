@@ -55,6 +55,18 @@ enum Command {
         /// Open connections allowed per source address.
         #[arg(long, default_value_t = Limits::default().max_connections_per_ip)]
         max_connections_per_ip: usize,
+        /// Also serve SIP over TLS on this address (needs --tls-cert and --tls-key).
+        #[arg(long, env = "CENTRALA_SIP_TLS")]
+        sip_tls: Option<SocketAddr>,
+        /// Also serve HTTPS and SIP over secure WebSocket (wss://…/sip) on this address.
+        #[arg(long, env = "CENTRALA_HTTPS")]
+        https: Option<SocketAddr>,
+        /// PEM certificate chain for TLS.
+        #[arg(long, env = "CENTRALA_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key for TLS.
+        #[arg(long, env = "CENTRALA_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Manages users (extensions).
     User {
@@ -109,6 +121,22 @@ async fn domain(store: &Store, flag: Option<String>) -> anyhow::Result<String> {
     Ok(domain)
 }
 
+async fn bind_tcp(addr: &str, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("{what} on {addr}"))
+}
+
+async fn bind_opt(
+    addr: Option<SocketAddr>,
+    what: &str,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    match addr {
+        Some(a) => Ok(Some(bind_tcp(&a.to_string(), what).await?)),
+        None => Ok(None),
+    }
+}
+
 async fn open(data: &Path) -> anyhow::Result<Store> {
     Store::open(data)
         .await
@@ -141,6 +169,10 @@ async fn main() -> anyhow::Result<()> {
             trusted_peers,
             flood_limit,
             max_connections_per_ip,
+            sip_tls,
+            https,
+            tls_cert,
+            tls_key,
         } => {
             let store = open(&data).await?;
             let domain = domain(&store, flag).await?;
@@ -152,29 +184,27 @@ async fn main() -> anyhow::Result<()> {
             if !web_root.join("index.html").exists() {
                 tracing::warn!(web_root = %web_root.display(), "no web app here: build it with `trunk build --release`");
             }
-            let http = tokio::net::TcpListener::bind(&listen)
-                .await
-                .with_context(|| format!("listening on {listen}"))?;
-            let sip_udp = match sip_udp {
-                Some(a) => Some(
-                    tokio::net::UdpSocket::bind(a)
-                        .await
-                        .with_context(|| format!("SIP over UDP on {a}"))?,
-                ),
-                None => None,
-            };
-            let sip_tcp = match sip_tcp {
-                Some(a) => Some(
-                    tokio::net::TcpListener::bind(a)
-                        .await
-                        .with_context(|| format!("SIP over TCP on {a}"))?,
-                ),
-                None => None,
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(c), Some(k)) => Some(centrala_gateway::tls::acceptor(c, k)?),
+                _ if sip_tls.is_some() || https.is_some() => {
+                    anyhow::bail!("--sip-tls and --https need --tls-cert and --tls-key")
+                }
+                _ => None,
             };
             let listener = Listeners {
-                http,
-                sip_udp,
-                sip_tcp,
+                http: bind_tcp(&listen, "HTTP").await?,
+                sip_udp: match sip_udp {
+                    Some(a) => Some(
+                        tokio::net::UdpSocket::bind(a)
+                            .await
+                            .with_context(|| format!("SIP over UDP on {a}"))?,
+                    ),
+                    None => None,
+                },
+                sip_tcp: bind_opt(sip_tcp, "SIP over TCP").await?,
+                sip_tls: bind_opt(sip_tls, "SIP over TLS").await?,
+                https: bind_opt(https, "HTTPS").await?,
+                tls,
             };
             let mut cfg = ServeConfig::new(&domain, web_root);
             cfg.trusted = trusted_peers;

@@ -53,11 +53,29 @@ impl ServeConfig {
     }
 }
 
-/// The sockets to serve on: HTTP always, SIP UDP and TCP when configured.
+/// The sockets to serve on: HTTP always; HTTPS/WSS, SIP over UDP, TCP and TLS when
+/// configured (`tls` is needed for `https` and `sip_tls`).
 pub struct Listeners {
     pub http: TcpListener,
     pub sip_udp: Option<UdpSocket>,
     pub sip_tcp: Option<TcpListener>,
+    pub sip_tls: Option<TcpListener>,
+    pub https: Option<TcpListener>,
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl Listeners {
+    /// Only HTTP (and SIP over WebSocket on it).
+    pub fn http(http: TcpListener) -> Listeners {
+        Listeners {
+            http,
+            sip_udp: None,
+            sip_tcp: None,
+            sip_tls: None,
+            https: None,
+            tls: None,
+        }
+    }
 }
 
 /// What every connection task shares.
@@ -136,6 +154,11 @@ pub async fn run(
     let next_conn = Arc::new(AtomicU64::new(1));
     let udp = listeners.sip_udp.map(Arc::new);
     let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
+    let tls_addr = listeners
+        .sip_tls
+        .as_ref()
+        .map(|t| t.local_addr())
+        .transpose()?;
     let tcp_addr = listeners
         .sip_tcp
         .as_ref()
@@ -147,6 +170,7 @@ pub async fn run(
             nonce_secret: cfg.nonce_secret,
             udp_addr,
             tcp_addr,
+            tls_addr,
             trusted: cfg.trusted.clone(),
             limits: cfg.limits.clone(),
         },
@@ -177,7 +201,14 @@ pub async fn run(
     }
     if let Some(tcp) = listeners.sip_tcp {
         info!(addr = %tcp.local_addr()?, "SIP over TCP");
-        tokio::spawn(tcp_loop(tcp, edge.clone()));
+        tokio::spawn(tcp_loop(tcp, None, edge.clone()));
+    }
+    if (listeners.sip_tls.is_some() || listeners.https.is_some()) && listeners.tls.is_none() {
+        anyhow::bail!("SIP over TLS and HTTPS need a certificate and key");
+    }
+    if let (Some(tcp), Some(acceptor)) = (listeners.sip_tls, listeners.tls.clone()) {
+        info!(addr = %tcp.local_addr()?, "SIP over TLS");
+        tokio::spawn(tcp_loop(tcp, Some(acceptor), edge.clone()));
     }
     let index = cfg.web_root.join("index.html");
     let app = Router::new()
@@ -186,6 +217,21 @@ pub async fn run(
         .route("/sip", get(sip_ws))
         .fallback_service(ServeDir::new(&cfg.web_root).fallback(ServeFile::new(index)))
         .with_state(edge);
+    let shutdown = futures_util::FutureExt::shared(Box::pin(shutdown));
+    if let (Some(tcp), Some(acceptor)) = (listeners.https, listeners.tls) {
+        info!(addr = %tcp.local_addr()?, "serving HTTPS and SIP over secure WebSocket");
+        let tls =
+            axum::serve::ListenerExt::tap_io(crate::tls::TlsListener::new(tcp, acceptor)?, |_| {});
+        let service = app
+            .clone()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(tls, service).with_graceful_shutdown(stop).await {
+                warn!(error = %e, "HTTPS server ended");
+            }
+        });
+    }
     info!(addr = %listeners.http.local_addr()?, domain = %cfg.domain, "serving HTTP and SIP over WebSocket");
     axum::serve(
         listeners.http,
@@ -366,7 +412,8 @@ async fn udp_loop(socket: Arc<UdpSocket>, edge: Edge) {
     }
 }
 
-async fn tcp_loop(listener: TcpListener, edge: Edge) {
+/// Accepts SIP over TCP, or over TLS when `tls` is given.
+async fn tcp_loop(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, edge: Edge) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -386,13 +433,19 @@ async fn tcp_loop(listener: TcpListener, edge: Edge) {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(stream_connection(
-            stream,
-            peer,
-            Transport::Tcp,
-            edge.clone(),
-            slot,
-        ));
+        let edge = edge.clone();
+        match tls.clone() {
+            None => {
+                tokio::spawn(stream_connection(stream, peer, Transport::Tcp, edge, slot));
+            }
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    if let Some(tls) = crate::tls::handshake(&acceptor, stream).await {
+                        stream_connection(tls, peer, Transport::Tls, edge, slot).await;
+                    }
+                });
+            }
+        }
     }
 }
 

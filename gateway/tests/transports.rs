@@ -13,10 +13,37 @@ use common::{DOMAIN, Phone, Raw, SDP, password, start, start_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-/// A raw SIP peer on UDP or TCP.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A raw SIP peer on UDP, TCP or TLS.
 enum Peer {
     Udp(UdpSocket, SocketAddr),
-    Tcp(TcpStream, Framer),
+    Tcp(Box<dyn Stream>, Framer, SocketAddr, &'static str),
+}
+
+/// A TLS client that trusts the test gateway's self-signed certificate.
+async fn tls_connect(
+    addr: SocketAddr,
+    cert_der: &[u8],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto::ring::default_provider};
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from(cert_der.to_vec()))
+        .unwrap();
+    let config = ClientConfig::builder_with_provider(std::sync::Arc::new(default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    connector
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake with the gateway")
 }
 
 impl Peer {
@@ -24,18 +51,25 @@ impl Peer {
         Peer::Udp(UdpSocket::bind("127.0.0.1:0").await.unwrap(), gw)
     }
     async fn tcp(gw: SocketAddr) -> Peer {
-        Peer::Tcp(TcpStream::connect(gw).await.unwrap(), Framer::new())
+        let s = TcpStream::connect(gw).await.unwrap();
+        let local = s.local_addr().unwrap();
+        Peer::Tcp(Box::new(s), Framer::new(), local, "TCP")
+    }
+    async fn tls(gw: SocketAddr, cert_der: &[u8]) -> Peer {
+        let s = tls_connect(gw, cert_der).await;
+        let local = s.get_ref().0.local_addr().unwrap();
+        Peer::Tcp(Box::new(s), Framer::new(), local, "TLS")
     }
     fn local(&self) -> SocketAddr {
         match self {
             Peer::Udp(s, _) => s.local_addr().unwrap(),
-            Peer::Tcp(s, _) => s.local_addr().unwrap(),
+            Peer::Tcp(_, _, local, _) => *local,
         }
     }
     fn transport(&self) -> &'static str {
         match self {
             Peer::Udp(..) => "UDP",
-            Peer::Tcp(..) => "TCP",
+            Peer::Tcp(_, _, _, t) => t,
         }
     }
     async fn send(&mut self, text: &str) {
@@ -44,7 +78,7 @@ impl Peer {
             Peer::Udp(s, gw) => {
                 s.send_to(text.as_bytes(), *gw).await.unwrap();
             }
-            Peer::Tcp(s, _) => s.write_all(text.as_bytes()).await.unwrap(),
+            Peer::Tcp(s, ..) => s.write_all(text.as_bytes()).await.unwrap(),
         }
     }
     async fn recv(&mut self) -> Message {
@@ -59,7 +93,7 @@ impl Peer {
                 let (n, _) = s.recv_from(&mut buf).await.unwrap();
                 parse_datagram(&buf[..n]).unwrap()
             }
-            Peer::Tcp(s, framer) => loop {
+            Peer::Tcp(s, framer, ..) => loop {
                 if let Some(Frame::Message(m)) = framer.next_frame().unwrap() {
                     return m;
                 }
@@ -183,6 +217,46 @@ async fn browser_calls_a_tcp_phone_through_the_gateway() {
     let gw = start().await;
     let desk = Peer::tcp(gw.tcp_addr).await;
     websocket_calls_a_desk_phone_on(desk, &gw).await;
+}
+
+#[tokio::test]
+async fn browser_calls_a_tls_phone_through_the_gateway() {
+    let gw = start().await;
+    let desk = Peer::tls(gw.tls_addr, &gw.cert_der).await;
+    websocket_calls_a_desk_phone_on(desk, &gw).await;
+}
+
+#[tokio::test]
+async fn sip_over_secure_websocket_registers() {
+    let gw = start().await;
+    let tls = tls_connect(gw.https_addr, &gw.cert_der).await;
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        format!("wss://127.0.0.1:{}/sip", gw.https_addr.port()),
+    )
+    .unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "sip".parse().unwrap());
+    let (ws, _) = tokio_tungstenite::client_async(req, tls)
+        .await
+        .expect("WSS upgrade");
+    let mut ws = ws;
+    use futures_util::{SinkExt, StreamExt};
+    let reg = format!(
+        "REGISTER sip:{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/WSS x.invalid;branch=z9hG4bKwss\r\nMax-Forwards: 70\r\nTo: <sip:101@{DOMAIN}>\r\nFrom: <sip:101@{DOMAIN}>;tag=w\r\nCall-ID: wss1\r\nCSeq: 1 REGISTER\r\nContact: <sip:w@x.invalid;transport=ws>\r\n\r\n"
+    );
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(reg.into()))
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let Message::Response(r) = parse_datagram(reply.into_text().unwrap().as_bytes()).unwrap()
+    else {
+        panic!("response")
+    };
+    assert_eq!(r.status, 401);
 }
 
 #[tokio::test]

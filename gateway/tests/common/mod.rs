@@ -27,6 +27,10 @@ pub struct Gateway {
     pub addr: SocketAddr,
     pub udp_addr: SocketAddr,
     pub tcp_addr: SocketAddr,
+    /// SIP over TLS, and HTTPS with WSS at /sip, with the self-signed `cert_der`.
+    pub tls_addr: SocketAddr,
+    pub https_addr: SocketAddr,
+    pub cert_der: Vec<u8>,
     pub dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -81,10 +85,26 @@ pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Gateway {
     let mut cfg = ServeConfig::new(DOMAIN, dir.path().join("web"));
     cfg.nonce_secret = [3; 32];
     tune(&mut cfg);
+    // A self-signed certificate for 127.0.0.1, for SIP over TLS and WSS.
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .expect("certificate");
+    let (cert_pem, key_pem) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_pem, cert.cert.pem()).unwrap();
+    std::fs::write(&key_pem, cert.signing_key.serialize_pem()).unwrap();
+    let sip_tls = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind tls");
+    let https = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind https");
+    let (tls_addr, https_addr) = (sip_tls.local_addr().unwrap(), https.local_addr().unwrap());
     let listeners = Listeners {
         http,
         sip_udp: Some(udp),
         sip_tcp: Some(tcp),
+        sip_tls: Some(sip_tls),
+        https: Some(https),
+        tls: Some(centrala_gateway::tls::acceptor(&cert_pem, &key_pem).expect("tls")),
     };
     tokio::spawn(async move {
         server::run(listeners, store, cfg, async move {
@@ -97,6 +117,9 @@ pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Gateway {
         addr,
         udp_addr,
         tcp_addr,
+        tls_addr,
+        https_addr,
+        cert_der: cert.cert.der().to_vec(),
         dir,
         stop: Some(tx),
     }
