@@ -112,6 +112,80 @@ fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
 }
 
+/// Characters of parameter names and unquoted values: tokens, URI `paramchar`s (`[]/:&+$%`),
+/// hosts and IPv6 references; no LWS, controls, quotes or list and address separators.
+fn is_param_char(b: u8) -> bool {
+    is_token_char(b) || b"[]/:&+$".contains(&b) || b >= 0x80
+}
+
+/// Trims SP and HTAB (SIP's LWS once lines are unfolded), not other Unicode white space.
+fn trim_lws(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// Parses 1*DIGIT: no sign, no spaces (`str::parse` alone accepts a leading `+`).
+fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The length of the quoted-string at the start of `s` (both quotes included), or `None`
+/// when `s` does not start with one or it is unterminated. `\` escapes the next character.
+fn quoted_string_len(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    if bytes.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The text of a quoted-string without its quotes, quoted-pairs (`\x`) resolved.
+fn unescape_quoted(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Writes `s` as a quoted-string: `"` and `\` and control characters become quoted-pairs; CR
+/// and LF, which no quoted-pair can carry, are dropped (no header injection).
+fn write_quoted(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    f.write_char('"')?;
+    for c in s.chars() {
+        match c {
+            '\r' | '\n' => {}
+            '"' | '\\' => {
+                f.write_char('\\')?;
+                f.write_char(c)?;
+            }
+            c if c.is_ascii_control() => {
+                f.write_char('\\')?;
+                f.write_char(c)?;
+            }
+            c => f.write_char(c)?,
+        }
+    }
+    f.write_char('"')
+}
+
 /// A URI parameter list: `;name=value;flag`. Names compare case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Params(pub Vec<(String, Option<String>)>);
@@ -145,24 +219,41 @@ impl Params {
         self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
 
-    /// Parses `;a=b;c` (the leading `;` optional); quoted values keep their quotes.
+    /// Parses `;a=b;c` (empty, or starting with `;`); LWS around `;` and `=` is allowed
+    /// (RFC 4475 wsinv), quoted values keep their quotes. Empty parameters (`;;`, RFC 4475
+    /// badinv01), names with separators and unquoted values with spaces are invalid.
     fn parse(s: &str) -> Result<Params, ParseError> {
+        let s = trim_lws(s);
+        if s.is_empty() {
+            return Ok(Params::default());
+        }
+        let Some(s) = s.strip_prefix(';') else {
+            return Err(invalid(format!("expected ';' before parameters in {s:?}")));
+        };
         let mut out = Vec::new();
         for part in split_outside_quotes(s, b';') {
-            let part = part.trim();
+            let part = trim_lws(part);
             if part.is_empty() {
-                continue;
+                return Err(invalid("empty parameter (';;')"));
             }
-            match part.split_once('=') {
-                Some((n, v)) => {
-                    let n = n.trim();
-                    if n.is_empty() {
-                        return Err(invalid("empty parameter name"));
-                    }
-                    out.push((n.to_string(), Some(v.trim().to_string())))
+            let (name, value) = match part.split_once('=') {
+                Some((n, v)) => (trim_lws(n), Some(trim_lws(v))),
+                None => (part, None),
+            };
+            if name.is_empty() || !name.bytes().all(is_param_char) {
+                return Err(invalid(format!("bad parameter name {name:?}")));
+            }
+            if let Some(v) = value {
+                let ok = if v.starts_with('"') {
+                    quoted_string_len(v) == Some(v.len())
+                } else {
+                    !v.is_empty() && v.bytes().all(is_param_char)
+                };
+                if !ok {
+                    return Err(invalid(format!("bad value for parameter {name:?}")));
                 }
-                None => out.push((part.to_string(), None)),
             }
+            out.push((name.to_string(), value.map(str::to_string)));
         }
         Ok(Params(out))
     }
@@ -186,6 +277,8 @@ impl fmt::Display for Params {
 pub struct Uri {
     pub scheme: String,
     pub user: Option<String>,
+    /// The deprecated `user:password` part, kept so a forwarded URI is unchanged.
+    pub password: Option<String>,
     pub host: String,
     pub port: Option<u16>,
     pub params: Params,
@@ -198,6 +291,7 @@ impl Uri {
         Uri {
             scheme: "sip".into(),
             user: user.map(str::to_string),
+            password: None,
             host: host.to_string(),
             port: None,
             params: Params::default(),
@@ -205,12 +299,22 @@ impl Uri {
         }
     }
 
+    /// Parses a SIP or SIPS URI (RFC 3261 19.1.1) or any other absolute URI (kept opaque).
+    /// The userinfo ends at the first `@` (user and password cannot contain one unescaped)
+    /// and may hold `;`, `?` and `,` (RFC 4475 intmeth, semiuri); `%` escapes are kept as
+    /// written. White space, controls, `<`, `>` and `"` are invalid anywhere in a URI.
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
-        let s = s.trim();
+        let s = trim_lws(s);
+        if let Some(c) = s
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+        {
+            return Err(invalid(format!("bad character {c:?} in URI")));
+        }
         let (scheme, rest) = s
             .split_once(':')
             .ok_or_else(|| invalid(format!("URI without scheme: {s:?}")))?;
-        if scheme.is_empty()
+        if !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
             || !scheme
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
@@ -219,42 +323,53 @@ impl Uri {
         }
         let scheme_lc = scheme.to_ascii_lowercase();
         if scheme_lc != "sip" && scheme_lc != "sips" {
+            if rest.is_empty() {
+                return Err(invalid(format!("empty {scheme_lc} URI")));
+            }
             return Ok(Uri {
                 scheme: scheme_lc,
                 user: Some(rest.to_string()),
+                password: None,
                 host: String::new(),
                 port: None,
                 params: Params::default(),
                 headers: None,
             });
         }
-        let (rest, headers) = match rest.split_once('?') {
-            Some((r, h)) => (r, Some(h.to_string())),
-            None => (rest, None),
-        };
-        let (userinfo, hostpart) = match rest.rfind('@') {
+        let (userinfo, after) = match rest.find('@') {
             Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
             None => (None, rest),
         };
-        let user = match userinfo {
+        let (user, password) = match userinfo {
             Some(u) => {
-                // Drop a password (`user:pass`); it is deprecated and never used here.
-                let u = u.split(':').next().unwrap_or_default();
-                if u.is_empty() {
+                let (user, password) = match u.split_once(':') {
+                    Some((u, p)) => (u, Some(p.to_string())),
+                    None => (u, None),
+                };
+                if user.is_empty() {
                     return Err(invalid("empty user part in URI"));
                 }
-                Some(u.to_string())
+                (Some(user.to_string()), password)
             }
-            None => None,
+            None => (None, None),
         };
-        let (hostport, params) = match hostpart.find(';') {
-            Some(i) => (&hostpart[..i], Params::parse(&hostpart[i..])?),
-            None => (hostpart, Params::default()),
+        let hostport_end = after.find([';', '?']).unwrap_or(after.len());
+        let (hostport, rest) = after.split_at(hostport_end);
+        let (params, headers) = match rest.split_once('?') {
+            Some((p, h)) => {
+                if h.is_empty() {
+                    return Err(invalid("empty headers after '?' in URI"));
+                }
+                (p, Some(h.to_string()))
+            }
+            None => (rest, None),
         };
+        let params = Params::parse(params)?;
         let (host, port) = split_host_port(hostport)?;
         Ok(Uri {
             scheme: scheme_lc,
             user,
+            password,
             host,
             port,
             params,
@@ -278,7 +393,7 @@ impl Uri {
 }
 
 fn split_host_port(s: &str) -> Result<(String, Option<u16>), ParseError> {
-    let s = s.trim();
+    let s = trim_lws(s);
     if s.is_empty() {
         return Err(invalid("empty host"));
     }
@@ -286,7 +401,15 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), ParseError> {
         let end = rest
             .find(']')
             .ok_or_else(|| invalid("unterminated IPv6 reference"))?;
-        let host = format!("[{}]", &rest[..end]);
+        let inner = &rest[..end];
+        if inner.is_empty()
+            || !inner
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
+            return Err(invalid(format!("bad IPv6 reference [{inner}]")));
+        }
+        let host = format!("[{inner}]");
         let after = &rest[end + 1..];
         let port = match after.strip_prefix(':') {
             Some(p) => Some(p),
@@ -301,17 +424,15 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), ParseError> {
         }
     };
     if !host.starts_with('[')
-        && !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        && (host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'))
     {
         return Err(invalid(format!("bad host {host:?}")));
     }
     let port = match port {
-        Some(p) => Some(
-            p.parse::<u16>()
-                .map_err(|_| invalid(format!("bad port {p:?}")))?,
-        ),
+        Some(p) => Some(parse_digits::<u16>(p).ok_or_else(|| invalid(format!("bad port {p:?}")))?),
         None => None,
     };
     Ok((host, port))
@@ -329,7 +450,11 @@ impl fmt::Display for Uri {
         }
         write!(f, "{}:", self.scheme)?;
         if let Some(u) = &self.user {
-            write!(f, "{u}@")?;
+            f.write_str(u)?;
+            if let Some(p) = &self.password {
+                write!(f, ":{p}")?;
+            }
+            f.write_char('@')?;
         }
         f.write_str(&self.host)?;
         if let Some(p) = self.port {
@@ -360,20 +485,24 @@ impl NameAddr {
         }
     }
 
+    /// Parses `name-addr` (`"Display" <uri>;params`, or `display tokens <uri>`) or
+    /// `addr-spec` (`uri;params`, where the parameters belong to the header). The display
+    /// name is unquoted and its quoted-pairs resolved. Invalid (RFC 4475): an unterminated
+    /// quote (quotbal), an unquoted display name with separators (baddn), spaces inside `<>`
+    /// (badaspec), and an addr-spec whose URI has `?` or `,` (regbadct).
     pub fn parse(s: &str) -> Result<NameAddr, ParseError> {
-        let s = s.trim();
+        let s = trim_lws(s);
         if let Some(lt) = find_outside_quotes(s, b'<') {
-            let display = s[..lt].trim();
-            let display = if display.is_empty() {
-                None
-            } else {
-                Some(unquote(display).to_string())
-            };
+            let display = parse_display(&s[..lt])?;
             let rest = &s[lt + 1..];
             let gt = rest
                 .find('>')
                 .ok_or_else(|| invalid("missing '>' in name-addr"))?;
-            let uri = Uri::parse(&rest[..gt])?;
+            let uri = &rest[..gt];
+            if trim_lws(uri).len() != uri.len() {
+                return Err(invalid("spaces inside '<>' around the URI"));
+            }
+            let uri = Uri::parse(uri)?;
             let params = Params::parse(&rest[gt + 1..])?;
             Ok(NameAddr {
                 display,
@@ -381,13 +510,21 @@ impl NameAddr {
                 params,
             })
         } else {
+            if s.contains('"') {
+                return Err(invalid(
+                    "unterminated quoted string or quoted name without '<>'",
+                ));
+            }
             // addr-spec form: parameters after the URI belong to the header, not the URI.
             let (uri, params) = match s.find(';') {
                 Some(i) => (&s[..i], Params::parse(&s[i..])?),
                 None => (s, Params::default()),
             };
-            if uri.contains(' ') {
-                return Err(invalid(format!("bad address {s:?}")));
+            let uri = trim_lws(uri);
+            if uri.contains(['?', ',']) {
+                return Err(invalid(format!(
+                    "a URI with '?' or ',' must be in '<>': {uri:?}"
+                )));
             }
             Ok(NameAddr {
                 display: None,
@@ -405,19 +542,35 @@ impl NameAddr {
 impl fmt::Display for NameAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(d) = &self.display {
-            write!(f, "\"{}\" ", d.replace('\\', "\\\\").replace('"', "\\\""))?;
+            write_quoted(f, d)?;
+            f.write_char(' ')?;
         }
         write!(f, "<{}>{}", self.uri, self.params)
     }
 }
 
-fn unquote(s: &str) -> &str {
-    let s = s.trim();
-    if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') {
-        &s[1..s.len() - 1]
-    } else {
-        s
+/// The display name before `<`: nothing, one quoted-string, or LWS-separated tokens (bytes
+/// past ASCII are let through unquoted, as some phones send them).
+fn parse_display(s: &str) -> Result<Option<String>, ParseError> {
+    let s = trim_lws(s);
+    if s.is_empty() {
+        return Ok(None);
     }
+    if s.starts_with('"') {
+        let len = quoted_string_len(s).ok_or_else(|| invalid("unterminated quoted string"))?;
+        if len != s.len() {
+            return Err(invalid("text after the quoted display name"));
+        }
+        return Ok(Some(unescape_quoted(&s[1..len - 1])));
+    }
+    let words: Vec<&str> = s.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
+    if !words
+        .iter()
+        .all(|w| w.bytes().all(|b| is_token_char(b) || b >= 0x80))
+    {
+        return Err(invalid(format!("display name {s:?} must be quoted")));
+    }
+    Ok(Some(words.join(" ")))
 }
 
 /// A Via header value: `SIP/2.0/WSS host:port;branch=...;rport`.
@@ -430,55 +583,43 @@ pub struct Via {
 }
 
 impl Via {
+    /// Parses one Via value. LWS around the slashes of the sent-protocol is allowed
+    /// (`SIP  /   2.0 /UDP`, RFC 4475 wsinv); the protocol must be exactly SIP/2.0/transport.
     pub fn parse(s: &str) -> Result<Via, ParseError> {
-        let s = s.trim();
-        let (proto, rest) = s
-            .split_once(|c: char| c.is_ascii_whitespace())
-            .ok_or_else(|| invalid("bad Via"))?;
-        let mut parts = proto.split('/').map(str::trim);
-        let (name, version, transport) = (parts.next(), parts.next(), parts.next());
-        // Tolerate `SIP / 2.0 / UDP` (spaces around slashes, RFC 4475 "lws").
-        let (name, version, transport, rest) = match (name, version, transport) {
-            (Some(n), Some(v), Some(t)) if !t.is_empty() => (n, v, t, rest),
-            _ => return Via::parse_spaced(s),
-        };
-        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
-            return Err(invalid("bad Via protocol"));
-        }
-        Via::finish(transport, rest)
-    }
-
-    fn parse_spaced(s: &str) -> Result<Via, ParseError> {
-        // "SIP / 2.0 / UDP host;params" -> remove the spaces around slashes.
+        // Drop the LWS around the first two slashes, then split protocol and sent-by.
         let mut cleaned = String::with_capacity(s.len());
         let mut slashes = 0;
-        let mut chars = s.chars().peekable();
+        let mut chars = trim_lws(s).chars().peekable();
         while let Some(c) = chars.next() {
             if slashes < 2 && c == '/' {
                 slashes += 1;
-                while cleaned.ends_with(' ') {
+                while cleaned.ends_with([' ', '\t']) {
                     cleaned.pop();
                 }
                 cleaned.push('/');
-                while chars.peek() == Some(&' ') {
-                    chars.next();
-                }
+                while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
             } else {
                 cleaned.push(c);
             }
         }
-        let (proto, rest) = cleaned.split_once(' ').ok_or_else(|| invalid("bad Via"))?;
-        let mut parts = proto.split('/');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(n), Some("2.0"), Some(t)) if n.eq_ignore_ascii_case("SIP") && !t.is_empty() => {
+        let (proto, rest) = cleaned
+            .split_once([' ', '\t'])
+            .ok_or_else(|| invalid("Via without sent-by"))?;
+        let parts: Vec<&str> = proto.split('/').collect();
+        match parts[..] {
+            [n, "2.0", t]
+                if n.eq_ignore_ascii_case("SIP")
+                    && !t.is_empty()
+                    && t.bytes().all(is_token_char) =>
+            {
                 Via::finish(t, rest)
             }
-            _ => Err(invalid("bad Via protocol")),
+            _ => Err(invalid(format!("bad Via protocol {proto:?}"))),
         }
     }
 
     fn finish(transport: &str, rest: &str) -> Result<Via, ParseError> {
-        let rest = rest.trim();
+        let rest = trim_lws(rest);
         let (hostport, params) = match rest.find(';') {
             Some(i) => (&rest[..i], Params::parse(&rest[i..])?),
             None => (rest, Params::default()),
@@ -516,10 +657,10 @@ pub struct CSeq {
 
 impl CSeq {
     pub fn parse(s: &str) -> Result<CSeq, ParseError> {
-        let mut it = s.split_whitespace();
+        let mut it = s.split([' ', '\t']).filter(|w| !w.is_empty());
         let seq = it
             .next()
-            .and_then(|n| n.parse::<u32>().ok())
+            .and_then(parse_digits::<u32>)
             .ok_or_else(|| invalid("bad CSeq number"))?;
         let method = Method::parse(it.next().ok_or_else(|| invalid("CSeq without method"))?)?;
         if it.next().is_some() {
@@ -965,9 +1106,25 @@ fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
+/// Headers that may appear once only (RFC 3261 20; RFC 4475 multi01, mcl01).
+const SINGLE_VALUED: &[&str] = &[
+    "Call-ID",
+    "From",
+    "To",
+    "CSeq",
+    "Max-Forwards",
+    "Content-Length",
+    "Content-Type",
+];
+
 /// Parses one message from the start of `buf`. Returns the message and the number of bytes it
 /// used. On a stream, `Err(Incomplete)` means "read more"; on a datagram or a WebSocket
 /// message the whole buffer is one message and a short body is invalid.
+///
+/// Strict where RFC 4475 allows an element to reject: the start line is exactly three
+/// SP-separated parts (lwsstart, trws, lwsruri), the Request-URI has no headers (escruri) and
+/// no `<>` (ltgtruri), single-valued headers appear once (multi01, mcl01), numbers are plain
+/// digits in range (ncl, scalar02), and every Via, From, To and Contact must parse.
 pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
     // RFC 5626 keepalives and stray CRLFs between messages on a stream are skipped.
     let skip = buf
@@ -981,6 +1138,9 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
         }
         return Err(ParseError::Incomplete);
     };
+    if head_end > MAX_MESSAGE_SIZE {
+        return Err(ParseError::TooLarge);
+    }
     let head =
         std::str::from_utf8(&buf[..head_end]).map_err(|_| invalid("headers are not UTF-8"))?;
     let mut lines = unfold(head);
@@ -996,15 +1156,15 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
         let (name, value) = line
             .split_once(':')
             .ok_or_else(|| invalid(format!("header line without colon: {line:?}")))?;
-        let name = name.trim_end();
+        let name = trim_lws(name);
         if name.is_empty() || !name.bytes().all(is_token_char) {
             return Err(invalid(format!("bad header name {name:?}")));
         }
         let name = canonical_name(name);
-        let value = value.trim();
+        let value = trim_lws(value);
         if is_list_header(&name) {
             for part in split_outside_quotes(value, b',') {
-                let part = part.trim();
+                let part = trim_lws(part);
                 if !part.is_empty() {
                     headers.push(&name, part);
                 }
@@ -1013,11 +1173,17 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
             headers.push(&name, value);
         }
     }
+    if headers.len() > MAX_HEADERS {
+        return Err(ParseError::TooLarge);
+    }
+    for name in SINGLE_VALUED {
+        if headers.all(name).nth(1).is_some() {
+            return Err(invalid(format!("more than one {name} header")));
+        }
+    }
     let content_length = match headers.get("Content-Length") {
         Some(v) => Some(
-            v.trim()
-                .parse::<usize>()
-                .map_err(|_| invalid(format!("bad Content-Length {v:?}")))?,
+            parse_digits::<usize>(v).ok_or_else(|| invalid(format!("bad Content-Length {v:?}")))?,
         ),
         None => None,
     };
@@ -1034,38 +1200,49 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
     let body = buf[body_start..body_start + body_len].to_vec();
     let used = skip + body_start + body_len;
 
-    let msg = if let Some(rest) = start.strip_prefix("SIP/") {
-        let mut it = rest.splitn(3, ' ');
+    let msg = if start.starts_with("SIP/") {
+        let mut it = start.splitn(3, ' ');
         let version = it.next().unwrap_or_default();
-        if version != "2.0" {
+        if version != "SIP/2.0" {
             return Err(invalid(format!("unsupported SIP version {version:?}")));
         }
         let status = it
             .next()
-            .and_then(|s| s.parse::<u16>().ok())
+            .filter(|s| s.len() == 3)
+            .and_then(parse_digits::<u16>)
             .filter(|s| (100..700).contains(s))
             .ok_or_else(|| invalid("bad status code"))?;
-        let reason = it.next().unwrap_or_default().to_string();
+        // "SIP/2.0 100" without the SP before an empty reason is accepted (RFC 4475 noreason).
+        let reason = it.next().unwrap_or_default();
+        if reason.contains(|c: char| c.is_control() && c != '\t') {
+            return Err(invalid("control character in reason phrase"));
+        }
         Message::Response(Response {
             status,
-            reason,
+            reason: reason.to_string(),
             headers,
             body,
         })
     } else {
-        let mut it = start.split(' ').filter(|s| !s.is_empty());
-        let (m, u, v) = (it.next(), it.next(), it.next());
-        let (Some(m), Some(u), Some(v)) = (m, u, v) else {
-            return Err(invalid("bad request line"));
+        let parts: Vec<&str> = start.split(' ').collect();
+        let [m, u, v] = parts[..] else {
+            return Err(invalid(
+                "bad request line (expected METHOD SP Request-URI SP SIP/2.0)",
+            ));
         };
-        if it.next().is_some() {
-            return Err(invalid("bad request line"));
+        if m.is_empty() || u.is_empty() {
+            return Err(invalid(
+                "bad request line (expected METHOD SP Request-URI SP SIP/2.0)",
+            ));
         }
         if v != "SIP/2.0" {
             return Err(invalid(format!("unsupported SIP version {v:?}")));
         }
         let method = Method::parse(m)?;
         let uri = Uri::parse(u)?;
+        if uri.headers.is_some() {
+            return Err(invalid("headers are not allowed in the Request-URI"));
+        }
         Message::Request(Request {
             method,
             uri,
@@ -1078,6 +1255,7 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
 }
 
 /// Parses a whole datagram or WebSocket message: a short body is invalid, not incomplete.
+/// Octets after Content-Length bytes of body are ignored (RFC 3261 18.3, RFC 4475 dblreq).
 pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
     match parse(buf) {
         Ok((m, _)) => Ok(m),
@@ -1092,7 +1270,8 @@ pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
     }
 }
 
-/// Lines of the header block with folded continuation lines joined (RFC 3261 7.3.1).
+/// Lines of the header block with folded continuation lines joined (RFC 3261 7.3.1): the
+/// CRLF and the LWS around it become one SP.
 fn unfold(head: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in head.split('\n') {
@@ -1100,8 +1279,10 @@ fn unfold(head: &str) -> Vec<String> {
         if (line.starts_with(' ') || line.starts_with('\t'))
             && let Some(last) = out.last_mut()
         {
+            let kept = trim_lws(last).len();
+            last.truncate(kept);
             last.push(' ');
-            last.push_str(line.trim());
+            last.push_str(trim_lws(line));
             continue;
         }
         out.push(line.to_string());
@@ -1116,8 +1297,14 @@ fn check_mandatory(msg: &Message) -> Result<(), ParseError> {
             return Err(invalid(format!("missing {name} header")));
         }
     }
+    let call_id = h.get("Call-ID").unwrap_or_default();
+    if call_id.is_empty() || call_id.contains([' ', '\t']) {
+        return Err(invalid(format!("bad Call-ID {call_id:?}")));
+    }
     let cseq = CSeq::parse(h.get("CSeq").unwrap_or_default())?;
-    Via::parse(h.get("Via").unwrap_or_default())?;
+    for via in h.all("Via") {
+        Via::parse(via)?;
+    }
     NameAddr::parse(h.get("From").unwrap_or_default())?;
     NameAddr::parse(h.get("To").unwrap_or_default())?;
     if let Message::Request(r) = msg {
@@ -1125,17 +1312,13 @@ fn check_mandatory(msg: &Message) -> Result<(), ParseError> {
             return Err(invalid("CSeq method does not match the request method"));
         }
         if let Some(mf) = h.get("Max-Forwards") {
-            mf.trim()
-                .parse::<u8>()
-                .map_err(|_| invalid(format!("bad Max-Forwards {mf:?}")))?;
+            parse_digits::<u8>(mf).ok_or_else(|| invalid(format!("bad Max-Forwards {mf:?}")))?;
         }
         if let Some(e) = h.get("Expires") {
-            e.trim()
-                .parse::<u32>()
-                .map_err(|_| invalid(format!("bad Expires {e:?}")))?;
+            parse_digits::<u32>(e).ok_or_else(|| invalid(format!("bad Expires {e:?}")))?;
         }
         for c in h.all("Contact") {
-            if c.trim() != "*" {
+            if c != "*" {
                 NameAddr::parse(c)?;
             }
         }
@@ -1143,14 +1326,23 @@ fn check_mandatory(msg: &Message) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// Builds a 400 for bytes that could not be parsed, when enough survives to answer: the
-/// Via, From, To, Call-ID and CSeq lines are picked out leniently. `None` means drop.
+/// Builds the answer to bytes that could not be parsed, when enough survives to answer: a
+/// 400 with the reason, or a 505 when the request line names another SIP version (RFC 4475
+/// badvers). The Via, From, To, Call-ID and CSeq lines are picked out leniently (the first
+/// of each single-valued one). `None` means drop: a response, an ACK, or no way to address
+/// the answer.
 pub fn bad_request_for(buf: &[u8], reason: &str) -> Option<Response> {
     let text = String::from_utf8_lossy(buf);
-    let head = text.split("\r\n\r\n").next()?;
-    let lines = unfold(head);
+    let text = text.trim_start_matches(['\r', '\n']);
+    let head_end = [text.find("\r\n\r\n"), text.find("\n\n")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(text.len());
+    let lines = unfold(&text[..head_end]);
     let first = lines.first()?;
-    if first.starts_with("SIP/") || first.split(' ').next()? == "ACK" {
+    let method = first.split(' ').next()?;
+    if method.is_empty() || first.starts_with("SIP/") || method == "ACK" {
         return None; // never answer a response or an ACK
     }
     let mut headers = Headers::new();
@@ -1158,21 +1350,36 @@ pub fn bad_request_for(buf: &[u8], reason: &str) -> Option<Response> {
         let Some((n, v)) = line.split_once(':') else {
             continue;
         };
-        let n = canonical_name(n.trim());
-        if ["Via", "From", "To", "Call-ID", "CSeq"].contains(&n.as_str()) {
-            if n == "Via" {
+        let n = canonical_name(trim_lws(n));
+        let v = trim_lws(v);
+        match n.as_str() {
+            "Via" => {
                 for p in split_outside_quotes(v, b',') {
-                    headers.push(&n, p.trim());
+                    let p = trim_lws(p);
+                    if !p.is_empty() {
+                        headers.push(&n, p);
+                    }
                 }
-            } else {
-                headers.push(&n, v.trim());
             }
+            "From" | "To" | "Call-ID" | "CSeq" if headers.get(&n).is_none() => headers.push(&n, v),
+            _ => {}
         }
     }
     for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
-        headers.get(name)?;
+        headers.get(name).filter(|v| !v.is_empty())?;
     }
-    Via::parse(headers.get("Via")?).ok()?;
+    if !via_is_answerable(headers.get("Via")?) {
+        return None;
+    }
+    let version = first.rsplit(' ').next().unwrap_or_default();
+    if version.starts_with("SIP/") && version != "SIP/2.0" {
+        return Some(Response {
+            status: 505,
+            reason: "Version Not Supported".into(),
+            headers,
+            body: Vec::new(),
+        });
+    }
     let reason: String = reason
         .chars()
         .filter(|c| !c.is_control())
@@ -1184,6 +1391,11 @@ pub fn bad_request_for(buf: &[u8], reason: &str) -> Option<Response> {
         headers,
         body: Vec::new(),
     })
+}
+
+/// Whether a top Via looks like `SIP/<version>/<transport> ...`, enough to send an answer.
+fn via_is_answerable(v: &str) -> bool {
+    v.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("SIP")) && trim_lws(&v[3..]).starts_with('/')
 }
 
 #[cfg(test)]
