@@ -32,6 +32,10 @@ pub const MAX_EXPIRES: u32 = 3600;
 pub const DEFAULT_EXPIRES: u32 = 600;
 /// How many devices (registrations) one extension may have.
 pub const MAX_BINDINGS: usize = 9;
+/// How long a UDP flow without registrations may stay quiet before it is forgotten.
+pub const UDP_FLOW_IDLE_MS: u64 = 300_000;
+/// How long a looked-up user is reused before asking the database again.
+pub const USER_CACHE_MS: u64 = 5_000;
 /// How long an unanswered call rings before the caller hears "no answer".
 pub const RING_TIMEOUT_MS: u64 = 120_000;
 
@@ -100,6 +104,8 @@ struct Conn {
     sender: ConnSender,
     peer: SocketAddr,
     transport: Transport,
+    /// When a message last came (UDP flows are forgotten after a quiet while).
+    last_seen: u64,
     /// Contact address keys learnt from this connection.
     contacts: Vec<String>,
 }
@@ -160,6 +166,8 @@ pub struct Core {
     next_conn: Arc<AtomicU64>,
     auth_fail_user: RateLimiter<String>,
     auth_fail_ip: RateLimiter<IpAddr>,
+    /// Users looked up recently (None: no such user), with when.
+    users: HashMap<String, (Option<SipUser>, u64)>,
 }
 
 enum Auth {
@@ -198,6 +206,7 @@ impl Core {
             udp,
             udp_flows: HashMap::new(),
             next_conn,
+            users: HashMap::new(),
             nonces: Nonces::new(cfg.nonce_secret),
             cfg,
             store,
@@ -256,6 +265,7 @@ impl Core {
                     sender: ConnSender::Stream(sender),
                     peer,
                     transport,
+                    last_seen: self.now(),
                     contacts: Vec::new(),
                 };
                 self.conns.insert(conn, c);
@@ -268,6 +278,10 @@ impl Core {
             }
             CoreInput::Datagram { peer, mut message } => {
                 let conn = self.udp_flow(peer);
+                let now = self.now();
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.last_seen = now;
+                }
                 self.learn_contacts(conn, &message);
                 if let Message::Request(r) = &mut message {
                     mark_received(r, peer);
@@ -297,6 +311,7 @@ impl Core {
             sender: ConnSender::Udp(sock),
             peer,
             transport: Transport::Udp,
+            last_seen: self.now(),
             contacts: Vec::new(),
         };
         self.conns.insert(conn, c);
@@ -386,6 +401,7 @@ impl Core {
         }
         self.location.retain(|_, b| !b.is_empty());
         self.nonces.sweep(now);
+        self.forget_quiet_udp_flows(now);
         let due: Vec<TxKey> = self
             .proxies
             .iter()
@@ -404,6 +420,38 @@ impl Core {
                 ctx.cancelled = true;
             }
             self.cancel_branches(&key, now);
+        }
+    }
+
+    /// UDP flows have no close: one quiet for `UDP_FLOW_IDLE_MS` with no registration on it
+    /// is forgotten, so a stream of new source ports cannot grow memory without bound.
+    fn forget_quiet_udp_flows(&mut self, now: u64) {
+        if self.udp_flows.len() < 1024 && now % 10_000 >= 1_000 {
+            return;
+        }
+        let registered: std::collections::HashSet<ConnId> =
+            self.location.values().flatten().map(|b| b.conn).collect();
+        let quiet: Vec<SocketAddr> = self
+            .udp_flows
+            .iter()
+            .filter(|(_, c)| !registered.contains(c))
+            .filter(|(_, c)| {
+                self.conns
+                    .get(c)
+                    .is_none_or(|c| now.saturating_sub(c.last_seen) > UDP_FLOW_IDLE_MS)
+            })
+            .map(|(a, _)| *a)
+            .collect();
+        for addr in quiet {
+            if let Some(conn) = self.udp_flows.remove(&addr) {
+                if let Some(c) = self.conns.remove(&conn) {
+                    for key in c.contacts {
+                        if self.contact_index.get(&key) == Some(&conn) {
+                            self.contact_index.remove(&key);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -566,7 +614,7 @@ impl Core {
         {
             return Auth::Blocked;
         }
-        let user = match self.store.find_user(&creds.username).await {
+        let user = match self.user(&creds.username, now).await {
             Ok(u) => u,
             Err(e) => {
                 warn!(error = %e, "user lookup failed");
@@ -594,6 +642,28 @@ impl Core {
             NonceCheck::Stale => Auth::Challenge { stale: true },
             NonceCheck::Invalid => Auth::Challenge { stale: false },
         }
+    }
+
+    /// A user by extension, from a short-lived cache in front of the database: REGISTER and
+    /// INVITE storms must not queue on SQLite. Changes made by the CLI show within
+    /// `USER_CACHE_MS`.
+    async fn user(
+        &mut self,
+        ext: &str,
+        now: u64,
+    ) -> Result<Option<SipUser>, crate::store::StoreError> {
+        if let Some((user, at)) = self.users.get(ext) {
+            if now.saturating_sub(*at) < USER_CACHE_MS {
+                return Ok(user.clone());
+            }
+        }
+        let user = self.store.find_user(ext).await?;
+        if self.users.len() > 100_000 {
+            self.users
+                .retain(|_, (_, at)| now.saturating_sub(*at) < USER_CACHE_MS);
+        }
+        self.users.insert(ext.to_string(), (user.clone(), now));
+        Ok(user)
     }
 
     fn peer_ip(&self, conn: ConnId) -> IpAddr {
@@ -775,7 +845,7 @@ impl Core {
             self.reply(&key, &req, 404, "Not Found", now);
             return;
         };
-        let exists = match self.store.find_user(&target).await {
+        let exists = match self.user(&target, now).await {
             Ok(u) => u.is_some(),
             Err(e) => {
                 warn!(error = %e, "user lookup failed");

@@ -255,10 +255,14 @@ async fn sip_ws(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(edge): State<Edge>,
 ) -> Response {
+    // Small buffers: SIP messages are small and an idle phone should cost little memory
+    // (tungstenite's default is a 128 KiB read buffer per connection).
     let ws = ws
         .protocols(["sip"])
         .max_message_size(MAX_MESSAGE_SIZE)
-        .max_frame_size(MAX_MESSAGE_SIZE);
+        .max_frame_size(MAX_MESSAGE_SIZE)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0);
     // axum upgrades even when the client offered no "sip" subprotocol; RFC 7118 requires it.
     if ws.selected_protocol().is_none() {
         return error(
