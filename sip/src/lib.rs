@@ -11,6 +11,7 @@ pub mod digest;
 pub mod framing;
 pub mod message;
 pub mod rng;
+pub mod sdp;
 pub mod transaction;
 pub mod ua;
 

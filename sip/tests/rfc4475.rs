@@ -340,11 +340,8 @@ fn the_stream_framer_survives_every_message() {
             let mut frames = Vec::new();
             for piece in bytes.chunks(chunk) {
                 framer.push(piece);
-                loop {
-                    match framer.next_frame() {
-                        Ok(Some(f)) => frames.push(f),
-                        Ok(None) | Err(_) => break,
-                    }
+                while let Ok(Some(f)) = framer.next_frame() {
+                    frames.push(f);
                 }
             }
             for f in &frames {
