@@ -16,7 +16,8 @@
 #
 # Environment: BENCH_DIR (work folder, default /tmp/centrala-bench; users are created once and
 # reused), STEP_SECS (seconds per rate step, default 10), START_RATE (default 200),
-# KAMAILIO_CHILDREN (UDP worker processes, default 2 = the cores), SKIP_BUILD=1.
+# KAMAILIO_CHILDREN (UDP worker processes, default 2 = the cores), SKIP_BUILD=1,
+# CENTRALA_BIN (a centrala binary to use instead of target/release/centrala).
 # All traffic stays on 127.0.0.0/8; every sipp run is bounded (-m calls, -timeout).
 set -euo pipefail
 
@@ -45,7 +46,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
     echo "== building release binaries"
     (cd "$ROOT" && cargo build --release -p centrala-gateway -p centrala-loadgen)
 fi
-CENTRALA="$ROOT/target/release/centrala"
+CENTRALA=${CENTRALA_BIN:-$ROOT/target/release/centrala}
 gcc -O2 -shared -fPIC -o "$WORK/md5only.so" "$SIPP/md5only.c" -ldl
 
 echo "== users (created once, reused)"

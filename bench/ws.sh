@@ -11,6 +11,7 @@
 # Clients are spread over SOURCES loopback addresses (127.0.0.2 ...; default N/100, at most
 # 254) so that no address exceeds the gateway's default per-address limits (1024 connections,
 # 500 requests per 2 s). Extra loadgen options can follow after --, e.g. -- --threads 2.
+# CENTRALA_BIN / LOADGEN_BIN pick other binaries; GATEWAY_ARGS adds serve options.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,8 +26,8 @@ HTTP=127.0.0.1:8090
 FIRST=100000
 SOURCES=${SOURCES:-$(( (N + 99) / 100 ))}
 [ "$SOURCES" -gt 254 ] && SOURCES=254
-CENTRALA="$ROOT/target/release/centrala"
-LOADGEN="$ROOT/target/release/centrala-loadgen"
+CENTRALA=${CENTRALA_BIN:-$ROOT/target/release/centrala}
+LOADGEN=${LOADGEN_BIN:-$ROOT/target/release/centrala-loadgen}
 PIDFILE="$WORK/ws-gateway.pid"
 mkdir -p "$WORK"
 ulimit -n "$(ulimit -Hn)" || true
