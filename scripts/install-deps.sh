@@ -16,6 +16,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)
   command -v unshare >/dev/null || apt_pkgs+=(util-linux)
   command -v ip >/dev/null || apt_pkgs+=(iproute2)
+  command -v c++ >/dev/null || apt_pkgs+=(g++) # libfuzzer-sys builds libFuzzer (fuzz/run.sh)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
   log "apt-get install ${apt_pkgs[*]}"
@@ -34,6 +35,10 @@ fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q '0\.2\.130'; then
   log "cargo install wasm-bindgen-cli 0.2.130"
   cargo install wasm-bindgen-cli --version 0.2.130
+fi
+if [ "${1:-}" = "--test" ] && ! cargo fuzz --version 2>/dev/null | grep -q '0\.13\.2'; then
+  log "cargo install cargo-fuzz 0.13.2 (fuzz/run.sh)"
+  cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/esbuild ] \
    || [ ! -d tools/node_modules/playwright-core ] || [ ! -d tools/node_modules/jssip ]; then

@@ -21,4 +21,6 @@ done
 step "browser end-to-end and JsSIP interop (private network namespace)"
 cargo build -p centrala-gateway --locked
 CENTRALA_BIN="$PWD/target/debug/centrala" tests/e2e/run.sh
+step "fuzz (short run)"
+fuzz/run.sh 15
 step "all tests passed"

@@ -1279,7 +1279,7 @@ fn unfold(head: &str) -> Vec<String> {
         if (line.starts_with(' ') || line.starts_with('\t'))
             && let Some(last) = out.last_mut()
         {
-            let kept = trim_lws(last).len();
+            let kept = last.trim_end_matches([' ', '\t']).len();
             last.truncate(kept);
             last.push(' ');
             last.push_str(trim_lws(line));
@@ -1465,6 +1465,68 @@ mod tests {
             .replace("\r\n", "\n"));
         assert_eq!(again.body, b"v=0\r\n");
         assert_eq!(again.headers.get("Content-Length"), Some("5"));
+    }
+
+    #[test]
+    fn display_names_are_unescaped_and_re_escaped() {
+        let na = NameAddr::parse(r#""A \"B\" \\ C" <sip:a@b>;tag=1"#).unwrap();
+        assert_eq!(na.display.as_deref(), Some(r#"A "B" \ C"#));
+        assert_eq!(na.to_string(), r#""A \"B\" \\ C" <sip:a@b>;tag=1"#);
+        assert_eq!(NameAddr::parse(&na.to_string()).unwrap(), na);
+        // Controls become quoted-pairs; CR and LF cannot be quoted and are dropped.
+        let mut na = NameAddr::new(Uri::sip(Some("a"), "b"));
+        na.display = Some("x\r\nVia: injected\u{7}".into());
+        assert_eq!(na.to_string(), "\"xVia: injected\\\u{7}\" <sip:a@b>");
+        assert_eq!(
+            NameAddr::parse(&na.to_string()).unwrap().display.as_deref(),
+            Some("xVia: injected\u{7}")
+        );
+    }
+
+    #[test]
+    fn uri_passwords_and_odd_user_parts_survive() {
+        let u = Uri::parse("sip:a;b?c:p%40ss@h.example:5061;transport=tcp?x=y").unwrap();
+        assert_eq!(u.user.as_deref(), Some("a;b?c"));
+        assert_eq!(u.password.as_deref(), Some("p%40ss"));
+        assert_eq!((u.host.as_str(), u.port), ("h.example", Some(5061)));
+        assert_eq!(u.params.value("transport"), Some("tcp"));
+        assert_eq!(u.headers.as_deref(), Some("x=y"));
+        assert_eq!(
+            u.to_string(),
+            "sip:a;b?c:p%40ss@h.example:5061;transport=tcp?x=y"
+        );
+        for bad in [
+            "sip:a b@h",
+            "sip:@h",
+            "sip:h:+5",
+            "sip:h;;lr",
+            "sip:[zz]",
+            "1sip:h",
+        ] {
+            assert!(Uri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_plain_digits_and_vias_exactly_three_parts() {
+        let base = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n";
+        assert!(parse_datagram(format!("{base}Content-Length: 0\r\n\r\n").as_bytes()).is_ok());
+        assert!(parse_datagram(format!("{base}Content-Length: +0\r\n\r\n").as_bytes()).is_err());
+        let plus = base.replace("CSeq: 1", "CSeq: +1");
+        assert!(parse_datagram(format!("{plus}\r\n").as_bytes()).is_err());
+        let four = base.replace("SIP/2.0/UDP", "SIP/2.0/UDP/X");
+        assert!(parse_datagram(format!("{four}\r\n").as_bytes()).is_err());
+        let second_bad = format!("{base}Via: garbage\r\n\r\n");
+        assert!(parse_datagram(second_bad.as_bytes()).is_err());
+    }
+
+    /// Found by fuzzing: a folded line after a first line that starts with LWS.
+    #[test]
+    fn folding_after_a_line_starting_with_white_space() {
+        let raw = b"\t\xd0;\xd8\xf2\n  branc.0   /tm>\r\x8a\r\xe1z";
+        assert!(parse_datagram(raw).is_err());
+        assert!(bad_request_for(raw, "x").is_none());
+        assert_eq!(unfold(" a \r\n b"), [" a b"]);
     }
 
     #[test]
