@@ -7,6 +7,7 @@
 //! parsed on demand. "Incomplete" (wait for more bytes on a stream) is an error distinct from
 //! "invalid" (answer 400 or drop).
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 /// The largest message the parser accepts, in bytes (headers and body).
@@ -678,14 +679,14 @@ impl fmt::Display for CSeq {
 
 /// Ordered header list with canonical names.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Headers(Vec<(String, String)>);
+pub struct Headers(Vec<(Cow<'static, str>, String)>);
 
 impl Headers {
     pub fn new() -> Headers {
         Headers(Vec::new())
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
     }
     /// The first value of `name` (any spelling, compact forms included).
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -693,18 +694,21 @@ impl Headers {
     }
     /// Every value of `name`, in order (comma-joined values were split when parsed).
     pub fn all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
-        let name = canonical_name(name);
+        let name: Cow<'static, str> = match known_name(name) {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(name.to_string()),
+        };
         self.0
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(&name))
             .map(|(_, v)| v.as_str())
     }
     pub fn push(&mut self, name: &str, value: impl Into<String>) {
-        self.0.push((canonical_name(name), value.into()));
+        self.0.push((canonical(name), value.into()));
     }
     /// Inserts before every other header of the same name (Via, Record-Route).
     pub fn push_front(&mut self, name: &str, value: impl Into<String>) {
-        let name = canonical_name(name);
+        let name = canonical(name);
         let pos = self
             .0
             .iter()
@@ -714,7 +718,7 @@ impl Headers {
     }
     /// Replaces every value of `name` with one value.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
-        let name = canonical_name(name);
+        let name = canonical(name);
         match self
             .0
             .iter()
@@ -732,16 +736,16 @@ impl Headers {
         }
     }
     pub fn remove(&mut self, name: &str) {
-        let name = canonical_name(name);
-        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        let name = known_name(name).unwrap_or(name);
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
     /// Removes the first value of `name` and returns it.
     pub fn remove_first(&mut self, name: &str) -> Option<String> {
-        let name = canonical_name(name);
+        let name = known_name(name).unwrap_or(name);
         let i = self
             .0
             .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case(&name))?;
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))?;
         Some(self.0.remove(i).1)
     }
     pub fn len(&self) -> usize {
@@ -752,8 +756,9 @@ impl Headers {
     }
 }
 
-/// Expands compact forms and fixes the case of well-known names; others are kept as written.
-pub fn canonical_name(name: &str) -> String {
+/// The well-known spelling of `name` (compact forms expanded), without allocating; `None`
+/// for names we do not know.
+fn known_name(name: &str) -> Option<&'static str> {
     let known: &[(&str, &str)] = &[
         ("v", "Via"),
         ("i", "Call-ID"),
@@ -778,7 +783,7 @@ pub fn canonical_name(name: &str) -> String {
     if name.len() == 1 {
         for (short, long) in known {
             if name.eq_ignore_ascii_case(short) {
-                return long.to_string();
+                return Some(long);
             }
         }
     }
@@ -823,10 +828,22 @@ pub fn canonical_name(name: &str) -> String {
     ];
     for c in CANON {
         if name.eq_ignore_ascii_case(c) {
-            return c.to_string();
+            return Some(c);
         }
     }
-    name.to_string()
+    None
+}
+
+fn canonical(name: &str) -> Cow<'static, str> {
+    match known_name(name) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(name.to_string()),
+    }
+}
+
+/// Expands compact forms and fixes the case of well-known names; others are kept as written.
+pub fn canonical_name(name: &str) -> String {
+    canonical(name).into_owned()
 }
 
 /// Headers whose comma-joined values are separate entries (RFC 3261 7.3.1).
