@@ -2,7 +2,7 @@
 //! empty line after the headers plus Content-Length bytes of body. CRLF keepalives between
 //! messages (RFC 5626 4.4.1) are reported separately so the transport can answer them.
 
-use crate::message::{parse, Message, ParseError, MAX_MESSAGE_SIZE};
+use crate::message::{MAX_MESSAGE_SIZE, Message, ParseError, parse};
 
 /// What the framer found in the bytes so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
