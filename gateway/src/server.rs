@@ -261,7 +261,7 @@ async fn sip_ws(
         .protocols(["sip"])
         .max_message_size(MAX_MESSAGE_SIZE)
         .max_frame_size(MAX_MESSAGE_SIZE)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0);
     // axum upgrades even when the client offered no "sip" subprotocol; RFC 7118 requires it.
     if ws.selected_protocol().is_none() {

@@ -2,10 +2,11 @@
 //! empty line after the headers plus Content-Length bytes of body. CRLF keepalives between
 //! messages (RFC 5626 4.4.1) are reported separately so the transport can answer them.
 
-use crate::message::{MAX_MESSAGE_SIZE, Message, ParseError, parse};
+use crate::message::{MAX_MESSAGE_SIZE, Message, ParseError, header_end, parse};
 
 /// What the framer found in the bytes so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // short-lived: handed on at once
 pub enum Frame {
     /// A whole message.
     Message(Message),
@@ -15,10 +16,16 @@ pub enum Frame {
     Pong,
 }
 
-/// Accumulates stream bytes and yields frames.
+/// Accumulates stream bytes and yields frames. Each byte is scanned for the end of the
+/// headers once, and the body is waited for by length, so a sender trickling a message in
+/// tiny pieces costs linear, not quadratic, work.
 #[derive(Debug, Default)]
 pub struct Framer {
     buf: Vec<u8>,
+    /// How much of `buf` is known to hold no end of headers.
+    scanned: usize,
+    /// The whole message's length, once its headers have ended.
+    need: Option<usize>,
 }
 
 impl Framer {
@@ -53,16 +60,67 @@ impl Framer {
         if self.buf.is_empty() {
             return Ok(None);
         }
-        match parse(&self.buf) {
-            Ok((msg, used)) => {
-                self.buf.drain(..used);
-                Ok(Some(Frame::Message(msg)))
+        // Stray line ends before a message are skipped (a lone CRLF was a pong above).
+        let stray = self
+            .buf
+            .iter()
+            .take_while(|b| **b == b'\r' || **b == b'\n')
+            .count();
+        if stray == self.buf.len() {
+            return Ok(None);
+        }
+        if stray > 0 {
+            self.buf.drain(..stray);
+        }
+        let need = match self.need {
+            Some(n) => n,
+            None => {
+                let from = self.scanned.saturating_sub(2);
+                let Some((head_end, body_start)) = header_end(&self.buf[from..]) else {
+                    self.scanned = self.buf.len();
+                    return if self.buf.len() > MAX_MESSAGE_SIZE {
+                        Err(ParseError::TooLarge)
+                    } else {
+                        Ok(None)
+                    };
+                };
+                let body = content_length(&self.buf[..from + head_end])?;
+                let n = from + body_start + body;
+                self.need = Some(n);
+                n
             }
-            Err(ParseError::Incomplete) if self.buf.len() <= MAX_MESSAGE_SIZE => Ok(None),
-            Err(ParseError::Incomplete) => Err(ParseError::TooLarge),
-            Err(e) => Err(e),
+        };
+        if need > MAX_MESSAGE_SIZE {
+            return Err(ParseError::TooLarge);
+        }
+        if self.buf.len() < need {
+            return Ok(None);
+        }
+        self.need = None;
+        self.scanned = 0;
+        let (msg, used) = parse(&self.buf[..need])?;
+        self.buf.drain(..used.max(need));
+        Ok(Some(Frame::Message(msg)))
+    }
+}
+
+/// The Content-Length of a header block (0 when absent: on a stream it is mandatory, and a
+/// message without one has no body).
+fn content_length(head: &[u8]) -> Result<usize, ParseError> {
+    for line in head.split(|b| *b == b'\n') {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(&line[..colon]);
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l") {
+            let value = String::from_utf8_lossy(&line[colon + 1..]);
+            return value.trim().parse::<usize>().map_err(|_| {
+                ParseError::Invalid(format!("bad Content-Length {:?}", value.trim()))
+            });
         }
     }
+    Ok(0)
 }
 
 #[cfg(test)]

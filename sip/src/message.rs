@@ -1106,7 +1106,7 @@ fn find_outside_quotes(s: &str, needle: u8) -> Option<usize> {
 }
 
 /// The end of the header block (index just past the empty line), if it has arrived.
-fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
+pub(crate) fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
     // Accept CRLFCRLF and, leniently, LFLF.
     let mut i = 0;
     while i < buf.len() {
