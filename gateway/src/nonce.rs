@@ -2,6 +2,7 @@
 //! never accepted twice with the same or a lower nonce count (replay protection).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -23,8 +24,11 @@ pub enum NonceCheck {
 
 pub struct Nonces {
     secret: [u8; 32],
-    /// Highest nonce count seen per nonce, with the nonce's issue time (for cleanup).
-    seen: HashMap<String, (u32, u64)>,
+    /// Highest nonce count seen per nonce, in two generations: every nonce lifetime the
+    /// older one is dropped whole, so forgetting costs nothing per request.
+    seen: HashMap<String, u32>,
+    older: HashMap<String, u32>,
+    generation_start: u64,
 }
 
 impl Nonces {
@@ -32,6 +36,8 @@ impl Nonces {
         Nonces {
             secret,
             seen: HashMap::new(),
+            older: HashMap::new(),
+            generation_start: 0,
         }
     }
 
@@ -39,7 +45,11 @@ impl Nonces {
         let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
         mac.update(payload.as_bytes());
         let bytes = mac.finalize().into_bytes();
-        bytes[..16].iter().map(|b| format!("{b:02x}")).collect()
+        let mut hex = String::with_capacity(32);
+        for b in &bytes[..16] {
+            let _ = write!(hex, "{b:02x}");
+        }
+        hex
     }
 
     /// A new nonce issued at `now` (ms since the gateway's epoch), with `salt` for uniqueness.
@@ -83,18 +93,26 @@ impl Nonces {
             },
             None => 1,
         };
-        let entry = self.seen.entry(nonce.to_string()).or_insert((0, issued));
-        if count <= entry.0 {
+        let last = self
+            .seen
+            .get(nonce)
+            .or_else(|| self.older.get(nonce))
+            .copied()
+            .unwrap_or(0);
+        if count <= last {
             return NonceCheck::Invalid;
         }
-        entry.0 = count;
+        self.seen.insert(nonce.to_string(), count);
         NonceCheck::Valid
     }
 
-    /// Forgets nonces that have expired anyway.
+    /// Forgets nonces that have expired anyway: a nonce is used within its lifetime, so
+    /// one last seen two generations ago can no longer be valid.
     pub fn sweep(&mut self, now: u64) {
-        self.seen
-            .retain(|_, (_, issued)| now.saturating_sub(*issued) <= NONCE_LIFETIME_MS + 60_000);
+        if now.saturating_sub(self.generation_start) > NONCE_LIFETIME_MS + 60_000 {
+            self.older = std::mem::take(&mut self.seen);
+            self.generation_start = now;
+        }
     }
 }
 
@@ -127,5 +145,15 @@ mod tests {
             n.check(&other, Some("00000001"), 2_000),
             NonceCheck::Invalid
         );
+    }
+
+    #[test]
+    fn replay_is_caught_across_a_generation_swap() {
+        let mut n = Nonces::new([7; 32]);
+        let nonce = n.issue(1_000, 1);
+        assert_eq!(n.check(&nonce, Some("00000001"), 1_000), NonceCheck::Valid);
+        n.sweep(NONCE_LIFETIME_MS + 70_000); // the seen counts move to the older generation
+        assert_eq!(n.check(&nonce, Some("00000001"), 2_000), NonceCheck::Invalid);
+        assert_eq!(n.check(&nonce, Some("00000002"), 2_000), NonceCheck::Valid);
     }
 }
