@@ -443,12 +443,12 @@ impl Core {
             .map(|(a, _)| *a)
             .collect();
         for addr in quiet {
-            if let Some(conn) = self.udp_flows.remove(&addr) {
-                if let Some(c) = self.conns.remove(&conn) {
-                    for key in c.contacts {
-                        if self.contact_index.get(&key) == Some(&conn) {
-                            self.contact_index.remove(&key);
-                        }
+            if let Some(conn) = self.udp_flows.remove(&addr)
+                && let Some(c) = self.conns.remove(&conn)
+            {
+                for key in c.contacts {
+                    if self.contact_index.get(&key) == Some(&conn) {
+                        self.contact_index.remove(&key);
                     }
                 }
             }
@@ -652,10 +652,10 @@ impl Core {
         ext: &str,
         now: u64,
     ) -> Result<Option<SipUser>, crate::store::StoreError> {
-        if let Some((user, at)) = self.users.get(ext) {
-            if now.saturating_sub(*at) < USER_CACHE_MS {
-                return Ok(user.clone());
-            }
+        if let Some((user, at)) = self.users.get(ext)
+            && now.saturating_sub(*at) < USER_CACHE_MS
+        {
+            return Ok(user.clone());
         }
         let user = self.store.find_user(ext).await?;
         if self.users.len() > 100_000 {

@@ -153,7 +153,10 @@ mod tests {
         let nonce = n.issue(1_000, 1);
         assert_eq!(n.check(&nonce, Some("00000001"), 1_000), NonceCheck::Valid);
         n.sweep(NONCE_LIFETIME_MS + 70_000); // the seen counts move to the older generation
-        assert_eq!(n.check(&nonce, Some("00000001"), 2_000), NonceCheck::Invalid);
+        assert_eq!(
+            n.check(&nonce, Some("00000001"), 2_000),
+            NonceCheck::Invalid
+        );
         assert_eq!(n.check(&nonce, Some("00000002"), 2_000), NonceCheck::Valid);
     }
 }

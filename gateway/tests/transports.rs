@@ -113,10 +113,10 @@ impl Peer {
     }
     async fn final_response(&mut self) -> Response {
         loop {
-            if let Message::Response(r) = self.recv().await {
-                if r.status >= 200 {
-                    return r;
-                }
+            if let Message::Response(r) = self.recv().await
+                && r.status >= 200
+            {
+                return r;
             }
         }
     }
@@ -313,11 +313,11 @@ async fn trusted_peer_is_not_challenged_but_others_are() {
     // REGISTER is challenged even from a trusted peer.
     trunk.send(&format!("REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bKtr;rport\nMax-Forwards: 70\nTo: <sip:101@{DOMAIN}>\nFrom: <sip:101@{DOMAIN}>;tag=x\nCall-ID: tr\nCSeq: 1 REGISTER\nContact: <sip:101@{me}>\n\n")).await;
     loop {
-        if let Message::Response(r) = trunk.recv().await {
-            if r.cseq().unwrap().method.as_str() == "REGISTER" {
-                assert_eq!(r.status, 401);
-                break;
-            }
+        if let Message::Response(r) = trunk.recv().await
+            && r.cseq().unwrap().method.as_str() == "REGISTER"
+        {
+            assert_eq!(r.status, 401);
+            break;
         }
     }
 

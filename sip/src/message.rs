@@ -826,12 +826,10 @@ fn known_name(name: &str) -> Option<&'static str> {
         "Date",
         "Timestamp",
     ];
-    for c in CANON {
-        if name.eq_ignore_ascii_case(c) {
-            return Some(c);
-        }
-    }
-    None
+    CANON
+        .iter()
+        .find(|&c| name.eq_ignore_ascii_case(c))
+        .map(|v| v as _)
 }
 
 fn canonical(name: &str) -> Cow<'static, str> {
