@@ -457,14 +457,16 @@ impl Core {
 
     fn send(&self, conn: ConnId, message: &Message) {
         if let Some(c) = self.conns.get(&conn) {
-            let text = message.to_string();
-            debug!(conn, "sip out\n{}", redact(&text));
+            let bytes = message.to_bytes();
+            debug!(conn, "sip out\n{}", redact(&String::from_utf8_lossy(&bytes)));
             match &c.sender {
                 ConnSender::Stream(s) => {
+                    let text = String::from_utf8(bytes)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                     let _ = s.send(text);
                 }
                 ConnSender::Udp(sock) => {
-                    if let Err(e) = sock.try_send_to(text.as_bytes(), c.peer) {
+                    if let Err(e) = sock.try_send_to(&bytes, c.peer) {
                         debug!(conn, error = %e, "udp send failed");
                     }
                 }
