@@ -458,7 +458,11 @@ impl Core {
     fn send(&self, conn: ConnId, message: &Message) {
         if let Some(c) = self.conns.get(&conn) {
             let bytes = message.to_bytes();
-            debug!(conn, "sip out\n{}", redact(&String::from_utf8_lossy(&bytes)));
+            debug!(
+                conn,
+                "sip out\n{}",
+                redact(&String::from_utf8_lossy(&bytes))
+            );
             match &c.sender {
                 ConnSender::Stream(s) => {
                     let text = String::from_utf8(bytes)
@@ -684,9 +688,20 @@ impl Core {
         );
     }
 
-    /// 401 or 407 with a SHA-256 and an MD5 challenge, preferred first (RFC 8760). JsSIP and
-    /// SIP.js keep only the *last* challenge header and know only MD5, so MD5 goes last.
-    fn challenge(&mut self, key: &TxKey, req: &Request, proxy: bool, stale: bool, now: u64) {
+    /// 401 or 407 with a SHA-256 and an MD5 challenge. On WebSocket SHA-256 goes first
+    /// (RFC 8760 preference order): JsSIP and SIP.js keep only the *last* challenge header and
+    /// know only MD5, our softphone picks SHA-256. Desk phones and tools on UDP/TCP/TLS (sipp,
+    /// many phones) answer the *first* challenge and often know only MD5, so there MD5 goes
+    /// first.
+    fn challenge(
+        &mut self,
+        key: &TxKey,
+        req: &Request,
+        conn: ConnId,
+        proxy: bool,
+        stale: bool,
+        now: u64,
+    ) {
         let (status, reason, header) = if proxy {
             (407, "Proxy Authentication Required", "Proxy-Authenticate")
         } else {
@@ -694,7 +709,11 @@ impl Core {
         };
         let mut resp = req.response(status, reason);
         resp.set_to_tag(&self.rng.token(10));
-        for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
+        let order = match self.transport_of(conn) {
+            Transport::Ws => [Algorithm::Sha256, Algorithm::Md5],
+            _ => [Algorithm::Md5, Algorithm::Sha256],
+        };
+        for algorithm in order {
             let salt = self.rng.next_u64();
             let ch = Challenge {
                 realm: self.cfg.domain.clone(),
@@ -713,7 +732,9 @@ impl Core {
         let peer = self.peer_ip(conn);
         let user = match self.authenticate(&req, "Authorization", peer, now).await {
             Auth::Ok(u) => u,
-            Auth::Challenge { stale } => return self.challenge(&key, &req, false, stale, now),
+            Auth::Challenge { stale } => {
+                return self.challenge(&key, &req, conn, false, stale, now);
+            }
             Auth::Blocked | Auth::Trusted => return self.refuse_blocked(&key, &req, now),
         };
         let aor = req.to().and_then(|t| t.uri.user);
@@ -830,7 +851,7 @@ impl Core {
         let caller = match auth {
             Auth::Ok(u) => u.ext,
             Auth::Trusted => req.from().and_then(|f| f.uri.user).unwrap_or_default(),
-            Auth::Challenge { stale } => return self.challenge(&key, &req, true, stale, now),
+            Auth::Challenge { stale } => return self.challenge(&key, &req, conn, true, stale, now),
             Auth::Blocked => return self.refuse_blocked(&key, &req, now),
         };
         if req.from().and_then(|f| f.uri.user).as_deref() != Some(caller.as_str()) {

@@ -196,6 +196,9 @@ pub async fn run(
         epoch: tokio::time::Instant::now(),
     };
     if let Some(udp) = udp {
+        // A bigger receive buffer rides out bursts instead of dropping datagrams (each drop
+        // costs the sender a 500 ms retransmission); the kernel caps it at rmem_max.
+        let _ = socket2::SockRef::from(udp.as_ref()).set_recv_buffer_size(4 << 20);
         info!(addr = %udp.local_addr()?, "SIP over UDP");
         tokio::spawn(udp_loop(udp, edge.clone()));
     }
@@ -221,7 +224,9 @@ pub async fn run(
     if let (Some(tcp), Some(acceptor)) = (listeners.https, listeners.tls) {
         info!(addr = %tcp.local_addr()?, "serving HTTPS and SIP over secure WebSocket");
         let tls =
-            axum::serve::ListenerExt::tap_io(crate::tls::TlsListener::new(tcp, acceptor)?, |_| {});
+            axum::serve::ListenerExt::tap_io(crate::tls::TlsListener::new(tcp, acceptor)?, |tls| {
+                let _ = tls.get_ref().0.set_nodelay(true);
+            });
         let service = app
             .clone()
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -233,8 +238,12 @@ pub async fn run(
         });
     }
     info!(addr = %listeners.http.local_addr()?, domain = %cfg.domain, "serving HTTP and SIP over WebSocket");
+    // Small SIP writes (100 Trying, then 180) must not wait for the peer's delayed ACK.
+    let http = axum::serve::ListenerExt::tap_io(listeners.http, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
-        listeners.http,
+        http,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)

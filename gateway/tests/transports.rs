@@ -467,3 +467,31 @@ async fn silent_and_slow_connections_are_closed() {
         "{end:?}"
     );
 }
+
+#[tokio::test]
+async fn challenges_put_md5_first_for_desk_phones_and_sha256_first_on_websocket() {
+    let gw = start().await;
+    let reg = |t: &str, me: SocketAddr| {
+        format!(
+            "REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/{t} {me};branch=z9hG4bKord{t}\nMax-Forwards: 70\nTo: <sip:101@{DOMAIN}>\nFrom: <sip:101@{DOMAIN}>;tag=o\nCall-ID: ord-{t}\nCSeq: 1 REGISTER\nContact: <sip:101@{me}>\n\n"
+        )
+    };
+    let first_algorithm = |r: &Response| {
+        Challenge::parse(r.headers.get("WWW-Authenticate").unwrap())
+            .unwrap()
+            .algorithm
+    };
+    let mut udp = Peer::udp(gw.udp_addr).await;
+    let me = udp.local();
+    udp.send(&reg("UDP", me)).await;
+    assert_eq!(
+        first_algorithm(&udp.final_response().await),
+        centrala_sip::digest::Algorithm::Md5
+    );
+    let mut ws = Raw::connect(gw.addr).await;
+    ws.send(&reg("WS", me)).await;
+    assert_eq!(
+        first_algorithm(&ws.final_response().await),
+        centrala_sip::digest::Algorithm::Sha256
+    );
+}
