@@ -147,6 +147,10 @@ struct ProxyCtx {
     cancelled: bool,
     timed_out: bool,
     ring_deadline: Option<u64>,
+    /// A 2xx went upstream.
+    answered: bool,
+    /// An answered INVITE's context stays until then, to pass on 2xx retransmissions.
+    linger_until: Option<u64>,
 }
 
 pub struct Core {
@@ -392,6 +396,15 @@ impl Core {
     }
 
     fn housekeeping(&mut self, now: u64) {
+        let done: Vec<TxKey> = self
+            .proxies
+            .iter()
+            .filter(|(_, c)| c.linger_until.is_some_and(|t| now >= t))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in done {
+            self.drop_ctx(&key);
+        }
         for (ext, bindings) in self.location.iter_mut() {
             let before = bindings.len();
             bindings.retain(|b| b.expires_at > now);
@@ -928,6 +941,8 @@ impl Core {
                 cancelled: false,
                 timed_out: false,
                 ring_deadline: invite.then_some(now + RING_TIMEOUT_MS),
+                answered: false,
+                linger_until: None,
             },
         );
     }
@@ -961,6 +976,8 @@ impl Core {
                 cancelled: false,
                 timed_out: false,
                 ring_deadline: None,
+                answered: false,
+                linger_until: None,
             },
         );
     }
@@ -1126,6 +1143,7 @@ impl Core {
                 ctx.branches[bi].state = BranchState::Done;
                 let was_final = ctx.final_sent;
                 ctx.final_sent = true;
+                ctx.answered = true;
                 if ctx.request.method == Method::Invite && !was_final {
                     info!(
                         call_id = ctx.request.call_id().unwrap_or_default(),
@@ -1160,10 +1178,23 @@ impl Core {
                 }
             }
         }
-        if let Some(ctx) = self.proxies.get(&skey)
+        if let Some(ctx) = self.proxies.get_mut(&skey)
             && ctx.branches.iter().all(|b| b.state == BranchState::Done)
         {
-            let ctx = self.proxies.remove(&skey).expect("present");
+            if ctx.request.method == Method::Invite && ctx.answered {
+                // Retransmitted 2xx (the callee's 200 or the caller's ACK was lost) must
+                // still reach the caller (RFC 3261 16.7 step 10, RFC 6026): keep the
+                // context as long as the transactions accept them.
+                ctx.linger_until
+                    .get_or_insert(now + 64 * TimerConfig::default().t1);
+            } else {
+                self.drop_ctx(&skey);
+            }
+        }
+    }
+
+    fn drop_ctx(&mut self, skey: &TxKey) {
+        if let Some(ctx) = self.proxies.remove(skey) {
             for b in ctx.branches {
                 self.branch_ctx.remove(&b.key);
             }

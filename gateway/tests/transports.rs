@@ -495,3 +495,27 @@ async fn challenges_put_md5_first_for_desk_phones_and_sha256_first_on_websocket(
         centrala_sip::digest::Algorithm::Sha256
     );
 }
+
+#[tokio::test]
+async fn a_retransmitted_200_reaches_the_caller_and_is_acknowledged_again() {
+    let gw = start().await;
+    let mut desk = Peer::udp(gw.udp_addr).await;
+    desk.register("102").await;
+    let mut alice = Phone::registered(gw.addr, "101", 1).await;
+    alice.call("102", SDP).await;
+    let invite = desk.request().await;
+    let (me, t) = (desk.local(), desk.transport());
+    let ok = String::from_utf8(answer(&invite, 200, me, t).to_bytes()).unwrap();
+    desk.send(&ok).await;
+    alice.expect(|e| matches!(e, Event::Answered { .. })).await;
+    assert_eq!(desk.request().await.method.as_str(), "ACK");
+    // The phone did not see the ACK (say) and resends its 200: it must get an ACK again.
+    desk.send(&ok).await;
+    let again = loop {
+        let r = desk.request().await;
+        if r.method.as_str() != "INVITE" {
+            break r;
+        }
+    };
+    assert_eq!(again.method.as_str(), "ACK");
+}
