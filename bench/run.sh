@@ -21,7 +21,8 @@
 # Environment: BENCH_DIR (work folder, default /tmp/centrala-bench; users are created once and
 # reused), STEP_SECS (seconds per rate step, default 10), START_RATE (default 200),
 # KAMAILIO_CHILDREN (UDP worker processes, default 2 = the cores), SKIP_BUILD=1,
-# CENTRALA_BIN (a centrala binary to use instead of target/release/centrala).
+# CENTRALA_BIN (a centrala binary to use instead of target/release/centrala),
+# TESTS (default "register calls"; e.g. TESTS=calls runs only the call searches).
 # All traffic stays on 127.0.0.0/8; every sipp run is bounded (-m calls, -timeout).
 set -euo pipefail
 
@@ -30,6 +31,7 @@ WORK=${BENCH_DIR:-/tmp/centrala-bench}
 STEP_SECS=${STEP_SECS:-10}
 START_RATE=${START_RATE:-200}
 CHILDREN=${KAMAILIO_CHILDREN:-2}
+TESTS=${TESTS:-register calls}
 DOMAIN=bench.local
 TRUSTED=127.0.0.2
 C_SIP=127.0.0.1:5060
@@ -98,9 +100,12 @@ search() { # name target scenario [more search.py args] -- [sipp args]
 
 bench_server() { # label target callee-port uac-port-base
     local label=$1 target=$2 uas_port=$3 base=$4
-    echo "== $label: REGISTER/s"
-    search "$label-register" "$target" "$SIPP/register.xml" --local-port "$base" -- \
-        -inf "$SIPP/users.csv" -key domain "$DOMAIN"
+    if [[ " $TESTS " == *" register "* ]]; then
+        echo "== $label: REGISTER/s"
+        search "$label-register" "$target" "$SIPP/register.xml" --local-port "$base" -- \
+            -inf "$SIPP/users.csv" -key domain "$DOMAIN"
+    fi
+    [[ " $TESTS " == *" calls "* ]] || return 0
     echo "== $label: calls/s (callee 3000 registers from 127.0.0.1:$uas_port)"
     LD_PRELOAD="$WORK/md5only.so" timeout 30 sipp "$target" -sf "$SIPP/register_callee.xml" -inf "$SIPP/callee.csv" \
         -key domain "$DOMAIN" -i 127.0.0.1 -p "$uas_port" -m 1 -nostdin -timeout 20s \
@@ -128,9 +133,9 @@ ratio() { python3 -c "import sys; a,b=float(sys.argv[1] or 0),float(sys.argv[2] 
     echo "SIP over UDP on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $STEP_SECS s per step"
     echo "highest rate with 0 failed calls and 0 retransmissions (sipp, same machine):"
     printf '%-22s %12s %12s %10s\n' "" "Centrala" "Kamailio" "ratio"
-    printf '%-22s %12s %12s %10s\n' "REGISTER/s (digest)" "${RESULT[centrala-register]}" "${RESULT[kamailio-register]}" \
-        "$(ratio "${RESULT[centrala-register]}" "${RESULT[kamailio-register]}")"
-    printf '%-22s %12s %12s %10s\n' "calls/s (INVITE..BYE)" "${RESULT[centrala-calls]}" "${RESULT[kamailio-calls]}" \
-        "$(ratio "${RESULT[centrala-calls]}" "${RESULT[kamailio-calls]}")"
+    printf '%-22s %12s %12s %10s\n' "REGISTER/s (digest)" "${RESULT[centrala-register]:-}" "${RESULT[kamailio-register]:-}" \
+        "$(ratio "${RESULT[centrala-register]:-}" "${RESULT[kamailio-register]:-}")"
+    printf '%-22s %12s %12s %10s\n' "calls/s (INVITE..BYE)" "${RESULT[centrala-calls]:-}" "${RESULT[kamailio-calls]:-}" \
+        "$(ratio "${RESULT[centrala-calls]:-}" "${RESULT[kamailio-calls]:-}")"
     echo "(Kamailio: $CHILDREN UDP workers; Centrala: tokio default runtime, $(nproc) worker threads)"
 } | tee "$WORK/results.txt"
