@@ -545,16 +545,23 @@ impl UserAgent {
             488 => "Not Acceptable Here",
             _ => "Decline",
         };
-        if let Some(key) = self.calls[i].invite_key.clone() {
-            let mut r = self.calls[i].invite.response(status, reason);
-            if let Some(d) = &self.calls[i].dialog {
-                r.set_to_tag(&d.id.local_tag);
-            }
-            self.tx.send_response(&key, r, now);
-        }
+        self.refuse_incoming(i, status, reason, now);
         let text = if status == 486 { "Busy" } else { "Declined" };
         self.end(i, text, Some(status), true);
         self.drain(now);
+    }
+
+    /// Sends a final failure response to incoming call `i`'s INVITE, with our To tag.
+    fn refuse_incoming(&mut self, i: usize, status: u16, reason: &str, now: Instant) {
+        let call = &self.calls[i];
+        let Some(key) = call.invite_key.clone() else {
+            return;
+        };
+        let mut r = call.invite.response(status, reason);
+        if let Some(d) = &call.dialog {
+            r.set_to_tag(&d.id.local_tag);
+        }
+        self.tx.send_response(&key, r, now);
     }
 
     /// Hangs up: CANCEL or BYE for our call, 603 Decline for a ringing incoming call.
@@ -1066,11 +1073,7 @@ impl UserAgent {
         if self.calls[i].state == CallState::Ringing
             && self.calls[i].direction == Direction::Incoming
         {
-            let mut r = self.calls[i].invite.response(487, "Request Terminated");
-            if let Some(d) = &self.calls[i].dialog {
-                r.set_to_tag(&d.id.local_tag);
-            }
-            self.tx.send_response(&invite_key, r, now);
+            self.refuse_incoming(i, 487, "Request Terminated", now);
             self.end(i, "Missed call: the caller hung up", None, true);
         }
     }
