@@ -32,6 +32,9 @@ STEP_SECS=${STEP_SECS:-10}
 START_RATE=${START_RATE:-200}
 CHILDREN=${KAMAILIO_CHILDREN:-2}
 TESTS=${TESTS:-register calls}
+# sipp's socket buffers (its default is 64 KiB): with small ones the sipp callee, not the
+# server, drops datagrams first at ~900 calls/s on this machine.
+SIPP_BUF=${SIPP_BUF:-4194304}
 DOMAIN=bench.local
 TRUSTED=127.0.0.2
 C_SIP=127.0.0.1:5060
@@ -103,7 +106,7 @@ bench_server() { # label target callee-port uac-port-base
     if [[ " $TESTS " == *" register "* ]]; then
         echo "== $label: REGISTER/s"
         search "$label-register" "$target" "$SIPP/register.xml" --local-port "$base" -- \
-            -inf "$SIPP/users.csv" -key domain "$DOMAIN"
+            -inf "$SIPP/users.csv" -key domain "$DOMAIN" -buff_size "$SIPP_BUF"
     fi
     [[ " $TESTS " == *" calls "* ]] || return 0
     echo "== $label: calls/s (callee 3000 registers from 127.0.0.1:$uas_port)"
@@ -114,12 +117,14 @@ bench_server() { # label target callee-port uac-port-base
     rm -f "$WORK/$label-uas-stat.csv"
     timeout 1800 sipp "$target" -sf "$SIPP/uas_answer.xml" -key callee 3000 -i 127.0.0.1 -p "$uas_port" \
         -nostdin -timeout 1700s -trace_stat -stf "$WORK/$label-uas-stat.csv" -fd 1 -default_behaviors all,-abortunexp \
+        -buff_size "$SIPP_BUF" \
         -trace_err -error_file "$WORK/$label-uas-errors.log" >"$WORK/$label-uas.out" 2>&1 &
     local uas=$!
     PIDS+=("$uas")
     sleep 1
     search "$label-calls" "$target" "$SIPP/uac_call.xml" --local-ip "$TRUSTED" --local-port $((base + 100)) \
-        --uas-stat "$WORK/$label-uas-stat.csv" -- -key callee 3000 -key domain "$DOMAIN" -default_behaviors all,-abortunexp
+        --uas-stat "$WORK/$label-uas-stat.csv" -- -key callee 3000 -key domain "$DOMAIN" -default_behaviors all,-abortunexp \
+        -buff_size "$SIPP_BUF"
     kill "$uas" 2>/dev/null || true
     wait "$uas" 2>/dev/null || true
 }
