@@ -230,7 +230,7 @@ impl Core {
     }
 
     /// Runs until every sender of `rx` is gone.
-    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<CoreInput>) {
+    pub async fn run(mut self, mut rx: mpsc::Receiver<CoreInput>) {
         let mut next_tick = self.now() + 1000;
         loop {
             let wake = self

@@ -29,6 +29,10 @@ use crate::core::{Core, CoreConfig, CoreInput, Transport};
 use crate::limits::{FloodGuard, Limits};
 use crate::store::Store;
 
+/// Messages waiting for the core at most; past that UDP datagrams are dropped and stream
+/// connections wait (back-pressure).
+const CORE_QUEUE: usize = 8192;
+
 /// What `centrala serve` runs with.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -81,7 +85,7 @@ impl Listeners {
 /// What every connection task shares.
 #[derive(Clone)]
 struct Edge {
-    core: mpsc::UnboundedSender<CoreInput>,
+    core: mpsc::Sender<CoreInput>,
     next_conn: Arc<AtomicU64>,
     domain: String,
     limits: Limits,
@@ -150,7 +154,9 @@ pub async fn run(
     cfg: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (core_tx, core_rx) = mpsc::unbounded_channel();
+    // Bounded: under overload UDP datagrams are shed at the door (their senders retransmit)
+    // instead of queueing without limit until every answer is too late.
+    let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
     let next_conn = Arc::new(AtomicU64::new(1));
     let udp = listeners.sip_udp.map(Arc::new);
     let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
@@ -343,7 +349,7 @@ async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: S
         peer,
         transport: Transport::Ws,
     };
-    if edge.core.send(hello).is_err() {
+    if edge.core.send(hello).await.is_err() {
         return;
     }
     let (mut sink, mut stream) = socket.split();
@@ -369,7 +375,7 @@ async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: S
                 match inbound(&bytes, peer) {
                     Inbound::Message(message) => {
                         spoke = true;
-                        if edge.core.send(CoreInput::Message { conn, message }).is_err() {
+                        if edge.core.send(CoreInput::Message { conn, message }).await.is_err() {
                             break;
                         }
                     }
@@ -389,7 +395,7 @@ async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: S
             }
         }
     }
-    let _ = edge.core.send(CoreInput::Closed { conn });
+    let _ = edge.core.send(CoreInput::Closed { conn }).await;
 }
 
 /// SIP over UDP: one task reads datagrams; the core answers through the shared socket.
@@ -409,12 +415,12 @@ async fn udp_loop(socket: Arc<UdpSocket>, edge: Edge) {
         }
         match inbound(&buf[..n], peer) {
             Inbound::Message(message) => {
-                if edge
-                    .core
-                    .send(CoreInput::Datagram { peer, message })
-                    .is_err()
-                {
-                    return;
+                match edge.core.try_send(CoreInput::Datagram { peer, message }) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        debug!(%peer, "core busy: datagram shed");
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return,
                 }
             }
             Inbound::Reply(text) => {
@@ -482,6 +488,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
             peer,
             transport,
         })
+        .await
         .is_err()
     {
         return;
@@ -512,7 +519,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
                                 break 'conn;
                             }
                             spoke = true;
-                            if edge.core.send(CoreInput::Message { conn, message }).is_err() {
+                            if edge.core.send(CoreInput::Message { conn, message }).await.is_err() {
                                 break 'conn;
                             }
                         }
@@ -547,5 +554,5 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
     }
-    let _ = edge.core.send(CoreInput::Closed { conn });
+    let _ = edge.core.send(CoreInput::Closed { conn }).await;
 }
