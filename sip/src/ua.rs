@@ -27,6 +27,9 @@ const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS";
 pub struct UaConfig {
     /// The extension (SIP user), e.g. "101".
     pub user: String,
+    /// The digest `username`, when it is not `user` (e.g. a short-lived credential's
+    /// "1764300000:101"). `None`: `user`.
+    pub auth_user: Option<String>,
     /// The SIP domain (digest realm), e.g. "centrala.local".
     pub domain: String,
     /// The SIP password or short-lived SIP credential; kept in memory only.
@@ -48,6 +51,7 @@ impl UaConfig {
     pub fn new(user: &str, domain: &str, password: &str) -> UaConfig {
         UaConfig {
             user: user.to_string(),
+            auth_user: None,
             domain: domain.to_string(),
             password: password.to_string(),
             display_name: None,
@@ -170,6 +174,8 @@ struct Registration {
     refresh_at: Option<Instant>,
     /// Registering with Expires: 0 (logging out).
     removing: bool,
+    /// The current `Failed` state is the registrar refusing our credentials.
+    auth_refused: bool,
 }
 
 /// A SIP user agent for one extension on one WebSocket.
@@ -222,6 +228,7 @@ impl UserAgent {
             auth_tries: 0,
             refresh_at: None,
             removing: false,
+            auth_refused: false,
         };
         let timers = TimerConfig::default();
         UserAgent {
@@ -254,6 +261,31 @@ impl UserAgent {
 
     pub fn registration(&self) -> &RegistrationState {
         &self.reg.state
+    }
+
+    /// Whether the registration failed because the registrar refused our credentials (401,
+    /// 403 or 407 after answering the challenge): new ones may help, see `set_credentials`.
+    pub fn auth_refused(&self) -> bool {
+        self.reg.auth_refused && matches!(self.reg.state, RegistrationState::Failed(_))
+    }
+
+    /// Replaces the digest username (`None`: `user`) and password for every later
+    /// authentication: the next REGISTER refresh, calls, and `reregister`.
+    pub fn set_credentials(&mut self, auth_user: Option<String>, password: String) {
+        self.cfg.auth_user = auth_user;
+        self.cfg.password = password;
+    }
+
+    /// Registers again now (e.g. with new credentials after a refusal), unless not
+    /// connected or a REGISTER is already under way.
+    pub fn reregister(&mut self, now: Instant) {
+        if !self.connected || self.reg.key.is_some() {
+            return;
+        }
+        self.reg.removing = false;
+        self.reg.refresh_at = None;
+        self.reg.auth_tries = 0;
+        self.send_register(now, None);
     }
 
     /// Text to send on the WebSocket, in order.
@@ -326,6 +358,11 @@ impl UserAgent {
             self.send_register(now, None);
         }
         self.set_reg_state(RegistrationState::Unregistered);
+    }
+
+    fn fail_registration(&mut self, reason: &str, auth_refused: bool) {
+        self.reg.auth_refused = auth_refused;
+        self.set_reg_state(RegistrationState::Failed(reason.into()));
     }
 
     fn set_reg_state(&mut self, s: RegistrationState) {
@@ -413,7 +450,7 @@ impl UserAgent {
             &challenge,
             req.method.as_str(),
             &req.uri.to_string(),
-            &self.cfg.user,
+            self.cfg.auth_user.as_deref().unwrap_or(&self.cfg.user),
             &self.cfg.password,
             &cnonce,
             1,
@@ -714,9 +751,7 @@ impl UserAgent {
     fn on_timeout(&mut self, key: TxKey, now: Instant) {
         if self.reg.key.as_ref() == Some(&key) {
             self.reg.key = None;
-            self.set_reg_state(RegistrationState::Failed(
-                "The phone system does not answer".into(),
-            ));
+            self.fail_registration("The phone system does not answer", false);
             self.reg.refresh_at = Some(now + 30_000);
             return;
         }
@@ -900,24 +935,21 @@ impl UserAgent {
                     .filter_map(Challenge::parse)
                     .any(|c| c.stale);
                 if self.reg.auth_tries > 1 && !stale {
-                    self.set_reg_state(RegistrationState::Failed(
-                        "Wrong extension or password".into(),
-                    ));
+                    self.fail_registration("Wrong extension or password", true);
                     return;
                 }
                 let mut probe = Request::new(Method::Register, Uri::sip(None, &self.cfg.domain));
                 probe.headers.push("CSeq", "1 REGISTER");
                 match self.authorize(&probe, &resp) {
                     Some(auth) => self.send_register(now, Some(auth)),
-                    None => self.set_reg_state(RegistrationState::Failed(
-                        "The phone system asked for an unsupported login method".into(),
-                    )),
+                    None => self.fail_registration(
+                        "The phone system asked for an unsupported login method",
+                        false,
+                    ),
                 }
             }
             401 | 403 | 407 => {
-                self.set_reg_state(RegistrationState::Failed(
-                    "Wrong extension or password".into(),
-                ));
+                self.fail_registration("Wrong extension or password", true);
             }
             423 => {
                 if let Some(min) = resp
@@ -930,10 +962,10 @@ impl UserAgent {
                 }
             }
             status => {
-                self.set_reg_state(RegistrationState::Failed(format!(
-                    "Registration refused: {status} {}",
-                    resp.reason
-                )));
+                self.fail_registration(
+                    &format!("Registration refused: {status} {}", resp.reason),
+                    false,
+                );
                 self.reg.refresh_at = Some(now + 30_000);
             }
         }
@@ -1141,4 +1173,144 @@ fn dialog_response(req: &Request, status: u16, reason: &str) -> Response {
         r.headers.push("Record-Route", rr);
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The next REGISTER the user agent sends.
+    fn next_register(ua: &mut UserAgent) -> Request {
+        while let Some(text) = ua.poll_transmit() {
+            if let Ok(Message::Request(r)) = parse_datagram(text.as_bytes())
+                && r.method == Method::Register
+            {
+                return r;
+            }
+        }
+        panic!("no REGISTER sent");
+    }
+
+    /// Answers `req` with a 401 digest challenge.
+    fn challenge(ua: &mut UserAgent, req: &Request, now: Instant) {
+        let mut r = req.response(401, "Unauthorized");
+        r.set_to_tag("reg");
+        r.headers.push(
+            "WWW-Authenticate",
+            "Digest realm=\"demo.centrala.local\", nonce=\"n1\", qop=\"auth\", algorithm=MD5",
+        );
+        ua.handle_message(&r.to_bytes(), now);
+    }
+
+    fn credentials(req: &Request) -> Credentials {
+        Credentials::parse(req.headers.get("Authorization").expect("Authorization"))
+            .expect("valid credentials")
+    }
+
+    fn password_matches(c: &Credentials, user: &str, password: &str) -> bool {
+        let ha1 = crate::digest::ha1(c.algorithm, user, &c.realm, password);
+        c.verify("REGISTER", &ha1)
+    }
+
+    #[test]
+    fn authorization_carries_the_auth_user_when_set() {
+        let mut cfg = UaConfig::new("101", "demo.centrala.local", "cred-1");
+        cfg.auth_user = Some("1764300000:101".into());
+        let mut ua = UserAgent::new(cfg, 7);
+        ua.connected(0);
+        let first = next_register(&mut ua);
+        assert!(first.headers.get("Authorization").is_none());
+        // The address of record stays the extension.
+        assert!(first.headers.get("From").unwrap().contains("sip:101@"));
+        challenge(&mut ua, &first, 10);
+        let second = next_register(&mut ua);
+        let c = credentials(&second);
+        assert_eq!(c.username, "1764300000:101");
+        assert!(password_matches(&c, "1764300000:101", "cred-1"));
+        assert!(second.headers.get("To").unwrap().contains("sip:101@"));
+    }
+
+    #[test]
+    fn authorization_uses_the_extension_without_an_auth_user() {
+        let mut ua = UserAgent::new(UaConfig::new("101", "demo.centrala.local", "pw"), 7);
+        ua.connected(0);
+        let first = next_register(&mut ua);
+        challenge(&mut ua, &first, 10);
+        let c = credentials(&next_register(&mut ua));
+        assert_eq!(c.username, "101");
+        assert!(password_matches(&c, "101", "pw"));
+    }
+
+    #[test]
+    fn new_credentials_are_used_by_the_next_refresh() {
+        let mut cfg = UaConfig::new("101", "demo.centrala.local", "cred-1");
+        cfg.auth_user = Some("1:101".into());
+        let mut ua = UserAgent::new(cfg, 9);
+        ua.connected(0);
+        let first = next_register(&mut ua);
+        challenge(&mut ua, &first, 10);
+        let authed = next_register(&mut ua);
+        let mut ok = authed.response(200, "OK");
+        ok.set_to_tag("reg");
+        for c in authed.headers.all("Contact") {
+            ok.headers.push("Contact", c);
+        }
+        ua.handle_message(&ok.to_bytes(), 20);
+        assert_eq!(ua.registration(), &RegistrationState::Registered);
+
+        ua.set_credentials(Some("2:101".into()), "cred-2".into());
+        // Run the clock to the refresh (well before the 600 s expiry), skipping keepalives.
+        let (refresh, now) = loop {
+            let now = ua.poll_timeout().expect("a refresh is scheduled");
+            ua.handle_timeout(now);
+            if let Some(r) = std::iter::from_fn(|| ua.poll_transmit())
+                .filter_map(|t| match parse_datagram(t.as_bytes()) {
+                    Ok(Message::Request(r)) if r.method == Method::Register => Some(r),
+                    _ => None,
+                })
+                .next()
+            {
+                break (r, now);
+            }
+            assert!(now < 600_000, "no refresh before expiry");
+        };
+        assert_eq!(ua.registration(), &RegistrationState::Registered);
+        challenge(&mut ua, &refresh, now + 10);
+        let c = credentials(&next_register(&mut ua));
+        assert_eq!(c.username, "2:101");
+        assert!(password_matches(&c, "2:101", "cred-2"));
+    }
+
+    #[test]
+    fn a_refused_login_is_reported_and_can_be_retried_with_new_credentials() {
+        let mut cfg = UaConfig::new("101", "demo.centrala.local", "old");
+        cfg.auth_user = Some("1:101".into());
+        let mut ua = UserAgent::new(cfg, 3);
+        ua.connected(0);
+        let first = next_register(&mut ua);
+        challenge(&mut ua, &first, 10);
+        let authed = next_register(&mut ua);
+        let forbidden = authed.response(403, "Forbidden");
+        ua.handle_message(&forbidden.to_bytes(), 20);
+        assert!(matches!(ua.registration(), RegistrationState::Failed(_)));
+        assert!(ua.auth_refused());
+
+        ua.set_credentials(Some("2:101".into()), "new".into());
+        ua.reregister(30);
+        assert_eq!(ua.registration(), &RegistrationState::Registering);
+        assert!(!ua.auth_refused());
+        let again = next_register(&mut ua);
+        challenge(&mut ua, &again, 40);
+        assert_eq!(credentials(&next_register(&mut ua)).username, "2:101");
+    }
+
+    #[test]
+    fn other_refusals_are_not_credential_problems() {
+        let mut ua = UserAgent::new(UaConfig::new("101", "d", "pw"), 5);
+        ua.connected(0);
+        let first = next_register(&mut ua);
+        ua.handle_message(&first.response(503, "Busy").to_bytes(), 10);
+        assert!(matches!(ua.registration(), RegistrationState::Failed(_)));
+        assert!(!ua.auth_refused());
+    }
 }
