@@ -19,8 +19,10 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use crate::accounts::{DEFAULT_COMPANY, normalize_number};
 use crate::limits::{Limits, RateLimiter};
 use crate::nonce::{NonceCheck, Nonces};
+use crate::sipcred;
 use crate::store::{SipUser, Store};
 
 /// A connection's number, unique for the life of the process.
@@ -77,6 +79,24 @@ pub enum CoreInput {
     Closed {
         conn: ConnId,
     },
+    /// An extension's account changed (access revoked, removed, renumbered): forget what is
+    /// cached of it and drop registrations as `drop` says. The web app's connections are
+    /// closed, so it notices at once.
+    AccountChanged {
+        company: i64,
+        ext: String,
+        drop: Registrations,
+    },
+}
+
+/// Which registrations of a changed account go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registrations {
+    Keep,
+    /// The web app's (access revoked).
+    App,
+    /// All (extension removed or renumbered).
+    All,
 }
 
 /// The core's settings.
@@ -93,6 +113,8 @@ pub struct CoreConfig {
     /// Addresses not challenged for out-of-dialog requests other than REGISTER.
     pub trusted: Vec<IpAddr>,
     pub limits: Limits,
+    /// Key of the web app's short-lived SIP credentials ([`sipcred`]).
+    pub sip_secret: [u8; 32],
 }
 
 enum ConnSender {
@@ -117,6 +139,8 @@ struct Binding {
     /// `+sip.instance` and `reg-id` (RFC 5626) or the contact address: what identifies it.
     key: String,
     expires_at: u64,
+    /// Registered with the web app's short-lived credentials.
+    app: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +182,7 @@ pub struct Core {
     store: Store,
     tx: Transactions<ConnId>,
     conns: HashMap<ConnId, Conn>,
+    /// Bindings by address of record: `<company id>:<extension>`.
     location: HashMap<String, Vec<Binding>>,
     contact_index: HashMap<String, ConnId>,
     nonces: Nonces,
@@ -171,11 +196,22 @@ pub struct Core {
     auth_fail_user: RateLimiter<String>,
     auth_fail_ip: RateLimiter<IpAddr>,
     /// Users looked up recently (None: no such user), with when.
-    users: HashMap<String, (Option<SipUser>, u64)>,
+    users: HashMap<(i64, String), (Option<SipUser>, u64)>,
+    /// Companies by SIP domain, looked up recently.
+    domains: HashMap<String, (Option<i64>, u64)>,
+}
+
+/// A location key: an extension in a company.
+fn aor(company: i64, ext: &str) -> String {
+    format!("{company}:{ext}")
 }
 
 enum Auth {
-    Ok(SipUser),
+    /// Authenticated; `app` when with the web app's short-lived credentials.
+    Ok {
+        user: SipUser,
+        app: bool,
+    },
     Challenge {
         stale: bool,
     },
@@ -211,6 +247,7 @@ impl Core {
             udp_flows: HashMap::new(),
             next_conn,
             users: HashMap::new(),
+            domains: HashMap::new(),
             nonces: Nonces::new(cfg.nonce_secret),
             cfg,
             store,
@@ -298,6 +335,9 @@ impl Core {
                 self.on_closed(conn);
                 self.process().await;
             }
+            CoreInput::AccountChanged { company, ext, drop } => {
+                self.on_account_changed(company, &ext, drop)
+            }
         }
     }
 
@@ -356,6 +396,43 @@ impl Core {
             let key = contact.uri.address_key();
             if self.contact_index.insert(key.clone(), conn) != Some(conn) {
                 c.contacts.push(key);
+            }
+        }
+    }
+
+    fn on_account_changed(&mut self, company: i64, ext: &str, drop: Registrations) {
+        self.users.remove(&(company, ext.to_string()));
+        let key = aor(company, ext);
+        if drop == Registrations::Keep {
+            return;
+        }
+        let app_only = drop == Registrations::App;
+        let Some(bindings) = self.location.get_mut(&key) else {
+            return;
+        };
+        let mut closed = Vec::new();
+        bindings.retain(|b| {
+            let drop = b.app || !app_only;
+            if drop && b.app {
+                closed.push(b.conn);
+            }
+            !drop
+        });
+        if bindings.is_empty() {
+            self.location.remove(&key);
+        }
+        info!(
+            company,
+            ext, app_only, "account changed: registrations removed"
+        );
+        for conn in closed {
+            if let Some(Conn {
+                sender: ConnSender::Stream(s),
+                ..
+            }) = self.conns.get(&conn)
+            {
+                // An empty text is the connection task's signal to close.
+                let _ = s.send(String::new());
             }
         }
     }
@@ -617,71 +694,138 @@ impl Core {
         self.on_initial(key, req, conn, now).await;
     }
 
-    /// Checks the digest credentials in `header` for our realm, counting failures per user
-    /// and per source address. Unknown users fail exactly like wrong passwords.
-    async fn authenticate(&mut self, req: &Request, header: &str, peer: IpAddr, now: u64) -> Auth {
+    /// The company a SIP domain belongs to, from a short-lived cache.
+    async fn company_for_domain(&mut self, host: &str, now: u64) -> Option<i64> {
+        let host = host.to_ascii_lowercase();
+        if let Some((c, at)) = self.domains.get(&host)
+            && now.saturating_sub(*at) < USER_CACHE_MS
+        {
+            return *c;
+        }
+        let company = match self.store.company_by_domain(&host).await {
+            Ok(c) => c.map(|c| c.id),
+            Err(e) => {
+                warn!(error = %e, "company lookup failed");
+                None
+            }
+        };
+        if self.domains.len() > 10_000 {
+            self.domains.clear();
+        }
+        self.domains.insert(host, (company, now));
+        company
+    }
+
+    /// The company and realm a request is for: its domain (the To host of a REGISTER, the
+    /// From host otherwise) when that is a company's, else the default company (requests to
+    /// an IP address, as desk phones and tools send).
+    async fn realm_of(&mut self, req: &Request, now: u64) -> (i64, String) {
+        let host = if req.method == Method::Register {
+            req.to().map(|t| t.uri.host)
+        } else {
+            req.from().map(|f| f.uri.host)
+        };
+        if let Some(h) = host
+            && let Some(c) = self.company_for_domain(&h, now).await
+        {
+            return (c, h.to_ascii_lowercase());
+        }
+        (DEFAULT_COMPANY, self.cfg.domain.clone())
+    }
+
+    /// Checks the digest credentials in `header` for the request's realm, counting failures
+    /// per user and per source address. Unknown users fail exactly like wrong passwords.
+    /// A username `<expiry>:<ext>` is the web app's short-lived credential ([`sipcred`]).
+    async fn authenticate(
+        &mut self,
+        req: &Request,
+        header: &str,
+        peer: IpAddr,
+        realm: &(i64, String),
+        now: u64,
+    ) -> Auth {
+        let (company, realm) = realm;
         let creds = req
             .headers
             .all(header)
             .filter_map(Credentials::parse)
-            .find(|c| c.realm == self.cfg.domain);
+            .find(|c| c.realm.eq_ignore_ascii_case(realm));
         let Some(creds) = creds else {
             return Auth::Challenge { stale: false };
         };
-        if self.auth_fail_user.is_banned(&creds.username, now)
-            || self.auth_fail_ip.is_banned(&peer, now)
-        {
+        let who = format!("{}@{realm}", creds.username);
+        if self.auth_fail_user.is_banned(&who, now) || self.auth_fail_ip.is_banned(&peer, now) {
             return Auth::Blocked;
         }
-        let user = match self.user(&creds.username, now).await {
+        let ephemeral = sipcred::parse(&creds.username);
+        let ext = ephemeral.map_or(creds.username.as_str(), |(_, e)| e);
+        let user = match self.user(*company, ext, now).await {
             Ok(u) => u,
             Err(e) => {
                 warn!(error = %e, "user lookup failed");
                 return Auth::Challenge { stale: false };
             }
         };
-        let verified = user
-            .as_ref()
-            .filter(|u| creds.verify(req.method.as_str(), u.ha1(creds.algorithm)));
-        let Some(user) = verified.cloned() else {
-            info!(user = %creds.username, %peer, method = %req.method, "digest authentication failed");
-            let user_ok = self.auth_fail_user.hit(&creds.username, now);
+        let verified = user.filter(|u| match ephemeral {
+            Some((expires, _)) => {
+                let fresh = expires > crate::accounts::unix_now();
+                let password = sipcred::password(&self.cfg.sip_secret, &creds.username, realm);
+                let ha1 = centrala_sip::digest::ha1(
+                    creds.algorithm,
+                    &creds.username,
+                    &creds.realm,
+                    &password,
+                );
+                u.app_access && fresh && creds.verify(req.method.as_str(), &ha1)
+            }
+            None => u
+                .ha1(creds.algorithm)
+                .is_some_and(|h| creds.verify(req.method.as_str(), h)),
+        });
+        let Some(user) = verified else {
+            info!(user = %who, %peer, method = %req.method, "digest authentication failed");
+            let user_ok = self.auth_fail_user.hit(&who, now);
             let ip_ok = self.auth_fail_ip.hit(&peer, now);
             if !user_ok || !ip_ok {
-                warn!(user = %creds.username, %peer, "too many failed logins: refused for a while");
+                warn!(user = %who, %peer, "too many failed logins: refused for a while");
                 return Auth::Blocked;
             }
             return Auth::Challenge { stale: false };
         };
         match self.nonces.check(&creds.nonce, creds.nc.as_deref(), now) {
             NonceCheck::Valid => {
-                self.auth_fail_user.clear(&creds.username);
-                Auth::Ok(user)
+                self.auth_fail_user.clear(&who);
+                Auth::Ok {
+                    user,
+                    app: ephemeral.is_some(),
+                }
             }
             NonceCheck::Stale => Auth::Challenge { stale: true },
             NonceCheck::Invalid => Auth::Challenge { stale: false },
         }
     }
 
-    /// A user by extension, from a short-lived cache in front of the database: REGISTER and
-    /// INVITE storms must not queue on SQLite. Changes made by the CLI show within
-    /// `USER_CACHE_MS`.
+    /// A user by company and extension, from a short-lived cache in front of the database:
+    /// REGISTER and INVITE storms must not queue on SQLite. Changes made by the CLI show
+    /// within `USER_CACHE_MS`; the API's at once ([`CoreInput::AccountChanged`]).
     async fn user(
         &mut self,
+        company: i64,
         ext: &str,
         now: u64,
     ) -> Result<Option<SipUser>, crate::store::StoreError> {
-        if let Some((user, at)) = self.users.get(ext)
+        let key = (company, ext.to_string());
+        if let Some((user, at)) = self.users.get(&key)
             && now.saturating_sub(*at) < USER_CACHE_MS
         {
             return Ok(user.clone());
         }
-        let user = self.store.find_user(ext).await?;
+        let user = self.store.find_sip_user(company, ext).await?;
         if self.users.len() > 100_000 {
             self.users
                 .retain(|_, (_, at)| now.saturating_sub(*at) < USER_CACHE_MS);
         }
-        self.users.insert(ext.to_string(), (user.clone(), now));
+        self.users.insert(key, (user.clone(), now));
         Ok(user)
     }
 
@@ -713,6 +857,7 @@ impl Core {
         conn: ConnId,
         proxy: bool,
         stale: bool,
+        realm: &str,
         now: u64,
     ) {
         let (status, reason, header) = if proxy {
@@ -729,7 +874,7 @@ impl Core {
         for algorithm in order {
             let salt = self.rng.next_u64();
             let ch = Challenge {
-                realm: self.cfg.domain.clone(),
+                realm: realm.to_string(),
                 nonce: self.nonces.issue(now, salt),
                 algorithm,
                 qop: Some("auth".into()),
@@ -743,13 +888,18 @@ impl Core {
 
     async fn on_register(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
         let peer = self.peer_ip(conn);
-        let user = match self.authenticate(&req, "Authorization", peer, now).await {
-            Auth::Ok(u) => u,
+        let realm = self.realm_of(&req, now).await;
+        let (user, app) = match self
+            .authenticate(&req, "Authorization", peer, &realm, now)
+            .await
+        {
+            Auth::Ok { user, app } => (user, app),
             Auth::Challenge { stale } => {
-                return self.challenge(&key, &req, conn, false, stale, now);
+                return self.challenge(&key, &req, conn, false, stale, &realm.1, now);
             }
             Auth::Blocked | Auth::Trusted => return self.refuse_blocked(&key, &req, now),
         };
+        let aor_key = aor(user.company_id, &user.ext);
         let aor = req.to().and_then(|t| t.uri.user);
         if aor.as_deref() != Some(user.ext.as_str()) {
             self.reply(
@@ -763,7 +913,7 @@ impl Core {
         }
         let default_expires = req.expires().unwrap_or(DEFAULT_EXPIRES);
         let raw_contacts: Vec<&str> = req.headers.all("Contact").collect();
-        let bindings = self.location.entry(user.ext.clone()).or_default();
+        let bindings = self.location.entry(aor_key.clone()).or_default();
         if raw_contacts.iter().any(|c| c.trim() == "*") {
             if raw_contacts.len() != 1 || default_expires != 0 {
                 self.reply(
@@ -818,6 +968,7 @@ impl Core {
                 conn,
                 key: bkey.clone(),
                 expires_at: now + u64::from(expires) * 1000,
+                app,
             };
             match bindings.iter_mut().find(|b| b.key == bkey) {
                 Some(b) => *b = binding,
@@ -848,23 +999,31 @@ impl Core {
         }
         ok.headers.push("Supported", "outbound, path");
         if bindings.is_empty() {
-            self.location.remove(&user.ext);
+            self.location.remove(&aor_key);
         }
         self.tx.send_response(&key, ok, now);
     }
 
     async fn on_initial(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
         let peer = self.peer_ip(conn);
-        let auth = if self.cfg.trusted.contains(&peer) {
+        let trusted = self.cfg.trusted.contains(&peer);
+        let realm = self.realm_of(&req, now).await;
+        let auth = if trusted {
             Auth::Trusted
         } else {
-            self.authenticate(&req, "Proxy-Authorization", peer, now)
+            self.authenticate(&req, "Proxy-Authorization", peer, &realm, now)
                 .await
         };
-        let caller = match auth {
-            Auth::Ok(u) => u.ext,
-            Auth::Trusted => req.from().and_then(|f| f.uri.user).unwrap_or_default(),
-            Auth::Challenge { stale } => return self.challenge(&key, &req, conn, true, stale, now),
+        let (caller, company) = match auth {
+            Auth::Ok { user, .. } => (user.ext, Some(user.company_id)),
+            // A trunk's call is for the company of the domain or public number called.
+            Auth::Trusted => (
+                req.from().and_then(|f| f.uri.user).unwrap_or_default(),
+                None,
+            ),
+            Auth::Challenge { stale } => {
+                return self.challenge(&key, &req, conn, true, stale, &realm.1, now);
+            }
             Auth::Blocked => return self.refuse_blocked(&key, &req, now),
         };
         if req.from().and_then(|f| f.uri.user).as_deref() != Some(caller.as_str()) {
@@ -877,22 +1036,38 @@ impl Core {
             );
             return;
         }
-        let Some(target) = req.uri.user.clone() else {
+        let Some(dialled) = req.uri.user.clone() else {
             self.reply(&key, &req, 404, "Not Found", now);
             return;
         };
-        let exists = match self.user(&target, now).await {
-            Ok(u) => u.is_some(),
+        let host_company = self.company_for_domain(&req.uri.host, now).await;
+        let company = match (company, host_company) {
+            (Some(c), Some(h)) if c != h => {
+                self.reply(
+                    &key,
+                    &req,
+                    403,
+                    "Forbidden (that extension belongs to another company)",
+                    now,
+                );
+                return;
+            }
+            (Some(c), _) | (None, Some(c)) => Some(c),
+            (None, None) => None,
+        };
+        let (company, target) = match self.resolve_target(company, &dialled, now).await {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                self.reply(&key, &req, 404, "Not Found (no such extension)", now);
+                return;
+            }
             Err(e) => {
                 warn!(error = %e, "user lookup failed");
                 self.reply(&key, &req, 500, "Server Internal Error", now);
                 return;
             }
         };
-        if !exists {
-            self.reply(&key, &req, 404, "Not Found (no such extension)", now);
-            return;
-        }
+        let target = aor(company, &target);
         let targets: Vec<(Uri, ConnId)> = self
             .location
             .get(&target)
@@ -945,6 +1120,38 @@ impl Core {
                 linger_until: None,
             },
         );
+    }
+
+    /// What a dialled string reaches: an extension of `company`, or one of its public numbers
+    /// (E.164, or 00…, or national digits with the country code). With no company (a trusted
+    /// peer calling an IP address) the number's owner, else the default company.
+    async fn resolve_target(
+        &mut self,
+        company: Option<i64>,
+        dialled: &str,
+        now: u64,
+    ) -> Result<Option<(i64, String)>, crate::store::StoreError> {
+        let number = normalize_number(dialled).or_else(|| {
+            (dialled.len() >= 9 && dialled.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("+{dialled}"))
+        });
+        let home = company.unwrap_or(DEFAULT_COMPANY);
+        if number.is_none() || dialled.len() <= 8 {
+            if self.user(home, dialled, now).await?.is_some() {
+                return Ok(Some((home, dialled.to_string())));
+            }
+        }
+        let Some(number) = number else {
+            return Ok(None);
+        };
+        let found = match company {
+            Some(c) => self.store.ext_for_number(c, &number).await?.map(|e| (c, e)),
+            None => self.store.owner_of_number(&number).await?,
+        };
+        match found {
+            Some((c, ext)) if self.user(c, &ext, now).await?.is_some() => Ok(Some((c, ext))),
+            _ => Ok(None),
+        }
     }
 
     fn on_in_dialog(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {

@@ -4,9 +4,13 @@
 //! task owns the state) → `centrala-sip` (sans-IO SIP). [`store`] is SQLite via sqlx;
 //! [`nonce`] makes and checks digest nonces.
 
+pub mod accounts;
+pub mod api;
 pub mod core;
 pub mod limits;
+pub mod mail;
 pub mod nonce;
 pub mod server;
+pub mod sipcred;
 pub mod store;
 pub mod tls;

@@ -4,7 +4,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use centrala_gateway::accounts::{Company, DEFAULT_COMPANY, Role};
 use centrala_gateway::limits::Limits;
+use centrala_gateway::mail::{MailConfig, SmtpSecurity};
 use centrala_gateway::server::{self, Listeners, ServeConfig};
 use centrala_gateway::store::Store;
 use clap::{Parser, Subcommand};
@@ -67,6 +69,19 @@ enum Command {
         /// PEM private key for TLS.
         #[arg(long, env = "CENTRALA_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The address people open the web app at, for links in e-mails
+        /// (default: http://<listen>).
+        #[arg(long, env = "CENTRALA_PUBLIC_URL")]
+        public_url: Option<String>,
+        #[command(flatten)]
+        mail: MailArgs,
+    },
+    /// Manages companies (tenants).
+    Company {
+        #[command(subcommand)]
+        command: CompanyCommand,
+        #[arg(long, default_value = "data", env = "CENTRALA_DATA", global = true)]
+        data: PathBuf,
     },
     /// Manages users (extensions).
     User {
@@ -88,6 +103,81 @@ enum Command {
     },
 }
 
+/// Outgoing e-mail. With no SMTP host, messages are written as .eml files under
+/// `<data>/mail` and their links logged.
+#[derive(clap::Args)]
+struct MailArgs {
+    #[arg(long, env = "CENTRALA_SMTP_HOST")]
+    smtp_host: Option<String>,
+    #[arg(long, env = "CENTRALA_SMTP_PORT", default_value_t = 587)]
+    smtp_port: u16,
+    #[arg(
+        long,
+        env = "CENTRALA_SMTP_SECURITY",
+        value_enum,
+        default_value = "starttls"
+    )]
+    smtp_security: SmtpSecurity,
+    #[arg(long, env = "CENTRALA_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// Only from the environment, so it does not show in the process list.
+    #[arg(skip = std::env::var("CENTRALA_SMTP_PASSWORD").ok())]
+    smtp_password: Option<String>,
+    /// The sender, e.g. "Centrala <phone@example.com>" (default: no-reply@<domain>).
+    #[arg(long, env = "CENTRALA_MAIL_FROM")]
+    mail_from: Option<String>,
+}
+
+impl MailArgs {
+    fn config(self, data: &Path, domain: &str) -> MailConfig {
+        let from = self
+            .mail_from
+            .unwrap_or_else(|| format!("Centrala <no-reply@{domain}>"));
+        match self.smtp_host {
+            Some(host) => MailConfig::Smtp {
+                host,
+                port: self.smtp_port,
+                security: self.smtp_security,
+                credentials: self
+                    .smtp_user
+                    .map(|u| (u, self.smtp_password.unwrap_or_default())),
+                from,
+            },
+            None => MailConfig::Files {
+                dir: data.join("mail"),
+                from,
+            },
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum CompanyCommand {
+    /// Creates a company with its SIP domain, and optionally its first admin and a number
+    /// block. The admin's password is printed (or set with --admin-password).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The company's SIP domain, e.g. acme.example.com.
+        #[arg(long)]
+        domain: String,
+        /// Digits of an extension.
+        #[arg(long, default_value_t = 3)]
+        extension_digits: i64,
+        /// A block of public numbers: FIRST/SIZE, e.g. +48226006100/10.
+        #[arg(long)]
+        number_block: Option<String>,
+        #[arg(long)]
+        admin_email: Option<String>,
+        #[arg(long, default_value = "Administrator")]
+        admin_name: String,
+        #[arg(long, env = "CENTRALA_ADMIN_PASSWORD")]
+        admin_password: Option<String>,
+    },
+    /// Lists companies.
+    List,
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// Adds a user.
@@ -96,17 +186,63 @@ enum UserCommand {
         ext: String,
         #[arg(long)]
         name: String,
-        /// The SIP password (at least 6 characters). Stored only as hashes.
+        /// The SIP password (at least 6 characters), for desk phones and SIP clients.
+        /// Stored only as digest hashes.
         #[arg(long, env = "CENTRALA_USER_PASSWORD")]
         password: String,
+        /// The company, by SIP domain (default: the installation's first company).
+        #[arg(long)]
+        company: Option<String>,
+        /// Login e-mail for the web app.
+        #[arg(long)]
+        email: Option<String>,
+        /// Sets the web login password directly (scripts, tests) and grants app access;
+        /// otherwise invite the employee from the admin panel.
+        #[arg(long, env = "CENTRALA_WEB_PASSWORD")]
+        web_password: Option<String>,
+        #[arg(long, value_enum, default_value = "user")]
+        role: RoleArg,
     },
     /// Lists users.
-    List,
+    List {
+        #[arg(long)]
+        company: Option<String>,
+    },
     /// Removes a user.
     Remove {
         #[arg(long)]
         ext: String,
+        #[arg(long)]
+        company: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    User,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::User => Role::User,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+/// A company by domain (default: the first).
+async fn company_of(store: &Store, domain: Option<&str>) -> anyhow::Result<Company> {
+    match domain {
+        Some(d) => store.company_by_domain(d).await?.with_context(|| {
+            format!("no company has the domain {d} (see `centrala company list`)")
+        }),
+        None => store
+            .company(DEFAULT_COMPANY)
+            .await?
+            .context("the first company is missing"),
+    }
 }
 
 /// The domain to use: the flag, else the data folder's, else the default; remembered.
@@ -143,6 +279,33 @@ async fn open(data: &Path) -> anyhow::Result<Store> {
         .with_context(|| format!("opening the data folder {}", data.display()))
 }
 
+/// Adds a company's first admin; the password is printed when made up here.
+async fn print_admin(
+    store: &Store,
+    c: &Company,
+    name: &str,
+    email: &str,
+    password: Option<String>,
+) -> anyhow::Result<()> {
+    let ext = store
+        .next_extension(c.id)
+        .await?
+        .context("every extension is taken")?;
+    let made_up = password.is_none();
+    let password = password.unwrap_or_else(random_password);
+    let id = store
+        .add_sip_user(c.id, &ext, name, &password, &c.domain)
+        .await?;
+    store.set_login(id, Some(email), Some(Role::Admin)).await?;
+    store.set_web_password(id, &password).await?;
+    if made_up {
+        println!("  admin {email} password {password} (extension {ext})");
+    } else {
+        println!("  admin {email} (extension {ext})");
+    }
+    Ok(())
+}
+
 fn random_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
@@ -173,11 +336,13 @@ async fn main() -> anyhow::Result<()> {
             https,
             tls_cert,
             tls_key,
+            public_url,
+            mail,
         } => {
             let store = open(&data).await?;
             let domain = domain(&store, flag).await?;
             for u in store.list_users().await? {
-                if u.realm != domain {
+                if u.ha1_md5.is_some() && u.realm != domain {
                     tracing::warn!(ext = %u.ext, realm = %u.realm, "user's password was set for another domain; set it again with `centrala user add`");
                 }
             }
@@ -210,6 +375,8 @@ async fn main() -> anyhow::Result<()> {
             cfg.trusted = trusted_peers;
             cfg.limits.flood_max_requests = flood_limit;
             cfg.limits.max_connections_per_ip = max_connections_per_ip;
+            cfg.api.public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
+            cfg.mail = mail.config(&data, &domain);
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
                 tracing::info!("shutting down");
@@ -227,23 +394,87 @@ async fn main() -> anyhow::Result<()> {
                     ext,
                     name,
                     password,
+                    company,
+                    email,
+                    web_password,
+                    role,
                 } => {
-                    let domain = domain(&store, flag).await?;
-                    store.add_user(&ext, &name, &password, &domain).await?;
-                    println!("added {ext} ({name}) in {domain}");
+                    let default_domain = domain(&store, flag).await?;
+                    let c = company_of(&store, company.as_deref()).await?;
+                    let realm = if c.id == DEFAULT_COMPANY {
+                        default_domain
+                    } else {
+                        c.domain.clone()
+                    };
+                    let id = store
+                        .add_sip_user(c.id, &ext, &name, &password, &realm)
+                        .await?;
+                    store
+                        .set_login(id, email.as_deref(), Some(role.into()))
+                        .await?;
+                    if let Some(pw) = web_password {
+                        store.set_web_password(id, &pw).await?;
+                    }
+                    println!("added {ext} ({name}) in {realm}");
                 }
-                UserCommand::List => {
-                    let users = store.list_users().await?;
+                UserCommand::List { company } => {
+                    let c = company_of(&store, company.as_deref()).await?;
+                    let (_, users) = store.employees(c.id, "", 100_000, 0).await?;
                     if users.is_empty() {
                         println!("no users");
                     }
                     for u in users {
-                        println!("{}\t{}\t{}", u.ext, u.name, u.realm);
+                        println!(
+                            "{}\t{}\t{}\t{}\t{:?}",
+                            u.extension,
+                            u.name,
+                            u.email.unwrap_or_default(),
+                            u.role.as_str(),
+                            u.invite_state
+                        );
                     }
                 }
-                UserCommand::Remove { ext } => {
-                    store.remove_user(&ext).await?;
+                UserCommand::Remove { ext, company } => {
+                    let c = company_of(&store, company.as_deref()).await?;
+                    store.remove_user_in(c.id, &ext).await?;
                     println!("removed {ext}");
+                }
+            }
+            Ok(())
+        }
+        Command::Company { command, data } => {
+            let store = open(&data).await?;
+            match command {
+                CompanyCommand::Create {
+                    name,
+                    domain,
+                    extension_digits,
+                    number_block,
+                    admin_email,
+                    admin_name,
+                    admin_password,
+                } => {
+                    let c = store
+                        .create_company(&name, &domain, extension_digits)
+                        .await?;
+                    println!("created company {} ({}), id {}", c.name, c.domain, c.id);
+                    if let Some(b) = number_block {
+                        let (first, size) = b.split_once('/').unwrap_or((b.as_str(), "10"));
+                        let size: i64 = size.parse().context("--number-block FIRST/SIZE")?;
+                        let block = store.add_number_block(c.id, first, size, None).await?;
+                        println!(
+                            "  numbers {} to {} ring extensions from {}",
+                            block.first_number, block.last_number, block.first_extension
+                        );
+                    }
+                    if let Some(email) = admin_email {
+                        print_admin(&store, &c, &admin_name, &email, admin_password).await?;
+                    }
+                }
+                CompanyCommand::List => {
+                    for c in store.companies().await? {
+                        println!("{}\t{}\t{}", c.id, c.domain, c.name);
+                    }
                 }
             }
             Ok(())
@@ -251,19 +482,45 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo { data, domain: flag } => {
             let store = open(&data).await?;
             let domain = domain(&store, flag).await?;
-            println!("Demo company in {domain} — log in at the web app with:");
-            for (ext, name) in [
-                ("101", "Alice Nowak"),
-                ("102", "Bartek Kowalski"),
-                ("103", "Celina Wiśniewska"),
+            store.set_company_domain(DEFAULT_COMPANY, &domain).await?;
+            store
+                .rename_company(DEFAULT_COMPANY, "Demo company")
+                .await?;
+            if store.number_blocks(DEFAULT_COMPANY).await?.is_empty()
+                && let Err(e) = store
+                    .add_number_block(DEFAULT_COMPANY, "+48226006100", 10, None)
+                    .await
+            {
+                println!("(number block not added: {e})");
+            }
+            let c = company_of(&store, None).await?;
+            println!(
+                "Demo company in {domain}. Open the web app and log in with an e-mail and password:"
+            );
+            for (ext, name, local, role) in [
+                ("101", "Alice Nowak", "alice", Role::Admin),
+                ("102", "Bartek Kowalski", "bartek", Role::User),
+                ("103", "Celina Wiśniewska", "celina", Role::User),
             ] {
                 let password = random_password();
-                match store.find_user(ext).await? {
-                    Some(_) => store.set_password(ext, &password, &domain).await?,
-                    None => store.add_user(ext, name, &password, &domain).await?,
-                }
-                println!("  extension {ext}  password {password}  ({name})");
+                let email = format!("{local}@{domain}");
+                let id = match store.employee_by_ext(c.id, ext).await? {
+                    Some(e) => {
+                        store.set_password(ext, &password, &domain).await?;
+                        e.id
+                    }
+                    None => {
+                        store
+                            .add_sip_user(c.id, ext, name, &password, &domain)
+                            .await?
+                    }
+                };
+                store.set_login(id, Some(&email), Some(role)).await?;
+                store.set_web_password(id, &password).await?;
+                let admin = if role == Role::Admin { ", admin" } else { "" };
+                println!("  {email:<28} password {password}  (extension {ext}, {name}{admin})");
             }
+            println!("The same passwords are the extensions' SIP passwords (desk phones, JsSIP).");
             Ok(())
         }
     }

@@ -25,8 +25,10 @@ use tokio::sync::mpsc;
 use tower_http::services::{ServeDir, ServeFile};
 use tracing::{debug, info, warn};
 
+use crate::api::{ApiConfig, ApiState};
 use crate::core::{Core, CoreConfig, CoreInput, Transport};
 use crate::limits::{FloodGuard, Limits};
+use crate::mail::{MailConfig, Mailer};
 use crate::store::Store;
 
 /// Messages waiting for the core at most; past that UDP datagrams are dropped and stream
@@ -43,6 +45,10 @@ pub struct ServeConfig {
     /// Peers not challenged for out-of-dialog requests other than REGISTER.
     pub trusted: Vec<IpAddr>,
     pub limits: Limits,
+    /// Links in e-mails, session and link lifetimes.
+    pub api: ApiConfig,
+    /// Where e-mail goes (SMTP, or `.eml` files).
+    pub mail: MailConfig,
 }
 
 impl ServeConfig {
@@ -53,6 +59,11 @@ impl ServeConfig {
             nonce_secret: rand::random(),
             trusted: Vec::new(),
             limits: Limits::default(),
+            api: ApiConfig::default(),
+            mail: MailConfig::Files {
+                dir: PathBuf::from("data/mail"),
+                from: format!("Centrala <no-reply@{domain}>"),
+            },
         }
     }
 }
@@ -157,6 +168,14 @@ pub async fn run(
     // Bounded: under overload UDP datagrams are shed at the door (their senders retransmit)
     // instead of queueing without limit until every answer is too late.
     let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE);
+    // The default company follows the configured domain (requests to an IP address are
+    // taken to be for it).
+    store
+        .set_company_domain(crate::accounts::DEFAULT_COMPANY, &cfg.domain)
+        .await
+        .map_err(|e| anyhow::anyhow!("domain {}: {e}", cfg.domain))?;
+    let sip_secret = sip_secret(&store).await?;
+    let mailer = Mailer::new(&cfg.mail)?;
     let next_conn = Arc::new(AtomicU64::new(1));
     let udp = listeners.sip_udp.map(Arc::new);
     let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
@@ -179,14 +198,22 @@ pub async fn run(
             tls_addr,
             trusted: cfg.trusted.clone(),
             limits: cfg.limits.clone(),
+            sip_secret,
         },
-        store,
+        store.clone(),
         rand::random(),
         udp.clone(),
         next_conn.clone(),
     );
     tokio::spawn(core.run(core_rx));
     let l = &cfg.limits;
+    let api = crate::api::router(ApiState::new(
+        store,
+        mailer,
+        core_tx.clone(),
+        cfg.api.clone(),
+        sip_secret,
+    ));
     let edge = Edge {
         core: core_tx,
         next_conn,
@@ -224,8 +251,9 @@ pub async fn run(
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/api/v1/config", get(config))
         .route("/sip", get(sip_ws))
-        .fallback_service(ServeDir::new(&cfg.web_root).fallback(ServeFile::new(index)))
-        .with_state(edge);
+        .with_state(edge)
+        .merge(api)
+        .fallback_service(ServeDir::new(&cfg.web_root).fallback(ServeFile::new(index)));
     let shutdown = futures_util::FutureExt::shared(Box::pin(shutdown));
     if let (Some(tcp), Some(acceptor)) = (listeners.https, listeners.tls) {
         info!(addr = %tcp.local_addr()?, "serving HTTPS and SIP over secure WebSocket");
@@ -255,6 +283,25 @@ pub async fn run(
     .with_graceful_shutdown(shutdown)
     .await?;
     Ok(())
+}
+
+/// The key of the web app's SIP credentials: kept in the database, so credentials handed out
+/// before a restart keep working after it.
+async fn sip_secret(store: &Store) -> anyhow::Result<[u8; 32]> {
+    const KEY: &str = "sip_credential_secret";
+    if let Some(hex) = store.setting(KEY).await?
+        && hex.len() == 64
+    {
+        let mut k = [0u8; 32];
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
+        }
+        return Ok(k);
+    }
+    let k: [u8; 32] = rand::random();
+    let hex: String = k.iter().map(|b| format!("{b:02x}")).collect();
+    store.set_setting(KEY, &hex).await?;
+    Ok(k)
 }
 
 async fn config(State(edge): State<Edge>) -> Json<serde_json::Value> {
@@ -385,6 +432,11 @@ async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: S
             }
             out = out_rx.recv() => {
                 let Some(text) = out else { break };
+                if text.is_empty() {
+                    info!(conn, %peer, "closing: the account's access was revoked");
+                    let _ = sink.send(WsMessage::Close(None)).await;
+                    break;
+                }
                 if sink.send(WsMessage::Text(text.into())).await.is_err() {
                     break;
                 }
@@ -544,6 +596,9 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
             }
             out = out_rx.recv() => {
                 let Some(text) = out else { break };
+                if text.is_empty() {
+                    break;
+                }
                 if writer.write_all(text.as_bytes()).await.is_err() {
                     break;
                 }

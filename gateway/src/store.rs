@@ -23,27 +23,42 @@ pub enum StoreError {
     /// Input that cannot be stored, with the reason.
     #[error("{0}")]
     Invalid(String),
+    /// A field of the input is wrong (for the API's `fields`).
+    #[error("{field}: {message}")]
+    Field {
+        field: &'static str,
+        message: String,
+    },
+    /// The input collides with what is stored (an e-mail or extension already taken).
+    #[error("{field}: {message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// A user as the registrar needs it (no password, only digest HA1 values).
+/// A SIP user as the registrar needs it: no passwords, only digest HA1 values of the SIP
+/// password (if one was set) and whether the web app may register (short-lived credentials).
 #[derive(Debug, Clone)]
 pub struct SipUser {
+    pub company_id: i64,
     pub ext: String,
     pub name: String,
     pub realm: String,
-    pub ha1_md5: String,
-    pub ha1_sha256: String,
+    pub ha1_md5: Option<String>,
+    pub ha1_sha256: Option<String>,
+    pub app_access: bool,
 }
 
 impl SipUser {
-    pub fn ha1(&self, alg: Algorithm) -> &str {
+    pub fn ha1(&self, alg: Algorithm) -> Option<&str> {
         match alg {
-            Algorithm::Md5 => &self.ha1_md5,
-            Algorithm::Sha256 => &self.ha1_sha256,
+            Algorithm::Md5 => self.ha1_md5.as_deref(),
+            Algorithm::Sha256 => self.ha1_sha256.as_deref(),
         }
     }
 }
@@ -100,7 +115,13 @@ impl Store {
         Ok(())
     }
 
-    /// Adds a user; the password is hashed (argon2) and turned into HA1 values for `realm`.
+    /// The pool, for the account queries in [`crate::accounts`].
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Adds a user with a SIP password to the default company (the command line's
+    /// `user add`); the password is turned into HA1 values for `realm`.
     pub async fn add_user(
         &self,
         ext: &str,
@@ -108,49 +129,86 @@ impl Store {
         password: &str,
         realm: &str,
     ) -> Result<(), StoreError> {
+        self.add_sip_user(crate::accounts::DEFAULT_COMPANY, ext, name, password, realm)
+            .await
+            .map(|_| ())
+    }
+
+    /// Adds an employee with a SIP password to `company`; returns the new id.
+    pub async fn add_sip_user(
+        &self,
+        company: i64,
+        ext: &str,
+        name: &str,
+        password: &str,
+        realm: &str,
+    ) -> Result<i64, StoreError> {
         validate_ext(ext)?;
         if name.trim().is_empty() {
             return Err(StoreError::Invalid("name must not be empty".into()));
         }
-        if password.len() < 6 {
-            return Err(StoreError::Invalid(
-                "password must have at least 6 characters".into(),
-            ));
-        }
-        let (hash, md5, sha) = credentials(ext, password, realm)?;
+        validate_sip_password(password)?;
+        let (md5, sha) = sip_credentials(ext, password, realm);
         let res = sqlx::query(
-            "INSERT INTO users (ext, name, realm, password_hash, ha1_md5, ha1_sha256) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO employees (company_id, ext, name, sip_realm, ha1_md5, ha1_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
+        .bind(company)
         .bind(ext)
         .bind(name.trim())
         .bind(realm)
-        .bind(hash)
         .bind(md5)
         .bind(sha)
-        .execute(&self.pool)
+        .bind(crate::accounts::unix_now())
+        .fetch_one(&self.pool)
         .await;
         match res {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(StoreError::Duplicate(ext.into()))
             }
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(()),
+            Ok(row) => Ok(row.get(0)),
         }
     }
 
-    /// Sets a new password (and realm) for an existing user.
+    /// Sets a new SIP password (and realm) for an extension of the default company.
     pub async fn set_password(
         &self,
         ext: &str,
         password: &str,
         realm: &str,
     ) -> Result<(), StoreError> {
-        let (hash, md5, sha) = credentials(ext, password, realm)?;
-        let res = sqlx::query("UPDATE users SET password_hash = ?, ha1_md5 = ?, ha1_sha256 = ?, realm = ? WHERE ext = ?")
-            .bind(hash)
+        self.set_sip_password(crate::accounts::DEFAULT_COMPANY, ext, password, realm)
+            .await
+    }
+
+    /// Sets a new SIP password (and realm) for an extension of `company`.
+    pub async fn set_sip_password(
+        &self,
+        company: i64,
+        ext: &str,
+        password: &str,
+        realm: &str,
+    ) -> Result<(), StoreError> {
+        validate_sip_password(password)?;
+        let (md5, sha) = sip_credentials(ext, password, realm);
+        let res = sqlx::query("UPDATE employees SET ha1_md5 = ?, ha1_sha256 = ?, sip_realm = ? WHERE company_id = ? AND ext = ?")
             .bind(md5)
             .bind(sha)
             .bind(realm)
+            .bind(company)
+            .bind(ext)
+            .execute(&self.pool)
+            .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound(ext.into()));
+        }
+        Ok(())
+    }
+
+    /// Removes an extension of `company`.
+    pub async fn remove_user_in(&self, company: i64, ext: &str) -> Result<(), StoreError> {
+        let res = sqlx::query("DELETE FROM employees WHERE company_id = ? AND ext = ?")
+            .bind(company)
             .bind(ext)
             .execute(&self.pool)
             .await?;
@@ -161,59 +219,94 @@ impl Store {
     }
 
     pub async fn remove_user(&self, ext: &str) -> Result<(), StoreError> {
-        let res = sqlx::query("DELETE FROM users WHERE ext = ?")
-            .bind(ext)
-            .execute(&self.pool)
-            .await?;
-        if res.rows_affected() == 0 {
-            return Err(StoreError::NotFound(ext.into()));
-        }
-        Ok(())
+        self.remove_user_in(crate::accounts::DEFAULT_COMPANY, ext)
+            .await
     }
 
-    pub async fn list_users(&self) -> Result<Vec<SipUser>, StoreError> {
-        let rows =
-            sqlx::query("SELECT ext, name, realm, ha1_md5, ha1_sha256 FROM users ORDER BY ext")
-                .fetch_all(&self.pool)
-                .await?;
+    /// Every extension of `company`.
+    pub async fn list_users_in(&self, company: i64) -> Result<Vec<SipUser>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SIP_COLUMNS} FROM employees e JOIN companies c ON c.id = e.company_id WHERE e.company_id = ? ORDER BY e.ext"
+        ))
+        .bind(company)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.iter().map(row_to_user).collect())
     }
 
+    pub async fn list_users(&self) -> Result<Vec<SipUser>, StoreError> {
+        self.list_users_in(crate::accounts::DEFAULT_COMPANY).await
+    }
+
+    /// An extension of `company`, as the registrar needs it.
+    pub async fn find_sip_user(
+        &self,
+        company: i64,
+        ext: &str,
+    ) -> Result<Option<SipUser>, StoreError> {
+        Ok(sqlx::query(&format!(
+            "SELECT {SIP_COLUMNS} FROM employees e JOIN companies c ON c.id = e.company_id WHERE e.company_id = ? AND e.ext = ?"
+        ))
+        .bind(company)
+        .bind(ext)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(row_to_user))
+    }
+
     pub async fn find_user(&self, ext: &str) -> Result<Option<SipUser>, StoreError> {
-        Ok(
-            sqlx::query("SELECT ext, name, realm, ha1_md5, ha1_sha256 FROM users WHERE ext = ?")
-                .bind(ext)
-                .fetch_optional(&self.pool)
-                .await?
-                .as_ref()
-                .map(row_to_user),
-        )
+        self.find_sip_user(crate::accounts::DEFAULT_COMPANY, ext)
+            .await
     }
 }
+
+const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access";
 
 fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
     SipUser {
-        ext: r.get(0),
-        name: r.get(1),
-        realm: r.get(2),
-        ha1_md5: r.get(3),
-        ha1_sha256: r.get(4),
+        company_id: r.get(0),
+        ext: r.get(1),
+        name: r.get(2),
+        realm: r.get(3),
+        ha1_md5: r.get(4),
+        ha1_sha256: r.get(5),
+        app_access: r.get::<i64, _>(6) != 0,
     }
 }
 
-fn credentials(
-    ext: &str,
-    password: &str,
-    realm: &str,
-) -> Result<(String, String, String), StoreError> {
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))?
-        .to_string();
-    Ok((
-        hash,
+fn validate_sip_password(password: &str) -> Result<(), StoreError> {
+    if password.chars().count() < 6 {
+        return Err(StoreError::Invalid(
+            "password must have at least 6 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Digest HA1 values (MD5, SHA-256) of a SIP password.
+fn sip_credentials(ext: &str, password: &str, realm: &str) -> (String, String) {
+    (
         ha1(Algorithm::Md5, ext, realm, password),
         ha1(Algorithm::Sha256, ext, realm, password),
-    ))
+    )
+}
+
+/// An argon2 hash of a web password.
+pub fn hash_password(password: &str) -> Result<String, StoreError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))
+}
+
+/// Checks a web password against its argon2 hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }

@@ -43,6 +43,16 @@ impl Drop for Gateway {
     }
 }
 
+impl Gateway {
+    /// Stops the gateway and hands back its data folder (to start again on it).
+    pub fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"))
+    }
+}
+
 pub fn password(ext: &str) -> String {
     format!("secret-{ext}")
 }
@@ -67,6 +77,13 @@ pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Gateway {
             .await
             .expect("add user");
     }
+    drop(store);
+    start_on(dir, tune).await
+}
+
+/// Starts a gateway on an existing data folder (a restart keeps everything).
+pub async fn start_on(dir: tempfile::TempDir, tune: impl FnOnce(&mut ServeConfig)) -> Gateway {
+    let store = Store::open(dir.path()).await.expect("store");
     let http = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -84,6 +101,10 @@ pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Gateway {
     let (tx, rx) = oneshot::channel::<()>();
     let mut cfg = ServeConfig::new(DOMAIN, dir.path().join("web"));
     cfg.nonce_secret = [3; 32];
+    cfg.mail = centrala_gateway::mail::MailConfig::Files {
+        dir: dir.path().join("mail"),
+        from: "Centrala <no-reply@test.centrala>".into(),
+    };
     tune(&mut cfg);
     // A self-signed certificate for 127.0.0.1, for SIP over TLS and WSS.
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])

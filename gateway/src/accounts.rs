@@ -1,0 +1,1220 @@
+//! Companies, employees, number blocks, web sessions, one-time links and API tokens: the
+//! admin side of the store. Every query names the company it works in, so nothing of one
+//! company is reachable from another.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use utoipa::ToSchema;
+
+use crate::store::{Store, StoreError, hash_password, verify_password};
+
+/// The installation's first company: the command line's `user add` works in it, and SIP
+/// requests for an unknown host (an IP address) are taken to be for it.
+pub const DEFAULT_COMPANY: i64 = 1;
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// RFC 3339 for the API.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// A random token for a cookie, a link or an API token (256 bits, URL-safe).
+pub fn new_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// What is stored of a token: its SHA-256.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Company {
+    pub id: i64,
+    pub name: String,
+    /// The company's SIP domain (and digest realm).
+    pub domain: String,
+    /// Digits of an extension (3: 100 to 999).
+    pub extension_digits: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+    fn parse(s: &str) -> Role {
+        if s == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteState {
+    /// No invitation sent yet.
+    NotInvited,
+    /// Invited, no password set yet.
+    Invited,
+    /// The employee has set a password.
+    Active,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Employee {
+    pub id: i64,
+    #[serde(skip)]
+    pub company_id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub extension: String,
+    /// The public number of the extension, from the company's number blocks.
+    pub number: Option<String>,
+    pub role: Role,
+    pub app_access: bool,
+    pub invite_state: InviteState,
+    pub created_at: String,
+}
+
+/// A new employee (API and CSV import).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct NewEmployee {
+    pub name: String,
+    pub email: String,
+    /// Left out: the next free extension.
+    #[serde(default)]
+    pub extension: Option<String>,
+    #[serde(default = "default_role")]
+    pub role: Role,
+    /// Granting access sends an invitation e-mail.
+    #[serde(default)]
+    pub app_access: bool,
+}
+
+fn default_role() -> Role {
+    Role::User
+}
+
+/// Changes to an employee; fields left out stay.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct EmployeePatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub extension: Option<String>,
+    pub role: Option<Role>,
+    /// Granting access sends an invitation; revoking it ends the employee's sessions and
+    /// registrations at once.
+    pub app_access: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NumberBlock {
+    pub id: i64,
+    /// E.164, e.g. "+48226006100".
+    pub first_number: String,
+    pub last_number: String,
+    pub size: i64,
+    /// The extension of the first number; the others follow in order.
+    pub first_extension: String,
+}
+
+impl NumberBlock {
+    fn first(&self) -> u64 {
+        self.first_number[1..].parse().unwrap_or(0)
+    }
+    /// The extension `number` (E.164) reaches, if it is in this block.
+    pub fn ext_for(&self, number: &str) -> Option<String> {
+        let n: u64 = number.strip_prefix('+')?.parse().ok()?;
+        let off = n.checked_sub(self.first())?;
+        if off >= self.size as u64 {
+            return None;
+        }
+        let ext = self.first_extension.parse::<u64>().ok()? + off;
+        Some(format!("{ext:0width$}", width = self.first_extension.len()))
+    }
+    /// The public number of `ext`, if it is in this block.
+    pub fn number_for(&self, ext: &str) -> Option<String> {
+        if ext.len() != self.first_extension.len() {
+            return None;
+        }
+        let off = ext
+            .parse::<u64>()
+            .ok()?
+            .checked_sub(self.first_extension.parse().ok()?)?;
+        (off < self.size as u64).then(|| format!("+{}", self.first() + off))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// A one-time link's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    Invite,
+    Reset,
+}
+
+impl LinkKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Invite => "invite",
+            LinkKind::Reset => "reset",
+        }
+    }
+}
+
+/// Why a link cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    NotFound,
+    Used,
+    Expired,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LinkInfo {
+    pub email: String,
+    pub name: String,
+    pub kind: LinkKind,
+    pub expires_at: String,
+    #[serde(skip)]
+    pub employee_id: i64,
+}
+
+/// E-mail addresses are kept trimmed and lower case.
+pub fn normalize_email(email: &str) -> Result<String, StoreError> {
+    let e = email.trim().to_lowercase();
+    let bad = |m: &str| StoreError::Field {
+        field: "email",
+        message: m.to_string(),
+    };
+    if e.is_empty() {
+        return Err(bad("an e-mail address is needed"));
+    }
+    let Some((local, domain)) = e.split_once('@') else {
+        return Err(bad("not an e-mail address (no @)"));
+    };
+    if e.len() > 254
+        || local.is_empty()
+        || domain.contains('@')
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || e.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(bad("not a valid e-mail address"));
+    }
+    Ok(e)
+}
+
+/// The rule for web passwords: at least 10 characters, not too repetitive, not the e-mail
+/// address, the name or a well-known password.
+pub fn check_password_strength(password: &str, email: &str, name: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < 10 {
+        return Err("use at least 10 characters".into());
+    }
+    if chars > 128 {
+        return Err("use at most 128 characters".into());
+    }
+    let distinct: std::collections::HashSet<char> = password.chars().collect();
+    if distinct.len() < 5 {
+        return Err("use more different characters".into());
+    }
+    let lower = password.to_lowercase();
+    let local = email.split('@').next().unwrap_or_default();
+    if local.len() >= 3 && lower.contains(local) {
+        return Err("do not use your e-mail address in the password".into());
+    }
+    if name
+        .split_whitespace()
+        .any(|w| w.chars().count() >= 3 && lower.contains(&w.to_lowercase()))
+    {
+        return Err("do not use your name in the password".into());
+    }
+    const COMMON: &[&str] = &[
+        "password", "passw0rd", "qwerty", "1234567", "abcdefg", "letmein", "welcome", "iloveyou",
+        "admin", "centrala", "haslo", "zaq12wsx",
+    ];
+    if COMMON.iter().any(|c| lower.contains(c)) {
+        return Err("this password is too easy to guess".into());
+    }
+    Ok(())
+}
+
+/// A domain as a company's SIP domain: lower case letters, digits, dots and hyphens.
+pub fn normalize_domain(domain: &str) -> Result<String, StoreError> {
+    let d = domain.trim().to_lowercase();
+    let ok = (3..=253).contains(&d.len())
+        && d.contains('.')
+        && !d.starts_with(['.', '-'])
+        && !d.ends_with(['.', '-'])
+        && !d.contains("..")
+        && d.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if ok {
+        Ok(d)
+    } else {
+        Err(StoreError::Field {
+            field: "domain",
+            message: format!("{domain:?} is not a domain name (e.g. acme.example.com)"),
+        })
+    }
+}
+
+/// A public number in E.164 from what a person types: "+48 22 600 61 00", "0048…".
+pub fn normalize_number(number: &str) -> Option<String> {
+    let t: String = number
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+        .collect();
+    let digits = if let Some(d) = t.strip_prefix('+') {
+        d
+    } else if let Some(d) = t.strip_prefix("00") {
+        d
+    } else {
+        return None;
+    };
+    ((6..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0'))
+    .then(|| format!("+{digits}"))
+}
+
+const EMPLOYEE_COLUMNS: &str = "id, company_id, name, email, ext, role, app_access, web_password_hash IS NOT NULL, invited_at, created_at";
+
+fn row_to_employee(r: &SqliteRow, blocks: &[NumberBlock]) -> Employee {
+    let ext: String = r.get(4);
+    let active: bool = r.get(7);
+    let invited: Option<i64> = r.get(8);
+    Employee {
+        id: r.get(0),
+        company_id: r.get(1),
+        name: r.get(2),
+        email: r.get(3),
+        number: blocks.iter().find_map(|b| b.number_for(&ext)),
+        extension: ext,
+        role: Role::parse(&r.get::<String, _>(5)),
+        app_access: r.get::<i64, _>(6) != 0,
+        invite_state: if active {
+            InviteState::Active
+        } else if invited.is_some() {
+            InviteState::Invited
+        } else {
+            InviteState::NotInvited
+        },
+        created_at: rfc3339(r.get(9)),
+    }
+}
+
+fn row_to_company(r: &SqliteRow) -> Company {
+    Company {
+        id: r.get(0),
+        name: r.get(1),
+        domain: r.get(2),
+        extension_digits: r.get(3),
+    }
+}
+
+fn row_to_block(r: &SqliteRow) -> NumberBlock {
+    let first_number: String = r.get(1);
+    let size: i64 = r.get(2);
+    let first: u64 = first_number[1..].parse().unwrap_or(0);
+    NumberBlock {
+        id: r.get(0),
+        last_number: format!("+{}", first + (size.max(1) as u64) - 1),
+        first_number,
+        size,
+        first_extension: r.get(3),
+    }
+}
+
+fn map_unique(e: sqlx::Error, field: &'static str, message: String) -> StoreError {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict { field, message }
+        }
+        e => e.into(),
+    }
+}
+
+impl Store {
+    // ---- companies ----
+
+    pub async fn create_company(
+        &self,
+        name: &str,
+        domain: &str,
+        ext_digits: i64,
+    ) -> Result<Company, StoreError> {
+        let domain = normalize_domain(domain)?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::Field {
+                field: "name",
+                message: "a company name is needed".into(),
+            });
+        }
+        if !(2..=6).contains(&ext_digits) {
+            return Err(StoreError::Field {
+                field: "extension_digits",
+                message: "extensions have 2 to 6 digits".into(),
+            });
+        }
+        let row = sqlx::query("INSERT INTO companies (name, domain, ext_digits, created_at) VALUES (?, ?, ?, ?) RETURNING id, name, domain, ext_digits")
+            .bind(name)
+            .bind(&domain)
+            .bind(ext_digits)
+            .bind(unix_now())
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| map_unique(e, "domain", format!("the domain {domain} is already used by another company")))?;
+        Ok(row_to_company(&row))
+    }
+
+    pub async fn company(&self, id: i64) -> Result<Option<Company>, StoreError> {
+        Ok(
+            sqlx::query("SELECT id, name, domain, ext_digits FROM companies WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
+                .as_ref()
+                .map(row_to_company),
+        )
+    }
+
+    pub async fn company_by_domain(&self, domain: &str) -> Result<Option<Company>, StoreError> {
+        Ok(
+            sqlx::query("SELECT id, name, domain, ext_digits FROM companies WHERE domain = ?")
+                .bind(domain.to_ascii_lowercase())
+                .fetch_optional(self.pool())
+                .await?
+                .as_ref()
+                .map(row_to_company),
+        )
+    }
+
+    pub async fn companies(&self) -> Result<Vec<Company>, StoreError> {
+        Ok(
+            sqlx::query("SELECT id, name, domain, ext_digits FROM companies ORDER BY id")
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(row_to_company)
+                .collect(),
+        )
+    }
+
+    /// Renames a company's SIP domain (the default company follows `serve --domain`).
+    pub async fn set_company_domain(&self, id: i64, domain: &str) -> Result<(), StoreError> {
+        let domain = normalize_domain(domain)?;
+        sqlx::query("UPDATE companies SET domain = ? WHERE id = ?")
+            .bind(&domain)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| {
+                map_unique(
+                    e,
+                    "domain",
+                    format!("the domain {domain} is already used by another company"),
+                )
+            })?;
+        Ok(())
+    }
+
+    pub async fn rename_company(&self, id: i64, name: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE companies SET name = ? WHERE id = ?")
+            .bind(name.trim())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    // ---- number blocks ----
+
+    pub async fn number_blocks(&self, company: i64) -> Result<Vec<NumberBlock>, StoreError> {
+        Ok(sqlx::query("SELECT id, first_number, size, first_ext FROM number_blocks WHERE company_id = ? ORDER BY first_number")
+            .bind(company)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(row_to_block)
+            .collect())
+    }
+
+    /// Adds a block of `size` public numbers from `first_number`, mapped onto extensions from
+    /// `first_ext` (by default the number's last digits, as many as the company's extensions
+    /// have). Blocks may not overlap, in this company or any other.
+    pub async fn add_number_block(
+        &self,
+        company: i64,
+        first_number: &str,
+        size: i64,
+        first_ext: Option<&str>,
+    ) -> Result<NumberBlock, StoreError> {
+        let Some(first) = normalize_number(first_number) else {
+            return Err(StoreError::Field {
+                field: "first_number",
+                message: "give the first number in international form, e.g. +48 22 600 61 00"
+                    .into(),
+            });
+        };
+        if !(1..=10_000).contains(&size) {
+            return Err(StoreError::Field {
+                field: "size",
+                message: "a block holds 1 to 10000 numbers".into(),
+            });
+        }
+        let digits = self
+            .company(company)
+            .await?
+            .map_or(3, |c| c.extension_digits) as usize;
+        let first_ext = match first_ext.map(str::trim).filter(|e| !e.is_empty()) {
+            Some(e) => e.to_string(),
+            None => first[first.len() - digits..].to_string(),
+        };
+        if first_ext.len() != digits || !first_ext.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StoreError::Field {
+                field: "first_extension",
+                message: format!("extensions of this company have {digits} digits"),
+            });
+        }
+        let last_ext: u64 = first_ext.parse::<u64>().unwrap_or(0) + size as u64 - 1;
+        if last_ext.to_string().len() > digits {
+            return Err(StoreError::Field {
+                field: "size",
+                message: format!("the block would run past the last {digits}-digit extension"),
+            });
+        }
+        let start: u64 = first[1..].parse().unwrap_or(0);
+        let end = start + size as u64;
+        let all = sqlx::query("SELECT id, first_number, size, first_ext FROM number_blocks")
+            .fetch_all(self.pool())
+            .await?;
+        for b in all.iter().map(row_to_block) {
+            let (bs, be) = (b.first(), b.first() + b.size as u64);
+            if start < be && bs < end && b.first_number.len() == first.len() {
+                return Err(StoreError::Conflict {
+                    field: "first_number",
+                    message: format!(
+                        "overlaps the block {} to {} (numbers belong to one company only)",
+                        b.first_number, b.last_number
+                    ),
+                });
+            }
+        }
+        let row = sqlx::query("INSERT INTO number_blocks (company_id, first_number, size, first_ext, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id, first_number, size, first_ext")
+            .bind(company)
+            .bind(&first)
+            .bind(size)
+            .bind(&first_ext)
+            .bind(unix_now())
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| map_unique(e, "first_number", format!("{first} is already in a block")))?;
+        Ok(row_to_block(&row))
+    }
+
+    pub async fn delete_number_block(&self, company: i64, id: i64) -> Result<(), StoreError> {
+        let res = sqlx::query("DELETE FROM number_blocks WHERE company_id = ? AND id = ?")
+            .bind(company)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("number block {id}")));
+        }
+        Ok(())
+    }
+
+    /// The extension a public number reaches in `company`.
+    pub async fn ext_for_number(
+        &self,
+        company: i64,
+        number: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .number_blocks(company)
+            .await?
+            .iter()
+            .find_map(|b| b.ext_for(number)))
+    }
+
+    /// The company that owns a public number, and the extension it reaches there.
+    pub async fn owner_of_number(&self, number: &str) -> Result<Option<(i64, String)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, first_number, size, first_ext, company_id FROM number_blocks")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.iter().find_map(|r| {
+            let company: i64 = r.get(4);
+            row_to_block(r).ext_for(number).map(|e| (company, e))
+        }))
+    }
+
+    // ---- employees ----
+
+    /// Employees of `company` whose name, e-mail, extension or number contains `q`.
+    pub async fn employees(
+        &self,
+        company: i64,
+        q: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(i64, Vec<Employee>), StoreError> {
+        let blocks = self.number_blocks(company).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {EMPLOYEE_COLUMNS} FROM employees WHERE company_id = ? ORDER BY ext"
+        ))
+        .bind(company)
+        .fetch_all(self.pool())
+        .await?;
+        let q = q.trim().to_lowercase();
+        let all: Vec<Employee> = rows
+            .iter()
+            .map(|r| row_to_employee(r, &blocks))
+            .filter(|e| {
+                q.is_empty()
+                    || e.name.to_lowercase().contains(&q)
+                    || e.email.as_deref().is_some_and(|m| m.contains(&q))
+                    || e.extension.contains(&q)
+                    || e.number
+                        .as_deref()
+                        .is_some_and(|n| n.contains(&q.replace([' ', '-'], "")))
+            })
+            .collect();
+        let total = all.len() as i64;
+        let page = all
+            .into_iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.clamp(1, 1000) as usize)
+            .collect();
+        Ok((total, page))
+    }
+
+    pub async fn employee(&self, company: i64, id: i64) -> Result<Option<Employee>, StoreError> {
+        let blocks = self.number_blocks(company).await?;
+        Ok(sqlx::query(&format!(
+            "SELECT {EMPLOYEE_COLUMNS} FROM employees WHERE company_id = ? AND id = ?"
+        ))
+        .bind(company)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| row_to_employee(&r, &blocks)))
+    }
+
+    pub async fn employee_by_ext(
+        &self,
+        company: i64,
+        ext: &str,
+    ) -> Result<Option<Employee>, StoreError> {
+        let blocks = self.number_blocks(company).await?;
+        Ok(sqlx::query(&format!(
+            "SELECT {EMPLOYEE_COLUMNS} FROM employees WHERE company_id = ? AND ext = ?"
+        ))
+        .bind(company)
+        .bind(ext)
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| row_to_employee(&r, &blocks)))
+    }
+
+    /// The employee with this login e-mail (any company), with the password hash.
+    pub async fn employee_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(Employee, Option<String>)>, StoreError> {
+        let Ok(email) = normalize_email(email) else {
+            return Ok(None);
+        };
+        let row = sqlx::query(&format!(
+            "SELECT {EMPLOYEE_COLUMNS}, web_password_hash FROM employees WHERE email = ?"
+        ))
+        .bind(email)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let company: i64 = row.get(1);
+        let blocks = self.number_blocks(company).await?;
+        Ok(Some((row_to_employee(&row, &blocks), row.get(10))))
+    }
+
+    /// The next free extension of `company` (101 first for three digits).
+    pub async fn next_extension(&self, company: i64) -> Result<Option<String>, StoreError> {
+        let digits = self
+            .company(company)
+            .await?
+            .map_or(3, |c| c.extension_digits) as u32;
+        let taken: std::collections::HashSet<String> =
+            sqlx::query("SELECT ext FROM employees WHERE company_id = ?")
+                .bind(company)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        let (lo, hi) = (10u64.pow(digits - 1) + 1, 10u64.pow(digits));
+        Ok((lo..hi).map(|n| n.to_string()).find(|e| !taken.contains(e)))
+    }
+
+    async fn check_extension(&self, company: i64, ext: &str) -> Result<(), StoreError> {
+        let digits = self
+            .company(company)
+            .await?
+            .map_or(3, |c| c.extension_digits) as usize;
+        if ext.len() != digits || !ext.bytes().all(|b| b.is_ascii_digit()) || ext.starts_with('0') {
+            return Err(StoreError::Field {
+                field: "extension",
+                message: format!(
+                    "extensions of this company have {digits} digits and do not start with 0"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn create_employee(
+        &self,
+        company: i64,
+        new: &NewEmployee,
+    ) -> Result<Employee, StoreError> {
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(StoreError::Field {
+                field: "name",
+                message: "a name of 1 to 100 characters is needed".into(),
+            });
+        }
+        let email = normalize_email(&new.email)?;
+        let ext = match new.extension.as_deref().map(str::trim) {
+            Some(e) if !e.is_empty() => e.to_string(),
+            _ => self
+                .next_extension(company)
+                .await?
+                .ok_or_else(|| StoreError::Field {
+                    field: "extension",
+                    message: "every extension is taken".into(),
+                })?,
+        };
+        self.check_extension(company, &ext).await?;
+        if self.employee_by_ext(company, &ext).await?.is_some() {
+            return Err(StoreError::Conflict {
+                field: "extension",
+                message: format!("extension {ext} is already taken"),
+            });
+        }
+        let row = sqlx::query("INSERT INTO employees (company_id, ext, name, email, role, app_access, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")
+            .bind(company)
+            .bind(&ext)
+            .bind(name)
+            .bind(&email)
+            .bind(new.role.as_str())
+            .bind(i64::from(new.app_access))
+            .bind(unix_now())
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| map_unique(e, "email", format!("{email} already belongs to an account")))?;
+        self.employee(company, row.get(0))
+            .await?
+            .ok_or_else(|| StoreError::NotFound(ext))
+    }
+
+    /// Applies `patch`; returns the employee before and after.
+    pub async fn update_employee(
+        &self,
+        company: i64,
+        id: i64,
+        patch: &EmployeePatch,
+    ) -> Result<(Employee, Employee), StoreError> {
+        let before = self
+            .employee(company, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("employee {id}")))?;
+        let name = match &patch.name {
+            Some(n) if n.trim().is_empty() || n.trim().chars().count() > 100 => {
+                return Err(StoreError::Field {
+                    field: "name",
+                    message: "a name of 1 to 100 characters is needed".into(),
+                });
+            }
+            Some(n) => n.trim().to_string(),
+            None => before.name.clone(),
+        };
+        let email = match &patch.email {
+            Some(e) => Some(normalize_email(e)?),
+            None => before.email.clone(),
+        };
+        let ext = match &patch.extension {
+            Some(e) if e.trim() != before.extension => {
+                let e = e.trim().to_string();
+                self.check_extension(company, &e).await?;
+                if self.employee_by_ext(company, &e).await?.is_some() {
+                    return Err(StoreError::Conflict {
+                        field: "extension",
+                        message: format!("extension {e} is already taken"),
+                    });
+                }
+                e
+            }
+            _ => before.extension.clone(),
+        };
+        let role = patch.role.unwrap_or(before.role);
+        let access = patch.app_access.unwrap_or(before.app_access);
+        if access && email.is_none() {
+            return Err(StoreError::Field {
+                field: "email",
+                message: "app access needs an e-mail address to send the invitation to".into(),
+            });
+        }
+        // A SIP password's HA1 values hold the extension: a renumbered extension keeps no
+        // SIP password (it is set again from the command line).
+        let renumbered = ext != before.extension;
+        sqlx::query("UPDATE employees SET name = ?, email = ?, ext = ?, role = ?, app_access = ?, ha1_md5 = CASE WHEN ? THEN NULL ELSE ha1_md5 END, ha1_sha256 = CASE WHEN ? THEN NULL ELSE ha1_sha256 END WHERE company_id = ? AND id = ?")
+            .bind(&name)
+            .bind(&email)
+            .bind(&ext)
+            .bind(role.as_str())
+            .bind(i64::from(access))
+            .bind(renumbered)
+            .bind(renumbered)
+            .bind(company)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| map_unique(e, "email", "that e-mail already belongs to an account".into()))?;
+        if !access {
+            self.end_sessions(id).await?;
+        }
+        let after = self
+            .employee(company, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("employee {id}")))?;
+        Ok((before, after))
+    }
+
+    pub async fn delete_employee(&self, company: i64, id: i64) -> Result<Employee, StoreError> {
+        let e = self
+            .employee(company, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("employee {id}")))?;
+        sqlx::query("DELETE FROM employees WHERE company_id = ? AND id = ?")
+            .bind(company)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(e)
+    }
+
+    /// Sets the web password directly (command line, tests); the employee becomes active with
+    /// app access.
+    pub async fn set_web_password(&self, id: i64, password: &str) -> Result<(), StoreError> {
+        let hash = hash_password(password)?;
+        sqlx::query("UPDATE employees SET web_password_hash = ?, app_access = 1 WHERE id = ?")
+            .bind(hash)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Sets e-mail and role from the command line.
+    pub async fn set_login(
+        &self,
+        id: i64,
+        email: Option<&str>,
+        role: Option<Role>,
+    ) -> Result<(), StoreError> {
+        if let Some(e) = email {
+            let e = normalize_email(e)?;
+            sqlx::query("UPDATE employees SET email = ? WHERE id = ?")
+                .bind(&e)
+                .bind(id)
+                .execute(self.pool())
+                .await
+                .map_err(|x| {
+                    map_unique(x, "email", format!("{e} already belongs to an account"))
+                })?;
+        }
+        if let Some(r) = role {
+            sqlx::query("UPDATE employees SET role = ? WHERE id = ?")
+                .bind(r.as_str())
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Checks e-mail and password; the employee and company when they match and the employee
+    /// has app access. `Err(true)`: right password, no access.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Result<(Employee, Company), bool>, StoreError> {
+        let Some((e, hash)) = self.employee_by_email(email).await? else {
+            // The same work as a real check, so timing does not tell who has an account.
+            let _ = verify_password(password, dummy_hash());
+            return Ok(Err(false));
+        };
+        let Some(hash) = hash else {
+            let _ = verify_password(password, dummy_hash());
+            return Ok(Err(false));
+        };
+        if !verify_password(password, &hash) {
+            return Ok(Err(false));
+        }
+        if !e.app_access {
+            return Ok(Err(true));
+        }
+        let c = self
+            .company(e.company_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("company".into()))?;
+        Ok(Ok((e, c)))
+    }
+
+    // ---- sessions ----
+
+    pub async fn create_session(&self, employee: i64, ttl_secs: i64) -> Result<String, StoreError> {
+        let token = new_token();
+        let now = unix_now();
+        sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, employee_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash(&token))
+        .bind(employee)
+        .bind(now + ttl_secs)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(token)
+    }
+
+    /// The employee of a live session (who still has app access), and the company.
+    pub async fn session(&self, token: &str) -> Result<Option<(Employee, Company)>, StoreError> {
+        let row = sqlx::query("SELECT e.company_id, e.id FROM sessions s JOIN employees e ON e.id = s.employee_id WHERE s.token_hash = ? AND s.expires_at > ? AND e.app_access = 1")
+            .bind(token_hash(token))
+            .bind(unix_now())
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (company, id): (i64, i64) = (row.get(0), row.get(1));
+        let Some(e) = self.employee(company, id).await? else {
+            return Ok(None);
+        };
+        Ok(self.company(company).await?.map(|c| (e, c)))
+    }
+
+    pub async fn delete_session(&self, token: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash(token))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every session of an employee.
+    pub async fn end_sessions(&self, employee: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE employee_id = ?")
+            .bind(employee)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    // ---- one-time links ----
+
+    /// A new link for `employee`; earlier unused links of the same kind stop working.
+    pub async fn create_link(
+        &self,
+        employee: i64,
+        kind: LinkKind,
+        ttl_secs: i64,
+    ) -> Result<String, StoreError> {
+        let token = new_token();
+        let now = unix_now();
+        sqlx::query(
+            "UPDATE links SET used_at = ? WHERE employee_id = ? AND kind = ? AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(employee)
+        .bind(kind.as_str())
+        .execute(self.pool())
+        .await?;
+        sqlx::query("INSERT INTO links (token_hash, employee_id, kind, expires_at, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(token_hash(&token))
+            .bind(employee)
+            .bind(kind.as_str())
+            .bind(now + ttl_secs)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(token)
+    }
+
+    /// Records that an invitation went out.
+    pub async fn mark_invited(&self, employee: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE employees SET invited_at = ? WHERE id = ?")
+            .bind(unix_now())
+            .bind(employee)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn link(&self, token: &str) -> Result<Result<LinkInfo, LinkProblem>, StoreError> {
+        let row = sqlx::query("SELECT l.kind, l.expires_at, l.used_at, e.email, e.name, e.id, e.app_access FROM links l JOIN employees e ON e.id = l.employee_id WHERE l.token_hash = ?")
+            .bind(token_hash(token))
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(r) = row else {
+            return Ok(Err(LinkProblem::NotFound));
+        };
+        let used: Option<i64> = r.get(2);
+        let expires: i64 = r.get(1);
+        let email: Option<String> = r.get(3);
+        if used.is_some() {
+            return Ok(Err(LinkProblem::Used));
+        }
+        if expires <= unix_now() || r.get::<i64, _>(6) == 0 || email.is_none() {
+            return Ok(Err(LinkProblem::Expired));
+        }
+        Ok(Ok(LinkInfo {
+            kind: if r.get::<String, _>(0) == "reset" {
+                LinkKind::Reset
+            } else {
+                LinkKind::Invite
+            },
+            expires_at: rfc3339(expires),
+            email: email.unwrap_or_default(),
+            name: r.get(4),
+            employee_id: r.get(5),
+        }))
+    }
+
+    /// Uses a link: sets the password (already checked for strength) and marks the link
+    /// used, in one transaction, so a link works once even when clicked twice at once.
+    pub async fn use_link(
+        &self,
+        token: &str,
+        password: &str,
+    ) -> Result<Result<i64, LinkProblem>, StoreError> {
+        let info = match self.link(token).await? {
+            Ok(i) => i,
+            Err(p) => return Ok(Err(p)),
+        };
+        let hash = hash_password(password)?;
+        let mut tx = self.pool().begin().await?;
+        let res =
+            sqlx::query("UPDATE links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
+                .bind(unix_now())
+                .bind(token_hash(token))
+                .execute(&mut *tx)
+                .await?;
+        if res.rows_affected() != 1 {
+            return Ok(Err(LinkProblem::Used));
+        }
+        sqlx::query("UPDATE employees SET web_password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(info.employee_id)
+            .execute(&mut *tx)
+            .await?;
+        // A new password ends the sessions made with the old one.
+        sqlx::query("DELETE FROM sessions WHERE employee_id = ?")
+            .bind(info.employee_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(info.employee_id))
+    }
+
+    // ---- API tokens ----
+
+    pub async fn create_api_token(
+        &self,
+        company: i64,
+        name: &str,
+        by: Option<i64>,
+    ) -> Result<(ApiToken, String), StoreError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(StoreError::Field {
+                field: "name",
+                message: "a name of 1 to 100 characters is needed".into(),
+            });
+        }
+        let token = format!("ctk_{}", new_token());
+        let now = unix_now();
+        let row = sqlx::query("INSERT INTO api_tokens (company_id, name, token_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id")
+            .bind(company)
+            .bind(name)
+            .bind(token_hash(&token))
+            .bind(by)
+            .bind(now)
+            .fetch_one(self.pool())
+            .await?;
+        Ok((
+            ApiToken {
+                id: row.get(0),
+                name: name.to_string(),
+                created_at: rfc3339(now),
+                last_used_at: None,
+            },
+            token,
+        ))
+    }
+
+    pub async fn api_tokens(&self, company: i64) -> Result<Vec<ApiToken>, StoreError> {
+        Ok(sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE company_id = ? ORDER BY id")
+            .bind(company)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| ApiToken {
+                id: r.get(0),
+                name: r.get(1),
+                created_at: rfc3339(r.get(2)),
+                last_used_at: r.get::<Option<i64>, _>(3).map(rfc3339),
+            })
+            .collect())
+    }
+
+    pub async fn delete_api_token(&self, company: i64, id: i64) -> Result<(), StoreError> {
+        let res = sqlx::query("DELETE FROM api_tokens WHERE company_id = ? AND id = ?")
+            .bind(company)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("API token {id}")));
+        }
+        Ok(())
+    }
+
+    /// The company of an API token.
+    pub async fn api_token_company(&self, token: &str) -> Result<Option<Company>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? RETURNING company_id",
+        )
+        .bind(unix_now())
+        .bind(token_hash(token))
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(r) => self.company(r.get(0)).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// An argon2 hash of a random password, checked against when there is no account, so a
+/// missing account costs the same time as a wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&new_token()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block() -> NumberBlock {
+        NumberBlock {
+            id: 1,
+            first_number: "+48226006100".into(),
+            last_number: "+48226006109".into(),
+            size: 10,
+            first_extension: "100".into(),
+        }
+    }
+
+    #[test]
+    fn numbers_and_extensions_map_both_ways() {
+        let b = block();
+        assert_eq!(b.ext_for("+48226006103").as_deref(), Some("103"));
+        assert_eq!(b.number_for("103").as_deref(), Some("+48226006103"));
+        assert_eq!(b.ext_for("+48226006110"), None);
+        assert_eq!(b.number_for("110"), None);
+        assert_eq!(b.number_for("1030"), None);
+    }
+
+    #[test]
+    fn typed_numbers_become_e164() {
+        assert_eq!(
+            normalize_number("+48 22 600-61-03").as_deref(),
+            Some("+48226006103")
+        );
+        assert_eq!(
+            normalize_number("0048226006103").as_deref(),
+            Some("+48226006103")
+        );
+        assert_eq!(normalize_number("103"), None);
+        assert_eq!(normalize_number("+48abc"), None);
+    }
+
+    #[test]
+    fn password_rule() {
+        assert!(check_password_strength("short", "a@b.c", "A").is_err());
+        assert!(check_password_strength("aaaaaaaaaaaa", "a@b.c", "A").is_err());
+        assert!(check_password_strength("Password2024!", "a@b.c", "A").is_err());
+        assert!(check_password_strength("alice-rocks-7", "alice@b.c", "X").is_err());
+        assert!(check_password_strength("Blue-Tram-Sunday-9", "a@b.c", "Ann Lee").is_ok());
+    }
+
+    #[test]
+    fn emails_are_checked_and_lowercased() {
+        assert_eq!(
+            normalize_email(" Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        for bad in ["", "ann", "ann@", "@x.y", "a b@x.y", "a@x", "a@@x.y"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+}

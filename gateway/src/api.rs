@@ -1,0 +1,1526 @@
+//! The REST API under `/api/v1`: web login (session cookie), the web app's short-lived SIP
+//! credentials, one-time links (invitation, password reset), and the admin resources
+//! (employees, number blocks, API tokens). Lists are `{"total", "items"}`, errors
+//! `{"error", "message", "fields"?}`. Every handler takes a [`Caller`] or [`Admin`] and works in
+//! that caller's company only: another company's ids answer 404, as if they did not exist.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::accounts::{
+    self, ApiToken, Company, Employee, EmployeePatch, InviteState, LinkInfo, LinkKind, LinkProblem,
+    NewEmployee, NumberBlock, Role,
+};
+use crate::core::{CoreInput, Registrations};
+use crate::limits::RateLimiter;
+use crate::mail::Mailer;
+use crate::sipcred;
+use crate::store::{Store, StoreError};
+
+pub const SESSION_COOKIE: &str = "centrala_session";
+
+/// The API's settings.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Where people reach the web app (links in e-mails), e.g. `https://phone.example.com`.
+    pub public_url: String,
+    pub session_ttl_secs: i64,
+    pub invite_ttl_secs: i64,
+    pub reset_ttl_secs: i64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            session_ttl_secs: 7 * 24 * 3600,
+            invite_ttl_secs: 72 * 3600,
+            reset_ttl_secs: 24 * 3600,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub mailer: Mailer,
+    pub core: mpsc::Sender<CoreInput>,
+    pub cfg: ApiConfig,
+    pub sip_secret: [u8; 32],
+    /// Failed web logins per e-mail and per source address; reset mails per address.
+    limits: Arc<Mutex<Limiters>>,
+    epoch: std::time::Instant,
+}
+
+struct Limiters {
+    login_email: RateLimiter<String>,
+    login_ip: RateLimiter<std::net::IpAddr>,
+    reset_email: RateLimiter<String>,
+}
+
+impl ApiState {
+    pub fn new(
+        store: Store,
+        mailer: Mailer,
+        core: mpsc::Sender<CoreInput>,
+        cfg: ApiConfig,
+        sip_secret: [u8; 32],
+    ) -> ApiState {
+        ApiState {
+            store,
+            mailer,
+            core,
+            cfg,
+            sip_secret,
+            limits: Arc::new(Mutex::new(Limiters {
+                login_email: RateLimiter::new(10, 300_000, 300_000),
+                login_ip: RateLimiter::new(50, 300_000, 300_000),
+                reset_email: RateLimiter::new(5, 3_600_000, 3_600_000),
+            })),
+            epoch: std::time::Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn secure_cookies(&self) -> bool {
+        self.cfg.public_url.starts_with("https://")
+    }
+}
+
+// ---- errors ----
+
+/// An API error: status, machine-readable code, a sentence for people, and per-field
+/// messages for forms.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    fields: Option<BTreeMap<String, String>>,
+}
+
+/// The error body.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `bad_request`, `validation_failed`, `unauthenticated`, `forbidden`,
+    /// `not_found`, `conflict`, `link_used`, `link_expired`, …
+    error: String,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<BTreeMap<String, String>>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            fields: None,
+        }
+    }
+    fn field(code: &'static str, status: StatusCode, field: &str, message: &str) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: format!("{field}: {message}"),
+            fields: Some(BTreeMap::from([(field.to_string(), message.to_string())])),
+        }
+    }
+    fn unauthenticated() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Please log in (or send an API token).",
+        )
+    }
+    fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("No such {what}."),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(ErrorBody {
+                error: self.code.to_string(),
+                message: self.message,
+                fields: self.fields,
+            }),
+        )
+            .into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Field { field, message } => ApiError::field(
+                "validation_failed",
+                StatusCode::BAD_REQUEST,
+                field,
+                &message,
+            ),
+            StoreError::Conflict { field, message } => {
+                ApiError::field("conflict", StatusCode::CONFLICT, field, &message)
+            }
+            StoreError::Duplicate(ext) => ApiError::field(
+                "conflict",
+                StatusCode::CONFLICT,
+                "extension",
+                &format!("extension {ext} is already taken"),
+            ),
+            StoreError::NotFound(what) => ApiError::not_found(&what),
+            StoreError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            e => {
+                warn!(error = %e, "store error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on the server; nothing was changed. Try again.",
+                )
+            }
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// `Json` whose rejections are API errors (400 with a JSON body) instead of plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_request",
+                "Send JSON with Content-Type: application/json.",
+            )),
+            Err(e) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                e.body_text(),
+            )),
+        }
+    }
+}
+
+/// A numeric id from the path; anything else is a 404.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("resource"))?;
+        raw.parse()
+            .map(Id)
+            .map_err(|_| ApiError::not_found("resource"))
+    }
+}
+
+// ---- who is asking ----
+
+/// The authenticated caller: an employee with a session cookie, or a script with an admin
+/// API token (`Authorization: Bearer ctk_…`).
+#[derive(Clone)]
+pub struct Caller {
+    pub employee: Option<Employee>,
+    pub company: Company,
+    pub role: Role,
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, st: &ApiState) -> Result<Self, ApiError> {
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|a| a.strip_prefix("Bearer "))
+                .ok_or_else(ApiError::unauthenticated)?;
+            let company = st
+                .store
+                .api_token_company(token.trim())
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthenticated",
+                        "That API token is not valid (revoked?).",
+                    )
+                })?;
+            return Ok(Caller {
+                employee: None,
+                company,
+                role: Role::Admin,
+            });
+        }
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+        let (employee, company) = st.store.session(&token).await?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Your session has ended. Please log in again.",
+            )
+        })?;
+        Ok(Caller {
+            role: employee.role,
+            employee: Some(employee),
+            company,
+        })
+    }
+}
+
+/// A caller who is an administrator of their company.
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<ApiState> for Admin {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, st: &ApiState) -> Result<Self, ApiError> {
+        let c = Caller::from_request_parts(parts, st).await?;
+        if c.role != Role::Admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Only administrators of the company may do this.",
+            ));
+        }
+        Ok(Admin(c))
+    }
+}
+
+// ---- bodies ----
+
+macro_rules! list {
+    ($name:ident, $item:ty) => {
+        #[derive(Serialize, ToSchema)]
+        pub struct $name {
+            pub total: i64,
+            pub items: Vec<$item>,
+        }
+    };
+}
+list!(EmployeeList, Employee);
+list!(NumberBlockList, NumberBlock);
+list!(ApiTokenList, ApiToken);
+list!(DirectoryList, DirectoryEntry);
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub employee: Employee,
+    pub company: Company,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+/// Short-lived SIP credentials for the web app (digest username and password).
+#[derive(Serialize, ToSchema)]
+pub struct SipCredentials {
+    pub username: String,
+    pub password: String,
+    pub domain: String,
+    pub extension: String,
+    pub display_name: String,
+    pub expires_in: i64,
+    pub expires_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DirectoryEntry {
+    pub name: String,
+    pub extension: String,
+    pub number: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordBody {
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EmailBody {
+    pub email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageBody {
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NextExtension {
+    pub extension: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AccessBody {
+    pub ids: Vec<i64>,
+    pub app_access: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewNumberBlock {
+    /// The first number, international form ("+48 22 600 61 00").
+    pub first_number: String,
+    #[serde(default = "ten")]
+    pub size: i64,
+    /// The first number's extension; by default its last digits.
+    #[serde(default)]
+    pub first_extension: Option<String>,
+}
+
+fn ten() -> i64 {
+    10
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewApiToken {
+    pub name: String,
+}
+
+/// A new API token: the secret is shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedApiToken {
+    #[serde(flatten)]
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Filter by name, e-mail, extension or number.
+    #[serde(default)]
+    pub q: String,
+    #[serde(default = "default_limit")]
+    pub limit: i64,
+    #[serde(default)]
+    pub offset: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ImportBody {
+    /// CSV with a header row: name, email, and optionally extension, role, app_access.
+    pub csv: String,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// Only report what would change (the default).
+    #[serde(default = "yes")]
+    pub dry_run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportAction {
+    Create,
+    Update,
+    Unchanged,
+    Error,
+}
+
+#[derive(Serialize, ToSchema, Clone)]
+pub struct ImportRow {
+    /// The line in the file (the header is line 1).
+    pub row: usize,
+    pub action: ImportAction,
+    pub name: String,
+    pub email: String,
+    pub extension: String,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub errors: usize,
+    pub rows: Vec<ImportRow>,
+}
+
+// ---- the router ----
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/sessions", post(login))
+        .route("/api/v1/sessions/current", axum::routing::delete(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/me/sip-credentials", post(sip_credentials))
+        .route("/api/v1/company", get(company))
+        .route("/api/v1/directory", get(directory))
+        .route("/api/v1/invitations/{token}", get(link_info))
+        .route("/api/v1/invitations/{token}/accept", post(accept_link))
+        .route("/api/v1/password-resets", post(password_reset))
+        .route(
+            "/api/v1/employees",
+            get(list_employees).post(create_employee),
+        )
+        .route("/api/v1/employees/next-extension", get(next_extension))
+        .route("/api/v1/employees/access", post(set_access))
+        .route("/api/v1/employees/import", post(import_employees))
+        .route(
+            "/api/v1/employees/{id}",
+            get(get_employee)
+                .patch(update_employee)
+                .delete(delete_employee),
+        )
+        .route("/api/v1/employees/{id}/invitation", post(resend_invitation))
+        .route("/api/v1/number-blocks", get(list_blocks).post(create_block))
+        .route(
+            "/api/v1/number-blocks/{id}",
+            axum::routing::delete(delete_block),
+        )
+        .route("/api/v1/api-tokens", get(list_tokens).post(create_token))
+        .route(
+            "/api/v1/api-tokens/{id}",
+            axum::routing::delete(delete_token),
+        )
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
+        })
+        .with_state(state)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Centrala API", description = "Companies' phone system: employees, numbers, login and onboarding."),
+    paths(
+        login, logout, me, sip_credentials, company, directory, link_info, accept_link,
+        password_reset, list_employees, create_employee, next_extension, set_access,
+        import_employees, get_employee, update_employee, delete_employee, resend_invitation,
+        list_blocks, create_block, delete_block, list_tokens, create_token, delete_token
+    ),
+    components(schemas(ErrorBody, InviteState, LinkKind)),
+    modifiers(&Security)
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+        );
+        c.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document of this API.
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_doc())
+}
+
+fn session_cookie(st: &ApiState, token: &str, max_age: i64) -> HeaderValue {
+    let secure = if st.secure_cookies() { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+// ---- login and the web app ----
+
+/// Logs in with e-mail and password; sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/sessions", request_body = LoginBody,
+    responses((status = 201, body = Me), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(
+    State(st): State<ApiState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
+    let email = body.email.trim().to_lowercase();
+    let now = st.now_ms();
+    {
+        let l = st.limits.lock().unwrap_or_else(|e| e.into_inner());
+        if l.login_email.is_banned(&email, now) || l.login_ip.is_banned(&peer.ip(), now) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "Too many failed logins. Wait a few minutes, or use \"Forgot password\".",
+            ));
+        }
+    }
+    match st.store.login(&email, &body.password).await? {
+        Ok((employee, company)) => {
+            st.limits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .login_email
+                .clear(&email);
+            let token = st
+                .store
+                .create_session(employee.id, st.cfg.session_ttl_secs)
+                .await?;
+            info!(employee = employee.id, company = company.id, "web login");
+            let mut resp = (StatusCode::CREATED, Json(Me { employee, company })).into_response();
+            resp.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie(&st, &token, st.cfg.session_ttl_secs),
+            );
+            Ok(resp)
+        }
+        Err(no_access) => {
+            {
+                let mut l = st.limits.lock().unwrap_or_else(|e| e.into_inner());
+                l.login_email.hit(&email, now);
+                l.login_ip.hit(&peer.ip(), now);
+            }
+            if no_access {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "no_app_access",
+                    "Your account has no access to the app. Ask your administrator.",
+                ));
+            }
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Wrong e-mail or password.",
+            ))
+        }
+    }
+}
+
+/// Logs out: ends this session and clears the cookie.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", responses((status = 204)))]
+async fn logout(State(st): State<ApiState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        st.store.delete_session(&token).await?;
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&st, "", 0));
+    Ok(resp)
+}
+
+/// Who is logged in, and their company.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn me(caller: Caller) -> ApiResult<Json<Me>> {
+    let employee = caller.employee.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "An API token is not an employee.",
+        )
+    })?;
+    Ok(Json(Me {
+        employee,
+        company: caller.company,
+    }))
+}
+
+/// Short-lived SIP credentials for the logged-in employee's web app.
+#[utoipa::path(post, path = "/api/v1/me/sip-credentials", responses((status = 200, body = SipCredentials), (status = 401, body = ErrorBody)))]
+async fn sip_credentials(
+    State(st): State<ApiState>,
+    caller: Caller,
+) -> ApiResult<Json<SipCredentials>> {
+    let Some(e) = caller.employee else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "SIP credentials are for employees' web sessions.",
+        ));
+    };
+    let expires = accounts::unix_now() + sipcred::LIFETIME_SECS;
+    let username = sipcred::username(&e.extension, expires);
+    Ok(Json(SipCredentials {
+        password: sipcred::password(&st.sip_secret, &username, &caller.company.domain),
+        username,
+        domain: caller.company.domain,
+        extension: e.extension,
+        display_name: e.name,
+        expires_in: sipcred::LIFETIME_SECS,
+        expires_at: accounts::rfc3339(expires),
+    }))
+}
+
+/// The caller's company.
+#[utoipa::path(get, path = "/api/v1/company", responses((status = 200, body = Company), (status = 401, body = ErrorBody)))]
+async fn company(caller: Caller) -> Json<Company> {
+    Json(caller.company)
+}
+
+/// The company's phone directory (every employee's name, extension and number).
+#[utoipa::path(get, path = "/api/v1/directory", responses((status = 200, body = DirectoryList), (status = 401, body = ErrorBody)))]
+async fn directory(State(st): State<ApiState>, caller: Caller) -> ApiResult<Json<DirectoryList>> {
+    let (total, items) = st.store.employees(caller.company.id, "", 10_000, 0).await?;
+    Ok(Json(DirectoryList {
+        total,
+        items: items
+            .into_iter()
+            .map(|e| DirectoryEntry {
+                name: e.name,
+                extension: e.extension,
+                number: e.number,
+            })
+            .collect(),
+    }))
+}
+
+fn link_error(p: LinkProblem) -> ApiError {
+    match p {
+        LinkProblem::NotFound => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "link_not_found",
+            "This link is not valid. Ask for a new one below.",
+        ),
+        LinkProblem::Used => ApiError::new(
+            StatusCode::GONE,
+            "link_used",
+            "This link has already been used. Log in, or ask for a new link below.",
+        ),
+        LinkProblem::Expired => ApiError::new(
+            StatusCode::GONE,
+            "link_expired",
+            "This link has expired. Ask for a new one below.",
+        ),
+    }
+}
+
+/// What an invitation or password link is for (before the password is chosen).
+#[utoipa::path(get, path = "/api/v1/invitations/{token}", params(("token" = String, Path)),
+    responses((status = 200, body = LinkInfo), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+async fn link_info(
+    State(st): State<ApiState>,
+    Path(token): Path<String>,
+) -> ApiResult<Json<LinkInfo>> {
+    st.store.link(&token).await?.map(Json).map_err(link_error)
+}
+
+/// Sets the password with a link and logs in (sets the session cookie).
+#[utoipa::path(post, path = "/api/v1/invitations/{token}/accept", params(("token" = String, Path)), request_body = PasswordBody,
+    responses((status = 200, body = Me), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+async fn accept_link(
+    State(st): State<ApiState>,
+    Path(token): Path<String>,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> ApiResult<Response> {
+    let info = st.store.link(&token).await?.map_err(link_error)?;
+    if let Err(m) = accounts::check_password_strength(&body.password, &info.email, &info.name) {
+        return Err(ApiError::field(
+            "validation_failed",
+            StatusCode::BAD_REQUEST,
+            "password",
+            &m,
+        ));
+    }
+    let id = st
+        .store
+        .use_link(&token, &body.password)
+        .await?
+        .map_err(link_error)?;
+    let (employee, company) = match st.store.employee_by_email(&info.email).await? {
+        Some((e, _)) if e.id == id => {
+            let c = st
+                .store
+                .company(e.company_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("company"))?;
+            (e, c)
+        }
+        _ => return Err(ApiError::not_found("employee")),
+    };
+    let session = st
+        .store
+        .create_session(employee.id, st.cfg.session_ttl_secs)
+        .await?;
+    info!(employee = employee.id, kind = ?info.kind, "password set with a link");
+    let mut resp = Json(Me { employee, company }).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&st, &session, st.cfg.session_ttl_secs),
+    );
+    Ok(resp)
+}
+
+const RESET_MESSAGE: &str = "If that address belongs to an account with app access, a link to set a new password is on its way. Check your inbox.";
+
+/// "Forgot password": e-mails a link to set a new one. Always 202, whether or not the
+/// address has an account.
+#[utoipa::path(post, path = "/api/v1/password-resets", request_body = EmailBody,
+    responses((status = 202, body = MessageBody), (status = 400, body = ErrorBody)))]
+async fn password_reset(
+    State(st): State<ApiState>,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> ApiResult<(StatusCode, Json<MessageBody>)> {
+    let email = accounts::normalize_email(&body.email)?;
+    let accepted = (
+        StatusCode::ACCEPTED,
+        Json(MessageBody {
+            message: RESET_MESSAGE.into(),
+        }),
+    );
+    let now = st.now_ms();
+    if !st
+        .limits
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .reset_email
+        .hit(&email, now)
+    {
+        return Ok(accepted);
+    }
+    if let Some((e, _)) = st.store.employee_by_email(&email).await?
+        && e.app_access
+    {
+        // Someone never invited, or whose invitation was lost, gets an invitation instead.
+        let kind = if e.invite_state == InviteState::Active {
+            LinkKind::Reset
+        } else {
+            LinkKind::Invite
+        };
+        if let Err(err) = send_link(&st, &e, kind).await {
+            warn!(employee = e.id, error = %err.message, "password link not sent");
+        }
+    }
+    Ok(accepted)
+}
+
+/// Makes a link and e-mails it.
+async fn send_link(st: &ApiState, e: &Employee, kind: LinkKind) -> ApiResult<()> {
+    let Some(email) = &e.email else {
+        return Err(ApiError::field(
+            "validation_failed",
+            StatusCode::BAD_REQUEST,
+            "email",
+            "the employee has no e-mail address",
+        ));
+    };
+    let company = st
+        .store
+        .company(e.company_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("company"))?;
+    let ttl = match kind {
+        LinkKind::Invite => st.cfg.invite_ttl_secs,
+        LinkKind::Reset => st.cfg.reset_ttl_secs,
+    };
+    let token = st.store.create_link(e.id, kind, ttl).await?;
+    let base = st.cfg.public_url.trim_end_matches('/');
+    let hours = ttl / 3600;
+    let (subject, link, body) = match kind {
+        LinkKind::Invite => {
+            let link = format!("{base}/?invite={token}");
+            (
+                format!("{}: your phone is ready", company.name),
+                link.clone(),
+                format!(
+                    "Hello {name},\n\n{company} has set up a phone for you: extension {ext}{number}.\nIt works in your web browser, with nothing to install.\n\nChoose a password to start:\n{link}\n\nThe link works once and expires in {hours} hours.\nIf it has expired, open it anyway and ask for a new one.\n\n— Centrala\n",
+                    name = e.name,
+                    company = company.name,
+                    ext = e.extension,
+                    number = e
+                        .number
+                        .as_ref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default(),
+                ),
+            )
+        }
+        LinkKind::Reset => {
+            let link = format!("{base}/?reset={token}");
+            (
+                "Set a new Centrala password".to_string(),
+                link.clone(),
+                format!(
+                    "Hello {name},\n\nSomeone (we hope you) asked to set a new password for your phone at {company}.\n\nChoose a new password here:\n{link}\n\nThe link works once and expires in {hours} hours. If you did not ask for this, ignore this e-mail: your password stays as it is.\n\n— Centrala\n",
+                    name = e.name,
+                    company = company.name,
+                ),
+            )
+        }
+    };
+    st.mailer
+        .send(&e.name, email, &subject, body, &link)
+        .await
+        .map_err(|err| {
+            warn!(employee = e.id, error = %err, "e-mail not sent");
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "mail_failed",
+                format!(
+                    "The e-mail could not be sent ({err}). Check the mail settings and try again."
+                ),
+            )
+        })?;
+    if kind == LinkKind::Invite {
+        st.store.mark_invited(e.id).await?;
+    }
+    Ok(())
+}
+
+// ---- employees (admins) ----
+
+/// What follows a change to an employee: an invitation when access is granted, and the
+/// core told to drop registrations when access is revoked or the extension changes.
+async fn after_change(
+    st: &ApiState,
+    before: Option<&Employee>,
+    after: Option<&Employee>,
+) -> Option<String> {
+    let mut warning = None;
+    if let Some(a) = after
+        && a.app_access
+        && a.invite_state != InviteState::Active
+        && before.is_none_or(|b| !b.app_access)
+        && let Err(e) = send_link(st, a, LinkKind::Invite).await
+    {
+        warning = Some(e.message);
+    }
+    if let Some(b) = before {
+        let revoked = b.app_access && after.is_none_or(|a| !a.app_access);
+        let gone = after.is_none_or(|a| a.extension != b.extension);
+        let drop = if gone {
+            Registrations::All
+        } else if revoked {
+            Registrations::App
+        } else {
+            Registrations::Keep
+        };
+        let _ = st
+            .core
+            .send(CoreInput::AccountChanged {
+                company: b.company_id,
+                ext: b.extension.clone(),
+                drop,
+            })
+            .await;
+    }
+    if let Some(a) = after
+        && before.is_none_or(|b| b.extension != a.extension)
+    {
+        // The registrar may have cached "no such extension".
+        let _ = st
+            .core
+            .send(CoreInput::AccountChanged {
+                company: a.company_id,
+                ext: a.extension.clone(),
+                drop: Registrations::Keep,
+            })
+            .await;
+    }
+    warning
+}
+
+/// Employees of the caller's company, filtered by `q`.
+#[utoipa::path(get, path = "/api/v1/employees", params(ListQuery),
+    responses((status = 200, body = EmployeeList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_employees(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<EmployeeList>> {
+    let (total, items) = st
+        .store
+        .employees(c.company.id, &q.q, q.limit, q.offset)
+        .await?;
+    Ok(Json(EmployeeList { total, items }))
+}
+
+/// Adds an employee; with `app_access` an invitation e-mail goes out.
+#[utoipa::path(post, path = "/api/v1/employees", request_body = NewEmployee,
+    responses((status = 201, body = Employee), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create_employee(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    ApiJson(new): ApiJson<NewEmployee>,
+) -> ApiResult<(StatusCode, Json<Employee>)> {
+    let e = st.store.create_employee(c.company.id, &new).await?;
+    info!(company = c.company.id, employee = e.id, ext = %e.extension, "employee added");
+    after_change(&st, None, Some(&e)).await;
+    let e = st.store.employee(c.company.id, e.id).await?.unwrap_or(e);
+    Ok((StatusCode::CREATED, Json(e)))
+}
+
+/// The next free extension, to suggest for a new employee.
+#[utoipa::path(get, path = "/api/v1/employees/next-extension",
+    responses((status = 200, body = NextExtension), (status = 403, body = ErrorBody)))]
+async fn next_extension(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+) -> ApiResult<Json<NextExtension>> {
+    Ok(Json(NextExtension {
+        extension: st.store.next_extension(c.company.id).await?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/employees/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = Employee), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn get_employee(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    Id(id): Id,
+) -> ApiResult<Json<Employee>> {
+    st.store
+        .employee(c.company.id, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("employee"))
+}
+
+/// Changes an employee. Revoking app access ends their sessions and registrations at once.
+#[utoipa::path(patch, path = "/api/v1/employees/{id}", params(("id" = i64, Path)), request_body = EmployeePatch,
+    responses((status = 200, body = Employee), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn update_employee(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    Id(id): Id,
+    ApiJson(patch): ApiJson<EmployeePatch>,
+) -> ApiResult<Json<Employee>> {
+    if let Some(me) = &c.employee
+        && me.id == id
+        && (patch.role == Some(Role::User) || patch.app_access == Some(false))
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "You cannot take away your own admin role or app access; ask another admin.",
+        ));
+    }
+    let (before, after) = st.store.update_employee(c.company.id, id, &patch).await?;
+    info!(company = c.company.id, employee = id, "employee changed");
+    after_change(&st, Some(&before), Some(&after)).await;
+    let after = st.store.employee(c.company.id, id).await?.unwrap_or(after);
+    Ok(Json(after))
+}
+
+/// Removes an employee, their sessions and registrations.
+#[utoipa::path(delete, path = "/api/v1/employees/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn delete_employee(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    if c.employee.as_ref().is_some_and(|me| me.id == id) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "You cannot remove yourself; ask another admin.",
+        ));
+    }
+    let e = st.store.delete_employee(c.company.id, id).await?;
+    info!(company = c.company.id, employee = id, ext = %e.extension, "employee removed");
+    after_change(&st, Some(&e), None).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends the invitation again (a new link; the old one stops working).
+#[utoipa::path(post, path = "/api/v1/employees/{id}/invitation", params(("id" = i64, Path)),
+    responses((status = 202, body = Employee), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+async fn resend_invitation(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    Id(id): Id,
+) -> ApiResult<(StatusCode, Json<Employee>)> {
+    let e = st
+        .store
+        .employee(c.company.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("employee"))?;
+    if !e.app_access {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Grant app access first: the invitation is for the app.",
+        ));
+    }
+    let kind = if e.invite_state == InviteState::Active {
+        LinkKind::Reset
+    } else {
+        LinkKind::Invite
+    };
+    send_link(&st, &e, kind).await?;
+    let e = st.store.employee(c.company.id, id).await?.unwrap_or(e);
+    Ok((StatusCode::ACCEPTED, Json(e)))
+}
+
+/// Grants or revokes app access for many employees at once (invitations go out to those
+/// newly granted).
+#[utoipa::path(post, path = "/api/v1/employees/access", request_body = AccessBody,
+    responses((status = 200, body = EmployeeList), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn set_access(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    ApiJson(body): ApiJson<AccessBody>,
+) -> ApiResult<Json<EmployeeList>> {
+    if body.ids.is_empty() || body.ids.len() > 1000 {
+        return Err(ApiError::field(
+            "validation_failed",
+            StatusCode::BAD_REQUEST,
+            "ids",
+            "select 1 to 1000 employees",
+        ));
+    }
+    // Check all first: nothing changes if one id is wrong.
+    let mut found = Vec::new();
+    for id in &body.ids {
+        let e = st
+            .store
+            .employee(c.company.id, *id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(&format!("employee {id}")))?;
+        if !body.app_access && c.employee.as_ref().is_some_and(|me| me.id == e.id) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "You cannot take away your own app access.",
+            ));
+        }
+        if body.app_access && e.email.is_none() {
+            return Err(ApiError::field(
+                "validation_failed",
+                StatusCode::BAD_REQUEST,
+                "ids",
+                &format!("{} has no e-mail address to invite", e.name),
+            ));
+        }
+        found.push(e);
+    }
+    let patch = EmployeePatch {
+        app_access: Some(body.app_access),
+        ..Default::default()
+    };
+    let mut items = Vec::new();
+    for e in found {
+        let (before, after) = st.store.update_employee(c.company.id, e.id, &patch).await?;
+        after_change(&st, Some(&before), Some(&after)).await;
+        items.push(
+            st.store
+                .employee(c.company.id, e.id)
+                .await?
+                .unwrap_or(after),
+        );
+    }
+    Ok(Json(EmployeeList {
+        total: items.len() as i64,
+        items,
+    }))
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "no" | "n" | "false" | "0" | "off" => Some(false),
+        "yes" | "y" | "true" | "1" | "on" => Some(true),
+        _ => None,
+    }
+}
+
+/// Bulk import from CSV (header: name, email, extension, role, app_access; the last three
+/// optional). Rows are matched to employees by e-mail. A dry run (the default) reports what
+/// would change and every row's errors; an import with any error writes nothing (400).
+#[utoipa::path(post, path = "/api/v1/employees/import", params(ImportQuery), request_body = ImportBody,
+    responses((status = 200, body = ImportReport), (status = 400, body = ImportReport), (status = 403, body = ErrorBody)))]
+async fn import_employees(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    Query(q): Query<ImportQuery>,
+    ApiJson(body): ApiJson<ImportBody>,
+) -> ApiResult<Response> {
+    let company = c.company.id;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(body.csv.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| {
+            ApiError::field(
+                "validation_failed",
+                StatusCode::BAD_REQUEST,
+                "csv",
+                &format!("cannot read the header row: {e}"),
+            )
+        })?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase().replace([' ', '-'], "_"))
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(c_name), Some(c_email)) = (col("name"), col("email")) else {
+        return Err(ApiError::field(
+            "validation_failed",
+            StatusCode::BAD_REQUEST,
+            "csv",
+            "the first row must name the columns: name, email (and optionally extension, role, app_access)",
+        ));
+    };
+    let (c_ext, c_role, c_access) = (col("extension"), col("role"), col("app_access"));
+    let (_, existing) = st.store.employees(company, "", 100_000, 0).await?;
+    let by_email: HashMap<String, &Employee> = existing
+        .iter()
+        .filter_map(|e| e.email.clone().map(|m| (m, e)))
+        .collect();
+    let mut taken: HashMap<String, i64> = existing
+        .iter()
+        .map(|e| (e.extension.clone(), e.id))
+        .collect();
+    let mut seen_emails = HashSet::new();
+    let digits = c.company.extension_digits as usize;
+    let mut rows = Vec::new();
+    let mut plans: Vec<(Option<i64>, NewEmployee)> = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        let mut errors = Vec::new();
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                rows.push(ImportRow {
+                    row: line,
+                    action: ImportAction::Error,
+                    name: String::new(),
+                    email: String::new(),
+                    extension: String::new(),
+                    errors: vec![FieldError {
+                        field: "csv".into(),
+                        message: e.to_string(),
+                    }],
+                });
+                continue;
+            }
+        };
+        if rec.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).unwrap_or("").to_string();
+        let name = get(Some(c_name));
+        let raw_email = get(Some(c_email));
+        let mut ext = get(c_ext);
+        macro_rules! err {
+            ($field:expr, $message:expr) => {
+                errors.push(FieldError {
+                    field: $field.into(),
+                    message: $message,
+                })
+            };
+        }
+        if name.is_empty() || name.chars().count() > 100 {
+            err!("name", "a name of 1 to 100 characters is needed".into());
+        }
+        let email = match accounts::normalize_email(&raw_email) {
+            Ok(e) => {
+                if !seen_emails.insert(e.clone()) {
+                    err!("email", "appears twice in the file".into());
+                }
+                e
+            }
+            Err(StoreError::Field { message, .. }) => {
+                err!("email", message);
+                raw_email.clone()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let role = match get(c_role).to_ascii_lowercase().as_str() {
+            "" | "user" => Role::User,
+            "admin" => Role::Admin,
+            other => {
+                err!("role", format!("{other:?} is not a role (admin or user)"));
+                Role::User
+            }
+        };
+        let access = parse_bool(&get(c_access)).unwrap_or_else(|| {
+            err!("app_access", "use yes or no".into());
+            false
+        });
+        let current = by_email.get(&email).copied();
+        if current.is_none()
+            && errors.iter().all(|e| e.field != "email")
+            && st.store.employee_by_email(&email).await?.is_some()
+        {
+            err!(
+                "email",
+                "this address is used by an account elsewhere".into()
+            );
+        }
+        if ext.is_empty() {
+            ext = match current {
+                Some(e) => e.extension.clone(),
+                None => {
+                    let lo = 10u64.pow(digits as u32 - 1) + 1;
+                    let hi = 10u64.pow(digits as u32);
+                    let free = (lo..hi)
+                        .map(|n| n.to_string())
+                        .find(|e| !taken.contains_key(e));
+                    match free {
+                        Some(e) => e,
+                        None => {
+                            err!("extension", "every extension is taken".into());
+                            String::new()
+                        }
+                    }
+                }
+            };
+        }
+        if !ext.is_empty() {
+            if ext.len() != digits
+                || !ext.bytes().all(|b| b.is_ascii_digit())
+                || ext.starts_with('0')
+            {
+                err!(
+                    "extension",
+                    format!("extensions have {digits} digits and do not start with 0")
+                );
+            } else if let Some(owner) = taken.get(&ext)
+                && current.is_none_or(|e| e.id != *owner)
+            {
+                err!("extension", format!("extension {ext} is already taken"));
+            }
+        }
+        let action = if !errors.is_empty() {
+            ImportAction::Error
+        } else if let Some(cur) = current {
+            let same = cur.name == name
+                && cur.extension == ext
+                && cur.role == role
+                && cur.app_access == access;
+            if same {
+                ImportAction::Unchanged
+            } else {
+                ImportAction::Update
+            }
+        } else {
+            ImportAction::Create
+        };
+        if action != ImportAction::Error {
+            if let Some(cur) = current {
+                taken.retain(|_, id| *id != cur.id);
+            }
+            taken.insert(ext.clone(), current.map_or(-1, |e| e.id));
+            if action != ImportAction::Unchanged {
+                plans.push((
+                    current.map(|e| e.id),
+                    NewEmployee {
+                        name: name.clone(),
+                        email: email.clone(),
+                        extension: Some(ext.clone()),
+                        role,
+                        app_access: access,
+                    },
+                ));
+            }
+        }
+        rows.push(ImportRow {
+            row: line,
+            action,
+            name,
+            email,
+            extension: ext,
+            errors,
+        });
+    }
+    let count = |a: ImportAction| rows.iter().filter(|r| r.action == a).count();
+    let mut report = ImportReport {
+        dry_run: q.dry_run,
+        created: count(ImportAction::Create),
+        updated: count(ImportAction::Update),
+        unchanged: count(ImportAction::Unchanged),
+        errors: count(ImportAction::Error),
+        rows,
+    };
+    if report.rows.is_empty() {
+        return Err(ApiError::field(
+            "validation_failed",
+            StatusCode::BAD_REQUEST,
+            "csv",
+            "the file has no employees after the header row",
+        ));
+    }
+    if q.dry_run {
+        return Ok(Json(report).into_response());
+    }
+    if report.errors > 0 {
+        return Ok((StatusCode::BAD_REQUEST, Json(report)).into_response());
+    }
+    // Renumbering first to free extensions others take, then the rest, in file order.
+    for (id, new) in plans {
+        match id {
+            Some(id) => {
+                let patch = EmployeePatch {
+                    name: Some(new.name),
+                    email: None,
+                    extension: new.extension,
+                    role: Some(new.role),
+                    app_access: Some(new.app_access),
+                };
+                let (before, after) = st.store.update_employee(company, id, &patch).await?;
+                after_change(&st, Some(&before), Some(&after)).await;
+            }
+            None => {
+                let e = st.store.create_employee(company, &new).await?;
+                after_change(&st, None, Some(&e)).await;
+            }
+        }
+    }
+    info!(
+        company,
+        created = report.created,
+        updated = report.updated,
+        "employees imported"
+    );
+    report.dry_run = false;
+    Ok(Json(report).into_response())
+}
+
+// ---- number blocks ----
+
+#[utoipa::path(get, path = "/api/v1/number-blocks",
+    responses((status = 200, body = NumberBlockList), (status = 403, body = ErrorBody)))]
+async fn list_blocks(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+) -> ApiResult<Json<NumberBlockList>> {
+    let items = st.store.number_blocks(c.company.id).await?;
+    Ok(Json(NumberBlockList {
+        total: items.len() as i64,
+        items,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/number-blocks", request_body = NewNumberBlock,
+    responses((status = 201, body = NumberBlock), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_block(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    ApiJson(b): ApiJson<NewNumberBlock>,
+) -> ApiResult<(StatusCode, Json<NumberBlock>)> {
+    let block = st
+        .store
+        .add_number_block(
+            c.company.id,
+            &b.first_number,
+            b.size,
+            b.first_extension.as_deref(),
+        )
+        .await?;
+    info!(company = c.company.id, first = %block.first_number, size = block.size, "number block added");
+    Ok((StatusCode::CREATED, Json(block)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/number-blocks/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_block(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    st.store.delete_number_block(c.company.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- API tokens ----
+
+#[utoipa::path(get, path = "/api/v1/api-tokens",
+    responses((status = 200, body = ApiTokenList), (status = 403, body = ErrorBody)))]
+async fn list_tokens(State(st): State<ApiState>, Admin(c): Admin) -> ApiResult<Json<ApiTokenList>> {
+    let items = st.store.api_tokens(c.company.id).await?;
+    Ok(Json(ApiTokenList {
+        total: items.len() as i64,
+        items,
+    }))
+}
+
+/// A new admin API token for scripts; its secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/api-tokens", request_body = NewApiToken,
+    responses((status = 201, body = CreatedApiToken), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create_token(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    ApiJson(b): ApiJson<NewApiToken>,
+) -> ApiResult<(StatusCode, Json<CreatedApiToken>)> {
+    let (token, secret) = st
+        .store
+        .create_api_token(c.company.id, &b.name, c.employee.as_ref().map(|e| e.id))
+        .await?;
+    info!(
+        company = c.company.id,
+        token = token.id,
+        "API token created"
+    );
+    Ok((StatusCode::CREATED, Json(CreatedApiToken { token, secret })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/api-tokens/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_token(
+    State(st): State<ApiState>,
+    Admin(c): Admin,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    st.store.delete_api_token(c.company.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A JSON 404 body for unknown API paths (also used by the server's fallback).
+pub fn not_found_body() -> serde_json::Value {
+    json!({"error": "not_found", "message": "No such API endpoint."})
+}
