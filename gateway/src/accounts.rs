@@ -306,13 +306,7 @@ pub fn normalize_number(number: &str) -> Option<String> {
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
         .collect();
-    let digits = if let Some(d) = t.strip_prefix('+') {
-        d
-    } else if let Some(d) = t.strip_prefix("00") {
-        d
-    } else {
-        return None;
-    };
+    let digits = t.strip_prefix('+').or_else(|| t.strip_prefix("00"))?;
     ((6..=15).contains(&digits.len())
         && digits.bytes().all(|b| b.is_ascii_digit())
         && !digits.starts_with('0'))

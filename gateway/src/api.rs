@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 use utoipa::{OpenApi, ToSchema};
@@ -532,9 +531,13 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/api-tokens/{id}",
             axum::routing::delete(delete_token),
         )
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
-        })
+        // Unknown API paths answer JSON, not the web app's page.
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
+            }),
+        )
         .with_state(state)
 }
 
@@ -1518,9 +1521,4 @@ async fn delete_token(
 ) -> ApiResult<StatusCode> {
     st.store.delete_api_token(c.company.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A JSON 404 body for unknown API paths (also used by the server's fallback).
-pub fn not_found_body() -> serde_json::Value {
-    json!({"error": "not_found", "message": "No such API endpoint."})
 }

@@ -858,8 +858,8 @@ impl Core {
         proxy: bool,
         stale: bool,
         realm: &str,
-        now: u64,
     ) {
+        let now = self.now();
         let (status, reason, header) = if proxy {
             (407, "Proxy Authentication Required", "Proxy-Authenticate")
         } else {
@@ -895,7 +895,7 @@ impl Core {
         {
             Auth::Ok { user, app } => (user, app),
             Auth::Challenge { stale } => {
-                return self.challenge(&key, &req, conn, false, stale, &realm.1, now);
+                return self.challenge(&key, &req, conn, false, stale, &realm.1);
             }
             Auth::Blocked | Auth::Trusted => return self.refuse_blocked(&key, &req, now),
         };
@@ -1022,7 +1022,7 @@ impl Core {
                 None,
             ),
             Auth::Challenge { stale } => {
-                return self.challenge(&key, &req, conn, true, stale, &realm.1, now);
+                return self.challenge(&key, &req, conn, true, stale, &realm.1);
             }
             Auth::Blocked => return self.refuse_blocked(&key, &req, now),
         };
@@ -1136,10 +1136,10 @@ impl Core {
                 .then(|| format!("+{dialled}"))
         });
         let home = company.unwrap_or(DEFAULT_COMPANY);
-        if number.is_none() || dialled.len() <= 8 {
-            if self.user(home, dialled, now).await?.is_some() {
-                return Ok(Some((home, dialled.to_string())));
-            }
+        if (number.is_none() || dialled.len() <= 8)
+            && self.user(home, dialled, now).await?.is_some()
+        {
+            return Ok(Some((home, dialled.to_string())));
         }
         let Some(number) = number else {
             return Ok(None);

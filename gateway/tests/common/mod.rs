@@ -101,6 +101,7 @@ pub async fn start_on(dir: tempfile::TempDir, tune: impl FnOnce(&mut ServeConfig
     let (tx, rx) = oneshot::channel::<()>();
     let mut cfg = ServeConfig::new(DOMAIN, dir.path().join("web"));
     cfg.nonce_secret = [3; 32];
+    cfg.api.public_url = format!("http://{addr}");
     cfg.mail = centrala_gateway::mail::MailConfig::Files {
         dir: dir.path().join("mail"),
         from: "Centrala <no-reply@test.centrala>".into(),
@@ -274,8 +275,13 @@ async fn drive(
 
 impl Phone {
     pub async fn connect(addr: SocketAddr, ext: &str, password: &str, instance: u32) -> Phone {
+        Phone::connect_with(addr, UaConfig::new(ext, DOMAIN, password), instance).await
+    }
+
+    /// Connects with a user agent configured by the caller (another domain, short-lived
+    /// credentials).
+    pub async fn connect_with(addr: SocketAddr, mut cfg: UaConfig, instance: u32) -> Phone {
         let raw = Raw::connect(addr).await;
-        let mut cfg = UaConfig::new(ext, DOMAIN, password);
         cfg.instance_id = format!("urn:uuid:00000000-0000-4000-8000-{instance:012}");
         let ua = UserAgent::new(cfg, u64::from(instance) * 7919 + 1);
         let (ctx, crx) = tokio::sync::mpsc::unbounded_channel();
@@ -332,6 +338,16 @@ impl Phone {
             .await
             .expect("an event within 10 s")
             .expect("phone task alive")
+    }
+
+    /// The events that come within `ms` (none expected, usually).
+    pub async fn events_for(&mut self, ms: u64) -> Vec<Event> {
+        let mut out = Vec::new();
+        let end = tokio::time::Instant::now() + Duration::from_millis(ms);
+        while let Ok(Some(e)) = tokio::time::timeout_at(end, self.events.recv()).await {
+            out.push(e);
+        }
+        out
     }
 
     /// Skips events until one matches.

@@ -1,0 +1,1232 @@
+//! The REST API and onboarding against a running gateway: login and sessions, roles and
+//! companies (401/403/404), employees, number blocks, CSV import, API tokens, invitations
+//! through a real SMTP listener, short-lived SIP credentials, revocation, tenant isolation by
+//! API and by SIP, and a restart in the middle.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use centrala_gateway::accounts::DEFAULT_COMPANY;
+use centrala_gateway::mail::{MailConfig, SmtpSecurity};
+use centrala_gateway::store::Store;
+use centrala_sip::ua::{Event, RegistrationState, UaConfig};
+use common::{DOMAIN, Gateway, Phone, SDP, password, start_on};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+const OTHER: &str = "other.example";
+
+// ---- a small HTTP client (Connection: close) ----
+
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("JSON body ({e}): {self:?}"))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    /// The session cookie set by this response.
+    fn session(&self) -> String {
+        let c = self.header("set-cookie").expect("set-cookie");
+        c.split(';').next().unwrap().to_string()
+    }
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+enum Auth<'a> {
+    None,
+    Cookie(&'a str),
+    Bearer(&'a str),
+}
+
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    auth: Auth<'_>,
+    body: Option<Value>,
+) -> Resp {
+    http_raw(
+        addr,
+        method,
+        path,
+        auth,
+        body.map(|b| ("application/json", b.to_string())),
+    )
+    .await
+}
+
+async fn http_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    auth: Auth<'_>,
+    body: Option<(&str, String)>,
+) -> Resp {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    match auth {
+        Auth::None => {}
+        Auth::Cookie(c) => req.push_str(&format!("Cookie: {c}\r\n")),
+        Auth::Bearer(t) => req.push_str(&format!("Authorization: Bearer {t}\r\n")),
+    }
+    let body = match body {
+        Some((ct, b)) => {
+            req.push_str(&format!(
+                "Content-Type: {ct}\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
+            b
+        }
+        None => {
+            req.push_str("Content-Length: 0\r\n");
+            String::new()
+        }
+    };
+    req.push_str("\r\n");
+    req.push_str(&body);
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
+        .await
+        .expect("answer within 10 s")
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").expect("HTTP head");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        let mut out = String::new();
+        let mut r = rest;
+        while let Some((len, after)) = r.split_once("\r\n") {
+            let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.push_str(&after[..n]);
+            r = &after[n + 2..];
+        }
+        out
+    } else {
+        rest.to_string()
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn login(addr: SocketAddr, email: &str, pw: &str) -> String {
+    let r = http(
+        addr,
+        "POST",
+        "/api/v1/sessions",
+        Auth::None,
+        Some(json!({"email": email, "password": pw})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.session()
+}
+
+// ---- a real SMTP listener ----
+
+/// Accepts SMTP on 127.0.0.1 and hands over each message's data.
+async fn smtp_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = s.into_split();
+                let mut r = BufReader::new(r);
+                let _ = w.write_all(b"220 sink ESMTP\r\n").await;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.trim_end().to_ascii_uppercase();
+                    let reply: &[u8] = if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                        b"250 sink\r\n"
+                    } else if cmd.starts_with("DATA") {
+                        let _ = w.write_all(b"354 go on\r\n").await;
+                        let mut data = String::new();
+                        loop {
+                            line.clear();
+                            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == ".\r\n" {
+                                break;
+                            }
+                            data.push_str(&line);
+                        }
+                        let _ = tx.send(data);
+                        b"250 queued\r\n"
+                    } else if cmd.starts_with("QUIT") {
+                        let _ = w.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    let _ = w.write_all(reply).await;
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+async fn next_mail(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
+    let m = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an e-mail within 10 s")
+        .unwrap();
+    // Undo quoted-printable soft breaks and '=' escapes, enough to read links.
+    m.replace("=\r\n", "").replace("=3D", "=")
+}
+
+fn link_token(mail: &str, kind: &str) -> String {
+    let at = mail
+        .find(&format!("?{kind}="))
+        .unwrap_or_else(|| panic!("{kind} link in:\n{mail}"));
+    mail[at + kind.len() + 2..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+// ---- set-up ----
+
+/// The default company (DOMAIN, extensions 101–103 from the harness) gets e-mails, web
+/// passwords and an admin; a second company (OTHER) also has a 101.
+async fn seed(dir: &std::path::Path) {
+    let store = Store::open(dir).await.unwrap();
+    let (_, list) = store.employees(DEFAULT_COMPANY, "", 100, 0).await.unwrap();
+    for e in list {
+        let local = match e.extension.as_str() {
+            "101" => "alice",
+            "102" => "bob",
+            _ => "cecil",
+        };
+        let role = (e.extension == "101").then_some(centrala_gateway::accounts::Role::Admin);
+        store
+            .set_login(e.id, Some(&format!("{local}@a.test")), role)
+            .await
+            .unwrap();
+        store
+            .set_web_password(e.id, "Correct-Horse-7")
+            .await
+            .unwrap();
+    }
+    let b = store.create_company("Other Ltd", OTHER, 3).await.unwrap();
+    let id = store
+        .add_sip_user(b.id, "101", "Olga Other", "other-secret", OTHER)
+        .await
+        .unwrap();
+    store
+        .set_login(
+            id,
+            Some("olga@b.test"),
+            Some(centrala_gateway::accounts::Role::Admin),
+        )
+        .await
+        .unwrap();
+    store.set_web_password(id, "Correct-Horse-7").await.unwrap();
+}
+
+async fn start_seeded(smtp: Option<u16>) -> Gateway {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).await.unwrap();
+        for ext in ["101", "102", "103"] {
+            store
+                .add_user(ext, &format!("User {ext}"), &password(ext), DOMAIN)
+                .await
+                .unwrap();
+        }
+        // The first start renames the default company's domain: do it now for the seed.
+        store
+            .set_company_domain(DEFAULT_COMPANY, DOMAIN)
+            .await
+            .unwrap();
+    }
+    seed(dir.path()).await;
+    start_on(dir, |cfg| {
+        if let Some(port) = smtp {
+            cfg.mail = MailConfig::Smtp {
+                host: "127.0.0.1".into(),
+                port,
+                security: SmtpSecurity::None,
+                credentials: None,
+                from: "Centrala <no-reply@test.centrala>".into(),
+            };
+        }
+    })
+    .await
+}
+
+async fn employee_id(addr: SocketAddr, admin: &str, ext: &str) -> i64 {
+    let r = http(
+        addr,
+        "GET",
+        &format!("/api/v1/employees?q={ext}"),
+        Auth::Cookie(admin),
+        None,
+    )
+    .await;
+    r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["extension"] == ext)
+        .unwrap_or_else(|| panic!("{ext} in {}", r.body))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+// ---- tests ----
+
+#[tokio::test]
+async fn login_sessions_and_roles() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    // Unauthenticated.
+    let r = http(a, "GET", "/api/v1/employees", Auth::None, None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.error(), "unauthenticated");
+    assert!(r.json()["message"].as_str().unwrap().len() > 5);
+    // Wrong password, unknown address: the same answer.
+    for (email, pw) in [
+        ("alice@a.test", "wrong-password"),
+        ("nobody@a.test", "Correct-Horse-7"),
+    ] {
+        let r = http(
+            a,
+            "POST",
+            "/api/v1/sessions",
+            Auth::None,
+            Some(json!({"email": email, "password": pw})),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert_eq!(r.error(), "invalid_credentials");
+    }
+    // Bad JSON is a 400 with a JSON body.
+    let r = http_raw(
+        a,
+        "POST",
+        "/api/v1/sessions",
+        Auth::None,
+        Some(("application/json", "{nope".into())),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error(), "bad_request");
+    // Log in: an HttpOnly, SameSite, expiring cookie.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/sessions",
+        Auth::None,
+        Some(json!({"email": "Alice@A.test ", "password": "Correct-Horse-7"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let set = r.header("set-cookie").unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Max-Age="),
+        "{set}"
+    );
+    assert_eq!(r.json()["employee"]["extension"], "101");
+    assert_eq!(r.json()["company"]["domain"], DOMAIN);
+    let admin = r.session();
+    let me = http(a, "GET", "/api/v1/me", Auth::Cookie(&admin), None).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.json()["employee"]["role"], "admin");
+    // A user may see the directory but not the admin API.
+    let user = login(a, "bob@a.test", "Correct-Horse-7").await;
+    let r = http(a, "GET", "/api/v1/employees", Auth::Cookie(&user), None).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.error(), "forbidden");
+    let r = http(a, "GET", "/api/v1/directory", Auth::Cookie(&user), None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["total"], 3);
+    // Logout ends the session.
+    let r = http(
+        a,
+        "DELETE",
+        "/api/v1/sessions/current",
+        Auth::Cookie(&user),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        http(a, "GET", "/api/v1/me", Auth::Cookie(&user), None)
+            .await
+            .status,
+        401
+    );
+    // Unknown endpoints answer JSON too.
+    let r = http(a, "GET", "/api/v1/nothing-here", Auth::Cookie(&admin), None).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.error(), "not_found");
+    // The OpenAPI document describes the API.
+    let r = http(a, "GET", "/api/v1/openapi.json", Auth::None, None).await;
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    for path in [
+        "/api/v1/employees",
+        "/api/v1/employees/{id}",
+        "/api/v1/number-blocks",
+        "/api/v1/sessions",
+        "/api/v1/me/sip-credentials",
+        "/api/v1/employees/import",
+        "/api/v1/api-tokens",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} in the OpenAPI document"
+        );
+    }
+}
+
+#[tokio::test]
+async fn employees_blocks_and_tokens() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    let admin = login(a, "alice@a.test", "Correct-Horse-7").await;
+    let c = Auth::Cookie(&admin);
+    // The next free extension is suggested and used when none is given.
+    let r = http(
+        a,
+        "GET",
+        "/api/v1/employees/next-extension",
+        Auth::Cookie(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["extension"], "104");
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees",
+        Auth::Cookie(&admin),
+        Some(json!({"name": "Dora Dziedzic", "email": "dora@a.test"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let dora = r.json();
+    assert_eq!(dora["extension"], "104");
+    assert_eq!(dora["invite_state"], "not_invited");
+    assert_eq!(dora["app_access"], false);
+    // Bad input: 400 with the field.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees",
+        Auth::Cookie(&admin),
+        Some(json!({"name": "X", "email": "not-an-address"})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error(), "validation_failed");
+    assert!(r.json()["fields"]["email"].is_string());
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees",
+        Auth::Cookie(&admin),
+        Some(json!({"name": "X", "email": "x@a.test", "extension": "12"})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["fields"]["extension"].is_string());
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees",
+        Auth::Cookie(&admin),
+        Some(json!({"email": "x@a.test"})),
+    )
+    .await;
+    assert_eq!(r.status, 400, "a missing name: {}", r.body);
+    // Taken extension or e-mail: 409.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees",
+        Auth::Cookie(&admin),
+        Some(json!({"name": "X", "email": "x@a.test", "extension": "102"})),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert!(r.json()["fields"]["extension"].is_string());
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees",
+        Auth::Cookie(&admin),
+        Some(json!({"name": "X", "email": "DORA@a.test"})),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    // Edit and search.
+    let id = dora["id"].as_i64().unwrap();
+    let r = http(
+        a,
+        "PATCH",
+        &format!("/api/v1/employees/{id}"),
+        Auth::Cookie(&admin),
+        Some(json!({"name": "Dora Nowak", "extension": "150"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["extension"], "150");
+    let r = http(
+        a,
+        "GET",
+        "/api/v1/employees?q=nowak",
+        Auth::Cookie(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["total"], 1);
+    assert_eq!(r.json()["items"][0]["name"], "Dora Nowak");
+    // A number block maps numbers and extensions both ways.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/number-blocks",
+        Auth::Cookie(&admin),
+        Some(json!({"first_number": "+48 22 600 61 00", "size": 10})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["last_number"], "+48226006109");
+    assert_eq!(r.json()["first_extension"], "100");
+    let block = r.json()["id"].as_i64().unwrap();
+    let r = http(
+        a,
+        "GET",
+        "/api/v1/employees?q=103",
+        Auth::Cookie(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["items"][0]["number"], "+48226006103");
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/number-blocks",
+        Auth::Cookie(&admin),
+        Some(json!({"first_number": "+48226006105", "size": 10})),
+    )
+    .await;
+    assert_eq!(r.status, 409, "overlapping blocks: {}", r.body);
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/number-blocks",
+        Auth::Cookie(&admin),
+        Some(json!({"first_number": "22 600", "size": 10})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["fields"]["first_number"].is_string());
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            "/api/v1/number-blocks",
+            Auth::Cookie(&admin),
+            None
+        )
+        .await
+        .json()["total"],
+        1
+    );
+    // Another company's admin sees none of it: 404 for our ids, their own lists only.
+    let other = login(a, "olga@b.test", "Correct-Horse-7").await;
+    for (m, p) in [
+        ("GET", format!("/api/v1/employees/{id}")),
+        ("PATCH", format!("/api/v1/employees/{id}")),
+        ("DELETE", format!("/api/v1/employees/{id}")),
+        ("DELETE", format!("/api/v1/number-blocks/{block}")),
+        ("POST", format!("/api/v1/employees/{id}/invitation")),
+    ] {
+        let body = (m == "PATCH").then(|| json!({"name": "Hacked"}));
+        let r = http(a, m, &p, Auth::Cookie(&other), body).await;
+        assert_eq!(r.status, 404, "{m} {p}: {}", r.body);
+    }
+    let r = http(a, "GET", "/api/v1/employees", Auth::Cookie(&other), None).await;
+    assert_eq!(r.json()["total"], 1);
+    assert_eq!(r.json()["items"][0]["email"], "olga@b.test");
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees/access",
+        Auth::Cookie(&other),
+        Some(json!({"ids": [id], "app_access": true})),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            "/api/v1/number-blocks",
+            Auth::Cookie(&other),
+            None
+        )
+        .await
+        .json()["total"],
+        0
+    );
+    assert_eq!(
+        http(a, "GET", &format!("/api/v1/employees/{id}"), c, None)
+            .await
+            .json()["name"],
+        "Dora Nowak"
+    );
+    // API tokens: made by an admin, usable as Bearer, company-bound, revocable.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/api-tokens",
+        Auth::Cookie(&admin),
+        Some(json!({"name": "provisioning"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let secret = r.json()["secret"].as_str().unwrap().to_string();
+    let tid = r.json()["id"].as_i64().unwrap();
+    let r = http(a, "GET", "/api/v1/employees", Auth::Bearer(&secret), None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["total"], 4);
+    assert!(
+        !http(a, "GET", "/api/v1/api-tokens", Auth::Cookie(&admin), None)
+            .await
+            .body
+            .contains(&secret)
+    );
+    assert_eq!(
+        http(
+            a,
+            "DELETE",
+            &format!("/api/v1/api-tokens/{tid}"),
+            Auth::Cookie(&other),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        http(
+            a,
+            "DELETE",
+            &format!("/api/v1/api-tokens/{tid}"),
+            Auth::Cookie(&admin),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        http(a, "GET", "/api/v1/employees", Auth::Bearer(&secret), None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            "/api/v1/employees",
+            Auth::Bearer("ctk_forged"),
+            None
+        )
+        .await
+        .status,
+        401
+    );
+    // A user cannot make tokens; an admin cannot demote or remove themself.
+    let user = login(a, "bob@a.test", "Correct-Horse-7").await;
+    assert_eq!(
+        http(
+            a,
+            "POST",
+            "/api/v1/api-tokens",
+            Auth::Cookie(&user),
+            Some(json!({"name": "x"}))
+        )
+        .await
+        .status,
+        403
+    );
+    let me = employee_id(a, &admin, "101").await;
+    assert_eq!(
+        http(
+            a,
+            "PATCH",
+            &format!("/api/v1/employees/{me}"),
+            Auth::Cookie(&admin),
+            Some(json!({"role": "user"}))
+        )
+        .await
+        .status,
+        400
+    );
+    // Delete.
+    assert_eq!(
+        http(
+            a,
+            "DELETE",
+            &format!("/api/v1/employees/{id}"),
+            Auth::Cookie(&admin),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            &format!("/api/v1/employees/{id}"),
+            Auth::Cookie(&admin),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            "/api/v1/employees/abc",
+            Auth::Cookie(&admin),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn csv_import_dry_run_then_apply() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    let admin = login(a, "alice@a.test", "Correct-Horse-7").await;
+    let bad = "name,email,extension,role,app_access\nEwa Lis,ewa@a.test,110,user,no\n,broken,abc,boss,maybe\nBob Renamed,bob@a.test,102,user,yes\nTwin,ewa@a.test,,,\nOlga,olga@b.test,,,\n";
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees/import?dry_run=true",
+        Auth::Cookie(&admin),
+        Some(json!({"csv": bad})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let rep = r.json();
+    assert_eq!(rep["dry_run"], true);
+    assert_eq!(rep["created"], 1);
+    assert_eq!(rep["updated"], 1, "{rep}");
+    assert_eq!(rep["errors"], 3, "{rep}");
+    let row3 = &rep["rows"][1];
+    assert_eq!(row3["row"], 3);
+    let fields: Vec<&str> = row3["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in ["name", "email", "extension", "role", "app_access"] {
+        assert!(fields.contains(&f), "{f} error in {row3}");
+    }
+    assert_eq!(
+        rep["rows"][3]["errors"][0]["field"], "email",
+        "twice in the file"
+    );
+    assert_eq!(
+        rep["rows"][4]["errors"][0]["field"], "email",
+        "another company's address"
+    );
+    // Applying a file with errors writes nothing.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees/import?dry_run=false",
+        Auth::Cookie(&admin),
+        Some(json!({"csv": bad})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let list = http(a, "GET", "/api/v1/employees", Auth::Cookie(&admin), None)
+        .await
+        .json();
+    assert_eq!(list["total"], 3, "nothing written: {list}");
+    // A clean file is applied.
+    let good = "name,email,extension\nEwa Lis,ewa@a.test,110\nBob Renamed,bob@a.test,102\nFranek,franek@a.test,\n";
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees/import?dry_run=false",
+        Auth::Cookie(&admin),
+        Some(json!({"csv": good})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["created"], 2);
+    let list = http(a, "GET", "/api/v1/employees", Auth::Cookie(&admin), None)
+        .await
+        .json();
+    assert_eq!(list["total"], 5);
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Bob Renamed") && names.contains(&"Franek"),
+        "{names:?}"
+    );
+    let franek = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "Franek")
+        .unwrap();
+    assert_eq!(franek["extension"], "104", "the next free extension");
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees/import",
+        Auth::Cookie(&admin),
+        Some(json!({"csv": "who,what\n1,2\n"})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["fields"]["csv"].is_string());
+}
+
+/// Invite by e-mail (a real SMTP listener), set a password with the link, get short-lived
+/// SIP credentials and register with them, then revoke access: the registration ends at
+/// once and the credentials stop working. A restart in the middle loses nothing.
+#[tokio::test]
+async fn invitation_to_registered_phone_and_revocation() {
+    let (smtp, mut mails) = smtp_sink().await;
+    let gw = start_seeded(Some(smtp)).await;
+    let a = gw.addr;
+    let admin = login(a, "alice@a.test", "Correct-Horse-7").await;
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees",
+        Auth::Cookie(&admin),
+        Some(json!({"name": "Gosia Nowa", "email": "gosia@a.test", "app_access": true})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["invite_state"], "invited");
+    let id = r.json()["id"].as_i64().unwrap();
+    let mail = next_mail(&mut mails).await;
+    assert!(mail.contains("gosia@a.test"), "{mail}");
+    let first = link_token(&mail, "invite");
+    // Resending makes a new link; the first stops working.
+    let r = http(
+        a,
+        "POST",
+        &format!("/api/v1/employees/{id}/invitation"),
+        Auth::Cookie(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let token = link_token(&next_mail(&mut mails).await, "invite");
+    assert_ne!(first, token);
+    let r = http(
+        a,
+        "GET",
+        &format!("/api/v1/invitations/{first}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 410);
+    // Restart: the invitation survives.
+    let dir = gw.stop();
+    let gw = start_on(dir, |cfg| {
+        cfg.mail = MailConfig::Smtp {
+            host: "127.0.0.1".into(),
+            port: smtp,
+            security: SmtpSecurity::None,
+            credentials: None,
+            from: "c@test.centrala".into(),
+        };
+    })
+    .await;
+    let a = gw.addr;
+    let r = http(
+        a,
+        "GET",
+        &format!("/api/v1/invitations/{token}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["email"], "gosia@a.test");
+    assert_eq!(r.json()["kind"], "invite");
+    // Too weak a password: 400 on the field; the link still works after.
+    let r = http(
+        a,
+        "POST",
+        &format!("/api/v1/invitations/{token}/accept"),
+        Auth::None,
+        Some(json!({"password": "short"})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["fields"]["password"].is_string());
+    let r = http(
+        a,
+        "POST",
+        &format!("/api/v1/invitations/{token}/accept"),
+        Auth::None,
+        Some(json!({"password": "Blue-Tram-Sunday-9"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session = r.session();
+    assert_eq!(r.json()["employee"]["invite_state"], "active");
+    // Used once only.
+    let r = http(
+        a,
+        "POST",
+        &format!("/api/v1/invitations/{token}/accept"),
+        Auth::None,
+        Some(json!({"password": "Blue-Tram-Sunday-9"})),
+    )
+    .await;
+    assert_eq!(r.status, 410);
+    assert_eq!(r.error(), "link_used");
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            "/api/v1/invitations/not-a-token",
+            Auth::None,
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    // Short-lived SIP credentials; the web password is not a SIP password.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/me/sip-credentials",
+        Auth::Cookie(&session),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let creds = r.json();
+    let ext = creds["extension"].as_str().unwrap().to_string();
+    assert_eq!(ext, "104");
+    let username = creds["username"].as_str().unwrap().to_string();
+    assert!(username.ends_with(":104"), "{username}");
+    let mut cfg = UaConfig::new(&ext, DOMAIN, creds["password"].as_str().unwrap());
+    cfg.auth_user = Some(username.clone());
+    let mut gosia = Phone::connect_with(a, cfg, 40).await;
+    gosia
+        .expect(|e| matches!(e, Event::Registration(RegistrationState::Registered)))
+        .await;
+    let mut wrong = Phone::connect(a, &ext, "Blue-Tram-Sunday-9", 41).await;
+    wrong
+        .expect(|e| matches!(e, Event::Registration(RegistrationState::Failed(_))))
+        .await;
+    // Forged credentials (another extension's name on this password) fail.
+    let mut forged_cfg = UaConfig::new("102", DOMAIN, creds["password"].as_str().unwrap());
+    forged_cfg.auth_user = Some(username.replace(":104", ":102"));
+    let mut forged = Phone::connect_with(a, forged_cfg, 42).await;
+    forged
+        .expect(|e| matches!(e, Event::Registration(RegistrationState::Failed(_))))
+        .await;
+    // The admin (101, SIP password) calls the new employee: the call connects.
+    let mut alice = Phone::registered(a, "101", 43).await;
+    let (call, _) = alice.connected_call(&mut gosia, &ext).await;
+    alice.hangup(call).await;
+    alice.ended().await;
+    gosia.ended().await;
+    // Revoking access ends the session and the registration at once.
+    let r = http(
+        a,
+        "PATCH",
+        &format!("/api/v1/employees/{id}"),
+        Auth::Cookie(&admin),
+        Some(json!({"app_access": false})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        http(a, "GET", "/api/v1/me", Auth::Cookie(&session), None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        http(
+            a,
+            "POST",
+            "/api/v1/me/sip-credentials",
+            Auth::Cookie(&session),
+            None
+        )
+        .await
+        .status,
+        401
+    );
+    let _ = alice.call(&ext, SDP).await;
+    let (status, _) = alice.ended().await;
+    assert_eq!(status, Some(480), "nobody registered any more");
+    let mut again = Phone::connect_with(
+        a,
+        {
+            let mut c = UaConfig::new(&ext, DOMAIN, creds["password"].as_str().unwrap());
+            c.auth_user = Some(username);
+            c
+        },
+        44,
+    )
+    .await;
+    again
+        .expect(|e| matches!(e, Event::Registration(RegistrationState::Failed(_))))
+        .await;
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/sessions",
+        Auth::None,
+        Some(json!({"email": "gosia@a.test", "password": "Blue-Tram-Sunday-9"})),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.error(), "no_app_access");
+}
+
+#[tokio::test]
+async fn forgot_password_and_expired_links() {
+    let (smtp, mut mails) = smtp_sink().await;
+    let gw = start_seeded(Some(smtp)).await;
+    let a = gw.addr;
+    // Unknown address: the same 202, and no mail.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/password-resets",
+        Auth::None,
+        Some(json!({"email": "nobody@a.test"})),
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/password-resets",
+        Auth::None,
+        Some(json!({"email": "bob@a.test"})),
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    let mail = next_mail(&mut mails).await;
+    assert!(mail.contains("bob@a.test"), "{mail}");
+    let token = link_token(&mail, "reset");
+    assert!(mails.try_recv().is_err(), "one mail only");
+    let r = http(
+        a,
+        "GET",
+        &format!("/api/v1/invitations/{token}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["kind"], "reset");
+    let r = http(
+        a,
+        "POST",
+        &format!("/api/v1/invitations/{token}/accept"),
+        Auth::None,
+        Some(json!({"password": "Green-Boat-Monday-4"})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    login(a, "bob@a.test", "Green-Boat-Monday-4").await;
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/sessions",
+        Auth::None,
+        Some(json!({"email": "bob@a.test", "password": "Correct-Horse-7"})),
+    )
+    .await;
+    assert_eq!(r.status, 401, "the old password is gone");
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/password-resets",
+        Auth::None,
+        Some(json!({"email": "not an address"})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    drop(gw);
+    // Links that expire at once.
+    let (smtp, mut mails) = smtp_sink().await;
+    let gw = start_seeded(Some(smtp)).await;
+    let dir = gw.stop();
+    let gw = start_on(dir, |cfg| {
+        cfg.api.reset_ttl_secs = 0;
+        cfg.mail = MailConfig::Smtp {
+            host: "127.0.0.1".into(),
+            port: smtp,
+            security: SmtpSecurity::None,
+            credentials: None,
+            from: "c@test.centrala".into(),
+        };
+    })
+    .await;
+    http(
+        gw.addr,
+        "POST",
+        "/api/v1/password-resets",
+        Auth::None,
+        Some(json!({"email": "bob@a.test"})),
+    )
+    .await;
+    let token = link_token(&next_mail(&mut mails).await, "reset");
+    let r = http(
+        gw.addr,
+        "GET",
+        &format!("/api/v1/invitations/{token}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 410);
+    assert_eq!(r.error(), "link_expired");
+    assert!(r.json()["message"].as_str().unwrap().contains("expired"));
+}
+
+/// Two companies both have extension 101: each reaches only its own, by SIP as by API.
+#[tokio::test]
+async fn tenants_never_reach_each_other_by_sip() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    // Olga is 101 at OTHER, registered with her SIP password in her realm.
+    let mut olga = Phone::connect_with(a, UaConfig::new("101", OTHER, "other-secret"), 50).await;
+    olga.expect(|e| matches!(e, Event::Registration(RegistrationState::Registered)))
+        .await;
+    // Her password does not work in our domain, nor ours in hers.
+    let mut cross = Phone::connect_with(a, UaConfig::new("101", DOMAIN, "other-secret"), 51).await;
+    cross
+        .expect(|e| matches!(e, Event::Registration(RegistrationState::Failed(_))))
+        .await;
+    let mut cross = Phone::connect_with(a, UaConfig::new("101", OTHER, &password("101")), 52).await;
+    cross
+        .expect(|e| matches!(e, Event::Registration(RegistrationState::Failed(_))))
+        .await;
+    let mut alice = Phone::registered(a, "101", 53).await;
+    let mut bob = Phone::registered(a, "102", 54).await;
+    // Bob dials 101: our Alice rings, not Olga.
+    let (call, _) = bob.connected_call(&mut alice, "101").await;
+    bob.hangup(call).await;
+    bob.ended().await;
+    alice.ended().await;
+    // Bob dials Olga's domain: refused.
+    let _ = bob.call("sip:101@other.example", SDP).await;
+    let (status, _) = bob.ended().await;
+    assert_eq!(status, Some(403));
+    // Olga dials 102: her company has none.
+    let _ = olga.call("102", SDP).await;
+    let (status, _) = olga.ended().await;
+    assert_eq!(status, Some(404));
+    // Olga's own 101 by public number: none in her company; ours by number rings ours.
+    let admin = login(a, "alice@a.test", "Correct-Horse-7").await;
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/number-blocks",
+        Auth::Cookie(&admin),
+        Some(json!({"first_number": "+48226006100", "size": 10})),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let _ = olga.call("+48226006102", SDP).await;
+    let (status, _) = olga.ended().await;
+    assert_eq!(
+        status,
+        Some(404),
+        "another company's number is not reachable inside"
+    );
+    let call = alice.call("+48226006102", SDP).await;
+    let (theirs, _) = bob.incoming().await;
+    bob.answer(theirs, SDP).await;
+    alice.expect(|e| matches!(e, Event::Answered { .. })).await;
+    alice.hangup(call).await;
+    alice.ended().await;
+    bob.ended().await;
+    let seen = olga.events_for(300).await;
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::IncomingCall { .. })),
+        "Olga's phone never rang: {seen:?}"
+    );
+}
