@@ -507,10 +507,15 @@ impl Store {
             Some(e) => e.to_string(),
             None => first[first.len() - digits..].to_string(),
         };
-        if first_ext.len() != digits || !first_ext.bytes().all(|b| b.is_ascii_digit()) {
+        if first_ext.len() != digits
+            || !first_ext.bytes().all(|b| b.is_ascii_digit())
+            || first_ext.starts_with('0')
+        {
             return Err(StoreError::Field {
                 field: "first_extension",
-                message: format!("extensions of this company have {digits} digits"),
+                message: format!(
+                    "give the extension of the first number: {digits} digits, not starting with 0"
+                ),
             });
         }
         let last_ext: u64 = first_ext.parse::<u64>().unwrap_or(0) + size as u64 - 1;
