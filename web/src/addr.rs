@@ -1,6 +1,8 @@
-//! Addresses and the login form's checks: pure string work, tested natively.
+//! Addresses and the forms' checks: pure string work, tested natively.
 
-/// The WebSocket URL the login form starts with: `ws://` or `wss://` (as the page is served
+use crate::model::LinkKind;
+
+/// The phone's WebSocket URL: `ws://` or `wss://` (as the page is served
 /// over http or https) + the page's host + `/sip`.
 pub fn default_server(page_protocol: &str, page_host: &str) -> String {
     let scheme = if page_protocol == "https:" {
@@ -11,56 +13,109 @@ pub fn default_server(page_protocol: &str, page_host: &str) -> String {
     format!("{scheme}://{page_host}/sip")
 }
 
-/// Where the gateway's config lives for a WebSocket URL: same host, http(s), `/api/v1/config`.
-pub fn config_url(server: &str) -> Option<String> {
-    let (scheme, rest) = if let Some(rest) = server.strip_prefix("wss://") {
-        ("https", rest)
-    } else if let Some(rest) = server.strip_prefix("ws://") {
-        ("http", rest)
-    } else {
-        return None;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.is_empty() {
-        return None;
-    }
-    Some(format!("{scheme}://{authority}/api/v1/config"))
+/// The set-password link in a page's query (`location.search`): `?invite=TOKEN` or
+/// `?reset=TOKEN`, percent-decoded. `None` without one (or with an empty token).
+pub fn link_from_query(search: &str) -> Option<(LinkKind, String)> {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find_map(|(key, value)| {
+            let kind = match key {
+                "invite" => LinkKind::Invite,
+                "reset" => LinkKind::Reset,
+                _ => return None,
+            };
+            let token = percent_decode(value)?;
+            (!token.is_empty()).then_some((kind, token))
+        })
 }
 
-/// The host name (no port, no brackets) of a WebSocket URL.
-pub fn hostname(server: &str) -> Option<String> {
-    let rest = server
-        .strip_prefix("wss://")
-        .or_else(|| server.strip_prefix("ws://"))?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit('@').next()?;
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next()?
-    } else {
-        authority.split(':').next()?
-    };
-    (!host.is_empty()).then(|| host.to_string())
+/// Decodes `%XX` escapes and `+` (a query's space); `None` when the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Checks the login form; the error is for a person.
-pub fn validate_login(extension: &str, password: &str, server: &str) -> Result<(), String> {
-    let extension = extension.trim();
-    if extension.is_empty() {
-        return Err("Enter your extension".into());
+pub fn validate_login(email: &str, password: &str) -> Result<(), String> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Err("Enter your e-mail address".into());
     }
-    if extension
-        .chars()
-        .any(|c| c.is_whitespace() || matches!(c, '@' | ':' | '<' | '>' | ';'))
-    {
-        return Err("An extension is a number or name without spaces, like 101".into());
+    if !looks_like_email(email) {
+        return Err("Enter an e-mail address like name@example.com".into());
     }
     if password.is_empty() {
         return Err("Enter your password".into());
     }
-    if hostname(server.trim()).is_none() {
-        return Err("The server address must start with ws:// or wss://".into());
+    Ok(())
+}
+
+/// A light check (the server decides): something@something, no spaces.
+pub fn looks_like_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// The shortest password the set-password form accepts.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Checks a new password and its confirmation; the error is for a person.
+pub fn check_new_password(password: &str, confirm: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "The password must have at least {MIN_PASSWORD_CHARS} characters"
+        ));
+    }
+    if password != confirm {
+        return Err("The two passwords are not the same".into());
     }
     Ok(())
+}
+
+/// When to fetch a new SIP credential: at 2/3 of its lifetime (at least 10 s from now, at
+/// most a day, which also keeps it within a browser timer's range).
+pub fn refresh_delay_ms(expires_in_s: u64) -> u32 {
+    (expires_in_s.saturating_mul(1000) / 3)
+        .saturating_mul(2)
+        .clamp(10_000, 86_400_000) as u32
+}
+
+/// A phone number as typed ("+48 22 600-61-00") without the spaces, dashes, dots and
+/// brackets people add for reading.
+pub fn compact_number(number: &str) -> String {
+    number
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '(' | ')' | '/'))
+        .collect()
 }
 
 #[cfg(test)]
@@ -80,50 +135,69 @@ mod tests {
     }
 
     #[test]
-    fn config_url_is_on_the_same_host() {
+    fn set_password_links_come_from_the_query() {
         assert_eq!(
-            config_url("ws://127.0.0.1:8080/sip").as_deref(),
-            Some("http://127.0.0.1:8080/api/v1/config")
+            link_from_query("?invite=abc123"),
+            Some((LinkKind::Invite, "abc123".into()))
         );
         assert_eq!(
-            config_url("wss://pbx.example.com/sip").as_deref(),
-            Some("https://pbx.example.com/api/v1/config")
+            link_from_query("?utm=x&reset=t%2Bk%3D"),
+            Some((LinkKind::Reset, "t+k=".into()))
+        );
+        assert_eq!(link_from_query(""), None);
+        assert_eq!(link_from_query("?invite="), None);
+        assert_eq!(link_from_query("?other=1"), None);
+        assert_eq!(
+            link_from_query("?invite=a%zz"),
+            Some((LinkKind::Invite, "a%zz".into()))
         );
         assert_eq!(
-            config_url("wss://pbx.example.com").as_deref(),
-            Some("https://pbx.example.com/api/v1/config")
+            link_from_query("?invite=ab%"),
+            Some((LinkKind::Invite, "ab%".into()))
         );
-        assert_eq!(config_url("http://x/sip"), None);
-        assert_eq!(config_url("ws:///sip"), None);
-    }
-
-    #[test]
-    fn hostname_strips_port_and_path() {
-        assert_eq!(
-            hostname("ws://127.0.0.1:8080/sip").as_deref(),
-            Some("127.0.0.1")
-        );
-        assert_eq!(
-            hostname("wss://pbx.example.com/sip").as_deref(),
-            Some("pbx.example.com")
-        );
-        assert_eq!(hostname("ws://[::1]:8080/sip").as_deref(), Some("::1"));
-        assert_eq!(hostname("ws://"), None);
-        assert_eq!(hostname("pbx.example.com"), None);
     }
 
     #[test]
     fn login_checks() {
-        assert_eq!(validate_login("101", "pw", "ws://h/sip"), Ok(()));
+        assert_eq!(validate_login("alice@example.com", "pw"), Ok(()));
         assert_eq!(
-            validate_login(" ", "pw", "ws://h/sip"),
-            Err("Enter your extension".into())
+            validate_login(" ", "pw"),
+            Err("Enter your e-mail address".into())
         );
-        assert!(validate_login("1 01", "pw", "ws://h/sip").is_err());
+        assert!(validate_login("alice", "pw").is_err());
+        assert!(validate_login("al ice@example.com", "pw").is_err());
         assert_eq!(
-            validate_login("101", "", "ws://h/sip"),
+            validate_login("alice@example.com", ""),
             Err("Enter your password".into())
         );
-        assert!(validate_login("101", "pw", "http://h/sip").is_err());
+    }
+
+    #[test]
+    fn new_password_checks() {
+        assert_eq!(check_new_password("0123456789", "0123456789"), Ok(()));
+        assert!(
+            check_new_password("short", "short")
+                .unwrap_err()
+                .contains("at least 10")
+        );
+        assert_eq!(
+            check_new_password("0123456789", "0123456788"),
+            Err("The two passwords are not the same".into())
+        );
+        // Characters, not bytes.
+        assert!(check_new_password("ąęćłńóśźż", "ąęćłńóśźż").is_err());
+    }
+
+    #[test]
+    fn credentials_refresh_at_two_thirds() {
+        assert_eq!(refresh_delay_ms(43_200), 28_800_000);
+        assert_eq!(refresh_delay_ms(3), 10_000);
+        assert_eq!(refresh_delay_ms(u64::MAX), 86_400_000);
+    }
+
+    #[test]
+    fn numbers_lose_their_spacing() {
+        assert_eq!(compact_number(" +48 22 600-61-00 "), "+48226006100");
+        assert_eq!(compact_number("(22) 600.61.00"), "226006100");
     }
 }

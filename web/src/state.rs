@@ -5,7 +5,8 @@
 //! tested with plain `cargo test`.
 //!
 //! Invariants:
-//! - the password never enters this state (only the phone service holds it, in memory);
+//! - no password ever enters this state: the web password goes from the form straight into
+//!   the login request, the SIP credential lives only in the phone service's memory;
 //! - `call` is `None` exactly when the call panel is "idle";
 //! - events for a call handle other than the current call's are ignored.
 
@@ -14,13 +15,66 @@ use std::rc::Rc;
 use centrala_sip::ua::{CallHandle, Event, RegistrationState};
 use yew::Reducible;
 
+use crate::model::{Invitation, LinkKind, Me};
+
+pub mod admin;
+
+/// What the login form says when the session ended (expired, access revoked).
+pub const SESSION_ENDED: &str = "Your session has ended. Please log in again.";
+
 /// Which screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
-    /// The login form.
+    /// Page load: asking the gateway whether a session exists.
+    Loading,
+    /// The login form (and "forgot password").
     Login,
-    /// Logged in: status, dialer and call panel.
+    /// An invitation or password-reset link: choose a password.
+    SetPassword,
+    /// Logged in: status, call panel, and the dialer or the admin panel.
     Phone,
+}
+
+/// What shows below the call panel when logged in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Phone,
+    /// Administrators only.
+    Admin,
+}
+
+/// The set-password page of an invitation or reset link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPage {
+    pub kind: LinkKind,
+    pub token: String,
+    /// What the link is for, once the gateway said so.
+    pub invitation: Option<Invitation>,
+    /// The link cannot be used (used, expired, unknown); the text says so in plain words.
+    pub problem: Option<String>,
+    /// Why the password was not accepted.
+    pub error: Option<String>,
+    /// The new password is being sent.
+    pub busy: bool,
+    /// Asking for a new link is under way.
+    pub request_busy: bool,
+    /// The gateway's answer to asking for a new link.
+    pub request_message: Option<String>,
+}
+
+impl LinkPage {
+    fn new(kind: LinkKind, token: String) -> LinkPage {
+        LinkPage {
+            kind,
+            token,
+            invitation: None,
+            problem: None,
+            error: None,
+            busy: false,
+            request_busy: false,
+            request_message: None,
+        }
+    }
 }
 
 /// Registration as the status bar shows it.
@@ -143,11 +197,22 @@ impl Call {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppState {
     pub screen: Screen,
-    /// The extension we log in as (kept after logout to prefill the form).
+    /// Who is logged in (on the phone screen).
+    pub me: Option<Me>,
+    /// Phone or admin panel, on the phone screen.
+    pub view: View,
+    /// Our extension (the logged-in employee's).
     pub extension: String,
-    /// The WebSocket URL.
-    pub server: String,
     pub login_error: Option<String>,
+    /// The login request is under way.
+    pub login_busy: bool,
+    /// The "reset password" form is open.
+    pub reset_open: bool,
+    pub reset_busy: bool,
+    /// The gateway's answer to a reset request.
+    pub reset_message: Option<String>,
+    /// The set-password page (on [`Screen::SetPassword`]).
+    pub link: Option<LinkPage>,
     pub registration: Registration,
     /// Registered at least once since this login (a later failure keeps the phone screen).
     pub ever_registered: bool,
@@ -161,13 +226,24 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state at page load: the login form, prefilled.
-    pub fn new(extension: String, server: String) -> AppState {
+    /// The state at page load: the set-password page for a link in the address, otherwise
+    /// "loading" until the gateway says whether a session exists.
+    pub fn new(link: Option<(LinkKind, String)>) -> AppState {
+        let (screen, link) = match link {
+            Some((kind, token)) => (Screen::SetPassword, Some(LinkPage::new(kind, token))),
+            None => (Screen::Loading, None),
+        };
         AppState {
-            screen: Screen::Login,
-            extension,
-            server,
+            screen,
+            me: None,
+            view: View::Phone,
+            extension: String::new(),
             login_error: None,
+            login_busy: false,
+            reset_open: false,
+            reset_busy: false,
+            reset_message: None,
+            link,
             registration: Registration::Unregistered,
             ever_registered: false,
             ever_connected: false,
@@ -180,6 +256,26 @@ impl AppState {
     /// The value of `#call-panel[data-state]`.
     pub fn call_state(&self) -> &'static str {
         self.call.as_ref().map_or("idle", |c| c.phase.data_state())
+    }
+
+    /// The login form, with `error` (or none), as after a logout.
+    fn show_login_form(&mut self, error: Option<String>) {
+        *self = AppState {
+            dial: std::mem::take(&mut self.dial),
+            ..AppState::new(None)
+        };
+        self.screen = Screen::Login;
+        self.login_error = error;
+    }
+
+    /// Whether the logged-in employee may open the admin panel.
+    pub fn is_admin(&self) -> bool {
+        self.me.as_ref().is_some_and(|m| m.employee.is_admin())
+    }
+
+    /// The logged-in employee's company, for the top bar.
+    pub fn company_name(&self) -> Option<&str> {
+        self.me.as_ref().map(|m| m.company.name.as_str())
     }
 
     /// Whether the call buttons may place a call now (registered, no call going on).
@@ -255,13 +351,9 @@ impl AppState {
                 self.login_error = None;
             }
             RegistrationState::Failed(reason) => {
-                self.registration = Registration::Failed(reason.clone());
-                if !self.ever_registered {
-                    // The first attempt of this login failed: back to the form, with the reason.
-                    self.screen = Screen::Login;
-                    self.login_error = Some(reason);
-                    self.call = None;
-                }
+                // The session is still valid: stay on the phone and say why (the user agent
+                // retries, and the phone service fetches new credentials on a refusal).
+                self.registration = Registration::Failed(reason);
             }
             RegistrationState::Unregistered => {
                 if !matches!(self.registration, Registration::Reconnecting { .. }) {
@@ -281,19 +373,42 @@ pub fn sdp_has_video(sdp: &str) -> bool {
 /// Everything that can happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// No session (`GET /api/v1/me` said 401), or leaving the set-password page.
+    ShowLogin,
     /// The login form was submitted (and passed [`crate::addr::validate_login`]).
-    LoginSubmitted {
-        extension: String,
-        server: String,
-    },
-    /// The login form has a mistake.
-    LoginInvalid(String),
+    LoginSubmitted,
+    /// The login form has a mistake, or the gateway refused the login; the text says why.
+    LoginFailed(String),
+    /// A session exists: logged in, from the form, at page load or by accepting a link.
+    SignedIn(Me),
+    /// The gateway no longer accepts our session (401 while fetching SIP credentials).
+    SessionEnded,
     /// The user pressed "Log out".
     Logout,
+    /// "Forgot password?" opened (`true`) or closed the reset form.
+    ForgotPassword(bool),
+    /// A reset link was asked for.
+    ResetSubmitted,
+    /// The gateway's answer to the reset request (or why it failed).
+    ResetAnswered(String),
+    /// The set-password link is valid, for this person.
+    LinkLoaded(Invitation),
+    /// The set-password link cannot be used; the text says why in plain words.
+    LinkProblem(String),
+    /// The new password is being sent.
+    SetPasswordSubmitted,
+    /// The new password was not accepted (here or by the gateway); the text says why.
+    SetPasswordFailed(String),
+    /// A new link was asked for from the link-problem page.
+    LinkRequestSubmitted,
+    /// The gateway's answer to that (or why it failed).
+    LinkRequestAnswered(String),
+    /// Show the dialer or the admin panel (administrators only).
+    Navigate(View),
+    /// The phone cannot start or register for a reason outside SIP (no SIP credentials yet).
+    PhoneUnavailable(String),
     /// The WebSocket opened; registering.
     SocketOpened,
-    /// The very first WebSocket of this login could not be opened.
-    ConnectFailed(String),
     /// The WebSocket closed; the next attempt starts after `delay_ms`.
     Reconnecting {
         attempt: u32,
@@ -345,39 +460,127 @@ impl Reducible for AppState {
 }
 
 impl AppState {
+    fn link_page(&mut self) -> Option<&mut LinkPage> {
+        if self.screen == Screen::SetPassword {
+            self.link.as_mut()
+        } else {
+            None
+        }
+    }
+
     /// Applies one action (the reducer, on a plain value).
     pub fn apply(&mut self, action: Action) {
         match action {
-            Action::LoginSubmitted { extension, server } => {
+            Action::ShowLogin => {
+                if self.screen != Screen::Phone {
+                    self.show_login_form(None);
+                }
+            }
+            Action::LoginSubmitted => {
+                if self.screen == Screen::Login {
+                    self.login_busy = true;
+                    self.login_error = None;
+                }
+            }
+            Action::LoginFailed(msg) => {
+                if self.screen == Screen::Login {
+                    self.login_busy = false;
+                    self.login_error = Some(msg);
+                }
+            }
+            Action::SignedIn(me) => {
+                if self.screen == Screen::Phone {
+                    return; // already logged in
+                }
                 *self = AppState {
                     dial: std::mem::take(&mut self.dial),
-                    ..AppState::new(extension, server)
+                    ..AppState::new(None)
                 };
                 self.screen = Screen::Phone;
+                self.extension = me.employee.extension.clone();
+                self.me = Some(me);
                 self.registration = Registration::Connecting;
             }
-            Action::LoginInvalid(msg) => {
-                self.login_error = Some(msg);
+            Action::SessionEnded => {
+                if self.screen == Screen::Phone {
+                    self.show_login_form(Some(SESSION_ENDED.into()));
+                }
             }
             Action::Logout => {
-                self.screen = Screen::Login;
-                self.registration = Registration::Unregistered;
-                self.login_error = None;
-                self.call = None;
-                self.end_reason = None;
+                if self.screen == Screen::Phone {
+                    self.show_login_form(None);
+                }
+            }
+            Action::ForgotPassword(open) => {
+                if self.screen == Screen::Login {
+                    self.reset_open = open;
+                    self.reset_message = None;
+                    self.reset_busy = false;
+                }
+            }
+            Action::ResetSubmitted => {
+                if self.reset_open {
+                    self.reset_busy = true;
+                    self.reset_message = None;
+                }
+            }
+            Action::ResetAnswered(msg) => {
+                if self.reset_open {
+                    self.reset_busy = false;
+                    self.reset_message = Some(msg);
+                }
+            }
+            Action::LinkLoaded(invitation) => {
+                if let Some(l) = self.link_page() {
+                    l.invitation = Some(invitation);
+                    l.problem = None;
+                }
+            }
+            Action::LinkProblem(msg) => {
+                if let Some(l) = self.link_page() {
+                    l.problem = Some(msg);
+                    l.busy = false;
+                    l.error = None;
+                }
+            }
+            Action::SetPasswordSubmitted => {
+                if let Some(l) = self.link_page().filter(|l| l.invitation.is_some()) {
+                    l.busy = true;
+                    l.error = None;
+                }
+            }
+            Action::SetPasswordFailed(msg) => {
+                if let Some(l) = self.link_page() {
+                    l.busy = false;
+                    l.error = Some(msg);
+                }
+            }
+            Action::LinkRequestSubmitted => {
+                if let Some(l) = self.link_page() {
+                    l.request_busy = true;
+                    l.request_message = None;
+                }
+            }
+            Action::LinkRequestAnswered(msg) => {
+                if let Some(l) = self.link_page() {
+                    l.request_busy = false;
+                    l.request_message = Some(msg);
+                }
+            }
+            Action::Navigate(view) => {
+                if self.screen == Screen::Phone && (view == View::Phone || self.is_admin()) {
+                    self.view = view;
+                }
+            }
+            Action::PhoneUnavailable(msg) => {
+                if self.screen == Screen::Phone {
+                    self.registration = Registration::Failed(msg);
+                }
             }
             Action::SocketOpened => {
                 if self.screen == Screen::Phone {
                     self.ever_connected = true;
                     self.registration = Registration::Connecting;
-                }
-            }
-            Action::ConnectFailed(msg) => {
-                if self.screen == Screen::Phone && !self.ever_connected {
-                    self.screen = Screen::Login;
-                    self.registration = Registration::Failed(msg.clone());
-                    self.login_error = Some(msg);
-                    self.call = None;
                 }
             }
             Action::Reconnecting { attempt, delay_ms } => {
@@ -483,6 +686,7 @@ pub fn format_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Company, Employee};
 
     const OFFER_AUDIO: &str =
         "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
@@ -495,15 +699,34 @@ mod tests {
         })
     }
 
+    /// Page load without a session: the login form.
     fn start() -> AppState {
-        AppState::new(String::new(), "ws://pbx.example/sip".into())
+        run(AppState::new(None), [Action::ShowLogin])
     }
 
-    fn login() -> Action {
-        Action::LoginSubmitted {
-            extension: "101".into(),
-            server: "ws://pbx.example/sip".into(),
+    fn me(role: &str) -> Me {
+        Me {
+            employee: Employee {
+                id: 1,
+                name: "Alice Nowak".into(),
+                email: "alice@example.com".into(),
+                extension: "101".into(),
+                number: Some("+48226006101".into()),
+                role: role.into(),
+                app_access: true,
+                invite_state: "active".into(),
+            },
+            company: Company {
+                id: 1,
+                name: "Nowak Sp. z o.o.".into(),
+                domain: "demo.centrala.local".into(),
+            },
         }
+    }
+
+    /// Logging in by e-mail and password, accepted.
+    fn login() -> Action {
+        Action::SignedIn(me("user"))
     }
 
     fn reg(r: RegistrationState) -> Action {
@@ -540,19 +763,69 @@ mod tests {
     }
 
     #[test]
-    fn starts_on_the_login_form() {
-        let s = start();
+    fn page_load_asks_for_the_session_then_shows_the_login_form() {
+        let s = AppState::new(None);
+        assert_eq!(s.screen, Screen::Loading);
+        let s = run(s, [Action::ShowLogin]);
         assert_eq!(s.screen, Screen::Login);
         assert_eq!(s.registration.data_state(), "unregistered");
         assert_eq!(s.call_state(), "idle");
+        assert_eq!(s.login_error, None);
+    }
+
+    #[test]
+    fn page_load_with_a_session_goes_straight_to_the_phone() {
+        let s = run(AppState::new(None), [login()]);
+        assert_eq!(s.screen, Screen::Phone);
+        assert_eq!(s.extension, "101");
+        assert_eq!(s.company_name(), Some("Nowak Sp. z o.o."));
+        assert_eq!(s.registration.data_state(), "connecting");
+    }
+
+    #[test]
+    fn wrong_email_or_password_shows_the_servers_message() {
+        let s = run(start(), [Action::LoginSubmitted]);
+        assert!(s.login_busy);
+        assert_eq!(s.screen, Screen::Login);
+        let s = run(s, [Action::LoginFailed("Wrong e-mail or password.".into())]);
+        assert!(!s.login_busy);
+        assert_eq!(s.screen, Screen::Login);
+        assert_eq!(s.login_error.as_deref(), Some("Wrong e-mail or password."));
+        // A new attempt clears the message.
+        let s = run(s, [Action::LoginSubmitted]);
+        assert_eq!(s.login_error, None);
+    }
+
+    #[test]
+    fn forgot_password_opens_the_reset_form_and_shows_the_answer() {
+        let s = run(start(), [Action::ForgotPassword(true)]);
+        assert!(s.reset_open);
+        let s = run(s, [Action::ResetSubmitted]);
+        assert!(s.reset_busy);
+        let s = run(
+            s,
+            [Action::ResetAnswered(
+                "If the address is known, a link is on its way.".into(),
+            )],
+        );
+        assert!(!s.reset_busy);
+        assert_eq!(
+            s.reset_message.as_deref(),
+            Some("If the address is known, a link is on its way.")
+        );
+        let s = run(s, [Action::ForgotPassword(false)]);
+        assert!(!s.reset_open);
+        assert_eq!(s.reset_message, None);
     }
 
     #[test]
     fn login_connects_then_registers() {
-        let s = run(start(), [login()]);
+        let s = run(start(), [Action::LoginSubmitted, login()]);
         assert_eq!(s.screen, Screen::Phone);
+        assert!(!s.login_busy);
         assert_eq!(s.registration.data_state(), "connecting");
         assert_eq!(s.extension, "101");
+        assert_eq!(s.view, View::Phone);
 
         let s = run(
             s,
@@ -577,7 +850,9 @@ mod tests {
     }
 
     #[test]
-    fn wrong_password_returns_to_the_form_with_the_reason() {
+    fn a_refused_registration_keeps_the_phone_screen_with_the_reason() {
+        // The session is valid (the phone service already tried new credentials): the
+        // login form would not help, the status says why.
         let s = run(
             start(),
             [
@@ -589,17 +864,62 @@ mod tests {
                 )),
             ],
         );
-        assert_eq!(s.screen, Screen::Login);
-        assert_eq!(
-            s.login_error.as_deref(),
-            Some("Wrong extension or password")
-        );
+        assert_eq!(s.screen, Screen::Phone);
+        assert_eq!(s.login_error, None);
         assert_eq!(s.registration.data_state(), "failed");
         assert_eq!(
             s.registration.describe("101"),
             "Not registered: Wrong extension or password"
         );
-        assert_eq!(s.extension, "101", "the form keeps the extension");
+    }
+
+    #[test]
+    fn an_ended_session_returns_to_the_form_with_the_reason() {
+        let s = run(
+            registered(),
+            [incoming(1, OFFER_AUDIO), Action::SessionEnded],
+        );
+        assert_eq!(s.screen, Screen::Login);
+        assert_eq!(s.login_error.as_deref(), Some(SESSION_ENDED));
+        assert_eq!(
+            s.login_error.as_deref(),
+            Some("Your session has ended. Please log in again.")
+        );
+        assert_eq!(s.me, None);
+        assert_eq!(s.call, None);
+        assert_eq!(s.registration.data_state(), "unregistered");
+        // A late answer for the old session changes nothing.
+        let s2 = run(
+            s.clone(),
+            [Action::SessionEnded, reg(RegistrationState::Registered)],
+        );
+        assert_eq!(s2, s);
+    }
+
+    #[test]
+    fn no_sip_credentials_yet_is_shown_in_the_status() {
+        let s = run(
+            start(),
+            [
+                login(),
+                Action::PhoneUnavailable("Cannot reach the server.".into()),
+            ],
+        );
+        assert_eq!(s.screen, Screen::Phone);
+        assert_eq!(
+            s.registration,
+            Registration::Failed("Cannot reach the server.".into())
+        );
+        // Once credentials arrive, the phone connects and registers as usual.
+        let s = run(
+            s,
+            [
+                Action::SocketOpened,
+                reg(RegistrationState::Registering),
+                reg(RegistrationState::Registered),
+            ],
+        );
+        assert_eq!(s.registration.data_state(), "registered");
     }
 
     #[test]
@@ -619,19 +939,29 @@ mod tests {
     }
 
     #[test]
-    fn unreachable_server_on_first_connect_returns_to_the_form() {
+    fn unreachable_server_on_first_connect_keeps_trying() {
         let s = run(
             start(),
             [
                 login(),
-                Action::ConnectFailed("Cannot reach the phone system".into()),
+                Action::Reconnecting {
+                    attempt: 1,
+                    delay_ms: 1000,
+                },
             ],
         );
-        assert_eq!(s.screen, Screen::Login);
-        assert_eq!(
-            s.login_error.as_deref(),
-            Some("Cannot reach the phone system")
+        assert_eq!(s.screen, Screen::Phone);
+        assert_eq!(s.registration.data_state(), "reconnecting");
+        assert!(!s.ever_connected);
+        let s = run(
+            s,
+            [
+                Action::SocketOpened,
+                reg(RegistrationState::Registering),
+                reg(RegistrationState::Registered),
+            ],
         );
+        assert_eq!(s.registration.data_state(), "registered");
     }
 
     #[test]
@@ -667,9 +997,18 @@ mod tests {
     }
 
     #[test]
-    fn connect_failed_after_a_connection_is_ignored() {
-        let s = run(registered(), [Action::ConnectFailed("x".into())]);
-        assert_eq!(s.screen, Screen::Phone);
+    fn login_form_actions_do_nothing_on_the_phone_screen() {
+        let s = registered();
+        let s2 = run(
+            s.clone(),
+            [
+                Action::LoginFailed("x".into()),
+                Action::ShowLogin,
+                Action::SignedIn(me("admin")),
+                Action::LinkProblem("x".into()),
+            ],
+        );
+        assert_eq!(s2, s);
     }
 
     #[test]
@@ -700,6 +1039,9 @@ mod tests {
         assert_eq!(s.screen, Screen::Login);
         assert_eq!(s.registration.data_state(), "unregistered");
         assert_eq!(s.call, None);
+        assert_eq!(s.me, None);
+        assert_eq!(s.login_error, None);
+        assert_eq!(s.company_name(), None);
         // Events arriving after logout change nothing.
         let s2 = run(s.clone(), [reg(RegistrationState::Failed("x".into()))]);
         assert_eq!(s2, s);
@@ -903,6 +1245,129 @@ mod tests {
         assert!(Rc::ptr_eq(&s, &same));
         let changed = s.clone().reduce(Action::DialDigit('5'));
         assert!(!Rc::ptr_eq(&s, &changed));
+    }
+
+    fn link(kind: LinkKind) -> AppState {
+        AppState::new(Some((kind, "tok".into())))
+    }
+
+    fn invitation() -> Invitation {
+        Invitation {
+            email: "alice@example.com".into(),
+            name: "Alice Nowak".into(),
+            kind: "invite".into(),
+        }
+    }
+
+    #[test]
+    fn an_invitation_link_shows_the_set_password_page_then_the_phone() {
+        for kind in [LinkKind::Invite, LinkKind::Reset] {
+            let s = link(kind);
+            assert_eq!(s.screen, Screen::SetPassword);
+            let l = s.link.as_ref().unwrap();
+            assert_eq!((l.kind, l.token.as_str()), (kind, "tok"));
+            assert_eq!(l.invitation, None, "loading");
+
+            let s = run(s, [Action::LinkLoaded(invitation())]);
+            assert_eq!(s.link.as_ref().unwrap().invitation, Some(invitation()));
+
+            let s = run(
+                s,
+                [Action::SetPasswordFailed(
+                    "The password must have at least 10 characters".into(),
+                )],
+            );
+            assert!(s.link.as_ref().unwrap().error.is_some());
+
+            let s = run(s, [Action::SetPasswordSubmitted]);
+            let l = s.link.as_ref().unwrap();
+            assert!(l.busy);
+            assert_eq!(l.error, None);
+
+            let s = run(s, [Action::SignedIn(me("user"))]);
+            assert_eq!(s.screen, Screen::Phone);
+            assert_eq!(s.link, None);
+            assert_eq!(s.registration.data_state(), "connecting");
+        }
+    }
+
+    #[test]
+    fn a_used_link_offers_a_new_one() {
+        let s = run(
+            link(LinkKind::Invite),
+            [Action::LinkProblem(
+                "This link has already been used.".into(),
+            )],
+        );
+        assert_eq!(s.screen, Screen::SetPassword);
+        let l = s.link.as_ref().unwrap();
+        assert_eq!(
+            l.problem.as_deref(),
+            Some("This link has already been used.")
+        );
+        let s = run(s, [Action::LinkRequestSubmitted]);
+        assert!(s.link.as_ref().unwrap().request_busy);
+        let s = run(s, [Action::LinkRequestAnswered("Check your inbox.".into())]);
+        let l = s.link.as_ref().unwrap();
+        assert!(!l.request_busy);
+        assert_eq!(l.request_message.as_deref(), Some("Check your inbox."));
+        // The password cannot be sent for a broken link.
+        let s2 = run(s.clone(), [Action::SetPasswordSubmitted]);
+        assert!(!s2.link.as_ref().unwrap().busy);
+        // "Back to log in".
+        let s = run(s, [Action::ShowLogin]);
+        assert_eq!(s.screen, Screen::Login);
+        assert_eq!(s.link, None);
+    }
+
+    #[test]
+    fn a_link_that_fails_at_submit_shows_the_problem() {
+        let s = run(
+            link(LinkKind::Reset),
+            [
+                Action::LinkLoaded(invitation()),
+                Action::SetPasswordSubmitted,
+                Action::LinkProblem("This link has expired.".into()),
+            ],
+        );
+        let l = s.link.as_ref().unwrap();
+        assert_eq!(l.problem.as_deref(), Some("This link has expired."));
+        assert!(!l.busy);
+    }
+
+    #[test]
+    fn only_admins_open_the_admin_panel_and_the_phone_keeps_running() {
+        let s = run(registered(), [Action::Navigate(View::Admin)]);
+        assert_eq!(s.view, View::Phone, "not an admin");
+
+        let s = run(
+            start(),
+            [
+                Action::SignedIn(me("admin")),
+                Action::SocketOpened,
+                reg(RegistrationState::Registered),
+                Action::Navigate(View::Admin),
+            ],
+        );
+        assert!(s.is_admin());
+        assert_eq!(s.view, View::Admin);
+        // Calls still come in while the admin panel shows.
+        let s = run(s, [incoming(4, OFFER_AUDIO)]);
+        assert_eq!(s.call_state(), "incoming");
+        assert_eq!(s.registration.data_state(), "registered");
+        let s = run(s, [Action::Navigate(View::Phone)]);
+        assert_eq!(s.view, View::Phone);
+        assert_eq!(s.call_state(), "incoming");
+        // Logging out and in again starts on the phone.
+        let s = run(
+            s,
+            [
+                Action::Navigate(View::Admin),
+                Action::Logout,
+                Action::SignedIn(me("admin")),
+            ],
+        );
+        assert_eq!(s.view, View::Phone);
     }
 
     #[test]

@@ -1,74 +1,119 @@
-//! The login form: extension, password and (under "Advanced") the server address.
+//! The login form (e-mail and password) and "Forgot your password?".
+//!
+//! The password is read from its field at submit, handed to the login request and cleared
+//! from the field: no state of ours ever holds it.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-/// What the user typed. The password goes straight to the phone service, never to the state.
+/// What the user typed. The password goes straight into the login request.
 #[derive(Clone, PartialEq)]
 pub struct LoginRequest {
-    pub extension: String,
+    pub email: String,
     pub password: String,
-    pub server: String,
 }
 
 #[derive(Properties, PartialEq)]
 pub struct LoginProps {
-    pub extension: AttrValue,
-    pub server: AttrValue,
     pub error: Option<AttrValue>,
+    /// The login request is under way.
+    pub busy: bool,
+    pub reset_open: bool,
+    pub reset_busy: bool,
+    pub reset_message: Option<AttrValue>,
     pub on_submit: Callback<LoginRequest>,
+    /// Open (`true`) or close the reset form.
+    pub on_forgot: Callback<bool>,
+    /// Send a reset link to this address.
+    pub on_reset: Callback<String>,
 }
 
-fn input_value(e: &InputEvent) -> String {
-    e.target_unchecked_into::<HtmlInputElement>().value()
+fn value(r: &NodeRef) -> String {
+    r.cast::<HtmlInputElement>()
+        .map(|i| i.value())
+        .unwrap_or_default()
 }
 
 #[function_component(LoginForm)]
 pub fn login_form(p: &LoginProps) -> Html {
-    let extension = use_state(|| p.extension.to_string());
-    let password = use_state(String::new);
-    let server = use_state(|| p.server.to_string());
+    let email = use_node_ref();
+    let password = use_node_ref();
+    let reset_email = use_node_ref();
 
     let onsubmit = {
-        let (extension, password, server, on_submit) = (
-            extension.clone(),
-            password.clone(),
-            server.clone(),
-            p.on_submit.clone(),
-        );
+        let (email, password, on_submit) = (email.clone(), password.clone(), p.on_submit.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            on_submit.emit(LoginRequest {
-                extension: extension.trim().to_string(),
-                password: (*password).clone(),
-                server: server.trim().to_string(),
-            });
+            let req = LoginRequest {
+                email: value(&email).trim().to_string(),
+                password: value(&password),
+            };
+            if let Some(i) = password.cast::<HtmlInputElement>() {
+                i.set_value("");
+            }
+            on_submit.emit(req);
         })
     };
-    let set = |h: &UseStateHandle<String>| {
-        let h = h.clone();
-        Callback::from(move |e: InputEvent| h.set(input_value(&e)))
+    let on_forgot = p.on_forgot.reform({
+        let open = !p.reset_open;
+        move |_: MouseEvent| open
+    });
+    // The reset form starts with the address typed for logging in.
+    {
+        let (email, reset_email) = (email.clone(), reset_email.clone());
+        use_effect_with(p.reset_open, move |open| {
+            let typed = value(&email);
+            if let Some(i) = reset_email.cast::<HtmlInputElement>()
+                && *open
+                && i.value().is_empty()
+            {
+                i.set_value(typed.trim());
+            }
+        });
+    }
+    let on_reset = {
+        let (reset_email, cb) = (reset_email.clone(), p.on_reset.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            cb.emit(value(&reset_email).trim().to_string());
+        })
     };
 
     html! {
-        <form class="card login" {onsubmit} novalidate=true>
-            <h2>{ "Sign in to your phone" }</h2>
-            <label for="login-ext">{ "Extension" }</label>
-            <input id="login-ext" type="text" autocomplete="username" autocapitalize="off"
-                placeholder="e.g. 101" value={(*extension).clone()} oninput={set(&extension)} />
-            <label for="login-password">{ "Password" }</label>
-            <input id="login-password" type="password" autocomplete="current-password"
-                value={(*password).clone()} oninput={set(&password)} />
-            <details class="advanced">
-                <summary>{ "Advanced" }</summary>
-                <label for="login-server">{ "Server" }</label>
-                <input id="login-server" type="url" spellcheck="false"
-                    value={(*server).clone()} oninput={set(&server)} />
-            </details>
-            <p id="login-error" class="error" role="alert" hidden={p.error.is_none()}>
-                { p.error.clone().unwrap_or_default() }
-            </p>
-            <button id="login-submit" type="submit" class="btn btn-primary">{ "Log in" }</button>
-        </form>
+        <>
+            <form id="login-form" class="card login" {onsubmit} novalidate=true>
+                <h2>{ "Sign in to your phone" }</h2>
+                <label for="login-email">{ "E-mail" }</label>
+                <input id="login-email" type="email" autocomplete="username" autocapitalize="off"
+                    spellcheck="false" placeholder="name@company.com" ref={email} />
+                <label for="login-password">{ "Password" }</label>
+                <input id="login-password" type="password" autocomplete="current-password" ref={password} />
+                <p id="login-error" class="error" role="alert" hidden={p.error.is_none()}>
+                    { p.error.clone().unwrap_or_default() }
+                </p>
+                <button id="login-submit" type="submit" class="btn btn-primary" disabled={p.busy}>
+                    { if p.busy { "Logging in…" } else { "Log in" } }
+                </button>
+                <button id="forgot-password" type="button" class="btn-link" aria-expanded={p.reset_open.to_string()}
+                    aria-controls="reset-form" onclick={on_forgot}>
+                    { "Forgot your password?" }
+                </button>
+            </form>
+            if p.reset_open {
+                <form id="reset-form" class="card login" onsubmit={on_reset} novalidate=true>
+                    <h2>{ "Reset your password" }</h2>
+                    <p class="hint">{ "We will e-mail you a link to choose a new password." }</p>
+                    <label for="reset-email">{ "E-mail" }</label>
+                    <input id="reset-email" type="email" autocomplete="username" autocapitalize="off"
+                        spellcheck="false" ref={reset_email} />
+                    <p id="reset-message" class="notice" role="status" hidden={p.reset_message.is_none()}>
+                        { p.reset_message.clone().unwrap_or_default() }
+                    </p>
+                    <button id="reset-submit" type="submit" class="btn btn-primary" disabled={p.reset_busy}>
+                        { if p.reset_busy { "Sending…" } else { "Send reset link" } }
+                    </button>
+                </form>
+            }
+        </>
     }
 }

@@ -1,15 +1,11 @@
-//! Small reads from the browser: the clock, randomness, the page address, local storage and
-//! the gateway's config.
+//! Small reads from the browser: the clock, randomness, the page address and local storage
+//! (only the RFC 5626 instance id: never a password or credential).
 
-use futures::future::{Either, select};
-use gloo_timers::future::TimeoutFuture;
-use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::JsCast;
 
 use crate::addr;
+use crate::model::LinkKind;
 
-const LAST_EXTENSION_KEY: &str = "centrala.extension";
 const INSTANCE_KEY: &str = "centrala.instance";
 
 /// Milliseconds on the page's monotonic clock (`performance.now()`).
@@ -45,29 +41,28 @@ pub fn default_server() -> String {
     addr::default_server(&protocol, &host)
 }
 
-fn page_hostname() -> Option<String> {
-    web_sys::window()?
-        .location()
-        .hostname()
-        .ok()
-        .filter(|h| !h.is_empty())
+/// The set-password link in the page's address (`?invite=…` or `?reset=…`).
+pub fn page_link() -> Option<(LinkKind, String)> {
+    let search = web_sys::window()?.location().search().ok()?;
+    addr::link_from_query(&search)
+}
+
+/// Takes the link's token out of the address bar (and history): the page becomes "/".
+pub fn forget_link() {
+    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
+    }
+}
+
+/// Asks the user (`window.confirm`); `false` if the browser cannot ask.
+pub fn confirm(message: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(message).ok())
+        .unwrap_or(false)
 }
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
-}
-
-/// The extension used last on this browser (never the password).
-pub fn last_extension() -> String {
-    storage()
-        .and_then(|s| s.get_item(LAST_EXTENSION_KEY).ok().flatten())
-        .unwrap_or_default()
-}
-
-pub fn remember_extension(ext: &str) {
-    if let Some(s) = storage() {
-        let _ = s.set_item(LAST_EXTENSION_KEY, ext);
-    }
 }
 
 /// This browser's RFC 5626 instance id (`urn:uuid:…`), created once and kept.
@@ -94,40 +89,6 @@ pub fn instance_id() -> String {
         let _ = s.set_item(INSTANCE_KEY, &id);
     }
     id
-}
-
-/// The SIP domain (digest realm) from the gateway's `GET /api/v1/config`; if that fails, the
-/// server's host name (the page's, by default).
-pub async fn sip_domain(server: &str) -> String {
-    let fallback = || {
-        addr::hostname(server)
-            .or_else(page_hostname)
-            .unwrap_or_else(|| "localhost".into())
-    };
-    let Some(url) = addr::config_url(server) else {
-        return fallback();
-    };
-    match select(Box::pin(fetch_json(&url)), TimeoutFuture::new(5_000)).await {
-        Either::Left((Ok(json), _)) => Reflect::get(&json, &JsValue::from_str("sip_domain"))
-            .ok()
-            .and_then(|v| v.as_string())
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(fallback),
-        _ => fallback(),
-    }
-}
-
-async fn fetch_json(url: &str) -> Result<JsValue, JsValue> {
-    let window = web_sys::window().ok_or(JsValue::NULL)?;
-    let init = web_sys::RequestInit::new();
-    init.set_cache(web_sys::RequestCache::NoStore);
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await?
-        .dyn_into()?;
-    if !resp.ok() {
-        return Err(JsValue::from_f64(f64::from(resp.status())));
-    }
-    JsFuture::from(resp.json()?).await
 }
 
 /// The `HTMLMediaElement` with this id, if the page has it.

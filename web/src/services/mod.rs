@@ -1,6 +1,7 @@
 //! The IO shell: everything that talks to the browser. The reducer in [`crate::state`] never
 //! does; these modules turn sockets, timers and media into its actions.
 
+pub mod api;
 pub mod browser;
 pub mod media;
 pub mod phone;

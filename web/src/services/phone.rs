@@ -9,6 +9,11 @@
 //! `hangup`…) is followed by [`Inner::pump`], which sends every queued message, handles every
 //! event, then re-arms the timer to the new `poll_timeout`.
 //!
+//! Credentials: the phone logs in with a short-lived SIP credential. [`Phone::set_credentials`]
+//! hands it a new one (used from the next authentication on). When the registrar refuses
+//! the credential, the phone asks once for a new one (`on_auth_refused`) before it reports
+//! the failure; a successful registration re-arms that.
+//!
 //! Calls: each call gets a generation number. Work that awaits (getUserMedia, ICE gathering)
 //! checks afterwards that its generation is still the current call; if the call ended in the
 //! meantime it throws its result away (and closes what it opened).
@@ -35,16 +40,22 @@ use crate::state::Action;
 const SUBPROTOCOL: &str = "sip";
 const MAX_BACKOFF_MS: u64 = 30_000;
 const STATS_PERIOD_MS: u32 = 1_000;
+/// The status when the registrar refuses even a freshly fetched credential.
+const AUTH_REFUSED: &str = "The phone system refused your login. Try logging out and in again.";
 
 /// What the phone needs to log in.
 pub struct PhoneConfig {
     /// `ws://…/sip` or `wss://…/sip`.
     pub server: String,
+    /// The SIP user (our address of record).
     pub extension: String,
-    /// Kept in memory only, inside the user agent.
+    /// The digest username of the SIP credential.
+    pub auth_user: String,
+    /// The SIP credential; kept in memory only, inside the user agent.
     pub password: String,
     /// The SIP domain (digest realm).
     pub domain: String,
+    pub display_name: String,
 }
 
 /// A logged-in phone. [`Phone::shutdown`] (or drop) unregisters and closes everything.
@@ -81,12 +92,15 @@ struct Inner {
     ua: RefCell<UserAgent>,
     url: String,
     dispatch: Callback<Action>,
+    /// The registrar refused the credential: fetch a new one and `set_credentials`.
+    on_auth_refused: Callback<()>,
+    /// `on_auth_refused` was used since the last successful registration.
+    auth_retried: Cell<bool>,
     socket: RefCell<Option<Socket>>,
     sip_timer: Timer,
     reconnect_timer: Timer,
     /// Reconnect attempts since the last successful registration.
     attempt: Cell<u32>,
-    opened_once: Cell<bool>,
     registered_once: Cell<bool>,
     /// No more reconnects, events or timers.
     stopped: Cell<bool>,
@@ -106,8 +120,14 @@ pub fn backoff_ms(attempt: u32, jitter: f64) -> u64 {
 
 impl Phone {
     /// Creates the user agent and opens the WebSocket; registration follows.
-    pub fn start(cfg: PhoneConfig, dispatch: Callback<Action>) -> Phone {
+    pub fn start(
+        cfg: PhoneConfig,
+        dispatch: Callback<Action>,
+        on_auth_refused: Callback<()>,
+    ) -> Phone {
         let mut ua_cfg = UaConfig::new(cfg.extension.trim(), &cfg.domain, &cfg.password);
+        ua_cfg.auth_user = Some(cfg.auth_user).filter(|u| !u.is_empty());
+        ua_cfg.display_name = Some(cfg.display_name).filter(|d| !d.trim().is_empty());
         ua_cfg.secure = cfg.server.starts_with("wss:");
         ua_cfg.instance_id = instance_id();
         let ua = UserAgent::new(ua_cfg, random_u64());
@@ -117,6 +137,8 @@ impl Phone {
                 ua: RefCell::new(ua),
                 url: cfg.server.trim().to_string(),
                 dispatch,
+                on_auth_refused,
+                auth_retried: Cell::new(false),
                 socket: RefCell::new(None),
                 sip_timer: Timer::new(move || {
                     if let Some(i) = w1.upgrade() {
@@ -130,7 +152,6 @@ impl Phone {
                     }
                 }),
                 attempt: Cell::new(0),
-                opened_once: Cell::new(false),
                 registered_once: Cell::new(false),
                 stopped: Cell::new(false),
                 shut_down: Cell::new(false),
@@ -141,6 +162,23 @@ impl Phone {
         });
         inner.open_socket();
         Phone { inner }
+    }
+
+    /// A new SIP credential, for every later authentication (the next REGISTER refresh).
+    /// With `reregister`, or when the registrar refused the old one, registers again now.
+    pub fn set_credentials(&self, auth_user: String, password: String, reregister: bool) {
+        let inner = &self.inner;
+        if inner.stopped.get() {
+            return;
+        }
+        {
+            let mut ua = inner.ua.borrow_mut();
+            ua.set_credentials(Some(auth_user).filter(|u| !u.is_empty()), password);
+            if reregister || ua.auth_refused() {
+                ua.reregister(now_ms());
+            }
+        }
+        inner.pump();
     }
 
     /// Calls `target` (an extension or SIP address), with video or audio only.
@@ -318,7 +356,6 @@ impl Inner {
         if self.stopped.get() {
             return;
         }
-        self.opened_once.set(true);
         self.dispatch.emit(Action::SocketOpened);
         self.ua.borrow_mut().connected(now_ms());
         self.pump();
@@ -348,14 +385,8 @@ impl Inner {
         if self.call.borrow().is_some() {
             self.drop_call(); // a call still preparing its media
         }
-        if !self.opened_once.get() {
-            self.stopped.set(true);
-            self.dispatch.emit(Action::ConnectFailed(format!(
-                "Cannot reach the phone system at {}",
-                self.url
-            )));
-            return;
-        }
+        // Also when the first socket never opened: the page came from this very gateway, so
+        // it is most likely restarting.
         let attempt = self.attempt.get() + 1;
         self.attempt.set(attempt);
         let delay_ms = backoff_ms(attempt, random_unit());
@@ -408,6 +439,24 @@ impl Inner {
             Event::Registration(RegistrationState::Registered) => {
                 self.attempt.set(0);
                 self.registered_once.set(true);
+                self.auth_retried.set(false);
+            }
+            Event::Registration(RegistrationState::Failed(_))
+                if !self.auth_retried.get() && self.ua.borrow().auth_refused() =>
+            {
+                // Perhaps the credential expired or was replaced: try a fresh one first (the
+                // status keeps showing "connecting" meanwhile).
+                self.auth_retried.set(true);
+                self.on_auth_refused.emit(());
+                return;
+            }
+            Event::Registration(RegistrationState::Failed(_))
+                if self.ua.borrow().auth_refused() =>
+            {
+                // A fresh credential was refused too: say so in the words of this login.
+                let failed = RegistrationState::Failed(AUTH_REFUSED.into());
+                self.dispatch.emit(Action::Sip(Event::Registration(failed)));
+                return;
             }
             Event::IncomingCall { call, sdp, .. } => {
                 if self.call.borrow().is_some() {

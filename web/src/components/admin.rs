@@ -1,0 +1,738 @@
+//! The admin panel: employees (search, add, edit, remove, invitations, app access in bulk),
+//! number blocks, and the CSV import. Its state is the pure reducer in
+//! [`crate::state::admin`]; this component does the requests and renders.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+use crate::model::{Employee, ImportReport, field_label};
+use crate::services::api::{self, Reply};
+use crate::services::browser;
+use crate::state::admin::{AdminAction, AdminState, BlockField, EmpField, FormError, ImportState};
+
+#[derive(Properties, PartialEq)]
+pub struct AdminProps {
+    /// The gateway answered 401: the session is over.
+    pub on_session_ended: Callback<()>,
+}
+
+/// What the panel's requests need: the dispatcher, the search, and who to tell about a 401.
+#[derive(Clone)]
+struct Ctx {
+    d: UseReducerDispatcher<AdminState>,
+    /// Numbers the list requests; an answer to an older one is dropped.
+    list_seq: Rc<Cell<u64>>,
+    query: String,
+    on_session_ended: Callback<()>,
+}
+
+impl Ctx {
+    fn dispatch(&self, a: AdminAction) {
+        self.d.dispatch(a);
+    }
+
+    /// Whether the session is over (and says so).
+    fn ended(&self, r: &Reply) -> bool {
+        if r.status == 401 {
+            self.on_session_ended.emit(());
+            true
+        } else {
+            false
+        }
+    }
+
+    fn reload(&self) {
+        self.list(self.query.clone());
+    }
+
+    fn list(&self, query: String) {
+        let n = self.list_seq.get() + 1;
+        self.list_seq.set(n);
+        let c = self.clone();
+        spawn_local(async move {
+            let q = query.trim();
+            let path = if q.is_empty() {
+                "/api/v1/employees".to_string()
+            } else {
+                format!("/api/v1/employees?q={}", api::enc(q))
+            };
+            let r = api::get(&path).await;
+            if c.list_seq.get() != n || c.ended(&r) {
+                return;
+            }
+            match r.map(|v| api::list(v, api::employee)) {
+                Ok((employees, total)) => c.dispatch(AdminAction::Listed { employees, total }),
+                Err(p) => c.dispatch(AdminAction::Failed(format!(
+                    "Could not load the employees: {}",
+                    p.message
+                ))),
+            }
+        });
+    }
+
+    fn blocks(&self) {
+        let c = self.clone();
+        spawn_local(async move {
+            let r = api::get("/api/v1/number-blocks").await;
+            if c.ended(&r) {
+                return;
+            }
+            match r.map(|v| api::list(v, api::number_block).0) {
+                Ok(blocks) => c.dispatch(AdminAction::Blocks(blocks)),
+                Err(p) => c.dispatch(AdminAction::Failed(format!(
+                    "Could not load the number blocks: {}",
+                    p.message
+                ))),
+            }
+        });
+    }
+
+    fn next_extension(&self) {
+        let c = self.clone();
+        spawn_local(async move {
+            let r = api::get("/api/v1/employees/next-extension").await;
+            if c.ended(&r) {
+                return;
+            }
+            if let Ok(Some(ext)) = r.map(|v| {
+                js_sys::Reflect::get(v, &"extension".into())
+                    .ok()
+                    .and_then(|e| e.as_string())
+            }) {
+                c.dispatch(AdminAction::NextExtension(ext));
+            }
+        });
+    }
+
+    /// After a change to employees: the list, and the next free extension.
+    fn employees_changed(&self) {
+        self.reload();
+        self.next_extension();
+    }
+
+    /// After a change to number blocks: the blocks, and the list (its numbers).
+    fn blocks_changed(&self) {
+        self.blocks();
+        self.reload();
+    }
+
+    /// A change: on success says `ok_text`, on failure `fail_text` and why; then `after`
+    /// reloads what it may have changed.
+    fn change(
+        &self,
+        (method, path, body): (&'static str, String, Option<JsValue>),
+        ok_text: String,
+        fail_text: &'static str,
+        after: fn(&Ctx),
+    ) {
+        let c = self.clone();
+        spawn_local(async move {
+            let r = api::send(method, &path, body).await;
+            if c.ended(&r) {
+                return;
+            }
+            if r.ok() {
+                c.dispatch(AdminAction::Notice(ok_text));
+            } else {
+                let why = r.problem().display_message();
+                c.dispatch(AdminAction::Failed(format!("{fail_text}: {why}")));
+            }
+            after(&c);
+        });
+    }
+
+    fn bulk_access(&self, ids: Vec<i64>, on: bool) {
+        if ids.is_empty() {
+            return;
+        }
+        let n = ids.len();
+        let ids_js: js_sys::Array = ids.iter().map(|id| JsValue::from_f64(*id as f64)).collect();
+        let body = api::obj(&[("ids", ids_js.into()), ("app_access", on.into())]);
+        let who = if n == 1 {
+            "1 employee".to_string()
+        } else {
+            format!("{n} employees")
+        };
+        let text = if on {
+            format!("App access granted to {who}.")
+        } else {
+            format!("App access revoked from {who}.")
+        };
+        self.change(
+            ("POST", "/api/v1/employees/access".into(), Some(body)),
+            text,
+            "Could not change app access",
+            Ctx::employees_changed,
+        );
+    }
+
+    fn save_employee(&self, st: &AdminState) {
+        let input = match st.form.validate() {
+            Ok(i) => i,
+            Err(e) => return self.dispatch(AdminAction::FormRejected(e)),
+        };
+        self.dispatch(AdminAction::FormSubmitted);
+        let editing = st.form.editing;
+        let c = self.clone();
+        spawn_local(async move {
+            let mut pairs = vec![
+                ("name", JsValue::from_str(&input.name)),
+                ("role", JsValue::from_str(&input.role)),
+                ("app_access", JsValue::from_bool(input.app_access)),
+            ];
+            if let Some(email) = &input.email {
+                pairs.push(("email", JsValue::from_str(email)));
+            }
+            if let Some(ext) = &input.extension {
+                pairs.push(("extension", JsValue::from_str(ext)));
+            }
+            let body = api::obj(&pairs);
+            let r = match editing {
+                Some(id) => {
+                    api::send("PATCH", &format!("/api/v1/employees/{id}"), Some(body)).await
+                }
+                None => api::post("/api/v1/employees", body).await,
+            };
+            if c.ended(&r) {
+                return;
+            }
+            match r.map(api::employee) {
+                Ok(e) => {
+                    let name = if e.name.is_empty() {
+                        input.name
+                    } else {
+                        e.name
+                    };
+                    let text = match editing {
+                        Some(_) => format!("{name} saved."),
+                        None if input.app_access => {
+                            format!("{name} added. An invitation was e-mailed to {}.", e.email)
+                        }
+                        None => format!("{name} added."),
+                    };
+                    c.dispatch(AdminAction::FormSaved(text));
+                    c.employees_changed();
+                }
+                Err(p) => c.dispatch(AdminAction::FormRejected(FormError::from(p))),
+            }
+        });
+    }
+
+    fn add_block(&self, st: &AdminState) {
+        let input = match st.block.validate() {
+            Ok(i) => i,
+            Err(e) => return self.dispatch(AdminAction::BlockRejected(e)),
+        };
+        self.dispatch(AdminAction::BlockSubmitted);
+        let c = self.clone();
+        spawn_local(async move {
+            let mut pairs = vec![
+                ("first_number", JsValue::from_str(&input.first_number)),
+                ("size", JsValue::from_f64(f64::from(input.size))),
+            ];
+            if let Some(ext) = &input.first_extension {
+                pairs.push(("first_extension", JsValue::from_str(ext)));
+            }
+            let r = api::post("/api/v1/number-blocks", api::obj(&pairs)).await;
+            if c.ended(&r) {
+                return;
+            }
+            if r.ok() {
+                c.dispatch(AdminAction::BlockAdded);
+                c.dispatch(AdminAction::Notice("Number block added.".into()));
+                c.blocks_changed();
+            } else {
+                c.dispatch(AdminAction::BlockRejected(FormError::from(r.problem())));
+            }
+        });
+    }
+
+    fn import(&self, csv: String, dry_run: bool) {
+        self.dispatch(AdminAction::ImportSubmitted);
+        let c = self.clone();
+        spawn_local(async move {
+            let path = format!("/api/v1/employees/import?dry_run={dry_run}");
+            let r = api::post(&path, api::obj(&[("csv", csv.into())])).await;
+            if c.ended(&r) {
+                return;
+            }
+            match api::import_report(&r.body) {
+                Some(report) if r.ok() => {
+                    let done = !dry_run && !report.dry_run;
+                    let summary = report.summary();
+                    c.dispatch(AdminAction::ImportReported(report));
+                    if done {
+                        c.dispatch(AdminAction::Notice(summary));
+                        c.employees_changed();
+                    }
+                }
+                Some(report) => {
+                    // Refused: nothing was written; the rows say why.
+                    c.dispatch(AdminAction::ImportReported(report));
+                    let why = r.problem().message;
+                    c.dispatch(AdminAction::ImportFailed(format!(
+                        "Nothing was imported: {why}"
+                    )));
+                }
+                None if r.ok() => c.dispatch(AdminAction::ImportFailed(
+                    "The server's answer could not be read.".into(),
+                )),
+                None => c.dispatch(AdminAction::ImportFailed(r.problem().display_message())),
+            }
+        });
+    }
+}
+
+fn input_value(e: &InputEvent) -> String {
+    e.target_unchecked_into::<HtmlInputElement>().value()
+}
+
+// Small builders shared by the forms and tables: each `html!` costs wasm code, so repeated
+// markup is built once here.
+
+/// A labelled input in a `.field`: (id, label, type, placeholder).
+#[inline(never)]
+fn text_field(
+    (id, label, kind, placeholder): (&'static str, &'static str, &'static str, &'static str),
+    value: &str,
+    invalid: bool,
+    oninput: Callback<InputEvent>,
+) -> Html {
+    html! {
+        <div class="field">
+            <label for={id}>{ label }</label>
+            <input {id} type={kind} autocomplete="off" placeholder={(!placeholder.is_empty()).then_some(placeholder)}
+                value={value.to_string()} aria-invalid={invalid.then_some("true")} {oninput} />
+        </div>
+    }
+}
+
+/// A `type="button"` button; `id` or classes identify it.
+#[inline(never)]
+fn button(
+    id: Option<&'static str>,
+    class: &'static str,
+    label: &'static str,
+    disabled: bool,
+    onclick: Callback<MouseEvent>,
+) -> Html {
+    html! {
+        <button {id} type="button" {class} {disabled} {onclick}>{ label }</button>
+    }
+}
+
+/// A table head.
+#[inline(never)]
+fn thead(cols: &[&'static str]) -> Html {
+    html! {
+        <thead><tr>{ for cols.iter().map(|c| html! { <th scope="col">{ *c }</th> }) }</tr></thead>
+    }
+}
+
+/// A status (`role="status"`) or error (`role="alert"`) line, hidden when empty.
+#[inline(never)]
+fn message(id: &'static str, alert: bool, text: Option<&str>) -> Html {
+    let (class, role) = if alert {
+        ("error", "alert")
+    } else {
+        ("notice", "status")
+    };
+    html! {
+        <p {id} {class} {role} hidden={text.is_none()}>{ text.unwrap_or_default().to_string() }</p>
+    }
+}
+
+#[function_component(Admin)]
+pub fn admin(p: &AdminProps) -> Html {
+    let st = use_reducer(AdminState::default);
+    let list_seq: Rc<Cell<u64>> = use_memo((), |_| Cell::new(0u64));
+    let ctx = Ctx {
+        d: st.dispatcher(),
+        list_seq,
+        query: st.query.clone(),
+        on_session_ended: p.on_session_ended.clone(),
+    };
+    {
+        let ctx = ctx.clone();
+        use_effect_with((), move |_| {
+            ctx.reload();
+            ctx.blocks();
+            ctx.next_extension();
+        });
+    }
+
+    html! {
+        <section id="admin" class="admin" aria-label="Administration">
+            { message("admin-notice", false, st.notice.as_deref()) }
+            { message("admin-error", true, st.error.as_deref()) }
+            { employees_card(&st, &ctx) }
+            { employee_form(&st, &ctx) }
+            { blocks_card(&st, &ctx) }
+            { import_card(&st.import, &ctx) }
+        </section>
+    }
+}
+
+fn employees_card(st: &AdminState, ctx: &Ctx) -> Html {
+    let on_search = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: InputEvent| {
+            let q = input_value(&e);
+            ctx.dispatch(AdminAction::Query(q.clone()));
+            ctx.list(q);
+        })
+    };
+    let bulk = |on: bool| {
+        let (ctx, ids) = (ctx.clone(), st.selected_ids());
+        Callback::from(move |_: MouseEvent| ctx.bulk_access(ids.clone(), on))
+    };
+    let none = st.selected.is_empty();
+    let rows = st
+        .employees
+        .iter()
+        .map(|e| employee_row(e, st.selected.contains(&e.id), ctx));
+    let count = match (st.loaded, st.total) {
+        (false, _) => "Loading…".to_string(),
+        (true, 1) => "1 employee".to_string(),
+        (true, n) => format!("{n} employees"),
+    };
+    html! {
+        <section class="card">
+            <h2>{ "Employees" }</h2>
+            <div class="toolbar">
+                <input id="employee-search" type="search" aria-label="Search employees"
+                    placeholder="Search by name, e-mail, extension or number"
+                    value={st.query.clone()} oninput={on_search} />
+                { button(Some("bulk-grant"), "btn btn-small", "Grant app access to selected", none, bulk(true)) }
+                { button(Some("bulk-revoke"), "btn btn-small btn-quiet", "Revoke app access from selected", none, bulk(false)) }
+            </div>
+            <div class="table-wrap">
+                <table id="employees" class="table">
+                    { thead(&["Select", "Name", "E-mail", "Ext.", "Number", "Role", "App access", "Invitation", ""]) }
+                    <tbody>{ for rows }</tbody>
+                </table>
+            </div>
+            <p id="employees-count" class="hint">{ count }</p>
+        </section>
+    }
+}
+
+fn employee_row(e: &Employee, selected: bool, ctx: &Ctx) -> Html {
+    let id = e.id;
+    let on_select = {
+        let ctx = ctx.clone();
+        Callback::from(move |ev: Event| {
+            let on = ev.target_unchecked_into::<HtmlInputElement>().checked();
+            ctx.dispatch(AdminAction::Select { id, selected: on });
+        })
+    };
+    let on_edit = {
+        let ctx = ctx.clone();
+        Callback::from(move |_: MouseEvent| {
+            ctx.dispatch(AdminAction::Edit(id));
+            scroll_to("employee-form");
+        })
+    };
+    let on_remove = {
+        let (ctx, name, ext) = (ctx.clone(), e.name.clone(), e.extension.clone());
+        Callback::from(move |_: MouseEvent| {
+            let question =
+                format!("Remove {name} (extension {ext})? Their phone login stops working.");
+            if browser::confirm(&question) {
+                ctx.change(
+                    ("DELETE", format!("/api/v1/employees/{id}"), None),
+                    format!("{name} removed."),
+                    "Could not remove the employee",
+                    Ctx::employees_changed,
+                );
+            }
+        })
+    };
+    let on_invite = {
+        let (ctx, email) = (ctx.clone(), e.email.clone());
+        Callback::from(move |_: MouseEvent| {
+            ctx.change(
+                ("POST", format!("/api/v1/employees/{id}/invitation"), None),
+                format!("Invitation sent to {email}."),
+                "Could not send the invitation",
+                Ctx::employees_changed,
+            );
+        })
+    };
+    html! {
+        <tr class="employee" data-id={id.to_string()} data-ext={e.extension.clone()} key={id}>
+            <td><input type="checkbox" class="emp-select" checked={selected}
+                aria-label={format!("Select {}", e.name)} onchange={on_select} /></td>
+            <td class="emp-name">{ e.name.clone() }</td>
+            <td class="emp-email">{ e.email.clone() }</td>
+            <td class="emp-ext">{ e.extension.clone() }</td>
+            <td class="emp-number">{ e.number.clone().unwrap_or_else(|| "—".into()) }</td>
+            <td class="emp-role">{ e.role.clone() }</td>
+            <td class="emp-access" data-access={e.app_access.to_string()}>
+                { if e.app_access { "Yes" } else { "No" } }
+            </td>
+            <td><span class="invite-state" data-state={e.invite_state.clone()}>{ e.invite_label() }</span></td>
+            <td class="row-actions">
+                { button(None, "btn btn-small btn-quiet emp-edit", "Edit", false, on_edit) }
+                if e.can_invite() {
+                    { button(None, "btn btn-small btn-quiet emp-invite", "Resend invitation", false, on_invite) }
+                }
+                { button(None, "btn btn-small btn-danger emp-remove", "Remove", false, on_remove) }
+            </td>
+        </tr>
+    }
+}
+
+fn scroll_to(id: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+    {
+        el.scroll_into_view();
+    }
+}
+
+/// The error box of a form: the message, then one line per field it does not name.
+#[inline(never)]
+fn form_error(id: &'static str, err: Option<&FormError>) -> Html {
+    html! {
+        <div {id} class="error" role="alert" hidden={err.is_none()}>
+            if let Some(err) = err {
+                <p>{ err.message.clone() }</p>
+                <ul class="field-errors">
+                    { for err.field_lines().into_iter().map(|(f, line)| html! {
+                        <li data-field={f}>{ line }</li>
+                    }) }
+                </ul>
+            }
+        </div>
+    }
+}
+
+fn employee_form(st: &AdminState, ctx: &Ctx) -> Html {
+    let f = &st.form;
+    let on = |which: EmpField| {
+        let ctx = ctx.clone();
+        Callback::from(move |e: InputEvent| {
+            ctx.dispatch(AdminAction::FormField(which, input_value(&e)))
+        })
+    };
+    let on_role = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+            ctx.dispatch(AdminAction::FormField(EmpField::Role, v));
+        })
+    };
+    let on_access = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: Event| {
+            let on = e.target_unchecked_into::<HtmlInputElement>().checked();
+            ctx.dispatch(AdminAction::FormAccess(on));
+        })
+    };
+    let on_submit = {
+        let (ctx, st) = (ctx.clone(), st.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            ctx.save_employee(&st);
+        })
+    };
+    let on_cancel = {
+        let ctx = ctx.clone();
+        Callback::from(move |_: MouseEvent| {
+            ctx.dispatch(AdminAction::NewEmployee);
+            ctx.next_extension();
+        })
+    };
+    let invalid = |name: &str| f.error.as_ref().is_some_and(|e| e.has(name));
+    let editing = f.editing.is_some();
+    let save = match (f.busy, editing) {
+        (true, _) => "Saving…",
+        (false, true) => "Save changes",
+        (false, false) => "Add employee",
+    };
+    html! {
+        <form id="employee-form" class="card" data-mode={if editing { "edit" } else { "new" }}
+            onsubmit={on_submit} novalidate=true>
+            <h2>{ if editing { "Edit employee" } else { "Add employee" } }</h2>
+            <div class="form-grid">
+                { text_field(("emp-name", "Name", "text", ""), &f.name, invalid("name"), on(EmpField::Name)) }
+                { text_field(("emp-email", "E-mail", "email", ""), &f.email, invalid("email"), on(EmpField::Email)) }
+                { text_field(("emp-ext", "Extension", "text", "next free"), &f.extension, invalid("extension"), on(EmpField::Extension)) }
+                <div class="field">
+                    <label for="emp-role">{ "Role" }</label>
+                    <select id="emp-role" onchange={on_role}>
+                        <option value="user" selected={f.role != "admin"}>{ "User" }</option>
+                        <option value="admin" selected={f.role == "admin"}>{ "Administrator" }</option>
+                    </select>
+                </div>
+            </div>
+            <label class="check">
+                <input id="emp-access" type="checkbox" checked={f.app_access} onchange={on_access} />
+                { "App access (sends an invitation e-mail)" }
+            </label>
+            { form_error("emp-error", f.error.as_ref()) }
+            <div class="form-buttons">
+                <button id="emp-save" type="submit" class="btn" disabled={f.busy}>{ save }</button>
+                { button(Some("emp-cancel"), "btn btn-quiet", "Cancel", false, on_cancel) }
+            </div>
+        </form>
+    }
+}
+
+fn blocks_card(st: &AdminState, ctx: &Ctx) -> Html {
+    let b = &st.block;
+    let on = |which: BlockField| {
+        let ctx = ctx.clone();
+        Callback::from(move |e: InputEvent| {
+            ctx.dispatch(AdminAction::BlockField(which, input_value(&e)))
+        })
+    };
+    let on_submit = {
+        let (ctx, st) = (ctx.clone(), st.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            ctx.add_block(&st);
+        })
+    };
+    let items = st.blocks.iter().map(|blk| {
+        let on_remove = {
+            let (ctx, id) = (ctx.clone(), blk.id);
+            Callback::from(move |_: MouseEvent| {
+                ctx.change(
+                    ("DELETE", format!("/api/v1/number-blocks/{id}"), None),
+                    "Number block removed.".into(),
+                    "Could not remove the number block",
+                    Ctx::blocks_changed,
+                );
+            })
+        };
+        let ext = if blk.first_extension.is_empty() {
+            String::new()
+        } else {
+            format!(", extensions from {}", blk.first_extension)
+        };
+        html! {
+            <li class="block" data-id={blk.id.to_string()} key={blk.id}>
+                <span class="block-range">{ format!("{} – {}", blk.first_number, blk.last_number) }</span>
+                <span class="hint">{ format!("({} numbers{ext})", blk.size) }</span>
+                { button(None, "btn btn-small btn-danger block-remove", "Remove", false, on_remove) }
+            </li>
+        }
+    });
+    let invalid = |name: &str| b.error.as_ref().is_some_and(|e| e.has(name));
+    html! {
+        <section class="card">
+            <h2>{ "Number blocks" }</h2>
+            <ul id="blocks" class="blocks">{ for items }</ul>
+            if st.blocks.is_empty() {
+                <p class="hint">{ "No number blocks yet." }</p>
+            }
+            <form id="block-form" onsubmit={on_submit} novalidate=true>
+                <h3>{ "Add a block" }</h3>
+                <div class="form-grid">
+                    { text_field(("block-first", "First number", "tel", "+48 22 6006100"), &b.first_number, invalid("first_number"), on(BlockField::FirstNumber)) }
+                    { text_field(("block-size", "Size", "number", ""), &b.size, invalid("size"), on(BlockField::Size)) }
+                    { text_field(("block-ext", "First extension (optional)", "text", ""), &b.first_extension, invalid("first_extension"), on(BlockField::FirstExtension)) }
+                </div>
+                { form_error("block-error", b.error.as_ref()) }
+                <div class="form-buttons">
+                    <button id="block-add" type="submit" class="btn" disabled={b.busy}>
+                        { if b.busy { "Adding…" } else { "Add block" } }
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+fn import_card(im: &ImportState, ctx: &Ctx) -> Html {
+    let on_csv = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: InputEvent| {
+            let v = e.target_unchecked_into::<HtmlTextAreaElement>().value();
+            ctx.dispatch(AdminAction::ImportCsv(v));
+        })
+    };
+    let on_file = {
+        let ctx = ctx.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<HtmlInputElement>();
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            let ctx = ctx.clone();
+            spawn_local(async move {
+                match JsFuture::from(file.text()).await.map(|t| t.as_string()) {
+                    Ok(Some(text)) => ctx.dispatch(AdminAction::ImportCsv(text)),
+                    _ => ctx.dispatch(AdminAction::ImportFailed(
+                        "The file could not be read.".into(),
+                    )),
+                }
+            });
+        })
+    };
+    let run = |dry_run: bool| {
+        let (ctx, csv) = (ctx.clone(), im.csv.clone());
+        Callback::from(move |_: MouseEvent| ctx.import(csv.clone(), dry_run))
+    };
+    html! {
+        <section id="import" class="card">
+            <h2>{ "Import employees from CSV" }</h2>
+            <p class="hint">{ "The first row names the columns: name, email, and optionally extension, role (user or admin) and app_access (yes or no). Employees are matched by e-mail. Check first: nothing is written until Import, and nothing at all if a row has an error." }</p>
+            <label for="import-file">{ "CSV file" }</label>
+            <input id="import-file" type="file" accept=".csv,text/csv,text/plain" onchange={on_file} />
+            <label for="import-csv">{ "CSV text" }</label>
+            <textarea id="import-csv" rows="6" spellcheck="false" value={im.csv.clone()} oninput={on_csv} />
+            <div class="form-buttons">
+                { button(Some("import-dry-run"), "btn btn-quiet", "Check", im.busy || im.csv.trim().is_empty(), run(true)) }
+                { button(Some("import-apply"), "btn", "Import", !im.can_apply(), run(false)) }
+            </div>
+            { message("import-error", true, im.error.as_deref()) }
+            if let Some(report) = &im.report {
+                { import_result(report) }
+            }
+        </section>
+    }
+}
+
+fn import_result(r: &ImportReport) -> Html {
+    let rows = r.rows.iter().map(|row| {
+        let problems = row.errors.iter().map(|(f, m)| {
+            let line = if f.is_empty() {
+                m.clone()
+            } else {
+                format!("{}: {m}", field_label(f))
+            };
+            html! { <li data-field={f.clone()}>{ line }</li> }
+        });
+        html! {
+            <tr class="import-row" data-action={row.action.clone()} data-row={row.row.to_string()}>
+                <td>{ row.row }</td>
+                <td class={classes!("import-action", row.action.clone())}>{ row.action_label() }</td>
+                <td>{ row.name.clone() }</td>
+                <td>{ row.email.clone() }</td>
+                <td>{ row.extension.clone() }</td>
+                <td class="import-errors"><ul>{ for problems }</ul></td>
+            </tr>
+        }
+    });
+    html! {
+        <>
+            <p id="import-summary" class="notice" role="status" data-errors={r.errors.to_string()}
+                data-dry-run={r.dry_run.to_string()}>{ r.summary() }</p>
+            <div class="table-wrap">
+                <table id="import-result" class="table">
+                    { thead(&["Row", "Action", "Name", "E-mail", "Ext.", "Problems"]) }
+                    <tbody>{ for rows }</tbody>
+                </table>
+            </div>
+        </>
+    }
+}

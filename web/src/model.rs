@@ -1,0 +1,280 @@
+//! What the gateway's REST API (`/api/v1`) answers, as plain Rust values: no browser types,
+//! so the reducers that hold them are tested natively. [`crate::services::api`] reads them
+//! from the JSON.
+
+/// One employee (`GET /api/v1/employees`, `/me`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Employee {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub extension: String,
+    /// The public number, if a number block covers the extension.
+    pub number: Option<String>,
+    /// "admin" or "user".
+    pub role: String,
+    pub app_access: bool,
+    /// "not_invited", "invited" or "active".
+    pub invite_state: String,
+}
+
+impl Employee {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+
+    /// The invitation state in words, for the badge.
+    pub fn invite_label(&self) -> &'static str {
+        match self.invite_state.as_str() {
+            "active" => "Active",
+            "invited" => "Invited",
+            _ => "Not invited",
+        }
+    }
+
+    /// Whether "Resend invitation" makes sense: app access on, not yet active.
+    pub fn can_invite(&self) -> bool {
+        self.app_access && self.invite_state != "active"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Company {
+    pub id: i64,
+    pub name: String,
+    pub domain: String,
+}
+
+/// Who is logged in (`GET /api/v1/me`, `POST /api/v1/sessions`, accepting an invitation).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Me {
+    pub employee: Employee,
+    pub company: Company,
+}
+
+/// Whether a set-password link came from an invitation or a password reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    Invite,
+    Reset,
+}
+
+/// What `GET /api/v1/invitations/TOKEN` tells about a link.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Invitation {
+    pub email: String,
+    pub name: String,
+    /// "invite" or "reset".
+    pub kind: String,
+}
+
+/// One block of public numbers mapped to consecutive extensions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NumberBlock {
+    pub id: i64,
+    pub first_number: String,
+    pub last_number: String,
+    pub size: u64,
+    pub first_extension: String,
+}
+
+/// The answer to a CSV import, checked (`dry_run`) or applied.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub errors: u64,
+    pub rows: Vec<ImportRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportRow {
+    /// The line in the CSV (the header is line 1).
+    pub row: u64,
+    /// "create", "update", "unchanged" or "error".
+    pub action: String,
+    pub name: String,
+    pub email: String,
+    pub extension: String,
+    /// (field, message) pairs.
+    pub errors: Vec<(String, String)>,
+}
+
+impl ImportRow {
+    pub fn action_label(&self) -> &'static str {
+        match self.action.as_str() {
+            "create" => "New",
+            "update" => "Update",
+            "unchanged" => "No change",
+            "error" => "Error",
+            _ => "?",
+        }
+    }
+}
+
+impl ImportReport {
+    /// "3 new, 1 updated, 0 unchanged, 0 with errors".
+    pub fn summary(&self) -> String {
+        let verb = if self.dry_run { "Check" } else { "Imported" };
+        format!(
+            "{verb}: {} new, {} updated, {} unchanged, {} with errors.",
+            self.created, self.updated, self.unchanged, self.errors
+        )
+    }
+}
+
+/// An API call that did not succeed: the HTTP status (0: no answer at all) and the body
+/// `{"error": code, "message": text, "fields"?: {field: text}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Problem {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Problem {
+    /// A problem from the status and what the body said (either may be missing).
+    pub fn new(status: u16, code: Option<String>, message: Option<String>) -> Problem {
+        let message = message.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| {
+            if status == 0 {
+                "Cannot reach the server. Check your connection and try again.".into()
+            } else {
+                format!("Something went wrong (error {status}). Please try again.")
+            }
+        });
+        Problem {
+            status,
+            code: code.unwrap_or_default(),
+            message,
+            fields: Vec::new(),
+        }
+    }
+
+    /// The message for a person: the gateway writes a field's problem as "email: …"; that
+    /// becomes "E-mail: …".
+    pub fn display_message(&self) -> String {
+        for (field, text) in &self.fields {
+            if let Some(rest) = self.message.strip_prefix(field.as_str())
+                && rest.strip_prefix(": ") == Some(text.as_str())
+            {
+                return format!("{}: {text}", field_label(field));
+            }
+        }
+        self.message.clone()
+    }
+
+    /// A set-password link's problem in plain words, for 404 and 410 answers.
+    pub fn link_problem(&self) -> Option<String> {
+        let words = match (self.status, self.code.as_str()) {
+            (_, "link_used") => "This link has already been used.",
+            (_, "link_expired") => "This link has expired.",
+            (_, "link_not_found") | (404, _) => "This link is not valid.",
+            (410, _) => "This link can no longer be used.",
+            _ => return None,
+        };
+        Some(words.into())
+    }
+}
+
+/// A field's name as the forms show it.
+pub fn field_label(field: &str) -> String {
+    match field {
+        "name" => "Name".into(),
+        "email" => "E-mail".into(),
+        "extension" => "Extension".into(),
+        "role" => "Role".into(),
+        "app_access" => "App access".into(),
+        "password" => "Password".into(),
+        "first_number" => "First number".into(),
+        "size" => "Size".into(),
+        "first_extension" => "First extension".into(),
+        "csv" => "CSV".into(),
+        other => {
+            let mut s = other.replace('_', " ");
+            if let Some(c) = s.get_mut(0..1) {
+                c.make_ascii_uppercase();
+            }
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_problems_in_plain_words() {
+        let p = |status, code: &str| Problem::new(status, Some(code.into()), Some("x".into()));
+        assert_eq!(
+            p(410, "link_used").link_problem().as_deref(),
+            Some("This link has already been used.")
+        );
+        assert_eq!(
+            p(410, "link_expired").link_problem().as_deref(),
+            Some("This link has expired.")
+        );
+        assert_eq!(
+            p(404, "link_not_found").link_problem().as_deref(),
+            Some("This link is not valid.")
+        );
+        assert_eq!(
+            p(404, "").link_problem().as_deref(),
+            Some("This link is not valid.")
+        );
+        assert_eq!(p(500, "internal").link_problem(), None);
+        assert_eq!(p(400, "invalid").link_problem(), None);
+    }
+
+    #[test]
+    fn problems_without_a_message_say_something_useful() {
+        assert!(Problem::new(0, None, None).message.contains("Cannot reach"));
+        assert!(
+            Problem::new(502, None, Some(" ".into()))
+                .message
+                .contains("502")
+        );
+        assert_eq!(Problem::new(400, None, Some("Bad".into())).message, "Bad");
+    }
+
+    #[test]
+    fn field_problems_read_as_sentences() {
+        let mut p = Problem::new(
+            409,
+            Some("conflict".into()),
+            Some("email: x@y is taken".into()),
+        );
+        p.fields.push(("email".into(), "x@y is taken".into()));
+        assert_eq!(p.display_message(), "E-mail: x@y is taken");
+        let mut q = Problem::new(400, None, Some("Check the form.".into()));
+        q.fields.push(("email".into(), "x@y is taken".into()));
+        assert_eq!(q.display_message(), "Check the form.");
+    }
+
+    #[test]
+    fn employee_badges_and_invitations() {
+        let mut e = Employee {
+            app_access: true,
+            invite_state: "invited".into(),
+            ..Employee::default()
+        };
+        assert_eq!(e.invite_label(), "Invited");
+        assert!(e.can_invite());
+        e.invite_state = "active".into();
+        assert_eq!(e.invite_label(), "Active");
+        assert!(!e.can_invite());
+        e.invite_state = "not_invited".into();
+        e.app_access = false;
+        assert_eq!(e.invite_label(), "Not invited");
+        assert!(!e.can_invite());
+    }
+
+    #[test]
+    fn field_labels() {
+        assert_eq!(field_label("email"), "E-mail");
+        assert_eq!(field_label("public_number"), "Public number");
+    }
+}

@@ -1,0 +1,274 @@
+//! The gateway's REST API (`/api/v1`, same origin): `fetch` with the session cookie, and the
+//! JSON read into [`crate::model`] values with the browser's own `JSON` (no JSON crate in
+//! the wasm).
+
+use js_sys::{Array, JSON, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestCache, RequestCredentials, RequestInit, Response};
+
+use crate::model::{
+    Company, Employee, ImportReport, ImportRow, Invitation, Me, NumberBlock, Problem,
+};
+
+/// An answer: the HTTP status (0: no answer at all) and the parsed JSON body (`null` when
+/// there was none).
+pub struct Reply {
+    pub status: u16,
+    pub body: JsValue,
+}
+
+impl Reply {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body's `message`, if it has one.
+    pub fn message(&self) -> Option<String> {
+        opt_str(&self.body, "message").filter(|m| !m.trim().is_empty())
+    }
+
+    /// What went wrong, from the body `{"error", "message", "fields"}`.
+    pub fn problem(&self) -> Problem {
+        let mut p = Problem::new(
+            self.status,
+            opt_str(&self.body, "error"),
+            opt_str(&self.body, "message"),
+        );
+        let fields = field(&self.body, "fields");
+        if fields.is_object() {
+            for entry in Object::entries(fields.unchecked_ref()).iter() {
+                let pair: Array = entry.unchecked_into();
+                if let (Some(k), Some(v)) = (pair.get(0).as_string(), text(&pair.get(1))) {
+                    p.fields.push((k, v));
+                }
+            }
+        }
+        p
+    }
+
+    /// The body read with `f` on success, the problem otherwise.
+    pub fn map<T>(self, f: impl FnOnce(&JsValue) -> T) -> Result<T, Problem> {
+        if self.ok() {
+            Ok(f(&self.body))
+        } else {
+            Err(self.problem())
+        }
+    }
+}
+
+/// Sends `method path` with `body` (an object, sent as JSON) and reads the JSON answer.
+pub async fn send(method: &str, path: &str, body: Option<JsValue>) -> Reply {
+    match try_send(method, path, body).await {
+        Ok(r) => r,
+        Err(_) => Reply {
+            status: 0,
+            body: JsValue::NULL,
+        },
+    }
+}
+
+async fn try_send(method: &str, path: &str, body: Option<JsValue>) -> Result<Reply, JsValue> {
+    let window = web_sys::window().ok_or(JsValue::NULL)?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    init.set_cache(RequestCache::NoStore);
+    if let Some(body) = body {
+        init.set_headers(&obj(&[("Content-Type", "application/json".into())]));
+        init.set_body(&JSON::stringify(&body)?.into());
+    }
+    let resp: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+        .await?
+        .dyn_into()?;
+    let status = resp.status();
+    let raw = JsFuture::from(resp.text()?).await?.as_string();
+    let body = raw
+        .filter(|t| !t.trim().is_empty())
+        .and_then(|t| JSON::parse(&t).ok())
+        .unwrap_or(JsValue::NULL);
+    Ok(Reply { status, body })
+}
+
+pub async fn get(path: &str) -> Reply {
+    send("GET", path, None).await
+}
+
+pub async fn post(path: &str, body: JsValue) -> Reply {
+    send("POST", path, Some(body)).await
+}
+
+/// A path segment or query value, percent-encoded.
+pub fn enc(s: &str) -> String {
+    String::from(js_sys::encode_uri_component(s))
+}
+
+/// A JSON object from pairs.
+pub fn obj(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
+// Reading JSON values leniently: a missing or mistyped field reads as empty.
+
+fn field(v: &JsValue, key: &str) -> JsValue {
+    if v.is_object() {
+        Reflect::get(v, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// A string, or a whole number written out ("101" either way). (No float formatting or
+/// parsing in Rust: it would add kilobytes to the wasm.)
+fn text(v: &JsValue) -> Option<String> {
+    v.as_string()
+        .or_else(|| v.as_f64().map(|n| (n as i64).to_string()))
+}
+
+fn opt_str(v: &JsValue, key: &str) -> Option<String> {
+    text(&field(v, key))
+}
+
+fn str_(v: &JsValue, key: &str) -> String {
+    opt_str(v, key).unwrap_or_default()
+}
+
+fn num(v: &JsValue, key: &str) -> f64 {
+    let x = field(v, key);
+    x.as_f64()
+        .or_else(|| {
+            x.as_string()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .map(|n| n as f64)
+        })
+        .unwrap_or(0.0)
+}
+
+fn u64_(v: &JsValue, key: &str) -> u64 {
+    num(v, key).max(0.0) as u64
+}
+
+fn bool_(v: &JsValue, key: &str) -> bool {
+    field(v, key).as_bool().unwrap_or(false)
+}
+
+fn array(v: &JsValue, key: &str) -> Vec<JsValue> {
+    let x = field(v, key);
+    if Array::is_array(&x) {
+        Array::from(&x).iter().collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// A list answer `{"total", "items"}`.
+pub fn list<T>(v: &JsValue, f: impl Fn(&JsValue) -> T) -> (Vec<T>, u64) {
+    let items: Vec<T> = array(v, "items").iter().map(f).collect();
+    let total = if field(v, "total").is_undefined() {
+        items.len() as u64
+    } else {
+        u64_(v, "total")
+    };
+    (items, total)
+}
+
+pub fn employee(v: &JsValue) -> Employee {
+    Employee {
+        id: num(v, "id") as i64,
+        name: str_(v, "name"),
+        email: str_(v, "email"),
+        extension: str_(v, "extension"),
+        number: opt_str(v, "number").filter(|n| !n.is_empty()),
+        role: str_(v, "role"),
+        app_access: bool_(v, "app_access"),
+        invite_state: str_(v, "invite_state"),
+    }
+}
+
+/// `{"employee", "company"}`.
+pub fn me(v: &JsValue) -> Me {
+    let c = field(v, "company");
+    Me {
+        employee: employee(&field(v, "employee")),
+        company: Company {
+            id: num(&c, "id") as i64,
+            name: str_(&c, "name"),
+            domain: str_(&c, "domain"),
+        },
+    }
+}
+
+pub fn invitation(v: &JsValue) -> Invitation {
+    Invitation {
+        email: str_(v, "email"),
+        name: str_(v, "name"),
+        kind: str_(v, "kind"),
+    }
+}
+
+pub fn number_block(v: &JsValue) -> NumberBlock {
+    NumberBlock {
+        id: num(v, "id") as i64,
+        first_number: str_(v, "first_number"),
+        last_number: str_(v, "last_number"),
+        size: u64_(v, "size"),
+        first_extension: str_(v, "first_extension"),
+    }
+}
+
+/// An import answer, or `None` when the body is not one (a plain error).
+pub fn import_report(v: &JsValue) -> Option<ImportReport> {
+    if !Array::is_array(&field(v, "rows")) {
+        return None;
+    }
+    let rows = array(v, "rows")
+        .iter()
+        .map(|r| ImportRow {
+            row: u64_(r, "row"),
+            action: str_(r, "action"),
+            name: str_(r, "name"),
+            email: str_(r, "email"),
+            extension: str_(r, "extension"),
+            errors: array(r, "errors")
+                .iter()
+                .map(|e| (str_(e, "field"), str_(e, "message")))
+                .collect(),
+        })
+        .collect();
+    Some(ImportReport {
+        dry_run: bool_(v, "dry_run"),
+        created: u64_(v, "created"),
+        updated: u64_(v, "updated"),
+        unchanged: u64_(v, "unchanged"),
+        errors: u64_(v, "errors"),
+        rows,
+    })
+}
+
+/// A short-lived SIP credential (`POST /api/v1/me/sip-credentials`). Memory only: never in
+/// the reducer's state, never in storage.
+pub struct SipCredentials {
+    /// The digest username, e.g. "1764300000:101".
+    pub username: String,
+    pub password: String,
+    pub domain: String,
+    pub extension: String,
+    pub display_name: String,
+    pub expires_in: u64,
+}
+
+pub async fn sip_credentials() -> Result<SipCredentials, Problem> {
+    let reply = send("POST", "/api/v1/me/sip-credentials", None).await;
+    reply.map(|v| SipCredentials {
+        username: str_(v, "username"),
+        password: str_(v, "password"),
+        domain: str_(v, "domain"),
+        extension: str_(v, "extension"),
+        display_name: str_(v, "display_name"),
+        expires_in: u64_(v, "expires_in"),
+    })
+}
