@@ -37,14 +37,16 @@ test('a browser calls a browser through the gateway, audio then video', async ()
 });
 
 test('wrong password is refused with a clear message', async () => {
-  const { newPage, BASE } = await import('./lib.mjs');
+  const { newPage, emailOf, BASE } = await import('./lib.mjs');
   const page = await newPage(browser, 'bad');
   await page.goto(BASE);
-  await page.fill('#login-ext', '103');
+  await page.fill('#login-email', emailOf('103'));
   await page.fill('#login-password', 'definitely-wrong');
   await page.click('#login-submit');
-  await page.waitForSelector('#reg-status[data-state="failed"]', { timeout: 15000 });
-  assert.match(await page.textContent('#reg-status'), /wrong extension or password/i);
+  await page.waitForSelector('#login-error:not([hidden])', { timeout: 15000 });
+  assert.match(await page.textContent('#login-error'), /wrong e-mail or password/i);
+  // Still on the login form, and the password field was cleared.
+  assert.equal(await page.inputValue('#login-password'), '');
 });
 
 test('calling an unknown extension says so', async () => {

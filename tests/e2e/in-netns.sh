@@ -7,8 +7,13 @@ trap 'rm -rf "$DATA"' EXIT
 export CENTRALA_DOMAIN=e2e.centrala
 export CENTRALA_URL=http://127.0.0.1:8080
 declare -A PW=([101]="e2e-pass-101" [102]="e2e-pass-102" [103]="e2e-pass-103")
+declare -A ROLE=([101]="admin" [102]="user" [103]="user")
 for ext in 101 102 103; do
-  "$CENTRALA_BIN" user add --data "$DATA" --ext "$ext" --name "E2E $ext" --password "${PW[$ext]}" >/dev/null
+  # --password: the SIP password (JsSIP and SIP.js log in with it); --email and
+  # --web-password: the web app's login (e2e101@example.com and the same password).
+  # 101 administers the company (onboarding.test.mjs).
+  "$CENTRALA_BIN" user add --data "$DATA" --ext "$ext" --name "E2E $ext" --password "${PW[$ext]}" \
+    --email "e2e$ext@example.com" --web-password "${PW[$ext]}" --role "${ROLE[$ext]}" >/dev/null
 done
 export CENTRALA_PASSWORDS="{\"101\":\"${PW[101]}\",\"102\":\"${PW[102]}\",\"103\":\"${PW[103]}\"}"
 export CENTRALA_DATA_DIR="$DATA"
