@@ -725,7 +725,7 @@ fn import_result(r: &ImportReport) -> Html {
     });
     html! {
         <>
-            <p id="import-summary" class="notice" role="status" data-errors={r.errors.to_string()}
+            <p id="import-summary" class={if r.errors > 0 { "error" } else { "notice" }} role="status" data-errors={r.errors.to_string()}
                 data-dry-run={r.dry_run.to_string()}>{ r.summary() }</p>
             <div class="table-wrap">
                 <table id="import-result" class="table">
