@@ -1404,7 +1404,8 @@ async fn import_employees(
     if report.errors > 0 {
         return Ok((StatusCode::BAD_REQUEST, Json(report)).into_response());
     }
-    // Renumbering first to free extensions others take, then the rest, in file order.
+    // In file order, which the checks above followed: an extension is free for a row only
+    // once an earlier row moved its owner away, so no step collides.
     for (id, new) in plans {
         match id {
             Some(id) => {

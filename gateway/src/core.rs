@@ -753,12 +753,13 @@ impl Core {
         let Some(creds) = creds else {
             return Auth::Challenge { stale: false };
         };
-        let who = format!("{}@{realm}", creds.username);
+        let ephemeral = sipcred::parse(&creds.username);
+        let ext = ephemeral.map_or(creds.username.as_str(), |(_, e)| e);
+        // Failures count per extension, whatever expiry a credential's name claims.
+        let who = format!("{ext}@{realm}");
         if self.auth_fail_user.is_banned(&who, now) || self.auth_fail_ip.is_banned(&peer, now) {
             return Auth::Blocked;
         }
-        let ephemeral = sipcred::parse(&creds.username);
-        let ext = ephemeral.map_or(creds.username.as_str(), |(_, e)| e);
         let user = match self.user(*company, ext, now).await {
             Ok(u) => u,
             Err(e) => {
