@@ -1230,3 +1230,43 @@ async fn tenants_never_reach_each_other_by_sip() {
         "Olga's phone never rang: {seen:?}"
     );
 }
+
+/// With no SMTP server (the default), invitations are written as .eml files under the data
+/// folder, and the link in them works.
+#[tokio::test]
+async fn without_smtp_invitations_are_eml_files() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    let admin = login(a, "alice@a.test", "Correct-Horse-7").await;
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees",
+        Auth::Cookie(&admin),
+        Some(json!({"name": "Hela Mail", "email": "hela@a.test", "app_access": true})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["invite_state"], "invited");
+    let files: Vec<_> = std::fs::read_dir(gw.dir.path().join("mail"))
+        .expect("the mail folder")
+        .filter_map(Result::ok)
+        .filter(|f| f.path().extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert_eq!(files.len(), 1);
+    let mail = std::fs::read_to_string(files[0].path())
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=3D", "=");
+    assert!(mail.contains("hela@a.test"), "{mail}");
+    let token = link_token(&mail, "invite");
+    let r = http(
+        a,
+        "GET",
+        &format!("/api/v1/invitations/{token}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
