@@ -2,13 +2,11 @@
 """Creates benchmark users fast, for Centrala and (optionally) for Kamailio.
 
 Centrala: the first user is added with `centrala user add` (which creates the database, runs
-the migrations, remembers the domain and computes a real argon2 hash). Every other user is
-written straight into DATA/centrala.db with the same columns the gateway writes
-(gateway/src/store.rs): ha1_md5 = hex(MD5("ext:realm:password")), ha1_sha256 likewise with
-SHA-256, and password_hash = the first user's argon2 hash, reused. That hash only serves web
-log-ins (never SIP), so bench users other than the first cannot log in to the web app with
-their own password; SIP digest works for all. (argon2 costs ~50 ms per user in release:
-50,000 users one by one would take ~45 minutes; this takes seconds.)
+the migrations and remembers the domain). Every other user is written straight into
+DATA/centrala.db with the same columns `user add` writes (gateway/src/store.rs): an employee
+of the first company with a SIP password, ha1_md5 = hex(MD5("ext:realm:password")) and
+ha1_sha256 likewise with SHA-256. Bench users have no web log-in. (Going through the command
+line for each of 50,000 users would take minutes; this takes seconds.)
 
 Kamailio (--kamailio-db FILE): a db_sqlite database with Debian's schema for `subscriber`
 (ha1 = MD5 HA1, ha1b = MD5 of "user@domain:realm:password") and `address` (permissions
@@ -34,11 +32,15 @@ def centrala_users(args, exts):
     db = os.path.join(args.data, "centrala.db")
     first = exts[0]
     pw = args.password.replace("{ext}", str(first))
+    if os.path.exists(db):
+        # Brings an older database up to date (the gateway's migrations) before looking.
+        subprocess.run([args.centrala, "user", "list", "--data", args.data],
+                       check=True, stdout=subprocess.DEVNULL)
     con = sqlite3.connect(db) if os.path.exists(db) else None
     have_first = False
     if con is not None:
         try:
-            have_first = con.execute("SELECT 1 FROM users WHERE ext = ?", (str(first),)).fetchone() is not None
+            have_first = con.execute("SELECT 1 FROM employees WHERE company_id = 1 AND ext = ?", (str(first),)).fetchone() is not None
         except sqlite3.OperationalError:
             have_first = False
         con.close()
@@ -52,17 +54,16 @@ def centrala_users(args, exts):
     (domain,) = con.execute("SELECT value FROM settings WHERE key = 'domain'").fetchone()
     if domain != args.domain:
         sys.exit(f"{db} belongs to domain {domain!r}, not {args.domain!r}")
-    (phash,) = con.execute("SELECT password_hash FROM users WHERE ext = ?", (str(first),)).fetchone()
     rows = []
     for ext in exts:
         pw = args.password.replace("{ext}", str(ext))
-        rows.append((str(ext), f"Bench {ext}", args.domain, phash,
+        rows.append((str(ext), f"Bench {ext}", args.domain,
                      ha1("md5", ext, args.domain, pw), ha1("sha256", ext, args.domain, pw)))
     with con:
         con.executemany(
-            "INSERT OR IGNORE INTO users (ext, name, realm, password_hash, ha1_md5, ha1_sha256) "
-            "VALUES (?, ?, ?, ?, ?, ?)", rows)
-    (n,) = con.execute("SELECT COUNT(*) FROM users").fetchone()
+            "INSERT OR IGNORE INTO employees (company_id, ext, name, sip_realm, ha1_md5, ha1_sha256, created_at) "
+            "VALUES (1, ?, ?, ?, ?, ?, CAST(strftime('%s', 'now') AS INTEGER))", rows)
+    (n,) = con.execute("SELECT COUNT(*) FROM employees").fetchone()
     con.close()
     print(f"centrala: {len(exts)} users {exts[0]}..{exts[-1]} in {db} ({n} users in all)")
 
