@@ -316,8 +316,35 @@ fn random_password() -> String {
         .collect()
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    limit_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+/// glibc gives each thread that allocates its own heap ("arena", up to 8 per core); memory
+/// freed in one is not reused by the others, and a gateway's many small connection states
+/// spread over them. Two arenas cut the resident memory per idle WebSocket client by more
+/// than half (bench/ws.sh hold, docs/benchmarks.md). Must run before any thread starts.
+/// `CENTRALA_MALLOC_ARENAS` sets another number (0: glibc's default), for measuring.
+fn limit_malloc_arenas() {
+    let arenas: i32 = std::env::var("CENTRALA_MALLOC_ARENAS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if arenas > 0 {
+        // SAFETY: mallopt only sets an allocator parameter; no other thread exists yet.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
+        }
+    }
+    let _ = arenas;
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -343,10 +370,9 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let store = open(&data).await?;
             let domain = domain(&store, flag).await?;
-            for u in store.list_users().await? {
-                if u.ha1_md5.is_some() && u.realm != domain {
-                    tracing::warn!(ext = %u.ext, realm = %u.realm, "user's password was set for another domain; set it again with `centrala user add`");
-                }
+            let stale = store.sip_passwords_for_other_realm(&domain).await?;
+            if !stale.is_empty() {
+                tracing::warn!(extensions = ?stale, "SIP passwords set for another domain; set them again with `centrala user add`");
             }
             if !web_root.join("index.html").exists() {
                 tracing::warn!(web_root = %web_root.display(), "no web app here: build it with `trunk build --release`");

@@ -107,6 +107,19 @@ struct Edge {
 }
 
 impl Edge {
+    /// Hands an input to the core, waiting while its queue is full. The wait is boxed: a
+    /// `Sender::send` future is ~660 bytes, and inline it would sit in every connection
+    /// task's state for the connection's whole life, not only while it waits.
+    async fn to_core(&self, input: CoreInput) -> bool {
+        match self.core.try_send(input) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Full(input)) => {
+                Box::pin(self.core.send(input)).await.is_ok()
+            }
+        }
+    }
+
     fn now(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
     }
@@ -389,14 +402,14 @@ fn inbound(bytes: &[u8], peer: SocketAddr) -> Inbound {
 /// One SIP-over-WebSocket connection.
 async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: Slot) {
     let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Box<str>>();
     let hello = CoreInput::Connected {
         conn,
         sender: out_tx.clone(),
         peer,
         transport: Transport::Ws,
     };
-    if edge.core.send(hello).await.is_err() {
+    if !edge.to_core(hello).await {
         return;
     }
     let (mut sink, mut stream) = socket.split();
@@ -422,11 +435,11 @@ async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: S
                 match inbound(&bytes, peer) {
                     Inbound::Message(message) => {
                         spoke = true;
-                        if edge.core.send(CoreInput::Message { conn, message }).await.is_err() {
+                        if !edge.to_core(CoreInput::Message { conn, message }).await {
                             break;
                         }
                     }
-                    Inbound::Reply(text) => { let _ = out_tx.send(text); }
+                    Inbound::Reply(text) => { let _ = out_tx.send(text.into_boxed_str()); }
                     Inbound::Nothing => {}
                 }
             }
@@ -437,7 +450,7 @@ async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: S
                     let _ = sink.send(WsMessage::Close(None)).await;
                     break;
                 }
-                if sink.send(WsMessage::Text(text.into())).await.is_err() {
+                if sink.send(WsMessage::Text(String::from(text).into())).await.is_err() {
                     break;
                 }
             }
@@ -447,7 +460,7 @@ async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: S
             }
         }
     }
-    let _ = edge.core.send(CoreInput::Closed { conn }).await;
+    edge.to_core(CoreInput::Closed { conn }).await;
 }
 
 /// SIP over UDP: one task reads datagrams; the core answers through the shared socket.
@@ -531,18 +544,14 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
     _slot: Slot,
 ) {
     let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
-    if edge
-        .core
-        .send(CoreInput::Connected {
-            conn,
-            sender: out_tx.clone(),
-            peer,
-            transport,
-        })
-        .await
-        .is_err()
-    {
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Box<str>>();
+    let hello = CoreInput::Connected {
+        conn,
+        sender: out_tx.clone(),
+        peer,
+        transport,
+    };
+    if !edge.to_core(hello).await {
         return;
     }
     let (mut reader, mut writer) = tokio::io::split(stream);
@@ -571,7 +580,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
                                 break 'conn;
                             }
                             spoke = true;
-                            if edge.core.send(CoreInput::Message { conn, message }).await.is_err() {
+                            if !edge.to_core(CoreInput::Message { conn, message }).await {
                                 break 'conn;
                             }
                         }
@@ -609,5 +618,5 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
     }
-    let _ = edge.core.send(CoreInput::Closed { conn }).await;
+    edge.to_core(CoreInput::Closed { conn }).await;
 }

@@ -255,6 +255,22 @@ impl Store {
         .map(row_to_user))
     }
 
+    /// Extensions of the first company whose SIP password was set for another realm (they
+    /// cannot register until it is set again).
+    pub async fn sip_passwords_for_other_realm(
+        &self,
+        realm: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query("SELECT ext FROM employees WHERE company_id = ? AND ha1_md5 IS NOT NULL AND sip_realm <> ? ORDER BY ext LIMIT 20")
+            .bind(crate::accounts::DEFAULT_COMPANY)
+            .bind(realm)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
     pub async fn find_user(&self, ext: &str) -> Result<Option<SipUser>, StoreError> {
         self.find_sip_user(crate::accounts::DEFAULT_COMPANY, ext)
             .await
