@@ -1270,3 +1270,174 @@ async fn without_smtp_invitations_are_eml_files() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// Every endpoint refuses the unauthenticated (401), the admin endpoints refuse a plain
+/// user (403), and the rest of the happy paths: company, bulk access, block removal.
+#[tokio::test]
+async fn every_endpoint_checks_who_is_asking() {
+    let (smtp, mut mails) = smtp_sink().await;
+    let gw = start_seeded(Some(smtp)).await;
+    let a = gw.addr;
+    let user = login(a, "bob@a.test", "Correct-Horse-7").await;
+    let admin = login(a, "alice@a.test", "Correct-Horse-7").await;
+    let authed = [
+        ("GET", "/api/v1/me"),
+        ("POST", "/api/v1/me/sip-credentials"),
+        ("GET", "/api/v1/company"),
+        ("GET", "/api/v1/directory"),
+    ];
+    let admin_only = [
+        ("GET", "/api/v1/employees"),
+        ("POST", "/api/v1/employees"),
+        ("GET", "/api/v1/employees/next-extension"),
+        ("POST", "/api/v1/employees/access"),
+        ("POST", "/api/v1/employees/import"),
+        ("GET", "/api/v1/employees/1"),
+        ("PATCH", "/api/v1/employees/1"),
+        ("DELETE", "/api/v1/employees/1"),
+        ("POST", "/api/v1/employees/1/invitation"),
+        ("GET", "/api/v1/number-blocks"),
+        ("POST", "/api/v1/number-blocks"),
+        ("DELETE", "/api/v1/number-blocks/1"),
+        ("GET", "/api/v1/api-tokens"),
+        ("POST", "/api/v1/api-tokens"),
+        ("DELETE", "/api/v1/api-tokens/1"),
+    ];
+    for (m, p) in authed.iter().chain(admin_only.iter()) {
+        let body = (*m == "POST" || *m == "PATCH").then(|| json!({}));
+        let r = http(a, m, p, Auth::None, body.clone()).await;
+        assert_eq!(r.status, 401, "{m} {p} without a session: {}", r.body);
+        assert_eq!(r.error(), "unauthenticated");
+        let r = http(a, m, p, Auth::Cookie("centrala_session=forged"), body).await;
+        assert_eq!(r.status, 401, "{m} {p} with a forged session");
+    }
+    for (m, p) in admin_only {
+        let body = (m == "POST" || m == "PATCH").then(|| json!({}));
+        let r = http(a, m, p, Auth::Cookie(&user), body).await;
+        assert_eq!(r.status, 403, "{m} {p} as a user: {}", r.body);
+        assert_eq!(r.error(), "forbidden");
+    }
+    for (m, p) in authed {
+        let r = http(a, m, p, Auth::Cookie(&user), None).await;
+        assert_eq!(r.status, 200, "{m} {p} as a user: {}", r.body);
+    }
+    let r = http(a, "GET", "/api/v1/company", Auth::Cookie(&user), None).await;
+    assert_eq!(r.json()["domain"], DOMAIN);
+    // Bulk: grant access to two new employees at once (two invitations), then revoke.
+    let mut ids = Vec::new();
+    for (name, email) in [("Ida One", "ida@a.test"), ("Jan Two", "jan@a.test")] {
+        let r = http(
+            a,
+            "POST",
+            "/api/v1/employees",
+            Auth::Cookie(&admin),
+            Some(json!({"name": name, "email": email})),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+        ids.push(r.json()["id"].as_i64().unwrap());
+    }
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees/access",
+        Auth::Cookie(&admin),
+        Some(json!({"ids": ids, "app_access": true})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["total"], 2);
+    assert!(
+        r.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["invite_state"] == "invited" && e["app_access"] == true)
+    );
+    let mut to = vec![next_mail(&mut mails).await, next_mail(&mut mails).await];
+    to.sort();
+    assert!(
+        to[0].contains("ida@a.test") && to[1].contains("jan@a.test"),
+        "{to:?}"
+    );
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees/access",
+        Auth::Cookie(&admin),
+        Some(json!({"ids": [ids[0], 99999], "app_access": false})),
+    )
+    .await;
+    assert_eq!(r.status, 404, "one unknown id changes nothing");
+    assert_eq!(
+        http(
+            a,
+            "GET",
+            &format!("/api/v1/employees/{}", ids[0]),
+            Auth::Cookie(&admin),
+            None
+        )
+        .await
+        .json()["app_access"],
+        true
+    );
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees/access",
+        Auth::Cookie(&admin),
+        Some(json!({"ids": ids, "app_access": false})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["app_access"] == false)
+    );
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees/access",
+        Auth::Cookie(&admin),
+        Some(json!({"ids": [], "app_access": true})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    // A number block is removed.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/number-blocks",
+        Auth::Cookie(&admin),
+        Some(json!({"first_number": "+48 22 700 01 00", "size": 5})),
+    )
+    .await;
+    let id = r.json()["id"].as_i64().unwrap();
+    assert_eq!(
+        http(
+            a,
+            "DELETE",
+            &format!("/api/v1/number-blocks/{id}"),
+            Auth::Cookie(&admin),
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        http(
+            a,
+            "DELETE",
+            &format!("/api/v1/number-blocks/{id}"),
+            Auth::Cookie(&admin),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+}
