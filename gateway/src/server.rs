@@ -365,7 +365,14 @@ async fn sip_ws(
             "Too many connections from this address",
         );
     };
-    ws.on_upgrade(move |socket| ws_connection(socket, peer, edge, slot))
+    // The connection runs in a task of its own, so axum's upgrade task (which would hold the
+    // connection's future inline, beside its own state) ends at once; the socket is boxed
+    // so the connection's future keeps a pointer, not the 368-byte socket, in its state.
+    // Both save memory on every idle client.
+    ws.on_upgrade(move |socket| {
+        tokio::spawn(ws_connection(Box::new(socket), peer, edge, slot));
+        std::future::ready(())
+    })
 }
 
 /// What to do with one message's bytes, common to WebSocket and UDP.
@@ -400,67 +407,79 @@ fn inbound(bytes: &[u8], peer: SocketAddr) -> Inbound {
 }
 
 /// One SIP-over-WebSocket connection.
-async fn ws_connection(socket: WebSocket, peer: SocketAddr, edge: Edge, _slot: Slot) {
-    let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Box<str>>();
-    let hello = CoreInput::Connected {
-        conn,
-        sender: out_tx.clone(),
-        peer,
-        transport: Transport::Ws,
-    };
-    if !edge.to_core(hello).await {
-        return;
-    }
-    let (mut sink, mut stream) = socket.split();
-    let idle = tokio::time::sleep(Duration::from_millis(edge.limits.idle_timeout_ms));
-    tokio::pin!(idle);
-    let mut spoke = false;
-    loop {
-        tokio::select! {
-            frame = stream.next() => {
-                let bytes = match frame {
-                    Some(Ok(WsMessage::Text(t))) => t.as_str().as_bytes().to_vec(),
-                    Some(Ok(WsMessage::Binary(b))) => b.to_vec(),
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-                    Some(Ok(WsMessage::Close(_))) | None => break,
-                    Some(Err(e)) => {
-                        debug!(conn, error = %e, "websocket error");
-                        break;
-                    }
-                };
-                if !edge.admit(peer.ip()) {
-                    break;
-                }
-                match inbound(&bytes, peer) {
-                    Inbound::Message(message) => {
-                        spoke = true;
-                        if !edge.to_core(CoreInput::Message { conn, message }).await {
+/// A plain function returning an `async move` block, not an `async fn`: the block uses its
+/// captures in place, where an `async fn` would keep a second copy of every argument in its
+/// state for the connection's whole life.
+#[allow(clippy::manual_async_fn)]
+fn ws_connection(
+    socket: Box<WebSocket>,
+    peer: SocketAddr,
+    edge: Edge,
+    _slot: Slot,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let _slot = _slot;
+        let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
+        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Box<str>>();
+        let hello = CoreInput::Connected {
+            conn,
+            sender: out_tx.clone(),
+            peer,
+            transport: Transport::Ws,
+        };
+        if !edge.to_core(hello).await {
+            return;
+        }
+        let (mut sink, mut stream) = socket.split();
+        let idle = tokio::time::sleep(Duration::from_millis(edge.limits.idle_timeout_ms));
+        tokio::pin!(idle);
+        let mut spoke = false;
+        loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    let bytes = match frame {
+                        Some(Ok(WsMessage::Text(t))) => t.as_str().as_bytes().to_vec(),
+                        Some(Ok(WsMessage::Binary(b))) => b.to_vec(),
+                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                        Some(Ok(WsMessage::Close(_))) | None => break,
+                        Some(Err(e)) => {
+                            debug!(conn, error = %e, "websocket error");
                             break;
                         }
+                    };
+                    if !edge.admit(peer.ip()) {
+                        break;
                     }
-                    Inbound::Reply(text) => { let _ = out_tx.send(text.into_boxed_str()); }
-                    Inbound::Nothing => {}
+                    match inbound(&bytes, peer) {
+                        Inbound::Message(message) => {
+                            spoke = true;
+                            if !edge.to_core(CoreInput::Message { conn, message }).await {
+                                break;
+                            }
+                        }
+                        Inbound::Reply(text) => { let _ = out_tx.send(text.into_boxed_str()); }
+                        Inbound::Nothing => {}
+                    }
                 }
-            }
-            out = out_rx.recv() => {
-                let Some(text) = out else { break };
-                if text.is_empty() {
-                    info!(conn, %peer, "closing: the account's access was revoked");
-                    let _ = sink.send(WsMessage::Close(None)).await;
+                out = out_rx.recv() => {
+                    let Some(text) = out else { break };
+                    if text.is_empty() {
+                        info!(conn, %peer, "closing: the account's access was revoked");
+                        let _ = sink.send(WsMessage::Close(None)).await;
+                        break;
+                    }
+                    if sink.send(WsMessage::Text(String::from(text).into())).await.is_err() {
+                        break;
+                    }
+                }
+                _ = &mut idle, if !spoke => {
+                    info!(conn, %peer, "closing a connection that sent no SIP");
                     break;
                 }
-                if sink.send(WsMessage::Text(String::from(text).into())).await.is_err() {
-                    break;
-                }
-            }
-            _ = &mut idle, if !spoke => {
-                info!(conn, %peer, "closing a connection that sent no SIP");
-                break;
             }
         }
+        edge.to_core(CoreInput::Closed { conn }).await;
     }
-    edge.to_core(CoreInput::Closed { conn }).await;
 }
 
 /// SIP over UDP: one task reads datagrams; the core answers through the shared socket.
