@@ -300,6 +300,17 @@ pub fn normalize_domain(domain: &str) -> Result<String, StoreError> {
     }
 }
 
+/// Whether `ext` is a valid extension of a company whose extensions have `digits` digits.
+pub fn valid_extension(ext: &str, digits: usize) -> bool {
+    ext.len() == digits && ext.bytes().all(|b| b.is_ascii_digit()) && !ext.starts_with('0')
+}
+
+/// The lowest free extension of `digits` digits (101 first for three), by `taken`.
+pub fn first_free_extension(digits: usize, taken: impl Fn(&str) -> bool) -> Option<String> {
+    let (lo, hi) = (10u64.pow(digits as u32 - 1) + 1, 10u64.pow(digits as u32));
+    (lo..hi).map(|n| n.to_string()).find(|e| !taken(e))
+}
+
 /// A public number in E.164 from what a person types: "+48 22 600 61 00", "0048…".
 pub fn normalize_number(number: &str) -> Option<String> {
     let t: String = number
@@ -507,10 +518,7 @@ impl Store {
             Some(e) => e.to_string(),
             None => first[first.len() - digits..].to_string(),
         };
-        if first_ext.len() != digits
-            || !first_ext.bytes().all(|b| b.is_ascii_digit())
-            || first_ext.starts_with('0')
-        {
+        if !valid_extension(&first_ext, digits) {
             return Err(StoreError::Field {
                 field: "first_extension",
                 message: format!(
@@ -684,7 +692,7 @@ impl Store {
         let digits = self
             .company(company)
             .await?
-            .map_or(3, |c| c.extension_digits) as u32;
+            .map_or(3, |c| c.extension_digits) as usize;
         let taken: std::collections::HashSet<String> =
             sqlx::query("SELECT ext FROM employees WHERE company_id = ?")
                 .bind(company)
@@ -693,8 +701,7 @@ impl Store {
                 .iter()
                 .map(|r| r.get(0))
                 .collect();
-        let (lo, hi) = (10u64.pow(digits - 1) + 1, 10u64.pow(digits));
-        Ok((lo..hi).map(|n| n.to_string()).find(|e| !taken.contains(e)))
+        Ok(first_free_extension(digits, |e| taken.contains(e)))
     }
 
     async fn check_extension(&self, company: i64, ext: &str) -> Result<(), StoreError> {
@@ -702,7 +709,7 @@ impl Store {
             .company(company)
             .await?
             .map_or(3, |c| c.extension_digits) as usize;
-        if ext.len() != digits || !ext.bytes().all(|b| b.is_ascii_digit()) || ext.starts_with('0') {
+        if !valid_extension(ext, digits) {
             return Err(StoreError::Field {
                 field: "extension",
                 message: format!(

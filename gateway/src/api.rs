@@ -1308,27 +1308,17 @@ async fn import_employees(
         if ext.is_empty() {
             ext = match current {
                 Some(e) => e.extension.clone(),
-                None => {
-                    let lo = 10u64.pow(digits as u32 - 1) + 1;
-                    let hi = 10u64.pow(digits as u32);
-                    let free = (lo..hi)
-                        .map(|n| n.to_string())
-                        .find(|e| !taken.contains_key(e));
-                    match free {
-                        Some(e) => e,
-                        None => {
-                            err!("extension", "every extension is taken".into());
-                            String::new()
-                        }
+                None => match accounts::first_free_extension(digits, |e| taken.contains_key(e)) {
+                    Some(e) => e,
+                    None => {
+                        err!("extension", "every extension is taken".into());
+                        String::new()
                     }
-                }
+                },
             };
         }
         if !ext.is_empty() {
-            if ext.len() != digits
-                || !ext.bytes().all(|b| b.is_ascii_digit())
-                || ext.starts_with('0')
-            {
+            if !accounts::valid_extension(&ext, digits) {
                 err!(
                     "extension",
                     format!("extensions have {digits} digits and do not start with 0")

@@ -198,7 +198,8 @@ pub struct Core {
     auth_fail_user: RateLimiter<String>,
     auth_fail_ip: RateLimiter<IpAddr>,
     /// Users looked up recently (None: no such user), with when.
-    users: HashMap<(i64, String), (Option<SipUser>, u64)>,
+    /// By company, then extension (looked up without allocating a key).
+    users: HashMap<i64, HashMap<String, (Option<SipUser>, u64)>>,
     /// Companies by SIP domain, looked up recently.
     domains: HashMap<String, (Option<i64>, u64)>,
 }
@@ -403,7 +404,9 @@ impl Core {
     }
 
     fn on_account_changed(&mut self, company: i64, ext: &str, drop: Registrations) {
-        self.users.remove(&(company, ext.to_string()));
+        if let Some(m) = self.users.get_mut(&company) {
+            m.remove(ext);
+        }
         let key = aor(company, ext);
         if drop == Registrations::Keep {
             return;
@@ -497,8 +500,7 @@ impl Core {
         // Cached users and domains are only good for USER_CACHE_MS: idle clients re-register
         // every few minutes, so keeping them longer would only hold memory.
         if now % 10_000 < 1_000 {
-            self.users
-                .retain(|_, (_, at)| now.saturating_sub(*at) < USER_CACHE_MS);
+            self.forget_cached_users(now);
             self.domains
                 .retain(|_, (_, at)| now.saturating_sub(*at) < USER_CACHE_MS);
         }
@@ -706,13 +708,19 @@ impl Core {
 
     /// The company a SIP domain belongs to, from a short-lived cache.
     async fn company_for_domain(&mut self, host: &str, now: u64) -> Option<i64> {
-        let host = host.to_ascii_lowercase();
-        if let Some((c, at)) = self.domains.get(&host)
+        let lower;
+        let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = host.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            host
+        };
+        if let Some((c, at)) = self.domains.get(host)
             && now.saturating_sub(*at) < USER_CACHE_MS
         {
             return *c;
         }
-        let company = match self.store.company_by_domain(&host).await {
+        let company = match self.store.company_by_domain(host).await {
             Ok(c) => c.map(|c| c.id),
             Err(e) => {
                 warn!(error = %e, "company lookup failed");
@@ -722,7 +730,7 @@ impl Core {
         if self.domains.len() > 10_000 {
             self.domains.clear();
         }
-        self.domains.insert(host, (company, now));
+        self.domains.insert(host.to_string(), (company, now));
         company
     }
 
@@ -825,19 +833,28 @@ impl Core {
         ext: &str,
         now: u64,
     ) -> Result<Option<SipUser>, crate::store::StoreError> {
-        let key = (company, ext.to_string());
-        if let Some((user, at)) = self.users.get(&key)
+        if let Some((user, at)) = self.users.get(&company).and_then(|m| m.get(ext))
             && now.saturating_sub(*at) < USER_CACHE_MS
         {
             return Ok(user.clone());
         }
         let user = self.store.find_sip_user(company, ext).await?;
-        if self.users.len() > 100_000 {
-            self.users
-                .retain(|_, (_, at)| now.saturating_sub(*at) < USER_CACHE_MS);
+        if self.users.values().map(HashMap::len).sum::<usize>() > 100_000 {
+            self.forget_cached_users(now);
         }
-        self.users.insert(key, (user.clone(), now));
+        self.users
+            .entry(company)
+            .or_default()
+            .insert(ext.to_string(), (user.clone(), now));
         Ok(user)
+    }
+
+    /// Drops cached users older than `USER_CACHE_MS`.
+    fn forget_cached_users(&mut self, now: u64) {
+        for m in self.users.values_mut() {
+            m.retain(|_, (_, at)| now.saturating_sub(*at) < USER_CACHE_MS);
+        }
+        self.users.retain(|_, m| !m.is_empty());
     }
 
     fn peer_ip(&self, conn: ConnId) -> IpAddr {

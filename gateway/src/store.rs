@@ -218,26 +218,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn remove_user(&self, ext: &str) -> Result<(), StoreError> {
-        self.remove_user_in(crate::accounts::DEFAULT_COMPANY, ext)
-            .await
-    }
-
-    /// Every extension of `company`.
-    pub async fn list_users_in(&self, company: i64) -> Result<Vec<SipUser>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SIP_COLUMNS} FROM employees e JOIN companies c ON c.id = e.company_id WHERE e.company_id = ? ORDER BY e.ext"
-        ))
-        .bind(company)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(row_to_user).collect())
-    }
-
-    pub async fn list_users(&self) -> Result<Vec<SipUser>, StoreError> {
-        self.list_users_in(crate::accounts::DEFAULT_COMPANY).await
-    }
-
     /// An extension of `company`, as the registrar needs it.
     pub async fn find_sip_user(
         &self,
@@ -269,11 +249,6 @@ impl Store {
             .iter()
             .map(|r| r.get(0))
             .collect())
-    }
-
-    pub async fn find_user(&self, ext: &str) -> Result<Option<SipUser>, StoreError> {
-        self.find_sip_user(crate::accounts::DEFAULT_COMPANY, ext)
-            .await
     }
 }
 
