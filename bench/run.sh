@@ -12,7 +12,12 @@
 #     through the record-routing proxy to a sipp callee (uas_answer.xml) that first registered
 #     extension 3000 with digest (register_callee.xml), INVITE/100/180/200/ACK/BYE/200;
 # each a rate search (search.py: double until a failed call or a retransmission, then
-# bisect). Prints a table and writes it to $BENCH_DIR/results.txt.
+# bisect). Every step also measures the server's CPU time per call (user+system over its
+# whole process tree). Then both servers take turns at one fixed REGISTER rate (cpu.py,
+# CPU_RATE for CPU_SECS, CPU_REPS rounds) and the median CPU time per REGISTER is compared.
+# On 2 cores sipp shares the machine with the server, so the highest rate is partly sipp's
+# limit; the CPU time per call is the server's own cost. Prints a table and writes it to
+# $BENCH_DIR/results.txt.
 # The call runs use sipp's -default_behaviors all,-abortunexp: over UDP a proxy may reorder
 # (Kamailio's parallel UDP workers deliver a 180 after the 200, a BYE before the ACK), which
 # a phone accepts but sipp would count as a failed call. A message really missing still fails
@@ -22,7 +27,8 @@
 # reused), STEP_SECS (seconds per rate step, default 10), START_RATE (default 200),
 # KAMAILIO_CHILDREN (UDP worker processes, default 2 = the cores), SKIP_BUILD=1,
 # CENTRALA_BIN (a centrala binary to use instead of target/release/centrala),
-# TESTS (default "register calls"; e.g. TESTS=calls runs only the call searches).
+# TESTS (default "register calls cpu"; e.g. TESTS=calls runs only the call searches),
+# CPU_RATE (default 5000), CPU_SECS (default 10), CPU_REPS (default 3).
 # All traffic stays on 127.0.0.0/8; every sipp run is bounded (-m calls, -timeout).
 set -euo pipefail
 
@@ -31,7 +37,10 @@ WORK=${BENCH_DIR:-/tmp/centrala-bench}
 STEP_SECS=${STEP_SECS:-10}
 START_RATE=${START_RATE:-200}
 CHILDREN=${KAMAILIO_CHILDREN:-2}
-TESTS=${TESTS:-register calls}
+TESTS=${TESTS:-register calls cpu}
+CPU_RATE=${CPU_RATE:-5000}
+CPU_SECS=${CPU_SECS:-10}
+CPU_REPS=${CPU_REPS:-3}
 # sipp's socket buffers (its default is 64 KiB): with small ones the sipp callee, not the
 # server, drops datagrams first at ~900 calls/s on this machine.
 SIPP_BUF=${SIPP_BUF:-4194304}
@@ -89,23 +98,25 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 sleep 1
+K_PID=$(cat "$WORK/kamailio.pid")
 echo "   centrala pid $C_PID ($(git -C "$ROOT" rev-parse --short HEAD)), kamailio $(kamailio -v | head -1)"
 
-declare -A RESULT
-search() { # name target scenario [more search.py args] -- [sipp args]
-    local name=$1 target=$2 scenario=$3
-    shift 3
-    python3 "$SIPP/search.py" --name "$name" --target "$target" --scenario "$scenario" \
+declare -A RESULT CPU
+search() { # name target server-pid scenario [more search.py args] -- [sipp args]
+    local name=$1 target=$2 pid=$3 scenario=$4
+    shift 4
+    python3 "$SIPP/search.py" --name "$name" --target "$target" --scenario "$scenario" --server-pid "$pid" \
         --start "$START_RATE" --step-secs "$STEP_SECS" --preload "$WORK/md5only.so" --workdir "$WORK" "$@" \
         | tee "$WORK/$name.search.txt"
     RESULT[$name]=$(sed -n 's/^RESULT .* rate=\([0-9]*\).*/\1/p' "$WORK/$name.search.txt")
+    CPU[$name]=$(sed -n 's/^RESULT .* cpu=\(.*\)$/\1/p' "$WORK/$name.search.txt")
 }
 
-bench_server() { # label target callee-port uac-port-base
-    local label=$1 target=$2 uas_port=$3 base=$4
+bench_server() { # label target server-pid callee-port uac-port-base
+    local label=$1 target=$2 pid=$3 uas_port=$4 base=$5
     if [[ " $TESTS " == *" register "* ]]; then
         echo "== $label: REGISTER/s"
-        search "$label-register" "$target" "$SIPP/register.xml" --local-port "$base" -- \
+        search "$label-register" "$target" "$pid" "$SIPP/register.xml" --local-port "$base" -- \
             -inf "$SIPP/users.csv" -key domain "$DOMAIN" -buff_size "$SIPP_BUF"
     fi
     [[ " $TESTS " == *" calls "* ]] || return 0
@@ -122,15 +133,35 @@ bench_server() { # label target callee-port uac-port-base
     local uas=$!
     PIDS+=("$uas")
     sleep 1
-    search "$label-calls" "$target" "$SIPP/uac_call.xml" --local-ip "$TRUSTED" --local-port $((base + 100)) \
+    search "$label-calls" "$target" "$pid" "$SIPP/uac_call.xml" --local-ip "$TRUSTED" --local-port $((base + 100)) \
         --uas-stat "$WORK/$label-uas-stat.csv" -- -key callee 3000 -key domain "$DOMAIN" -default_behaviors all,-abortunexp \
         -buff_size "$SIPP_BUF"
     kill "$uas" 2>/dev/null || true
     wait "$uas" 2>/dev/null || true
 }
 
-bench_server centrala "$C_SIP" 5070 6000
-bench_server kamailio "$K_SIP" 5072 7000
+bench_server centrala "$C_SIP" "$C_PID" 5070 6000
+bench_server kamailio "$K_SIP" "$K_PID" 5072 7000
+
+if [[ " $TESTS " == *" cpu "* ]]; then
+    echo "== CPU time per REGISTER at $CPU_RATE/s, servers taking turns, $CPU_REPS rounds"
+    LD_PRELOAD= python3 "$SIPP/cpu.py" --rate "$CPU_RATE" --secs "$CPU_SECS" --reps "$CPU_REPS" \
+        --scenario "$SIPP/register.xml" --preload "$WORK/md5only.so" --workdir "$WORK" --local-port 8000 \
+        --server "centrala=$C_SIP=$C_PID" --server "kamailio=$K_SIP=$K_PID" -- \
+        -inf "$SIPP/users.csv" -key domain "$DOMAIN" -buff_size "$SIPP_BUF" | tee "$WORK/cpu.txt"
+    CPU[centrala-fixed]=$(sed -n 's/^CPU name=centrala median_us=\([0-9.]*\).*/\1/p' "$WORK/cpu.txt")
+    CPU[kamailio-fixed]=$(sed -n 's/^CPU name=kamailio median_us=\([0-9.]*\).*/\1/p' "$WORK/cpu.txt")
+fi
+
+# CPU per call at the highest rate both servers passed in their searches ("rate:us,...").
+common_cpu() { # centrala-list kamailio-list -> "rate centrala-us kamailio-us"
+    python3 -c "
+import sys
+c = dict(x.split(':') for x in sys.argv[1].split(',') if x)
+k = dict(x.split(':') for x in sys.argv[2].split(',') if x)
+both = sorted((int(r) for r in c if r in k), reverse=True)
+print(f'{both[0]} {c[str(both[0])]} {k[str(both[0])]}' if both else '- - -')" "$1" "$2"
+}
 
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1] or 0),float(sys.argv[2] or 0); print(f'{a/b:.2f}x' if b else 'n/a')" "$1" "$2"; }
 {
@@ -143,4 +174,17 @@ ratio() { python3 -c "import sys; a,b=float(sys.argv[1] or 0),float(sys.argv[2] 
     printf '%-22s %12s %12s %10s\n' "calls/s (INVITE..BYE)" "${RESULT[centrala-calls]:-}" "${RESULT[kamailio-calls]:-}" \
         "$(ratio "${RESULT[centrala-calls]:-}" "${RESULT[kamailio-calls]:-}")"
     echo "(Kamailio: $CHILDREN UDP workers; Centrala: tokio default runtime, $(nproc) worker threads)"
+    echo
+    echo "server CPU time per call (user+system, whole process tree; lower is better;"
+    echo "ratio = Kamailio's CPU per call / Centrala's, i.e. calls per CPU-second relative to Kamailio):"
+    printf '%-34s %12s %12s %10s\n' "" "Centrala" "Kamailio" "ratio"
+    if [ -n "${CPU[centrala-fixed]:-}" ]; then
+        printf '%-34s %9s us %9s us %10s\n' "REGISTER, $CPU_RATE/s, median of $CPU_REPS" \
+            "${CPU[centrala-fixed]}" "${CPU[kamailio-fixed]:-}" "$(ratio "${CPU[kamailio-fixed]:-}" "${CPU[centrala-fixed]}")"
+    fi
+    for t in register calls; do
+        read -r r c k <<<"$(common_cpu "${CPU[centrala-$t]:-}" "${CPU[kamailio-$t]:-}")"
+        [ "$r" = "-" ] && continue
+        printf '%-34s %9s us %9s us %10s\n' "$t, search step at $r/s" "$c" "$k" "$(ratio "$k" "$c")"
+    done
 } | tee "$WORK/results.txt"

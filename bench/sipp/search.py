@@ -6,7 +6,12 @@ reads sipp's own statistics file. A step passes when every call succeeded, sipp 
 nothing (client side, and the callee side when --uas-stat names the callee's statistics
 file), and sipp reached at least 95% of the asked rate. The rate doubles until a step fails,
 then a few bisection steps narrow it down. Prints one line per step and a final
-`RESULT name=... rate=...` line (the highest passing rate, calls/s as sipp counts them).
+`RESULT name=... rate=... cpu=RATE:US,...` line (the highest passing rate, calls/s as sipp
+counts them; with --server-pid, the server's CPU time per call, user+system over all its
+processes and threads, at each passing rate).
+
+On a 2-core machine sipp shares the cores with the server, so the highest rate says as much
+about sipp as about the server; CPU time per call is the server's own cost.
 Everything goes to the address given (127.0.0.0/8 only) and stops by itself.
 """
 
@@ -37,6 +42,30 @@ def num(row, key):
         return 0.0
 
 
+def cpu_seconds(root):
+    """User+system CPU seconds of a process, its threads and all its descendants."""
+    total, todo, seen = 0.0, [root], set()
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+CPU = {}
+
+
 def run_step(a, rate, n):
     stat = os.path.join(a.workdir, f"{a.name}-r{rate}-stat.csv")
     errlog = os.path.join(a.workdir, f"{a.name}-r{rate}.out")
@@ -55,10 +84,12 @@ def run_step(a, rate, n):
     if a.preload:
         env["LD_PRELOAD"] = a.preload
     t0 = time.monotonic()
+    cpu0 = cpu_seconds(a.server_pid) if a.server_pid else 0.0
     with open(errlog, "w") as out:
         rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
                             timeout=a.step_secs * 2 + 60).returncode
     took = time.monotonic() - t0
+    cpu = cpu_seconds(a.server_pid) - cpu0 if a.server_pid else 0.0
     row = last_row(stat) or {}
     ok = num(row, "SuccessfulCall(C)")
     failed = num(row, "FailedCall(C)")
@@ -75,8 +106,12 @@ def run_step(a, rate, n):
               and uas_retrans == 0 and achieved >= 0.95 * rate)
     print(f"  {a.name}: rate {rate:>6}/s x {a.step_secs}s: ok {ok:.0f}/{calls} failed {failed:.0f} "
           f"retrans {retrans:.0f} callee-failed {uas_failed:.0f} callee-retrans {uas_retrans:.0f} "
-          f"achieved {achieved:.1f}/s rtd {rtd} sipp-rc {rc} ({took:.1f}s) -> {'PASS' if passed else 'FAIL'}",
+          f"achieved {achieved:.1f}/s rtd {rtd} sipp-rc {rc} ({took:.1f}s)"
+          + (f" server-cpu {cpu:.2f}s = {cpu / ok * 1e6:.1f} us/call" if a.server_pid and ok else "")
+          + f" -> {'PASS' if passed else 'FAIL'}",
           flush=True)
+    if passed and a.server_pid and ok:
+        CPU[rate] = cpu / ok * 1e6
     return passed
 
 
@@ -95,6 +130,7 @@ def main():
     p.add_argument("--uas-stat", help="the callee sipp's -stf file, to count its failures and retransmissions")
     p.add_argument("--preload", help="LD_PRELOAD for sipp (bench/sipp/md5only.so)")
     p.add_argument("--workdir", default=".")
+    p.add_argument("--server-pid", type=int, help="measure this process tree's CPU time per call")
     p.add_argument("sipp_arg", nargs="*", help="more sipp arguments (after --)")
     a = p.parse_args()
     host = a.target.rsplit(":", 1)[0]
@@ -122,7 +158,9 @@ def main():
                 good = mid
             else:
                 bad = mid
-    print(f"RESULT name={a.name} rate={good} first_failing={bad if bad is not None else 'none'}", flush=True)
+    cpu = ",".join(f"{r}:{us:.1f}" for r, us in sorted(CPU.items()))
+    print(f"RESULT name={a.name} rate={good} first_failing={bad if bad is not None else 'none'} cpu={cpu}",
+          flush=True)
 
 
 if __name__ == "__main__":

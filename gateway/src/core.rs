@@ -4,7 +4,9 @@
 //! answers through each connection's outbound channel. SIP decisions are made with the sans-IO
 //! `centrala-sip` crate; this module adds the policy (who may register, where a call goes).
 
-use std::collections::HashMap;
+/// The core's tables are keyed by what peers send (addresses, extensions, branches):
+/// foldhash is several times faster than SipHash and seeded per table.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -247,19 +249,19 @@ impl Core {
                 l.auth_block_ms,
             ),
             udp,
-            udp_flows: HashMap::new(),
+            udp_flows: HashMap::default(),
             next_conn,
-            users: HashMap::new(),
-            domains: HashMap::new(),
+            users: HashMap::default(),
+            domains: HashMap::default(),
             nonces: Nonces::new(cfg.nonce_secret),
             cfg,
             store,
             tx: Transactions::new(TimerConfig::default()),
-            conns: HashMap::new(),
-            location: HashMap::new(),
-            contact_index: HashMap::new(),
-            proxies: HashMap::new(),
-            branch_ctx: HashMap::new(),
+            conns: HashMap::default(),
+            location: HashMap::default(),
+            contact_index: HashMap::default(),
+            proxies: HashMap::default(),
+            branch_ctx: HashMap::default(),
             rng: Rng::new(seed),
             epoch: tokio::time::Instant::now(),
         }
@@ -397,7 +399,8 @@ impl Core {
         };
         for contact in contacts {
             let key = contact.uri.address_key();
-            if self.contact_index.insert(key.clone(), conn) != Some(conn) {
+            if self.contact_index.get(&key) != Some(&conn) {
+                self.contact_index.insert(key.clone(), conn);
                 c.contacts.push(key);
             }
         }
@@ -899,11 +902,13 @@ impl Core {
             Transport::Ws => [Algorithm::Sha256, Algorithm::Md5],
             _ => [Algorithm::Md5, Algorithm::Sha256],
         };
+        // One nonce serves both challenges: the client answers one of them, and the nonce
+        // count is tracked per nonce either way.
+        let nonce = self.nonces.issue(now, self.rng.next_u64());
         for algorithm in order {
-            let salt = self.rng.next_u64();
             let ch = Challenge {
                 realm: realm.to_string(),
-                nonce: self.nonces.issue(now, salt),
+                nonce: nonce.clone(),
                 algorithm,
                 qop: Some("auth".into()),
                 opaque: None,
@@ -911,7 +916,7 @@ impl Core {
             };
             resp.headers.push(header, ch.to_string());
         }
-        self.tx.send_response(key, resp, now);
+        self.tx.send_response_stateless(key, resp, now);
     }
 
     async fn on_register(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
@@ -1475,13 +1480,14 @@ fn redact(text: &str) -> String {
 /// Via, so responses go back there.
 fn mark_received(req: &mut Request, peer: SocketAddr) {
     let Some(mut via) = req.top_via() else { return };
-    if via.params.has("rport") {
+    let rport = via.params.has("rport");
+    let ip = peer.ip().to_string();
+    if !rport && via.host == ip {
+        return; // sent from where it says: nothing to add
+    }
+    if rport {
         via.params.set("rport", Some(&peer.port().to_string()));
     }
-    if via.host != peer.ip().to_string() || via.params.has("rport") {
-        via.params.set("received", Some(&peer.ip().to_string()));
-    }
-    if req.headers.remove_first("Via").is_some() {
-        req.headers.push_front("Via", via.to_string());
-    }
+    via.params.set("received", Some(&ip));
+    req.headers.replace_first("Via", via.to_string());
 }

@@ -1,8 +1,8 @@
 //! Digest nonces: self-validating (an HMAC over the issue time and randomness), expiring, and
 //! never accepted twice with the same or a lower nonce count (replay protection).
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
+/// Keyed by nonces clients send back; foldhash is seeded per table.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -23,7 +23,8 @@ pub enum NonceCheck {
 }
 
 pub struct Nonces {
-    secret: [u8; 32],
+    /// HMAC keyed once; each nonce clones it instead of hashing the key again.
+    keyed: HmacSha256,
     /// Highest nonce count seen per nonce, in two generations: every nonce lifetime the
     /// older one is dropped whole, so forgetting costs nothing per request.
     seen: HashMap<String, u32>,
@@ -34,20 +35,22 @@ pub struct Nonces {
 impl Nonces {
     pub fn new(secret: [u8; 32]) -> Nonces {
         Nonces {
-            secret,
-            seen: HashMap::new(),
-            older: HashMap::new(),
+            keyed: HmacSha256::new_from_slice(&secret).expect("HMAC takes any key length"),
+            seen: HashMap::default(),
+            older: HashMap::default(),
             generation_start: 0,
         }
     }
 
     fn mac(&self, payload: &str) -> String {
-        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut mac = self.keyed.clone();
         mac.update(payload.as_bytes());
         let bytes = mac.finalize().into_bytes();
         let mut hex = String::with_capacity(32);
         for b in &bytes[..16] {
-            let _ = write!(hex, "{b:02x}");
+            hex.push(HEX[usize::from(b >> 4)] as char);
+            hex.push(HEX[usize::from(b & 15)] as char);
         }
         hex
     }

@@ -587,6 +587,25 @@ impl Via {
     /// Parses one Via value. LWS around the slashes of the sent-protocol is allowed
     /// (`SIP  /   2.0 /UDP`, RFC 4475 wsinv); the protocol must be exactly SIP/2.0/transport.
     pub fn parse(s: &str) -> Result<Via, ParseError> {
+        let s = trim_lws(s);
+        // Fast path: `SIP/2.0/UDP host...` with no LWS inside the sent-protocol.
+        if let Some((proto, rest)) = s.split_once([' ', '\t'])
+            && !proto.ends_with('/')
+            && proto.bytes().filter(|b| *b == b'/').count() == 2
+            && !trim_lws(rest).starts_with('/')
+        {
+            let mut parts = proto.split('/');
+            return match (parts.next(), parts.next(), parts.next()) {
+                (Some(n), Some("2.0"), Some(t))
+                    if n.eq_ignore_ascii_case("SIP")
+                        && !t.is_empty()
+                        && t.bytes().all(is_token_char) =>
+                {
+                    Via::finish(t, rest)
+                }
+                _ => Err(invalid(format!("bad Via protocol {proto:?}"))),
+            };
+        }
         // Drop the LWS around the first two slashes, then split protocol and sent-by.
         let mut cleaned = String::with_capacity(s.len());
         let mut slashes = 0;
@@ -739,6 +758,21 @@ impl Headers {
         let name = known_name(name).unwrap_or(name);
         self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
+    /// Replaces the first value of `name` in place; `false` when there is none.
+    pub fn replace_first(&mut self, name: &str, value: impl Into<String>) -> bool {
+        let name = known_name(name).unwrap_or(name);
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(slot) => {
+                slot.1 = value.into();
+                true
+            }
+            None => false,
+        }
+    }
     /// Removes the first value of `name` and returns it.
     pub fn remove_first(&mut self, name: &str) -> Option<String> {
         let name = known_name(name).unwrap_or(name);
@@ -759,77 +793,61 @@ impl Headers {
 /// The well-known spelling of `name` (compact forms expanded), without allocating; `None`
 /// for names we do not know.
 fn known_name(name: &str) -> Option<&'static str> {
-    let known: &[(&str, &str)] = &[
-        ("v", "Via"),
-        ("i", "Call-ID"),
-        ("m", "Contact"),
-        ("f", "From"),
-        ("t", "To"),
-        ("l", "Content-Length"),
-        ("c", "Content-Type"),
-        ("k", "Supported"),
-        ("s", "Subject"),
-        ("e", "Content-Encoding"),
-        ("o", "Event"),
-        ("r", "Refer-To"),
-        ("b", "Referred-By"),
-        ("u", "Allow-Events"),
-        ("x", "Session-Expires"),
-        ("a", "Accept-Contact"),
-        ("j", "Reject-Contact"),
-        ("d", "Request-Disposition"),
-        ("y", "Identity"),
-    ];
-    if name.len() == 1 {
-        for (short, long) in known {
-            if name.eq_ignore_ascii_case(short) {
-                return Some(long);
-            }
+    // Called for every header parsed and every lookup: compact forms by their letter, the
+    // rest bucketed by length, so a lookup compares against one to four names.
+    let candidates: &[&'static str] = match name.len() {
+        1 => {
+            return Some(match name.as_bytes()[0].to_ascii_lowercase() {
+                b'v' => "Via",
+                b'i' => "Call-ID",
+                b'm' => "Contact",
+                b'f' => "From",
+                b't' => "To",
+                b'l' => "Content-Length",
+                b'c' => "Content-Type",
+                b'k' => "Supported",
+                b's' => "Subject",
+                b'e' => "Content-Encoding",
+                b'o' => "Event",
+                b'r' => "Refer-To",
+                b'b' => "Referred-By",
+                b'u' => "Allow-Events",
+                b'x' => "Session-Expires",
+                b'a' => "Accept-Contact",
+                b'j' => "Reject-Contact",
+                b'd' => "Request-Disposition",
+                b'y' => "Identity",
+                _ => return None,
+            });
         }
-    }
-    const CANON: &[&str] = &[
-        "Via",
-        "Call-ID",
-        "Contact",
-        "From",
-        "To",
-        "Content-Length",
-        "Content-Type",
-        "Supported",
-        "CSeq",
-        "Max-Forwards",
-        "Route",
-        "Record-Route",
-        "Expires",
-        "Allow",
-        "Require",
-        "Proxy-Require",
-        "Unsupported",
-        "User-Agent",
-        "Server",
-        "Authorization",
-        "WWW-Authenticate",
-        "Proxy-Authenticate",
-        "Proxy-Authorization",
-        "Min-Expires",
-        "Event",
-        "Session-Expires",
-        "Path",
-        "Flow-Timer",
-        "Reason",
-        "Retry-After",
-        "Accept",
-        "Subject",
-        "Refer-To",
-        "Referred-By",
-        "Allow-Events",
-        "Date",
-        "Timestamp",
-    ];
-    CANON
+        2 => &["To"],
+        3 => &["Via"],
+        4 => &["From", "CSeq", "Path", "Date"],
+        5 => &["Route", "Allow", "Event"],
+        6 => &["Server", "Reason", "Accept"],
+        7 => &["Call-ID", "Contact", "Expires", "Require", "Subject"],
+        8 => &["Refer-To"],
+        9 => &["Supported", "Timestamp"],
+        10 => &["User-Agent", "Flow-Timer"],
+        11 => &["Unsupported", "Min-Expires", "Retry-After", "Referred-By"],
+        12 => &[
+            "Content-Type",
+            "Max-Forwards",
+            "Record-Route",
+            "Allow-Events",
+        ],
+        13 => &["Proxy-Require", "Authorization"],
+        14 => &["Content-Length"],
+        15 => &["Session-Expires"],
+        16 => &["WWW-Authenticate"],
+        18 => &["Proxy-Authenticate"],
+        19 => &["Proxy-Authorization"],
+        _ => return None,
+    };
+    candidates
         .iter()
-        .find(|&c| name.eq_ignore_ascii_case(c))
-        .map(|v| v as _)
+        .find(|c| name.eq_ignore_ascii_case(c))
+        .copied()
 }
 
 fn canonical(name: &str) -> Cow<'static, str> {
@@ -918,8 +936,16 @@ pub trait SipMessage {
     fn top_via(&self) -> Option<Via> {
         self.headers().get("Via").and_then(|v| Via::parse(v).ok())
     }
+    /// The top Via's branch, read without building the Via (every message's transaction
+    /// key needs it). Received messages had every Via checked when they were parsed.
     fn branch(&self) -> Option<String> {
-        self.top_via().and_then(|v| v.branch().map(str::to_string))
+        let via = self.headers().get("Via")?;
+        split_outside_quotes(via, b';').skip(1).find_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            trim_lws(name)
+                .eq_ignore_ascii_case("branch")
+                .then(|| trim_lws(value).to_string())
+        })
     }
     fn from_tag(&self) -> Option<String> {
         self.from().and_then(|f| f.tag().map(str::to_string))
@@ -979,7 +1005,7 @@ impl Request {
 
     /// The response to this request with the headers RFC 3261 8.2.6.2 copies.
     pub fn response(&self, status: u16, reason: &str) -> Response {
-        let mut headers = Headers::new();
+        let mut headers = Headers(Vec::with_capacity(8));
         for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
             for v in self.headers.all(name) {
                 headers.push(name, v);
@@ -1000,7 +1026,8 @@ impl Request {
 
     /// Serialises the request; Content-Length is set from the body.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = format!("{} {} SIP/2.0\r\n", self.method, self.uri);
+        let mut out = String::with_capacity(serialized_len(&self.headers, &self.body) + 64);
+        let _ = write!(out, "{} {} SIP/2.0\r\n", self.method, self.uri);
         write_headers(&mut out, &self.headers, self.body.len());
         let mut bytes = out.into_bytes();
         bytes.extend_from_slice(&self.body);
@@ -1011,7 +1038,9 @@ impl Request {
 impl Response {
     /// Serialises the response; Content-Length is set from the body.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = format!("SIP/2.0 {} {}\r\n", self.status, self.reason);
+        let mut out =
+            String::with_capacity(serialized_len(&self.headers, &self.body) + self.reason.len());
+        let _ = write!(out, "SIP/2.0 {} {}\r\n", self.status, self.reason);
         write_headers(&mut out, &self.headers, self.body.len());
         let mut bytes = out.into_bytes();
         bytes.extend_from_slice(&self.body);
@@ -1020,11 +1049,15 @@ impl Response {
 
     /// Sets the To tag if it has none (UAS behaviour, RFC 3261 8.2.6.2).
     pub fn set_to_tag(&mut self, tag: &str) {
-        if let Some(mut to) = self.to()
-            && to.tag().is_none()
+        if self.to().is_some_and(|to| to.tag().is_none())
+            && let Some(value) = self.headers.0.iter_mut().find(|(n, _)| n == "To")
         {
-            to.params.set("tag", Some(tag));
-            self.headers.set("To", to.to_string());
+            // A parameter after the name-addr (or after an addr-spec, which cannot carry
+            // parameters of its own) is a header parameter: appending keeps the value as sent.
+            let kept = value.1.trim_end_matches([' ', '\t']).len();
+            value.1.truncate(kept);
+            value.1.push_str(";tag=");
+            value.1.push_str(tag);
         }
     }
 }
@@ -1055,35 +1088,72 @@ fn write_headers(out: &mut String, headers: &Headers, body_len: usize) {
         if n == "Content-Length" {
             continue;
         }
-        let _ = write!(out, "{n}: {v}\r\n");
+        out.push_str(n);
+        out.push_str(": ");
+        out.push_str(v);
+        out.push_str("\r\n");
     }
     let _ = write!(out, "Content-Length: {body_len}\r\n\r\n");
 }
 
+/// About how long a message with these headers serialises to (sizes the buffer once).
+fn serialized_len(headers: &Headers, body: &[u8]) -> usize {
+    headers
+        .iter()
+        .map(|(n, v)| n.len() + v.len() + 4)
+        .sum::<usize>()
+        + body.len()
+        + 64
+}
+
 /// Splits at `sep` where not inside double quotes or `<...>`.
-fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
-    let mut out = Vec::new();
-    let bytes = s.as_bytes();
-    let (mut start, mut in_quote, mut in_angle, mut escaped) = (0, false, false, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match b {
-            b'\\' if in_quote => escaped = true,
-            b'"' => in_quote = !in_quote,
-            b'<' if !in_quote => in_angle = true,
-            b'>' if !in_quote => in_angle = false,
-            _ if b == sep && !in_quote && !in_angle => {
-                out.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
+fn split_outside_quotes(s: &str, sep: u8) -> SplitOutsideQuotes<'_> {
+    SplitOutsideQuotes {
+        s,
+        pos: 0,
+        sep,
+        done: false,
     }
-    out.push(&s[start..]);
-    out
+}
+
+/// The parts of a string between `sep` bytes that are outside quotes and angle brackets
+/// (no allocation: the parser calls this for every parameter list).
+struct SplitOutsideQuotes<'a> {
+    s: &'a str,
+    pos: usize,
+    sep: u8,
+    done: bool,
+}
+
+impl<'a> Iterator for SplitOutsideQuotes<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        let bytes = self.s.as_bytes();
+        let start = self.pos;
+        let (mut in_quote, mut in_angle, mut escaped) = (false, false, false);
+        for (i, &b) in bytes.iter().enumerate().skip(start) {
+            if escaped {
+                escaped = false;
+                continue;
+            }
+            match b {
+                b'\\' if in_quote => escaped = true,
+                b'"' => in_quote = !in_quote,
+                b'<' if !in_quote => in_angle = true,
+                b'>' if !in_quote => in_angle = false,
+                _ if b == self.sep && !in_quote && !in_angle => {
+                    self.pos = i + 1;
+                    return Some(&self.s[start..i]);
+                }
+                _ => {}
+            }
+        }
+        self.done = true;
+        Some(&self.s[start..])
+    }
 }
 
 fn find_outside_quotes(s: &str, needle: u8) -> Option<usize> {
@@ -1158,16 +1228,21 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
     }
     let head =
         std::str::from_utf8(&buf[..head_end]).map_err(|_| invalid("headers are not UTF-8"))?;
-    let mut lines = unfold(head);
+    let lines = unfold(head);
     if lines.is_empty() {
         return Err(invalid("empty message"));
     }
-    let start = lines.remove(0);
-    let mut headers = Headers::new();
+    let (start, lines) = lines
+        .split_first()
+        .ok_or_else(|| invalid("empty message"))?;
+    let start: &str = start;
+    let mut headers = Headers(Vec::with_capacity(lines.len() + 4));
     if lines.len() > MAX_HEADERS {
         return Err(ParseError::TooLarge);
     }
-    for line in &lines {
+    // Known names are stored in their canonical spelling, so a plain comparison finds them.
+    let mut seen_single = [0u8; SINGLE_VALUED.len()];
+    for line in lines {
         let (name, value) = line
             .split_once(':')
             .ok_or_else(|| invalid(format!("header line without colon: {line:?}")))?;
@@ -1175,26 +1250,30 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
         if name.is_empty() || !name.bytes().all(is_token_char) {
             return Err(invalid(format!("bad header name {name:?}")));
         }
-        let name = canonical_name(name);
+        let name = canonical(name);
         let value = trim_lws(value);
+        if let Some(i) = SINGLE_VALUED.iter().position(|s| *s == name) {
+            seen_single[i] = seen_single[i].saturating_add(1);
+        }
         if is_list_header(&name) {
             for part in split_outside_quotes(value, b',') {
                 let part = trim_lws(part);
                 if !part.is_empty() {
-                    headers.push(&name, part);
+                    headers.0.push((name.clone(), part.to_string()));
                 }
             }
         } else {
-            headers.push(&name, value);
+            headers.0.push((name, value.to_string()));
         }
     }
     if headers.len() > MAX_HEADERS {
         return Err(ParseError::TooLarge);
     }
-    for name in SINGLE_VALUED {
-        if headers.all(name).nth(1).is_some() {
-            return Err(invalid(format!("more than one {name} header")));
-        }
+    if let Some(i) = seen_single.iter().position(|n| *n > 1) {
+        return Err(invalid(format!(
+            "more than one {} header",
+            SINGLE_VALUED[i]
+        )));
     }
     let content_length = match headers.get("Content-Length") {
         Some(v) => Some(
@@ -1287,20 +1366,21 @@ pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
 
 /// Lines of the header block with folded continuation lines joined (RFC 3261 7.3.1): the
 /// CRLF and the LWS around it become one SP.
-fn unfold(head: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn unfold(head: &str) -> Vec<Cow<'_, str>> {
+    let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(16);
     for line in head.split('\n') {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if (line.starts_with(' ') || line.starts_with('\t'))
             && let Some(last) = out.last_mut()
         {
+            let last = last.to_mut();
             let kept = last.trim_end_matches([' ', '\t']).len();
             last.truncate(kept);
             last.push(' ');
             last.push_str(trim_lws(line));
             continue;
         }
-        out.push(line.to_string());
+        out.push(Cow::Borrowed(line));
     }
     out
 }
@@ -1422,6 +1502,33 @@ mod tests {
             Message::Request(r) => r,
             Message::Response(_) => panic!("not a request"),
         }
+    }
+
+    #[test]
+    fn to_tag_is_appended_and_branch_is_read_in_place() {
+        let (m, _) = parse(
+            b"REGISTER sip:x.test SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060 ; rport ; BRANCH = z9hG4bKq\r\n\
+              From: <sip:1@x.test>;tag=a\r\nTo: \"Bob\" <sip:1@x.test> \r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n\r\n",
+        )
+        .unwrap();
+        let Message::Request(r) = m else { panic!() };
+        assert_eq!(r.branch().as_deref(), Some("z9hG4bKq"));
+        let mut resp = r.response(200, "OK");
+        resp.set_to_tag("t9");
+        assert_eq!(
+            resp.headers.get("To"),
+            Some("\"Bob\" <sip:1@x.test>;tag=t9")
+        );
+        assert_eq!(resp.to_tag().as_deref(), Some("t9"));
+        resp.set_to_tag("other");
+        assert_eq!(
+            resp.to_tag().as_deref(),
+            Some("t9"),
+            "a tag is never replaced"
+        );
+        let text = String::from_utf8(resp.to_bytes()).unwrap();
+        assert!(text.starts_with("SIP/2.0 200 OK\r\nVia: "), "{text}");
+        assert!(text.ends_with("Content-Length: 0\r\n\r\n"), "{text}");
     }
 
     #[test]

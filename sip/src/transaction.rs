@@ -7,7 +7,11 @@
 //! flow type `F` is the caller's name for a connection (a WebSocket, a UDP peer...).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Transaction tables hash branch strings the peer chose: foldhash is fast and seeded per
+/// table, so a peer cannot aim collisions.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use crate::Instant;
 use crate::message::{Message, Method, Request, Response, SipMessage};
@@ -482,8 +486,8 @@ impl<F: Clone> Transactions<F> {
     pub fn new(timers: TimerConfig) -> Self {
         Transactions {
             timers,
-            clients: HashMap::new(),
-            servers: HashMap::new(),
+            clients: HashMap::default(),
+            servers: HashMap::default(),
             deadlines: BinaryHeap::new(),
             out: VecDeque::new(),
         }
@@ -600,6 +604,26 @@ impl<F: Clone> Transactions<F> {
         self.reap(key);
     }
 
+    /// Answers a non-INVITE server transaction statelessly and forgets it at once, as a
+    /// stateless UAS may (RFC 3261 8.2.7): a digest challenge needs no Timer J state, and a
+    /// retransmitted request simply gets a fresh challenge. INVITE keeps its transaction (the
+    /// ACK for a non-2xx must be absorbed).
+    pub fn send_response_stateless(&mut self, key: &TxKey, response: Response, now: Instant) {
+        let stateless = self
+            .servers
+            .get(key)
+            .is_some_and(|s| !s.tx.invite && matches!(s.tx.state, ServerState::Proceeding { .. }));
+        if !stateless {
+            return self.send_response(key, response, now);
+        }
+        if let Some(server) = self.servers.remove(key) {
+            self.out.push_back(Output::Transmit {
+                flow: server.flow,
+                message: Message::Response(response),
+            });
+        }
+    }
+
     /// Sends a message outside any transaction (ACK for a 2xx, a stateless reply).
     pub fn send_stateless(&mut self, message: Message, flow: F) {
         self.out.push_back(Output::Transmit { flow, message });
@@ -607,6 +631,16 @@ impl<F: Clone> Transactions<F> {
 
     /// A message arrived on `flow`.
     pub fn receive(&mut self, message: Message, flow: F, now: Instant) {
+        self.receive_on(message, flow, now, true);
+    }
+
+    /// Like `receive`, for a server transaction that must retransmit (UDP): marks the new
+    /// transaction unreliable.
+    pub fn receive_unreliable(&mut self, message: Message, flow: F, now: Instant) {
+        self.receive_on(message, flow, now, false);
+    }
+
+    fn receive_on(&mut self, message: Message, flow: F, now: Instant, reliable: bool) {
         match message {
             Message::Response(response) => {
                 let Some(cseq) = response.cseq() else { return };
@@ -647,7 +681,7 @@ impl<F: Clone> Transactions<F> {
                 }
                 let tx = ServerTransaction {
                     invite: request.method == Method::Invite,
-                    reliable: true,
+                    reliable,
                     timers: self.timers,
                     state: ServerState::Proceeding { last: None },
                 };
@@ -660,24 +694,6 @@ impl<F: Clone> Transactions<F> {
                 );
                 self.out.push_back(Output::Request { key, request, flow });
             }
-        }
-    }
-
-    /// Like `receive`, for a server transaction that must retransmit (UDP): marks the new
-    /// transaction unreliable.
-    pub fn receive_unreliable(&mut self, message: Message, flow: F, now: Instant) {
-        let key = match &message {
-            Message::Request(r) if r.method != Method::Ack => {
-                Some(TxKey::server(&branch_of(r), &r.method))
-            }
-            _ => None,
-        };
-        let existed = key.as_ref().is_some_and(|k| self.servers.contains_key(k));
-        self.receive(message, flow, now);
-        if let (Some(k), false) = (key, existed)
-            && let Some(s) = self.servers.get_mut(&k)
-        {
-            s.tx.reliable = false;
         }
     }
 

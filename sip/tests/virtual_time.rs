@@ -196,6 +196,47 @@ fn reliable_transport_never_retransmits_but_still_times_out() {
 }
 
 #[test]
+fn a_stateless_challenge_keeps_no_transaction_and_a_retransmission_is_answered_again() {
+    let mut server: Transactions<()> = Transactions::new(TimerConfig::default());
+    let register = request(Method::Register, "z9hG4bKch");
+    for round in 0..2 {
+        server.receive_unreliable(Message::Request(register.clone()), (), round * 500);
+        let (_, events) = drain(&mut server);
+        let Some(Output::Request { key, request, .. }) = events.into_iter().next() else {
+            panic!("round {round}: the REGISTER reaches the user");
+        };
+        let mut challenge = request.response(401, "Unauthorized");
+        challenge.set_to_tag("t1");
+        server.send_response_stateless(&key, challenge, round * 500);
+        let (sent, _) = drain(&mut server);
+        assert!(
+            matches!(&sent[..], [Message::Response(r)] if r.status == 401
+                && r.to_tag().as_deref() == Some("t1")),
+            "round {round}: the challenge goes out once"
+        );
+        assert!(server.is_empty(), "round {round}: no Timer J state is kept");
+        assert_eq!(server.poll_timeout(), None);
+    }
+    // An INVITE keeps its transaction: the ACK for the 407 must be absorbed.
+    server.receive_unreliable(
+        Message::Request(request(Method::Invite, "z9hG4bKinv")),
+        (),
+        0,
+    );
+    let (_, events) = drain(&mut server);
+    let Some(Output::Request { key, request, .. }) = events.into_iter().next() else {
+        panic!("the INVITE reaches the user");
+    };
+    server.send_response_stateless(
+        &key,
+        request.response(407, "Proxy Authentication Required"),
+        0,
+    );
+    assert_eq!(drain(&mut server).0.len(), 1);
+    assert_eq!(server.len(), 1, "the INVITE transaction waits for its ACK");
+}
+
+#[test]
 fn invite_server_retransmits_a_failure_until_the_ack_and_the_client_acks_each_copy() {
     let t = TimerConfig::default();
     let mut client: Transactions<()> = Transactions::new(t);
