@@ -420,7 +420,7 @@ fn ws_connection(
     async move {
         let _slot = _slot;
         let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Box<str>>();
+        let (out_tx, mut out_rx) = futures_channel::mpsc::unbounded::<Box<str>>();
         let hello = CoreInput::Connected {
             conn,
             sender: out_tx.clone(),
@@ -430,13 +430,17 @@ fn ws_connection(
         if !edge.to_core(hello).await {
             return;
         }
-        let (mut sink, mut stream) = socket.split();
-        let idle = tokio::time::sleep(Duration::from_millis(edge.limits.idle_timeout_ms));
-        tokio::pin!(idle);
-        let mut spoke = false;
+        let mut socket = socket;
+        // The never-spoke timer lives on the heap and is dropped with the first SIP message,
+        // so an idle registered client does not carry it.
+        let mut idle = Some(Box::pin(tokio::time::sleep(Duration::from_millis(
+            edge.limits.idle_timeout_ms,
+        ))));
         loop {
+            // One task, no split: select! drops the other branch's future before a handler
+            // runs, so the handler may write to the socket the receive branch was reading.
             tokio::select! {
-                frame = stream.next() => {
+                frame = socket.recv() => {
                     let bytes = match frame {
                         Some(Ok(WsMessage::Text(t))) => t.as_str().as_bytes().to_vec(),
                         Some(Ok(WsMessage::Binary(b))) => b.to_vec(),
@@ -452,27 +456,32 @@ fn ws_connection(
                     }
                     match inbound(&bytes, peer) {
                         Inbound::Message(message) => {
-                            spoke = true;
+                            idle = None;
                             if !edge.to_core(CoreInput::Message { conn, message }).await {
                                 break;
                             }
                         }
-                        Inbound::Reply(text) => { let _ = out_tx.send(text.into_boxed_str()); }
+                        Inbound::Reply(text) => { let _ = out_tx.unbounded_send(text.into_boxed_str()); }
                         Inbound::Nothing => {}
                     }
                 }
-                out = out_rx.recv() => {
+                out = out_rx.next() => {
                     let Some(text) = out else { break };
                     if text.is_empty() {
                         info!(conn, %peer, "closing: the account's access was revoked");
-                        let _ = sink.send(WsMessage::Close(None)).await;
+                        let _ = socket.send(WsMessage::Close(None)).await;
                         break;
                     }
-                    if sink.send(WsMessage::Text(String::from(text).into())).await.is_err() {
+                    if socket.send(WsMessage::Text(String::from(text).into())).await.is_err() {
                         break;
                     }
                 }
-                _ = &mut idle, if !spoke => {
+                _ = async {
+                    match idle.as_mut() {
+                        Some(timer) => timer.await,
+                        None => std::future::pending().await,
+                    }
+                }, if idle.is_some() => {
                     info!(conn, %peer, "closing a connection that sent no SIP");
                     break;
                 }
@@ -563,7 +572,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
     _slot: Slot,
 ) {
     let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Box<str>>();
+    let (out_tx, mut out_rx) = futures_channel::mpsc::unbounded::<Box<str>>();
     let hello = CoreInput::Connected {
         conn,
         sender: out_tx.clone(),
@@ -592,7 +601,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
                 loop {
                     match framer.next_frame() {
                         Ok(None) => break,
-                        Ok(Some(Frame::Ping)) => { let _ = out_tx.send("\r\n".into()); }
+                        Ok(Some(Frame::Ping)) => { let _ = out_tx.unbounded_send("\r\n".into()); }
                         Ok(Some(Frame::Pong)) => {}
                         Ok(Some(Frame::Message(message))) => {
                             if !edge.admit(peer.ip()) {
@@ -622,7 +631,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
                     None => deadline,
                 };
             }
-            out = out_rx.recv() => {
+            out = out_rx.next() => {
                 let Some(text) = out else { break };
                 if text.is_empty() {
                     break;
