@@ -46,6 +46,11 @@ pub const MAX_BINDINGS: usize = 9;
 pub const UDP_FLOW_IDLE_MS: u64 = 300_000;
 /// How long a looked-up user is reused before asking the database again.
 pub const USER_CACHE_MS: u64 = 5_000;
+/// A cached user older than `USER_CACHE_MS` but younger than this is still answered from the
+/// cache while a background task reloads it, so the core never waits on SQLite for a user it
+/// knows (a burst of expiries used to stall every request behind one query each). Older
+/// entries are forgotten: idle clients re-register only every few minutes.
+pub const USER_FORGET_MS: u64 = 15_000;
 /// How long an unanswered call rings before the caller hears "no answer".
 pub const RING_TIMEOUT_MS: u64 = 120_000;
 
@@ -207,9 +212,30 @@ pub struct Core {
     auth_fail_ip: RateLimiter<IpAddr>,
     /// Users looked up recently (None: no such user), with when.
     /// By company, then extension (looked up without allocating a key).
-    users: HashMap<i64, HashMap<String, (Option<SipUser>, u64)>>,
+    users: HashMap<i64, HashMap<String, CachedUser>>,
+    /// Background reloads of stale cached users report here ([`Core::reload_user`]).
+    reloads: mpsc::UnboundedSender<Reloaded>,
+    reloaded: Option<mpsc::UnboundedReceiver<Reloaded>>,
+    /// Bumped whenever an account changes, so a reload that read the old row is dropped.
+    cache_generation: u64,
     /// Companies by SIP domain, looked up recently.
     domains: HashMap<String, (Option<i64>, u64)>,
+}
+
+/// A user as looked up (`None`: no such user), with when, and whether a reload is running.
+struct CachedUser {
+    user: Option<SipUser>,
+    at: u64,
+    reloading: bool,
+}
+
+/// The result of a background reload of one cached user.
+struct Reloaded {
+    company: i64,
+    ext: String,
+    generation: u64,
+    /// `Err` when the database failed: the stale entry stays until it is forgotten.
+    user: Result<Option<SipUser>, ()>,
 }
 
 /// A location key: an extension in a company.
@@ -243,7 +269,11 @@ impl Core {
         next_conn: Arc<AtomicU64>,
     ) -> Core {
         let l = &cfg.limits;
+        let (reloads, reloaded) = mpsc::unbounded_channel();
         Core {
+            reloads,
+            reloaded: Some(reloaded),
+            cache_generation: 0,
             auth_fail_user: RateLimiter::new(
                 l.auth_max_failures,
                 l.auth_window_ms,
@@ -280,6 +310,9 @@ impl Core {
     /// Runs until every sender of `rx` is gone.
     pub async fn run(mut self, mut rx: mpsc::Receiver<CoreInput>) {
         let mut next_tick = self.now() + 1000;
+        let Some(mut reloaded) = self.reloaded.take() else {
+            return;
+        };
         loop {
             let wake = self
                 .tx
@@ -291,6 +324,7 @@ impl Core {
                     let Some(input) = input else { break };
                     self.handle(input).await;
                 }
+                Some(r) = reloaded.recv() => self.on_reloaded(r),
                 _ = tokio::time::sleep(sleep_for) => {
                     let now = self.now();
                     self.tx.handle_timeout(now);
@@ -416,6 +450,7 @@ impl Core {
         if let Some(m) = self.users.get_mut(&company) {
             m.remove(ext);
         }
+        self.cache_generation += 1;
         let key = aor(company, ext);
         if drop == Registrations::Keep {
             return;
@@ -506,8 +541,9 @@ impl Core {
         self.location.retain(|_, b| !b.is_empty());
         self.nonces.sweep(now);
         self.forget_quiet_udp_flows(now);
-        // Cached users and domains are only good for USER_CACHE_MS: idle clients re-register
-        // every few minutes, so keeping them longer would only hold memory.
+        // Cached users are forgotten after USER_FORGET_MS and domains after USER_CACHE_MS:
+        // idle clients re-register every few minutes, so keeping them longer would only hold
+        // memory.
         if now % 10_000 < 1_000 {
             self.forget_cached_users(now);
             self.domains
@@ -835,33 +871,87 @@ impl Core {
 
     /// A user by company and extension, from a short-lived cache in front of the database:
     /// REGISTER and INVITE storms must not queue on SQLite. Changes made by the CLI show
-    /// within `USER_CACHE_MS`; the API's at once ([`CoreInput::AccountChanged`]).
+    /// from the first request after `USER_CACHE_MS` (that request starts the reload) or
+    /// after `USER_FORGET_MS` of quiet; the API's at once ([`CoreInput::AccountChanged`]).
     async fn user(
         &mut self,
         company: i64,
         ext: &str,
         now: u64,
     ) -> Result<Option<SipUser>, crate::store::StoreError> {
-        if let Some((user, at)) = self.users.get(&company).and_then(|m| m.get(ext))
-            && now.saturating_sub(*at) < USER_CACHE_MS
+        if let Some(c) = self
+            .users
+            .get_mut(&company)
+            .and_then(|m| m.get_mut(ext))
+            .filter(|c| now.saturating_sub(c.at) < USER_FORGET_MS)
         {
-            return Ok(user.clone());
+            let user = c.user.clone();
+            if now.saturating_sub(c.at) >= USER_CACHE_MS && !c.reloading {
+                c.reloading = true;
+                self.reload_user(company, ext);
+            }
+            return Ok(user);
         }
         let user = self.store.find_sip_user(company, ext).await?;
-        if self.users.values().map(HashMap::len).sum::<usize>() > 100_000 {
-            self.forget_cached_users(now);
-        }
-        self.users
-            .entry(company)
-            .or_default()
-            .insert(ext.to_string(), (user.clone(), now));
+        self.cache_user(company, ext.to_string(), user.clone(), now);
         Ok(user)
     }
 
-    /// Drops cached users older than `USER_CACHE_MS`.
+    fn cache_user(&mut self, company: i64, ext: String, user: Option<SipUser>, now: u64) {
+        if self.users.values().map(HashMap::len).sum::<usize>() > 100_000 {
+            self.forget_cached_users(now);
+        }
+        let entry = CachedUser {
+            user,
+            at: now,
+            reloading: false,
+        };
+        self.users.entry(company).or_default().insert(ext, entry);
+    }
+
+    /// Reloads one cached user in the background; the answer comes back as [`Reloaded`].
+    fn reload_user(&self, company: i64, ext: &str) {
+        let (store, reloads) = (self.store.clone(), self.reloads.clone());
+        let (ext, generation) = (ext.to_string(), self.cache_generation);
+        tokio::spawn(async move {
+            let user = store.find_sip_user(company, &ext).await.map_err(|e| {
+                warn!(error = %e, "user reload failed");
+            });
+            let _ = reloads.send(Reloaded {
+                company,
+                ext,
+                generation,
+                user,
+            });
+        });
+    }
+
+    fn on_reloaded(&mut self, r: Reloaded) {
+        let now = self.now();
+        match r.user {
+            // An account changed since the reload began: what it read may be old.
+            _ if r.generation != self.cache_generation => {
+                if let Some(m) = self.users.get_mut(&r.company) {
+                    m.remove(&r.ext);
+                }
+            }
+            Ok(user) => self.cache_user(r.company, r.ext, user, now),
+            Err(()) => {
+                if let Some(c) = self
+                    .users
+                    .get_mut(&r.company)
+                    .and_then(|m| m.get_mut(&r.ext))
+                {
+                    c.reloading = false;
+                }
+            }
+        }
+    }
+
+    /// Drops cached users older than `USER_FORGET_MS`.
     fn forget_cached_users(&mut self, now: u64) {
         for m in self.users.values_mut() {
-            m.retain(|_, (_, at)| now.saturating_sub(*at) < USER_CACHE_MS);
+            m.retain(|_, c| now.saturating_sub(c.at) < USER_FORGET_MS);
         }
         self.users.retain(|_, m| !m.is_empty());
     }

@@ -6,6 +6,7 @@ use centrala_sip::digest::{Algorithm, Challenge, Credentials};
 use centrala_sip::message::SipMessage;
 use centrala_sip::ua::{Event, RegistrationState};
 use common::{DOMAIN, Phone, Raw, SDP, password, start};
+use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn register(cseq: u32, auth: Option<&str>, expires: u32) -> String {
@@ -281,4 +282,40 @@ async fn re_invite_is_proxied_within_the_dialog() {
         alice.ended().await,
         (None, "The other side hung up".to_string())
     );
+}
+
+/// The CLI changes accounts from another process, so the gateway is not told: its user cache
+/// must pick the change up after `USER_CACHE_MS`, and without making requests wait on the
+/// database (the first request after that time is answered from the cache and starts a
+/// background reload).
+#[tokio::test]
+async fn a_password_changed_by_another_process_applies_after_the_cache_time() {
+    let registered = |e: &Event| matches!(e, Event::Registration(RegistrationState::Registered));
+    let failed = |e: &Event| matches!(e, Event::Registration(RegistrationState::Failed(_)));
+    let gw = start().await;
+    Phone::registered(gw.addr, "101", 1).await.close().await;
+    let store = centrala_gateway::store::Store::open(gw.dir.path())
+        .await
+        .unwrap();
+    store
+        .set_password("101", "a-new-secret-101", DOMAIN)
+        .await
+        .unwrap();
+    // Still cached: the new password is not known yet.
+    let mut early = Phone::connect(gw.addr, "101", "a-new-secret-101", 2).await;
+    early.expect(failed).await;
+    early.close().await;
+    tokio::time::sleep(Duration::from_millis(
+        centrala_gateway::core::USER_CACHE_MS + 300,
+    ))
+    .await;
+    // Served from the stale entry while the reload runs.
+    let mut stale = Phone::connect(gw.addr, "101", &password("101"), 3).await;
+    stale.expect(registered).await;
+    stale.close().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut new = Phone::connect(gw.addr, "101", "a-new-secret-101", 4).await;
+    new.expect(registered).await;
+    let mut old = Phone::connect(gw.addr, "101", &password("101"), 5).await;
+    old.expect(failed).await;
 }
