@@ -1,5 +1,10 @@
 //! `centrala`: the gateway binary (serve) and its administration commands (user, demo).
 
+/// mimalloc: ~10% less CPU per REGISTER than glibc's malloc (a SIP message is dozens of
+/// small strings), for ~0.25 KB more per idle WebSocket client (docs/benchmarks.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -325,9 +330,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// glibc gives each thread that allocates its own heap ("arena", up to 8 per core); memory
-/// freed in one is not reused by the others, and a gateway's many small connection states
-/// spread over them. Two arenas cut the resident memory per idle WebSocket client by more
-/// than half (bench/ws.sh hold, docs/benchmarks.md). Must run before any thread starts.
+/// freed in one is not reused by the others. Rust's allocations go to mimalloc, but SQLite
+/// and other C code still use glibc's malloc: two arenas keep that small. Must run before
+/// any thread starts.
 /// `CENTRALA_MALLOC_ARENAS` sets another number (0: glibc's default), for measuring.
 fn limit_malloc_arenas() {
     let arenas: i32 = std::env::var("CENTRALA_MALLOC_ARENAS")
