@@ -13,8 +13,8 @@
 #     extension 3000 with digest (register_callee.xml), INVITE/100/180/200/ACK/BYE/200;
 # each a rate search (search.py: double until a failed call or a retransmission, then
 # bisect). Every step also measures the server's CPU time per call (user+system over its
-# whole process tree). Then both servers take turns at one fixed REGISTER rate (cpu.py,
-# CPU_RATE for CPU_SECS, CPU_REPS rounds) and the median CPU time per REGISTER is compared.
+# whole process tree). Then both servers take turns at fixed REGISTER rates (cpu.py, each of
+# CPU_RATES for CPU_SECS, CPU_REPS rounds) and the median CPU time per REGISTER is compared.
 # On 2 cores sipp shares the machine with the server, so the highest rate is partly sipp's
 # limit; the CPU time per call is the server's own cost. Prints a table and writes it to
 # $BENCH_DIR/results.txt.
@@ -28,7 +28,7 @@
 # KAMAILIO_CHILDREN (UDP worker processes, default 2 = the cores), SKIP_BUILD=1,
 # CENTRALA_BIN (a centrala binary to use instead of target/release/centrala),
 # TESTS (default "register calls cpu"; e.g. TESTS=calls runs only the call searches),
-# CPU_RATE (default 5000), CPU_SECS (default 10), CPU_REPS (default 3).
+# CPU_RATES (default "5000 10000"), CPU_SECS (default 10), CPU_REPS (default 3).
 # All traffic stays on 127.0.0.0/8; every sipp run is bounded (-m calls, -timeout).
 set -euo pipefail
 
@@ -38,7 +38,7 @@ STEP_SECS=${STEP_SECS:-10}
 START_RATE=${START_RATE:-200}
 CHILDREN=${KAMAILIO_CHILDREN:-2}
 TESTS=${TESTS:-register calls cpu}
-CPU_RATE=${CPU_RATE:-5000}
+CPU_RATES=${CPU_RATES:-5000 10000}
 CPU_SECS=${CPU_SECS:-10}
 CPU_REPS=${CPU_REPS:-3}
 # sipp's socket buffers (its default is 64 KiB): with small ones the sipp callee, not the
@@ -144,13 +144,15 @@ bench_server centrala "$C_SIP" "$C_PID" 5070 6000
 bench_server kamailio "$K_SIP" "$K_PID" 5072 7000
 
 if [[ " $TESTS " == *" cpu "* ]]; then
-    echo "== CPU time per REGISTER at $CPU_RATE/s, servers taking turns, $CPU_REPS rounds"
-    LD_PRELOAD= python3 "$SIPP/cpu.py" --rate "$CPU_RATE" --secs "$CPU_SECS" --reps "$CPU_REPS" \
-        --scenario "$SIPP/register.xml" --preload "$WORK/md5only.so" --workdir "$WORK" --local-port 8000 \
-        --server "centrala=$C_SIP=$C_PID" --server "kamailio=$K_SIP=$K_PID" -- \
-        -inf "$SIPP/users.csv" -key domain "$DOMAIN" -buff_size "$SIPP_BUF" | tee "$WORK/cpu.txt"
-    CPU[centrala-fixed]=$(sed -n 's/^CPU name=centrala median_us=\([0-9.]*\).*/\1/p' "$WORK/cpu.txt")
-    CPU[kamailio-fixed]=$(sed -n 's/^CPU name=kamailio median_us=\([0-9.]*\).*/\1/p' "$WORK/cpu.txt")
+    for rate in $CPU_RATES; do
+        echo "== CPU time per REGISTER at $rate/s, servers taking turns, $CPU_REPS rounds"
+        LD_PRELOAD= python3 "$SIPP/cpu.py" --rate "$rate" --secs "$CPU_SECS" --reps "$CPU_REPS" \
+            --scenario "$SIPP/register.xml" --preload "$WORK/md5only.so" --workdir "$WORK" --local-port 8000 \
+            --server "centrala=$C_SIP=$C_PID" --server "kamailio=$K_SIP=$K_PID" -- \
+            -inf "$SIPP/users.csv" -key domain "$DOMAIN" -buff_size "$SIPP_BUF" | tee "$WORK/cpu-$rate.txt"
+        CPU[centrala-fixed-$rate]=$(sed -n 's/^CPU name=centrala median_us=\([0-9.]*\).*/\1/p' "$WORK/cpu-$rate.txt")
+        CPU[kamailio-fixed-$rate]=$(sed -n 's/^CPU name=kamailio median_us=\([0-9.]*\).*/\1/p' "$WORK/cpu-$rate.txt")
+    done
 fi
 
 # CPU per call at the highest rate both servers passed in their searches ("rate:us,...").
@@ -178,10 +180,12 @@ ratio() { python3 -c "import sys; a,b=float(sys.argv[1] or 0),float(sys.argv[2] 
     echo "server CPU time per call (user+system, whole process tree; lower is better;"
     echo "ratio = Kamailio's CPU per call / Centrala's, i.e. calls per CPU-second relative to Kamailio):"
     printf '%-34s %12s %12s %10s\n' "" "Centrala" "Kamailio" "ratio"
-    if [ -n "${CPU[centrala-fixed]:-}" ]; then
-        printf '%-34s %9s us %9s us %10s\n' "REGISTER, $CPU_RATE/s, median of $CPU_REPS" \
-            "${CPU[centrala-fixed]}" "${CPU[kamailio-fixed]:-}" "$(ratio "${CPU[kamailio-fixed]:-}" "${CPU[centrala-fixed]}")"
-    fi
+    for rate in $CPU_RATES; do
+        [ -n "${CPU[centrala-fixed-$rate]:-}" ] || continue
+        printf '%-34s %9s us %9s us %10s\n' "REGISTER, $rate/s, median of $CPU_REPS" \
+            "${CPU[centrala-fixed-$rate]}" "${CPU[kamailio-fixed-$rate]:-}" \
+            "$(ratio "${CPU[kamailio-fixed-$rate]:-}" "${CPU[centrala-fixed-$rate]}")"
+    done
     for t in register calls; do
         read -r r c k <<<"$(common_cpu "${CPU[centrala-$t]:-}" "${CPU[kamailio-$t]:-}")"
         [ "$r" = "-" ] && continue

@@ -306,10 +306,12 @@ impl Uri {
     /// written. White space, controls, `<`, `>` and `"` are invalid anywhere in a URI.
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
         let s = trim_lws(s);
-        if let Some(c) = s
-            .chars()
-            .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
-        {
+        let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"');
+        // Byte scan first (URIs are ASCII in practice); characters only when one is not.
+        let suspect = !s.is_ascii()
+            || s.bytes()
+                .any(|b| b <= b' ' || b == 0x7f || matches!(b, b'<' | b'>' | b'"'));
+        if suspect && let Some(c) = s.chars().find(|c| bad(*c)) {
             return Err(invalid(format!("bad character {c:?} in URI")));
         }
         let (scheme, rest) = s
@@ -1049,8 +1051,18 @@ impl Response {
 
     /// Sets the To tag if it has none (UAS behaviour, RFC 3261 8.2.6.2).
     pub fn set_to_tag(&mut self, tag: &str) {
-        if self.to().is_some_and(|to| to.tag().is_none())
-            && let Some(value) = self.headers.0.iter_mut().find(|(n, _)| n == "To")
+        let has_tag = |v: &str| {
+            split_outside_quotes(v, b';').skip(1).any(|p| {
+                p.split_once('=')
+                    .is_some_and(|(n, _)| trim_lws(n).eq_ignore_ascii_case("tag"))
+            })
+        };
+        if let Some(value) = self
+            .headers
+            .0
+            .iter_mut()
+            .find(|(n, _)| n == "To")
+            .filter(|(_, v)| !has_tag(v))
         {
             // A parameter after the name-addr (or after an addr-spec, which cannot carry
             // parameters of its own) is a header parameter: appending keeps the value as sent.
