@@ -4,15 +4,6 @@
 //! answers through each connection's outbound channel. SIP decisions are made with the sans-IO
 //! `centrala-sip` crate; this module adds the policy (who may register, where a call goes).
 
-/// The core's tables are keyed by what peers send (addresses, extensions, branches):
-/// foldhash is several times faster than SipHash and seeded per table.
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
-/// What the core sends to one stream connection (WebSocket, TCP, TLS): whole SIP messages;
-/// an empty text asks the connection to close. futures' unbounded channel allocates nothing
-/// until a message is queued (~130 B a connection); tokio's reserves a 32-slot block and
-/// cache-padded state up front (~1 KB), which an idle client would carry for hours.
-pub type Outbound = futures_channel::mpsc::UnboundedSender<Box<str>>;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +23,16 @@ use crate::limits::{Limits, RateLimiter};
 use crate::nonce::{NonceCheck, Nonces};
 use crate::sipcred;
 use crate::store::{SipUser, Store};
+
+/// The core's tables are keyed by what peers send (addresses, extensions, branches):
+/// foldhash is several times faster than SipHash and seeded per table.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// What the core sends to one stream connection (WebSocket, TCP, TLS): whole SIP messages;
+/// an empty text asks the connection to close. futures' unbounded channel allocates a node per
+/// queued message and keeps only a small shared state; tokio's reserves a 32-slot block and
+/// cache-padded state up front (~1 KB), which an idle client would carry for hours.
+pub type Outbound = futures_channel::mpsc::UnboundedSender<Box<str>>;
 
 /// A connection's number, unique for the life of the process.
 pub type ConnId = u64;
@@ -131,8 +132,7 @@ pub struct CoreConfig {
 }
 
 enum ConnSender {
-    /// `Box<str>`, not `String`: the channel's first block of 32 slots is allocated with
-    /// the connection and lives as long, and 16-byte slots save ~250 bytes per client.
+    /// `Box<str>`, not `String`: a queued message is 16 bytes, not 24.
     Stream(Outbound),
     Udp(Arc<UdpSocket>),
 }
