@@ -19,6 +19,9 @@ pub struct Limits {
     pub auth_block_ms: u64,
     /// Open connections (WebSocket, TCP, TLS) per source address.
     pub max_connections_per_ip: usize,
+    /// Open connections in all. `serve` sets it below the open-file limit, so that a full
+    /// gateway answers 503 at once instead of leaving clients in the accept backlog.
+    pub max_connections: usize,
     /// A connection that has sent no complete SIP message by then is closed.
     pub idle_timeout_ms: u64,
     /// A partial message on a stream must complete within this (slowloris).
@@ -35,6 +38,7 @@ impl Default for Limits {
             auth_window_ms: 60_000,
             auth_block_ms: 300_000,
             max_connections_per_ip: 1024,
+            max_connections: usize::MAX,
             idle_timeout_ms: 30_000,
             partial_timeout_ms: 10_000,
         }

@@ -64,6 +64,11 @@ enum Command {
         /// Open connections allowed per source address.
         #[arg(long, default_value_t = Limits::default().max_connections_per_ip)]
         max_connections_per_ip: usize,
+        /// Open connections (WebSocket, TCP, TLS) allowed in all; past it new ones get 503.
+        /// Default: the open-file limit (raised to its hard maximum at start) less 256 for
+        /// the database, listeners and logs.
+        #[arg(long)]
+        max_connections: Option<usize>,
         /// Also serve SIP over TLS on this address (needs --tls-cert and --tls-key).
         #[arg(long, env = "CENTRALA_SIP_TLS")]
         sip_tls: Option<SocketAddr>,
@@ -329,6 +334,38 @@ fn main() -> anyhow::Result<()> {
         .block_on(run())
 }
 
+/// Raises the soft open-file limit to the hard one (each WebSocket, TCP or TLS client holds a
+/// descriptor) and returns the limit now in force.
+fn raise_open_file_limit() -> usize {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return 1024;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: lim.rlim_max,
+                    rlim_max: lim.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    lim = raised;
+                }
+            }
+        }
+        usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
+    }
+    #[cfg(not(unix))]
+    {
+        usize::MAX
+    }
+}
+
 /// glibc gives each thread that allocates its own heap ("arena", up to 8 per core); memory
 /// freed in one is not reused by the others. Rust's allocations go to mimalloc, but SQLite
 /// and other C code still use glibc's malloc: two arenas keep that small. Must run before
@@ -366,6 +403,7 @@ async fn run() -> anyhow::Result<()> {
             trusted_peers,
             flood_limit,
             max_connections_per_ip,
+            max_connections,
             sip_tls,
             https,
             tls_cert,
@@ -408,6 +446,16 @@ async fn run() -> anyhow::Result<()> {
             cfg.trusted = trusted_peers;
             cfg.limits.flood_max_requests = flood_limit;
             cfg.limits.max_connections_per_ip = max_connections_per_ip;
+            cfg.limits.max_connections = max_connections.unwrap_or_else(|| {
+                let files = raise_open_file_limit();
+                let max = files.saturating_sub(256).max(1);
+                tracing::info!(
+                    open_files = files,
+                    max_connections = max,
+                    "connection limit"
+                );
+                max
+            });
             cfg.api.public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
             cfg.mail = mail.config(&data, &domain);
             let shutdown = async {

@@ -102,8 +102,24 @@ struct Edge {
     limits: Limits,
     trusted: Arc<Vec<IpAddr>>,
     flood: Arc<Mutex<FloodGuard>>,
-    connections: Arc<Mutex<std::collections::HashMap<IpAddr, usize>>>,
+    connections: Arc<Mutex<Connections>>,
     epoch: tokio::time::Instant,
+}
+
+/// Open connections, in all and by source address.
+#[derive(Default)]
+struct Connections {
+    total: usize,
+    by_ip: std::collections::HashMap<IpAddr, usize>,
+}
+
+/// Why a connection was not given a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// This source address has its share.
+    PerAddress,
+    /// The gateway holds `Limits::max_connections`.
+    Full,
 }
 
 impl Edge {
@@ -138,15 +154,19 @@ impl Edge {
         ok
     }
 
-    /// Takes a connection slot for `ip`, or None when it has too many.
-    fn open_slot(&self, ip: IpAddr) -> Option<Slot> {
+    /// Takes a connection slot for `ip`, unless it or the gateway has too many.
+    fn open_slot(&self, ip: IpAddr) -> Result<Slot, Refused> {
         let mut conns = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        let n = conns.entry(ip).or_insert(0);
+        if conns.total >= self.limits.max_connections {
+            return Err(Refused::Full);
+        }
+        let n = conns.by_ip.entry(ip).or_insert(0);
         if *n >= self.limits.max_connections_per_ip && !self.trusted.contains(&ip) {
-            return None;
+            return Err(Refused::PerAddress);
         }
         *n += 1;
-        Some(Slot {
+        conns.total += 1;
+        Ok(Slot {
             ip,
             connections: self.connections.clone(),
         })
@@ -156,16 +176,17 @@ impl Edge {
 /// A connection slot, given back on drop.
 struct Slot {
     ip: IpAddr,
-    connections: Arc<Mutex<std::collections::HashMap<IpAddr, usize>>>,
+    connections: Arc<Mutex<Connections>>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut conns = self.connections.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = conns.get_mut(&self.ip) {
+        conns.total = conns.total.saturating_sub(1);
+        if let Some(n) = conns.by_ip.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
-                conns.remove(&self.ip);
+                conns.by_ip.remove(&self.ip);
             }
         }
     }
@@ -358,12 +379,28 @@ async fn sip_ws(
             "Too many requests from this address; try again later",
         );
     }
-    let Some(slot) = edge.open_slot(peer.ip()) else {
-        return error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_connections",
-            "Too many connections from this address",
-        );
+    let slot = match edge.open_slot(peer.ip()) {
+        Ok(slot) => slot,
+        Err(Refused::PerAddress) => {
+            return error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connections",
+                "Too many connections from this address",
+            );
+        }
+        Err(Refused::Full) => {
+            warn!(%peer, "connection refused: the gateway holds its maximum of connections");
+            let mut resp = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_full",
+                "The phone system is at its connection limit; try again shortly",
+            );
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+            return resp;
+        }
     };
     // The connection runs in a task of its own, so axum's upgrade task (which would hold the
     // connection's future inline, beside its own state) ends at once; the socket is boxed
@@ -540,9 +577,16 @@ async fn tcp_loop(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>,
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_banned(&peer.ip(), edge.now());
-        let Some(slot) = edge.open_slot(peer.ip()).filter(|_| !banned) else {
-            debug!(%peer, "tcp connection refused (limit or ban)");
-            continue;
+        let slot = match edge.open_slot(peer.ip()) {
+            Ok(slot) if !banned => slot,
+            Ok(_) | Err(Refused::PerAddress) => {
+                debug!(%peer, "tcp connection refused (address limit or ban)");
+                continue;
+            }
+            Err(Refused::Full) => {
+                warn!(%peer, "tcp connection refused: the gateway holds its maximum of connections");
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let edge = edge.clone();

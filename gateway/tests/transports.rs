@@ -395,6 +395,57 @@ async fn failed_logins_are_limited_per_user_without_revealing_who_exists() {
     assert!(matches!(e, Event::Registration(_)));
 }
 
+/// Past `max_connections` in all, a WebSocket gets 503 with a JSON reason and Retry-After,
+/// a TCP connection is closed at once, and a freed slot is usable again.
+#[tokio::test]
+async fn a_full_gateway_refuses_new_connections_at_once() {
+    let gw = start_with(|c| c.limits.max_connections = 2).await;
+    let a = Raw::connect(gw.addr).await;
+    let _b = Raw::connect(gw.addr).await;
+    let url = format!("ws://{}/sip", gw.addr);
+    let full = || {
+        let mut req =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                url.as_str(),
+            )
+            .unwrap();
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", "sip".parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    match full().await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 503);
+            assert_eq!(
+                resp.headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap()),
+                Some("5")
+            );
+            let body: serde_json::Value =
+                serde_json::from_slice(resp.body().as_deref().unwrap_or_default()).unwrap();
+            assert_eq!(body["error"], "server_full", "{body}");
+        }
+        other => panic!("expected 503, got {:?}", other.map(|_| ())),
+    }
+    let mut tcp = TcpStream::connect(gw.tcp_addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(3), tcp.read(&mut buf))
+        .await
+        .expect("closed at once, not left waiting");
+    assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    drop(a);
+    let mut freed = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if full().await.is_ok() {
+            freed = true;
+            break;
+        }
+    }
+    assert!(freed, "a closed connection gives its slot back");
+}
+
 #[tokio::test]
 async fn connections_per_address_are_capped() {
     let gw = start_with(|c| c.limits.max_connections_per_ip = 3).await;
