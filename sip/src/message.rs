@@ -590,46 +590,37 @@ impl Via {
     /// (`SIP  /   2.0 /UDP`, RFC 4475 wsinv); the protocol must be exactly SIP/2.0/transport.
     pub fn parse(s: &str) -> Result<Via, ParseError> {
         let s = trim_lws(s);
-        // Fast path: `SIP/2.0/UDP host...` with no LWS inside the sent-protocol.
-        if let Some((proto, rest)) = s.split_once([' ', '\t'])
-            && !proto.ends_with('/')
-            && proto.bytes().filter(|b| *b == b'/').count() == 2
-            && !trim_lws(rest).starts_with('/')
-        {
-            let mut parts = proto.split('/');
-            return match (parts.next(), parts.next(), parts.next()) {
-                (Some(n), Some("2.0"), Some(t))
-                    if n.eq_ignore_ascii_case("SIP")
-                        && !t.is_empty()
-                        && t.bytes().all(is_token_char) =>
-                {
-                    Via::finish(t, rest)
+        // Usually the sent-protocol (`SIP/2.0/UDP`) has no LWS: use the value as it is.
+        // Otherwise drop the LWS around its two slashes first.
+        let plain = s.split_once([' ', '\t']).is_some_and(|(proto, _)| {
+            !proto.ends_with('/') && proto.bytes().filter(|b| *b == b'/').count() == 2
+        });
+        let cleaned: Cow<'_, str> = if plain {
+            Cow::Borrowed(s)
+        } else {
+            let mut cleaned = String::with_capacity(s.len());
+            let mut slashes = 0;
+            let mut chars = s.chars().peekable();
+            while let Some(c) = chars.next() {
+                if slashes < 2 && c == '/' {
+                    slashes += 1;
+                    while cleaned.ends_with([' ', '\t']) {
+                        cleaned.pop();
+                    }
+                    cleaned.push('/');
+                    while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
+                } else {
+                    cleaned.push(c);
                 }
-                _ => Err(invalid(format!("bad Via protocol {proto:?}"))),
-            };
-        }
-        // Drop the LWS around the first two slashes, then split protocol and sent-by.
-        let mut cleaned = String::with_capacity(s.len());
-        let mut slashes = 0;
-        let mut chars = trim_lws(s).chars().peekable();
-        while let Some(c) = chars.next() {
-            if slashes < 2 && c == '/' {
-                slashes += 1;
-                while cleaned.ends_with([' ', '\t']) {
-                    cleaned.pop();
-                }
-                cleaned.push('/');
-                while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
-            } else {
-                cleaned.push(c);
             }
-        }
+            Cow::Owned(cleaned)
+        };
         let (proto, rest) = cleaned
             .split_once([' ', '\t'])
             .ok_or_else(|| invalid("Via without sent-by"))?;
-        let parts: Vec<&str> = proto.split('/').collect();
-        match parts[..] {
-            [n, "2.0", t]
+        let mut parts = proto.split('/');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(n), Some("2.0"), Some(t), None)
                 if n.eq_ignore_ascii_case("SIP")
                     && !t.is_empty()
                     && t.bytes().all(is_token_char) =>
@@ -941,13 +932,7 @@ pub trait SipMessage {
     /// The top Via's branch, read without building the Via (every message's transaction
     /// key needs it). Received messages had every Via checked when they were parsed.
     fn branch(&self) -> Option<String> {
-        let via = self.headers().get("Via")?;
-        split_outside_quotes(via, b';').skip(1).find_map(|p| {
-            let (name, value) = p.split_once('=')?;
-            trim_lws(name)
-                .eq_ignore_ascii_case("branch")
-                .then(|| trim_lws(value).to_string())
-        })
+        header_param(self.headers().get("Via")?, "branch").map(str::to_string)
     }
     fn from_tag(&self) -> Option<String> {
         self.from().and_then(|f| f.tag().map(str::to_string))
@@ -1051,18 +1036,12 @@ impl Response {
 
     /// Sets the To tag if it has none (UAS behaviour, RFC 3261 8.2.6.2).
     pub fn set_to_tag(&mut self, tag: &str) {
-        let has_tag = |v: &str| {
-            split_outside_quotes(v, b';').skip(1).any(|p| {
-                p.split_once('=')
-                    .is_some_and(|(n, _)| trim_lws(n).eq_ignore_ascii_case("tag"))
-            })
-        };
         if let Some(value) = self
             .headers
             .0
             .iter_mut()
             .find(|(n, _)| n == "To")
-            .filter(|(_, v)| !has_tag(v))
+            .filter(|(_, v)| header_param(v, "tag").is_none())
         {
             // A parameter after the name-addr (or after an addr-spec, which cannot carry
             // parameters of its own) is a header parameter: appending keeps the value as sent.
@@ -1116,6 +1095,15 @@ fn serialized_len(headers: &Headers, body: &[u8]) -> usize {
         .sum::<usize>()
         + body.len()
         + 64
+}
+
+/// The value of header parameter `name` (`;name=value` after the address or sent-by), read
+/// in place without parsing the header; `None` when absent or without a value.
+fn header_param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
+    split_outside_quotes(value, b';').skip(1).find_map(|p| {
+        let (n, v) = p.split_once('=')?;
+        trim_lws(n).eq_ignore_ascii_case(name).then(|| trim_lws(v))
+    })
 }
 
 /// Splits at `sep` where not inside double quotes or `<...>`.
