@@ -118,8 +118,24 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 }
 
-/// Request-rate limiting per source address (the flood guard).
+/// Request-rate limiting per source (the flood guard), keyed by [`source_key`].
 pub type FloodGuard = RateLimiter<IpAddr>;
+
+/// The key that per-address limits count under: an IPv4 address as it is, an IPv6 address
+/// by its /64 (one subscriber's prefix: a client that owns a /64 must not get around the
+/// limits by changing its low bits), and an IPv4-mapped IPv6 address as the IPv4 one.
+pub fn source_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -134,6 +150,19 @@ mod tests {
         assert!(!r.hit(&"a", 2000), "still banned after the window");
         assert!(r.is_banned(&"a", 5029));
         assert!(r.hit(&"a", 5031), "ban over");
+    }
+
+    #[test]
+    fn ipv6_counts_by_its_64_and_mapped_v4_as_v4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(source_key(a), source_key(b));
+        assert_ne!(source_key(a), source_key(c));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(source_key(mapped), v4);
+        assert_eq!(source_key(v4), v4);
     }
 
     #[test]
