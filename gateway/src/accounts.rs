@@ -816,7 +816,9 @@ impl Store {
         // A SIP password's HA1 values hold the extension: a renumbered extension keeps no
         // SIP password (it is set again from the command line).
         let renumbered = ext != before.extension;
-        sqlx::query("UPDATE employees SET name = ?, email = ?, ext = ?, role = ?, app_access = ?, ha1_md5 = CASE WHEN ? THEN NULL ELSE ha1_md5 END, ha1_sha256 = CASE WHEN ? THEN NULL ELSE ha1_sha256 END WHERE company_id = ? AND id = ?")
+        // Renumbering or revoking access also ends the web app's SIP credentials.
+        let revoked = before.app_access && !access;
+        sqlx::query("UPDATE employees SET name = ?, email = ?, ext = ?, role = ?, app_access = ?, ha1_md5 = CASE WHEN ? THEN NULL ELSE ha1_md5 END, ha1_sha256 = CASE WHEN ? THEN NULL ELSE ha1_sha256 END, sip_generation = sip_generation + ? WHERE company_id = ? AND id = ?")
             .bind(&name)
             .bind(&email)
             .bind(&ext)
@@ -824,6 +826,7 @@ impl Store {
             .bind(i64::from(access))
             .bind(renumbered)
             .bind(renumbered)
+            .bind(i64::from(renumbered || revoked))
             .bind(company)
             .bind(id)
             .execute(self.pool())
@@ -853,10 +856,10 @@ impl Store {
     }
 
     /// Sets the web password directly (command line, tests); the employee becomes active with
-    /// app access.
+    /// app access, and the web app's SIP credentials made before stop working.
     pub async fn set_web_password(&self, id: i64, password: &str) -> Result<(), StoreError> {
         let hash = hash_password(password)?;
-        sqlx::query("UPDATE employees SET web_password_hash = ?, app_access = 1 WHERE id = ?")
+        sqlx::query("UPDATE employees SET web_password_hash = ?, app_access = 1, sip_generation = sip_generation + 1 WHERE id = ?")
             .bind(hash)
             .bind(id)
             .execute(self.pool())
@@ -957,12 +960,15 @@ impl Store {
         Ok(self.company(company).await?.map(|c| (e, c)))
     }
 
-    pub async fn delete_session(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(token_hash(token))
-            .execute(self.pool())
-            .await?;
-        Ok(())
+    /// Ends a session; the employee whose it was, if it existed.
+    pub async fn delete_session(&self, token: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE token_hash = ? RETURNING employee_id")
+                .bind(token_hash(token))
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| r.get(0)),
+        )
     }
 
     /// Ends every session of an employee.
@@ -1066,7 +1072,8 @@ impl Store {
         if res.rows_affected() != 1 {
             return Ok(Err(LinkProblem::Used));
         }
-        sqlx::query("UPDATE employees SET web_password_hash = ? WHERE id = ?")
+        // The web app's SIP credentials made before stop working too.
+        sqlx::query("UPDATE employees SET web_password_hash = ?, sip_generation = sip_generation + 1 WHERE id = ?")
             .bind(hash)
             .bind(info.employee_id)
             .execute(&mut *tx)

@@ -657,8 +657,11 @@ async fn login(
 /// Logs out: ends this session and clears the cookie.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", responses((status = 204)))]
 async fn logout(State(st): State<ApiState>, headers: HeaderMap) -> ApiResult<Response> {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        st.store.delete_session(&token).await?;
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Some(employee) = st.store.delete_session(&token).await?
+    {
+        // The SIP credentials this browser (or any other) was given stop working.
+        sip_credentials_revoked(&st, employee).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut()
@@ -695,10 +698,21 @@ async fn sip_credentials(
             "SIP credentials are for employees' web sessions.",
         ));
     };
+    let generation = st
+        .store
+        .sip_generation(e.id)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
     let expires = accounts::unix_now() + sipcred::LIFETIME_SECS;
     let username = sipcred::username(&e.extension, expires);
     Ok(Json(SipCredentials {
-        password: sipcred::password(&st.sip_secret, &username, &caller.company.domain),
+        password: sipcred::password(
+            &st.sip_secret,
+            &username,
+            &caller.company.domain,
+            e.id,
+            generation,
+        ),
         username,
         domain: caller.company.domain,
         extension: e.extension,
@@ -783,6 +797,8 @@ async fn accept_link(
         .use_link(&token, &body.password)
         .await?
         .map_err(link_error)?;
+    // use_link raised the SIP generation; the core forgets its cached copy.
+    notify_sip_change(&st, id).await?;
     let (employee, company) = match st.store.employee_by_email(&info.email).await? {
         Some((e, _)) if e.id == id => {
             let c = st
@@ -923,6 +939,30 @@ async fn send_link(st: &ApiState, e: &Employee, kind: LinkKind) -> ApiResult<()>
     Ok(())
 }
 
+/// Ends the web app's SIP credentials of `employee` (logout): raises the generation and
+/// tells the core, whose cached copy would accept the old credentials for a few seconds.
+async fn sip_credentials_revoked(st: &ApiState, employee: i64) -> ApiResult<()> {
+    if let Some((company, ext)) = st.store.bump_sip_generation(employee).await? {
+        account_changed(st, company, ext, Registrations::Keep).await;
+    }
+    Ok(())
+}
+
+/// Tells the core that `employee`'s SIP generation changed in the store.
+async fn notify_sip_change(st: &ApiState, employee: i64) -> ApiResult<()> {
+    if let Some((company, ext)) = st.store.employee_ext(employee).await? {
+        account_changed(st, company, ext, Registrations::Keep).await;
+    }
+    Ok(())
+}
+
+async fn account_changed(st: &ApiState, company: i64, ext: String, drop: Registrations) {
+    let _ = st
+        .core
+        .send(CoreInput::AccountChanged { company, ext, drop })
+        .await;
+}
+
 // ---- employees (admins) ----
 
 /// What follows a change to an employee: an invitation when access is granted, and the
@@ -951,27 +991,13 @@ async fn after_change(
         } else {
             Registrations::Keep
         };
-        let _ = st
-            .core
-            .send(CoreInput::AccountChanged {
-                company: b.company_id,
-                ext: b.extension.clone(),
-                drop,
-            })
-            .await;
+        account_changed(st, b.company_id, b.extension.clone(), drop).await;
     }
     if let Some(a) = after
         && before.is_none_or(|b| b.extension != a.extension)
     {
         // The registrar may have cached "no such extension".
-        let _ = st
-            .core
-            .send(CoreInput::AccountChanged {
-                company: a.company_id,
-                ext: a.extension.clone(),
-                drop: Registrations::Keep,
-            })
-            .await;
+        account_changed(st, a.company_id, a.extension.clone(), Registrations::Keep).await;
     }
     warning
 }

@@ -833,7 +833,13 @@ impl Core {
         let verified = user.filter(|u| match ephemeral {
             Some((expires, _)) => {
                 let fresh = expires > crate::accounts::unix_now();
-                let password = sipcred::password(&self.cfg.sip_secret, &creds.username, realm);
+                let password = sipcred::password(
+                    &self.cfg.sip_secret,
+                    &creds.username,
+                    realm,
+                    u.employee_id,
+                    u.sip_generation,
+                );
                 let ha1 = centrala_sip::digest::ha1(
                     creds.algorithm,
                     &creds.username,

@@ -46,12 +46,19 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct SipUser {
     pub company_id: i64,
+    /// The employee (the web app's credentials are bound to it, see [`crate::sipcred`]).
+    pub employee_id: i64,
     pub ext: String,
     pub name: String,
     pub realm: String,
     pub ha1_md5: Option<String>,
     pub ha1_sha256: Option<String>,
     pub app_access: bool,
+    /// Raised by logout, a new web password, revoked access and renumbering: the web app's
+    /// credentials made for an earlier generation stop working.
+    pub sip_generation: i64,
+    /// The digest algorithm the SIP password's challenge uses; `None`: the transport's default.
+    pub digest: Option<Algorithm>,
 }
 
 impl SipUser {
@@ -235,6 +242,64 @@ impl Store {
         .map(row_to_user))
     }
 
+    /// Raises an employee's SIP generation: the web app's SIP credentials handed out before
+    /// stop working. Returns the company and extension, for telling the core.
+    pub async fn bump_sip_generation(
+        &self,
+        employee: i64,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE employees SET sip_generation = sip_generation + 1 WHERE id = ? RETURNING company_id, ext",
+        )
+        .bind(employee)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// The company and extension of an employee.
+    pub async fn employee_ext(&self, employee: i64) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(
+            sqlx::query("SELECT company_id, ext FROM employees WHERE id = ?")
+                .bind(employee)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| (r.get(0), r.get(1))),
+        )
+    }
+
+    /// An employee's SIP generation (for the web app's credentials).
+    pub async fn sip_generation(&self, employee: i64) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query("SELECT sip_generation FROM employees WHERE id = ?")
+                .bind(employee)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.get(0)),
+        )
+    }
+
+    /// Sets which digest challenge an extension's SIP password gets (`None`: the
+    /// transport's default).
+    pub async fn set_sip_digest(
+        &self,
+        company: i64,
+        ext: &str,
+        digest: Option<Algorithm>,
+    ) -> Result<(), StoreError> {
+        let res =
+            sqlx::query("UPDATE employees SET sip_digest = ? WHERE company_id = ? AND ext = ?")
+                .bind(digest.map(digest_name))
+                .bind(company)
+                .bind(ext)
+                .execute(&self.pool)
+                .await?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound(ext.into()));
+        }
+        Ok(())
+    }
+
     /// Extensions of the first company whose SIP password was set for another realm (they
     /// cannot register until it is set again).
     pub async fn sip_passwords_for_other_realm(
@@ -252,7 +317,7 @@ impl Store {
     }
 }
 
-const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access";
+const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest";
 
 fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
     SipUser {
@@ -263,6 +328,20 @@ fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
         ha1_md5: r.get(4),
         ha1_sha256: r.get(5),
         app_access: r.get::<i64, _>(6) != 0,
+        employee_id: r.get(7),
+        sip_generation: r.get(8),
+        digest: r
+            .get::<Option<String>, _>(9)
+            .as_deref()
+            .and_then(Algorithm::parse),
+    }
+}
+
+/// How a digest algorithm is stored in `employees.sip_digest`.
+pub fn digest_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::Md5 => "md5",
+        Algorithm::Sha256 => "sha-256",
     }
 }
 
