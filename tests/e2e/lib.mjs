@@ -1,8 +1,9 @@
 // Shared helpers for the browser end-to-end tests (node:test + playwright-core + Debian Chromium).
 import { createRequire } from 'node:module';
 // The npm tools live in tools/ (pinned by its package-lock.json).
+// playwright-core is loaded on first use, so tests without a browser (baresip.test.mjs) need
+// nothing from there.
 const require = createRequire(new URL('../../tools/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
 
@@ -10,16 +11,17 @@ export const BASE = process.env.CENTRALA_URL ?? 'http://127.0.0.1:8080';
 export const PASSWORDS = JSON.parse(process.env.CENTRALA_PASSWORDS ?? '{}');
 export const ARTIFACTS = process.env.E2E_ARTIFACTS ?? '/tmp';
 
-/** The gateway under test, started by each test file (so one can restart it). */
+/** The gateway under test, started by each test file (so one can restart it). `extraArgs` go
+ * to `centrala serve` (e.g. `['--sip-udp', '127.0.0.1:5060']`). */
 export const gateway = {
   proc: null,
-  async start() {
+  async start(extraArgs = []) {
     const { spawn } = await import('node:child_process');
     const { openSync } = await import('node:fs');
     const log = openSync(`${ARTIFACTS}/gateway.log`, 'a');
     this.proc = spawn(process.env.CENTRALA_BIN, [
       'serve', '--listen', '127.0.0.1:8080', '--data', process.env.CENTRALA_DATA_DIR,
-      '--web-root', `${process.env.ROOT}/dist`,
+      '--web-root', `${process.env.ROOT}/dist`, ...extraArgs,
     ], { stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: 'info' } });
     for (let i = 0; i < 100; i++) {
       try {
@@ -47,6 +49,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 export async function launch() {
+  const { chromium } = require('playwright-core');
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
