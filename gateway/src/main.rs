@@ -9,11 +9,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use centrala_gateway::accounts::{Company, DEFAULT_COMPANY, Role};
+use centrala_gateway::accounts::{Company, DEFAULT_COMPANY, NewEmployee, Role};
 use centrala_gateway::limits::Limits;
 use centrala_gateway::mail::{MailConfig, SmtpSecurity};
 use centrala_gateway::server::{self, Listeners, ServeConfig};
 use centrala_gateway::store::Store;
+use centrala_sip::digest::Algorithm;
 use clap::{Parser, Subcommand};
 use rand::Rng;
 use tracing_subscriber::EnvFilter;
@@ -166,7 +167,8 @@ impl MailArgs {
 #[derive(Subcommand)]
 enum CompanyCommand {
     /// Creates a company with its SIP domain, and optionally its first admin and a number
-    /// block. The admin's password is printed (or set with --admin-password).
+    /// block. The admin's web password is printed (or set with --admin-password); the admin
+    /// gets no SIP password (desk phones): set one with `centrala user set --password`.
     Create {
         #[arg(long)]
         name: String,
@@ -183,6 +185,7 @@ enum CompanyCommand {
         admin_email: Option<String>,
         #[arg(long, default_value = "Administrator")]
         admin_name: String,
+        /// The admin's web login password (argon2 only; never a SIP password).
         #[arg(long, env = "CENTRALA_ADMIN_PASSWORD")]
         admin_password: Option<String>,
     },
@@ -214,6 +217,23 @@ enum UserCommand {
         web_password: Option<String>,
         #[arg(long, value_enum, default_value = "user")]
         role: RoleArg,
+        /// The digest challenge the SIP password gets (default: the transport's: MD5 on
+        /// UDP, TCP and TLS, SHA-256 first on WebSocket).
+        #[arg(long, value_enum)]
+        digest: Option<DigestArg>,
+    },
+    /// Changes a user's SIP password or digest algorithm.
+    Set {
+        #[arg(long)]
+        ext: String,
+        #[arg(long)]
+        company: Option<String>,
+        /// A new SIP password (at least 6 characters).
+        #[arg(long, env = "CENTRALA_USER_PASSWORD")]
+        password: Option<String>,
+        /// The digest challenge the SIP password gets; `default`: the transport's.
+        #[arg(long, value_enum)]
+        digest: Option<DigestSetting>,
     },
     /// Lists users.
     List {
@@ -227,6 +247,42 @@ enum UserCommand {
         #[arg(long)]
         company: Option<String>,
     },
+}
+
+/// A device credential's digest algorithm.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DigestArg {
+    Md5,
+    #[value(name = "sha-256")]
+    Sha256,
+}
+
+impl From<DigestArg> for Algorithm {
+    fn from(d: DigestArg) -> Algorithm {
+        match d {
+            DigestArg::Md5 => Algorithm::Md5,
+            DigestArg::Sha256 => Algorithm::Sha256,
+        }
+    }
+}
+
+/// `user set --digest`: an algorithm, or back to the transport's default.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DigestSetting {
+    Md5,
+    #[value(name = "sha-256")]
+    Sha256,
+    Default,
+}
+
+impl DigestSetting {
+    fn algorithm(self) -> Option<Algorithm> {
+        match self {
+            DigestSetting::Md5 => Some(Algorithm::Md5),
+            DigestSetting::Sha256 => Some(Algorithm::Sha256),
+            DigestSetting::Default => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -291,7 +347,9 @@ async fn open(data: &Path) -> anyhow::Result<Store> {
         .with_context(|| format!("opening the data folder {}", data.display()))
 }
 
-/// Adds a company's first admin; the password is printed when made up here.
+/// Adds a company's first admin with a web password (printed when made up here) and no SIP
+/// password: the web app registers with short-lived credentials, and a desk phone's
+/// password is a separate one, set when a phone is set up.
 async fn print_admin(
     store: &Store,
     c: &Company,
@@ -306,15 +364,28 @@ async fn print_admin(
     let made_up = password.is_none();
     let password = password.unwrap_or_else(random_password);
     let id = store
-        .add_sip_user(c.id, &ext, name, &password, &c.domain)
-        .await?;
-    store.set_login(id, Some(email), Some(Role::Admin)).await?;
+        .create_employee(
+            c.id,
+            &NewEmployee {
+                name: name.to_string(),
+                email: email.to_string(),
+                extension: Some(ext.clone()),
+                role: Role::Admin,
+                app_access: true,
+            },
+        )
+        .await?
+        .id;
     store.set_web_password(id, &password).await?;
     if made_up {
-        println!("  admin {email} password {password} (extension {ext})");
+        println!("  admin {email} (extension {ext}), web login password: {password}");
     } else {
-        println!("  admin {email} (extension {ext})");
+        println!("  admin {email} (extension {ext}), web login password as given");
     }
+    println!(
+        "  no SIP password for desk phones yet; to add one: centrala user set --company {} --ext {ext} --password ...",
+        c.domain
+    );
     Ok(())
 }
 
@@ -479,6 +550,7 @@ async fn run() -> anyhow::Result<()> {
                     email,
                     web_password,
                     role,
+                    digest,
                 } => {
                     let default_domain = domain(&store, flag).await?;
                     let c = company_of(&store, company.as_deref()).await?;
@@ -496,7 +568,39 @@ async fn run() -> anyhow::Result<()> {
                     if let Some(pw) = web_password {
                         store.set_web_password(id, &pw).await?;
                     }
+                    if let Some(d) = digest {
+                        store.set_sip_digest(c.id, &ext, Some(d.into())).await?;
+                    }
                     println!("added {ext} ({name}) in {realm}");
+                }
+                UserCommand::Set {
+                    ext,
+                    company,
+                    password,
+                    digest,
+                } => {
+                    if password.is_none() && digest.is_none() {
+                        anyhow::bail!("nothing to change: give --password and/or --digest");
+                    }
+                    let default_domain = domain(&store, flag).await?;
+                    let c = company_of(&store, company.as_deref()).await?;
+                    let realm = if c.id == DEFAULT_COMPANY {
+                        default_domain
+                    } else {
+                        c.domain.clone()
+                    };
+                    if let Some(pw) = password {
+                        store.set_sip_password(c.id, &ext, &pw, &realm).await?;
+                        println!("SIP password of {ext} set in {realm}");
+                    }
+                    if let Some(d) = digest {
+                        let alg = d.algorithm();
+                        store.set_sip_digest(c.id, &ext, alg).await?;
+                        println!(
+                            "digest of {ext}: {}",
+                            alg.map_or("the transport's default", |a| a.as_str())
+                        );
+                    }
                 }
                 UserCommand::List { company } => {
                     let c = company_of(&store, company.as_deref()).await?;
@@ -576,32 +680,43 @@ async fn run() -> anyhow::Result<()> {
             }
             let c = company_of(&store, None).await?;
             println!(
-                "Demo company in {domain}. Open the web app and log in with an e-mail and password:"
+                "Demo company in {domain}. Open the web app and log in with an e-mail and its web password:"
             );
+            let mut sip = Vec::new();
             for (ext, name, local, role) in [
                 ("101", "Alice Nowak", "alice", Role::Admin),
                 ("102", "Bartek Kowalski", "bartek", Role::User),
                 ("103", "Celina Wiśniewska", "celina", Role::User),
             ] {
-                let password = random_password();
+                // Two passwords, made independently: the web login's (argon2) and the
+                // extension's SIP password for desk phones and SIP clients (digest HA1).
+                let (web_password, sip_password) = (random_password(), random_password());
                 let email = format!("{local}@{domain}");
                 let id = match store.employee_by_ext(c.id, ext).await? {
                     Some(e) => {
-                        store.set_password(ext, &password, &domain).await?;
+                        store.set_password(ext, &sip_password, &domain).await?;
                         e.id
                     }
                     None => {
                         store
-                            .add_sip_user(c.id, ext, name, &password, &domain)
+                            .add_sip_user(c.id, ext, name, &sip_password, &domain)
                             .await?
                     }
                 };
                 store.set_login(id, Some(&email), Some(role)).await?;
-                store.set_web_password(id, &password).await?;
+                store.set_web_password(id, &web_password).await?;
                 let admin = if role == Role::Admin { ", admin" } else { "" };
-                println!("  {email:<28} password {password}  (extension {ext}, {name}{admin})");
+                println!(
+                    "  {email:<28} web password {web_password}  (extension {ext}, {name}{admin})"
+                );
+                sip.push((ext, sip_password));
             }
-            println!("The same passwords are the extensions' SIP passwords (desk phones, JsSIP).");
+            println!(
+                "Desk phones and SIP clients (JsSIP, baresip) register with the extension and its own SIP password, not the web one:"
+            );
+            for (ext, pw) in sip {
+                println!("  {ext}@{domain:<24} SIP password {pw}");
+            }
             Ok(())
         }
     }
