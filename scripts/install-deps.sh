@@ -15,7 +15,10 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)
   command -v unshare >/dev/null || apt_pkgs+=(util-linux)
-  command -v ip >/dev/null || apt_pkgs+=(iproute2)
+  command -v ip >/dev/null || apt_pkgs+=(iproute2) # the veth pair in tests/e2e/in-netns.sh
+  # tests/e2e/baresip.test.mjs: baresip and the modules it uses (ausine, sndfile, aubridge, g711),
+  # without the metapackage's GTK, FFmpeg and GStreamer front-ends.
+  command -v baresip >/dev/null || apt_pkgs+=(baresip-core)
   command -v c++ >/dev/null || apt_pkgs+=(g++) # libfuzzer-sys builds libFuzzer (fuzz/run.sh)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
