@@ -446,7 +446,8 @@ pub enum Output<F> {
     NoAck { key: TxKey },
     /// An ACK that matches no transaction (the ACK for a 2xx).
     Ack { request: Request, flow: F },
-    /// A response that matches no transaction (a late 2xx retransmission).
+    /// A response that matches no transaction (a late 2xx retransmission), or that came on
+    /// another flow than its request went out on (dropped: it may be forged).
     StrayResponse { response: Response, flow: F },
 }
 
@@ -482,7 +483,7 @@ fn branch_of(msg: &impl SipMessage) -> String {
     }
 }
 
-impl<F: Clone> Transactions<F> {
+impl<F: Clone + PartialEq> Transactions<F> {
     pub fn new(timers: TimerConfig) -> Self {
         Transactions {
             timers,
@@ -645,7 +646,9 @@ impl<F: Clone> Transactions<F> {
             Message::Response(response) => {
                 let Some(cseq) = response.cseq() else { return };
                 let key = TxKey::client(&branch_of(&response), &cseq.method);
-                let Some(client) = self.clients.get_mut(&key) else {
+                // A response counts only on the flow its request went out on: a branch seen
+                // (or guessed) elsewhere must not let anyone answer for the callee.
+                let Some(client) = self.clients.get_mut(&key).filter(|c| c.flow == flow) else {
                     self.out.push_back(Output::StrayResponse { response, flow });
                     return;
                 };
@@ -659,6 +662,11 @@ impl<F: Clone> Transactions<F> {
             Message::Request(request) => {
                 let key = TxKey::server(&branch_of(&request), &request.method);
                 if let Some(server) = self.servers.get_mut(&key) {
+                    // Same branch from another flow: not a retransmission of this request,
+                    // and it may not take over its transaction. Dropped.
+                    if server.flow != flow {
+                        return;
+                    }
                     let is_2xx_ack = request.method == Method::Ack
                         && matches!(
                             server.tx.state,

@@ -199,8 +199,8 @@ pub struct UserAgent {
 }
 
 impl UserAgent {
-    /// A user agent; `seed` comes from the browser's randomness.
-    pub fn new(mut cfg: UaConfig, seed: u64) -> UserAgent {
+    /// A user agent; `seed` is 32 bytes of the browser's randomness (`crypto.getRandomValues`).
+    pub fn new(mut cfg: UaConfig, seed: [u8; 32]) -> UserAgent {
         let mut rng = Rng::new(seed);
         if cfg.instance_id.is_empty() {
             let hex = |rng: &mut Rng, n: usize| -> String {
@@ -1216,7 +1216,7 @@ mod tests {
     fn authorization_carries_the_auth_user_when_set() {
         let mut cfg = UaConfig::new("101", "demo.centrala.local", "cred-1");
         cfg.auth_user = Some("1764300000:101".into());
-        let mut ua = UserAgent::new(cfg, 7);
+        let mut ua = UserAgent::new(cfg, [7; 32]);
         ua.connected(0);
         let first = next_register(&mut ua);
         assert!(first.headers.get("Authorization").is_none());
@@ -1232,7 +1232,7 @@ mod tests {
 
     #[test]
     fn authorization_uses_the_extension_without_an_auth_user() {
-        let mut ua = UserAgent::new(UaConfig::new("101", "demo.centrala.local", "pw"), 7);
+        let mut ua = UserAgent::new(UaConfig::new("101", "demo.centrala.local", "pw"), [7; 32]);
         ua.connected(0);
         let first = next_register(&mut ua);
         challenge(&mut ua, &first, 10);
@@ -1245,7 +1245,7 @@ mod tests {
     fn new_credentials_are_used_by_the_next_refresh() {
         let mut cfg = UaConfig::new("101", "demo.centrala.local", "cred-1");
         cfg.auth_user = Some("1:101".into());
-        let mut ua = UserAgent::new(cfg, 9);
+        let mut ua = UserAgent::new(cfg, [9; 32]);
         ua.connected(0);
         let first = next_register(&mut ua);
         challenge(&mut ua, &first, 10);
@@ -1285,7 +1285,7 @@ mod tests {
     fn a_refused_login_is_reported_and_can_be_retried_with_new_credentials() {
         let mut cfg = UaConfig::new("101", "demo.centrala.local", "old");
         cfg.auth_user = Some("1:101".into());
-        let mut ua = UserAgent::new(cfg, 3);
+        let mut ua = UserAgent::new(cfg, [3; 32]);
         ua.connected(0);
         let first = next_register(&mut ua);
         challenge(&mut ua, &first, 10);
@@ -1306,7 +1306,7 @@ mod tests {
 
     #[test]
     fn other_refusals_are_not_credential_problems() {
-        let mut ua = UserAgent::new(UaConfig::new("101", "d", "pw"), 5);
+        let mut ua = UserAgent::new(UaConfig::new("101", "d", "pw"), [5; 32]);
         ua.connected(0);
         let first = next_register(&mut ua);
         ua.handle_message(&first.response(503, "Busy").to_bytes(), 10);

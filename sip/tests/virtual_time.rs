@@ -24,7 +24,11 @@ impl Link {
             base_delay,
             jitter,
             loss_rate,
-            rng: Rng::new(seed),
+            rng: Rng::new({
+                let mut s = [0u8; 32];
+                s[..8].copy_from_slice(&seed.to_le_bytes());
+                s
+            }),
             in_flight: Vec::new(),
             seq: 0,
             sent: Vec::new(),
@@ -325,8 +329,8 @@ struct World {
 
 impl World {
     fn new(delay: u64, jitter: u64) -> World {
-        let mut a = UserAgent::new(UaConfig::new("101", "example.com", "pw-a"), 11);
-        let mut b = UserAgent::new(UaConfig::new("102", "example.com", "pw-b"), 22);
+        let mut a = UserAgent::new(UaConfig::new("101", "example.com", "pw-a"), [11; 32]);
+        let mut b = UserAgent::new(UaConfig::new("102", "example.com", "pw-b"), [22; 32]);
         a.connected(0);
         b.connected(0);
         World {

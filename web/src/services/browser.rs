@@ -15,11 +15,22 @@ pub fn now_ms() -> u64 {
         .map_or(0, |p| p.now() as u64)
 }
 
-/// 64 random bits from `Math.random()` (a seed for the SIP user agent's tokens).
-pub fn random_u64() -> u64 {
-    let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    (hi << 32) ^ lo ^ now_ms().rotate_left(17)
+/// 32 bytes from the browser's cryptographic generator (`crypto.getRandomValues`): the
+/// seed of the SIP user agent's branches, tags and Call-IDs, which must not be guessable.
+/// Every current browser has it, on secure and plain pages alike; were it ever missing, the
+/// seed falls back to `Math.random()` with a warning in the console rather than failing.
+pub fn random_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut seed).is_ok());
+    if !filled {
+        web_sys::console::warn_1(&"no crypto.getRandomValues: weak SIP tokens".into());
+        for b in seed.iter_mut() {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    seed
 }
 
 /// A number in [0, 1).
@@ -75,7 +86,13 @@ pub fn instance_id() -> String {
     {
         return id;
     }
-    let (a, b) = (random_u64(), random_u64());
+    let seed = random_seed();
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&seed[i..i + 8]);
+        u64::from_le_bytes(w)
+    };
+    let (a, b) = (word(0), word(8));
     // UUID version 4, variant 10.
     let id = format!(
         "urn:uuid:{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",

@@ -30,7 +30,7 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 use yew::Callback;
 
-use super::browser::{instance_id, now_ms, random_u64, random_unit};
+use super::browser::{instance_id, now_ms, random_seed, random_unit};
 use super::media::CallMedia;
 use super::ringtone::Ringtone;
 use super::timer::Timer;
@@ -130,7 +130,7 @@ impl Phone {
         ua_cfg.display_name = Some(cfg.display_name).filter(|d| !d.trim().is_empty());
         ua_cfg.secure = cfg.server.starts_with("wss:");
         ua_cfg.instance_id = instance_id();
-        let ua = UserAgent::new(ua_cfg, random_u64());
+        let ua = UserAgent::new(ua_cfg, random_seed());
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
             let (w1, w2) = (weak.clone(), weak.clone());
             Inner {
