@@ -14,15 +14,17 @@ use centrala_sip::digest::{Algorithm, Challenge, Credentials};
 use centrala_sip::message::{Message, Method, NameAddr, Request, Response, SipMessage, Uri};
 use centrala_sip::rng::Rng;
 use centrala_sip::transaction::{Output, TimerConfig, Transactions, TxKey};
+use std::collections::hash_map::Entry;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::accounts::{DEFAULT_COMPANY, normalize_number};
-use crate::limits::{Limits, RateLimiter};
+use crate::limits::{Limits, RateLimiter, source_key};
 use crate::nonce::{NonceCheck, Nonces};
 use crate::sipcred;
 use crate::store::{SipUser, Store};
+use crate::trusted::{TrustedPeer, is_trusted};
 
 /// The core's tables are keyed by what peers send (addresses, extensions, branches):
 /// foldhash is several times faster than SipHash and seeded per table.
@@ -54,6 +56,19 @@ pub const USER_CACHE_MS: u64 = 5_000;
 pub const USER_FORGET_MS: u64 = 15_000;
 /// How long an unanswered call rings before the caller hears "no answer".
 pub const RING_TIMEOUT_MS: u64 = 120_000;
+/// How long a dialog with no request in it is kept (Kamailio's dialog default is 12 h): a
+/// call whose sides vanished without a BYE is forgotten then.
+pub const DIALOG_IDLE_MS: u64 = 12 * 3600 * 1000;
+/// How many dialogs one flow may be a side of; past it its new calls get 503. A trunk
+/// (trusted peer) may hold [`MAX_DIALOGS_TRUSTED`].
+pub const MAX_DIALOGS_PER_FLOW: usize = 256;
+pub const MAX_DIALOGS_TRUSTED: usize = 1_000_000;
+/// Identity headers a caller may not set: the gateway asserts who the caller is.
+const IDENTITY_HEADERS: [&str; 3] = [
+    "P-Asserted-Identity",
+    "P-Preferred-Identity",
+    "Remote-Party-ID",
+];
 
 /// The transport a flow uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,8 +139,9 @@ pub struct CoreConfig {
     pub udp_addr: Option<SocketAddr>,
     pub tcp_addr: Option<SocketAddr>,
     pub tls_addr: Option<SocketAddr>,
-    /// Addresses not challenged for out-of-dialog requests other than REGISTER.
-    pub trusted: Vec<IpAddr>,
+    /// Peers not challenged for out-of-dialog requests other than REGISTER, each on the
+    /// transports the operator named (never WebSocket; UDP only when asked for).
+    pub trusted: Vec<TrustedPeer>,
     pub limits: Limits,
     /// Key of the web app's short-lived SIP credentials ([`sipcred`]).
     pub sip_secret: [u8; 32],
@@ -143,8 +159,47 @@ struct Conn {
     transport: Transport,
     /// When a message last came (UDP flows are forgotten after a quiet while).
     last_seen: u64,
-    /// Contact address keys learnt from this connection.
-    contacts: Vec<String>,
+    /// The dialogs this flow is a side of (removed with it).
+    dialogs: Vec<DialogId>,
+}
+
+/// A dialog the proxy record-routed: Call-ID, the caller's tag, the callee's tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct DialogId {
+    call_id: Box<str>,
+    caller_tag: Box<str>,
+    callee_tag: Box<str>,
+}
+
+/// One dialog set up through the proxy (RFC 3261 12, routed as Kamailio's `loose_route` with
+/// a dialog table): in-dialog requests are forwarded only between its two sides' flows, and
+/// only when they come from one of them.
+#[derive(Debug)]
+struct Dialog {
+    caller: ConnId,
+    callee: ConnId,
+    /// Made by a provisional response with a To tag; a 2xx confirms it, a final non-2xx for
+    /// the INVITE ends it.
+    early: bool,
+    /// Forgotten then unless a request in it comes first.
+    idle_until: u64,
+}
+
+/// Which side of a dialog sent an in-dialog request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Caller,
+    Callee,
+}
+
+/// What happens to the caller-identity headers of a forwarded request.
+enum Identity {
+    /// A trusted peer (a trunk) asserts identity itself: pass them on.
+    Keep,
+    /// Removed (in-dialog requests, or no authenticated identity).
+    Strip,
+    /// Removed, and this `P-Asserted-Identity` set from the authenticated user (RFC 3325).
+    Assert(String),
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +245,12 @@ struct ProxyCtx {
     answered: bool,
     /// An answered INVITE's context stays until then, to pass on 2xx retransmissions.
     linger_until: Option<u64>,
+    /// Forwarded with our Record-Route (INVITE, SUBSCRIBE, REFER): responses with a To tag
+    /// set up dialogs, listed here until the request ends.
+    creates_dialogs: bool,
+    dialogs: Vec<DialogId>,
+    /// For an in-dialog request: its dialog, and whether it ends it (BYE).
+    in_dialog: Option<(DialogId, bool)>,
 }
 
 pub struct Core {
@@ -199,7 +260,8 @@ pub struct Core {
     conns: HashMap<ConnId, Conn>,
     /// Bindings by address of record: `<company id>:<extension>`.
     location: HashMap<String, Vec<Binding>>,
-    contact_index: HashMap<String, ConnId>,
+    /// Dialogs record-routed through us: the only way in-dialog requests are routed.
+    dialogs: HashMap<DialogId, Dialog>,
     nonces: Nonces,
     proxies: HashMap<TxKey, ProxyCtx>,
     branch_ctx: HashMap<TxKey, TxKey>,
@@ -208,7 +270,9 @@ pub struct Core {
     udp: Option<Arc<UdpSocket>>,
     udp_flows: HashMap<SocketAddr, ConnId>,
     next_conn: Arc<AtomicU64>,
-    auth_fail_user: RateLimiter<String>,
+    /// Failed logins per (source, user): bad tries from one place do not lock the user out
+    /// everywhere. Sources count by [`source_key`] (an IPv6 /64 as one).
+    auth_fail_user: RateLimiter<(IpAddr, String)>,
     auth_fail_ip: RateLimiter<IpAddr>,
     /// Users looked up recently (None: no such user), with when.
     /// By company, then extension (looked up without allocating a key).
@@ -252,10 +316,30 @@ enum Auth {
     Challenge {
         stale: bool,
     },
-    /// Too many failed attempts for this user or from this address.
+    /// Too many failed attempts for this user from this source, or from this source.
     Blocked,
     /// A trusted peer: no authentication asked.
     Trusted,
+}
+
+/// The key of a request's dialog as the caller sees it, and the same with the tags swapped
+/// (as the callee sends): (Call-ID, From tag, To tag).
+fn dialog_ids(req: &Request) -> Option<(DialogId, DialogId)> {
+    let call_id: Box<str> = req.call_id()?.into();
+    let from: Box<str> = req.from_tag()?.into();
+    let to: Box<str> = req.to_tag()?.into();
+    Some((
+        DialogId {
+            call_id: call_id.clone(),
+            caller_tag: from.clone(),
+            callee_tag: to.clone(),
+        },
+        DialogId {
+            call_id,
+            caller_tag: to,
+            callee_tag: from,
+        },
+    ))
 }
 
 impl Core {
@@ -264,7 +348,7 @@ impl Core {
     pub fn new(
         cfg: CoreConfig,
         store: Store,
-        seed: u64,
+        seed: [u8; 32],
         udp: Option<Arc<UdpSocket>>,
         next_conn: Arc<AtomicU64>,
     ) -> Core {
@@ -295,7 +379,7 @@ impl Core {
             tx: Transactions::new(TimerConfig::default()),
             conns: HashMap::default(),
             location: HashMap::default(),
-            contact_index: HashMap::default(),
+            dialogs: HashMap::default(),
             proxies: HashMap::default(),
             branch_ctx: HashMap::default(),
             rng: Rng::new(seed),
@@ -352,12 +436,11 @@ impl Core {
                     peer,
                     transport,
                     last_seen: self.now(),
-                    contacts: Vec::new(),
+                    dialogs: Vec::new(),
                 };
                 self.conns.insert(conn, c);
             }
             CoreInput::Message { conn, message } => {
-                self.learn_contacts(conn, &message);
                 let now = self.now();
                 self.tx.receive(message, conn, now);
                 self.process().await;
@@ -368,7 +451,6 @@ impl Core {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.last_seen = now;
                 }
-                self.learn_contacts(conn, &message);
                 if let Message::Request(r) = &mut message {
                     mark_received(r, peer);
                 }
@@ -401,49 +483,10 @@ impl Core {
             peer,
             transport: Transport::Udp,
             last_seen: self.now(),
-            contacts: Vec::new(),
+            dialogs: Vec::new(),
         };
         self.conns.insert(conn, c);
         conn
-    }
-
-    /// Where to send a request for `uri` when no flow is known for it: a UDP peer by address.
-    fn flow_for_uri(&mut self, uri: &Uri) -> Option<ConnId> {
-        if let Some(&c) = self.contact_index.get(&uri.address_key()) {
-            return Some(c);
-        }
-        let ip: IpAddr = uri
-            .host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .ok()?;
-        let wants_udp = uri
-            .params
-            .value("transport")
-            .is_none_or(|t| t.eq_ignore_ascii_case("udp"));
-        if self.udp.is_none() || !wants_udp {
-            return None;
-        }
-        Some(self.udp_flow(SocketAddr::new(ip, uri.port.unwrap_or(5060))))
-    }
-
-    /// Remembers which connection a Contact address lives on, for in-dialog routing.
-    fn learn_contacts(&mut self, conn: ConnId, message: &Message) {
-        let contacts = match message {
-            Message::Request(r) => r.contacts(),
-            Message::Response(r) => r.contacts(),
-        };
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        for contact in contacts {
-            let key = contact.uri.address_key();
-            if self.contact_index.get(&key) != Some(&conn) {
-                self.contact_index.insert(key.clone(), conn);
-                c.contacts.push(key);
-            }
-        }
     }
 
     fn on_account_changed(&mut self, company: i64, ext: &str, drop: Registrations) {
@@ -491,10 +534,8 @@ impl Core {
             return;
         };
         debug!(conn, peer = %c.peer, "connection closed");
-        for key in c.contacts {
-            if self.contact_index.get(&key) == Some(&conn) {
-                self.contact_index.remove(&key);
-            }
+        for id in c.dialogs {
+            self.end_dialog(&id);
         }
         for (ext, bindings) in self.location.iter_mut() {
             let before = bindings.len();
@@ -545,6 +586,7 @@ impl Core {
         // idle clients re-register every few minutes, so keeping them longer would only hold
         // memory.
         if now % 10_000 < 1_000 {
+            self.forget_idle_dialogs(now);
             self.forget_cached_users(now);
             self.domains
                 .retain(|_, (_, at)| now.saturating_sub(*at) < USER_CACHE_MS);
@@ -583,21 +625,15 @@ impl Core {
             .iter()
             .filter(|(_, c)| !registered.contains(c))
             .filter(|(_, c)| {
-                self.conns
-                    .get(c)
-                    .is_none_or(|c| now.saturating_sub(c.last_seen) > UDP_FLOW_IDLE_MS)
+                self.conns.get(c).is_none_or(|c| {
+                    c.dialogs.is_empty() && now.saturating_sub(c.last_seen) > UDP_FLOW_IDLE_MS
+                })
             })
             .map(|(a, _)| *a)
             .collect();
         for addr in quiet {
-            if let Some(conn) = self.udp_flows.remove(&addr)
-                && let Some(c) = self.conns.remove(&conn)
-            {
-                for key in c.contacts {
-                    if self.contact_index.get(&key) == Some(&conn) {
-                        self.contact_index.remove(&key);
-                    }
-                }
+            if let Some(conn) = self.udp_flows.remove(&addr) {
+                self.conns.remove(&conn);
             }
         }
     }
@@ -650,7 +686,10 @@ impl Core {
                     );
                 }
                 Output::NoAck { .. } => {}
-                _ => {}
+                // The transaction layer is ours (`centrala-sip`); a new output must be handled
+                // here, so list what is ignored instead of matching everything.
+                #[allow(unreachable_patterns)]
+                other => debug!(?other, "transaction output ignored"),
             }
         }
     }
@@ -727,7 +766,7 @@ impl Core {
             return;
         }
         if req.method == Method::Cancel {
-            self.on_cancel(key, req, now);
+            self.on_cancel(key, req, conn, now);
             return;
         }
         if req.method == Method::Register {
@@ -818,10 +857,17 @@ impl Core {
         };
         let ephemeral = sipcred::parse(&creds.username);
         let ext = ephemeral.map_or(creds.username.as_str(), |(_, e)| e);
-        // Failures count per extension, whatever expiry a credential's name claims.
-        let who = format!("{ext}@{realm}");
-        if self.auth_fail_user.is_banned(&who, now) || self.auth_fail_ip.is_banned(&peer, now) {
+        // Failures count per extension and source, whatever expiry a credential's name claims.
+        let source = source_key(peer);
+        let who = (source, format!("{ext}@{realm}"));
+        if self.auth_fail_user.is_banned(&who, now) || self.auth_fail_ip.is_banned(&source, now) {
             return Auth::Blocked;
+        }
+        // The digest covers the Request-URI it names (RFC 7616 3.4.6): credentials computed
+        // for another request are not accepted for this one.
+        if !digest_uri_matches(&creds.uri, &req.uri) {
+            info!(user = %who.1, %peer, "digest uri does not match the Request-URI");
+            return Auth::Challenge { stale: false };
         }
         let user = match self.user(*company, ext, now).await {
             Ok(u) => u,
@@ -853,11 +899,11 @@ impl Core {
                 .is_some_and(|h| creds.verify(req.method.as_str(), h)),
         });
         let Some(user) = verified else {
-            info!(user = %who, %peer, method = %req.method, "digest authentication failed");
+            info!(user = %who.1, %peer, method = %req.method, "digest authentication failed");
             let user_ok = self.auth_fail_user.hit(&who, now);
-            let ip_ok = self.auth_fail_ip.hit(&peer, now);
+            let ip_ok = self.auth_fail_ip.hit(&source, now);
             if !user_ok || !ip_ok {
-                warn!(user = %who, %peer, "too many failed logins: refused for a while");
+                warn!(user = %who.1, %peer, "too many failed logins from this source: refused for a while");
                 return Auth::Blocked;
             }
             return Auth::Challenge { stale: false };
@@ -978,21 +1024,55 @@ impl Core {
         );
     }
 
-    /// 401 or 407 with a SHA-256 and an MD5 challenge. On WebSocket SHA-256 goes first
+    /// The digest algorithms a challenge offers, in order. On WebSocket SHA-256 and then MD5
     /// (RFC 8760 preference order): JsSIP and SIP.js keep only the *last* challenge header and
-    /// know only MD5, our softphone picks SHA-256. Desk phones and tools on UDP/TCP/TLS (sipp,
-    /// many phones) answer the *first* challenge and often know only MD5, so there MD5 goes
-    /// first.
-    fn challenge(
+    /// know only MD5, our softphone picks SHA-256. On UDP, TCP and TLS a single MD5 challenge,
+    /// as Kamailio and Asterisk send: desk phones, baresip and sipp answer the first challenge,
+    /// often know only MD5, and some (baresip) refuse a set with an algorithm they do not know.
+    /// A SIP credential set to one algorithm (`user add --digest`) gets only that one. The
+    /// user is known from the cache or looked up; an unknown one gets the transport's default.
+    async fn digest_offer(
+        &mut self,
+        req: &Request,
+        conn: ConnId,
+        company: i64,
+        now: u64,
+    ) -> &'static [Algorithm] {
+        let ext = if req.method == Method::Register {
+            req.to().and_then(|t| t.uri.user)
+        } else {
+            req.from().and_then(|f| f.uri.user)
+        };
+        let chosen = match ext {
+            Some(ext) => self
+                .user(company, &ext, now)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|u| u.digest),
+            None => None,
+        };
+        match (chosen, self.transport_of(conn)) {
+            (Some(Algorithm::Sha256), _) => &[Algorithm::Sha256],
+            (Some(Algorithm::Md5), _) => &[Algorithm::Md5],
+            (None, Transport::Ws) => &[Algorithm::Sha256, Algorithm::Md5],
+            (None, _) => &[Algorithm::Md5],
+        }
+    }
+
+    /// 401 or 407 with the digest challenges [`Self::digest_offer`] picks.
+    async fn challenge(
         &mut self,
         key: &TxKey,
         req: &Request,
         conn: ConnId,
         proxy: bool,
         stale: bool,
-        realm: &str,
+        realm: &(i64, String),
     ) {
         let now = self.now();
+        let order = self.digest_offer(req, conn, realm.0, now).await;
+        let realm = realm.1.as_str();
         let (status, reason, header) = if proxy {
             (407, "Proxy Authentication Required", "Proxy-Authenticate")
         } else {
@@ -1000,14 +1080,10 @@ impl Core {
         };
         let mut resp = req.response(status, reason);
         resp.set_to_tag(&self.rng.token(10));
-        let order = match self.transport_of(conn) {
-            Transport::Ws => [Algorithm::Sha256, Algorithm::Md5],
-            _ => [Algorithm::Md5, Algorithm::Sha256],
-        };
         // One nonce serves both challenges: the client answers one of them, and the nonce
         // count is tracked per nonce either way.
         let nonce = self.nonces.issue(now, self.rng.next_u64());
-        for algorithm in order {
+        for &algorithm in order {
             let ch = Challenge {
                 realm: realm.to_string(),
                 nonce: nonce.clone(),
@@ -1030,7 +1106,7 @@ impl Core {
         {
             Auth::Ok { user, app } => (user, app),
             Auth::Challenge { stale } => {
-                return self.challenge(&key, &req, conn, false, stale, &realm.1);
+                return self.challenge(&key, &req, conn, false, stale, &realm).await;
             }
             Auth::Blocked | Auth::Trusted => return self.refuse_blocked(&key, &req, now),
         };
@@ -1144,7 +1220,7 @@ impl Core {
 
     async fn on_initial(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
         let peer = self.peer_ip(conn);
-        let trusted = self.cfg.trusted.contains(&peer);
+        let trusted = is_trusted(&self.cfg.trusted, peer, self.transport_of(conn));
         let realm = self.realm_of(&req, now).await;
         let auth = if trusted {
             Auth::Trusted
@@ -1152,15 +1228,19 @@ impl Core {
             self.authenticate(&req, "Proxy-Authorization", peer, &realm, now)
                 .await
         };
-        let (caller, company) = match auth {
-            Auth::Ok { user, .. } => (user.ext, Some(user.company_id)),
+        let (caller, company, identity) = match auth {
+            Auth::Ok { user, .. } => {
+                let identity = Identity::Assert(asserted_identity(&user, &realm.1));
+                (user.ext, Some(user.company_id), identity)
+            }
             // A trunk's call is for the company of the domain or public number called.
             Auth::Trusted => (
                 req.from().and_then(|f| f.uri.user).unwrap_or_default(),
                 None,
+                Identity::Keep,
             ),
             Auth::Challenge { stale } => {
-                return self.challenge(&key, &req, conn, true, stale, &realm.1);
+                return self.challenge(&key, &req, conn, true, stale, &realm).await;
             }
             Auth::Blocked => return self.refuse_blocked(&key, &req, now),
         };
@@ -1227,6 +1307,20 @@ impl Core {
             return;
         }
         let invite = req.method == Method::Invite;
+        let creates_dialogs = matches!(
+            req.method,
+            Method::Invite | Method::Subscribe | Method::Refer
+        );
+        if creates_dialogs && self.dialog_room(conn) == 0 {
+            self.reply(
+                &key,
+                &req,
+                503,
+                "Service Unavailable (too many calls on this connection)",
+                now,
+            );
+            return;
+        }
         if invite {
             self.tx
                 .send_response(&key, req.response(100, "Trying"), now);
@@ -1234,7 +1328,7 @@ impl Core {
         }
         let mut branches = Vec::new();
         for (uri, bconn) in targets {
-            let bkey = self.forward(&req, uri, conn, bconn, invite, now);
+            let bkey = self.forward(&req, uri, conn, bconn, creates_dialogs, &identity, now);
             self.branch_ctx.insert(bkey.clone(), key.clone());
             branches.push(Branch {
                 key: bkey,
@@ -1256,6 +1350,9 @@ impl Core {
                 ring_deadline: invite.then_some(now + RING_TIMEOUT_MS),
                 answered: false,
                 linger_until: None,
+                creates_dialogs,
+                dialogs: Vec::new(),
+                in_dialog: None,
             },
         );
     }
@@ -1292,18 +1389,45 @@ impl Core {
         }
     }
 
+    /// A request with a To tag: forwarded only inside a dialog we record-routed, from one of
+    /// its two sides to the other (never to an address a Request-URI names). Anything else is
+    /// 481, or 403 from a flow that is not a side of the dialog it names.
     fn on_in_dialog(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
-        let Some(target) = self.flow_for_uri(&req.uri.clone()) else {
-            self.reply(
-                &key,
-                &req,
-                481,
-                "Call/Transaction Does Not Exist (the other side is gone)",
-                now,
-            );
-            return;
+        let target = match self.dialog_for(&req, conn) {
+            Ok(t) => t,
+            Err(DialogRefusal::Unknown) => {
+                debug!(conn, method = %req.method, "in-dialog request for no dialog of ours");
+                self.reply(&key, &req, 481, "Call/Transaction Does Not Exist", now);
+                return;
+            }
+            Err(DialogRefusal::NotASide) => {
+                warn!(conn, method = %req.method, peer = %self.peer_ip(conn), "in-dialog request from a flow that is not a side of the dialog");
+                self.reply(
+                    &key,
+                    &req,
+                    403,
+                    "Forbidden (not a party to this dialog)",
+                    now,
+                );
+                return;
+            }
         };
-        let bkey = self.forward(&req, req.uri.clone(), conn, target, false, now);
+        let (id, to) = target;
+        if let Some(d) = self.dialogs.get_mut(&id) {
+            d.idle_until = now + DIALOG_IDLE_MS;
+        }
+        let ends = req.method == Method::Bye;
+        let uri = req.uri.clone();
+        let identity = if is_trusted(
+            &self.cfg.trusted,
+            self.peer_ip(conn),
+            self.transport_of(conn),
+        ) {
+            Identity::Keep
+        } else {
+            Identity::Strip
+        };
+        let bkey = self.forward(&req, uri, conn, to, false, &identity, now);
         self.branch_ctx.insert(bkey.clone(), key.clone());
         self.proxies.insert(
             key,
@@ -1312,7 +1436,7 @@ impl Core {
                 upstream: conn,
                 branches: vec![Branch {
                     key: bkey,
-                    conn: target,
+                    conn: to,
                     state: BranchState::Pending,
                     cancelled: false,
                 }],
@@ -1323,13 +1447,141 @@ impl Core {
                 ring_deadline: None,
                 answered: false,
                 linger_until: None,
+                creates_dialogs: false,
+                dialogs: Vec::new(),
+                in_dialog: Some((id, ends)),
             },
         );
+    }
+
+    /// The dialog an in-dialog request belongs to and the flow of its other side, when `conn`
+    /// is one of its sides.
+    fn dialog_for(&self, req: &Request, conn: ConnId) -> Result<(DialogId, ConnId), DialogRefusal> {
+        let (as_caller, as_callee) = dialog_ids(req).ok_or(DialogRefusal::Unknown)?;
+        let (id, side) = if self.dialogs.contains_key(&as_caller) {
+            (as_caller, Side::Caller)
+        } else if self.dialogs.contains_key(&as_callee) {
+            (as_callee, Side::Callee)
+        } else {
+            return Err(DialogRefusal::Unknown);
+        };
+        let d = &self.dialogs[&id];
+        let (from, to) = match side {
+            Side::Caller => (d.caller, d.callee),
+            Side::Callee => (d.callee, d.caller),
+        };
+        if from != conn {
+            return Err(DialogRefusal::NotASide);
+        }
+        Ok((id, to))
+    }
+
+    /// How many more dialogs `conn` may be a side of.
+    fn dialog_room(&self, conn: ConnId) -> usize {
+        let Some(c) = self.conns.get(&conn) else {
+            return 0;
+        };
+        let max = if is_trusted(&self.cfg.trusted, c.peer.ip(), c.transport) {
+            MAX_DIALOGS_TRUSTED
+        } else {
+            MAX_DIALOGS_PER_FLOW
+        };
+        max.saturating_sub(c.dialogs.len())
+    }
+
+    /// Notes a dialog set up by a response with a To tag to a request we record-routed. A
+    /// 2xx confirms an early one. Returns the id when it is new.
+    fn add_dialog(
+        &mut self,
+        req: &Request,
+        resp: &Response,
+        caller: ConnId,
+        callee: ConnId,
+        now: u64,
+    ) -> Option<DialogId> {
+        let id = DialogId {
+            call_id: req.call_id()?.into(),
+            caller_tag: req.from_tag()?.into(),
+            callee_tag: resp.to_tag()?.into(),
+        };
+        let confirmed = resp.status >= 200;
+        match self.dialogs.entry(id.clone()) {
+            Entry::Occupied(mut e) => {
+                if confirmed {
+                    e.get_mut().early = false;
+                }
+                None
+            }
+            Entry::Vacant(e) => {
+                if self.conns.get(&caller).is_none() || self.conns.get(&callee).is_none() {
+                    return None;
+                }
+                let full = |c: &Conn, trusted: &[TrustedPeer]| {
+                    let max = if is_trusted(trusted, c.peer.ip(), c.transport) {
+                        MAX_DIALOGS_TRUSTED
+                    } else {
+                        MAX_DIALOGS_PER_FLOW
+                    };
+                    c.dialogs.len() >= max
+                };
+                if self
+                    .conns
+                    .get(&callee)
+                    .is_some_and(|c| full(c, &self.cfg.trusted))
+                {
+                    warn!(
+                        conn = callee,
+                        "too many dialogs on this connection: not routed"
+                    );
+                    return None;
+                }
+                e.insert(Dialog {
+                    caller,
+                    callee,
+                    early: !confirmed,
+                    idle_until: now + DIALOG_IDLE_MS,
+                });
+                for conn in [caller, callee] {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.dialogs.push(id.clone());
+                    }
+                }
+                Some(id)
+            }
+        }
+    }
+
+    /// Forgets a dialog and its place in both sides' lists.
+    fn end_dialog(&mut self, id: &DialogId) {
+        let Some(d) = self.dialogs.remove(id) else {
+            return;
+        };
+        for conn in [d.caller, d.callee] {
+            if let Some(c) = self.conns.get_mut(&conn)
+                && let Some(i) = c.dialogs.iter().position(|x| x == id)
+            {
+                c.dialogs.swap_remove(i);
+            }
+        }
+    }
+
+    /// Dialogs with no request for [`DIALOG_IDLE_MS`] (both sides vanished without a BYE).
+    fn forget_idle_dialogs(&mut self, now: u64) {
+        let idle: Vec<DialogId> = self
+            .dialogs
+            .iter()
+            .filter(|(_, d)| d.idle_until <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in idle {
+            self.end_dialog(&id);
+        }
     }
 
     /// Sends a copy of `req` to `uri` on `conn` in a new client transaction. With
     /// `record_route`, our Record-Route goes on top; when the request changes transport
     /// (WebSocket in, UDP out, say) we record-route twice, one entry per side (RFC 5658).
+    #[allow(clippy::too_many_arguments)]
     fn forward(
         &mut self,
         req: &Request,
@@ -1337,10 +1589,19 @@ impl Core {
         from: ConnId,
         conn: ConnId,
         record_route: bool,
+        identity: &Identity,
         now: u64,
     ) -> TxKey {
         let mut f = req.clone();
         f.uri = uri;
+        match identity {
+            Identity::Keep => {}
+            Identity::Strip => IDENTITY_HEADERS.iter().for_each(|h| f.headers.remove(h)),
+            Identity::Assert(pai) => {
+                IDENTITY_HEADERS.iter().for_each(|h| f.headers.remove(h));
+                f.headers.push("P-Asserted-Identity", pai.clone());
+            }
+        }
         let mf = f
             .headers
             .get("Max-Forwards")
@@ -1362,12 +1623,26 @@ impl Core {
         self.tx.send_request(f, conn, t_out.reliable(), now)
     }
 
+    /// The ACK for a 2xx goes end to end within the dialog, from the caller's flow only.
     fn forward_ack(&mut self, mut ack: Request, from: ConnId) {
         self.pop_own_routes(&mut ack);
-        let Some(target) = self.flow_for_uri(&ack.uri.clone()) else {
-            debug!(conn = from, "ACK for an unknown target dropped");
-            return;
+        let target = match self.dialog_for(&ack, from) {
+            Ok((id, to)) if self.dialogs.get(&id).is_some_and(|d| d.caller == from) => to,
+            _ => {
+                debug!(
+                    conn = from,
+                    "ACK for no dialog of ours (or not from its caller) dropped"
+                );
+                return;
+            }
         };
+        if !is_trusted(
+            &self.cfg.trusted,
+            self.peer_ip(from),
+            self.transport_of(from),
+        ) {
+            IDENTITY_HEADERS.iter().for_each(|h| ack.headers.remove(h));
+        }
         let mf = ack
             .headers
             .get("Max-Forwards")
@@ -1396,9 +1671,13 @@ impl Core {
         }
     }
 
-    fn on_cancel(&mut self, key: TxKey, req: Request, now: u64) {
+    fn on_cancel(&mut self, key: TxKey, req: Request, conn: ConnId, now: u64) {
         let invite_key = key.invite_of_cancel();
-        let pending = self.proxies.get(&invite_key).is_some_and(|c| !c.final_sent);
+        // Only the flow the INVITE came on may cancel it: a branch is no password.
+        let pending = self
+            .proxies
+            .get(&invite_key)
+            .is_some_and(|c| !c.final_sent && c.upstream == conn);
         if !pending {
             self.reply(&key, &req, 481, "Call/Transaction Does Not Exist", now);
             return;
@@ -1462,13 +1741,32 @@ impl Core {
     }
 
     fn on_branch_response(&mut self, skey: TxKey, bkey: TxKey, resp: Response, now: u64) {
-        let Some(ctx) = self.proxies.get_mut(&skey) else {
+        let Some(ctx) = self.proxies.get(&skey) else {
             return;
         };
         let Some(bi) = ctx.branches.iter().position(|b| b.key == bkey) else {
             return;
         };
         let status = resp.status;
+        // Dialogs: a record-routed request's 1xx/2xx with a To tag sets one up; an in-dialog
+        // request's answer may end its dialog.
+        if ctx.creates_dialogs && (101..300).contains(&status) && resp.to_tag().is_some() {
+            let (req, up, down) = (ctx.request.clone(), ctx.upstream, ctx.branches[bi].conn);
+            if let Some(id) = self.add_dialog(&req, &resp, up, down, now)
+                && let Some(ctx) = self.proxies.get_mut(&skey)
+            {
+                ctx.dialogs.push(id);
+            }
+        } else if let Some((id, ends)) = &ctx.in_dialog
+            && status >= 200
+            && (status == 481 || (*ends && status != 401 && status != 407))
+        {
+            let id = id.clone();
+            self.end_dialog(&id);
+        }
+        let Some(ctx) = self.proxies.get_mut(&skey) else {
+            return;
+        };
         match status {
             100 => {}
             101..=199 => {
@@ -1538,12 +1836,64 @@ impl Core {
         }
     }
 
+    /// Forgets a finished request's context; the early dialogs it set up that no 2xx
+    /// confirmed end with it.
     fn drop_ctx(&mut self, skey: &TxKey) {
         if let Some(ctx) = self.proxies.remove(skey) {
             for b in ctx.branches {
                 self.branch_ctx.remove(&b.key);
             }
+            for id in ctx.dialogs {
+                if self.dialogs.get(&id).is_some_and(|d| d.early) {
+                    self.end_dialog(&id);
+                }
+            }
         }
+    }
+}
+
+/// Why an in-dialog request is not routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DialogRefusal {
+    /// No dialog of ours has its Call-ID and tags.
+    Unknown,
+    /// The dialog exists, but the request came on a flow that is neither of its sides.
+    NotASide,
+}
+
+/// Whether a digest response's `uri` names the Request-URI it came with (RFC 7616 3.4.6),
+/// compared as URIs: scheme, user, host (any case) and port.
+fn digest_uri_matches(digest_uri: &str, request_uri: &Uri) -> bool {
+    if digest_uri == request_uri.to_string() {
+        return true;
+    }
+    match Uri::parse(digest_uri) {
+        Ok(u) => {
+            u.scheme.eq_ignore_ascii_case(&request_uri.scheme)
+                && u.user == request_uri.user
+                && u.host.eq_ignore_ascii_case(&request_uri.host)
+                && u.port == request_uri.port
+        }
+        Err(_) => false,
+    }
+}
+
+/// The `P-Asserted-Identity` (RFC 3325) for an authenticated caller: the directory's name and
+/// the extension in the company's domain. Quotes and backslashes in the name are escaped.
+fn asserted_identity(user: &SipUser, domain: &str) -> String {
+    let name: String = user
+        .name
+        .chars()
+        .filter(|c| !c.is_control())
+        .flat_map(|c| match c {
+            '"' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    if name.trim().is_empty() {
+        format!("<sip:{}@{domain}>", user.ext)
+    } else {
+        format!("\"{name}\" <sip:{}@{domain}>", user.ext)
     }
 }
 

@@ -3,6 +3,8 @@
 //! browser uses.
 #![allow(dead_code)]
 
+pub mod peer;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -283,7 +285,9 @@ impl Phone {
     pub async fn connect_with(addr: SocketAddr, mut cfg: UaConfig, instance: u32) -> Phone {
         let raw = Raw::connect(addr).await;
         cfg.instance_id = format!("urn:uuid:00000000-0000-4000-8000-{instance:012}");
-        let ua = UserAgent::new(cfg, u64::from(instance) * 7919 + 1);
+        let mut seed = [0x5a; 32];
+        seed[..4].copy_from_slice(&instance.to_le_bytes());
+        let ua = UserAgent::new(cfg, seed);
         let (ctx, crx) = tokio::sync::mpsc::unbounded_channel();
         let (etx, erx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(drive(ua, raw.ws, crx, etx));
