@@ -5,6 +5,7 @@
 //! that caller's company only: another company's ids answer 404, as if they did not exist.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::JsonRejection;
@@ -34,7 +35,10 @@ pub const SESSION_COOKIE: &str = "centrala_session";
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
     /// Where people reach the web app (links in e-mails), e.g. `https://phone.example.com`.
+    /// Its origin may use the API and `/sip` from a browser.
     pub public_url: String,
+    /// Other origins (`https://x.example`) whose pages may use the API and `/sip`.
+    pub allowed_origins: Vec<String>,
     pub session_ttl_secs: i64,
     pub invite_ttl_secs: i64,
     pub reset_ttl_secs: i64,
@@ -44,6 +48,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             public_url: "http://127.0.0.1:8080".into(),
+            allowed_origins: Vec::new(),
             session_ttl_secs: 7 * 24 * 3600,
             invite_ttl_secs: 72 * 3600,
             reset_ttl_secs: 24 * 3600,
@@ -99,6 +104,110 @@ impl ApiState {
     fn secure_cookies(&self) -> bool {
         self.cfg.public_url.starts_with("https://")
     }
+}
+
+impl ApiConfig {
+    /// The origins whose pages may use the API and `/sip`: the public URL's and the others
+    /// configured.
+    pub fn origins(&self) -> Origins {
+        Origins::new(std::iter::once(&self.public_url).chain(&self.allowed_origins))
+    }
+}
+
+// ---- origins ----
+
+/// `scheme://host[:port]` of a URL, lower case, without a default port (80, 443) or path;
+/// `None` for anything but an http(s) URL with a host.
+pub fn normalize_origin(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return None,
+    };
+    let authority = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
+        return None;
+    }
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// The origins a gateway serving HTTP on `http` (and HTTPS on `https`) is reached at when no
+/// public URL is configured: the listening address, and for a loopback or unspecified one
+/// also `localhost` and `127.0.0.1` on the same port.
+pub fn default_origins(http: SocketAddr, https: Option<SocketAddr>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (scheme, addr) in std::iter::once(("http", http)).chain(https.map(|a| ("https", a))) {
+        out.push(format!("{scheme}://{addr}"));
+        if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+            out.push(format!("{scheme}://localhost:{}", addr.port()));
+            out.push(format!("{scheme}://127.0.0.1:{}", addr.port()));
+        }
+    }
+    out
+}
+
+/// The origins (RFC 6454) whose pages may make state-changing API calls and open `/sip`;
+/// a request without `Origin` is no browser page's and is not checked.
+#[derive(Clone, Debug, Default)]
+pub struct Origins(Arc<Vec<String>>);
+
+impl Origins {
+    pub fn new<S: AsRef<str>>(urls: impl IntoIterator<Item = S>) -> Origins {
+        let mut list: Vec<String> = Vec::new();
+        for o in urls
+            .into_iter()
+            .filter_map(|u| normalize_origin(u.as_ref()))
+        {
+            if !list.contains(&o) {
+                list.push(o);
+            }
+        }
+        Origins(Arc::new(list))
+    }
+
+    /// Whether a request with this `Origin` header may go on (no header: yes).
+    pub fn allows(&self, origin: Option<&HeaderValue>) -> bool {
+        let Some(origin) = origin else { return true };
+        origin
+            .to_str()
+            .ok()
+            .and_then(normalize_origin)
+            .is_some_and(|o| self.0.contains(&o))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+/// Refuses (403) a state-changing API request that a page of another origin sent.
+async fn check_origin(
+    State(origins): State<Origins>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let changes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if changes && !origins.allows(req.headers().get(header::ORIGIN)) {
+        warn!(origin = ?req.headers().get(header::ORIGIN), path = %req.uri().path(), "API request from a foreign origin refused");
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_origin",
+            "This request came from a page of another site; it is not allowed.",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 // ---- errors ----
@@ -496,6 +605,7 @@ pub struct ImportReport {
 // ---- the router ----
 
 pub fn router(state: ApiState) -> Router {
+    let origins = state.cfg.origins();
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/sessions", post(login))
@@ -539,6 +649,7 @@ pub fn router(state: ApiState) -> Router {
             }),
         )
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(origins, check_origin))
 }
 
 #[derive(OpenApi)]
@@ -1538,4 +1649,48 @@ async fn delete_token(
 ) -> ApiResult<StatusCode> {
     st.store.delete_api_token(c.company.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_compare_as_scheme_host_and_port() {
+        assert_eq!(
+            normalize_origin("HTTPS://Phone.Example.com:443/app?x").as_deref(),
+            Some("https://phone.example.com")
+        );
+        assert_eq!(
+            normalize_origin("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(normalize_origin("null"), None);
+        assert_eq!(normalize_origin("ftp://x.example"), None);
+        let o = Origins::new(["https://phone.example.com/", "http://127.0.0.1:8080"]);
+        let allows = |v: &str| o.allows(Some(&HeaderValue::from_str(v).unwrap()));
+        assert!(allows("https://phone.example.com"));
+        assert!(allows("http://127.0.0.1:8080"));
+        assert!(!allows("http://phone.example.com"));
+        assert!(!allows("https://evil.example"));
+        assert!(!allows("null"));
+        assert!(o.allows(None), "no Origin: not a browser page");
+    }
+
+    #[test]
+    fn without_a_public_url_loopback_is_reachable_by_name_and_address() {
+        let http: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let https: SocketAddr = "127.0.0.1:8443".parse().unwrap();
+        let o = default_origins(http, Some(https));
+        for want in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "https://127.0.0.1:8443",
+            "https://localhost:8443",
+        ] {
+            assert!(o.iter().any(|x| x == want), "{want} in {o:?}");
+        }
+        let o = default_origins("192.0.2.5:80".parse().unwrap(), None);
+        assert_eq!(o, vec!["http://192.0.2.5:80".to_string()]);
+    }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use centrala_gateway::accounts::{Company, DEFAULT_COMPANY, NewEmployee, Role};
+use centrala_gateway::api;
 use centrala_gateway::limits::Limits;
 use centrala_gateway::mail::{MailConfig, SmtpSecurity};
 use centrala_gateway::server::{self, Listeners, ServeConfig};
@@ -86,6 +87,11 @@ enum Command {
         /// (default: http://<listen>).
         #[arg(long, env = "CENTRALA_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Another origin (https://x.example) whose pages may use the API and /sip, besides
+        /// the public URL's (without --public-url: http://<listen>, and for a loopback
+        /// address also localhost and 127.0.0.1). Repeatable.
+        #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+        allowed_origins: Vec<String>,
         #[command(flatten)]
         mail: MailArgs,
     },
@@ -480,6 +486,7 @@ async fn run() -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             public_url,
+            allowed_origins,
             mail,
         } => {
             let store = open(&data).await?;
@@ -527,7 +534,24 @@ async fn run() -> anyhow::Result<()> {
                 );
                 max
             });
+            for o in public_url.iter().chain(&allowed_origins) {
+                if api::normalize_origin(o).is_none() {
+                    anyhow::bail!("{o} is not an http:// or https:// origin");
+                }
+            }
+            if public_url.is_none() {
+                let https = listener
+                    .https
+                    .as_ref()
+                    .map(|l| l.local_addr())
+                    .transpose()?;
+                cfg.api
+                    .allowed_origins
+                    .extend(api::default_origins(listener.http.local_addr()?, https));
+            }
+            cfg.api.allowed_origins.extend(allowed_origins);
             cfg.api.public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
+            tracing::info!(origins = ?cfg.api.origins().iter().collect::<Vec<_>>(), "pages of these origins may use the API and /sip");
             cfg.mail = mail.config(&data, &domain);
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tower_http::services::{ServeDir, ServeFile};
 use tracing::{debug, info, warn};
 
-use crate::api::{ApiConfig, ApiState};
+use crate::api::{ApiConfig, ApiState, Origins};
 use crate::core::{Core, CoreConfig, CoreInput, Transport};
 use crate::limits::{FloodGuard, Limits};
 use crate::mail::{MailConfig, Mailer};
@@ -104,6 +104,8 @@ struct Edge {
     flood: Arc<Mutex<FloodGuard>>,
     connections: Arc<Mutex<Connections>>,
     epoch: tokio::time::Instant,
+    /// Pages that may open `/sip` (a request without `Origin` is not a page's).
+    origins: Origins,
 }
 
 /// Open connections, in all and by source address.
@@ -261,6 +263,7 @@ pub async fn run(
         ))),
         connections: Arc::new(Mutex::new(Default::default())),
         epoch: tokio::time::Instant::now(),
+        origins: cfg.api.origins(),
     };
     if let Some(udp) = udp {
         // A bigger receive buffer rides out bursts instead of dropping datagrams (each drop
@@ -350,7 +353,18 @@ async fn sip_ws(
     ws: WebSocketUpgrade,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(edge): State<Edge>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    // A page of another site must not use a visitor's browser to reach this gateway (on an
+    // intranet, or on localhost): WebSocket is not bound by the same-origin policy.
+    if !edge.origins.allows(headers.get(axum::http::header::ORIGIN)) {
+        info!(%peer, origin = ?headers.get(axum::http::header::ORIGIN), "SIP WebSocket from a foreign origin refused");
+        return error(
+            StatusCode::FORBIDDEN,
+            "forbidden_origin",
+            "This page may not use this phone system",
+        );
+    }
     // Small buffers: SIP messages are small and an idle phone should cost little memory
     // (tungstenite's default is a 128 KiB read buffer per connection).
     let ws = ws

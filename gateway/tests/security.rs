@@ -13,8 +13,9 @@ use std::net::SocketAddr;
 use centrala_sip::digest::{Challenge, Credentials};
 use common::{DOMAIN, Raw};
 use http::{Auth, http, login};
-use seed::{WEB_PASSWORD, employee_id, start_seeded};
+use seed::{WEB_PASSWORD, employee_id, start_seeded, start_seeded_with};
 use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 // ---- helpers ----
 
@@ -159,6 +160,74 @@ async fn web_sip_credential_does_not_follow_the_extension_to_its_new_holder() {
     let (user2, pw2, ext2) = sip_credentials(a, &cecil).await;
     assert_eq!(ext2, "102");
     assert_eq!(register_status(a, "102", &user2, &pw2).await, 200);
+}
+
+// ---- 4. Origin ----
+
+/// The status of a `/sip` WebSocket handshake sent with `origin`.
+async fn ws_status(addr: SocketAddr, origin: Option<&str>) -> u16 {
+    let mut req = format!("ws://{addr}/sip").into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "sip".parse().unwrap());
+    if let Some(o) = origin {
+        req.headers_mut().insert("Origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((_, resp)) => resp.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("handshake: {e}"),
+    }
+}
+
+/// A page of another site cannot open `/sip` through a visitor's browser; the app's own
+/// origin, a configured one and clients that send no Origin (JsSIP under node, phones) can.
+#[tokio::test]
+async fn sip_websocket_refuses_a_foreign_origin() {
+    let gw = start_seeded_with(None, |cfg| {
+        cfg.api.allowed_origins.push("https://app.example".into())
+    })
+    .await;
+    let a = gw.addr;
+    assert_eq!(ws_status(a, Some("http://evil.example")).await, 403);
+    assert_eq!(ws_status(a, Some("null")).await, 403);
+    assert_eq!(ws_status(a, Some(&format!("http://{a}"))).await, 101);
+    assert_eq!(ws_status(a, Some("https://app.example")).await, 101);
+    assert_eq!(ws_status(a, None).await, 101);
+}
+
+/// A state-changing API call from a foreign page gets 403 `forbidden_origin` (and does
+/// nothing); the app's own origin and callers without Origin go on.
+#[tokio::test]
+async fn state_changing_api_calls_refuse_a_foreign_origin() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    let login_from = |origin: Option<String>| async move {
+        let mut r = http::Request::new("POST", "/api/v1/sessions")
+            .json(json!({"email": "bob@a.test", "password": WEB_PASSWORD}));
+        if let Some(o) = origin {
+            r = r.header("Origin", o);
+        }
+        r.send(a).await
+    };
+    let r = login_from(Some("http://evil.example".into())).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.error(), "forbidden_origin");
+    assert!(r.header("set-cookie").is_none(), "no session made");
+    assert_eq!(login_from(Some(format!("http://{a}"))).await.status, 201);
+    let session = login_from(None).await.session();
+    // A foreign page cannot log the user out either; reading is not checked here.
+    let r = http::Request::new("DELETE", "/api/v1/sessions/current")
+        .auth(Auth::Cookie(&session))
+        .header("Origin", "http://evil.example")
+        .send(a)
+        .await;
+    assert_eq!(r.status, 403);
+    let r = http::Request::new("GET", "/api/v1/me")
+        .auth(Auth::Cookie(&session))
+        .header("Origin", "http://evil.example")
+        .send(a)
+        .await;
+    assert_eq!(r.status, 200, "the session still works: {}", r.body);
 }
 
 /// The newest mailed link of `kind` (`invite` or `reset`) from the `.eml` files.
