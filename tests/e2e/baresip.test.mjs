@@ -19,6 +19,7 @@ const PHONES = {
   102: { sip: '127.0.0.1:5311', rtp: [20200, 20219], tone: 660, auto: true },
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A baresip process with its own config folder; its stdout and stderr are kept in `out`. */
 class Baresip {
@@ -214,6 +215,10 @@ test('two baresips register over UDP, call each other through the gateway, and R
     a.waitFor(/Call established: sip:102@/, 'call established', 10000, /Call with [^\n]* terminated[^\n]*|call: [^\n]*(?:failed|\b[4-6]\d\d [A-Z])[^\n]*/),
     b.waitFor(/Call established: sip:101@/, 'call established', 10000, /Call with [^\n]* terminated[^\n]*/),
   ]));
+
+  // 102 got the INVITE from the gateway (baresip's SIP trace: "UDP FROM -> TO" above it).
+  assert.match(b.log(), new RegExp(`UDP ${esc(GW_SIP)} -> ${esc(PHONES[102].sip)}\\nINVITE sip:102`),
+    `102 gets the INVITE from the gateway\n${diagnostics()}`);
 
   // Each side receives RTP from the other's RTP port range, on an address of this namespace.
   await step('RTP', async () => {
