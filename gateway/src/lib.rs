@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod api;
 pub mod core;
+pub mod headers;
 pub mod limits;
 pub mod mail;
 pub mod nonce;

@@ -27,6 +27,7 @@ use tracing::{debug, info, warn};
 
 use crate::api::{ApiConfig, ApiState, Origins};
 use crate::core::{Core, CoreConfig, CoreInput, Transport};
+use crate::headers::SecurityHeaders;
 use crate::limits::{FloodGuard, Limits};
 use crate::mail::{MailConfig, Mailer};
 use crate::store::Store;
@@ -284,6 +285,15 @@ pub async fn run(
         tokio::spawn(tcp_loop(tcp, Some(acceptor), edge.clone()));
     }
     let index = cfg.web_root.join("index.html");
+    // The policy names the hashes of the page's inline scripts as served now: rebuilding the
+    // web app (a new page) needs a restart.
+    let page = std::fs::read_to_string(&index).ok();
+    let security = SecurityHeaders::new(
+        page.as_deref(),
+        &cfg.api.origins(),
+        cfg.api.public_url.starts_with("https://"),
+    );
+    debug!(csp = security.csp(), "Content-Security-Policy");
     let app = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/api/v1/config", get(config))
@@ -300,6 +310,10 @@ pub async fn run(
             });
         let service = app
             .clone()
+            .layer(axum::middleware::from_fn_with_state(
+                security.with_hsts(),
+                crate::headers::add,
+            ))
             .into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         tokio::spawn(async move {
@@ -315,7 +329,11 @@ pub async fn run(
     });
     axum::serve(
         http,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app.layer(axum::middleware::from_fn_with_state(
+            security,
+            crate::headers::add,
+        ))
+        .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await?;

@@ -230,6 +230,99 @@ async fn state_changing_api_calls_refuse_a_foreign_origin() {
     assert_eq!(r.status, 200, "the session still works: {}", r.body);
 }
 
+// ---- 5. security headers ----
+
+/// Checks the headers every response must carry; the CSP.
+fn assert_security_headers(r: &http::Resp, what: &str) -> String {
+    let h = |n: &str| {
+        r.header(n)
+            .unwrap_or_else(|| panic!("{n} on {what}: {:?}", r.headers))
+            .to_string()
+    };
+    assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(h("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(h("x-frame-options"), "DENY", "{what}");
+    let csp = h("content-security-policy");
+    for part in [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(part), "{part} in {csp} ({what})");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    csp
+}
+
+/// The page (with Trunk's inline start-up script, allowed by its hash), an API error and
+/// `/healthz` all carry the headers; HSTS comes over HTTPS only.
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    use base64::Engine;
+    use sha2::Digest;
+    let web = tempfile::tempdir().unwrap();
+    let script = "\nimport init, * as bindings from '/centrala-web-1.js';\nconst wasm = await init({ module_or_path: '/centrala-web-1_bg.wasm' });\n";
+    std::fs::write(
+        web.path().join("index.html"),
+        format!("<!doctype html><html><head><script type=\"module\">{script}</script></head><body></body></html>"),
+    )
+    .unwrap();
+    let root = web.path().to_path_buf();
+    let gw = start_seeded_with(None, |cfg| cfg.web_root = root).await;
+    let a = gw.addr;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+    let page = http(a, "GET", "/", Auth::None, None).await;
+    assert_eq!(page.status, 200);
+    let csp = assert_security_headers(&page, "/");
+    assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+    assert!(csp.contains(&format!("ws://{a}")), "{csp}");
+    assert!(page.header("strict-transport-security").is_none());
+    let err = http(a, "GET", "/api/v1/me", Auth::None, None).await;
+    assert_eq!(err.status, 401);
+    assert_security_headers(&err, "an API error");
+    let health = http(a, "GET", "/healthz", Auth::None, None).await;
+    assert_eq!(health.status, 200);
+    assert_security_headers(&health, "/healthz");
+    let missing = http(a, "GET", "/no-such.js", Auth::None, None).await;
+    assert_security_headers(&missing, "a missing file");
+    // Over HTTPS, HSTS too.
+    let tls = tls_connect(gw.https_addr, &gw.cert_der).await;
+    let r = http::Request::new("GET", "/healthz")
+        .send_on(tls, gw.https_addr)
+        .await;
+    assert_eq!(r.status, 200);
+    assert_security_headers(&r, "/healthz over HTTPS");
+    assert_eq!(
+        r.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+}
+
+/// A TLS client that trusts the gateway's self-signed certificate.
+async fn tls_connect(
+    addr: SocketAddr,
+    cert_der: &[u8],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from(cert_der.to_vec()))
+        .unwrap();
+    let cfg = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake")
+}
+
 /// The newest mailed link of `kind` (`invite` or `reset`) from the `.eml` files.
 fn mailed_link(gw: &common::Gateway, kind: &str) -> String {
     let mut files: Vec<_> = std::fs::read_dir(gw.dir.path().join("mail"))

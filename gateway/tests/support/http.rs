@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 #[derive(Debug)]
@@ -119,7 +119,7 @@ impl<'a> Request<'a> {
     }
 
     pub async fn send(self, addr: SocketAddr) -> Resp {
-        let mut s = match self.from {
+        let s = match self.from {
             None => TcpStream::connect(addr).await.expect("connect"),
             Some(ip) => {
                 let sock = TcpSocket::new_v4().expect("socket");
@@ -127,6 +127,15 @@ impl<'a> Request<'a> {
                 sock.connect(addr).await.expect("connect")
             }
         };
+        self.send_on(s, addr).await
+    }
+
+    /// Sends on a connected stream (TLS, say) to `addr` (the Host header).
+    pub async fn send_on<S: AsyncRead + AsyncWrite + Unpin>(
+        self,
+        mut s: S,
+        addr: SocketAddr,
+    ) -> Resp {
         let mut req = format!(
             "{} {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n",
             self.method, self.path
