@@ -31,14 +31,14 @@ trap cleanup EXIT
 
 SECS=25
 if [ -n "$USE_PERF" ]; then
-    RUST_LOG=warn "$CENTRALA" serve --listen 127.0.0.1:8095 --sip-udp "$SIP" --trusted-peer 127.0.0.2 \
+    RUST_LOG=warn "$CENTRALA" serve --listen 127.0.0.1:8095 --sip-udp "$SIP" --trusted-peer udp:127.0.0.2 \
         --flood-limit 4000000000 --data "$WORK/udp-data" --domain bench.local --web-root /nonexistent \
         >"$OUT/centrala.log" 2>&1 &
 else
     SECS=5
     RATE=$((RATE / 10))
     RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" "$CENTRALA" serve \
-        --listen 127.0.0.1:8095 --sip-udp "$SIP" --trusted-peer 127.0.0.2 --flood-limit 4000000000 \
+        --listen 127.0.0.1:8095 --sip-udp "$SIP" --trusted-peer udp:127.0.0.2 --flood-limit 4000000000 \
         --data "$WORK/udp-data" --domain bench.local --web-root /nonexistent >"$OUT/centrala.log" 2>&1 &
 fi
 GW=$!

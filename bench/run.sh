@@ -69,7 +69,7 @@ gcc -O2 -shared -fPIC -o "$WORK/md5only.so" "$SIPP/md5only.c" -ldl
 
 echo "== users (created once, reused)"
 python3 "$ROOT/bench/mkusers.py" --centrala "$CENTRALA" --data "$WORK/udp-data" --domain "$DOMAIN" \
-    --first 2000 --count 1001 --kamailio-db "$WORK/kamailio.db" --trusted-peer "$TRUSTED"
+    --first 2000 --count 1001 --kamailio-db "$WORK/kamailio.db" --trusted-peer "udp:$TRUSTED"
 
 PIDS=()
 cleanup() {
@@ -84,7 +84,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== starting Centrala on $C_SIP (udp) and Kamailio on $K_SIP (udp, children=$CHILDREN)"
-RUST_LOG=warn "$CENTRALA" serve --listen "$C_HTTP" --sip-udp "$C_SIP" --trusted-peer "$TRUSTED" \
+RUST_LOG=warn "$CENTRALA" serve --listen "$C_HTTP" --sip-udp "$C_SIP" --trusted-peer "udp:$TRUSTED" \
     --flood-limit 4000000000 --data "$WORK/udp-data" --domain "$DOMAIN" --web-root /nonexistent \
     >"$WORK/centrala.log" 2>&1 &
 C_PID=$!

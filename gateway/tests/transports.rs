@@ -174,6 +174,68 @@ async fn trusted_peer_is_not_challenged_but_others_are() {
     assert_eq!(stranger.final_response().await.status, 407);
 }
 
+/// A bare `--trusted-peer ADDR` trusts TCP and TLS, where a source cannot be forged, and not
+/// UDP (a forged datagram would make free calls) nor WebSocket (any web page on that host).
+#[tokio::test]
+async fn a_trusted_address_is_trusted_only_on_the_transports_named() {
+    let gw = start_with(|c| c.trusted = vec!["127.0.0.1".parse().unwrap()]).await;
+    let mut bob = Phone::registered(gw.addr, "102", 2).await;
+    let mut udp = Peer::udp(gw.udp_addr).await;
+    let me = udp.local();
+    udp.send(&invite_from_trunk(me, "102", "z9hG4bKu1")).await;
+    assert_eq!(udp.final_response().await.status, 407);
+    let mut ws = Raw::connect(gw.addr).await;
+    ws.send(&invite_from_trunk(me, "102", "z9hG4bKw1").replace("SIP/2.0/UDP", "SIP/2.0/WS"))
+        .await;
+    assert_eq!(ws.final_response().await.status, 407);
+    let mut tcp = Peer::tcp(gw.tcp_addr).await;
+    let me = tcp.local();
+    tcp.send(&invite_from_trunk(me, "102", "z9hG4bKc1").replace("SIP/2.0/UDP", "SIP/2.0/TCP"))
+        .await;
+    let (_, from) = bob.incoming().await;
+    assert_eq!(from, "48226006100");
+}
+
+/// Bad passwords from one source lock that source out for the user, not the user everywhere:
+/// the real phone on another address still registers.
+#[tokio::test]
+async fn bad_tries_from_one_address_do_not_lock_the_user_out_elsewhere() {
+    let gw = start().await;
+    let mut mallory = Peer::udp_from("127.0.0.2".parse().unwrap(), gw.udp_addr).await;
+    let me = mallory.local();
+    let mut statuses = Vec::new();
+    for i in 0..7u32 {
+        let reg = |cseq: u32, auth: String| {
+            format!(
+                "REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bKm{cseq}\nMax-Forwards: 70\nTo: <sip:102@{DOMAIN}>\nFrom: <sip:102@{DOMAIN}>;tag=m\nCall-ID: m\nCSeq: {cseq} REGISTER\nContact: <sip:102@{me}>\n{auth}\n"
+            )
+        };
+        mallory.send(&reg(2 * i + 1, String::new())).await;
+        let r = mallory.final_response().await;
+        let Some(ch) = Challenge::pick(r.headers.all("WWW-Authenticate")) else {
+            statuses.push(r.status);
+            continue;
+        };
+        let creds = Credentials::answer(
+            &ch,
+            "REGISTER",
+            &format!("sip:{DOMAIN}"),
+            "102",
+            "guess",
+            "c",
+            1,
+        );
+        mallory
+            .send(&reg(2 * i + 2, format!("Authorization: {creds}\n")))
+            .await;
+        statuses.push(mallory.final_response().await.status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 403, 403]);
+    // The real desk phone, on 127.0.0.1, registers with the right password.
+    let mut desk = Peer::udp(gw.udp_addr).await;
+    desk.register("102").await;
+}
+
 #[tokio::test]
 async fn a_flooding_source_is_banned_while_other_users_keep_calling() {
     let gw = start_with(|c| c.limits.flood_max_requests = 50).await;
@@ -363,32 +425,55 @@ async fn silent_and_slow_connections_are_closed() {
     );
 }
 
+/// Desk phones on UDP, TCP and TLS get one MD5 challenge, as Kamailio and Asterisk send
+/// (baresip refuses a set with an algorithm it does not know); WebSocket gets SHA-256 and then
+/// MD5 (JsSIP keeps the last); a credential set to SHA-256 gets only that, on any transport.
 #[tokio::test]
-async fn challenges_put_md5_first_for_desk_phones_and_sha256_first_on_websocket() {
+async fn challenges_offer_md5_alone_to_desk_phones_and_sha256_first_on_websocket() {
+    use centrala_sip::digest::Algorithm::{Md5, Sha256};
     let gw = start().await;
-    let reg = |t: &str, me: SocketAddr| {
+    let reg = |ext: &str, t: &str, me: SocketAddr| {
         format!(
-            "REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/{t} {me};branch=z9hG4bKord{t}\nMax-Forwards: 70\nTo: <sip:101@{DOMAIN}>\nFrom: <sip:101@{DOMAIN}>;tag=o\nCall-ID: ord-{t}\nCSeq: 1 REGISTER\nContact: <sip:101@{me}>\n\n"
+            "REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/{t} {me};branch=z9hG4bKord{t}{ext}\nMax-Forwards: 70\nTo: <sip:{ext}@{DOMAIN}>\nFrom: <sip:{ext}@{DOMAIN}>;tag=o\nCall-ID: ord-{t}-{ext}\nCSeq: 1 REGISTER\nContact: <sip:{ext}@{me}>\n\n"
         )
     };
-    let first_algorithm = |r: &Response| {
-        Challenge::parse(r.headers.get("WWW-Authenticate").unwrap())
-            .unwrap()
-            .algorithm
+    let offered = |r: &Response| -> Vec<centrala_sip::digest::Algorithm> {
+        r.headers
+            .all("WWW-Authenticate")
+            .map(|h| Challenge::parse(h).unwrap().algorithm)
+            .collect()
     };
     let mut udp = Peer::udp(gw.udp_addr).await;
     let me = udp.local();
-    udp.send(&reg("UDP", me)).await;
-    assert_eq!(
-        first_algorithm(&udp.final_response().await),
-        centrala_sip::digest::Algorithm::Md5
-    );
+    udp.send(&reg("101", "UDP", me)).await;
+    assert_eq!(offered(&udp.final_response().await), [Md5]);
+    let mut tcp = Peer::tcp(gw.tcp_addr).await;
+    let me_tcp = tcp.local();
+    tcp.send(&reg("101", "TCP", me_tcp)).await;
+    assert_eq!(offered(&tcp.final_response().await), [Md5]);
     let mut ws = Raw::connect(gw.addr).await;
-    ws.send(&reg("WS", me)).await;
-    assert_eq!(
-        first_algorithm(&ws.final_response().await),
-        centrala_sip::digest::Algorithm::Sha256
-    );
+    ws.send(&reg("101", "WS", me)).await;
+    assert_eq!(offered(&ws.final_response().await), [Sha256, Md5]);
+    // An unknown extension is challenged like a known one (nothing tells them apart).
+    udp.send(&reg("999", "UDP", me)).await;
+    assert_eq!(offered(&udp.final_response().await), [Md5]);
+    // 103's credential is set to SHA-256 (`user set --digest sha-256`).
+    let store = centrala_gateway::store::Store::open(gw.dir.path())
+        .await
+        .unwrap();
+    store
+        .set_sip_digest(
+            centrala_gateway::accounts::DEFAULT_COMPANY,
+            "103",
+            Some(Sha256),
+        )
+        .await
+        .unwrap();
+    // (103 was never looked up, so nothing of it is cached.)
+    udp.send(&reg("103", "UDP", me)).await;
+    assert_eq!(offered(&udp.final_response().await), [Sha256]);
+    ws.send(&reg("103", "WS", me)).await;
+    assert_eq!(offered(&ws.final_response().await), [Sha256]);
 }
 
 #[tokio::test]

@@ -67,10 +67,6 @@ pub async fn start() -> Gateway {
 /// Starts a gateway (WebSocket, UDP and TCP on 127.0.0.1, ephemeral ports) after `tune`
 /// adjusts its configuration.
 pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Gateway {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).await.expect("store");
     for ext in ["101", "102", "103"] {
@@ -85,6 +81,10 @@ pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Gateway {
 
 /// Starts a gateway on an existing data folder (a restart keeps everything).
 pub async fn start_on(dir: tempfile::TempDir, tune: impl FnOnce(&mut ServeConfig)) -> Gateway {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let store = Store::open(dir.path()).await.expect("store");
     let http = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -46,7 +46,11 @@ pub async fn tls_connect(
 
 impl Peer {
     pub async fn udp(gw: SocketAddr) -> Peer {
-        Peer::Udp(UdpSocket::bind("127.0.0.1:0").await.unwrap(), gw)
+        Peer::udp_from("127.0.0.1".parse().unwrap(), gw).await
+    }
+    /// A UDP peer on another loopback address (127.0.0.2...: another source).
+    pub async fn udp_from(ip: std::net::IpAddr, gw: SocketAddr) -> Peer {
+        Peer::Udp(UdpSocket::bind((ip, 0)).await.unwrap(), gw)
     }
     pub async fn tcp(gw: SocketAddr) -> Peer {
         let s = TcpStream::connect(gw).await.unwrap();
@@ -121,11 +125,16 @@ impl Peer {
 
     /// Registers `ext` with digest, the way a desk phone would.
     pub async fn register(&mut self, ext: &str) {
+        self.register_in(ext, DOMAIN, &password(ext)).await
+    }
+
+    /// Registers `ext` of the company with SIP domain `domain`.
+    pub async fn register_in(&mut self, ext: &str, domain: &str, secret: &str) {
         let me = self.local();
         let t = self.transport();
         let reg = |cseq: u32, auth: String| {
             format!(
-                "REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/{t} {me};branch=z9hG4bKr{ext}{cseq};rport\nMax-Forwards: 70\nTo: <sip:{ext}@{DOMAIN}>\nFrom: <sip:{ext}@{DOMAIN}>;tag=r{ext}\nCall-ID: reg-{ext}-{me}\nCSeq: {cseq} REGISTER\nContact: <sip:{ext}@{me};transport={}>\nExpires: 600\n{auth}Content-Length: 0\n\n",
+                "REGISTER sip:{domain} SIP/2.0\nVia: SIP/2.0/{t} {me};branch=z9hG4bKr{ext}{cseq};rport\nMax-Forwards: 70\nTo: <sip:{ext}@{domain}>\nFrom: <sip:{ext}@{domain}>;tag=r{ext}\nCall-ID: reg-{ext}-{me}\nCSeq: {cseq} REGISTER\nContact: <sip:{ext}@{me};transport={}>\nExpires: 600\n{auth}Content-Length: 0\n\n",
                 t.to_lowercase()
             )
         };
@@ -136,9 +145,9 @@ impl Peer {
         let creds = Credentials::answer(
             &ch,
             "REGISTER",
-            &format!("sip:{DOMAIN}"),
+            &format!("sip:{domain}"),
             ext,
-            &password(ext),
+            secret,
             "c",
             1,
         );
