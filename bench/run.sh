@@ -69,7 +69,7 @@ gcc -O2 -shared -fPIC -o "$WORK/md5only.so" "$SIPP/md5only.c" -ldl
 
 echo "== users (created once, reused)"
 python3 "$ROOT/bench/mkusers.py" --centrala "$CENTRALA" --data "$WORK/udp-data" --domain "$DOMAIN" \
-    --first 2000 --count 1001 --kamailio-db "$WORK/kamailio.db" --trusted-peer "udp:$TRUSTED"
+    --first 2000 --count 1001 --kamailio-db "$WORK/kamailio.db" --trusted-peer "$TRUSTED"
 
 PIDS=()
 cleanup() {
