@@ -10,7 +10,65 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use utoipa::ToSchema;
 
-use crate::store::{Store, StoreError, hash_password, verify_password};
+use crate::store::{Store, StoreError};
+
+// ---- password hashing, off the async workers ----
+
+/// How long a password check may wait for a hashing thread before the caller is told to
+/// come back later (503).
+pub const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Argon2 runs on tokio's blocking threads, at most one per core but one (so SIP and HTTP
+/// keep a core): a burst of logins queues here instead of stalling the async workers.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
+    })
+}
+
+/// Runs `work` on a blocking thread once one of `permits` is free; [`StoreError::Busy`]
+/// when none is within `wait`.
+async fn hashing<T: Send + 'static>(
+    permits: &tokio::sync::Semaphore,
+    wait: std::time::Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    let permit = tokio::time::timeout(wait, permits.acquire())
+        .await
+        .map_err(|_| StoreError::Busy)?
+        .map_err(|_| StoreError::Busy)?;
+    let out = tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Invalid(format!("password hashing failed: {e}")))?;
+    drop(permit);
+    Ok(out)
+}
+
+/// An argon2 hash of a web password, made on a hashing thread.
+pub async fn hash_password(password: &str) -> Result<String, StoreError> {
+    let password = password.to_string();
+    hashing(hashing_permits(), HASH_WAIT, move || {
+        crate::store::hash_password(&password)
+    })
+    .await?
+}
+
+/// Checks a web password against its argon2 hash on a hashing thread. With no hash (no such
+/// account, or no password yet) the same work is done against a dummy, so the answer's time
+/// does not tell who has an account.
+pub async fn verify_password(password: &str, hash: Option<&str>) -> Result<bool, StoreError> {
+    let (password, hash) = (password.to_string(), hash.map(str::to_string));
+    hashing(hashing_permits(), HASH_WAIT, move || match hash {
+        Some(h) => crate::store::verify_password(&password, &h),
+        None => {
+            let _ = crate::store::verify_password(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+}
 
 /// The installation's first company: the command line's `user add` works in it, and SIP
 /// requests for an unknown host (an IP address) are taken to be for it.
@@ -858,7 +916,7 @@ impl Store {
     /// Sets the web password directly (command line, tests); the employee becomes active with
     /// app access, and the web app's SIP credentials made before stop working.
     pub async fn set_web_password(&self, id: i64, password: &str) -> Result<(), StoreError> {
-        let hash = hash_password(password)?;
+        let hash = hash_password(password).await?;
         sqlx::query("UPDATE employees SET web_password_hash = ?, app_access = 1, sip_generation = sip_generation + 1 WHERE id = ?")
             .bind(hash)
             .bind(id)
@@ -904,14 +962,10 @@ impl Store {
     ) -> Result<Result<(Employee, Company), bool>, StoreError> {
         let Some((e, hash)) = self.employee_by_email(email).await? else {
             // The same work as a real check, so timing does not tell who has an account.
-            let _ = verify_password(password, dummy_hash());
+            verify_password(password, None).await?;
             return Ok(Err(false));
         };
-        let Some(hash) = hash else {
-            let _ = verify_password(password, dummy_hash());
-            return Ok(Err(false));
-        };
-        if !verify_password(password, &hash) {
+        if !verify_password(password, hash.as_deref()).await? {
             return Ok(Err(false));
         }
         if !e.app_access {
@@ -1061,7 +1115,7 @@ impl Store {
             Ok(i) => i,
             Err(p) => return Ok(Err(p)),
         };
-        let hash = hash_password(password)?;
+        let hash = hash_password(password).await?;
         let mut tx = self.pool().begin().await?;
         let res =
             sqlx::query("UPDATE links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL")
@@ -1170,7 +1224,7 @@ impl Store {
 /// missing account costs the same time as a wrong password.
 fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password(&new_token()).unwrap_or_default())
+    HASH.get_or_init(|| crate::store::hash_password(&new_token()).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -1209,6 +1263,23 @@ mod tests {
         );
         assert_eq!(normalize_number("103"), None);
         assert_eq!(normalize_number("+48abc"), None);
+    }
+
+    #[tokio::test]
+    async fn hashing_waits_for_a_thread_and_gives_up_busy() {
+        let none = tokio::sync::Semaphore::new(0);
+        let r = hashing(&none, std::time::Duration::from_millis(20), || 1).await;
+        assert!(matches!(r, Err(StoreError::Busy)), "{r:?}");
+        let one = tokio::sync::Semaphore::new(1);
+        let r = hashing(&one, std::time::Duration::from_millis(20), || 1).await;
+        assert_eq!(r.unwrap(), 1);
+        assert!(verify_password("x", None).await.is_ok_and(|ok| !ok));
+        let h = hash_password("Blue-Tram-Sunday-9").await.unwrap();
+        assert!(
+            verify_password("Blue-Tram-Sunday-9", Some(&h))
+                .await
+                .unwrap()
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! that caller's company only: another company's ids answer 404, as if they did not exist.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::JsonRejection;
@@ -24,7 +24,7 @@ use crate::accounts::{
     NewEmployee, NumberBlock, Role,
 };
 use crate::core::{CoreInput, Registrations};
-use crate::limits::RateLimiter;
+use crate::limits::{RateLimiter, source_key};
 use crate::mail::Mailer;
 use crate::sipcred;
 use crate::store::{Store, StoreError};
@@ -63,14 +63,19 @@ pub struct ApiState {
     pub core: mpsc::Sender<CoreInput>,
     pub cfg: ApiConfig,
     pub sip_secret: [u8; 32],
-    /// Failed web logins per e-mail and per source address; reset mails per address.
+    /// Web login attempts per (source, e-mail) and per source; reset mails per address.
     limits: Arc<Mutex<Limiters>>,
     epoch: std::time::Instant,
 }
 
+/// Login attempts count before the password is hashed (a burst cannot buy more hashing than
+/// the limits allow) and by source ([`source_key`]: an IPv6 /64 as one): bad tries from one
+/// place lock that place out, not the user everywhere.
 struct Limiters {
-    login_email: RateLimiter<String>,
-    login_ip: RateLimiter<std::net::IpAddr>,
+    /// Attempts for one e-mail from one source; a successful login clears them.
+    login_user: RateLimiter<(IpAddr, String)>,
+    /// Attempts from one source, for any e-mail.
+    login_source: RateLimiter<IpAddr>,
     reset_email: RateLimiter<String>,
 }
 
@@ -89,8 +94,8 @@ impl ApiState {
             cfg,
             sip_secret,
             limits: Arc::new(Mutex::new(Limiters {
-                login_email: RateLimiter::new(10, 300_000, 300_000),
-                login_ip: RateLimiter::new(50, 300_000, 300_000),
+                login_user: RateLimiter::new(10, 300_000, 300_000),
+                login_source: RateLimiter::new(100, 300_000, 300_000),
                 reset_email: RateLimiter::new(5, 3_600_000, 3_600_000),
             })),
             epoch: std::time::Instant::now(),
@@ -220,6 +225,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     fields: Option<BTreeMap<String, String>>,
+    /// Seconds for a `Retry-After` header (503).
+    retry_after: Option<u32>,
 }
 
 /// The error body.
@@ -240,6 +247,7 @@ impl ApiError {
             code,
             message: message.into(),
             fields: None,
+            retry_after: None,
         }
     }
     fn field(code: &'static str, status: StatusCode, field: &str, message: &str) -> ApiError {
@@ -248,6 +256,7 @@ impl ApiError {
             code,
             message: format!("{field}: {message}"),
             fields: Some(BTreeMap::from([(field.to_string(), message.to_string())])),
+            retry_after: None,
         }
     }
     fn unauthenticated() -> ApiError {
@@ -268,7 +277,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut resp = (
             self.status,
             Json(ErrorBody {
                 error: self.code.to_string(),
@@ -276,7 +285,12 @@ impl IntoResponse for ApiError {
                 fields: self.fields,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
@@ -300,6 +314,16 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::NotFound(what) => ApiError::not_found(&what),
             StoreError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            StoreError::Busy => {
+                warn!("password hashing busy: request refused");
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "The server is busy; try again in a few seconds.",
+                );
+                e.retry_after = Some(5);
+                e
+            }
             e => {
                 warn!(error = %e, "store error");
                 ApiError::new(
@@ -714,9 +738,14 @@ async fn login(
 ) -> ApiResult<Response> {
     let email = body.email.trim().to_lowercase();
     let now = st.now_ms();
+    let source = source_key(peer.ip());
+    let key = (source, email.clone());
     {
-        let l = st.limits.lock().unwrap_or_else(|e| e.into_inner());
-        if l.login_email.is_banned(&email, now) || l.login_ip.is_banned(&peer.ip(), now) {
+        // Counted before hashing: a burst of attempts is limited as it arrives.
+        let mut l = st.limits.lock().unwrap_or_else(|e| e.into_inner());
+        let user_ok = !l.login_source.is_banned(&source, now) && l.login_user.hit(&key, now);
+        if !user_ok || !l.login_source.hit(&source, now) {
+            info!(%source, "web login refused: too many attempts");
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",
@@ -729,8 +758,8 @@ async fn login(
             st.limits
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .login_email
-                .clear(&email);
+                .login_user
+                .clear(&key);
             let token = st
                 .store
                 .create_session(employee.id, st.cfg.session_ttl_secs)
@@ -744,11 +773,6 @@ async fn login(
             Ok(resp)
         }
         Err(no_access) => {
-            {
-                let mut l = st.limits.lock().unwrap_or_else(|e| e.into_inner());
-                l.login_email.hit(&email, now);
-                l.login_ip.hit(&peer.ip(), now);
-            }
             if no_access {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,

@@ -35,6 +35,9 @@ pub enum StoreError {
         field: &'static str,
         message: String,
     },
+    /// Every password-hashing thread stayed busy for [`crate::accounts::HASH_WAIT`].
+    #[error("the server is busy checking passwords; try again shortly")]
+    Busy,
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -362,7 +365,8 @@ fn sip_credentials(ext: &str, password: &str, realm: &str) -> (String, String) {
     )
 }
 
-/// An argon2 hash of a web password.
+/// An argon2 hash of a web password. Slow on purpose: from async code use
+/// [`crate::accounts::hash_password`], which runs it on a hashing thread.
 pub fn hash_password(password: &str) -> Result<String, StoreError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
@@ -371,7 +375,8 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))
 }
 
-/// Checks a web password against its argon2 hash.
+/// Checks a web password against its argon2 hash (from async code:
+/// [`crate::accounts::verify_password`]).
 pub fn verify_password(password: &str, hash: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
     PasswordHash::new(hash).is_ok_and(|h| {

@@ -323,6 +323,40 @@ async fn tls_connect(
         .expect("TLS handshake")
 }
 
+// ---- 6. login lockouts ----
+
+/// Someone guessing Alice's password from one address is locked out there; Alice, at
+/// another address, logs in.
+#[tokio::test]
+async fn bad_logins_from_one_address_do_not_lock_the_user_out_elsewhere() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    let attempt = |from: &'static str, pw: &'static str| async move {
+        http::Request::new("POST", "/api/v1/sessions")
+            .json(json!({"email": "alice@a.test", "password": pw}))
+            .from(from.parse().unwrap())
+            .send(a)
+            .await
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(attempt("127.0.0.1", "wrong-password-1").await.status);
+    }
+    assert_eq!(statuses[..6], [401; 6], "{statuses:?}");
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "the guessing address is locked out: {statuses:?}"
+    );
+    assert_eq!(
+        attempt("127.0.0.1", WEB_PASSWORD).await.status,
+        429,
+        "even with the right password, from there"
+    );
+    let r = attempt("127.0.0.2", WEB_PASSWORD).await;
+    assert_eq!(r.status, 201, "Alice from elsewhere: {}", r.body);
+}
+
 /// The newest mailed link of `kind` (`invite` or `reset`) from the `.eml` files.
 fn mailed_link(gw: &common::Gateway, kind: &str) -> String {
     let mut files: Vec<_> = std::fs::read_dir(gw.dir.path().join("mail"))
