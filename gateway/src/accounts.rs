@@ -240,6 +240,26 @@ pub struct ApiToken {
     pub name: String,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    /// After this the token is refused (401 `token_expired`).
+    pub expires_at: Option<String>,
+}
+
+/// How long an API token lives by default, and at most (days).
+pub const API_TOKEN_DEFAULT_DAYS: i64 = 90;
+pub const API_TOKEN_MAX_DAYS: i64 = 365;
+
+/// What an API token presented to the API is.
+#[derive(Debug, Clone)]
+pub enum TokenCheck {
+    /// Good: the company it works in, and the admin who made it.
+    Valid { company: Company, creator: i64 },
+    /// Past its expiry.
+    Expired,
+    /// Whoever made it is no longer an admin of the company with app access (demoted,
+    /// access revoked, removed).
+    CreatorNotAdmin,
+    /// No such token (never made, or deleted).
+    Unknown,
 }
 
 /// A one-time link's kind.
@@ -1143,11 +1163,14 @@ impl Store {
 
     // ---- API tokens ----
 
+    /// A new token made by admin `by`, valid for `days` (1 to [`API_TOKEN_MAX_DAYS`]) and
+    /// only while `by` stays an admin of the company.
     pub async fn create_api_token(
         &self,
         company: i64,
         name: &str,
-        by: Option<i64>,
+        by: i64,
+        days: i64,
     ) -> Result<(ApiToken, String), StoreError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -1156,14 +1179,22 @@ impl Store {
                 message: "a name of 1 to 100 characters is needed".into(),
             });
         }
+        if !(1..=API_TOKEN_MAX_DAYS).contains(&days) {
+            return Err(StoreError::Field {
+                field: "expires_in_days",
+                message: format!("a token lives 1 to {API_TOKEN_MAX_DAYS} days"),
+            });
+        }
         let token = format!("ctk_{}", new_token());
         let now = unix_now();
-        let row = sqlx::query("INSERT INTO api_tokens (company_id, name, token_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id")
+        let expires = now + days * 86_400;
+        let row = sqlx::query("INSERT INTO api_tokens (company_id, name, token_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id")
             .bind(company)
             .bind(name)
             .bind(token_hash(&token))
             .bind(by)
             .bind(now)
+            .bind(expires)
             .fetch_one(self.pool())
             .await?;
         Ok((
@@ -1172,13 +1203,14 @@ impl Store {
                 name: name.to_string(),
                 created_at: rfc3339(now),
                 last_used_at: None,
+                expires_at: Some(rfc3339(expires)),
             },
             token,
         ))
     }
 
     pub async fn api_tokens(&self, company: i64) -> Result<Vec<ApiToken>, StoreError> {
-        Ok(sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE company_id = ? ORDER BY id")
+        Ok(sqlx::query("SELECT id, name, created_at, last_used_at, expires_at FROM api_tokens WHERE company_id = ? ORDER BY id")
             .bind(company)
             .fetch_all(self.pool())
             .await?
@@ -1188,6 +1220,7 @@ impl Store {
                 name: r.get(1),
                 created_at: rfc3339(r.get(2)),
                 last_used_at: r.get::<Option<i64>, _>(3).map(rfc3339),
+                expires_at: r.get::<Option<i64>, _>(4).map(rfc3339),
             })
             .collect())
     }
@@ -1204,19 +1237,35 @@ impl Store {
         Ok(())
     }
 
-    /// The company of an API token.
-    pub async fn api_token_company(&self, token: &str) -> Result<Option<Company>, StoreError> {
-        let row = sqlx::query(
-            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? RETURNING company_id",
-        )
-        .bind(unix_now())
-        .bind(token_hash(token))
-        .fetch_optional(self.pool())
-        .await?;
-        match row {
-            Some(r) => self.company(r.get(0)).await,
-            None => Ok(None),
+    /// Checks an API token: known, not expired, and its creator still an admin of its
+    /// company with app access. A good token's use is recorded.
+    pub async fn check_api_token(&self, token: &str) -> Result<TokenCheck, StoreError> {
+        let hash = token_hash(token);
+        let row = sqlx::query("SELECT t.company_id, t.expires_at, t.created_by, e.role = 'admin' AND e.app_access = 1 AND e.company_id = t.company_id FROM api_tokens t LEFT JOIN employees e ON e.id = t.created_by WHERE t.token_hash = ?")
+            .bind(&hash)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(r) = row else {
+            return Ok(TokenCheck::Unknown);
+        };
+        let now = unix_now();
+        // A token with no expiry (none are made so) counts as expired.
+        if r.get::<Option<i64>, _>(1).is_none_or(|t| t <= now) {
+            return Ok(TokenCheck::Expired);
         }
+        let creator: Option<i64> = r.get(2);
+        let (Some(creator), Some(true)) = (creator, r.get::<Option<bool>, _>(3)) else {
+            return Ok(TokenCheck::CreatorNotAdmin);
+        };
+        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
+            .bind(now)
+            .bind(&hash)
+            .execute(self.pool())
+            .await?;
+        Ok(match self.company(r.get(0)).await? {
+            Some(company) => TokenCheck::Valid { company, creator },
+            None => TokenCheck::Unknown,
+        })
     }
 }
 

@@ -384,6 +384,15 @@ pub struct Caller {
     pub employee: Option<Employee>,
     pub company: Company,
     pub role: Role,
+    /// For an API token: the admin who made it (a token made with it is theirs too).
+    pub token_creator: Option<i64>,
+}
+
+impl Caller {
+    /// The admin on whose behalf this caller acts (the employee, or a token's creator).
+    fn acting_admin(&self) -> Option<i64> {
+        self.employee.as_ref().map(|e| e.id).or(self.token_creator)
+    }
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -406,21 +415,35 @@ impl FromRequestParts<ApiState> for Caller {
                 .ok()
                 .and_then(|a| a.strip_prefix("Bearer "))
                 .ok_or_else(ApiError::unauthenticated)?;
-            let company = st
-                .store
-                .api_token_company(token.trim())
-                .await?
-                .ok_or_else(|| {
-                    ApiError::new(
+            let (company, creator) = match st.store.check_api_token(token.trim()).await? {
+                accounts::TokenCheck::Valid { company, creator } => (company, creator),
+                accounts::TokenCheck::Expired => {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "token_expired",
+                        "That API token has expired; make a new one.",
+                    ));
+                }
+                accounts::TokenCheck::CreatorNotAdmin => {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthenticated",
+                        "That API token's creator is no longer an administrator; an admin must make a new one.",
+                    ));
+                }
+                accounts::TokenCheck::Unknown => {
+                    return Err(ApiError::new(
                         StatusCode::UNAUTHORIZED,
                         "unauthenticated",
                         "That API token is not valid (revoked?).",
-                    )
-                })?;
+                    ));
+                }
+            };
             return Ok(Caller {
                 employee: None,
                 company,
                 role: Role::Admin,
+                token_creator: Some(creator),
             });
         }
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
@@ -435,6 +458,7 @@ impl FromRequestParts<ApiState> for Caller {
             role: employee.role,
             employee: Some(employee),
             company,
+            token_creator: None,
         })
     }
 }
@@ -548,6 +572,13 @@ fn ten() -> i64 {
 #[derive(Deserialize, ToSchema)]
 pub struct NewApiToken {
     pub name: String,
+    /// Days until the token expires: 1 to 365, 90 when left out.
+    #[serde(default = "default_token_days")]
+    pub expires_in_days: i64,
+}
+
+fn default_token_days() -> i64 {
+    accounts::API_TOKEN_DEFAULT_DAYS
 }
 
 /// A new API token: the secret is shown this once.
@@ -1644,7 +1675,8 @@ async fn list_tokens(State(st): State<ApiState>, Admin(c): Admin) -> ApiResult<J
     }))
 }
 
-/// A new admin API token for scripts; its secret is in this answer only.
+/// A new admin API token for scripts; its secret is in this answer only. It expires after
+/// `expires_in_days`, and stops working as soon as its creator is no longer an admin.
 #[utoipa::path(post, path = "/api/v1/api-tokens", request_body = NewApiToken,
     responses((status = 201, body = CreatedApiToken), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn create_token(
@@ -1652,9 +1684,10 @@ async fn create_token(
     Admin(c): Admin,
     ApiJson(b): ApiJson<NewApiToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiToken>)> {
+    let by = c.acting_admin().ok_or_else(ApiError::unauthenticated)?;
     let (token, secret) = st
         .store
-        .create_api_token(c.company.id, &b.name, c.employee.as_ref().map(|e| e.id))
+        .create_api_token(c.company.id, &b.name, by, b.expires_in_days)
         .await?;
     info!(
         company = c.company.id,

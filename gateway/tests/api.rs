@@ -5,17 +5,14 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use centrala_gateway::accounts::DEFAULT_COMPANY;
 use centrala_gateway::mail::{MailConfig, SmtpSecurity};
-use centrala_gateway::store::Store;
 use centrala_sip::ua::{Event, RegistrationState, UaConfig};
-use common::{DOMAIN, Gateway, Phone, SDP, password, start_on};
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use common::{DOMAIN, Phone, SDP, password, start_on};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 #[path = "support/http.rs"]

@@ -357,6 +357,175 @@ async fn bad_logins_from_one_address_do_not_lock_the_user_out_elsewhere() {
     assert_eq!(r.status, 201, "Alice from elsewhere: {}", r.body);
 }
 
+// ---- 7. API tokens ----
+
+/// Makes an API token as `admin` (a session); its secret and the answer.
+async fn make_token(addr: SocketAddr, admin: &str, body: serde_json::Value) -> http::Resp {
+    http(
+        addr,
+        "POST",
+        "/api/v1/api-tokens",
+        Auth::Cookie(admin),
+        Some(body),
+    )
+    .await
+}
+
+async fn token_status(addr: SocketAddr, token: &str) -> (u16, String) {
+    let r = http(addr, "GET", "/api/v1/employees", Auth::Bearer(token), None).await;
+    let code = if r.status == 200 {
+        String::new()
+    } else {
+        r.error()
+    };
+    (r.status, code)
+}
+
+/// Tokens expire (90 days unless asked, 1 to 365); an expired one gets 401 token_expired.
+#[tokio::test]
+async fn api_tokens_expire() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    let admin = login(a, "alice@a.test", WEB_PASSWORD).await;
+    for bad in [0, 366, -1] {
+        let r = make_token(a, &admin, json!({"name": "x", "expires_in_days": bad})).await;
+        assert_eq!(r.status, 400, "{bad} days: {}", r.body);
+        assert!(
+            r.json()["fields"]["expires_in_days"].is_string(),
+            "{}",
+            r.body
+        );
+    }
+    let r = make_token(a, &admin, json!({"name": "default"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let expires = r.json()["expires_at"].as_str().unwrap().to_string();
+    let in_days = |rfc: &str| {
+        let t = time::OffsetDateTime::parse(rfc, &time::format_description::well_known::Rfc3339)
+            .unwrap();
+        (t - time::OffsetDateTime::now_utc()).whole_hours() as f64 / 24.0
+    };
+    assert!((89.9..=90.1).contains(&in_days(&expires)), "{expires}");
+    let r = make_token(a, &admin, json!({"name": "short", "expires_in_days": 1})).await;
+    assert_eq!(r.status, 201);
+    let (id, secret) = (
+        r.json()["id"].as_i64().unwrap(),
+        r.json()["secret"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(token_status(a, &secret).await.0, 200);
+    let list = http(a, "GET", "/api/v1/api-tokens", Auth::Cookie(&admin), None).await;
+    let listed = list.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .cloned()
+        .unwrap();
+    assert!((0.9..=1.1).contains(&in_days(listed["expires_at"].as_str().unwrap())));
+    // A day later (the database's clock moved on for this token).
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        gw.dir.path().join("centrala.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE api_tokens SET expires_at = expires_at - 86401 WHERE id = ?")
+        .bind(id)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(
+        token_status(a, &secret).await,
+        (401, "token_expired".to_string())
+    );
+}
+
+/// A token works only while whoever made it is an admin with app access: demoting them,
+/// revoking their access or removing them ends it; a token made with a token is its
+/// maker's too.
+#[tokio::test]
+async fn api_tokens_end_with_their_creators_admin_role() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    let alice = login(a, "alice@a.test", WEB_PASSWORD).await;
+    let mut tokens = Vec::new();
+    for (ext, email) in [("102", "bob@a.test"), ("103", "cecil@a.test")] {
+        let id = employee_id(a, &alice, ext).await;
+        let r = http(
+            a,
+            "PATCH",
+            &format!("/api/v1/employees/{id}"),
+            Auth::Cookie(&alice),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let session = login(a, email, WEB_PASSWORD).await;
+        let r = make_token(a, &session, json!({"name": email})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let secret = r.json()["secret"].as_str().unwrap().to_string();
+        assert_eq!(token_status(a, &secret).await.0, 200);
+        tokens.push((id, secret));
+    }
+    let (bob, bob_token) = tokens[0].clone();
+    let (cecil, cecil_token) = tokens[1].clone();
+    // A token made with Bob's token.
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/api-tokens",
+        Auth::Bearer(&bob_token),
+        Some(json!({"name": "from a token"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let second = r.json()["secret"].as_str().unwrap().to_string();
+    assert_eq!(token_status(a, &second).await.0, 200);
+    // Bob is demoted: his tokens stop.
+    let r = http(
+        a,
+        "PATCH",
+        &format!("/api/v1/employees/{bob}"),
+        Auth::Cookie(&alice),
+        Some(json!({"role": "user"})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(token_status(a, &bob_token).await.0, 401);
+    assert_eq!(token_status(a, &second).await.0, 401);
+    // Cecil loses app access: her token stops; and stays stopped once she is removed.
+    let r = http(
+        a,
+        "PATCH",
+        &format!("/api/v1/employees/{cecil}"),
+        Auth::Cookie(&alice),
+        Some(json!({"app_access": false})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(token_status(a, &cecil_token).await.0, 401);
+    let r = http(
+        a,
+        "DELETE",
+        &format!("/api/v1/employees/{cecil}"),
+        Auth::Cookie(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(token_status(a, &cecil_token).await.0, 401);
+    // Bob an admin again: his tokens work again (they were never deleted).
+    let r = http(
+        a,
+        "PATCH",
+        &format!("/api/v1/employees/{bob}"),
+        Auth::Cookie(&alice),
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(token_status(a, &bob_token).await.0, 200);
+}
+
 /// The newest mailed link of `kind` (`invite` or `reset`) from the `.eml` files.
 fn mailed_link(gw: &common::Gateway, kind: &str) -> String {
     let mut files: Vec<_> = std::fs::read_dir(gw.dir.path().join("mail"))
