@@ -1505,6 +1505,7 @@ impl Core {
             callee_tag: resp.to_tag()?.into(),
         };
         let confirmed = resp.status >= 200;
+        let routable = self.conns.contains_key(&caller) && self.dialog_room(callee) > 0;
         match self.dialogs.entry(id.clone()) {
             Entry::Occupied(mut e) => {
                 if confirmed {
@@ -1513,25 +1514,10 @@ impl Core {
                 None
             }
             Entry::Vacant(e) => {
-                if self.conns.get(&caller).is_none() || self.conns.get(&callee).is_none() {
-                    return None;
-                }
-                let full = |c: &Conn, trusted: &[TrustedPeer]| {
-                    let max = if is_trusted(trusted, c.peer.ip(), c.transport) {
-                        MAX_DIALOGS_TRUSTED
-                    } else {
-                        MAX_DIALOGS_PER_FLOW
-                    };
-                    c.dialogs.len() >= max
-                };
-                if self
-                    .conns
-                    .get(&callee)
-                    .is_some_and(|c| full(c, &self.cfg.trusted))
-                {
+                if !routable {
                     warn!(
                         conn = callee,
-                        "too many dialogs on this connection: not routed"
+                        "callee gone or at its dialog limit: not routed"
                     );
                     return None;
                 }
