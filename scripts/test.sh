@@ -10,6 +10,9 @@ step() { printf '\n\033[1m== %s (%ss)\033[0m\n' "$*" "$(( $(date +%s) - start ))
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+step "cargo clippy (native, and the web app on wasm32)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p centrala-web --target wasm32-unknown-unknown --locked -- -D warnings
 step "cargo test --workspace"
 cargo test --workspace --locked
 step "trunk build --release (web app)"
