@@ -5,7 +5,7 @@
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -56,10 +56,12 @@ enum Command {
         /// Also serve SIP over TCP on this address (e.g. 127.0.0.1:5060).
         #[arg(long, env = "CENTRALA_SIP_TCP")]
         sip_tcp: Option<SocketAddr>,
-        /// A peer (a SIP trunk, a load generator) not challenged for out-of-dialog requests
-        /// other than REGISTER. Repeatable.
-        #[arg(long = "trusted-peer")]
-        trusted_peers: Vec<IpAddr>,
+        /// A SIP trunk or load generator that is not challenged for calls (REGISTER always
+        /// is): `ADDR` trusts it over TCP and TLS; `udp:ADDR`, `tcp:ADDR`, `tls:ADDR` name one
+        /// transport (UDP sources can be forged: trust them only on a network you control).
+        /// Repeatable.
+        #[arg(long = "trusted-peer", value_name = "[TRANSPORT:]ADDR")]
+        trusted_peers: Vec<centrala_gateway::trusted::TrustedPeer>,
         /// Requests per source address per 2 s before it is banned for a minute.
         #[arg(long, default_value_t = Limits::default().flood_max_requests)]
         flood_limit: u32,

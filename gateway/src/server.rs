@@ -28,9 +28,10 @@ use tracing::{debug, info, warn};
 use crate::api::{ApiConfig, ApiState, Origins};
 use crate::core::{Core, CoreConfig, CoreInput, Transport};
 use crate::headers::SecurityHeaders;
-use crate::limits::{FloodGuard, Limits};
+use crate::limits::{FloodGuard, Limits, source_key};
 use crate::mail::{MailConfig, Mailer};
 use crate::store::Store;
+use crate::trusted::{TrustedPeer, is_trusted};
 
 /// Messages waiting for the core at most; past that UDP datagrams are dropped and stream
 /// connections wait (back-pressure).
@@ -43,8 +44,9 @@ pub struct ServeConfig {
     /// The built web app (Trunk's `dist/`).
     pub web_root: PathBuf,
     pub nonce_secret: [u8; 32],
-    /// Peers not challenged for out-of-dialog requests other than REGISTER.
-    pub trusted: Vec<IpAddr>,
+    /// Peers not challenged for out-of-dialog requests other than REGISTER, each on the
+    /// transports named ([`TrustedPeer`]).
+    pub trusted: Vec<TrustedPeer>,
     pub limits: Limits,
     /// Links in e-mails, session and link lifetimes.
     pub api: ApiConfig,
@@ -101,7 +103,7 @@ struct Edge {
     next_conn: Arc<AtomicU64>,
     domain: String,
     limits: Limits,
-    trusted: Arc<Vec<IpAddr>>,
+    trusted: Arc<Vec<TrustedPeer>>,
     flood: Arc<Mutex<FloodGuard>>,
     connections: Arc<Mutex<Connections>>,
     epoch: tokio::time::Instant,
@@ -143,28 +145,39 @@ impl Edge {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Counts a message from `ip`; false when `ip` floods and is banned.
-    fn admit(&self, ip: IpAddr) -> bool {
-        if self.trusted.contains(&ip) {
+    /// Counts a message from `ip` on `transport`; false when its source floods and is banned.
+    /// Sources count by [`source_key`] (an IPv6 /64 as one).
+    fn admit(&self, ip: IpAddr, transport: Transport) -> bool {
+        if is_trusted(&self.trusted, ip, transport) {
             return true;
         }
-        let now = self.now();
+        let (now, key) = (self.now(), source_key(ip));
         let mut flood = self.flood.lock().unwrap_or_else(|e| e.into_inner());
-        let ok = flood.hit(&ip, now);
-        if !ok && !flood.is_banned(&ip, now.saturating_sub(1)) {
+        let ok = flood.hit(&key, now);
+        if !ok && !flood.is_banned(&key, now.saturating_sub(1)) {
             warn!(%ip, "flood: source banned");
         }
         ok
     }
 
-    /// Takes a connection slot for `ip`, unless it or the gateway has too many.
-    fn open_slot(&self, ip: IpAddr) -> Result<Slot, Refused> {
+    /// Whether the source of `ip` is banned by the flood guard.
+    fn banned(&self, ip: IpAddr) -> bool {
+        self.flood
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_banned(&source_key(ip), self.now())
+    }
+
+    /// Takes a connection slot for `ip`, unless its source (an IPv6 /64 as one) or the
+    /// gateway has too many.
+    fn open_slot(&self, ip: IpAddr, transport: Transport) -> Result<Slot, Refused> {
         let mut conns = self.connections.lock().unwrap_or_else(|e| e.into_inner());
         if conns.total >= self.limits.max_connections {
             return Err(Refused::Full);
         }
+        let ip = source_key(ip);
         let n = conns.by_ip.entry(ip).or_insert(0);
-        if *n >= self.limits.max_connections_per_ip && !self.trusted.contains(&ip) {
+        if *n >= self.limits.max_connections_per_ip && !is_trusted(&self.trusted, ip, transport) {
             return Err(Refused::PerAddress);
         }
         *n += 1;
@@ -238,7 +251,9 @@ pub async fn run(
             sip_secret,
         },
         store.clone(),
-        rand::random(),
+        // ChaCha12 seeded from the OS (rand's thread generator): branches, tags and nonce
+        // salts must not be predictable.
+        rand::random::<[u8; 32]>(),
         udp.clone(),
         next_conn.clone(),
     );
@@ -399,19 +414,14 @@ async fn sip_ws(
             "SIP over WebSocket needs the \"sip\" subprotocol (RFC 7118)",
         );
     }
-    if edge
-        .flood
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .is_banned(&peer.ip(), edge.now())
-    {
+    if edge.banned(peer.ip()) {
         return error(
             StatusCode::TOO_MANY_REQUESTS,
             "banned",
             "Too many requests from this address; try again later",
         );
     }
-    let slot = match edge.open_slot(peer.ip()) {
+    let slot = match edge.open_slot(peer.ip(), Transport::Ws) {
         Ok(slot) => slot,
         Err(Refused::PerAddress) => {
             return error(
@@ -520,7 +530,7 @@ fn ws_connection(
                             break;
                         }
                     };
-                    if !edge.admit(peer.ip()) {
+                    if !edge.admit(peer.ip(), Transport::Ws) {
                         break;
                     }
                     match inbound(&bytes, peer) {
@@ -572,7 +582,7 @@ async fn udp_loop(socket: Arc<UdpSocket>, edge: Edge) {
                 continue;
             }
         };
-        if !edge.admit(peer.ip()) {
+        if !edge.admit(peer.ip(), Transport::Udp) {
             continue;
         }
         match inbound(&buf[..n], peer) {
@@ -604,12 +614,13 @@ async fn tcp_loop(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>,
                 continue;
             }
         };
-        let banned = edge
-            .flood
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_banned(&peer.ip(), edge.now());
-        let slot = match edge.open_slot(peer.ip()) {
+        let transport = if tls.is_some() {
+            Transport::Tls
+        } else {
+            Transport::Tcp
+        };
+        let banned = edge.banned(peer.ip());
+        let slot = match edge.open_slot(peer.ip(), transport) {
             Ok(slot) if !banned => slot,
             Ok(_) | Err(Refused::PerAddress) => {
                 debug!(%peer, "tcp connection refused (address limit or ban)");
@@ -680,7 +691,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
                         Ok(Some(Frame::Ping)) => { let _ = out_tx.unbounded_send("\r\n".into()); }
                         Ok(Some(Frame::Pong)) => {}
                         Ok(Some(Frame::Message(message))) => {
-                            if !edge.admit(peer.ip()) {
+                            if !edge.admit(peer.ip(), transport) {
                                 break 'conn;
                             }
                             spoke = true;
