@@ -68,6 +68,17 @@ export async function newPage(browser, name) {
   return page;
 }
 
+/** Loads a client bundled by run.sh (`target/e2e/<file>`, e.g. `jssip.js`) into `page` the way
+ * a real deployment would: as a script from the page's own origin, served by a route at
+ * `/e2e-bundle/<file>`, so it runs under the gateway's real Content-Security-Policy
+ * (script-src 'self', no inline scripts) rather than around it. */
+export async function addBundle(page, file) {
+  const body = readFileSync(`${ARTIFACTS}/${file}`, 'utf8');
+  await page.route(`**/e2e-bundle/${file}`, (route) =>
+    route.fulfill({ status: 200, contentType: 'application/javascript', body }));
+  await page.addScriptTag({ url: `/e2e-bundle/${file}` });
+}
+
 /** The web login e-mail of extension `ext` (see in-netns.sh). */
 export const emailOf = (ext) => `e2e${ext}@example.com`;
 

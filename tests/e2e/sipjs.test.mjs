@@ -2,7 +2,7 @@
 // browser running our web app through the gateway. Its wire messages are saved as captures.
 import { test, before, after } from 'node:test';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { gateway, launch, login, newPage, callState, inboundBytes, BASE, PASSWORDS, ARTIFACTS, assert } from './lib.mjs';
+import { gateway, launch, login, newPage, addBundle, callState, inboundBytes, BASE, PASSWORDS, ARTIFACTS, assert } from './lib.mjs';
 
 let browser;
 before(async () => { await gateway.start(); browser = await launch(); });
@@ -11,8 +11,11 @@ after(async () => { await browser?.close(); await gateway.kill(); });
 test('SIP.js registers and calls the web app', async () => {
   const bob = await login(browser, '102');
   const page = await newPage(browser, 'sipjs');
-  await page.goto(`${BASE}/healthz`);
-  await page.addScriptTag({ path: `${ARTIFACTS}/sipjs.js` });
+  // A page of the gateway's, under its real Content-Security-Policy (no inline scripts).
+  const csp = (await page.goto(`${BASE}/healthz`)).headers()['content-security-policy'] ?? '';
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  await addBundle(page, 'sipjs.js');
   await page.evaluate(async ({ password }) => {
     const cfg = await (await fetch('/api/v1/config')).json();
     window.sent = [];
