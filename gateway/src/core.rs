@@ -703,9 +703,12 @@ impl Core {
     }
 
     fn is_us(&self, uri: &Uri) -> bool {
-        if uri.user.is_some() {
-            return false;
-        }
+        uri.user.is_none() && self.names_us(uri)
+    }
+
+    /// Whether the host and port of `uri` are this gateway's (our domain, or one of our SIP
+    /// addresses), whatever its user part.
+    fn names_us(&self, uri: &Uri) -> bool {
         if uri.host.eq_ignore_ascii_case(&self.cfg.domain) {
             return true;
         }
@@ -865,7 +868,8 @@ impl Core {
         }
         // The digest covers the Request-URI it names (RFC 7616 3.4.6): credentials computed
         // for another request are not accepted for this one.
-        if !digest_uri_matches(&creds.uri, &req.uri) {
+        let names_us = |u: &Uri| self.names_us(u) || u.host.eq_ignore_ascii_case(realm);
+        if !digest_uri_matches(&creds.uri, &req.uri, names_us) {
             info!(user = %who.1, %peer, "digest uri does not match the Request-URI");
             return Auth::Challenge { stale: false };
         }
@@ -1847,21 +1851,24 @@ enum DialogRefusal {
     NotASide,
 }
 
-/// Whether a digest response's `uri` names the Request-URI it came with (RFC 7616 3.4.6),
-/// compared as URIs: scheme, user, host (any case) and port.
-fn digest_uri_matches(digest_uri: &str, request_uri: &Uri) -> bool {
+/// Whether a digest response's `uri` designates the same resource as the Request-URI it came
+/// with (RFC 7616 3.4.6): the same user at the same host and port, or at two names of this
+/// gateway (`names_us`: sipp, for one, puts our address where the Request-URI has our
+/// domain). Credentials computed for another user's URI are not accepted.
+fn digest_uri_matches(
+    digest_uri: &str,
+    request_uri: &Uri,
+    names_us: impl Fn(&Uri) -> bool,
+) -> bool {
     if digest_uri == request_uri.to_string() {
         return true;
     }
-    match Uri::parse(digest_uri) {
-        Ok(u) => {
-            u.scheme.eq_ignore_ascii_case(&request_uri.scheme)
-                && u.user == request_uri.user
-                && u.host.eq_ignore_ascii_case(&request_uri.host)
-                && u.port == request_uri.port
-        }
-        Err(_) => false,
-    }
+    let Ok(u) = Uri::parse(digest_uri) else {
+        return false;
+    };
+    let same_place = (u.host.eq_ignore_ascii_case(&request_uri.host) && u.port == request_uri.port)
+        || (names_us(&u) && names_us(request_uri));
+    u.scheme.eq_ignore_ascii_case(&request_uri.scheme) && u.user == request_uri.user && same_place
 }
 
 /// The `P-Asserted-Identity` (RFC 3325) for an authenticated caller: the directory's name and

@@ -369,3 +369,42 @@ async fn digest_credentials_for_another_request_uri_are_not_accepted() {
     assert_eq!(caller.final_response().await.status, 407);
     assert!(requests_to(&mut desk, 200).await.is_empty());
 }
+
+/// A REGISTER's digest `uri` may name this gateway by its address where the Request-URI names
+/// it by its domain (sipp does): the same resource. Another user's URI is not.
+#[tokio::test]
+async fn a_register_digest_uri_may_name_the_gateway_by_address() {
+    let gw = start().await;
+    let mut phone = Peer::udp(gw.udp_addr).await;
+    let me = phone.local();
+    let reg = |cseq: u32, auth: String| {
+        format!(
+            "REGISTER sip:{DOMAIN} SIP/2.0\nVia: SIP/2.0/UDP {me};branch=z9hG4bKaddr{cseq};rport\nMax-Forwards: 70\nTo: <sip:102@{DOMAIN}>\nFrom: <sip:102@{DOMAIN}>;tag=a\nCall-ID: addr\nCSeq: {cseq} REGISTER\nContact: <sip:102@{me}>\n{auth}Content-Length: 0\n\n"
+        )
+    };
+    for (cseq, uri, want) in [
+        (1, format!("sip:{}", gw.udp_addr), 200),
+        (3, format!("sip:101@{}", gw.udp_addr), 401),
+    ] {
+        phone.send(&reg(cseq, String::new())).await;
+        let r = phone.final_response().await;
+        let ch = Challenge::pick(r.headers.all("WWW-Authenticate")).unwrap();
+        let creds = Credentials::answer(
+            &ch,
+            "REGISTER",
+            &uri,
+            "102",
+            &common::password("102"),
+            "c",
+            1,
+        );
+        phone
+            .send(&reg(cseq + 1, format!("Authorization: {creds}\n")))
+            .await;
+        assert_eq!(
+            phone.final_response().await.status,
+            want,
+            "digest uri {uri}"
+        );
+    }
+}
