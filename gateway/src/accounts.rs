@@ -505,6 +505,7 @@ impl Store {
     }
 
     pub async fn company_by_domain(&self, domain: &str) -> Result<Option<Company>, StoreError> {
+        self.pause().await;
         Ok(
             sqlx::query("SELECT id, name, domain, ext_digits FROM companies WHERE domain = ?")
                 .bind(domain.to_ascii_lowercase())
@@ -658,6 +659,7 @@ impl Store {
         company: i64,
         number: &str,
     ) -> Result<Option<String>, StoreError> {
+        self.pause().await;
         Ok(self
             .number_blocks(company)
             .await?
@@ -667,6 +669,7 @@ impl Store {
 
     /// The company that owns a public number, and the extension it reaches there.
     pub async fn owner_of_number(&self, number: &str) -> Result<Option<(i64, String)>, StoreError> {
+        self.pause().await;
         let rows =
             sqlx::query("SELECT id, first_number, size, first_ext, company_id FROM number_blocks")
                 .fetch_all(self.pool())

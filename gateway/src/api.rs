@@ -23,7 +23,8 @@ use crate::accounts::{
     self, ApiToken, Company, Employee, EmployeePatch, InviteState, LinkInfo, LinkKind, LinkProblem,
     NewEmployee, NumberBlock, Role,
 };
-use crate::core::{CoreInput, Registrations};
+use crate::core::Registrations;
+use crate::driver::CoreInput;
 use crate::limits::{RateLimiter, source_key};
 use crate::mail::Mailer;
 use crate::sipcred;

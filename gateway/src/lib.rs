@@ -7,9 +7,11 @@
 pub mod accounts;
 pub mod api;
 pub mod core;
+pub mod driver;
 pub mod headers;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod nonce;
 pub mod server;
 pub mod sipcred;

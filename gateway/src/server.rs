@@ -26,10 +26,12 @@ use tower_http::services::{ServeDir, ServeFile};
 use tracing::{debug, info, warn};
 
 use crate::api::{ApiConfig, ApiState, Origins};
-use crate::core::{Core, CoreConfig, CoreInput, Transport};
+use crate::core::{Core, CoreConfig, OwnAddresses, Transport};
+use crate::driver::{CoreInput, Driver, ToConn};
 use crate::headers::SecurityHeaders;
 use crate::limits::{FloodGuard, Limits, source_key};
 use crate::mail::{MailConfig, Mailer};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::trusted::{TrustedPeer, is_trusted};
 
@@ -239,25 +241,32 @@ pub async fn run(
         .as_ref()
         .map(|t| t.local_addr())
         .transpose()?;
+    let epoch = tokio::time::Instant::now();
+    let unix_epoch_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     let core = Core::new(
         CoreConfig {
-            domain: cfg.domain.clone(),
+            own: OwnAddresses {
+                domain: cfg.domain.clone(),
+                udp: udp_addr,
+                tcp: tcp_addr,
+                tls: tls_addr,
+            },
             nonce_secret: cfg.nonce_secret,
-            udp_addr,
-            tcp_addr,
-            tls_addr,
             trusted: cfg.trusted.clone(),
             limits: cfg.limits.clone(),
             sip_secret,
+            unix_epoch_ms,
         },
-        store.clone(),
         // ChaCha12 seeded from the OS (rand's thread generator): branches, tags and nonce
         // salts must not be predictable.
         rand::random::<[u8; 32]>(),
-        udp.clone(),
-        next_conn.clone(),
+        0,
     );
-    tokio::spawn(core.run(core_rx));
+    let metrics = Arc::new(Metrics::new());
+    let (driver, answered) = Driver::new(core, epoch, udp.clone(), store.clone(), metrics.clone());
+    tokio::spawn(driver.run(core_rx, answered));
     let l = &cfg.limits;
     let api = crate::api::router(ApiState::new(
         store,
@@ -311,6 +320,21 @@ pub async fn run(
     debug!(csp = security.csp(), "Content-Security-Policy");
     let app = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        metrics.render(),
+                    )
+                }
+            }),
+        )
         .route("/api/v1/config", get(config))
         .route("/sip", get(sip_ws))
         .with_state(edge)
@@ -499,7 +523,7 @@ fn ws_connection(
     async move {
         let _slot = _slot;
         let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
-        let (out_tx, mut out_rx) = futures_channel::mpsc::unbounded::<Box<str>>();
+        let (out_tx, mut out_rx) = futures_channel::mpsc::unbounded::<ToConn>();
         let hello = CoreInput::Connected {
             conn,
             sender: out_tx.clone(),
@@ -540,17 +564,20 @@ fn ws_connection(
                                 break;
                             }
                         }
-                        Inbound::Reply(text) => { let _ = out_tx.unbounded_send(text.into_boxed_str()); }
+                        Inbound::Reply(text) => { let _ = out_tx.unbounded_send(ToConn::Sip(text.into_boxed_str())); }
                         Inbound::Nothing => {}
                     }
                 }
                 out = out_rx.next() => {
-                    let Some(text) = out else { break };
-                    if text.is_empty() {
-                        info!(conn, %peer, "closing: the account's access was revoked");
-                        let _ = socket.send(WsMessage::Close(None)).await;
-                        break;
-                    }
+                    let text = match out {
+                        Some(ToConn::Sip(text)) => text,
+                        Some(ToConn::Close) => {
+                            info!(conn, %peer, "closing: the account's access was revoked");
+                            let _ = socket.send(WsMessage::Close(None)).await;
+                            break;
+                        }
+                        None => break,
+                    };
                     if socket.send(WsMessage::Text(String::from(text).into())).await.is_err() {
                         break;
                     }
@@ -659,7 +686,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
     _slot: Slot,
 ) {
     let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (out_tx, mut out_rx) = futures_channel::mpsc::unbounded::<Box<str>>();
+    let (out_tx, mut out_rx) = futures_channel::mpsc::unbounded::<ToConn>();
     let hello = CoreInput::Connected {
         conn,
         sender: out_tx.clone(),
@@ -688,7 +715,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
                 loop {
                     match framer.next_frame() {
                         Ok(None) => break,
-                        Ok(Some(Frame::Ping)) => { let _ = out_tx.unbounded_send("\r\n".into()); }
+                        Ok(Some(Frame::Ping)) => { let _ = out_tx.unbounded_send(ToConn::Sip("\r\n".into())); }
                         Ok(Some(Frame::Pong)) => {}
                         Ok(Some(Frame::Message(message))) => {
                             if !edge.admit(peer.ip(), transport) {
@@ -719,10 +746,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
                 };
             }
             out = out_rx.next() => {
-                let Some(text) = out else { break };
-                if text.is_empty() {
-                    break;
-                }
+                let Some(ToConn::Sip(text)) = out else { break };
                 if writer.write_all(text.as_bytes()).await.is_err() {
                     break;
                 }

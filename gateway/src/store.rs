@@ -76,6 +76,8 @@ impl SipUser {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Added to each lookup the SIP core makes ([`Store::slow_down`]).
+    delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Extensions are 2 to 8 digits.
@@ -90,6 +92,21 @@ pub fn validate_ext(ext: &str) -> Result<(), StoreError> {
 }
 
 impl Store {
+    /// Slows every lookup the SIP core makes (users, domains, numbers) by `ms`, as a loaded
+    /// or remote database would: for tests that show the core never waits on the store, and
+    /// for drills. 0 turns it off.
+    pub fn slow_down(&self, ms: u64) {
+        self.delay_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) async fn pause(&self) {
+        let ms = self.delay_ms.load(std::sync::atomic::Ordering::Relaxed);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+    }
+
     /// Opens (creating if needed) `DIR/centrala.db` and runs the migrations.
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
@@ -105,7 +122,10 @@ impl Store {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            delay_ms: Default::default(),
+        })
     }
 
     pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -234,6 +254,7 @@ impl Store {
         company: i64,
         ext: &str,
     ) -> Result<Option<SipUser>, StoreError> {
+        self.pause().await;
         Ok(sqlx::query(&format!(
             "SELECT {SIP_COLUMNS} FROM employees e JOIN companies c ON c.id = e.company_id WHERE e.company_id = ? AND e.ext = ?"
         ))

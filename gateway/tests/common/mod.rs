@@ -34,6 +34,8 @@ pub struct Gateway {
     pub https_addr: SocketAddr,
     pub cert_der: Vec<u8>,
     pub dir: tempfile::TempDir,
+    /// The gateway's own store (shared: `slow_down` applies to the running gateway).
+    pub store: Store,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -130,6 +132,7 @@ pub async fn start_on(dir: tempfile::TempDir, tune: impl FnOnce(&mut ServeConfig
         https: Some(https),
         tls: Some(centrala_gateway::tls::acceptor(&cert_pem, &key_pem).expect("tls")),
     };
+    let shared = store.clone();
     tokio::spawn(async move {
         server::run(listeners, store, cfg, async move {
             let _ = rx.await;
@@ -145,6 +148,7 @@ pub async fn start_on(dir: tempfile::TempDir, tune: impl FnOnce(&mut ServeConfig
         https_addr,
         cert_der: cert.cert.der().to_vec(),
         dir,
+        store: shared,
         stop: Some(tx),
     }
 }

@@ -1,0 +1,1479 @@
+//! The PBX core as a sans-IO state machine: registrar, location service, authentication and
+//! the record-routing stateful proxy, in the style of quinn-proto's `Connection` and str0m's
+//! `Rtc`.
+//!
+//! Driving contract (the tokio shell is `crate::driver`):
+//! - feed every event with [`Core::handle`] and the current time (`now`, milliseconds on any
+//!   monotonic clock; the same clock for every call);
+//! - then drain [`Core::poll_output`] until it returns `None`, carrying out each [`Output`]:
+//!   send on a flow, send a datagram, close a flow, or look something up in the store and
+//!   hand the answer back as [`Input::Answer`];
+//! - call [`Core::handle_timeout`] when `now >= poll_timeout()` (it may be early; then nothing
+//!   happens), and drain outputs again.
+//!
+//! Nothing here does IO, awaits, or reads the clock. A request that needs what the core does
+//! not know (a user, a company's domain, a public number) is parked while the lookup runs;
+//! every other request goes on. Each part owns its own state in its own file: [`flows`]
+//! (connections, Via and Record-Route), [`location`] (bindings), [`auth`] (digest, nonces,
+//! failure limits), [`cache`] (what the store said), [`routing`] (dialled string to plan),
+//! [`proxy`] (response contexts), [`dialogs`] (in-dialog routing) and [`timers`].
+
+pub mod auth;
+pub mod cache;
+pub mod dialogs;
+pub mod flows;
+pub mod location;
+pub mod proxy;
+pub mod routing;
+pub mod timers;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use centrala_sip::Instant;
+use centrala_sip::dialog::cancel_for;
+use centrala_sip::message::{Message, Method, NameAddr, Request, Response, SipMessage, Uri};
+use centrala_sip::rng::Rng;
+use centrala_sip::transaction::{Output as TxOutput, TimerConfig, Transactions, TxKey};
+use tracing::{debug, info, warn};
+
+use crate::accounts::DEFAULT_COMPANY;
+use crate::limits::Limits;
+use crate::store::SipUser;
+use crate::trusted::{TrustedPeer, is_trusted};
+
+pub use auth::Realm;
+pub use cache::{Answer, LookupId, Query};
+pub use flows::{FlowId, OwnAddresses, Transport};
+pub use location::AorKey;
+
+use auth::{Auth, Challenger, Presented, Verdict};
+use cache::{Cache, Cached};
+use dialogs::{DialogId, Dialogs, Refusal};
+use flows::Flows;
+use location::{Binding, Location, Reach};
+use proxy::{Branch, BranchState, Cancel, Ctx, Kind, Proxy, State};
+use routing::Plan;
+use timers::Timers;
+
+/// The core's tables are keyed by what peers send (addresses, extensions, branches):
+/// foldhash is several times faster than SipHash and seeded per table.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Shortest and longest registration lifetime we grant, in seconds.
+pub const MIN_EXPIRES: u32 = 60;
+pub const MAX_EXPIRES: u32 = 3600;
+pub const DEFAULT_EXPIRES: u32 = 600;
+pub use location::MAX_BINDINGS;
+pub use routing::RING_TIMEOUT_MS;
+/// How long a UDP flow without registrations or dialogs may stay quiet before it is forgotten.
+pub const UDP_FLOW_IDLE_MS: u64 = 300_000;
+pub use cache::{FORGET_MS as USER_FORGET_MS, FRESH_MS as USER_CACHE_MS};
+/// How many dialogs one flow may be a side of; past it its new calls get 503. A trunk
+/// (trusted peer) may hold [`MAX_DIALOGS_TRUSTED`].
+pub const MAX_DIALOGS_PER_FLOW: usize = 256;
+pub const MAX_DIALOGS_TRUSTED: usize = 1_000_000;
+/// Requests waiting for lookups, in all; past it new ones get 503.
+pub const MAX_PARKED: usize = 10_000;
+/// A request parked this long gets 503 (the store is slow); the lookup's answer is still kept.
+pub const LOOKUP_TIMEOUT_MS: u64 = 5_000;
+/// How often caches, nonces and limiters drop what is old.
+const SWEEP_MS: u64 = 10_000;
+/// Identity headers a caller may not set: the gateway asserts who the caller is.
+const IDENTITY_HEADERS: [&str; 3] = [
+    "P-Asserted-Identity",
+    "P-Preferred-Identity",
+    "Remote-Party-ID",
+];
+
+/// What the driver tells the core.
+#[derive(Debug)]
+pub enum Input {
+    /// A stream flow (WebSocket, TCP, TLS) opened.
+    Connected {
+        flow: FlowId,
+        peer: SocketAddr,
+        transport: Transport,
+    },
+    /// A message arrived on a stream flow.
+    Message { flow: FlowId, message: Message },
+    /// A message arrived over UDP from `peer`.
+    Datagram { peer: SocketAddr, message: Message },
+    /// A stream flow closed.
+    Closed { flow: FlowId },
+    /// An extension's account changed (access revoked, removed, renumbered, a new password):
+    /// forget what is cached of it and drop registrations as `drop` says.
+    AccountChanged {
+        company: i64,
+        ext: String,
+        drop: Registrations,
+    },
+    /// The answer to an [`Output::Lookup`].
+    Answer { id: LookupId, answer: Answer },
+}
+
+/// Which registrations of a changed account go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registrations {
+    Keep,
+    /// The web app's (access revoked); their flows are closed so the app notices at once.
+    App,
+    /// All (extension removed or renumbered).
+    All,
+}
+
+/// What the core asks the driver to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send a whole SIP message on a stream flow.
+    Stream { flow: FlowId, text: Box<str> },
+    /// Send a datagram.
+    Datagram { to: SocketAddr, bytes: Vec<u8> },
+    /// Close a stream flow.
+    Close { flow: FlowId },
+    /// Look this up in the store; answer with [`Input::Answer`].
+    Lookup { id: LookupId, query: Query },
+}
+
+/// The core's settings.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// SIP domain of the default company, and our addresses per transport.
+    pub own: OwnAddresses,
+    /// Secret for nonces.
+    pub nonce_secret: [u8; 32],
+    /// Peers not challenged for out-of-dialog requests other than REGISTER, each on the
+    /// transports the operator named (never WebSocket; UDP only when asked for).
+    pub trusted: Vec<TrustedPeer>,
+    pub limits: Limits,
+    /// Key of the web app's short-lived SIP credentials (`crate::sipcred`).
+    pub sip_secret: [u8; 32],
+    /// Unix time in milliseconds at `now == 0` (for the web credentials' expiry).
+    pub unix_epoch_ms: i64,
+}
+
+/// Counts and gauges for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests received, by method ([`METHODS`] order, then "other").
+    pub requests: [u64; METHODS.len() + 1],
+    /// Responses sent upstream or by us, by class 1xx..6xx.
+    pub responses: [u64; 6],
+    pub lookups: u64,
+    pub registrations: usize,
+    pub dialogs: usize,
+    pub proxy_contexts: usize,
+    pub parked: usize,
+    /// Open flows: ws, udp, tcp, tls.
+    pub flows: [usize; 4],
+}
+
+/// The methods counted one by one in [`Stats::requests`].
+pub const METHODS: [&str; 14] = [
+    "REGISTER",
+    "INVITE",
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "OPTIONS",
+    "SUBSCRIBE",
+    "NOTIFY",
+    "PUBLISH",
+    "MESSAGE",
+    "REFER",
+    "INFO",
+    "UPDATE",
+    "PRACK",
+];
+
+/// A typed deadline.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// An INVITE rings too long.
+    Ring(TxKey),
+    /// An answered INVITE's context may go.
+    Linger(TxKey),
+    /// An extension's earliest registration expires.
+    Bindings(AorKey),
+    /// A UDP flow may have gone quiet.
+    FlowIdle(FlowId),
+    /// A dialog may be idle.
+    Dialog(DialogId),
+    /// Parked requests of a lookup wait too long.
+    Lookup(LookupId),
+    /// Caches, nonces and limiters drop what is old.
+    Sweep,
+}
+
+/// Who placed a call, once authenticated.
+#[derive(Debug, Clone)]
+enum Caller {
+    User {
+        user: SipUser,
+        realm: Realm,
+    },
+    /// A trusted peer (a trunk); its call is for the company of the domain or number called.
+    Trunk {
+        from: String,
+    },
+}
+
+/// How far a parked request got: it is handled again from here when its lookup answers.
+#[derive(Debug, Clone)]
+enum Stage {
+    Fresh,
+    Authenticated(Caller),
+}
+
+/// A request waiting for a lookup.
+#[derive(Debug)]
+struct Parked {
+    key: TxKey,
+    req: Request,
+    flow: FlowId,
+    stage: Stage,
+}
+
+/// What a step of request handling needs before it can go on.
+enum Need<T> {
+    Have(T),
+    Lookup(LookupId),
+}
+
+/// What happens to the caller-identity headers of a forwarded request.
+enum Identity {
+    /// A trusted peer (a trunk) asserts identity itself: pass them on.
+    Keep,
+    /// Removed (in-dialog requests from clients).
+    Strip,
+    /// Removed, and this `P-Asserted-Identity` set from the authenticated user (RFC 3325).
+    Assert(String),
+}
+
+pub struct Core {
+    cfg: CoreConfig,
+    tx: Transactions<FlowId>,
+    flows: Flows,
+    location: Location,
+    dialogs: Dialogs,
+    auth: Auth,
+    cache: Cache,
+    proxy: Proxy,
+    timers: Timers<Timer>,
+    rng: Rng,
+    parked: HashMap<LookupId, Vec<Parked>>,
+    parked_count: usize,
+    out: VecDeque<Output>,
+    stats: Stats,
+}
+
+macro_rules! park_or {
+    ($self:ident, $need:expr, $key:expr, $req:expr, $flow:expr, $stage:expr, $now:expr) => {
+        match $need {
+            Need::Have(v) => v,
+            Need::Lookup(id) => return $self.park(id, $key, $req, $flow, $stage, $now),
+        }
+    };
+}
+
+impl Core {
+    /// A core; `seed` is 32 bytes of the OS's randomness (branches, tags and nonce salts must
+    /// not be predictable).
+    pub fn new(cfg: CoreConfig, seed: [u8; 32], now: Instant) -> Core {
+        let mut timers = Timers::default();
+        timers.arm(now + SWEEP_MS, Timer::Sweep);
+        Core {
+            auth: Auth::new(cfg.nonce_secret, cfg.sip_secret, &cfg.limits),
+            flows: Flows::new(cfg.own.clone()),
+            cfg,
+            tx: Transactions::new(TimerConfig::default()),
+            location: Location::default(),
+            dialogs: Dialogs::default(),
+            cache: Cache::default(),
+            proxy: Proxy::default(),
+            timers,
+            rng: Rng::new(seed),
+            parked: HashMap::default(),
+            parked_count: 0,
+            out: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Feeds one input.
+    pub fn handle(&mut self, input: Input, now: Instant) {
+        match input {
+            Input::Connected {
+                flow,
+                peer,
+                transport,
+            } => {
+                debug!(%flow, %peer, ?transport, "connection open");
+                self.flows.open(flow, peer, transport, now);
+            }
+            Input::Message { flow, message } => {
+                if let Some(f) = self.flows.get_mut(flow) {
+                    f.last_seen = now;
+                }
+                self.count_in(&message);
+                self.tx.receive(message, flow, now);
+            }
+            Input::Datagram { peer, mut message } => {
+                let (flow, new) = self.flows.udp_flow(peer, now);
+                if new {
+                    self.timers
+                        .arm(now + UDP_FLOW_IDLE_MS, Timer::FlowIdle(flow));
+                }
+                if let Message::Request(r) = &mut message {
+                    mark_received(r, peer);
+                }
+                self.count_in(&message);
+                self.tx.receive_unreliable(message, flow, now);
+            }
+            Input::Closed { flow } => self.on_closed(flow, now),
+            Input::AccountChanged { company, ext, drop } => {
+                self.on_account_changed(company, &ext, drop)
+            }
+            Input::Answer { id, answer } => self.on_answer(id, answer, now),
+        }
+        self.process(now);
+    }
+
+    /// When [`Core::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match (self.tx.poll_timeout(), self.timers.next()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Time has passed: fires what is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.tx.handle_timeout(now);
+        self.process(now);
+        while let Some((_, timer)) = self.timers.pop_due(now) {
+            self.on_timer(timer, now);
+            self.process(now);
+        }
+    }
+
+    /// The next thing for the driver to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(o) = self.out.pop_front() {
+            return Some(o);
+        }
+        let (id, query) = self.cache.next_started()?;
+        self.stats.lookups += 1;
+        Some(Output::Lookup { id, query })
+    }
+
+    /// Counts and gauges as of now.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.registrations = self.location.len();
+        s.dialogs = self.dialogs.len();
+        s.proxy_contexts = self.proxy.len();
+        s.parked = self.parked_count;
+        s.flows = self.flows.count_by_transport();
+        s
+    }
+
+    fn count_in(&mut self, message: &Message) {
+        if let Message::Request(r) = message {
+            let m = r.method.as_str();
+            let i = METHODS
+                .iter()
+                .position(|x| *x == m)
+                .unwrap_or(METHODS.len());
+            self.stats.requests[i] += 1;
+        }
+    }
+
+    fn unix_now(&self, now: Instant) -> i64 {
+        (self.cfg.unix_epoch_ms + now as i64) / 1000
+    }
+
+    fn on_timer(&mut self, timer: Timer, now: Instant) {
+        match timer {
+            Timer::Ring(key) => {
+                let Some(ctx) = self.proxy.contexts.get_mut(&key) else {
+                    return;
+                };
+                if ctx.state == State::Trying && ctx.cancel(Cancel::NoAnswer) {
+                    info!(
+                        call_id = ctx.request.call_id().unwrap_or_default(),
+                        "no answer: ring timeout"
+                    );
+                    self.cancel_branches(&key, now);
+                }
+            }
+            Timer::Linger(key) => {
+                self.drop_ctx(&key);
+            }
+            Timer::Bindings(aor) => {
+                let (gone, next) = self.location.expire(&aor, now, &mut self.flows);
+                if gone > 0 {
+                    info!(aor = %aor, gone, "registration expired");
+                }
+                if let Some(at) = next {
+                    self.timers.arm(at, Timer::Bindings(aor));
+                }
+            }
+            Timer::FlowIdle(flow) => {
+                if self.flows.idle(flow, now, UDP_FLOW_IDLE_MS) {
+                    self.flows.close(flow);
+                    self.tx.flow_closed(|f| *f == flow);
+                } else if let Some(f) = self.flows.get(flow) {
+                    let at = (f.last_seen + UDP_FLOW_IDLE_MS).max(now + 1000);
+                    self.timers.arm(at, Timer::FlowIdle(flow));
+                }
+            }
+            Timer::Dialog(id) => match self.dialogs.idle_until(&id) {
+                Some(t) if t <= now => {
+                    info!(call_id = %id.call_id, "dialog idle: forgotten");
+                    self.dialogs.end(&id, &mut self.flows);
+                }
+                Some(t) => self.timers.arm(t, Timer::Dialog(id)),
+                None => {}
+            },
+            Timer::Lookup(id) => {
+                if self.cache.in_flight(id) {
+                    warn!(
+                        lookup = id,
+                        "store lookup slow: waiting requests answered 503"
+                    );
+                    self.fail_parked(id, now);
+                }
+            }
+            Timer::Sweep => {
+                self.cache.sweep(now);
+                self.auth.sweep(now);
+                self.timers.arm(now + SWEEP_MS, Timer::Sweep);
+            }
+        }
+    }
+
+    // ---- lookups and parked requests ----
+
+    fn park(
+        &mut self,
+        id: LookupId,
+        key: TxKey,
+        req: Request,
+        flow: FlowId,
+        stage: Stage,
+        now: Instant,
+    ) {
+        if self.parked_count >= MAX_PARKED {
+            warn!("too many requests waiting for the store: refused");
+            let mut r = req.response(503, "Service Unavailable (busy; try again)");
+            r.headers.push("Retry-After", "5");
+            self.respond(&key, r, now);
+            return;
+        }
+        if req.method == Method::Invite && self.tx.server_pending(&key) {
+            // Stops the caller's retransmissions while we wait.
+            self.tx
+                .send_response(&key, req.response(100, "Trying"), now);
+        }
+        let list = self.parked.entry(id).or_default();
+        if list.is_empty() {
+            self.timers.arm(now + LOOKUP_TIMEOUT_MS, Timer::Lookup(id));
+        }
+        list.push(Parked {
+            key,
+            req,
+            flow,
+            stage,
+        });
+        self.parked_count += 1;
+    }
+
+    fn on_answer(&mut self, id: LookupId, answer: Answer, now: Instant) {
+        let failed = matches!(answer, Answer::Failed(_));
+        if let Answer::Failed(e) = &answer {
+            warn!(lookup = id, error = %e, "store lookup failed");
+        }
+        self.cache.answer(id, answer, now);
+        if failed {
+            self.fail_parked(id, now);
+            return;
+        }
+        let Some(list) = self.parked.remove(&id) else {
+            return;
+        };
+        self.parked_count -= list.len();
+        for p in list {
+            if self.tx.server_pending(&p.key) {
+                self.dispatch(p.key, p.req, p.flow, p.stage, now);
+            }
+        }
+    }
+
+    /// Answers a lookup's parked requests with 503 (the store failed or is too slow).
+    fn fail_parked(&mut self, id: LookupId, now: Instant) {
+        let Some(list) = self.parked.remove(&id) else {
+            return;
+        };
+        self.parked_count -= list.len();
+        for p in list {
+            let mut r = p.req.response(
+                503,
+                "Service Unavailable (directory not reachable; try again)",
+            );
+            r.headers.push("Retry-After", "5");
+            self.respond(&p.key, r, now);
+        }
+    }
+
+    // ---- the transaction layer's outputs ----
+
+    fn process(&mut self, now: Instant) {
+        while let Some(out) = self.tx.poll() {
+            match out {
+                TxOutput::Transmit { flow, message } => self.transmit(flow, &message),
+                TxOutput::Request { key, request, flow } => {
+                    debug!(%flow, "sip in\n{}", redact(&String::from_utf8_lossy(&request.to_bytes())));
+                    self.on_request(key, request, flow, now);
+                }
+                TxOutput::Response { key, response } => self.on_response(key, response, now),
+                TxOutput::Timeout { key } => self.on_branch_timeout(key, now),
+                TxOutput::Ack { request, flow } => self.forward_ack(request, flow, now),
+                TxOutput::StrayResponse { response, flow } => {
+                    debug!(%flow, status = response.status, "response matches no transaction on its flow; dropped");
+                }
+                TxOutput::NoAck { key } => {
+                    debug!(?key, "no ACK for a final response");
+                }
+                // `Output` is non-exhaustive: a new variant must be handled here.
+                #[allow(unreachable_patterns)]
+                other => warn!(?other, "transaction output not handled"),
+            }
+        }
+    }
+
+    fn transmit(&mut self, flow: FlowId, message: &Message) {
+        let Some(f) = self.flows.get(flow) else {
+            return;
+        };
+        if let Message::Response(r) = message
+            && (1..=6).contains(&(r.status / 100))
+        {
+            self.stats.responses[usize::from(r.status / 100) - 1] += 1;
+        }
+        let bytes = message.to_bytes();
+        debug!(%flow, "sip out\n{}", redact(&String::from_utf8_lossy(&bytes)));
+        if f.transport == Transport::Udp {
+            self.out.push_back(Output::Datagram { to: f.peer, bytes });
+        } else {
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            self.out.push_back(Output::Stream {
+                flow,
+                text: text.into_boxed_str(),
+            });
+        }
+    }
+
+    fn respond(&mut self, key: &TxKey, resp: Response, now: Instant) {
+        self.tx.send_response(key, resp, now);
+    }
+
+    fn reply(&mut self, key: &TxKey, req: &Request, status: u16, reason: &str, now: Instant) {
+        let mut resp = req.response(status, reason);
+        if status > 100 {
+            resp.set_to_tag(&self.rng.token(10));
+        }
+        self.respond(key, resp, now);
+    }
+
+    // ---- requests ----
+
+    fn on_request(&mut self, key: TxKey, mut req: Request, flow: FlowId, now: Instant) {
+        self.pop_own_routes(&mut req);
+        if req.method != Method::Register
+            && req
+                .headers
+                .get("Max-Forwards")
+                .is_some_and(|m| m.trim() == "0")
+        {
+            self.reply(&key, &req, 483, "Too Many Hops", now);
+            return;
+        }
+        match req.method {
+            Method::Cancel => self.on_cancel(key, req, flow, now),
+            Method::Register => self.dispatch(key, req, flow, Stage::Fresh, now),
+            _ if req.to_tag().is_some() => self.on_in_dialog(key, req, flow, now),
+            Method::Options if req.uri.user.is_none() || self.flows.is_us(&req.uri) => {
+                let mut ok = req.response(200, "OK");
+                ok.set_to_tag(&self.rng.token(10));
+                ok.headers.push(
+                    "Allow",
+                    "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, REFER, MESSAGE",
+                );
+                self.respond(&key, ok, now);
+            }
+            _ => self.dispatch(key, req, flow, Stage::Fresh, now),
+        }
+    }
+
+    /// Handles a REGISTER or an out-of-dialog request from `stage` on (again, after a lookup).
+    fn dispatch(&mut self, key: TxKey, req: Request, flow: FlowId, stage: Stage, now: Instant) {
+        if req.method == Method::Register {
+            self.on_register(key, req, flow, now);
+        } else {
+            self.on_initial(key, req, flow, stage, now);
+        }
+    }
+
+    /// The company and realm a request is for: its domain (the To host of a REGISTER, the
+    /// From host otherwise) when that is a company's, else the default company (requests to
+    /// an IP address, as desk phones and tools send).
+    fn realm_of(&mut self, req: &Request, now: Instant) -> Need<Realm> {
+        let host = if req.method == Method::Register {
+            req.to().map(|t| t.uri.host)
+        } else {
+            req.from().map(|f| f.uri.host)
+        };
+        if let Some(h) = host {
+            match self.cache.domain(&h, now) {
+                Cached::Miss(id) => return Need::Lookup(id),
+                Cached::Hit(Some(company)) => {
+                    return Need::Have(Realm {
+                        company,
+                        domain: h.to_ascii_lowercase(),
+                    });
+                }
+                Cached::Hit(None) => {}
+            }
+        }
+        Need::Have(Realm {
+            company: DEFAULT_COMPANY,
+            domain: self.cfg.own.domain.clone(),
+        })
+    }
+
+    /// The user named by `ext` in the realm's company.
+    fn user(&mut self, company: i64, ext: &str, now: Instant) -> Need<Option<SipUser>> {
+        match self.cache.user(company, ext, now) {
+            Cached::Hit(u) => Need::Have(u),
+            Cached::Miss(id) => Need::Lookup(id),
+        }
+    }
+
+    /// Challenges `req` with the algorithms its user's credential and flow call for (the
+    /// user is looked up first; an unknown one gets the transport's default).
+    #[allow(clippy::too_many_arguments)]
+    fn challenge(
+        &mut self,
+        key: TxKey,
+        req: Request,
+        flow: FlowId,
+        who: Challenger,
+        stale: bool,
+        realm: &Realm,
+        now: Instant,
+    ) {
+        let ext = if req.method == Method::Register {
+            req.to().and_then(|t| t.uri.user)
+        } else {
+            req.from().and_then(|f| f.uri.user)
+        };
+        let chosen = match ext {
+            Some(ext) => {
+                let user = park_or!(
+                    self,
+                    self.user(realm.company, &ext, now),
+                    key,
+                    req,
+                    flow,
+                    Stage::Fresh,
+                    now
+                );
+                user.and_then(|u| u.digest)
+            }
+            None => None,
+        };
+        let algorithms = auth::offer(chosen, self.flows.transport_of(flow));
+        let (salt, tag) = (self.rng.next_u64(), self.rng.token(10));
+        let resp = self
+            .auth
+            .challenge(&req, who, stale, realm, algorithms, salt, &tag, now);
+        // Stateless for everything but INVITE: no Timer J state for a 401; a retransmitted
+        // request just gets a fresh challenge.
+        self.tx.send_response_stateless(&key, resp, now);
+    }
+
+    /// Authenticates `req` (credentials in `who`'s header): `Ok(Some(..))` when it may go on,
+    /// `Ok(None)` when it was answered (challenged or refused), `Err` when it was parked.
+    fn authenticate(
+        &mut self,
+        key: &TxKey,
+        req: &Request,
+        flow: FlowId,
+        who: Challenger,
+        realm: &Realm,
+        now: Instant,
+    ) -> Result<Option<(SipUser, bool)>, LookupId> {
+        let peer = self.flows.peer_ip(flow);
+        let Some(presented): Option<Presented> =
+            self.auth.presented(req, who.answer_header(), realm)
+        else {
+            self.challenge(key.clone(), req.clone(), flow, who, false, realm, now);
+            return Ok(None);
+        };
+        if self.auth.blocked(&presented, peer, realm, now) {
+            self.refuse_blocked(key, req, now);
+            return Ok(None);
+        }
+        let user = match self.user(realm.company, &presented.ext, now) {
+            Need::Have(u) => u,
+            Need::Lookup(id) => return Err(id),
+        };
+        let unix_now = self.unix_now(now);
+        match self
+            .auth
+            .verify(req, &presented, user, peer, realm, now, unix_now)
+        {
+            Verdict::Ok { user, app } => Ok(Some((user, app))),
+            Verdict::Challenge { stale } => {
+                self.challenge(key.clone(), req.clone(), flow, who, stale, realm, now);
+                Ok(None)
+            }
+            Verdict::Blocked => {
+                self.refuse_blocked(key, req, now);
+                Ok(None)
+            }
+        }
+    }
+
+    fn refuse_blocked(&mut self, key: &TxKey, req: &Request, now: Instant) {
+        self.reply(
+            key,
+            req,
+            403,
+            "Forbidden (too many failed attempts; try again later)",
+            now,
+        );
+    }
+
+    fn on_register(&mut self, key: TxKey, req: Request, flow: FlowId, now: Instant) {
+        let realm = park_or!(
+            self,
+            self.realm_of(&req, now),
+            key,
+            req,
+            flow,
+            Stage::Fresh,
+            now
+        );
+        let (user, app) =
+            match self.authenticate(&key, &req, flow, Challenger::Registrar, &realm, now) {
+                Ok(Some(u)) => u,
+                Ok(None) => return,
+                Err(id) => return self.park(id, key, req, flow, Stage::Fresh, now),
+            };
+        let aor = AorKey::new(user.company_id, &user.ext);
+        if req.to().and_then(|t| t.uri.user).as_deref() != Some(user.ext.as_str()) {
+            self.reply(
+                &key,
+                &req,
+                403,
+                "Forbidden (you may only register your own extension)",
+                now,
+            );
+            return;
+        }
+        let default_expires = req.expires().unwrap_or(DEFAULT_EXPIRES);
+        let star = req.headers.all("Contact").any(|c| c.trim() == "*");
+        if star {
+            if req.headers.all("Contact").count() != 1 || default_expires != 0 {
+                self.reply(
+                    &key,
+                    &req,
+                    400,
+                    "Bad Request (Contact: * needs Expires: 0 and no other contact)",
+                    now,
+                );
+                return;
+            }
+            self.location.remove_where(&aor, &mut self.flows, |_| true);
+            info!(ext = %user.ext, "all registrations removed");
+        }
+        let source = self.flows.get(flow).map(|f| (f.peer, f.transport));
+        let Some((peer, transport)) = source else {
+            return;
+        };
+        let mut outbound = false;
+        for contact in req.contacts() {
+            let expires = contact
+                .params
+                .value("expires")
+                .and_then(|e| e.parse::<u32>().ok())
+                .unwrap_or(default_expires);
+            let instance = contact
+                .params
+                .value("+sip.instance")
+                .map(|s| s.trim_matches('"').to_string());
+            let reg_id = contact.params.value("reg-id").map(str::to_string);
+            let is_outbound = reg_id.is_some() && instance.is_some();
+            outbound |= is_outbound;
+            let bkey: Box<str> = match (&instance, &reg_id) {
+                (Some(i), Some(r)) => format!("{i}#{r}").into(),
+                (Some(i), None) => i.as_str().into(),
+                _ => contact.uri.address_key().into(),
+            };
+            if expires == 0 {
+                if self.location.remove(&aor, &bkey, &mut self.flows) {
+                    info!(ext = %user.ext, "registration removed");
+                }
+                continue;
+            }
+            if expires < MIN_EXPIRES {
+                let mut r = req.response(423, "Interval Too Brief");
+                r.set_to_tag(&self.rng.token(10));
+                r.headers.push("Min-Expires", MIN_EXPIRES.to_string());
+                self.respond(&key, r, now);
+                return;
+            }
+            let target = match location::reach(&contact, peer, transport, is_outbound) {
+                Reach::Source => flow,
+                Reach::Contact(addr) => {
+                    let (f, new) = self.flows.udp_flow(addr, now);
+                    if new {
+                        self.timers.arm(now + UDP_FLOW_IDLE_MS, Timer::FlowIdle(f));
+                    }
+                    f
+                }
+            };
+            let mut stored = contact.clone();
+            stored.params.remove("expires");
+            let binding = Binding {
+                contact: stored,
+                flow: target,
+                key: bkey,
+                expires_at: now + u64::from(expires.min(MAX_EXPIRES)) * 1000,
+                app,
+            };
+            let existed = self
+                .location
+                .bindings(&aor)
+                .iter()
+                .any(|b| b.key == binding.key);
+            match self.location.upsert(&aor, binding, &mut self.flows) {
+                Ok(arm) => {
+                    if !existed {
+                        info!(ext = %user.ext, %flow, devices = self.location.bindings(&aor).len(), "registered");
+                    }
+                    if let Some(at) = arm {
+                        self.timers.arm(at, Timer::Bindings(aor.clone()));
+                    }
+                }
+                Err(location::Refused::TooManyDevices) => {
+                    let reason =
+                        format!("Forbidden (at most {MAX_BINDINGS} devices per extension)");
+                    self.reply(&key, &req, 403, &reason, now);
+                    return;
+                }
+            }
+        }
+        let mut ok = req.response(200, "OK");
+        ok.set_to_tag(&self.rng.token(10));
+        for b in self.location.bindings(&aor) {
+            let mut c = b.contact.clone();
+            c.params.set(
+                "expires",
+                Some(&((b.expires_at.saturating_sub(now)) / 1000).to_string()),
+            );
+            ok.headers.push("Contact", c.to_string());
+        }
+        if outbound {
+            ok.headers.push("Require", "outbound");
+        }
+        ok.headers.push("Supported", "outbound, path");
+        self.respond(&key, ok, now);
+    }
+
+    fn on_initial(&mut self, key: TxKey, req: Request, flow: FlowId, stage: Stage, now: Instant) {
+        let caller = match stage {
+            Stage::Authenticated(c) => c,
+            Stage::Fresh => {
+                let realm = park_or!(
+                    self,
+                    self.realm_of(&req, now),
+                    key,
+                    req,
+                    flow,
+                    Stage::Fresh,
+                    now
+                );
+                let (peer, transport) = (self.flows.peer_ip(flow), self.flows.transport_of(flow));
+                if is_trusted(&self.cfg.trusted, peer, transport) {
+                    Caller::Trunk {
+                        from: req.from().and_then(|f| f.uri.user).unwrap_or_default(),
+                    }
+                } else {
+                    match self.authenticate(&key, &req, flow, Challenger::Proxy, &realm, now) {
+                        Ok(Some((user, _))) => Caller::User { user, realm },
+                        Ok(None) => return,
+                        Err(id) => return self.park(id, key, req, flow, Stage::Fresh, now),
+                    }
+                }
+            }
+        };
+        let (company, identity, caller_ext) = match &caller {
+            Caller::User { user, realm } => (
+                Some(user.company_id),
+                Identity::Assert(asserted_identity(user, &realm.domain)),
+                user.ext.clone(),
+            ),
+            Caller::Trunk { from } => (None, Identity::Keep, from.clone()),
+        };
+        if req.from().and_then(|f| f.uri.user).as_deref() != Some(caller_ext.as_str()) {
+            self.reply(
+                &key,
+                &req,
+                403,
+                "Forbidden (From does not match your extension)",
+                now,
+            );
+            return;
+        }
+        let Some(dialled) = req.uri.user.clone() else {
+            self.reply(&key, &req, 404, "Not Found", now);
+            return;
+        };
+        let stage = Stage::Authenticated(caller);
+        let host_company = match self.cache.domain(&req.uri.host, now) {
+            Cached::Hit(c) => c,
+            Cached::Miss(id) => return self.park(id, key, req, flow, stage, now),
+        };
+        let company = match (company, host_company) {
+            (Some(c), Some(h)) if c != h => {
+                self.reply(
+                    &key,
+                    &req,
+                    403,
+                    "Forbidden (that extension belongs to another company)",
+                    now,
+                );
+                return;
+            }
+            (Some(c), _) | (None, Some(c)) => Some(c),
+            (None, None) => None,
+        };
+        let aor = match routing::resolve(&mut self.cache, company, &dialled, now) {
+            Cached::Miss(id) => return self.park(id, key, req, flow, stage, now),
+            Cached::Hit(None) => {
+                self.reply(&key, &req, 404, "Not Found (no such extension)", now);
+                return;
+            }
+            Cached::Hit(Some(aor)) => aor,
+        };
+        self.proxy_plan(key, req, flow, Plan::ring(aor), &identity, &caller_ext, now);
+    }
+
+    /// Carries out a routing plan's first step: every device of its extension rings.
+    #[allow(clippy::too_many_arguments)]
+    fn proxy_plan(
+        &mut self,
+        key: TxKey,
+        req: Request,
+        flow: FlowId,
+        plan: Plan,
+        identity: &Identity,
+        caller: &str,
+        now: Instant,
+    ) {
+        let Some(step) = plan.steps.first() else {
+            self.reply(&key, &req, 404, "Not Found", now);
+            return;
+        };
+        let targets: Vec<(Uri, FlowId)> = self
+            .location
+            .bindings(&step.aor)
+            .iter()
+            .filter(|b| b.expires_at > now && b.flow != flow)
+            .map(|b| (b.contact.uri.clone(), b.flow))
+            .collect();
+        if targets.is_empty() {
+            self.reply(
+                &key,
+                &req,
+                480,
+                "Temporarily Unavailable (nobody is logged in on that extension)",
+                now,
+            );
+            return;
+        }
+        let invite = req.method == Method::Invite;
+        let creates_dialogs = matches!(
+            req.method,
+            Method::Invite | Method::Subscribe | Method::Refer
+        );
+        if creates_dialogs && self.dialog_room(flow) == 0 {
+            self.reply(
+                &key,
+                &req,
+                503,
+                "Service Unavailable (too many calls on this connection)",
+                now,
+            );
+            return;
+        }
+        if invite {
+            self.respond(&key, req.response(100, "Trying"), now);
+            info!(from = %caller, to = %step.aor, call_id = req.call_id().unwrap_or_default(), devices = targets.len(), "call");
+        }
+        let mut ctx = Ctx::new(
+            req,
+            flow,
+            Kind::Initial {
+                creates_dialogs,
+                dialogs: Vec::new(),
+            },
+        );
+        for (uri, bflow) in targets {
+            let bkey = self.forward(
+                &ctx.request,
+                uri,
+                flow,
+                bflow,
+                creates_dialogs,
+                identity,
+                now,
+            );
+            ctx.branches.push(Branch {
+                key: bkey,
+                flow: bflow,
+                state: BranchState::Pending,
+            });
+        }
+        if invite {
+            self.timers
+                .arm(now + step.ring_ms, Timer::Ring(key.clone()));
+        }
+        self.proxy.insert(key, ctx);
+    }
+
+    /// A request with a To tag: forwarded only inside a dialog we record-routed, from one of
+    /// its two sides to the other (never to an address a Request-URI names). Anything else is
+    /// 481, or 403 from a flow that is not a side of the dialog it names.
+    fn on_in_dialog(&mut self, key: TxKey, req: Request, flow: FlowId, now: Instant) {
+        let route = match self.dialogs.route(&req, flow, now) {
+            Ok(r) => r,
+            Err(Refusal::Unknown) => {
+                debug!(%flow, method = %req.method, "in-dialog request for no dialog of ours");
+                self.reply(&key, &req, 481, "Call/Transaction Does Not Exist", now);
+                return;
+            }
+            Err(Refusal::NotASide) => {
+                warn!(%flow, method = %req.method, peer = %self.flows.peer_ip(flow), "in-dialog request from a flow that is not a side of the dialog");
+                self.reply(
+                    &key,
+                    &req,
+                    403,
+                    "Forbidden (not a party to this dialog)",
+                    now,
+                );
+                return;
+            }
+        };
+        let identity = if self.trusted_flow(flow) {
+            Identity::Keep
+        } else {
+            Identity::Strip
+        };
+        let ends = req.method == Method::Bye;
+        let uri = req.uri.clone();
+        let bkey = self.forward(&req, uri, flow, route.to, false, &identity, now);
+        let mut ctx = Ctx::new(
+            req,
+            flow,
+            Kind::InDialog {
+                dialog: route.id,
+                ends,
+            },
+        );
+        ctx.branches.push(Branch {
+            key: bkey,
+            flow: route.to,
+            state: BranchState::Pending,
+        });
+        self.proxy.insert(key, ctx);
+    }
+
+    fn trusted_flow(&self, flow: FlowId) -> bool {
+        is_trusted(
+            &self.cfg.trusted,
+            self.flows.peer_ip(flow),
+            self.flows.transport_of(flow),
+        )
+    }
+
+    /// How many more dialogs `flow` may be a side of.
+    fn dialog_room(&self, flow: FlowId) -> usize {
+        dialog_room(&self.flows, &self.cfg.trusted, flow)
+    }
+
+    /// Sends a copy of `req` to `uri` on `to` in a new client transaction. With
+    /// `record_route`, our Record-Route goes on top; when the request changes transport
+    /// (WebSocket in, UDP out, say) we record-route twice, one entry per side (RFC 5658).
+    #[allow(clippy::too_many_arguments)]
+    fn forward(
+        &mut self,
+        req: &Request,
+        uri: Uri,
+        from: FlowId,
+        to: FlowId,
+        record_route: bool,
+        identity: &Identity,
+        now: Instant,
+    ) -> TxKey {
+        let mut f = req.clone();
+        f.uri = uri;
+        match identity {
+            Identity::Keep => {}
+            Identity::Strip => IDENTITY_HEADERS.iter().for_each(|h| f.headers.remove(h)),
+            Identity::Assert(pai) => {
+                IDENTITY_HEADERS.iter().for_each(|h| f.headers.remove(h));
+                f.headers.push("P-Asserted-Identity", pai.clone());
+            }
+        }
+        let mf = f
+            .headers
+            .get("Max-Forwards")
+            .and_then(|m| m.trim().parse::<u8>().ok())
+            .unwrap_or(70);
+        f.headers
+            .set("Max-Forwards", mf.saturating_sub(1).to_string());
+        f.headers.remove("Proxy-Authorization");
+        let (t_in, t_out) = (self.flows.transport_of(from), self.flows.transport_of(to));
+        if record_route {
+            let (rr_in, rr_out) = (
+                self.flows.record_route(t_in),
+                self.flows.record_route(t_out),
+            );
+            if rr_in != rr_out {
+                f.headers.push_front("Record-Route", rr_in);
+            }
+            f.headers.push_front("Record-Route", rr_out);
+        }
+        let via = self.flows.via(t_out, &self.rng.branch());
+        f.headers.push_front("Via", via);
+        self.tx.send_request(f, to, t_out.reliable(), now)
+    }
+
+    /// The ACK for a 2xx goes end to end within the dialog, from the caller's flow only.
+    fn forward_ack(&mut self, mut ack: Request, from: FlowId, now: Instant) {
+        self.pop_own_routes(&mut ack);
+        let to = match self.dialogs.route(&ack, from, now) {
+            Ok(r) if r.from == dialogs::Side::Caller => r.to,
+            _ => {
+                debug!(%from, "ACK for no dialog of ours (or not from its caller) dropped");
+                return;
+            }
+        };
+        if !self.trusted_flow(from) {
+            IDENTITY_HEADERS.iter().for_each(|h| ack.headers.remove(h));
+        }
+        let mf = ack
+            .headers
+            .get("Max-Forwards")
+            .and_then(|m| m.trim().parse::<u8>().ok())
+            .unwrap_or(70);
+        if mf == 0 {
+            return;
+        }
+        ack.headers.set("Max-Forwards", (mf - 1).to_string());
+        let via = self
+            .flows
+            .via(self.flows.transport_of(to), &self.rng.branch());
+        ack.headers.push_front("Via", via);
+        self.tx.send_stateless(Message::Request(ack), to);
+    }
+
+    /// Loose routing (RFC 3261 16.4): our own Route entries are removed.
+    fn pop_own_routes(&self, req: &mut Request) {
+        while let Some(top) = req
+            .headers
+            .get("Route")
+            .and_then(|r| NameAddr::parse(r).ok())
+        {
+            if !self.flows.is_us(&top.uri) {
+                break;
+            }
+            req.headers.remove_first("Route");
+        }
+    }
+
+    fn on_cancel(&mut self, key: TxKey, req: Request, flow: FlowId, now: Instant) {
+        let invite_key = key.invite_of_cancel();
+        // Only the flow the INVITE came on may cancel it: a branch is no password.
+        let pending = self
+            .proxy
+            .contexts
+            .get_mut(&invite_key)
+            .filter(|c| c.upstream == flow && !c.final_sent())
+            .map(|c| c.cancel(Cancel::ByCaller))
+            .is_some();
+        if !pending {
+            self.reply(&key, &req, 481, "Call/Transaction Does Not Exist", now);
+            return;
+        }
+        self.respond(&key, req.response(200, "OK"), now);
+        info!(
+            call_id = req.call_id().unwrap_or_default(),
+            "call cancelled by the caller"
+        );
+        self.cancel_branches(&invite_key, now);
+    }
+
+    /// CANCELs every branch that has had a provisional; the others are cancelled when theirs
+    /// arrives (RFC 3261 9.1).
+    fn cancel_branches(&mut self, ctx_key: &TxKey, now: Instant) {
+        let Some(ctx) = self.proxy.contexts.get_mut(ctx_key) else {
+            return;
+        };
+        for (bkey, bflow) in ctx.take_cancellable() {
+            if let Some(sent) = self.tx.client_request(&bkey) {
+                let cancel = cancel_for(sent);
+                let reliable = self.flows.transport_of(bflow).reliable();
+                self.tx.send_request(cancel, bflow, reliable, now);
+            }
+        }
+    }
+
+    fn on_branch_timeout(&mut self, bkey: TxKey, now: Instant) {
+        let Some(skey) = self.proxy.branch_of.get(&bkey).cloned() else {
+            return;
+        };
+        let Some(ctx) = self.proxy.contexts.get(&skey) else {
+            return;
+        };
+        let resp = ctx.request.response(408, "Request Timeout");
+        self.on_branch_response(skey, bkey, resp, now);
+    }
+
+    fn on_response(&mut self, bkey: TxKey, mut resp: Response, now: Instant) {
+        let Some(skey) = self.proxy.branch_of.get(&bkey).cloned() else {
+            return;
+        };
+        resp.headers.remove_first("Via");
+        if resp.headers.get("Via").is_none() {
+            return;
+        }
+        self.on_branch_response(skey, bkey, resp, now);
+    }
+
+    fn on_branch_response(&mut self, skey: TxKey, bkey: TxKey, resp: Response, now: Instant) {
+        let Some(ctx) = self.proxy.contexts.get_mut(&skey) else {
+            return;
+        };
+        let Some(bi) = ctx.branches.iter().position(|b| b.key == bkey) else {
+            return;
+        };
+        let status = resp.status;
+        // Dialogs: a record-routed request's 1xx/2xx with a To tag sets one up; an in-dialog
+        // request's answer may end its dialog.
+        match &ctx.kind {
+            Kind::Initial {
+                creates_dialogs: true,
+                ..
+            } if (101..300).contains(&status) && resp.to_tag().is_some() => {
+                let (up, down) = (ctx.upstream, ctx.branches[bi].flow);
+                let trusted = &self.cfg.trusted;
+                let id = self.dialogs.set_up(
+                    &ctx.request,
+                    &resp,
+                    up,
+                    down,
+                    &mut self.flows,
+                    |flows, f| dialog_room(flows, trusted, f),
+                    now,
+                );
+                if let Some(id) = id {
+                    self.timers
+                        .arm(now + dialogs::IDLE_MS, Timer::Dialog(id.clone()));
+                    if let Kind::Initial { dialogs, .. } = &mut ctx.kind {
+                        dialogs.push(id);
+                    }
+                }
+            }
+            // A branch's final refusal ends the early dialog its provisional set up.
+            Kind::Initial {
+                creates_dialogs: true,
+                ..
+            } if status >= 300 => {
+                if let (Some(call_id), Some(caller_tag), Some(callee_tag)) =
+                    (ctx.request.call_id(), ctx.request.from_tag(), resp.to_tag())
+                {
+                    let id = DialogId {
+                        call_id: call_id.into(),
+                        caller_tag: caller_tag.into(),
+                        callee_tag: callee_tag.into(),
+                    };
+                    self.dialogs.end_if_early(&id, &mut self.flows);
+                }
+            }
+            Kind::InDialog { dialog, ends }
+                if status >= 200
+                    && (status == 481 || (*ends && status != 401 && status != 407)) =>
+            {
+                let id = dialog.clone();
+                self.dialogs.end(&id, &mut self.flows);
+            }
+            _ => {}
+        }
+        let step = ctx.on_response(bi, resp);
+        if step.answered {
+            info!(
+                call_id = ctx.request.call_id().unwrap_or_default(),
+                "call answered"
+            );
+        }
+        let all_done = ctx.all_done();
+        let linger = ctx.is_invite() && ctx.state == State::Answered;
+        if let Some(r) = step.upstream {
+            self.respond(&skey, r, now);
+        }
+        if step.cancel_rest {
+            self.cancel_branches(&skey, now);
+        }
+        if all_done {
+            if linger {
+                self.timers
+                    .arm(proxy::linger_until(now), Timer::Linger(skey));
+            } else {
+                self.drop_ctx(&skey);
+            }
+        }
+    }
+
+    /// Forgets a finished request's context; the early dialogs it set up that no 2xx
+    /// confirmed end with it.
+    fn drop_ctx(&mut self, skey: &TxKey) {
+        if let Some(ctx) = self.proxy.remove(skey)
+            && let Kind::Initial { dialogs, .. } = ctx.kind
+        {
+            for id in dialogs {
+                self.dialogs.end_if_early(&id, &mut self.flows);
+            }
+        }
+    }
+
+    fn on_closed(&mut self, flow: FlowId, now: Instant) {
+        let Some(f) = self.flows.get(flow) else {
+            return;
+        };
+        debug!(%flow, peer = %f.peer, "connection closed");
+        let dialogs: Vec<DialogId> = f.dialogs.clone();
+        for id in dialogs {
+            self.dialogs.end(&id, &mut self.flows);
+        }
+        for aor in self.location.flow_closed(flow) {
+            info!(aor = %aor, "registration removed: connection closed");
+        }
+        self.flows.close(flow);
+        self.tx.flow_closed(|f| *f == flow);
+        self.process(now);
+        for key in self.proxy.waiting_on(flow) {
+            if let Some(ctx) = self.proxy.contexts.get_mut(&key) {
+                ctx.cancel(Cancel::CallerGone);
+            }
+            self.cancel_branches(&key, now);
+        }
+    }
+
+    fn on_account_changed(&mut self, company: i64, ext: &str, drop: Registrations) {
+        self.cache.account_changed(company, ext);
+        if drop == Registrations::Keep {
+            return;
+        }
+        let aor = AorKey::new(company, ext);
+        let app_only = drop == Registrations::App;
+        let app_flows: Vec<FlowId> = self
+            .location
+            .bindings(&aor)
+            .iter()
+            .filter(|b| b.app)
+            .map(|b| b.flow)
+            .collect();
+        self.location
+            .remove_where(&aor, &mut self.flows, |b| b.app || !app_only);
+        info!(
+            company,
+            ext, app_only, "account changed: registrations removed"
+        );
+        for flow in app_flows {
+            if !flow.is_udp() {
+                self.out.push_back(Output::Close { flow });
+            }
+        }
+    }
+}
+
+/// How many more dialogs `flow` may be a side of (a trusted peer's flow holds many).
+fn dialog_room(flows: &Flows, trusted: &[TrustedPeer], flow: FlowId) -> usize {
+    let Some(f) = flows.get(flow) else {
+        return 0;
+    };
+    let max = if is_trusted(trusted, f.peer.ip(), f.transport) {
+        MAX_DIALOGS_TRUSTED
+    } else {
+        MAX_DIALOGS_PER_FLOW
+    };
+    max.saturating_sub(f.dialogs.len())
+}
+
+/// The `P-Asserted-Identity` (RFC 3325) for an authenticated caller: the directory's name and
+/// the extension in the company's domain. Quotes and backslashes in the name are escaped.
+fn asserted_identity(user: &SipUser, domain: &str) -> String {
+    let mut name = String::new();
+    for c in user.name.chars().filter(|c| !c.is_control()) {
+        if c == '"' || c == '\\' {
+            name.push('\\');
+        }
+        name.push(c);
+    }
+    if name.trim().is_empty() {
+        format!("<sip:{}@{domain}>", user.ext)
+    } else {
+        format!("\"{name}\" <sip:{}@{domain}>", user.ext)
+    }
+}
+
+/// Hides credentials in logged messages.
+pub fn redact(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let lower = l.to_ascii_lowercase();
+            if lower.starts_with("authorization:") || lower.starts_with("proxy-authorization:") {
+                let name = l.split(':').next().unwrap_or_default();
+                format!("{name}: <redacted>")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// RFC 3581 and RFC 3261 18.2.1: note the address a UDP request really came from in its top
+/// Via, so responses go back there.
+fn mark_received(req: &mut Request, peer: SocketAddr) {
+    let Some(mut via) = req.top_via() else { return };
+    let rport = via.params.has("rport");
+    let ip = peer.ip().to_string();
+    if !rport && via.host == ip {
+        return; // sent from where it says: nothing to add
+    }
+    if rport {
+        via.params.set("rport", Some(&peer.port().to_string()));
+    }
+    via.params.set("received", Some(&ip));
+    req.headers.replace_first("Via", via.to_string());
+}
+
+#[cfg(test)]
+mod tests;

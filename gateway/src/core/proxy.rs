@@ -1,0 +1,292 @@
+//! The proxy's response contexts (RFC 3261 16): one per forwarded request, with its branches,
+//! in a state enum instead of a bag of flags. The core forwards and cancels; this module
+//! decides what a branch's response does to the call.
+
+use centrala_sip::Instant;
+use centrala_sip::message::{Method, Request, Response};
+use centrala_sip::transaction::TxKey;
+
+use super::HashMap;
+use super::dialogs::DialogId;
+use super::flows::FlowId;
+
+/// How far one branch got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BranchState {
+    /// Sent, nothing back yet (a CANCEL must wait for a provisional, RFC 3261 9.1).
+    Pending,
+    /// A provisional came back: CANCEL may go.
+    Proceeding,
+    /// CANCEL sent.
+    Cancelling,
+    /// A final response came (or it timed out).
+    Done,
+}
+
+#[derive(Debug)]
+pub struct Branch {
+    pub key: TxKey,
+    pub flow: FlowId,
+    pub state: BranchState,
+}
+
+/// Why the branches are being cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// The caller sent CANCEL: the branches' 487 goes back.
+    ByCaller,
+    /// Nobody answered in time: 480 goes back.
+    NoAnswer,
+    /// The caller's connection closed: nothing goes back.
+    CallerGone,
+}
+
+/// Where a forwarded request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Branches out; no final response upstream yet.
+    Trying,
+    /// Branches being cancelled; the final response goes when the last one ends.
+    Cancelling(Cancel),
+    /// A 2xx went upstream. An INVITE's context stays until its linger ends, so that 2xx
+    /// retransmissions still reach the caller (RFC 3261 16.7 step 10, RFC 6026).
+    Answered,
+    /// A final non-2xx went upstream.
+    Completed,
+}
+
+/// What kind of request a context forwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Out of dialog; record-routed ones (INVITE, SUBSCRIBE, REFER) set up dialogs, listed
+    /// here until the request ends.
+    Initial {
+        creates_dialogs: bool,
+        dialogs: Vec<DialogId>,
+    },
+    /// Within a dialog; `ends` for a BYE.
+    InDialog { dialog: DialogId, ends: bool },
+}
+
+/// One forwarded request and its branches.
+#[derive(Debug)]
+pub struct Ctx {
+    pub request: Request,
+    pub upstream: FlowId,
+    pub branches: Vec<Branch>,
+    pub best: Option<Response>,
+    pub state: State,
+    pub kind: Kind,
+}
+
+impl Ctx {
+    pub fn new(request: Request, upstream: FlowId, kind: Kind) -> Ctx {
+        Ctx {
+            request,
+            upstream,
+            branches: Vec::new(),
+            best: None,
+            state: State::Trying,
+            kind,
+        }
+    }
+
+    pub fn is_invite(&self) -> bool {
+        self.request.method == Method::Invite
+    }
+
+    /// Whether a final response went (or will never go) upstream.
+    pub fn final_sent(&self) -> bool {
+        matches!(
+            self.state,
+            State::Answered | State::Completed | State::Cancelling(Cancel::CallerGone)
+        )
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.branches.iter().all(|b| b.state == BranchState::Done)
+    }
+
+    /// Starts cancelling (unless a final response already went); true when it did.
+    pub fn cancel(&mut self, why: Cancel) -> bool {
+        if self.final_sent() || matches!(self.state, State::Cancelling(_)) {
+            if why == Cancel::CallerGone && self.state != State::Answered {
+                self.state = State::Cancelling(Cancel::CallerGone);
+            }
+            return false;
+        }
+        self.state = State::Cancelling(why);
+        true
+    }
+
+    /// Branches that have had a provisional and are not cancelled yet: CANCEL them now.
+    pub fn take_cancellable(&mut self) -> Vec<(TxKey, FlowId)> {
+        if !self.is_invite() {
+            return Vec::new();
+        }
+        self.branches
+            .iter_mut()
+            .filter(|b| b.state == BranchState::Proceeding)
+            .map(|b| {
+                b.state = BranchState::Cancelling;
+                (b.key.clone(), b.flow)
+            })
+            .collect()
+    }
+
+    /// A branch's response: what goes upstream and what else to do.
+    pub fn on_response(&mut self, bi: usize, resp: Response) -> Step {
+        let status = resp.status;
+        let branch = &mut self.branches[bi];
+        match status {
+            100 => Step::none(),
+            101..=199 => {
+                let first = branch.state == BranchState::Pending;
+                if first {
+                    branch.state = BranchState::Proceeding;
+                }
+                let stopping = matches!(self.state, State::Cancelling(_))
+                    || (self.final_sent() && self.is_invite());
+                if stopping {
+                    // A branch we could not cancel before its provisional: cancel it now.
+                    Step {
+                        upstream: None,
+                        cancel_rest: first,
+                        answered: false,
+                    }
+                } else {
+                    Step {
+                        upstream: Some(resp),
+                        cancel_rest: false,
+                        answered: false,
+                    }
+                }
+            }
+            200..=299 => {
+                branch.state = BranchState::Done;
+                let first_answer = self.state != State::Answered;
+                if first_answer && matches!(self.state, State::Cancelling(Cancel::CallerGone)) {
+                    // Nobody to tell; the callee's side ends with the dialog.
+                }
+                self.state = State::Answered;
+                // Every 2xx goes upstream (RFC 3261 16.7 step 5); the rest are cancelled.
+                Step {
+                    upstream: Some(resp),
+                    cancel_rest: true,
+                    answered: first_answer,
+                }
+            }
+            _ => {
+                branch.state = BranchState::Done;
+                let better = self
+                    .best
+                    .as_ref()
+                    .is_none_or(|b| rank(status) < rank(b.status));
+                if better {
+                    self.best = Some(resp);
+                }
+                if self.final_sent() || !self.all_done() {
+                    return Step::none();
+                }
+                let mut best = self
+                    .best
+                    .take()
+                    .unwrap_or_else(|| self.request.response(408, "Request Timeout"));
+                if self.state == State::Cancelling(Cancel::NoAnswer) {
+                    best.status = 480;
+                    best.reason = "Temporarily Unavailable (no answer)".into();
+                }
+                self.state = State::Completed;
+                Step {
+                    upstream: Some(best),
+                    cancel_rest: false,
+                    answered: false,
+                }
+            }
+        }
+    }
+}
+
+/// What one branch response leads to.
+#[derive(Debug)]
+pub struct Step {
+    /// Send this upstream.
+    pub upstream: Option<Response>,
+    /// CANCEL the branches that can be.
+    pub cancel_rest: bool,
+    /// The call was answered (first 2xx).
+    pub answered: bool,
+}
+
+impl Step {
+    fn none() -> Step {
+        Step {
+            upstream: None,
+            cancel_rest: false,
+            answered: false,
+        }
+    }
+}
+
+/// Which final response wins among branches (RFC 3261 16.7 step 6): 6xx first, then the
+/// lowest class; within a class, a busy or decline beats a timeout.
+pub fn rank(status: u16) -> u32 {
+    let class = match status / 100 {
+        6 => 0,
+        c => u32::from(c),
+    };
+    let detail = match status {
+        486 | 600 | 603 => 0,
+        408 | 480 => 2,
+        _ => 1,
+    };
+    class * 10 + detail
+}
+
+/// The contexts, and which context each branch belongs to.
+#[derive(Debug, Default)]
+pub struct Proxy {
+    pub contexts: HashMap<TxKey, Ctx>,
+    pub branch_of: HashMap<TxKey, TxKey>,
+}
+
+impl Proxy {
+    pub fn insert(&mut self, key: TxKey, ctx: Ctx) {
+        for b in &ctx.branches {
+            self.branch_of.insert(b.key.clone(), key.clone());
+        }
+        self.contexts.insert(key, ctx);
+    }
+
+    /// Removes a context and its branch index.
+    pub fn remove(&mut self, key: &TxKey) -> Option<Ctx> {
+        let ctx = self.contexts.remove(key)?;
+        for b in &ctx.branches {
+            self.branch_of.remove(&b.key);
+        }
+        Some(ctx)
+    }
+
+    /// The contexts whose caller is `flow` and still wait for a final response.
+    pub fn waiting_on(&self, flow: FlowId) -> Vec<TxKey> {
+        self.contexts
+            .iter()
+            .filter(|(_, c)| c.upstream == flow && !c.final_sent())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.contexts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.contexts.is_empty()
+    }
+}
+
+/// When an answered INVITE's context may go: after 64*T1, as long as transactions accept
+/// 2xx retransmissions.
+pub fn linger_until(now: Instant) -> Instant {
+    now + 64 * centrala_sip::transaction::TimerConfig::default().t1
+}

@@ -1,0 +1,658 @@
+//! The core on virtual time: no sockets, no database, no sleeps. A `World` plays the driver:
+//! it carries the core's outputs to simulated clients, answers its store lookups from a table
+//! (or holds them, to play a slow or failing database) and steps time to the next deadline,
+//! as `sip/tests/virtual_time.rs` does for the user agent.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+
+use centrala_sip::digest::{Algorithm, Challenge, Credentials, ha1};
+use centrala_sip::message::{Message, Request, Response, parse_datagram};
+
+use super::*;
+
+const DOMAIN: &str = "d.example";
+const WS_PEER: &str = "192.0.2.50:40000";
+
+fn password(ext: &str) -> String {
+    format!("pw-{ext}")
+}
+
+fn user(ext: &str) -> SipUser {
+    let pw = password(ext);
+    SipUser {
+        company_id: 1,
+        ext: ext.into(),
+        name: format!("User {ext}"),
+        realm: DOMAIN.into(),
+        ha1_md5: Some(ha1(Algorithm::Md5, ext, DOMAIN, &pw)),
+        ha1_sha256: Some(ha1(Algorithm::Sha256, ext, DOMAIN, &pw)),
+        app_access: true,
+        employee_id: ext.parse().unwrap_or(0),
+        sip_generation: 0,
+        digest: None,
+    }
+}
+
+/// Where the core sent something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Dest {
+    Flow(u64),
+    Udp(SocketAddr),
+}
+
+struct World {
+    core: Core,
+    now: Instant,
+    users: HashMap<String, SipUser>,
+    /// Extensions whose lookups are held (a slow database) until released.
+    hold: HashSet<String>,
+    held: Vec<(LookupId, Query)>,
+    lookups: Vec<Query>,
+    inbox: HashMap<Dest, Vec<Message>>,
+    closed: Vec<u64>,
+    cseq: u32,
+}
+
+impl World {
+    fn new() -> World {
+        World::with(|_| {})
+    }
+
+    fn with(tune: impl FnOnce(&mut CoreConfig)) -> World {
+        let mut cfg = CoreConfig {
+            own: OwnAddresses {
+                domain: DOMAIN.into(),
+                udp: Some("192.0.2.1:5060".parse().unwrap()),
+                tcp: None,
+                tls: None,
+            },
+            nonce_secret: [1; 32],
+            trusted: Vec::new(),
+            limits: Limits::default(),
+            sip_secret: [2; 32],
+            unix_epoch_ms: 1_800_000_000_000,
+        };
+        tune(&mut cfg);
+        let users = ["101", "102", "103", "104"]
+            .into_iter()
+            .map(|e| (e.to_string(), user(e)))
+            .collect();
+        World {
+            core: Core::new(cfg, [7; 32], 0),
+            now: 0,
+            users,
+            hold: HashSet::new(),
+            held: Vec::new(),
+            lookups: Vec::new(),
+            inbox: HashMap::new(),
+            closed: Vec::new(),
+            cseq: 0,
+        }
+    }
+
+    /// Carries out the core's outputs; lookups are answered at once unless held.
+    fn step(&mut self) {
+        while let Some(out) = self.core.poll_output() {
+            match out {
+                Output::Stream { flow, text } => {
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    let m = parse_datagram(text.as_bytes()).expect("valid SIP out");
+                    self.inbox.entry(Dest::Flow(flow.0)).or_default().push(m);
+                }
+                Output::Datagram { to, bytes } => {
+                    let m = parse_datagram(&bytes).expect("valid SIP out");
+                    self.inbox.entry(Dest::Udp(to)).or_default().push(m);
+                }
+                Output::Close { flow } => self.closed.push(flow.0),
+                Output::Lookup { id, query } => {
+                    self.lookups.push(query.clone());
+                    let held =
+                        matches!(&query, Query::User { ext, .. } if self.hold.contains(&**ext));
+                    if held {
+                        self.held.push((id, query));
+                    } else {
+                        let answer = self.answer(&query);
+                        self.core.handle(Input::Answer { id, answer }, self.now);
+                    }
+                }
+            }
+        }
+    }
+
+    fn answer(&self, q: &Query) -> Answer {
+        match q {
+            Query::User { company: 1, ext } => Answer::User(self.users.get(&**ext).cloned()),
+            Query::User { .. } => Answer::User(None),
+            Query::Domain { host } => Answer::Domain((&**host == DOMAIN).then_some(1)),
+            Query::Number { .. } => Answer::Number(None),
+        }
+    }
+
+    /// Answers the held lookups (as the slow database finally does), or fails them.
+    fn release(&mut self, fail: bool) {
+        self.hold.clear();
+        for (id, q) in std::mem::take(&mut self.held) {
+            let answer = if fail {
+                Answer::Failed("database is locked".into())
+            } else {
+                self.answer(&q)
+            };
+            self.core.handle(Input::Answer { id, answer }, self.now);
+        }
+        self.step();
+    }
+
+    /// Moves time on by `ms`, firing every deadline on the way.
+    fn advance(&mut self, ms: u64) {
+        let end = self.now + ms;
+        while let Some(t) = self.core.poll_timeout().filter(|&t| t <= end) {
+            self.now = self.now.max(t);
+            self.core.handle_timeout(self.now);
+            self.step();
+        }
+        self.now = end;
+    }
+
+    fn connect(&mut self, flow: u64) {
+        let input = Input::Connected {
+            flow: FlowId(flow),
+            peer: WS_PEER.parse().unwrap(),
+            transport: Transport::Ws,
+        };
+        self.core.handle(input, self.now);
+        self.step();
+    }
+
+    fn close(&mut self, flow: u64) {
+        self.core
+            .handle(Input::Closed { flow: FlowId(flow) }, self.now);
+        self.step();
+    }
+
+    fn send(&mut self, to: Dest, text: &str) {
+        let text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        let message = parse_datagram(text.as_bytes()).expect("test sends valid SIP");
+        let input = match to {
+            Dest::Flow(f) => Input::Message {
+                flow: FlowId(f),
+                message,
+            },
+            Dest::Udp(peer) => Input::Datagram { peer, message },
+        };
+        self.core.handle(input, self.now);
+        self.step();
+    }
+
+    fn take(&mut self, at: Dest) -> Vec<Message> {
+        self.inbox.remove(&at).unwrap_or_default()
+    }
+
+    fn responses(&mut self, at: Dest) -> Vec<Response> {
+        self.take(at)
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Response(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn requests(&mut self, at: Dest) -> Vec<Request> {
+        self.take(at)
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Request(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn next_cseq(&mut self) -> u32 {
+        self.cseq += 1;
+        self.cseq
+    }
+
+    fn register_text(
+        &mut self,
+        at: Dest,
+        ext: &str,
+        contact: &str,
+        expires: u32,
+        auth: &str,
+    ) -> String {
+        let cseq = self.next_cseq();
+        let via = match at {
+            Dest::Flow(_) => "SIP/2.0/WSS c.invalid".to_string(),
+            Dest::Udp(a) => format!("SIP/2.0/UDP {a}"),
+        };
+        format!(
+            "REGISTER sip:{DOMAIN} SIP/2.0\nVia: {via};branch=z9hG4bKr{cseq}\nMax-Forwards: 70\nTo: <sip:{ext}@{DOMAIN}>\nFrom: <sip:{ext}@{DOMAIN}>;tag=r{ext}\nCall-ID: reg-{ext}-{at:?}\nCSeq: {cseq} REGISTER\nContact: {contact}\nExpires: {expires}\n{auth}Content-Length: 0\n\n"
+        )
+    }
+
+    /// Registers `ext` from `at` with `contact` (401, then the digest answer); the final
+    /// response.
+    fn register_with(&mut self, at: Dest, ext: &str, contact: &str, expires: u32) -> Response {
+        let text = self.register_text(at, ext, contact, expires, "");
+        self.send(at, &text);
+        let r = self.responses(at).pop().expect("an answer to REGISTER");
+        assert_eq!(r.status, 401, "{}", r.reason);
+        let ch = Challenge::pick(r.headers.all("WWW-Authenticate")).unwrap();
+        let creds = Credentials::answer(
+            &ch,
+            "REGISTER",
+            &format!("sip:{DOMAIN}"),
+            ext,
+            &password(ext),
+            "c",
+            1,
+        );
+        let text = self.register_text(
+            at,
+            ext,
+            contact,
+            expires,
+            &format!("Authorization: {creds}\n"),
+        );
+        self.send(at, &text);
+        self.responses(at).pop().expect("an answer to REGISTER")
+    }
+
+    fn register(&mut self, flow: u64, ext: &str) {
+        let contact = format!("<sip:{ext}x{flow}@c{flow}.invalid;transport=ws>");
+        let r = self.register_with(Dest::Flow(flow), ext, &contact, 600);
+        assert_eq!(r.status, 200, "{}", r.reason);
+    }
+
+    fn invite_text(&mut self, flow: u64, from: &str, to: &str, call: &str, auth: &str) -> String {
+        format!(
+            "INVITE sip:{to}@{DOMAIN} SIP/2.0\nVia: SIP/2.0/WSS c{flow}.invalid;branch=z9hG4bK{call}{}\nMax-Forwards: 70\nTo: <sip:{to}@{DOMAIN}>\nFrom: <sip:{from}@{DOMAIN}>;tag=t{call}\nCall-ID: {call}\nCSeq: 1 INVITE\nContact: <sip:{from}@c{flow}.invalid;transport=ws>\nContent-Length: 0\n{auth}\n",
+            auth.len()
+        )
+    }
+
+    /// `from` on `flow` calls `to`: 407, then the INVITE with credentials. Returns what the
+    /// caller got so far.
+    fn call(&mut self, flow: u64, from: &str, to: &str, call: &str) -> Vec<Response> {
+        let text = self.invite_text(flow, from, to, call, "");
+        self.send(Dest::Flow(flow), &text);
+        let r = self.responses(Dest::Flow(flow));
+        let ch = r
+            .iter()
+            .find(|r| r.status == 407)
+            .and_then(|r| Challenge::pick(r.headers.all("Proxy-Authenticate")))
+            .expect("407 with a challenge");
+        let creds = Credentials::answer(
+            &ch,
+            "INVITE",
+            &format!("sip:{to}@{DOMAIN}"),
+            from,
+            &password(from),
+            "c",
+            1,
+        );
+        let text = self.invite_text(
+            flow,
+            from,
+            to,
+            call,
+            &format!("Proxy-Authorization: {creds}\n"),
+        );
+        self.send(Dest::Flow(flow), &text);
+        self.responses(Dest::Flow(flow))
+    }
+
+    /// The callee on `flow` answers `invite` with `status` (tag `tag`).
+    fn answer_invite(&mut self, flow: u64, invite: &Request, status: u16, tag: &str) {
+        let mut r = invite.response(status, "X");
+        r.set_to_tag(tag);
+        for rr in invite.headers.all("Record-Route") {
+            r.headers.push("Record-Route", rr);
+        }
+        r.headers.push(
+            "Contact",
+            format!("<sip:callee@c{flow}.invalid;transport=ws>"),
+        );
+        let text = String::from_utf8(r.to_bytes()).unwrap();
+        self.send(Dest::Flow(flow), &text);
+    }
+}
+
+#[test]
+fn a_registration_lives_until_it_expires_and_a_refresh_extends_it() {
+    let mut w = World::new();
+    w.connect(1);
+    let r = w.register_with(Dest::Flow(1), "101", "<sip:a@c.invalid;transport=ws>", 60);
+    assert_eq!(r.status, 200);
+    assert_eq!(w.core.stats().registrations, 1);
+    w.advance(59_000);
+    assert_eq!(w.core.stats().registrations, 1);
+    // Refreshed at 59 s for another 60: alive at 100 s, gone after 119 s.
+    let r = w.register_with(Dest::Flow(1), "101", "<sip:a@c.invalid;transport=ws>", 60);
+    assert_eq!(r.status, 200);
+    w.advance(41_000);
+    assert_eq!(w.core.stats().registrations, 1);
+    w.advance(19_500);
+    assert_eq!(w.core.stats().registrations, 0);
+    // Too brief: 423 with Min-Expires.
+    let r = w.register_with(Dest::Flow(1), "101", "<sip:a@c.invalid;transport=ws>", 10);
+    assert_eq!(r.status, 423);
+    assert_eq!(r.headers.get("Min-Expires"), Some("60"));
+}
+
+#[test]
+fn a_closing_flow_removes_exactly_its_bindings() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "101");
+    w.register(2, "102");
+    w.register(3, "103");
+    assert_eq!(w.core.stats().registrations, 4);
+    w.close(2);
+    assert_eq!(w.core.stats().registrations, 2);
+    // 101 is still reached on flow 1, 102 nowhere.
+    w.call(3, "103", "101", "c1");
+    assert_eq!(w.requests(Dest::Flow(1)).len(), 1);
+    let r = w.call(3, "103", "102", "c2");
+    assert_eq!(r.last().unwrap().status, 480);
+}
+
+#[test]
+fn forking_first_answer_wins_and_the_other_devices_are_cancelled() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    w.register(3, "102");
+    let r = w.call(1, "101", "102", "fork");
+    assert_eq!(r.iter().map(|r| r.status).collect::<Vec<_>>(), [100]);
+    let inv2 = w.requests(Dest::Flow(2)).pop().expect("device 2 rings");
+    let inv3 = w.requests(Dest::Flow(3)).pop().expect("device 3 rings");
+    w.answer_invite(2, &inv2, 180, "d2");
+    w.answer_invite(3, &inv3, 180, "d3");
+    assert_eq!(
+        w.responses(Dest::Flow(1)).len(),
+        2,
+        "both 180s reach the caller"
+    );
+    w.answer_invite(2, &inv2, 200, "d2");
+    let got: Vec<u16> = w
+        .responses(Dest::Flow(1))
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(got, [200]);
+    let cancel = w
+        .requests(Dest::Flow(3))
+        .pop()
+        .expect("device 3 is cancelled");
+    assert_eq!(cancel.method, Method::Cancel);
+    assert!(
+        w.requests(Dest::Flow(2)).is_empty(),
+        "the answering device is not cancelled"
+    );
+    // Device 3's 487 does not reach the caller, whose call is up.
+    w.answer_invite(3, &inv3, 487, "d3");
+    assert!(w.responses(Dest::Flow(1)).is_empty());
+    assert_eq!(w.core.stats().dialogs, 1);
+}
+
+#[test]
+fn an_unanswered_call_rings_out_with_480() {
+    let mut w = World::new();
+    w.connect(1);
+    w.connect(2);
+    w.register(1, "101");
+    w.register(2, "102");
+    w.call(1, "101", "102", "ring");
+    let inv = w.requests(Dest::Flow(2)).pop().unwrap();
+    w.answer_invite(2, &inv, 180, "r2");
+    w.responses(Dest::Flow(1));
+    w.advance(RING_TIMEOUT_MS - 1);
+    assert!(w.requests(Dest::Flow(2)).is_empty(), "still ringing");
+    w.advance(2);
+    let cancel = w
+        .requests(Dest::Flow(2))
+        .pop()
+        .expect("CANCEL at the ring timeout");
+    assert_eq!(cancel.method, Method::Cancel);
+    w.answer_invite(2, &inv, 487, "r2");
+    let last = w.responses(Dest::Flow(1)).pop().unwrap();
+    assert_eq!(last.status, 480);
+    assert!(last.reason.contains("no answer"), "{}", last.reason);
+    assert_eq!(w.core.stats().proxy_contexts, 0);
+    assert_eq!(
+        w.core.stats().dialogs,
+        0,
+        "the early dialog ended with the call"
+    );
+}
+
+#[test]
+fn an_answered_invite_lingers_for_2xx_retransmissions_then_goes() {
+    let mut w = World::new();
+    w.connect(1);
+    w.connect(2);
+    w.register(1, "101");
+    w.register(2, "102");
+    w.call(1, "101", "102", "linger");
+    let inv = w.requests(Dest::Flow(2)).pop().unwrap();
+    w.answer_invite(2, &inv, 200, "l2");
+    assert_eq!(w.responses(Dest::Flow(1)).pop().unwrap().status, 200);
+    assert_eq!(w.core.stats().proxy_contexts, 1);
+    // A retransmitted 200 still reaches the caller within the linger.
+    w.advance(10_000);
+    w.answer_invite(2, &inv, 200, "l2");
+    assert_eq!(w.responses(Dest::Flow(1)).pop().unwrap().status, 200);
+    w.advance(64 * 500);
+    assert_eq!(w.core.stats().proxy_contexts, 0);
+    assert_eq!(w.core.stats().dialogs, 1, "the call itself goes on");
+}
+
+#[test]
+fn a_parked_lookup_answered_later_lets_the_request_go_on() {
+    let mut w = World::new();
+    w.connect(1);
+    w.connect(2);
+    w.register(1, "101");
+    w.hold.insert("103".into());
+    let text = w.register_text(
+        Dest::Flow(2),
+        "103",
+        "<sip:x@y.invalid;transport=ws>",
+        600,
+        "",
+    );
+    w.send(Dest::Flow(2), &text);
+    assert!(w.responses(Dest::Flow(2)).is_empty(), "parked: nothing yet");
+    assert_eq!(w.core.stats().parked, 1);
+    w.release(false);
+    assert_eq!(w.responses(Dest::Flow(2)).pop().unwrap().status, 401);
+    assert_eq!(w.core.stats().parked, 0);
+}
+
+#[test]
+fn a_slow_lookup_for_one_user_holds_nobody_else() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    // 103's lookup takes 2 s (held), and meanwhile 101 and 102 register and call at once.
+    w.hold.insert("103".into());
+    let text = w.register_text(
+        Dest::Flow(3),
+        "103",
+        "<sip:x@y.invalid;transport=ws>",
+        600,
+        "",
+    );
+    w.send(Dest::Flow(3), &text);
+    assert!(w.responses(Dest::Flow(3)).is_empty());
+    w.advance(500);
+    let r = w.register_with(
+        Dest::Flow(1),
+        "101",
+        "<sip:101x1@c1.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 200, "answered while 103 waits");
+    w.call(1, "101", "102", "during");
+    assert_eq!(
+        w.requests(Dest::Flow(2)).len(),
+        1,
+        "the call rings while 103 waits"
+    );
+    w.advance(1_500);
+    w.release(false);
+    assert_eq!(w.responses(Dest::Flow(3)).pop().unwrap().status, 401);
+}
+
+#[test]
+fn a_failed_or_too_slow_lookup_answers_503_and_others_go_on() {
+    let mut w = World::new();
+    w.connect(1);
+    w.connect(2);
+    w.register(1, "101");
+    w.hold.insert("103".into());
+    let text = w.register_text(
+        Dest::Flow(2),
+        "103",
+        "<sip:x@y.invalid;transport=ws>",
+        600,
+        "",
+    );
+    w.send(Dest::Flow(2), &text);
+    w.release(true);
+    let r = w.responses(Dest::Flow(2)).pop().unwrap();
+    assert_eq!(r.status, 503);
+    assert_eq!(r.headers.get("Retry-After"), Some("5"));
+    // Too slow: the lookup never answers; the request gets 503 after LOOKUP_TIMEOUT_MS.
+    w.hold.insert("104".into());
+    let text = w.register_text(
+        Dest::Flow(2),
+        "104",
+        "<sip:x@y.invalid;transport=ws>",
+        600,
+        "",
+    );
+    w.send(Dest::Flow(2), &text);
+    w.advance(LOOKUP_TIMEOUT_MS - 1);
+    assert!(w.responses(Dest::Flow(2)).is_empty());
+    w.advance(1);
+    assert_eq!(w.responses(Dest::Flow(2)).pop().unwrap().status, 503);
+    assert_eq!(w.core.stats().parked, 0);
+    let r = w.register_with(
+        Dest::Flow(1),
+        "101",
+        "<sip:101x1@c1.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn known_users_are_not_looked_up_again_while_fresh() {
+    let mut w = World::new();
+    w.connect(1);
+    w.register(1, "101");
+    let before = w.lookups.len();
+    w.advance(1_000);
+    w.register(1, "101");
+    assert_eq!(w.lookups.len(), before, "served from the cache");
+    // Stale: answered from the cache while one reload runs.
+    w.advance(USER_CACHE_MS);
+    w.hold.insert("101".into());
+    let r = w.register_with(
+        Dest::Flow(1),
+        "101",
+        "<sip:101x1@c1.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 200, "a stale entry still answers");
+    assert_eq!(w.held.len(), 1, "one reload");
+    w.release(false);
+}
+
+/// Where a UDP registration is reached: the Contact (RFC 3261 10: a phone that listens on
+/// another port than it sends from), the flow (RFC 5626 outbound), and the source when the
+/// Contact is a private address behind NAT.
+#[test]
+fn udp_phones_are_reached_at_their_contact_their_flow_or_behind_nat() {
+    let mut w = World::new();
+    w.connect(1);
+    w.register(1, "101");
+    let src: SocketAddr = "203.0.113.10:5000".parse().unwrap();
+    let listen: SocketAddr = "203.0.113.10:5070".parse().unwrap();
+    // Third-party style: sent from :5000, listening on :5070.
+    let r = w.register_with(Dest::Udp(src), "102", &format!("<sip:102@{listen}>"), 600);
+    assert_eq!(r.status, 200);
+    w.call(1, "101", "102", "tp");
+    assert_eq!(
+        w.requests(Dest::Udp(listen)).len(),
+        1,
+        "rung at its Contact"
+    );
+    assert!(w.requests(Dest::Udp(src)).is_empty());
+    // RFC 5626 outbound: the flow it registered on, whatever the Contact says.
+    let src3: SocketAddr = "203.0.113.11:5000".parse().unwrap();
+    let contact = "<sip:103@203.0.113.11:5070>;reg-id=1;+sip.instance=\"<urn:uuid:00000000-0000-4000-8000-000000000001>\"";
+    assert_eq!(
+        w.register_with(Dest::Udp(src3), "103", contact, 600).status,
+        200
+    );
+    w.call(1, "101", "103", "ob");
+    assert_eq!(w.requests(Dest::Udp(src3)).len(), 1, "rung on its flow");
+    // Behind NAT: a LAN Contact from a public source is reached at the source.
+    let nat: SocketAddr = "198.51.100.20:61000".parse().unwrap();
+    assert_eq!(
+        w.register_with(Dest::Udp(nat), "104", "<sip:104@192.168.1.20:5060>", 600)
+            .status,
+        200
+    );
+    w.call(1, "101", "104", "nat");
+    assert_eq!(w.requests(Dest::Udp(nat)).len(), 1, "rung through the NAT");
+}
+
+#[test]
+fn revoking_app_access_closes_the_app_flows_only() {
+    let mut w = World::new();
+    w.connect(1);
+    w.register(1, "101");
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: "101".into(),
+            drop: Registrations::All,
+        },
+        w.now,
+    );
+    w.step();
+    assert_eq!(w.core.stats().registrations, 0);
+    assert!(
+        w.closed.is_empty(),
+        "a SIP-password registration's flow stays open"
+    );
+}
+
+#[test]
+fn metrics_count_requests_responses_and_lookups() {
+    let mut w = World::new();
+    w.connect(1);
+    w.register(1, "101");
+    let s = w.core.stats();
+    assert_eq!(s.requests[0], 2, "two REGISTERs");
+    assert_eq!(s.responses[1], 1, "one 200");
+    assert_eq!(s.responses[3], 1, "one 401");
+    assert!(s.lookups >= 2, "domain and user");
+    assert_eq!(s.flows, [1, 0, 0, 0]);
+}

@@ -1,0 +1,240 @@
+//! The tokio shell around the sans-IO [`Core`]: it owns the clock, the sockets (each stream
+//! connection's outbound queue and the UDP socket) and the store, and nothing else. Inputs
+//! from the edge and the API go to the core with the time; the core's outputs are carried
+//! out here: messages sent, connections closed, store lookups run on their own tasks (the
+//! core never waits on them) with their answers fed back. Metrics are published from the
+//! core's counts once a second.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use centrala_sip::message::Message;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use crate::core::{Answer, Core, FlowId, Input, Output, Query, Registrations, Transport};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// What the core sends to one stream connection. futures' unbounded channel allocates a node
+/// per queued message and keeps only a small shared state; tokio's reserves a 32-slot block
+/// and cache-padded state up front (~1 KB), which an idle client would carry for hours.
+pub type Outbound = futures_channel::mpsc::UnboundedSender<ToConn>;
+
+/// A connection's number (its [`FlowId`]), unique for the life of the process.
+pub type ConnId = u64;
+
+/// What a stream connection is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToConn {
+    /// A whole SIP message to write (16 bytes: a boxed `str`, not a `String`).
+    Sip(Box<str>),
+    /// Close the connection (the account's access was revoked).
+    Close,
+}
+
+/// What connection tasks and the API tell the core.
+#[derive(Debug)]
+pub enum CoreInput {
+    /// A stream connection (WebSocket, TCP, TLS) opened; what it is told goes to `sender`.
+    Connected {
+        conn: ConnId,
+        sender: Outbound,
+        peer: SocketAddr,
+        transport: Transport,
+    },
+    Message {
+        conn: ConnId,
+        message: Message,
+    },
+    /// A message arrived over UDP from `peer`.
+    Datagram {
+        peer: SocketAddr,
+        message: Message,
+    },
+    Closed {
+        conn: ConnId,
+    },
+    /// An extension's account changed (see [`Input::AccountChanged`]).
+    AccountChanged {
+        company: i64,
+        ext: String,
+        drop: Registrations,
+    },
+}
+
+/// The driver's state: the core and the IO it stands for.
+pub struct Driver {
+    core: Core,
+    senders: crate::core::HashMap<FlowId, Outbound>,
+    udp: Option<Arc<UdpSocket>>,
+    store: Store,
+    metrics: Arc<Metrics>,
+    epoch: tokio::time::Instant,
+    answers: mpsc::UnboundedSender<(u64, Answer)>,
+}
+
+impl Driver {
+    /// The driver of `core`, whose `now == 0` is `epoch`.
+    pub fn new(
+        core: Core,
+        epoch: tokio::time::Instant,
+        udp: Option<Arc<UdpSocket>>,
+        store: Store,
+        metrics: Arc<Metrics>,
+    ) -> (Driver, mpsc::UnboundedReceiver<(u64, Answer)>) {
+        let (answers, answered) = mpsc::unbounded_channel();
+        (
+            Driver {
+                core,
+                senders: Default::default(),
+                udp,
+                store,
+                metrics,
+                epoch,
+                answers,
+            },
+            answered,
+        )
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Runs until every sender of `rx` is gone.
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<CoreInput>,
+        mut answered: mpsc::UnboundedReceiver<(u64, Answer)>,
+    ) {
+        let mut publish = tokio::time::interval(Duration::from_secs(1));
+        publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let wake = self.core.poll_timeout();
+            let sleep_for = wake.map_or(Duration::from_secs(3600), |t| {
+                Duration::from_millis(t.saturating_sub(self.now()))
+            });
+            tokio::select! {
+                input = rx.recv() => {
+                    let Some(input) = input else { break };
+                    self.input(input);
+                }
+                Some((id, answer)) = answered.recv() => {
+                    let now = self.now();
+                    self.core.handle(Input::Answer { id, answer }, now);
+                }
+                _ = tokio::time::sleep(sleep_for) => {
+                    let now = self.now();
+                    self.core.handle_timeout(now);
+                }
+                _ = publish.tick() => {
+                    self.metrics.publish(&self.core.stats(), rx.len());
+                }
+            }
+            self.drain();
+        }
+    }
+
+    fn input(&mut self, input: CoreInput) {
+        let now = self.now();
+        let input = match input {
+            CoreInput::Connected {
+                conn,
+                sender,
+                peer,
+                transport,
+            } => {
+                self.senders.insert(FlowId(conn), sender);
+                Input::Connected {
+                    flow: FlowId(conn),
+                    peer,
+                    transport,
+                }
+            }
+            CoreInput::Message { conn, message } => Input::Message {
+                flow: FlowId(conn),
+                message,
+            },
+            CoreInput::Datagram { peer, message } => Input::Datagram { peer, message },
+            CoreInput::Closed { conn } => {
+                self.senders.remove(&FlowId(conn));
+                Input::Closed { flow: FlowId(conn) }
+            }
+            CoreInput::AccountChanged { company, ext, drop } => {
+                Input::AccountChanged { company, ext, drop }
+            }
+        };
+        self.core.handle(input, now);
+    }
+
+    /// Carries out everything the core asked for.
+    fn drain(&mut self) {
+        while let Some(out) = self.core.poll_output() {
+            match out {
+                Output::Stream { flow, text } => {
+                    if let Some(s) = self.senders.get(&flow) {
+                        let _ = s.unbounded_send(ToConn::Sip(text));
+                    }
+                }
+                Output::Datagram { to, bytes } => {
+                    if let Some(sock) = &self.udp
+                        && let Err(e) = sock.try_send_to(&bytes, to)
+                    {
+                        debug!(%to, error = %e, "udp send failed");
+                    }
+                }
+                Output::Close { flow } => {
+                    if let Some(s) = self.senders.get(&flow) {
+                        let _ = s.unbounded_send(ToConn::Close);
+                    }
+                }
+                Output::Lookup { id, query } => self.lookup(id, query),
+            }
+        }
+    }
+
+    /// Runs a store lookup on its own task; the answer comes back through `answers`.
+    fn lookup(&self, id: u64, query: Query) {
+        let (store, answers, metrics) = (
+            self.store.clone(),
+            self.answers.clone(),
+            self.metrics.clone(),
+        );
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let answer = match &query {
+                Query::User { company, ext } => {
+                    store.find_sip_user(*company, ext).await.map(Answer::User)
+                }
+                Query::Domain { host } => store
+                    .company_by_domain(host)
+                    .await
+                    .map(|c| Answer::Domain(c.map(|c| c.id))),
+                Query::Number {
+                    company: Some(c),
+                    number,
+                } => store
+                    .ext_for_number(*c, number)
+                    .await
+                    .map(|e| Answer::Number(e.map(|e| (*c, e)))),
+                Query::Number {
+                    company: None,
+                    number,
+                } => store.owner_of_number(number).await.map(Answer::Number),
+            };
+            let answer = answer.unwrap_or_else(|e| {
+                warn!(error = %e, ?query, "store lookup failed");
+                Answer::Failed(e.to_string())
+            });
+            metrics.lookup_done(
+                &query,
+                started.elapsed(),
+                matches!(answer, Answer::Failed(_)),
+            );
+            let _ = answers.send((id, answer));
+        });
+    }
+}
