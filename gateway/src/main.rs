@@ -94,6 +94,10 @@ enum Command {
         /// address also localhost and 127.0.0.1). Repeatable.
         #[arg(long = "allowed-origin", value_name = "ORIGIN")]
         allowed_origins: Vec<String>,
+        /// An address besides loopback that may read /metrics (a Prometheus server).
+        /// Repeatable.
+        #[arg(long = "metrics-allow", value_name = "ADDR")]
+        metrics_allow: Vec<std::net::IpAddr>,
         #[command(flatten)]
         mail: MailArgs,
     },
@@ -489,6 +493,7 @@ async fn run() -> anyhow::Result<()> {
             tls_key,
             public_url,
             allowed_origins,
+            metrics_allow,
             mail,
         } => {
             let store = open(&data).await?;
@@ -524,6 +529,7 @@ async fn run() -> anyhow::Result<()> {
             };
             let mut cfg = ServeConfig::new(&domain, web_root);
             cfg.trusted = trusted_peers;
+            cfg.metrics_allow = metrics_allow;
             cfg.limits.flood_max_requests = flood_limit;
             cfg.limits.max_connections_per_ip = max_connections_per_ip;
             cfg.limits.max_connections = max_connections.unwrap_or_else(|| {

@@ -49,6 +49,8 @@ pub struct ServeConfig {
     /// Peers not challenged for out-of-dialog requests other than REGISTER, each on the
     /// transports named ([`TrustedPeer`]).
     pub trusted: Vec<TrustedPeer>,
+    /// Addresses besides loopback that may read `/metrics`.
+    pub metrics_allow: Vec<IpAddr>,
     pub limits: Limits,
     /// Links in e-mails, session and link lifetimes.
     pub api: ApiConfig,
@@ -63,6 +65,7 @@ impl ServeConfig {
             web_root,
             nonce_secret: rand::random(),
             trusted: Vec::new(),
+            metrics_allow: Vec::new(),
             limits: Limits::default(),
             api: ApiConfig::default(),
             mail: MailConfig::Files {
@@ -265,6 +268,7 @@ pub async fn run(
         0,
     );
     let metrics = Arc::new(Metrics::new());
+    let metrics_allow = Arc::new(cfg.metrics_allow.clone());
     let (driver, answered) = Driver::new(core, epoch, udp.clone(), store.clone(), metrics.clone());
     tokio::spawn(driver.run(core_rx, answered));
     let l = &cfg.limits;
@@ -322,9 +326,18 @@ pub async fn run(
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route(
             "/metrics",
-            get(move || {
-                let metrics = metrics.clone();
+            get(move |ConnectInfo(peer): ConnectInfo<SocketAddr>| {
+                let (metrics, allow) = (metrics.clone(), metrics_allow.clone());
                 async move {
+                    // Counts, not secrets, but not everyone's business: loopback (a local
+                    // Prometheus or agent) and --metrics-allow addresses only.
+                    if !peer.ip().is_loopback() && !allow.contains(&peer.ip()) {
+                        return error(
+                            StatusCode::FORBIDDEN,
+                            "forbidden",
+                            "Metrics are served to loopback and --metrics-allow addresses only",
+                        );
+                    }
                     (
                         [(
                             axum::http::header::CONTENT_TYPE,
@@ -332,6 +345,7 @@ pub async fn run(
                         )],
                         metrics.render(),
                     )
+                        .into_response()
                 }
             }),
         )

@@ -79,7 +79,8 @@ struct InFlight {
 /// The three caches and the lookups in flight.
 #[derive(Debug, Default)]
 pub struct Cache {
-    users: HashMap<(i64, Box<str>), Entry<Option<SipUser>>>,
+    /// By company, then extension (looked up without allocating a key).
+    users: HashMap<i64, HashMap<Box<str>, Entry<Option<SipUser>>>>,
     domains: HashMap<Box<str>, Entry<Option<i64>>>,
     numbers: HashMap<NumberKey, Entry<Option<Ringing>>>,
     in_flight: HashMap<LookupId, InFlight>,
@@ -94,36 +95,43 @@ pub struct Cache {
 impl Cache {
     /// A user; a miss or a stale hit starts a lookup.
     pub fn user(&mut self, company: i64, ext: &str, now: Instant) -> Cached<Option<SipUser>> {
-        let key = (company, Box::<str>::from(ext));
-        let hit = self.users.get_mut(&key).and_then(|e| fresh(e, now));
+        let hit = self
+            .users
+            .get_mut(&company)
+            .and_then(|m| m.get_mut(ext))
+            .and_then(|e| fresh(e, now));
+        let query = || Query::User {
+            company,
+            ext: ext.into(),
+        };
         match hit {
             Some((v, reload)) => {
                 if reload {
-                    self.start(Query::User {
-                        company,
-                        ext: key.1,
-                    });
+                    self.start(query());
                 }
                 Cached::Hit(v)
             }
-            None => Cached::Miss(self.start(Query::User {
-                company,
-                ext: key.1,
-            })),
+            None => Cached::Miss(self.start(query())),
         }
     }
 
     /// The company of a SIP domain (`host` in any case).
     pub fn domain(&mut self, host: &str, now: Instant) -> Cached<Option<i64>> {
-        let host: Box<str> = host.to_ascii_lowercase().into();
-        match self.domains.get_mut(&host).and_then(|e| fresh(e, now)) {
+        let lower;
+        let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = host.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            host
+        };
+        match self.domains.get_mut(host).and_then(|e| fresh(e, now)) {
             Some((v, reload)) => {
                 if reload {
-                    self.start(Query::Domain { host });
+                    self.start(Query::Domain { host: host.into() });
                 }
                 Cached::Hit(v)
             }
-            None => Cached::Miss(self.start(Query::Domain { host })),
+            None => Cached::Miss(self.start(Query::Domain { host: host.into() })),
         }
     }
 
@@ -187,10 +195,13 @@ impl Cache {
         match (f.query, answer) {
             (Query::User { company, ext }, Answer::User(u)) => {
                 if current {
-                    trim(&mut self.users, now);
-                    self.users.insert((company, ext), entry(u, now));
+                    let m = self.users.entry(company).or_default();
+                    trim(m, now);
+                    m.insert(ext, entry(u, now));
                 } else {
-                    self.users.remove(&(company, ext));
+                    if let Some(m) = self.users.get_mut(&company) {
+                        m.remove(&ext);
+                    }
                 }
             }
             (Query::Domain { host }, Answer::Domain(c)) => {
@@ -206,7 +217,7 @@ impl Cache {
             // Failed (or a mismatched answer): a stale entry stays until forgotten.
             (query, _) => match query {
                 Query::User { company, ext } => {
-                    if let Some(e) = self.users.get_mut(&(company, ext)) {
+                    if let Some(e) = self.users.get_mut(&company).and_then(|m| m.get_mut(&ext)) {
                         e.reloading = false;
                     }
                 }
@@ -233,7 +244,9 @@ impl Cache {
     /// An account changed (renumbered, access revoked, new password): forget it now, and
     /// drop what running lookups bring back.
     pub fn account_changed(&mut self, company: i64, ext: &str) {
-        self.users.remove(&(company, Box::from(ext)));
+        if let Some(m) = self.users.get_mut(&company) {
+            m.remove(ext);
+        }
         self.numbers
             .retain(|_, e| e.value.as_ref().is_none_or(|(c, _)| *c != company));
         self.generation += 1;
@@ -241,8 +254,10 @@ impl Cache {
 
     /// Drops entries too old to answer from (called now and then).
     pub fn sweep(&mut self, now: Instant) {
-        self.users
-            .retain(|_, e| now.saturating_sub(e.at) < FORGET_MS);
+        for m in self.users.values_mut() {
+            m.retain(|_, e| now.saturating_sub(e.at) < FORGET_MS);
+        }
+        self.users.retain(|_, m| !m.is_empty());
         self.domains
             .retain(|_, e| now.saturating_sub(e.at) < FORGET_MS);
         self.numbers
@@ -250,7 +265,7 @@ impl Cache {
     }
 
     pub fn users_cached(&self) -> usize {
-        self.users.len()
+        self.users.values().map(|m| m.len()).sum()
     }
 }
 
