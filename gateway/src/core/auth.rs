@@ -126,12 +126,6 @@ impl Auth {
         if self.fail_user.is_banned(&who, now) || self.fail_source.is_banned(&source, now) {
             return Verdict::Blocked;
         }
-        // The digest covers the Request-URI it names (RFC 7616 3.4.6): credentials computed
-        // for another request are not accepted for this one.
-        if !digest_uri_matches(&p.creds.uri, &req.uri) {
-            info!(user = %who.1, %peer, "digest uri does not match the Request-URI");
-            return Verdict::Challenge { stale: false };
-        }
         let creds = &p.creds;
         let verified = user.filter(|u| match p.ephemeral {
             Some(expires) => {
@@ -238,21 +232,25 @@ pub fn offer(chosen: Option<Algorithm>, transport: Transport) -> &'static [Algor
     }
 }
 
-/// Whether a digest response's `uri` names the Request-URI it came with (RFC 7616 3.4.6),
-/// compared as URIs: scheme, user, host (any case) and port.
-pub fn digest_uri_matches(digest_uri: &str, request_uri: &Uri) -> bool {
+/// Whether a digest response's `uri` designates the same resource as the Request-URI it came
+/// with (RFC 7616 3.4.6): the same user at the same host and port, or at two names of this
+/// gateway (`names_us`: sipp, for one, puts our address where the Request-URI has our
+/// domain). Credentials computed for another user's URI are not accepted.
+pub fn digest_uri_matches(
+    digest_uri: &str,
+    request_uri: &Uri,
+    names_us: impl Fn(&Uri) -> bool,
+) -> bool {
     if digest_uri == request_uri.to_string() {
         return true;
     }
-    match Uri::parse(digest_uri) {
-        Ok(u) => {
-            u.scheme.eq_ignore_ascii_case(&request_uri.scheme)
-                && u.user == request_uri.user
-                && u.host.eq_ignore_ascii_case(&request_uri.host)
-                && u.port == request_uri.port
-        }
-        Err(_) => false,
-    }
+    let Ok(u) = Uri::parse(digest_uri) else {
+        return false;
+    };
+    let same_place = (u.host.eq_ignore_ascii_case(&request_uri.host)
+        && u.port == request_uri.port)
+        || (names_us(&u) && names_us(request_uri));
+    u.scheme.eq_ignore_ascii_case(&request_uri.scheme) && u.user == request_uri.user && same_place
 }
 
 #[cfg(test)]
@@ -272,10 +270,12 @@ mod tests {
     #[test]
     fn digest_uri_must_name_the_request_uri() {
         let r = Uri::parse("sip:102@d.example").unwrap();
-        assert!(digest_uri_matches("sip:102@d.example", &r));
-        assert!(digest_uri_matches("sip:102@D.EXAMPLE", &r));
-        assert!(!digest_uri_matches("sip:101@d.example", &r));
-        assert!(!digest_uri_matches("sip:102@d.example:5070", &r));
-        assert!(!digest_uri_matches("garbage", &r));
+        let us = |u: &Uri| u.host == "d.example" || u.host == "192.0.2.1";
+        assert!(digest_uri_matches("sip:102@d.example", &r, us));
+        assert!(digest_uri_matches("sip:102@D.EXAMPLE", &r, us));
+        assert!(digest_uri_matches("sip:102@192.0.2.1:5060", &r, us), "another name of ours");
+        assert!(!digest_uri_matches("sip:101@d.example", &r, us));
+        assert!(!digest_uri_matches("sip:102@other.example", &r, us));
+        assert!(!digest_uri_matches("garbage", &r, us));
     }
 }

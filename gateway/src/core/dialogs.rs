@@ -190,8 +190,13 @@ impl Dialogs {
         }
     }
 
-    /// Whether a dialog is idle at `now`, and if not, when it may be.
-    pub fn idle_until(&self, id: &DialogId) -> Option<Instant> {
-        self.table.get(id).map(|d| d.idle_until)
+    /// The dialogs with no request for [`IDLE_MS`] at `now` (both sides vanished without a
+    /// BYE). Scanned every few minutes: no timer per dialog outlives its call.
+    pub fn idle(&self, now: Instant) -> Vec<DialogId> {
+        self.table
+            .iter()
+            .filter(|(_, d)| d.idle_until <= now)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 }

@@ -182,11 +182,14 @@ impl Flows {
         })
     }
 
-    /// Whether `uri` names this gateway (our domain, or one of our SIP addresses).
+    /// Whether `uri` names this gateway itself (no user; our domain, or one of our SIP
+    /// addresses).
     pub fn is_us(&self, uri: &Uri) -> bool {
-        if uri.user.is_some() {
-            return false;
-        }
+        uri.user.is_none() && self.names_us(uri)
+    }
+
+    /// Whether the host and port of `uri` are this gateway's, whatever its user part.
+    pub fn names_us(&self, uri: &Uri) -> bool {
         if uri.host.eq_ignore_ascii_case(&self.own.domain) {
             return true;
         }

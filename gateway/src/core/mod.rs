@@ -79,6 +79,8 @@ pub const MAX_PARKED: usize = 10_000;
 pub const LOOKUP_TIMEOUT_MS: u64 = 5_000;
 /// How often caches, nonces and limiters drop what is old.
 const SWEEP_MS: u64 = 10_000;
+/// How often idle dialogs are looked for.
+const DIALOG_SWEEP_MS: u64 = 600_000;
 /// Identity headers a caller may not set: the gateway asserts who the caller is.
 const IDENTITY_HEADERS: [&str; 3] = [
     "P-Asserted-Identity",
@@ -189,16 +191,14 @@ pub const METHODS: [&str; 14] = [
 /// A typed deadline.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
-    /// An INVITE rings too long.
-    Ring(TxKey),
     /// An answered INVITE's context may go.
     Linger(TxKey),
     /// An extension's earliest registration expires.
     Bindings(AorKey),
     /// A UDP flow may have gone quiet.
     FlowIdle(FlowId),
-    /// A dialog may be idle.
-    Dialog(DialogId),
+    /// Dialogs idle for 12 h are forgotten (a scan every few minutes).
+    DialogSweep,
     /// Parked requests of a lookup wait too long.
     Lookup(LookupId),
     /// Caches, nonces and limiters drop what is old.
@@ -282,6 +282,7 @@ impl Core {
     pub fn new(cfg: CoreConfig, seed: [u8; 32], now: Instant) -> Core {
         let mut timers = Timers::default();
         timers.arm(now + SWEEP_MS, Timer::Sweep);
+        timers.arm(now + DIALOG_SWEEP_MS, Timer::DialogSweep);
         Core {
             auth: Auth::new(cfg.nonce_secret, cfg.sip_secret, &cfg.limits),
             flows: Flows::new(cfg.own.clone()),
@@ -341,10 +342,14 @@ impl Core {
 
     /// When [`Core::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.tx.poll_timeout(), self.timers.next()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.tx.poll_timeout(),
+            self.timers.next(),
+            self.proxy.next_ring_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Time has passed: fires what is due.
@@ -354,6 +359,25 @@ impl Core {
         while let Some((_, timer)) = self.timers.pop_due(now) {
             self.on_timer(timer, now);
             self.process(now);
+        }
+        while let Some(key) = self.proxy.pop_rung_out(now) {
+            self.on_rung_out(key, now);
+            self.process(now);
+        }
+    }
+
+    /// An INVITE rang for its whole ring time: its branches are cancelled, and the caller
+    /// gets 480 when they end.
+    fn on_rung_out(&mut self, key: TxKey, now: Instant) {
+        let Some(ctx) = self.proxy.contexts.get_mut(&key) else {
+            return;
+        };
+        if ctx.state == State::Trying && ctx.cancel(Cancel::NoAnswer) {
+            info!(
+                call_id = ctx.request.call_id().unwrap_or_default(),
+                "no answer: ring timeout"
+            );
+            self.cancel_branches(&key, now);
         }
     }
 
@@ -395,18 +419,6 @@ impl Core {
 
     fn on_timer(&mut self, timer: Timer, now: Instant) {
         match timer {
-            Timer::Ring(key) => {
-                let Some(ctx) = self.proxy.contexts.get_mut(&key) else {
-                    return;
-                };
-                if ctx.state == State::Trying && ctx.cancel(Cancel::NoAnswer) {
-                    info!(
-                        call_id = ctx.request.call_id().unwrap_or_default(),
-                        "no answer: ring timeout"
-                    );
-                    self.cancel_branches(&key, now);
-                }
-            }
             Timer::Linger(key) => {
                 self.drop_ctx(&key);
             }
@@ -428,14 +440,13 @@ impl Core {
                     self.timers.arm(at, Timer::FlowIdle(flow));
                 }
             }
-            Timer::Dialog(id) => match self.dialogs.idle_until(&id) {
-                Some(t) if t <= now => {
-                    info!(call_id = %id.call_id, "dialog idle: forgotten");
+            Timer::DialogSweep => {
+                for id in self.dialogs.idle(now) {
+                    info!(call_id = %id.call_id, "dialog idle for 12 h: forgotten");
                     self.dialogs.end(&id, &mut self.flows);
                 }
-                Some(t) => self.timers.arm(t, Timer::Dialog(id)),
-                None => {}
-            },
+                self.timers.arm(now + DIALOG_SWEEP_MS, Timer::DialogSweep);
+            }
             Timer::Lookup(id) => {
                 if self.cache.in_flight(id) {
                     warn!(
@@ -724,6 +735,15 @@ impl Core {
         };
         if self.auth.blocked(&presented, peer, realm, now) {
             self.refuse_blocked(key, req, now);
+            return Ok(None);
+        }
+        // The digest covers the Request-URI it names (RFC 7616 3.4.6): credentials computed
+        // for another request are not accepted for this one.
+        let names_us =
+            |u: &Uri| self.flows.names_us(u) || u.host.eq_ignore_ascii_case(&realm.domain);
+        if !auth::digest_uri_matches(&presented.creds.uri, &req.uri, names_us) {
+            info!(user = %presented.ext, %peer, "digest uri does not name the Request-URI");
+            self.challenge(key.clone(), req.clone(), flow, who, false, realm, now);
             return Ok(None);
         }
         let user = match self.user(realm.company, &presented.ext, now) {
@@ -1049,11 +1069,11 @@ impl Core {
                 state: BranchState::Pending,
             });
         }
+        let ring_ms = step.ring_ms;
+        self.proxy.insert(key.clone(), ctx);
         if invite {
-            self.timers
-                .arm(now + step.ring_ms, Timer::Ring(key.clone()));
+            self.proxy.ring_until(&key, now + ring_ms);
         }
-        self.proxy.insert(key, ctx);
     }
 
     /// A request with a To tag: forwarded only inside a dialog we record-routed, from one of
@@ -1222,6 +1242,7 @@ impl Core {
             return;
         }
         self.respond(&key, req.response(200, "OK"), now);
+        self.proxy.stop_ringing(&invite_key);
         info!(
             call_id = req.call_id().unwrap_or_default(),
             "call cancelled by the caller"
@@ -1293,8 +1314,6 @@ impl Core {
                     now,
                 );
                 if let Some(id) = id {
-                    self.timers
-                        .arm(now + dialogs::IDLE_MS, Timer::Dialog(id.clone()));
                     if let Kind::Initial { dialogs, .. } = &mut ctx.kind {
                         dialogs.push(id);
                     }
@@ -1334,6 +1353,10 @@ impl Core {
         }
         let all_done = ctx.all_done();
         let linger = ctx.is_invite() && ctx.state == State::Answered;
+        let still_ringing = ctx.state == State::Trying;
+        if !still_ringing {
+            self.proxy.stop_ringing(&skey);
+        }
         if let Some(r) = step.upstream {
             self.respond(&skey, r, now);
         }
@@ -1381,6 +1404,7 @@ impl Core {
             if let Some(ctx) = self.proxy.contexts.get_mut(&key) {
                 ctx.cancel(Cancel::CallerGone);
             }
+            self.proxy.stop_ringing(&key);
             self.cancel_branches(&key, now);
         }
     }

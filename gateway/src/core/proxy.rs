@@ -2,6 +2,8 @@
 //! in a state enum instead of a bag of flags. The core forwards and cancels; this module
 //! decides what a branch's response does to the call.
 
+use std::collections::BTreeSet;
+
 use centrala_sip::Instant;
 use centrala_sip::message::{Method, Request, Response};
 use centrala_sip::transaction::TxKey;
@@ -77,6 +79,8 @@ pub struct Ctx {
     pub best: Option<Response>,
     pub state: State,
     pub kind: Kind,
+    /// When an INVITE still ringing gives up (in [`Proxy`]'s ringing set while `Some`).
+    ring_at: Option<Instant>,
 }
 
 impl Ctx {
@@ -88,6 +92,7 @@ impl Ctx {
             best: None,
             state: State::Trying,
             kind,
+            ring_at: None,
         }
     }
 
@@ -243,14 +248,52 @@ pub fn rank(status: u16) -> u32 {
     class * 10 + detail
 }
 
-/// The contexts, and which context each branch belongs to.
+/// The contexts, which context each branch belongs to, and the INVITEs still ringing by
+/// deadline (taken out as soon as they are answered or cancelled, so the set holds only
+/// calls ringing now, not every call of the last two minutes).
 #[derive(Debug, Default)]
 pub struct Proxy {
     pub contexts: HashMap<TxKey, Ctx>,
     pub branch_of: HashMap<TxKey, TxKey>,
+    ringing: BTreeSet<(Instant, TxKey)>,
 }
 
 impl Proxy {
+    /// `key` rings until `at` at the latest.
+    pub fn ring_until(&mut self, key: &TxKey, at: Instant) {
+        if let Some(ctx) = self.contexts.get_mut(key) {
+            if let Some(old) = ctx.ring_at.replace(at) {
+                self.ringing.remove(&(old, key.clone()));
+            }
+            self.ringing.insert((at, key.clone()));
+        }
+    }
+
+    /// `key` no longer rings (answered, cancelled, over).
+    pub fn stop_ringing(&mut self, key: &TxKey) {
+        if let Some(at) = self.contexts.get_mut(key).and_then(|c| c.ring_at.take()) {
+            self.ringing.remove(&(at, key.clone()));
+        }
+    }
+
+    /// The earliest ring deadline.
+    pub fn next_ring_deadline(&self) -> Option<Instant> {
+        self.ringing.first().map(|(t, _)| *t)
+    }
+
+    /// A call whose ring time is up at `now`, taken out of the set.
+    pub fn pop_rung_out(&mut self, now: Instant) -> Option<TxKey> {
+        let (at, _) = self.ringing.first()?;
+        if *at > now {
+            return None;
+        }
+        let (_, key) = self.ringing.pop_first()?;
+        if let Some(ctx) = self.contexts.get_mut(&key) {
+            ctx.ring_at = None;
+        }
+        Some(key)
+    }
+
     pub fn insert(&mut self, key: TxKey, ctx: Ctx) {
         for b in &ctx.branches {
             self.branch_of.insert(b.key.clone(), key.clone());
@@ -260,6 +303,7 @@ impl Proxy {
 
     /// Removes a context and its branch index.
     pub fn remove(&mut self, key: &TxKey) -> Option<Ctx> {
+        self.stop_ringing(key);
         let ctx = self.contexts.remove(key)?;
         for b in &ctx.branches {
             self.branch_of.remove(&b.key);
