@@ -247,8 +247,7 @@ pub fn digest_uri_matches(
     let Ok(u) = Uri::parse(digest_uri) else {
         return false;
     };
-    let same_place = (u.host.eq_ignore_ascii_case(&request_uri.host)
-        && u.port == request_uri.port)
+    let same_place = (u.host.eq_ignore_ascii_case(&request_uri.host) && u.port == request_uri.port)
         || (names_us(&u) && names_us(request_uri));
     u.scheme.eq_ignore_ascii_case(&request_uri.scheme) && u.user == request_uri.user && same_place
 }
@@ -273,7 +272,10 @@ mod tests {
         let us = |u: &Uri| u.host == "d.example" || u.host == "192.0.2.1";
         assert!(digest_uri_matches("sip:102@d.example", &r, us));
         assert!(digest_uri_matches("sip:102@D.EXAMPLE", &r, us));
-        assert!(digest_uri_matches("sip:102@192.0.2.1:5060", &r, us), "another name of ours");
+        assert!(
+            digest_uri_matches("sip:102@192.0.2.1:5060", &r, us),
+            "another name of ours"
+        );
         assert!(!digest_uri_matches("sip:101@d.example", &r, us));
         assert!(!digest_uri_matches("sip:102@other.example", &r, us));
         assert!(!digest_uri_matches("garbage", &r, us));

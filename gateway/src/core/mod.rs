@@ -1313,10 +1313,10 @@ impl Core {
                     |flows, f| dialog_room(flows, trusted, f),
                     now,
                 );
-                if let Some(id) = id {
-                    if let Kind::Initial { dialogs, .. } = &mut ctx.kind {
-                        dialogs.push(id);
-                    }
+                if let Some(id) = id
+                    && let Kind::Initial { dialogs, .. } = &mut ctx.kind
+                {
+                    dialogs.push(id);
                 }
             }
             // A branch's final refusal ends the early dialog its provisional set up.
