@@ -9,6 +9,7 @@ use centrala_sip::message::Uri;
 
 use super::HashMap;
 use super::dialogs::DialogId;
+use super::location::AorKey;
 
 /// A flow's number. Stream flows are numbered by the driver; UDP flows by the core, with
 /// the top bit set so the two never meet.
@@ -63,8 +64,8 @@ pub struct Flow {
     pub last_seen: Instant,
     /// Dialogs this flow is a side of.
     pub dialogs: Vec<DialogId>,
-    /// Registrations on this flow (an extension may register several devices here).
-    pub bindings: u32,
+    /// The extensions with a device registered on this flow, once per device.
+    pub aors: Vec<AorKey>,
 }
 
 /// Our own SIP addresses, per transport.
@@ -103,7 +104,7 @@ impl Flows {
                 transport,
                 last_seen: now,
                 dialogs: Vec::new(),
-                bindings: 0,
+                aors: Vec::new(),
             },
         );
     }
@@ -176,7 +177,7 @@ impl Flows {
     pub fn idle(&self, id: FlowId, now: Instant, quiet_ms: u64) -> bool {
         self.flows.get(&id).is_some_and(|f| {
             f.transport == Transport::Udp
-                && f.bindings == 0
+                && f.aors.is_empty()
                 && f.dialogs.is_empty()
                 && now.saturating_sub(f.last_seen) >= quiet_ms
         })

@@ -38,8 +38,9 @@ impl std::fmt::Display for AorKey {
 /// One registered device.
 #[derive(Debug, Clone)]
 pub struct Binding {
-    /// As registered, without its `expires` parameter.
-    pub contact: NameAddr,
+    /// The Contact as registered, without its `expires` parameter, as text (`<uri>;params`):
+    /// a parsed `NameAddr` keeps a dozen small allocations per idle device, this one.
+    pub contact: Box<str>,
     /// The flow requests for it go out on.
     pub flow: FlowId,
     /// `+sip.instance` and `reg-id` (RFC 5626), or the contact address: what identifies it.
@@ -47,6 +48,22 @@ pub struct Binding {
     pub expires_at: Instant,
     /// Registered with the web app's short-lived credentials.
     pub app: bool,
+}
+
+impl Binding {
+    /// The registered Contact's URI (where requests for this device are addressed).
+    pub fn uri(&self) -> Option<centrala_sip::message::Uri> {
+        NameAddr::parse(&self.contact).ok().map(|c| c.uri)
+    }
+
+    /// The Contact for a 200 to REGISTER, with the seconds left.
+    pub fn contact_with_expires(&self, now: Instant) -> String {
+        format!(
+            "{};expires={}",
+            self.contact,
+            self.expires_at.saturating_sub(now) / 1000
+        )
+    }
 }
 
 /// Where a UDP registration is reached (RFC 3261 10 and 5626, and the usual NAT rule).
@@ -123,7 +140,6 @@ struct Devices {
 #[derive(Debug, Default)]
 pub struct Location {
     aors: HashMap<AorKey, Devices>,
-    by_flow: HashMap<FlowId, Vec<AorKey>>,
     count: usize,
 }
 
@@ -162,8 +178,8 @@ impl Location {
         match devices.bindings.iter_mut().find(|b| b.key == binding.key) {
             Some(b) => {
                 if b.flow != binding.flow {
-                    unlink(&mut self.by_flow, flows, b.flow, aor);
-                    link(&mut self.by_flow, flows, binding.flow, aor);
+                    unlink(flows, b.flow, aor);
+                    link(flows, binding.flow, aor);
                 }
                 *b = binding;
             }
@@ -174,7 +190,7 @@ impl Location {
                     }
                     return Err(Refused::TooManyDevices);
                 }
-                link(&mut self.by_flow, flows, binding.flow, aor);
+                link(flows, binding.flow, aor);
                 // Most extensions have one device: grow one at a time (a plain push reserves
                 // four, ~1 KB per idle client).
                 devices.bindings.reserve_exact(1);
@@ -221,17 +237,16 @@ impl Location {
             self.aors.remove(aor);
         }
         for f in gone {
-            unlink(&mut self.by_flow, flows, f, aor);
+            unlink(flows, f, aor);
         }
         n
     }
 
     /// The registrations on a closed flow, removed: only that flow's extensions are touched.
-    pub fn flow_closed(&mut self, flow: FlowId) -> Vec<AorKey> {
-        let Some(aors) = self.by_flow.remove(&flow) else {
-            return Vec::new();
-        };
-        for aor in &aors {
+    /// The registrations on a closed flow (its `aors`, taken from it), removed: only that
+    /// flow's extensions are touched.
+    pub fn flow_closed(&mut self, flow: FlowId, aors: &[AorKey]) {
+        for aor in aors {
             if let Some(devices) = self.aors.get_mut(aor) {
                 let before = devices.bindings.len();
                 devices.bindings.retain(|b| b.flow != flow);
@@ -241,7 +256,6 @@ impl Location {
                 }
             }
         }
-        aors
     }
 
     /// The extension's expiry timer fired: drops what expired, and returns how many went and
@@ -262,31 +276,22 @@ impl Location {
     }
 }
 
-fn link(by_flow: &mut HashMap<FlowId, Vec<AorKey>>, flows: &mut Flows, flow: FlowId, aor: &AorKey) {
-    let list = by_flow.entry(flow).or_default();
-    list.reserve_exact(1);
-    list.push(aor.clone());
+/// Notes on the flow that it carries a registration of `aor` (once per device).
+fn link(flows: &mut Flows, flow: FlowId, aor: &AorKey) {
     if let Some(f) = flows.get_mut(flow) {
-        f.bindings += 1;
+        f.aors.reserve_exact(1);
+        f.aors.push(aor.clone());
     }
 }
 
-fn unlink(
-    by_flow: &mut HashMap<FlowId, Vec<AorKey>>,
-    flows: &mut Flows,
-    flow: FlowId,
-    aor: &AorKey,
-) {
-    if let Some(list) = by_flow.get_mut(&flow) {
-        if let Some(i) = list.iter().position(|a| a == aor) {
-            list.swap_remove(i);
+fn unlink(flows: &mut Flows, flow: FlowId, aor: &AorKey) {
+    if let Some(f) = flows.get_mut(flow)
+        && let Some(i) = f.aors.iter().position(|a| a == aor)
+    {
+        f.aors.swap_remove(i);
+        if f.aors.is_empty() {
+            f.aors = Vec::new();
         }
-        if list.is_empty() {
-            by_flow.remove(&flow);
-        }
-    }
-    if let Some(f) = flows.get_mut(flow) {
-        f.bindings = f.bindings.saturating_sub(1);
     }
 }
 
@@ -392,7 +397,7 @@ mod tests {
 
     fn binding(flow: u64, key: &str, expires_at: Instant) -> Binding {
         Binding {
-            contact: contact("<sip:101@x.invalid;transport=ws>"),
+            contact: "<sip:101@x.invalid;transport=ws>".into(),
             flow: FlowId(flow),
             key: key.into(),
             expires_at,
@@ -424,10 +429,10 @@ mod tests {
         );
         loc.upsert(&b, binding(2, "b1", 100), &mut flows).unwrap();
         assert_eq!(loc.len(), 3);
-        assert_eq!(flows.get(FlowId(2)).unwrap().bindings, 2);
-        let mut gone = loc.flow_closed(FlowId(2));
+        let mut gone = flows.get(FlowId(2)).unwrap().aors.clone();
         gone.sort();
         assert_eq!(gone, [a.clone(), b.clone()]);
+        loc.flow_closed(FlowId(2), &gone);
         assert_eq!(loc.len(), 1);
         assert_eq!(loc.bindings(&a).len(), 1);
         assert!(loc.bindings(&b).is_empty());

@@ -69,9 +69,12 @@ pub use routing::RING_TIMEOUT_MS;
 /// How long a UDP flow without registrations or dialogs may stay quiet before it is forgotten.
 pub const UDP_FLOW_IDLE_MS: u64 = 300_000;
 pub use cache::{FORGET_MS as USER_FORGET_MS, FRESH_MS as USER_CACHE_MS};
-/// How many dialogs one flow may be a side of; past it its new calls get 503. A trunk
-/// (trusted peer) may hold [`MAX_DIALOGS_TRUSTED`].
-pub const MAX_DIALOGS_PER_FLOW: usize = 256;
+/// How many dialogs one flow may be a side of (calls in progress and subscriptions): past it
+/// its new calls get 503, and calls to it skip that device. A phone has a few; a registered
+/// call-centre switch or test load generator can have thousands (sipp at 1,600 calls/s of
+/// 100 ms holds ~300). About 200 bytes each. A trunk (trusted peer) may hold
+/// [`MAX_DIALOGS_TRUSTED`].
+pub const MAX_DIALOGS_PER_FLOW: usize = 4096;
 pub const MAX_DIALOGS_TRUSTED: usize = 1_000_000;
 /// Requests waiting for lookups, in all; past it new ones get 503.
 pub const MAX_PARKED: usize = 10_000;
@@ -869,7 +872,7 @@ impl Core {
             let mut stored = contact.clone();
             stored.params.remove("expires");
             let binding = Binding {
-                contact: stored,
+                contact: stored.to_string().into_boxed_str(),
                 flow: target,
                 key: bkey,
                 expires_at: now + u64::from(expires.min(MAX_EXPIRES)) * 1000,
@@ -900,12 +903,7 @@ impl Core {
         let mut ok = req.response(200, "OK");
         ok.set_to_tag(&self.rng.token(10));
         for b in self.location.bindings(&aor) {
-            let mut c = b.contact.clone();
-            c.params.set(
-                "expires",
-                Some(&((b.expires_at.saturating_sub(now)) / 1000).to_string()),
-            );
-            ok.headers.push("Contact", c.to_string());
+            ok.headers.push("Contact", b.contact_with_expires(now));
         }
         if outbound {
             ok.headers.push("Require", "outbound");
@@ -1014,7 +1012,7 @@ impl Core {
             .bindings(&step.aor)
             .iter()
             .filter(|b| b.expires_at > now && b.flow != flow)
-            .map(|b| (b.contact.uri.clone(), b.flow))
+            .filter_map(|b| Some((b.uri()?, b.flow)))
             .collect();
         if targets.is_empty() {
             self.reply(
@@ -1031,6 +1029,25 @@ impl Core {
             req.method,
             Method::Invite | Method::Subscribe | Method::Refer
         );
+        // A device at its dialog limit is not rung: its call could not be routed.
+        let targets: Vec<(Uri, FlowId)> = if creates_dialogs {
+            targets
+                .into_iter()
+                .filter(|(_, f)| self.dialog_room(*f) > 0)
+                .collect()
+        } else {
+            targets
+        };
+        if targets.is_empty() {
+            self.reply(
+                &key,
+                &req,
+                486,
+                "Busy Here (too many calls on that device)",
+                now,
+            );
+            return;
+        }
         if creates_dialogs && self.dialog_room(flow) == 0 {
             self.reply(
                 &key,
@@ -1394,7 +1411,13 @@ impl Core {
         for id in dialogs {
             self.dialogs.end(&id, &mut self.flows);
         }
-        for aor in self.location.flow_closed(flow) {
+        let aors = self
+            .flows
+            .get_mut(flow)
+            .map(|f| std::mem::take(&mut f.aors))
+            .unwrap_or_default();
+        self.location.flow_closed(flow, &aors);
+        for aor in aors {
             info!(aor = %aor, "registration removed: connection closed");
         }
         self.flows.close(flow);
