@@ -325,6 +325,23 @@ async fn company_of(store: &Store, domain: Option<&str>) -> anyhow::Result<Compa
     }
 }
 
+/// A company (by domain, else the first) and the digest realm of its SIP passwords: the
+/// first company's follows the installation's domain (`domain`), the others' their own.
+async fn company_and_realm(
+    store: &Store,
+    flag: Option<String>,
+    company: Option<&str>,
+) -> anyhow::Result<(Company, String)> {
+    let default_domain = domain(store, flag).await?;
+    let c = company_of(store, company).await?;
+    let realm = if c.id == DEFAULT_COMPANY {
+        default_domain
+    } else {
+        c.domain.clone()
+    };
+    Ok((c, realm))
+}
+
 /// The domain to use: the flag, else the data folder's, else the default; remembered.
 async fn domain(store: &Store, flag: Option<String>) -> anyhow::Result<String> {
     let stored = store.setting("domain").await?;
@@ -584,13 +601,7 @@ async fn run() -> anyhow::Result<()> {
                     role,
                     digest,
                 } => {
-                    let default_domain = domain(&store, flag).await?;
-                    let c = company_of(&store, company.as_deref()).await?;
-                    let realm = if c.id == DEFAULT_COMPANY {
-                        default_domain
-                    } else {
-                        c.domain.clone()
-                    };
+                    let (c, realm) = company_and_realm(&store, flag, company.as_deref()).await?;
                     let id = store
                         .add_sip_user(c.id, &ext, &name, &password, &realm)
                         .await?;
@@ -614,13 +625,7 @@ async fn run() -> anyhow::Result<()> {
                     if password.is_none() && digest.is_none() {
                         anyhow::bail!("nothing to change: give --password and/or --digest");
                     }
-                    let default_domain = domain(&store, flag).await?;
-                    let c = company_of(&store, company.as_deref()).await?;
-                    let realm = if c.id == DEFAULT_COMPANY {
-                        default_domain
-                    } else {
-                        c.domain.clone()
-                    };
+                    let (c, realm) = company_and_realm(&store, flag, company.as_deref()).await?;
                     if let Some(pw) = password {
                         store.set_sip_password(c.id, &ext, &pw, &realm).await?;
                         println!("SIP password of {ext} set in {realm}");
