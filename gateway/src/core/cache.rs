@@ -263,10 +263,6 @@ impl Cache {
         self.numbers
             .retain(|_, e| now.saturating_sub(e.at) < FORGET_MS);
     }
-
-    pub fn users_cached(&self) -> usize {
-        self.users.values().map(|m| m.len()).sum()
-    }
 }
 
 fn entry<T>(value: T, at: Instant) -> Entry<T> {

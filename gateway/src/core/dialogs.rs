@@ -78,10 +78,6 @@ impl Dialogs {
         self.table.is_empty()
     }
 
-    pub fn get(&self, id: &DialogId) -> Option<&Dialog> {
-        self.table.get(id)
-    }
-
     /// Where an in-dialog request (or ACK) arriving on `flow` goes, if anywhere. A routed
     /// request keeps its dialog alive another [`IDLE_MS`].
     pub fn route(&mut self, req: &Request, flow: FlowId, now: Instant) -> Result<Route, Refusal> {
