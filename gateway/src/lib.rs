@@ -18,3 +18,4 @@ pub mod sipcred;
 pub mod store;
 pub mod tls;
 pub mod trusted;
+pub mod ws;

@@ -2,6 +2,7 @@
 
 /// mimalloc: ~10% less CPU per REGISTER than glibc's malloc (a SIP message is dozens of
 /// small strings), for ~0.25 KB more per idle WebSocket client (docs/benchmarks.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

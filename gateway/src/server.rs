@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +16,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use centrala_sip::framing::{Frame, Framer};
 use centrala_sip::message::{MAX_MESSAGE_SIZE, Message, bad_request_for, parse_datagram};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -34,6 +33,7 @@ use crate::mail::{MailConfig, Mailer};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::trusted::{TrustedPeer, is_trusted};
+use crate::ws;
 
 /// Messages waiting for the core at most; past that UDP datagrams are dropped and stream
 /// connections wait (back-pressure).
@@ -421,37 +421,60 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 async fn sip_ws(
-    ws: WebSocketUpgrade,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(edge): State<Edge>,
-    headers: axum::http::HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
+    let (mut parts, _) = request.into_parts();
     // A page of another site must not use a visitor's browser to reach this gateway (on an
     // intranet, or on localhost): WebSocket is not bound by the same-origin policy.
-    if !edge.origins.allows(headers.get(axum::http::header::ORIGIN)) {
-        info!(%peer, origin = ?headers.get(axum::http::header::ORIGIN), "SIP WebSocket from a foreign origin refused");
+    if !edge
+        .origins
+        .allows(parts.headers.get(axum::http::header::ORIGIN))
+    {
+        info!(%peer, origin = ?parts.headers.get(axum::http::header::ORIGIN), "SIP WebSocket from a foreign origin refused");
         return error(
             StatusCode::FORBIDDEN,
             "forbidden_origin",
             "This page may not use this phone system",
         );
     }
-    // Small buffers: SIP messages are small and an idle phone should cost little memory
-    // (tungstenite's default is a 128 KiB read buffer per connection).
-    let ws = ws
-        .protocols(["sip"])
-        .max_message_size(MAX_MESSAGE_SIZE)
-        .max_frame_size(MAX_MESSAGE_SIZE)
-        .read_buffer_size(1024)
-        .write_buffer_size(0);
-    // axum upgrades even when the client offered no "sip" subprotocol; RFC 7118 requires it.
-    if ws.selected_protocol().is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "subprotocol_required",
-            "SIP over WebSocket needs the \"sip\" subprotocol (RFC 7118)",
-        );
-    }
+    let accept_key = match ws::accept(&parts.method, &parts.headers) {
+        Ok(key) => key,
+        Err(ws::Refusal::NotUpgrade) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "websocket_required",
+                "This address speaks SIP over WebSocket only (a GET with Upgrade: websocket)",
+            );
+        }
+        Err(ws::Refusal::Version) => {
+            let mut resp = error(
+                StatusCode::UPGRADE_REQUIRED,
+                "websocket_version",
+                "Only WebSocket version 13 is spoken here",
+            );
+            resp.headers_mut().insert(
+                axum::http::header::SEC_WEBSOCKET_VERSION,
+                axum::http::HeaderValue::from_static("13"),
+            );
+            return resp;
+        }
+        Err(ws::Refusal::Key) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "websocket_key",
+                "Sec-WebSocket-Key must be 16 bytes in base64",
+            );
+        }
+        Err(ws::Refusal::NoSipProtocol) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "subprotocol_required",
+                "SIP over WebSocket needs the \"sip\" subprotocol (RFC 7118)",
+            );
+        }
+    };
     if edge.banned(peer.ip()) {
         return error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -459,6 +482,13 @@ async fn sip_ws(
             "Too many requests from this address; try again later",
         );
     }
+    let Some(upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "websocket_required",
+            "This connection cannot be upgraded to a WebSocket",
+        );
+    };
     let slot = match edge.open_slot(peer.ip(), Transport::Ws) {
         Ok(slot) => slot,
         Err(Refused::PerAddress) => {
@@ -482,14 +512,22 @@ async fn sip_ws(
             return resp;
         }
     };
-    // The connection runs in a task of its own, so axum's upgrade task (which would hold the
-    // connection's future inline, beside its own state) ends at once; the socket is boxed
-    // so the connection's future keeps a pointer, not the 368-byte socket, in its state.
-    // Both save memory on every idle client.
-    ws.on_upgrade(move |socket| {
-        tokio::spawn(ws_connection(Box::new(socket), peer, edge, slot));
-        std::future::ready(())
-    })
+    // The connection runs in a task of its own, which waits for hyper to hand over the
+    // upgraded stream once this 101 is sent.
+    tokio::spawn(ws_connection(upgrade, peer, edge, slot));
+    let mut resp = StatusCode::SWITCHING_PROTOCOLS.into_response();
+    let headers = resp.headers_mut();
+    use axum::http::{HeaderValue, header};
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static("sip"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&accept_key) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    resp
 }
 
 /// What to do with one message's bytes, common to WebSocket and UDP.
@@ -526,16 +564,25 @@ fn inbound(bytes: &[u8], peer: SocketAddr) -> Inbound {
 /// One SIP-over-WebSocket connection.
 /// A plain function returning an `async move` block, not an `async fn`: the block uses its
 /// captures in place, where an `async fn` would keep a second copy of every argument in its
-/// state for the connection's whole life.
+/// state for the connection's whole life. While idle, the task holds the stream, a
+/// [`ws::FrameReader`] (14 bytes of buffer), its channel and the edge: no read or write
+/// buffer (see `ws`).
 #[allow(clippy::manual_async_fn)]
 fn ws_connection(
-    socket: Box<WebSocket>,
+    upgrade: hyper::upgrade::OnUpgrade,
     peer: SocketAddr,
     edge: Edge,
     _slot: Slot,
 ) -> impl Future<Output = ()> + Send {
     async move {
         let _slot = _slot;
+        let mut io = match upgrade.await {
+            Ok(upgraded) => hyper_util::rt::TokioIo::new(upgraded),
+            Err(e) => {
+                debug!(%peer, error = %e, "websocket upgrade failed");
+                return;
+            }
+        };
         let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
         let (out_tx, mut out_rx) = futures_channel::mpsc::unbounded::<ToConn>();
         let hello = CoreInput::Connected {
@@ -547,38 +594,52 @@ fn ws_connection(
         if !edge.to_core(hello).await {
             return;
         }
-        let mut socket = socket;
+        let mut reader = ws::FrameReader::new(MAX_MESSAGE_SIZE);
         // The never-spoke timer lives on the heap and is dropped with the first SIP message,
         // so an idle registered client does not carry it.
         let mut idle = Some(Box::pin(tokio::time::sleep(Duration::from_millis(
             edge.limits.idle_timeout_ms,
         ))));
-        loop {
-            // One task, no split: select! drops the other branch's future before a handler
-            // runs, so the handler may write to the socket the receive branch was reading.
+        // What to send before ending: a close frame with this code.
+        let close = loop {
+            // select! drops the other branch's future before a handler runs, so a handler
+            // may write to the stream the reader was reading; the reader keeps its progress.
             tokio::select! {
-                frame = socket.recv() => {
-                    let bytes = match frame {
-                        Some(Ok(WsMessage::Text(t))) => t.as_str().as_bytes().to_vec(),
-                        Some(Ok(WsMessage::Binary(b))) => b.to_vec(),
-                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-                        Some(Ok(WsMessage::Close(_))) | None => break,
-                        Some(Err(e)) => {
-                            debug!(conn, error = %e, "websocket error");
-                            break;
+                event = std::future::poll_fn(|cx| reader.poll_event(&mut io, cx)) => {
+                    let bytes = match event {
+                        Ok(Some(ws::Event::Message(bytes))) => bytes,
+                        Ok(Some(ws::Event::Ping(payload))) => {
+                            if ws::send_pong(&mut io, &payload).await.is_err() {
+                                break None;
+                            }
+                            continue;
+                        }
+                        Ok(Some(ws::Event::Close(code))) => break Some(code.unwrap_or(ws::CLOSE_NORMAL)),
+                        Ok(None) => break None,
+                        Err(ws::ReadError::Protocol { code, reason }) => {
+                            info!(conn, %peer, reason, "closing a WebSocket that broke the protocol");
+                            break Some(code);
+                        }
+                        Err(ws::ReadError::Io(e)) => {
+                            debug!(conn, error = %e, "websocket read error");
+                            break None;
                         }
                     };
                     if !edge.admit(peer.ip(), Transport::Ws) {
-                        break;
+                        break None;
                     }
                     match inbound(&bytes, peer) {
                         Inbound::Message(message) => {
                             idle = None;
                             if !edge.to_core(CoreInput::Message { conn, message }).await {
-                                break;
+                                break Some(ws::CLOSE_NORMAL);
                             }
                         }
-                        Inbound::Reply(text) => { let _ = out_tx.unbounded_send(ToConn::Sip(text.into_boxed_str())); }
+                        Inbound::Reply(text) => {
+                            if ws::send_text(&mut io, &text).await.is_err() {
+                                break None;
+                            }
+                        }
                         Inbound::Nothing => {}
                     }
                 }
@@ -587,13 +648,12 @@ fn ws_connection(
                         Some(ToConn::Sip(text)) => text,
                         Some(ToConn::Close) => {
                             info!(conn, %peer, "closing: the account's access was revoked");
-                            let _ = socket.send(WsMessage::Close(None)).await;
-                            break;
+                            break Some(ws::CLOSE_NORMAL);
                         }
-                        None => break,
+                        None => break Some(ws::CLOSE_NORMAL),
                     };
-                    if socket.send(WsMessage::Text(String::from(text).into())).await.is_err() {
-                        break;
+                    if ws::send_text(&mut io, &text).await.is_err() {
+                        break None;
                     }
                 }
                 _ = async {
@@ -603,11 +663,18 @@ fn ws_connection(
                     }
                 }, if idle.is_some() => {
                     info!(conn, %peer, "closing a connection that sent no SIP");
-                    break;
+                    break Some(ws::CLOSE_NORMAL);
                 }
             }
-        }
+        };
         edge.to_core(CoreInput::Closed { conn }).await;
+        if let Some(code) = close {
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                let _ = ws::send_close(&mut io, Some(code)).await;
+                let _ = io.shutdown().await;
+            })
+            .await;
+        }
     }
 }
 
