@@ -26,7 +26,7 @@ use tracing::{debug, info, warn};
 
 use crate::api::{ApiConfig, ApiState, Origins};
 use crate::core::{Core, CoreConfig, OwnAddresses, Transport};
-use crate::driver::{CoreInput, Driver, ToConn};
+use crate::driver::{CoreInput, Driver, ToConn, UdpIn};
 use crate::headers::SecurityHeaders;
 use crate::limits::{FloodGuard, Limits, source_key};
 use crate::mail::{MailConfig, Mailer};
@@ -270,7 +270,6 @@ pub async fn run(
     let metrics = Arc::new(Metrics::new());
     let metrics_allow = Arc::new(cfg.metrics_allow.clone());
     let (driver, answered) = Driver::new(core, epoch, udp.clone(), store.clone(), metrics.clone());
-    tokio::spawn(driver.run(core_rx, answered));
     let l = &cfg.limits;
     let api = crate::api::router(ApiState::new(
         store,
@@ -294,13 +293,17 @@ pub async fn run(
         epoch: tokio::time::Instant::now(),
         origins: cfg.api.origins(),
     };
-    if let Some(udp) = udp {
+    if let Some(udp) = &udp {
         // A bigger receive buffer rides out bursts instead of dropping datagrams (each drop
         // costs the sender a 500 ms retransmission); the kernel caps it at rmem_max.
         let _ = socket2::SockRef::from(udp.as_ref()).set_recv_buffer_size(4 << 20);
         info!(addr = %udp.local_addr()?, "SIP over UDP");
-        tokio::spawn(udp_loop(udp, edge.clone()));
     }
+    let udp_in = udp.map(|socket| UdpIn {
+        on_datagram: Box::new(udp_edge(socket.clone(), edge.clone())),
+        socket,
+    });
+    tokio::spawn(driver.run(core_rx, answered, udp_in));
     if let Some(tcp) = listeners.sip_tcp {
         info!(addr = %tcp.local_addr()?, "SIP over TCP");
         tokio::spawn(tcp_loop(tcp, None, edge.clone()));
@@ -678,35 +681,24 @@ fn ws_connection(
     }
 }
 
-/// SIP over UDP: one task reads datagrams; the core answers through the shared socket.
-async fn udp_loop(socket: Arc<UdpSocket>, edge: Edge) {
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        let (n, peer) = match socket.recv_from(&mut buf).await {
-            Ok(x) => x,
-            Err(e) => {
-                // ICMP errors surface here on some systems; they end nothing.
-                debug!(error = %e, "udp receive error");
-                continue;
-            }
-        };
+/// SIP over UDP, the edge's part: the driver reads each datagram (in the core's task) and
+/// hands it here for the flood guard, keepalives and malformed messages; what is left goes
+/// to the core.
+fn udp_edge(
+    socket: Arc<UdpSocket>,
+    edge: Edge,
+) -> impl FnMut(&[u8], SocketAddr) -> Option<CoreInput> + Send {
+    move |bytes, peer| {
         if !edge.admit(peer.ip(), Transport::Udp) {
-            continue;
+            return None;
         }
-        match inbound(&buf[..n], peer) {
-            Inbound::Message(message) => {
-                match edge.core.try_send(CoreInput::Datagram { peer, message }) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        debug!(%peer, "core busy: datagram shed");
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => return,
-                }
-            }
+        match inbound(bytes, peer) {
+            Inbound::Message(message) => Some(CoreInput::Datagram { peer, message }),
             Inbound::Reply(text) => {
                 let _ = socket.try_send_to(text.as_bytes(), peer);
+                None
             }
-            Inbound::Nothing => {}
+            Inbound::Nothing => None,
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
 
 /// Transaction tables hash branch strings the peer chose: foldhash is fast and seeded per
 /// table, so a peer cannot aim collisions.
@@ -45,6 +46,8 @@ struct Retransmit {
 #[derive(Debug, Clone, PartialEq)]
 enum TxOut {
     Transmit(Message),
+    /// A server transaction's response, serialised once and kept for retransmissions.
+    Sent(Wire),
     /// A response for the transaction user (client transactions).
     Response(Response),
     /// Timer B/F/H fired or the transport failed.
@@ -256,15 +259,33 @@ impl ClientTransaction {
     }
 }
 
+/// A response as a server transaction sent it: its status and its bytes, serialised once.
+/// A completed transaction keeps only this (not the parsed response) for up to 32 s over
+/// UDP, so thousands of REGISTERs a second cost one buffer each, not a tree of strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wire {
+    pub status: u16,
+    pub bytes: Arc<[u8]>,
+}
+
+impl Wire {
+    fn of(response: &Response) -> Wire {
+        Wire {
+            status: response.status,
+            bytes: response.to_bytes().into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum ServerState {
     /// No final response yet; `last` is the last provisional, resent on a retransmission.
     Proceeding {
-        last: Option<Response>,
+        last: Option<Wire>,
     },
     /// A final response went out: INVITE non-2xx (Timer G, H) or non-INVITE (Timer J).
     Completed {
-        last: Response,
+        last: Wire,
         retransmit: Option<Retransmit>,
         until: Instant,
     },
@@ -293,7 +314,8 @@ impl ServerTransaction {
         let t = self.timers;
         match &self.state {
             ServerState::Proceeding { .. } => {
-                out.push(TxOut::Transmit(Message::Response(resp.clone())));
+                let resp = Wire::of(&resp);
+                out.push(TxOut::Sent(resp.clone()));
                 if resp.status < 200 {
                     self.state = ServerState::Proceeding { last: Some(resp) };
                 } else if self.invite && resp.status < 300 {
@@ -320,7 +342,7 @@ impl ServerTransaction {
                 }
             }
             ServerState::Accepted { .. } if (200..300).contains(&resp.status) => {
-                out.push(TxOut::Transmit(Message::Response(resp)));
+                out.push(TxOut::Sent(Wire::of(&resp)));
             }
             _ => {}
         }
@@ -329,14 +351,14 @@ impl ServerTransaction {
     fn on_request(&mut self, req: &Request, now: Instant, out: &mut Vec<TxOut>) {
         match &self.state {
             ServerState::Proceeding { last: Some(last) } => {
-                out.push(TxOut::Transmit(Message::Response(last.clone())));
+                out.push(TxOut::Sent(last.clone()));
             }
             ServerState::Completed { last, .. } => {
                 if self.invite && req.method == Method::Ack {
                     let wait = if self.reliable { 0 } else { self.timers.t4 };
                     self.state = ServerState::Confirmed { until: now + wait };
                 } else if req.method != Method::Ack {
-                    out.push(TxOut::Transmit(Message::Response(last.clone())));
+                    out.push(TxOut::Sent(last.clone()));
                 }
             }
             _ => {}
@@ -364,7 +386,7 @@ impl ServerTransaction {
                         at: now + interval,
                         interval,
                     };
-                    out.push(TxOut::Transmit(Message::Response(last.clone())));
+                    out.push(TxOut::Sent(last.clone()));
                 }
             }
             ServerState::Confirmed { until } | ServerState::Accepted { until } => {
@@ -431,6 +453,9 @@ impl TxKey {
 pub enum Output<F> {
     /// Send this message on this flow.
     Transmit { flow: F, message: Message },
+    /// Send these bytes on this flow: a server transaction's response (first sent or
+    /// resent), serialised by the transaction, which keeps it for retransmissions.
+    TransmitResponse { flow: F, response: Wire },
     /// A new request (not a retransmission); answer it with `send_response(key, ...)`.
     /// ACKs for 2xx are not transactions and come as `Ack`.
     Request {
@@ -549,6 +574,10 @@ impl<F: Clone + PartialEq> Transactions<F> {
                     key: key.clone(),
                     response,
                 },
+                TxOut::Sent(response) => Output::TransmitResponse {
+                    flow: flow.clone(),
+                    response,
+                },
                 TxOut::Timeout => Output::Timeout { key: key.clone() },
             });
         }
@@ -560,6 +589,10 @@ impl<F: Clone + PartialEq> Transactions<F> {
                 TxOut::Transmit(message) => Output::Transmit {
                     flow: flow.clone(),
                     message,
+                },
+                TxOut::Sent(response) => Output::TransmitResponse {
+                    flow: flow.clone(),
+                    response,
                 },
                 TxOut::Response(_) => continue,
                 TxOut::Timeout => Output::NoAck { key: key.clone() },

@@ -738,6 +738,9 @@ impl UserAgent {
         while let Some(o) = self.tx.poll() {
             match o {
                 Output::Transmit { message, .. } => self.transmit.push_back(message.to_string()),
+                Output::TransmitResponse { response, .. } => self
+                    .transmit
+                    .push_back(String::from_utf8_lossy(&response.bytes).into_owned()),
                 Output::Request { key, request, .. } => self.on_request(key, request, now),
                 Output::Response { key, response } => self.on_response(key, response, now),
                 Output::Timeout { key } => self.on_timeout(key, now),

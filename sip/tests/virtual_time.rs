@@ -92,6 +92,12 @@ fn drain(tx: &mut Transactions<()>) -> (Vec<Message>, Vec<Output<()>>) {
     while let Some(o) = tx.poll() {
         match o {
             Output::Transmit { message, .. } => sent.push(message),
+            Output::TransmitResponse { response, .. } => {
+                let message = centrala_sip::message::parse_datagram(&response.bytes)
+                    .expect("a response we made parses");
+                assert!(matches!(&message, Message::Response(r) if r.status == response.status));
+                sent.push(message)
+            }
             other => events.push(other),
         }
     }

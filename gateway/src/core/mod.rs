@@ -132,8 +132,11 @@ pub enum Registrations {
 pub enum Output {
     /// Send a whole SIP message on a stream flow.
     Stream { flow: FlowId, text: Box<str> },
-    /// Send a datagram.
-    Datagram { to: SocketAddr, bytes: Vec<u8> },
+    /// Send a datagram (shared with the transaction that may resend it).
+    Datagram {
+        to: SocketAddr,
+        bytes: std::sync::Arc<[u8]>,
+    },
     /// Close a stream flow.
     Close { flow: FlowId },
     /// Look this up in the store; answer with [`Input::Answer`].
@@ -545,7 +548,16 @@ impl Core {
     fn process(&mut self, now: Instant) {
         while let Some(out) = self.tx.poll() {
             match out {
-                TxOutput::Transmit { flow, message } => self.transmit(flow, &message),
+                TxOutput::Transmit { flow, message } => {
+                    let status = match &message {
+                        Message::Response(r) => Some(r.status),
+                        Message::Request(_) => None,
+                    };
+                    self.transmit(flow, status, message.to_bytes().into());
+                }
+                TxOutput::TransmitResponse { flow, response } => {
+                    self.transmit(flow, Some(response.status), response.bytes);
+                }
                 TxOutput::Request { key, request, flow } => {
                     debug!(%flow, "sip in\n{}", redact(&String::from_utf8_lossy(&request.to_bytes())));
                     self.on_request(key, request, flow, now);
@@ -566,22 +578,21 @@ impl Core {
         }
     }
 
-    fn transmit(&mut self, flow: FlowId, message: &Message) {
+    /// Sends a message's bytes on `flow`; `status` counts a response by class.
+    fn transmit(&mut self, flow: FlowId, status: Option<u16>, bytes: std::sync::Arc<[u8]>) {
         let Some(f) = self.flows.get(flow) else {
             return;
         };
-        if let Message::Response(r) = message
-            && (1..=6).contains(&(r.status / 100))
+        if let Some(status) = status
+            && (1..=6).contains(&(status / 100))
         {
-            self.stats.responses[usize::from(r.status / 100) - 1] += 1;
+            self.stats.responses[usize::from(status / 100) - 1] += 1;
         }
-        let bytes = message.to_bytes();
         debug!(%flow, "sip out\n{}", redact(&String::from_utf8_lossy(&bytes)));
         if f.transport == Transport::Udp {
             self.out.push_back(Output::Datagram { to: f.peer, bytes });
         } else {
-            let text = String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let text = String::from_utf8_lossy(&bytes).into_owned();
             self.out.push_back(Output::Stream {
                 flow,
                 text: text.into_boxed_str(),
