@@ -1,12 +1,29 @@
 //! Any bytes as one datagram or WebSocket message: parsing never panics, a parsed message
 //! re-serialises to bytes that parse to the same message (and serialise the same again), and
-//! the 400 built for refused bytes is itself a well-formed response.
+//! the 400 built for refused bytes is itself a well-formed response. Every line's value is
+//! also given to the allocation-free checks the parser validates headers with, which must
+//! accept exactly what the full parsers accept.
 #![no_main]
 
-use centrala_sip::message::{Message, bad_request_for, parse, parse_datagram};
+use centrala_sip::message::{Message, NameAddr, Via, bad_request_for, parse, parse_datagram};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        for line in text.lines() {
+            let value = line.split_once(':').map_or(line, |(_, v)| v);
+            assert_eq!(
+                NameAddr::check(value).is_ok(),
+                NameAddr::parse(value).is_ok(),
+                "NameAddr::check and parse disagree on {value:?}"
+            );
+            assert_eq!(
+                Via::check(value).is_ok(),
+                Via::parse(value).is_ok(),
+                "Via::check and parse disagree on {value:?}"
+            );
+        }
+    }
     // The stream entry point must agree with the datagram one on what it accepts.
     let _ = parse(data);
     match parse_datagram(data) {

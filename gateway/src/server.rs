@@ -108,12 +108,37 @@ struct Edge {
     next_conn: Arc<AtomicU64>,
     domain: String,
     limits: Limits,
-    trusted: Arc<Vec<TrustedPeer>>,
-    flood: Arc<Mutex<FloodGuard>>,
+    gate: Gate,
     connections: Arc<Mutex<Connections>>,
-    epoch: tokio::time::Instant,
     /// Pages that may open `/sip` (a request without `Origin` is not a page's).
     origins: Origins,
+}
+
+/// Admission of messages: trusted peers pass, other sources count against the flood guard.
+/// Held by the UDP edge in the core's own thread, which must not hold a sender of the
+/// core's queue (the queue closing is what ends the core).
+#[derive(Clone)]
+struct Gate {
+    trusted: Arc<Vec<TrustedPeer>>,
+    flood: Arc<Mutex<FloodGuard>>,
+    epoch: tokio::time::Instant,
+}
+
+impl Gate {
+    /// Counts a message from `ip` on `transport`; false when its source floods and is banned.
+    /// Sources count by [`source_key`] (an IPv6 /64 as one).
+    fn admit(&self, ip: IpAddr, transport: Transport) -> bool {
+        if is_trusted(&self.trusted, ip, transport) {
+            return true;
+        }
+        let (now, key) = (self.epoch.elapsed().as_millis() as u64, source_key(ip));
+        let mut flood = self.flood.lock().unwrap_or_else(|e| e.into_inner());
+        let ok = flood.hit(&key, now);
+        if !ok && !flood.is_banned(&key, now.saturating_sub(1)) {
+            warn!(%ip, "flood: source banned");
+        }
+        ok
+    }
 }
 
 /// Open connections, in all and by source address.
@@ -147,27 +172,18 @@ impl Edge {
     }
 
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+        self.gate.epoch.elapsed().as_millis() as u64
     }
 
     /// Counts a message from `ip` on `transport`; false when its source floods and is banned.
-    /// Sources count by [`source_key`] (an IPv6 /64 as one).
     fn admit(&self, ip: IpAddr, transport: Transport) -> bool {
-        if is_trusted(&self.trusted, ip, transport) {
-            return true;
-        }
-        let (now, key) = (self.now(), source_key(ip));
-        let mut flood = self.flood.lock().unwrap_or_else(|e| e.into_inner());
-        let ok = flood.hit(&key, now);
-        if !ok && !flood.is_banned(&key, now.saturating_sub(1)) {
-            warn!(%ip, "flood: source banned");
-        }
-        ok
+        self.gate.admit(ip, transport)
     }
 
     /// Whether the source of `ip` is banned by the flood guard.
     fn banned(&self, ip: IpAddr) -> bool {
-        self.flood
+        self.gate
+            .flood
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_banned(&source_key(ip), self.now())
@@ -182,7 +198,9 @@ impl Edge {
         }
         let ip = source_key(ip);
         let n = conns.by_ip.entry(ip).or_insert(0);
-        if *n >= self.limits.max_connections_per_ip && !is_trusted(&self.trusted, ip, transport) {
+        if *n >= self.limits.max_connections_per_ip
+            && !is_trusted(&self.gate.trusted, ip, transport)
+        {
             return Err(Refused::PerAddress);
         }
         *n += 1;
@@ -232,7 +250,7 @@ pub async fn run(
     let sip_secret = sip_secret(&store).await?;
     let mailer = Mailer::new(&cfg.mail)?;
     let next_conn = Arc::new(AtomicU64::new(1));
-    let udp = listeners.sip_udp.map(Arc::new);
+    let udp = listeners.sip_udp;
     let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
     let tls_addr = listeners
         .sip_tls
@@ -269,7 +287,7 @@ pub async fn run(
     );
     let metrics = Arc::new(Metrics::new());
     let metrics_allow = Arc::new(cfg.metrics_allow.clone());
-    let (driver, answered) = Driver::new(core, epoch, udp.clone(), store.clone(), metrics.clone());
+    let core_store = store.clone();
     let l = &cfg.limits;
     let api = crate::api::router(ApiState::new(
         store,
@@ -283,27 +301,61 @@ pub async fn run(
         next_conn,
         domain: cfg.domain.clone(),
         limits: cfg.limits.clone(),
-        trusted: Arc::new(cfg.trusted.clone()),
-        flood: Arc::new(Mutex::new(FloodGuard::new(
-            l.flood_max_requests,
-            l.flood_window_ms,
-            l.flood_ban_ms,
-        ))),
+        gate: Gate {
+            trusted: Arc::new(cfg.trusted.clone()),
+            flood: Arc::new(Mutex::new(FloodGuard::new(
+                l.flood_max_requests,
+                l.flood_window_ms,
+                l.flood_ban_ms,
+            ))),
+            epoch: tokio::time::Instant::now(),
+        },
         connections: Arc::new(Mutex::new(Default::default())),
-        epoch: tokio::time::Instant::now(),
         origins: cfg.api.origins(),
     };
     if let Some(udp) = &udp {
         // A bigger receive buffer rides out bursts instead of dropping datagrams (each drop
         // costs the sender a 500 ms retransmission); the kernel caps it at rmem_max.
-        let _ = socket2::SockRef::from(udp.as_ref()).set_recv_buffer_size(4 << 20);
+        let _ = socket2::SockRef::from(udp).set_recv_buffer_size(4 << 20);
         info!(addr = %udp.local_addr()?, "SIP over UDP");
     }
-    let udp_in = udp.map(|socket| UdpIn {
-        on_datagram: Box::new(udp_edge(socket.clone(), edge.clone())),
-        socket,
-    });
-    tokio::spawn(driver.run(core_rx, answered, udp_in));
+    // The core, its timers, the UDP socket and the store lookups' tasks run on a thread of
+    // their own with a single-threaded runtime: a datagram is read, handled and answered
+    // where it woke, with no hand-over between worker threads (on the shared runtime the
+    // core's task moved between workers, a futex wake and a thread switch each time).
+    let udp = udp.map(|u| u.into_std()).transpose()?;
+    let gate = edge.gate.clone();
+    let core_metrics = metrics.clone();
+    std::thread::Builder::new()
+        .name("sip-core".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "the SIP core's runtime did not start");
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let udp = match udp.map(UdpSocket::from_std).transpose() {
+                    Ok(udp) => udp.map(Arc::new),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the SIP UDP socket could not be registered");
+                        return;
+                    }
+                };
+                let (driver, answered) =
+                    Driver::new(core, epoch, udp.clone(), core_store, core_metrics);
+                let udp_in = udp.map(|socket| UdpIn {
+                    on_datagram: Box::new(udp_edge(socket.clone(), gate)),
+                    socket,
+                });
+                driver.run(core_rx, answered, udp_in).await;
+            });
+        })?;
     if let Some(tcp) = listeners.sip_tcp {
         info!(addr = %tcp.local_addr()?, "SIP over TCP");
         tokio::spawn(tcp_loop(tcp, None, edge.clone()));
@@ -686,10 +738,10 @@ fn ws_connection(
 /// to the core.
 fn udp_edge(
     socket: Arc<UdpSocket>,
-    edge: Edge,
+    gate: Gate,
 ) -> impl FnMut(&[u8], SocketAddr) -> Option<CoreInput> + Send {
     move |bytes, peer| {
-        if !edge.admit(peer.ip(), Transport::Udp) {
+        if !gate.admit(peer.ip(), Transport::Udp) {
             return None;
         }
         match inbound(bytes, peer) {

@@ -2,10 +2,11 @@
 //! `qop=auth`, client and server side. Nonces are made and checked by the server's own code
 //! (the gateway), since that needs a secret and the clock.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use md5::Md5;
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest, Sha256};
 
 /// A digest hash algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,9 +34,24 @@ impl Algorithm {
     }
     /// Lower-case hex of the hash of `data`.
     pub fn hex(self, data: &str) -> String {
+        self.hex_of(&[data])
+    }
+
+    /// Lower-case hex of the hash of `parts` joined by `:` (no joined copy is made).
+    pub fn hex_of(self, parts: &[&str]) -> String {
+        fn run<D: Digest>(parts: &[&str]) -> String {
+            let mut d = D::new();
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    d.update(b":");
+                }
+                d.update(p.as_bytes());
+            }
+            to_hex(&d.finalize())
+        }
         match self {
-            Algorithm::Md5 => to_hex(&Md5::digest(data.as_bytes())),
-            Algorithm::Sha256 => to_hex(&Sha256::digest(data.as_bytes())),
+            Algorithm::Md5 => run::<Md5>(parts),
+            Algorithm::Sha256 => run::<Sha256>(parts),
         }
     }
 }
@@ -52,7 +68,7 @@ fn to_hex(bytes: &[u8]) -> String {
 
 /// HA1 = H(username:realm:password), what the server stores instead of the password.
 pub fn ha1(alg: Algorithm, username: &str, realm: &str, password: &str) -> String {
-    alg.hex(&format!("{username}:{realm}:{password}"))
+    alg.hex_of(&[username, realm, password])
 }
 
 /// The `response` value for `qop=auth` (or the RFC 2069 form when `qop` is absent).
@@ -67,15 +83,16 @@ pub fn response(
     method: &str,
     uri: &str,
 ) -> String {
-    let ha2 = alg.hex(&format!("{method}:{uri}"));
+    let ha2 = alg.hex_of(&[method, uri]);
     match qop {
-        Some(qop) => alg.hex(&format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")),
-        None => alg.hex(&format!("{ha1}:{nonce}:{ha2}")),
+        Some(qop) => alg.hex_of(&[ha1, nonce, nc, cnonce, qop, &ha2]),
+        None => alg.hex_of(&[ha1, nonce, &ha2]),
     }
 }
 
-/// Splits `Digest a="b", c=d` into pairs; quoted values are unquoted.
-fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
+/// Splits `Digest a="b", c=d` into pairs; quoted values are unquoted (borrowed unless they
+/// hold quoted-pairs). Names keep their case; [`find`] ignores it.
+fn parse_params(s: &str) -> Option<Vec<(&str, Cow<'_, str>)>> {
     let s = s.trim();
     let rest = s
         .get(..6)
@@ -95,7 +112,7 @@ fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
         while i < bytes.len() && bytes[i] != b'=' && bytes[i] != b',' {
             i += 1;
         }
-        let name = rest[start..i].trim().to_ascii_lowercase();
+        let name = rest[start..i].trim();
         if i >= bytes.len() || bytes[i] != b'=' {
             return None;
         }
@@ -105,36 +122,51 @@ fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
         }
         let value = if bytes.get(i) == Some(&b'"') {
             i += 1;
-            let mut v = String::new();
+            let start = i;
+            let mut escaped = false;
             while i < bytes.len() && bytes[i] != b'"' {
                 if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    escaped = true;
                     i += 1;
                 }
-                v.push(bytes[i] as char);
                 i += 1;
             }
             if i >= bytes.len() {
                 return None;
             }
+            let inner = &rest[start..i];
             i += 1;
-            v
+            if escaped {
+                let mut v = String::with_capacity(inner.len());
+                let mut chars = inner.chars();
+                while let Some(c) = chars.next() {
+                    v.push(if c == '\\' {
+                        chars.next().unwrap_or(c)
+                    } else {
+                        c
+                    });
+                }
+                Cow::Owned(v)
+            } else {
+                Cow::Borrowed(inner)
+            }
         } else {
             let start = i;
             while i < bytes.len() && bytes[i] != b',' {
                 i += 1;
             }
-            rest[start..i].trim().to_string()
+            Cow::Borrowed(rest[start..i].trim())
         };
         out.push((name, value));
     }
     Some(out)
 }
 
-fn find<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn find<'a>(params: &'a [(&str, Cow<'_, str>)], name: &str) -> Option<&'a str> {
     params
         .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_ref())
 }
 
 /// A `WWW-Authenticate` / `Proxy-Authenticate` challenge.

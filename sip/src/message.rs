@@ -224,14 +224,28 @@ impl Params {
     /// (RFC 4475 wsinv), quoted values keep their quotes. Empty parameters (`;;`, RFC 4475
     /// badinv01), names with separators and unquoted values with spaces are invalid.
     fn parse(s: &str) -> Result<Params, ParseError> {
+        let mut out = Vec::new();
+        each_param(s, |name, value| {
+            out.push((name.to_string(), value.map(str::to_string)))
+        })?;
+        Ok(Params(out))
+    }
+}
+
+/// Checks a parameter list (see [`Params::parse`]) and hands each name and value to `f`,
+/// borrowed: checking a message's headers allocates nothing.
+fn each_param<'a>(
+    s: &'a str,
+    mut f: impl FnMut(&'a str, Option<&'a str>),
+) -> Result<(), ParseError> {
+    {
         let s = trim_lws(s);
         if s.is_empty() {
-            return Ok(Params::default());
+            return Ok(());
         }
         let Some(s) = s.strip_prefix(';') else {
             return Err(invalid(format!("expected ';' before parameters in {s:?}")));
         };
-        let mut out = Vec::new();
         for part in split_outside_quotes(s, b';') {
             let part = trim_lws(part);
             if part.is_empty() {
@@ -254,9 +268,9 @@ impl Params {
                     return Err(invalid(format!("bad value for parameter {name:?}")));
                 }
             }
-            out.push((name.to_string(), value.map(str::to_string)));
+            f(name, value);
         }
-        Ok(Params(out))
+        Ok(())
     }
 }
 
@@ -305,6 +319,47 @@ impl Uri {
     /// and may hold `;`, `?` and `,` (RFC 4475 intmeth, semiuri); `%` escapes are kept as
     /// written. White space, controls, `<`, `>` and `"` are invalid anywhere in a URI.
     pub fn parse(s: &str) -> Result<Uri, ParseError> {
+        Uri::from_parts(UriParts::parse(s)?)
+    }
+
+    fn from_parts(p: UriParts<'_>) -> Result<Uri, ParseError> {
+        if !p.scheme.eq_ignore_ascii_case("sip") && !p.scheme.eq_ignore_ascii_case("sips") {
+            return Ok(Uri {
+                scheme: p.scheme.to_ascii_lowercase(),
+                user: p.user.map(str::to_string),
+                password: None,
+                host: String::new(),
+                port: None,
+                params: Params::default(),
+                headers: None,
+            });
+        }
+        Ok(Uri {
+            scheme: p.scheme.to_ascii_lowercase(),
+            user: p.user.map(str::to_string),
+            password: p.password.map(str::to_string),
+            host: p.host.to_string(),
+            port: p.port,
+            params: Params::parse(p.params)?,
+            headers: p.headers.map(str::to_string),
+        })
+    }
+}
+
+/// A URI's parts, checked and borrowed (see [`Uri::parse`]); `params` is the checked
+/// `;...` text. Other schemes than sip and sips keep all after the colon in `user`.
+struct UriParts<'a> {
+    scheme: &'a str,
+    user: Option<&'a str>,
+    password: Option<&'a str>,
+    host: &'a str,
+    port: Option<u16>,
+    params: &'a str,
+    headers: Option<&'a str>,
+}
+
+impl<'a> UriParts<'a> {
+    fn parse(s: &'a str) -> Result<UriParts<'a>, ParseError> {
         let s = trim_lws(s);
         let bad = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"');
         // Byte scan first (URIs are ASCII in practice); characters only when one is not.
@@ -324,18 +379,20 @@ impl Uri {
         {
             return Err(invalid(format!("bad URI scheme in {s:?}")));
         }
-        let scheme_lc = scheme.to_ascii_lowercase();
-        if scheme_lc != "sip" && scheme_lc != "sips" {
+        if !scheme.eq_ignore_ascii_case("sip") && !scheme.eq_ignore_ascii_case("sips") {
             if rest.is_empty() {
-                return Err(invalid(format!("empty {scheme_lc} URI")));
+                return Err(invalid(format!(
+                    "empty {} URI",
+                    scheme.to_ascii_lowercase()
+                )));
             }
-            return Ok(Uri {
-                scheme: scheme_lc,
-                user: Some(rest.to_string()),
+            return Ok(UriParts {
+                scheme,
+                user: Some(rest),
                 password: None,
-                host: String::new(),
+                host: "",
                 port: None,
-                params: Params::default(),
+                params: "",
                 headers: None,
             });
         }
@@ -346,13 +403,13 @@ impl Uri {
         let (user, password) = match userinfo {
             Some(u) => {
                 let (user, password) = match u.split_once(':') {
-                    Some((u, p)) => (u, Some(p.to_string())),
+                    Some((u, p)) => (u, Some(p)),
                     None => (u, None),
                 };
                 if user.is_empty() {
                     return Err(invalid("empty user part in URI"));
                 }
-                (Some(user.to_string()), password)
+                (Some(user), password)
             }
             None => (None, None),
         };
@@ -363,14 +420,14 @@ impl Uri {
                 if h.is_empty() {
                     return Err(invalid("empty headers after '?' in URI"));
                 }
-                (p, Some(h.to_string()))
+                (p, Some(h))
             }
             None => (rest, None),
         };
-        let params = Params::parse(params)?;
-        let (host, port) = split_host_port(hostport)?;
-        Ok(Uri {
-            scheme: scheme_lc,
+        each_param(params, |_, _| {})?;
+        let (host, port) = host_port(hostport)?;
+        Ok(UriParts {
+            scheme,
             user,
             password,
             host,
@@ -379,7 +436,9 @@ impl Uri {
             headers,
         })
     }
+}
 
+impl Uri {
     /// `user@host:port` for comparing addresses (no parameters), lower-cased host.
     pub fn address_key(&self) -> String {
         let mut s = String::new();
@@ -396,6 +455,11 @@ impl Uri {
 }
 
 fn split_host_port(s: &str) -> Result<(String, Option<u16>), ParseError> {
+    host_port(s).map(|(h, p)| (h.to_string(), p))
+}
+
+/// `host[:port]`, checked; the host borrowed (an IPv6 reference with its brackets).
+fn host_port(s: &str) -> Result<(&str, Option<u16>), ParseError> {
     let s = trim_lws(s);
     if s.is_empty() {
         return Err(invalid("empty host"));
@@ -412,7 +476,7 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), ParseError> {
         {
             return Err(invalid(format!("bad IPv6 reference [{inner}]")));
         }
-        let host = format!("[{inner}]");
+        let host = &s[..end + 2];
         let after = &rest[end + 1..];
         let port = match after.strip_prefix(':') {
             Some(p) => Some(p),
@@ -422,8 +486,8 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), ParseError> {
         (host, port)
     } else {
         match s.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (s.to_string(), None),
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
         }
     };
     if !host.starts_with('[')
@@ -494,47 +558,17 @@ impl NameAddr {
     /// quote (quotbal), an unquoted display name with separators (baddn), spaces inside `<>`
     /// (badaspec), and an addr-spec whose URI has `?` or `,` (regbadct).
     pub fn parse(s: &str) -> Result<NameAddr, ParseError> {
-        let s = trim_lws(s);
-        if let Some(lt) = find_outside_quotes(s, b'<') {
-            let display = parse_display(&s[..lt])?;
-            let rest = &s[lt + 1..];
-            let gt = rest
-                .find('>')
-                .ok_or_else(|| invalid("missing '>' in name-addr"))?;
-            let uri = &rest[..gt];
-            if trim_lws(uri).len() != uri.len() {
-                return Err(invalid("spaces inside '<>' around the URI"));
-            }
-            let uri = Uri::parse(uri)?;
-            let params = Params::parse(&rest[gt + 1..])?;
-            Ok(NameAddr {
-                display,
-                uri,
-                params,
-            })
-        } else {
-            if s.contains('"') {
-                return Err(invalid(
-                    "unterminated quoted string or quoted name without '<>'",
-                ));
-            }
-            // addr-spec form: parameters after the URI belong to the header, not the URI.
-            let (uri, params) = match s.find(';') {
-                Some(i) => (&s[..i], Params::parse(&s[i..])?),
-                None => (s, Params::default()),
-            };
-            let uri = trim_lws(uri);
-            if uri.contains(['?', ',']) {
-                return Err(invalid(format!(
-                    "a URI with '?' or ',' must be in '<>': {uri:?}"
-                )));
-            }
-            Ok(NameAddr {
-                display: None,
-                uri: Uri::parse(uri)?,
-                params,
-            })
-        }
+        let (display, uri, params) = name_addr_parts(s)?;
+        Ok(NameAddr {
+            display: display.map(build_display),
+            uri: Uri::from_parts(uri)?,
+            params: Params::parse(params)?,
+        })
+    }
+
+    /// Whether `s` parses as a [`NameAddr`], allocating nothing.
+    pub fn check(s: &str) -> Result<(), ParseError> {
+        name_addr_parts(s).map(drop)
     }
 
     pub fn tag(&self) -> Option<&str> {
@@ -552,9 +586,50 @@ impl fmt::Display for NameAddr {
     }
 }
 
+/// A name-addr's or addr-spec's display name (checked, as written), URI text and header
+/// parameters (checked) (see [`NameAddr::parse`]); the URI is left to the caller.
+fn name_addr_parts(s: &str) -> Result<(Option<&str>, UriParts<'_>, &str), ParseError> {
+    let s = trim_lws(s);
+    if let Some(lt) = find_outside_quotes(s, b'<') {
+        let display = check_display(&s[..lt])?;
+        let rest = &s[lt + 1..];
+        let gt = rest
+            .find('>')
+            .ok_or_else(|| invalid("missing '>' in name-addr"))?;
+        let uri = &rest[..gt];
+        if trim_lws(uri).len() != uri.len() {
+            return Err(invalid("spaces inside '<>' around the URI"));
+        }
+        let params = &rest[gt + 1..];
+        // The URI is checked before the parameters: the first error is the one reported.
+        let uri = UriParts::parse(uri)?;
+        each_param(params, |_, _| {})?;
+        Ok((display, uri, params))
+    } else {
+        if s.contains('"') {
+            return Err(invalid(
+                "unterminated quoted string or quoted name without '<>'",
+            ));
+        }
+        // addr-spec form: parameters after the URI belong to the header, not the URI.
+        let (uri, params) = match s.find(';') {
+            Some(i) => (&s[..i], &s[i..]),
+            None => (s, ""),
+        };
+        each_param(params, |_, _| {})?;
+        let uri = trim_lws(uri);
+        if uri.contains(['?', ',']) {
+            return Err(invalid(format!(
+                "a URI with '?' or ',' must be in '<>': {uri:?}"
+            )));
+        }
+        Ok((None, UriParts::parse(uri)?, params))
+    }
+}
+
 /// The display name before `<`: nothing, one quoted-string, or LWS-separated tokens (bytes
-/// past ASCII are let through unquoted, as some phones send them).
-fn parse_display(s: &str) -> Result<Option<String>, ParseError> {
+/// past ASCII are let through unquoted, as some phones send them). Checked, as written.
+fn check_display(s: &str) -> Result<Option<&str>, ParseError> {
     let s = trim_lws(s);
     if s.is_empty() {
         return Ok(None);
@@ -564,16 +639,27 @@ fn parse_display(s: &str) -> Result<Option<String>, ParseError> {
         if len != s.len() {
             return Err(invalid("text after the quoted display name"));
         }
-        return Ok(Some(unescape_quoted(&s[1..len - 1])));
+        return Ok(Some(s));
     }
-    let words: Vec<&str> = s.split([' ', '\t']).filter(|w| !w.is_empty()).collect();
-    if !words
-        .iter()
-        .all(|w| w.bytes().all(|b| is_token_char(b) || b >= 0x80))
+    if !s
+        .bytes()
+        .all(|b| b == b' ' || b == b'\t' || is_token_char(b) || b >= 0x80)
     {
         return Err(invalid(format!("display name {s:?} must be quoted")));
     }
-    Ok(Some(words.join(" ")))
+    Ok(Some(s))
+}
+
+/// A checked display name as shown: unquoted with its quoted-pairs resolved, or its tokens
+/// joined by single spaces.
+fn build_display(s: &str) -> String {
+    if s.starts_with('"') {
+        return unescape_quoted(&s[1..s.len() - 1]);
+    }
+    s.split([' ', '\t'])
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A Via header value: `SIP/2.0/WSS host:port;branch=...;rport`.
@@ -628,6 +714,32 @@ impl Via {
                 Via::finish(t, rest)
             }
             _ => Err(invalid(format!("bad Via protocol {proto:?}"))),
+        }
+    }
+
+    /// Whether `s` parses as a [`Via`]; allocates nothing unless its sent-protocol has LWS
+    /// around the slashes (rare).
+    pub fn check(s: &str) -> Result<(), ParseError> {
+        let t = trim_lws(s);
+        let Some((proto, rest)) = t.split_once([' ', '\t']) else {
+            return Via::parse(s).map(drop);
+        };
+        let mut parts = proto.split('/');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(n), Some("2.0"), Some(t), None)
+                if n.eq_ignore_ascii_case("SIP")
+                    && !t.is_empty()
+                    && t.bytes().all(is_token_char) =>
+            {
+                let rest = trim_lws(rest);
+                let (hostport, params) = match rest.find(';') {
+                    Some(i) => (&rest[..i], &rest[i..]),
+                    None => (rest, ""),
+                };
+                each_param(params, |_, _| {})?;
+                host_port(hostport).map(drop)
+            }
+            _ => Via::parse(s).map(drop),
         }
     }
 
@@ -1398,10 +1510,10 @@ fn check_mandatory(msg: &Message) -> Result<(), ParseError> {
     }
     let cseq = CSeq::parse(h.get("CSeq").unwrap_or_default())?;
     for via in h.all("Via") {
-        Via::parse(via)?;
+        Via::check(via)?;
     }
-    NameAddr::parse(h.get("From").unwrap_or_default())?;
-    NameAddr::parse(h.get("To").unwrap_or_default())?;
+    NameAddr::check(h.get("From").unwrap_or_default())?;
+    NameAddr::check(h.get("To").unwrap_or_default())?;
     if let Message::Request(r) = msg {
         if cseq.method != r.method {
             return Err(invalid("CSeq method does not match the request method"));
@@ -1414,7 +1526,7 @@ fn check_mandatory(msg: &Message) -> Result<(), ParseError> {
         }
         for c in h.all("Contact") {
             if c != "*" {
-                NameAddr::parse(c)?;
+                NameAddr::check(c)?;
             }
         }
     }
@@ -1496,6 +1608,66 @@ fn via_is_answerable(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The allocation-free checks the parser validates headers with accept exactly what the
+    /// full parsers accept (the fuzzer's parse_message target checks the same on any input).
+    #[test]
+    fn header_checks_agree_with_the_parsers() {
+        let values = [
+            "<sip:1@x.test>;tag=a",
+            "\"Bob \\\"B\\\"\" <sip:1@x.test;transport=ws>;tag=a;expires=60",
+            "Bob  Smith <sip:[2001:db8::1]:5060>",
+            "sip:1@x.test;tag=x",
+            "sip:1@x.test?subject=x",
+            "<sip:1@x.test",
+            "\"unterminated <sip:1@x.test>",
+            "Bad,Name <sip:1@x.test>",
+            "< sip:1@x.test>",
+            "<sip:1@x.test>;;tag=a",
+            "<sip:@x.test>",
+            "<sip:1@[::1>",
+            "<sip:1@x.test:99999>",
+            "<tel:+48221234567>",
+            "<mailto:>",
+            "",
+            "*",
+            "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport",
+            "SIP / 2.0 / UDP 10.0.0.1;branch=z9hG4bK1",
+            "SIP/2.0/UDP [2001:db8::9]:5060;received=10.0.0.1",
+            "SIP/2.0/UDP",
+            "SIP/3.0/UDP host",
+            "SIP/2.0/UDP ho st",
+            "SIP/2.0/UDP host;=x",
+        ];
+        for v in values {
+            assert_eq!(
+                NameAddr::check(v).is_ok(),
+                NameAddr::parse(v).is_ok(),
+                "name-addr {v:?}"
+            );
+            assert_eq!(Via::check(v).is_ok(), Via::parse(v).is_ok(), "Via {v:?}");
+        }
+        assert!(NameAddr::check("\"Bob\" <sip:1@x.test>;tag=a").is_ok());
+        assert!(Via::check("SIP/2.0/WSS abc.invalid;branch=z9hG4bKx").is_ok());
+        assert_eq!(
+            NameAddr::parse("\"Bob \\\"B\\\"\" <sip:1@x.test>")
+                .unwrap()
+                .display
+                .as_deref(),
+            Some("Bob \"B\"")
+        );
+        assert_eq!(
+            NameAddr::parse("Bob \t Smith <sip:[::1]:5060>")
+                .unwrap()
+                .display
+                .as_deref(),
+            Some("Bob Smith")
+        );
+        assert_eq!(
+            NameAddr::parse("<sip:[::1]:5060>").unwrap().uri.host,
+            "[::1]"
+        );
+    }
 
     fn req(text: &str) -> Request {
         match parse_datagram(text.replace('\n', "\r\n").as_bytes()).expect("parses") {
