@@ -64,7 +64,7 @@ RSS0=$(awk '/VmRSS/ {print $2}' /proc/$GW/status)
 if [ -n "$USE_PERF" ]; then
     sleep 5
     grep -h "" /proc/$GW/task/*/stat | awk '{print $2, $14+$15}' >"$OUT/threads-before.txt"
-    perf record -e cpu-clock -F 499 -g -p "$GW" -o "$OUT/perf.data" -- sleep 15 >"$OUT/perf-record.log" 2>&1
+    perf record -e cpu-clock -F ${PERF_FREQ:-499} -g -p "$GW" -o "$OUT/perf.data" -- sleep 15 >"$OUT/perf-record.log" 2>&1
     grep -h "" /proc/$GW/task/*/stat | awk '{print $2, $14+$15}' >"$OUT/threads-after.txt"
 fi
 wait "$LOAD" || true

@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 /// The largest message the parser accepts, in bytes (headers and body).
 pub const MAX_MESSAGE_SIZE: usize = 64 * 1024;
@@ -110,18 +111,50 @@ impl fmt::Display for Method {
 }
 
 fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+    CHAR_CLASS[usize::from(b)] & TOKEN != 0
 }
+
+/// Character classes by byte, built at compile time: a table lookup per byte of every
+/// header checked, where `contains` on a list scanned the list.
+const TOKEN: u8 = 1;
+const PARAM: u8 = 2;
+const CHAR_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let token = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        let param =
+            token || matches!(c, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$') || c >= 0x80;
+        t[b] = if token { TOKEN } else { 0 } | if param { PARAM } else { 0 };
+        b += 1;
+    }
+    t
+};
 
 /// Characters of parameter names and unquoted values: tokens, URI `paramchar`s (`[]/:&+$%`),
 /// hosts and IPv6 references; no LWS, controls, quotes or list and address separators.
 fn is_param_char(b: u8) -> bool {
-    is_token_char(b) || b"[]/:&+$".contains(&b) || b >= 0x80
+    CHAR_CLASS[usize::from(b)] & PARAM != 0
 }
 
 /// Trims SP and HTAB (SIP's LWS once lines are unfolded), not other Unicode white space.
 fn trim_lws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    let b = s.as_bytes();
+    let start = b
+        .iter()
+        .position(|c| *c != b' ' && *c != b'\t')
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| *c != b' ' && *c != b'\t')
+        .map_or(start, |i| i + 1);
+    // Both ends are ASCII bytes, so they are character boundaries.
+    &s[start..end.max(start)]
 }
 
 /// Parses 1*DIGIT: no sign, no spaces (`str::parse` alone accepts a leading `+`).
@@ -627,6 +660,25 @@ fn name_addr_parts(s: &str) -> Result<(Option<&str>, UriParts<'_>, &str), ParseE
     }
 }
 
+/// The user and host of a name-addr's (or addr-spec's) URI, when it parses.
+pub fn addr_user_host(s: &str) -> Option<(Option<&str>, &str)> {
+    let (_, uri, _) = name_addr_parts(s).ok()?;
+    Some((uri.user, uri.host))
+}
+
+/// A header parameter of a name-addr (the `tag` of a From or To), when it parses.
+pub fn addr_param<'a>(s: &'a str, name: &str) -> Option<&'a str> {
+    let (_, _, params) = name_addr_parts(s).ok()?;
+    let mut found = None;
+    each_param(params, |n, v| {
+        if found.is_none() && n.eq_ignore_ascii_case(name) {
+            found = v;
+        }
+    })
+    .ok()?;
+    found
+}
+
 /// The display name before `<`: nothing, one quoted-string, or LWS-separated tokens (bytes
 /// past ASCII are let through unquoted, as some phones send them). Checked, as written.
 fn check_display(s: &str) -> Result<Option<&str>, ParseError> {
@@ -717,6 +769,66 @@ impl Via {
         }
     }
 
+    /// The sent-by host of a Via value and whether it has `rport`, borrowed; `None` when it
+    /// does not parse, or has LWS around the slashes of its protocol (use [`Via::parse`]).
+    pub fn sent_by(s: &str) -> Option<(&str, bool)> {
+        let (proto, rest) = trim_lws(s).split_once([' ', '\t'])?;
+        let mut parts = proto.split('/');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(n), Some("2.0"), Some(t), None)
+                if n.eq_ignore_ascii_case("SIP") && !t.is_empty() => {}
+            _ => return None,
+        }
+        let rest = trim_lws(rest);
+        let (hostport, params) = match rest.find(';') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let mut rport = false;
+        each_param(params, |n, _| rport |= n.eq_ignore_ascii_case("rport")).ok()?;
+        let (host, _) = host_port(hostport).ok()?;
+        Some((host, rport))
+    }
+
+    /// The Via value `s` marked with where its request came from (RFC 3261 18.2.1, RFC 3581):
+    /// `received` when the sent-by host is not `ip` or `rport` was asked for, and `rport`
+    /// given `port`: `Some(None)` when nothing is to be added; `None` when `s` does not parse
+    /// as a Via without LWS in its protocol (then build the [`Via`] instead).
+    pub fn with_received(s: &str, ip: std::net::IpAddr, port: u16) -> Option<Option<String>> {
+        let (host, rport) = Via::sent_by(s)?;
+        let same_host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            == Ok(ip);
+        if same_host && !rport {
+            return Some(None);
+        }
+        let s = trim_lws(s);
+        let (head, params) = match s.find(';') {
+            Some(i) => (&s[..i], &s[i..]),
+            None => (s, ""),
+        };
+        let mut out = String::with_capacity(s.len() + 40);
+        out.push_str(trim_lws(head));
+        each_param(params, |n, v| {
+            if n.eq_ignore_ascii_case("received") {
+                return;
+            }
+            out.push(';');
+            out.push_str(n);
+            if n.eq_ignore_ascii_case("rport") {
+                let _ = write!(out, "={port}");
+            } else if let Some(v) = v {
+                out.push('=');
+                out.push_str(v);
+            }
+        })
+        .ok()?;
+        let _ = write!(out, ";received={ip}");
+        Some(Some(out))
+    }
+
     /// Whether `s` parses as a [`Via`]; allocates nothing unless its sent-protocol has LWS
     /// around the slashes (rare).
     pub fn check(s: &str) -> Result<(), ParseError> {
@@ -801,16 +913,60 @@ impl fmt::Display for CSeq {
     }
 }
 
-/// Ordered header list with canonical names.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Headers(Vec<(Cow<'static, str>, String)>);
+/// A header value: a range of the received header block, or text set since.
+#[derive(Clone)]
+enum Value {
+    Raw(u32, u32),
+    Owned(String),
+}
+
+/// Ordered header list with canonical names. A parsed message's values are ranges of its
+/// header block, kept once and shared (a response made from a request shares the request's
+/// block for the headers it copies): no string per header.
+#[derive(Clone, Default)]
+pub struct Headers {
+    text: Option<Arc<str>>,
+    list: Vec<(Cow<'static, str>, Value)>,
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Headers) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
 
 impl Headers {
     pub fn new() -> Headers {
-        Headers(Vec::new())
+        Headers::default()
+    }
+    fn with_capacity(n: usize) -> Headers {
+        Headers {
+            text: None,
+            list: Vec::with_capacity(n),
+        }
+    }
+    fn value<'a>(&'a self, v: &'a Value) -> &'a str {
+        match v {
+            Value::Owned(s) => s,
+            Value::Raw(start, len) => {
+                let (start, len) = (*start as usize, *len as usize);
+                self.text
+                    .as_deref()
+                    .and_then(|t| t.get(start..start + len))
+                    .unwrap_or_default()
+            }
+        }
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
+        self.list.iter().map(|(n, v)| (n.as_ref(), self.value(v)))
     }
     /// The first value of `name` (any spelling, compact forms included).
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -822,76 +978,119 @@ impl Headers {
             Some(k) => Cow::Borrowed(k),
             None => Cow::Owned(name.to_string()),
         };
-        self.0
+        self.list
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(&name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| self.value(v))
     }
     pub fn push(&mut self, name: &str, value: impl Into<String>) {
-        self.0.push((canonical(name), value.into()));
+        self.list
+            .push((canonical(name), Value::Owned(value.into())));
+    }
+    /// Copies every value of `name` from `other` (a request's headers into its response):
+    /// shared, not copied, when this list has no block of its own or the same one.
+    pub fn copy_from(&mut self, other: &Headers, name: &str) {
+        let name: &'static str = match known_name(name) {
+            Some(k) => k,
+            None => {
+                for v in other.all(name) {
+                    self.push(name, v);
+                }
+                return;
+            }
+        };
+        if self.text.is_none() {
+            self.text = other.text.clone();
+        }
+        let same = match (&self.text, &other.text) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        for (n, v) in &other.list {
+            if n.eq_ignore_ascii_case(name) {
+                let v = match v {
+                    Value::Raw(..) if same => v.clone(),
+                    v => Value::Owned(other.value(v).to_string()),
+                };
+                self.list.push((Cow::Borrowed(name), v));
+            }
+        }
     }
     /// Inserts before every other header of the same name (Via, Record-Route).
     pub fn push_front(&mut self, name: &str, value: impl Into<String>) {
         let name = canonical(name);
         let pos = self
-            .0
+            .list
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case(&name))
-            .unwrap_or(self.0.len());
-        self.0.insert(pos, (name, value.into()));
+            .unwrap_or(self.list.len());
+        self.list.insert(pos, (name, Value::Owned(value.into())));
     }
     /// Replaces every value of `name` with one value.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         let name = canonical(name);
         match self
-            .0
+            .list
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case(&name))
         {
             Some(i) => {
-                self.0[i].1 = value.into();
+                self.list[i].1 = Value::Owned(value.into());
                 let mut j = 0;
-                self.0.retain(|(n, _)| {
+                self.list.retain(|(n, _)| {
                     j += 1;
                     j - 1 == i || !n.eq_ignore_ascii_case(&name)
                 });
             }
-            None => self.0.push((name, value.into())),
+            None => self.list.push((name, Value::Owned(value.into()))),
         }
     }
     pub fn remove(&mut self, name: &str) {
         let name = known_name(name).unwrap_or(name);
-        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.list.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
     }
     /// Replaces the first value of `name` in place; `false` when there is none.
     pub fn replace_first(&mut self, name: &str, value: impl Into<String>) -> bool {
-        let name = known_name(name).unwrap_or(name);
-        match self
-            .0
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
+        match self.first_mut(name) {
             Some(slot) => {
-                slot.1 = value.into();
+                *slot = value.into();
                 true
             }
             None => false,
+        }
+    }
+    /// The first value of `name`, to edit in place (made an owned string first).
+    fn first_mut(&mut self, name: &str) -> Option<&mut String> {
+        let name = known_name(name).unwrap_or(name);
+        let i = self
+            .list
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))?;
+        if let Value::Raw(..) = self.list[i].1 {
+            let owned = self.value(&self.list[i].1).to_string();
+            self.list[i].1 = Value::Owned(owned);
+        }
+        match &mut self.list[i].1 {
+            Value::Owned(s) => Some(s),
+            Value::Raw(..) => None,
         }
     }
     /// Removes the first value of `name` and returns it.
     pub fn remove_first(&mut self, name: &str) -> Option<String> {
         let name = known_name(name).unwrap_or(name);
         let i = self
-            .0
+            .list
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case(name))?;
-        Some(self.0.remove(i).1)
+        let value = self.value(&self.list[i].1).to_string();
+        self.list.remove(i);
+        Some(value)
     }
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.list.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.list.is_empty()
     }
 }
 
@@ -1047,10 +1246,18 @@ pub trait SipMessage {
         header_param(self.headers().get("Via")?, "branch").map(str::to_string)
     }
     fn from_tag(&self) -> Option<String> {
-        self.from().and_then(|f| f.tag().map(str::to_string))
+        addr_param(self.headers().get("From")?, "tag").map(str::to_string)
     }
     fn to_tag(&self) -> Option<String> {
-        self.to().and_then(|t| t.tag().map(str::to_string))
+        addr_param(self.headers().get("To")?, "tag").map(str::to_string)
+    }
+    /// The From URI's user and host, borrowed: no [`NameAddr`] is built.
+    fn from_user_host(&self) -> Option<(Option<&str>, &str)> {
+        addr_user_host(self.headers().get("From")?)
+    }
+    /// The To URI's user and host, borrowed: no [`NameAddr`] is built.
+    fn to_user_host(&self) -> Option<(Option<&str>, &str)> {
+        addr_user_host(self.headers().get("To")?)
     }
     fn contacts(&self) -> Vec<NameAddr> {
         self.headers()
@@ -1104,11 +1311,9 @@ impl Request {
 
     /// The response to this request with the headers RFC 3261 8.2.6.2 copies.
     pub fn response(&self, status: u16, reason: &str) -> Response {
-        let mut headers = Headers(Vec::with_capacity(8));
+        let mut headers = Headers::with_capacity(8);
         for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
-            for v in self.headers.all(name) {
-                headers.push(name, v);
-            }
+            headers.copy_from(&self.headers, name);
         }
         if status == 100
             && let Some(ts) = self.headers.get("Timestamp")
@@ -1148,19 +1353,20 @@ impl Response {
 
     /// Sets the To tag if it has none (UAS behaviour, RFC 3261 8.2.6.2).
     pub fn set_to_tag(&mut self, tag: &str) {
-        if let Some(value) = self
+        if self
             .headers
-            .0
-            .iter_mut()
-            .find(|(n, _)| n == "To")
-            .filter(|(_, v)| header_param(v, "tag").is_none())
+            .get("To")
+            .is_none_or(|v| header_param(v, "tag").is_some())
         {
+            return;
+        }
+        if let Some(value) = self.headers.first_mut("To") {
             // A parameter after the name-addr (or after an addr-spec, which cannot carry
             // parameters of its own) is a header parameter: appending keeps the value as sent.
-            let kept = value.1.trim_end_matches([' ', '\t']).len();
-            value.1.truncate(kept);
-            value.1.push_str(";tag=");
-            value.1.push_str(tag);
+            let kept = value.trim_end_matches([' ', '\t']).len();
+            value.truncate(kept);
+            value.push_str(";tag=");
+            value.push_str(tag);
         }
     }
 }
@@ -1225,6 +1431,7 @@ fn split_outside_quotes(s: &str, sep: u8) -> SplitOutsideQuotes<'_> {
         pos: 0,
         sep,
         done: false,
+        plain: !s.bytes().any(|b| b == b'"' || b == b'<'),
     }
 }
 
@@ -1235,6 +1442,8 @@ struct SplitOutsideQuotes<'a> {
     pos: usize,
     sep: u8,
     done: bool,
+    /// No `"` or `<` anywhere: nothing to skip over.
+    plain: bool,
 }
 
 impl<'a> Iterator for SplitOutsideQuotes<'a> {
@@ -1245,6 +1454,19 @@ impl<'a> Iterator for SplitOutsideQuotes<'a> {
         }
         let bytes = self.s.as_bytes();
         let start = self.pos;
+        // Most values have no quotes or angle brackets: split on the separator alone.
+        if self.plain {
+            return Some(match bytes[start..].iter().position(|b| *b == self.sep) {
+                Some(i) => {
+                    self.pos = start + i + 1;
+                    &self.s[start..start + i]
+                }
+                None => {
+                    self.done = true;
+                    &self.s[start..]
+                }
+            });
+        }
         let (mut in_quote, mut in_angle, mut escaped) = (false, false, false);
         for (i, &b) in bytes.iter().enumerate().skip(start) {
             if escaped {
@@ -1348,7 +1570,16 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
         .split_first()
         .ok_or_else(|| invalid("empty message"))?;
     let start: &str = start;
-    let mut headers = Headers(Vec::with_capacity(lines.len() + 4));
+    let mut headers = Headers {
+        text: Some(Arc::from(head)),
+        list: Vec::with_capacity(lines.len() + 4),
+    };
+    // Lines are slices of `head` (folded ones are copies); values are stored as ranges of
+    // the shared copy of it, found at the same offsets.
+    let rebase = |v: &str| -> Option<(u32, u32)> {
+        let (p, h) = (v.as_ptr() as usize, head.as_ptr() as usize);
+        (p >= h && p + v.len() <= h + head.len()).then(|| ((p - h) as u32, v.len() as u32))
+    };
     if lines.len() > MAX_HEADERS {
         return Err(ParseError::TooLarge);
     }
@@ -1371,11 +1602,17 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
             for part in split_outside_quotes(value, b',') {
                 let part = trim_lws(part);
                 if !part.is_empty() {
-                    headers.0.push((name.clone(), part.to_string()));
+                    let v = rebase(part)
+                        .map_or_else(|| Value::Owned(part.to_string()), |(s, l)| Value::Raw(s, l));
+                    headers.list.push((name.clone(), v));
                 }
             }
         } else {
-            headers.0.push((name, value.to_string()));
+            let v = rebase(value).map_or_else(
+                || Value::Owned(value.to_string()),
+                |(s, l)| Value::Raw(s, l),
+            );
+            headers.list.push((name, v));
         }
     }
     if headers.len() > MAX_HEADERS {
@@ -1608,6 +1845,47 @@ fn via_is_answerable(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn via_is_marked_with_where_it_came_from() {
+        let ip: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+        let v = "SIP/2.0/UDP 10.0.0.1:5060;rport;branch=z9hG4bK1";
+        assert_eq!(
+            Via::with_received(v, ip, 5071).flatten().as_deref(),
+            Some("SIP/2.0/UDP 10.0.0.1:5060;rport=5071;branch=z9hG4bK1;received=192.0.2.7")
+        );
+        // Sent from where it says, no rport: nothing added.
+        assert_eq!(
+            Via::with_received("SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK1", ip, 5060),
+            Some(None)
+        );
+        // A received parameter the sender put there is replaced, not repeated.
+        assert_eq!(
+            Via::with_received(
+                "SIP/2.0/UDP h.test;received=1.2.3.4;branch=z9hG4bK1",
+                ip,
+                5060
+            )
+            .flatten()
+            .as_deref(),
+            Some("SIP/2.0/UDP h.test;branch=z9hG4bK1;received=192.0.2.7")
+        );
+        let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(
+            Via::with_received("SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1", v6, 5060),
+            Some(None)
+        );
+        let marked = Via::with_received(v, v6, 5071).flatten().unwrap();
+        assert_eq!(
+            Via::parse(&marked).unwrap().params.value("received"),
+            Some("2001:db8::1")
+        );
+        // LWS in the protocol: left to the full parser.
+        assert_eq!(
+            Via::with_received("SIP / 2.0 / UDP h.test;rport", ip, 1),
+            None
+        );
+    }
 
     /// The allocation-free checks the parser validates headers with accept exactly what the
     /// full parsers accept (the fuzzer's parse_message target checks the same on any input).

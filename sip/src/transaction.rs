@@ -68,7 +68,7 @@ enum ClientState {
     },
     /// A final non-2xx (INVITE: Timer D, keeps the ACK) or any final (non-INVITE: Timer K).
     Completed {
-        ack: Option<Request>,
+        ack: Option<Box<Request>>,
         until: Instant,
     },
     /// INVITE got a 2xx: retransmitted 2xx still reach the TU until Timer M.
@@ -134,7 +134,7 @@ impl ClientTransaction {
                     out.push(TxOut::Transmit(Message::Request(ack.clone())));
                     let wait = if self.reliable { 0 } else { 32_000 };
                     self.state = ClientState::Completed {
-                        ack: Some(ack),
+                        ack: Some(Box::new(ack)),
                         until: now + wait,
                     };
                 }
@@ -176,7 +176,7 @@ impl ClientTransaction {
                 out.push(TxOut::Response(resp));
             }
             (ClientState::Completed { ack: Some(ack), .. }, _) if resp.status >= 300 => {
-                out.push(TxOut::Transmit(Message::Request(ack.clone())));
+                out.push(TxOut::Transmit(Message::Request((**ack).clone())));
             }
             _ => {}
         }

@@ -32,7 +32,7 @@ use std::net::SocketAddr;
 
 use centrala_sip::Instant;
 use centrala_sip::dialog::cancel_for;
-use centrala_sip::message::{Message, Method, NameAddr, Request, Response, SipMessage, Uri};
+use centrala_sip::message::{Message, Method, NameAddr, Request, Response, SipMessage, Uri, Via};
 use centrala_sip::rng::Rng;
 use centrala_sip::transaction::{Output as TxOutput, TimerConfig, Transactions, TxKey};
 use tracing::{debug, info, warn};
@@ -656,12 +656,12 @@ impl Core {
     /// an IP address, as desk phones and tools send).
     fn realm_of(&mut self, req: &Request, now: Instant) -> Need<Realm> {
         let host = if req.method == Method::Register {
-            req.to().map(|t| t.uri.host)
+            req.to_user_host().map(|(_, h)| h)
         } else {
-            req.from().map(|f| f.uri.host)
+            req.from_user_host().map(|(_, h)| h)
         };
         if let Some(h) = host {
-            match self.cache.domain(&h, now) {
+            match self.cache.domain(h, now) {
                 Cached::Miss(id) => return Need::Lookup(id),
                 Cached::Hit(Some(company)) => {
                     return Need::Have(Realm {
@@ -700,15 +700,15 @@ impl Core {
         now: Instant,
     ) {
         let ext = if req.method == Method::Register {
-            req.to().and_then(|t| t.uri.user)
+            req.to_user_host().and_then(|(u, _)| u)
         } else {
-            req.from().and_then(|f| f.uri.user)
+            req.from_user_host().and_then(|(u, _)| u)
         };
         let chosen = match ext {
             Some(ext) => {
                 let user = park_or!(
                     self,
-                    self.user(realm.company, &ext, now),
+                    self.user(realm.company, ext, now),
                     key,
                     req,
                     flow,
@@ -808,7 +808,7 @@ impl Core {
                 Err(id) => return self.park(id, key, req, flow, Stage::Fresh, now),
             };
         let aor = AorKey::new(user.company_id, &user.ext);
-        if req.to().and_then(|t| t.uri.user).as_deref() != Some(user.ext.as_str()) {
+        if req.to_user_host().and_then(|(u, _)| u) != Some(user.ext.as_str()) {
             self.reply(
                 &key,
                 &req,
@@ -1520,6 +1520,18 @@ pub fn redact(text: &str) -> String {
 /// RFC 3581 and RFC 3261 18.2.1: note the address a UDP request really came from in its top
 /// Via, so responses go back there.
 fn mark_received(req: &mut Request, peer: SocketAddr) {
+    let Some(top) = req.headers.get("Via") else {
+        return;
+    };
+    // The usual case: checked and edited as text, without building the Via.
+    match Via::with_received(top, peer.ip(), peer.port()) {
+        Some(Some(marked)) => {
+            req.headers.replace_first("Via", marked);
+            return;
+        }
+        Some(None) => return,
+        None => {}
+    }
     let Some(mut via) = req.top_via() else { return };
     let rport = via.params.has("rport");
     let ip = peer.ip().to_string();
