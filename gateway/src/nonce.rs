@@ -57,9 +57,14 @@ impl Nonces {
 
     /// A new nonce issued at `now` (ms since the gateway's epoch), with `salt` for uniqueness.
     pub fn issue(&self, now: u64, salt: u64) -> String {
-        let payload = format!("{now:x}.{salt:x}");
-        let mac = self.mac(&payload);
-        format!("{payload}.{mac}")
+        let mut nonce = String::with_capacity(16 + 1 + 16 + 1 + 32);
+        push_hex(&mut nonce, now);
+        nonce.push('.');
+        push_hex(&mut nonce, salt);
+        let mac = self.mac(&nonce);
+        nonce.push('.');
+        nonce.push_str(&mac);
+        nonce
     }
 
     /// Checks a nonce and its count (`nc` in hex, absent without qop) at `now`.
@@ -119,8 +124,27 @@ impl Nonces {
     }
 }
 
+/// `n` in lower-case hex without leading zeros (as `{:x}` writes it).
+fn push_hex(s: &mut String, n: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        s.push(HEX[((n >> (i * 4)) & 15) as usize] as char);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn hex_is_written_as_format_writes_it() {
+        for n in [0, 1, 15, 16, 255, 0x1234_abcd, u64::MAX] {
+            let mut s = String::new();
+            push_hex(&mut s, n);
+            assert_eq!(s, format!("{n:x}"));
+        }
+    }
+
     use super::*;
 
     #[test]

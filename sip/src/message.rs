@@ -142,6 +142,33 @@ fn is_param_char(b: u8) -> bool {
     CHAR_CLASS[usize::from(b)] & PARAM != 0
 }
 
+/// Appends `n` in decimal (as `{}` writes it, without the formatting machinery).
+fn push_decimal(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        out.push(*d as char);
+    }
+}
+
+/// The first `b` in `s` (an ASCII byte, so the index is a character boundary).
+fn byte_at(s: &str, b: u8) -> Option<usize> {
+    s.as_bytes().iter().position(|c| *c == b)
+}
+
+/// `s` split around its first `b` (an ASCII byte).
+fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    byte_at(s, b).map(|i| (&s[..i], &s[i + 1..]))
+}
+
 /// Trims SP and HTAB (SIP's LWS once lines are unfolded), not other Unicode white space.
 fn trim_lws(s: &str) -> &str {
     let b = s.as_bytes();
@@ -284,7 +311,7 @@ fn each_param<'a>(
             if part.is_empty() {
                 return Err(invalid("empty parameter (';;')"));
             }
-            let (name, value) = match part.split_once('=') {
+            let (name, value) = match split_byte(part, b'=') {
                 Some((n, v)) => (trim_lws(n), Some(trim_lws(v))),
                 None => (part, None),
             };
@@ -402,9 +429,8 @@ impl<'a> UriParts<'a> {
         if suspect && let Some(c) = s.chars().find(|c| bad(*c)) {
             return Err(invalid(format!("bad character {c:?} in URI")));
         }
-        let (scheme, rest) = s
-            .split_once(':')
-            .ok_or_else(|| invalid(format!("URI without scheme: {s:?}")))?;
+        let (scheme, rest) =
+            split_byte(s, b':').ok_or_else(|| invalid(format!("URI without scheme: {s:?}")))?;
         if !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
             || !scheme
                 .bytes()
@@ -429,13 +455,13 @@ impl<'a> UriParts<'a> {
                 headers: None,
             });
         }
-        let (userinfo, after) = match rest.find('@') {
+        let (userinfo, after) = match byte_at(rest, b'@') {
             Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
             None => (None, rest),
         };
         let (user, password) = match userinfo {
             Some(u) => {
-                let (user, password) = match u.split_once(':') {
+                let (user, password) = match split_byte(u, b':') {
                     Some((u, p)) => (u, Some(p)),
                     None => (u, None),
                 };
@@ -446,9 +472,13 @@ impl<'a> UriParts<'a> {
             }
             None => (None, None),
         };
-        let hostport_end = after.find([';', '?']).unwrap_or(after.len());
+        let hostport_end = after
+            .as_bytes()
+            .iter()
+            .position(|b| *b == b';' || *b == b'?')
+            .unwrap_or(after.len());
         let (hostport, rest) = after.split_at(hostport_end);
-        let (params, headers) = match rest.split_once('?') {
+        let (params, headers) = match split_byte(rest, b'?') {
             Some((p, h)) => {
                 if h.is_empty() {
                     return Err(invalid("empty headers after '?' in URI"));
@@ -518,8 +548,8 @@ fn host_port(s: &str) -> Result<(&str, Option<u16>), ParseError> {
         };
         (host, port)
     } else {
-        match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        match s.as_bytes().iter().rposition(|b| *b == b':') {
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
             None => (s, None),
         }
     };
@@ -772,7 +802,12 @@ impl Via {
     /// The sent-by host of a Via value and whether it has `rport`, borrowed; `None` when it
     /// does not parse, or has LWS around the slashes of its protocol (use [`Via::parse`]).
     pub fn sent_by(s: &str) -> Option<(&str, bool)> {
-        let (proto, rest) = trim_lws(s).split_once([' ', '\t'])?;
+        let t = trim_lws(s);
+        let sp = t
+            .as_bytes()
+            .iter()
+            .position(|b| *b == b' ' || *b == b'\t')?;
+        let (proto, rest) = (&t[..sp], &t[sp + 1..]);
         let mut parts = proto.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some(n), Some("2.0"), Some(t), None)
@@ -818,14 +853,28 @@ impl Via {
             out.push(';');
             out.push_str(n);
             if n.eq_ignore_ascii_case("rport") {
-                let _ = write!(out, "={port}");
+                out.push('=');
+                push_decimal(&mut out, u32::from(port));
             } else if let Some(v) = v {
                 out.push('=');
                 out.push_str(v);
             }
         })
         .ok()?;
-        let _ = write!(out, ";received={ip}");
+        out.push_str(";received=");
+        match ip {
+            std::net::IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push('.');
+                    }
+                    push_decimal(&mut out, u32::from(octet));
+                }
+            }
+            std::net::IpAddr::V6(v6) => {
+                let _ = write!(out, "{v6}");
+            }
+        }
         Some(Some(out))
     }
 
@@ -833,9 +882,10 @@ impl Via {
     /// around the slashes (rare).
     pub fn check(s: &str) -> Result<(), ParseError> {
         let t = trim_lws(s);
-        let Some((proto, rest)) = t.split_once([' ', '\t']) else {
+        let Some(sp) = t.as_bytes().iter().position(|b| *b == b' ' || *b == b'\t') else {
             return Via::parse(s).map(drop);
         };
+        let (proto, rest) = (&t[..sp], &t[sp + 1..]);
         let mut parts = proto.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some(n), Some("2.0"), Some(t), None)
@@ -1586,9 +1636,12 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
     // Known names are stored in their canonical spelling, so a plain comparison finds them.
     let mut seen_single = [0u8; SINGLE_VALUED.len()];
     for line in lines {
-        let (name, value) = line
-            .split_once(':')
+        let colon = line
+            .as_bytes()
+            .iter()
+            .position(|b| *b == b':')
             .ok_or_else(|| invalid(format!("header line without colon: {line:?}")))?;
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
         let name = trim_lws(name);
         if name.is_empty() || !name.bytes().all(is_token_char) {
             return Err(invalid(format!("bad header name {name:?}")));
@@ -1717,7 +1770,12 @@ pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
 /// CRLF and the LWS around it become one SP.
 fn unfold(head: &str) -> Vec<Cow<'_, str>> {
     let mut out: Vec<Cow<'_, str>> = Vec::with_capacity(16);
-    for line in head.split('\n') {
+    let mut rest = head;
+    loop {
+        let (line, more) = match rest.as_bytes().iter().position(|b| *b == b'\n') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
         let line = line.strip_suffix('\r').unwrap_or(line);
         if (line.starts_with(' ') || line.starts_with('\t'))
             && let Some(last) = out.last_mut()
@@ -1727,42 +1785,70 @@ fn unfold(head: &str) -> Vec<Cow<'_, str>> {
             last.truncate(kept);
             last.push(' ');
             last.push_str(trim_lws(line));
-            continue;
+        } else {
+            out.push(Cow::Borrowed(line));
         }
-        out.push(Cow::Borrowed(line));
+        match more {
+            Some(m) => rest = m,
+            None => break,
+        }
     }
     out
 }
 
 fn check_mandatory(msg: &Message) -> Result<(), ParseError> {
     let h = msg.headers();
-    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
-        if h.get(name).is_none() {
+    // One pass over the headers (names are canonical once parsed); each mandatory one is
+    // remembered for the checks below, in the order their errors were always reported.
+    let (mut via, mut from, mut to, mut call_id, mut cseq) = (false, None, None, None, None);
+    let (mut max_forwards, mut expires) = (None, None);
+    for (name, value) in h.iter() {
+        match name {
+            "Via" => via = true,
+            "From" => from = from.or(Some(value)),
+            "To" => to = to.or(Some(value)),
+            "Call-ID" => call_id = call_id.or(Some(value)),
+            "CSeq" => cseq = cseq.or(Some(value)),
+            "Max-Forwards" => max_forwards = max_forwards.or(Some(value)),
+            "Expires" => expires = expires.or(Some(value)),
+            _ => {}
+        }
+    }
+    for (name, present) in [
+        ("Via", via),
+        ("From", from.is_some()),
+        ("To", to.is_some()),
+        ("Call-ID", call_id.is_some()),
+        ("CSeq", cseq.is_some()),
+    ] {
+        if !present {
             return Err(invalid(format!("missing {name} header")));
         }
     }
-    let call_id = h.get("Call-ID").unwrap_or_default();
+    let call_id = call_id.unwrap_or_default();
     if call_id.is_empty() || call_id.contains([' ', '\t']) {
         return Err(invalid(format!("bad Call-ID {call_id:?}")));
     }
-    let cseq = CSeq::parse(h.get("CSeq").unwrap_or_default())?;
-    for via in h.all("Via") {
-        Via::check(via)?;
+    let cseq = CSeq::parse(cseq.unwrap_or_default())?;
+    for (name, value) in h.iter() {
+        if name == "Via" {
+            Via::check(value)?;
+        }
     }
-    NameAddr::check(h.get("From").unwrap_or_default())?;
-    NameAddr::check(h.get("To").unwrap_or_default())?;
+    NameAddr::check(from.unwrap_or_default())?;
+    NameAddr::check(to.unwrap_or_default())?;
     if let Message::Request(r) = msg {
         if cseq.method != r.method {
             return Err(invalid("CSeq method does not match the request method"));
         }
-        if let Some(mf) = h.get("Max-Forwards") {
+        if let Some(mf) = max_forwards {
             parse_digits::<u8>(mf).ok_or_else(|| invalid(format!("bad Max-Forwards {mf:?}")))?;
         }
-        if let Some(e) = h.get("Expires") {
+        if let Some(e) = expires {
             parse_digits::<u32>(e).ok_or_else(|| invalid(format!("bad Expires {e:?}")))?;
         }
-        for c in h.all("Contact") {
-            if c != "*" {
+        for (name, c) in h.iter() {
+            if name == "Contact" && c != "*" {
                 NameAddr::check(c)?;
             }
         }
@@ -1845,6 +1931,15 @@ fn via_is_answerable(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_as_format_writes_them() {
+        for n in [0, 7, 10, 99, 65_535, u32::MAX] {
+            let mut s = String::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
 
     #[test]
     fn via_is_marked_with_where_it_came_from() {

@@ -213,7 +213,11 @@ impl Auth {
 }
 
 fn who(ext: &str, realm: &Realm) -> String {
-    format!("{ext}@{}", realm.domain)
+    let mut s = String::with_capacity(ext.len() + 1 + realm.domain.len());
+    s.push_str(ext);
+    s.push('@');
+    s.push_str(&realm.domain);
+    s
 }
 
 /// The digest algorithms a challenge offers, in order. On WebSocket SHA-256 and then MD5
