@@ -6,7 +6,7 @@
 #
 # Starts Centrala on 127.0.0.1:5065 (UDP) with the users of bench/run.sh ($BENCH_DIR/udp-data,
 # run bench/run.sh once first), runs sipp for 25 s at the given rate, records the gateway with
-# `perf record -e cpu-clock -g` (software clock: this VM has no hardware counters) for 15 s in
+# `perf record -e cpu-clock -g` at PERF_FREQ (default 499) Hz (software clock: this VM has no hardware counters) for 15 s in
 # the middle, and prints the hottest functions (self and children) and per-thread CPU time.
 # Without perf, falls back to valgrind --tool=callgrind on a 5 s run at a tenth of the rate.
 set -euo pipefail
