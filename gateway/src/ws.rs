@@ -274,7 +274,14 @@ impl FrameReader {
             OpCode::Control(Control::Close) => {
                 return match frame.payload.as_slice() {
                     [] => Ok(Some(Event::Close(None))),
-                    [a, b, ..] => Ok(Some(Event::Close(Some(u16::from_be_bytes([*a, *b]))))),
+                    [a, b, ..] => match u16::from_be_bytes([*a, *b]) {
+                        // Codes a peer may send (RFC 6455 section 7.4): 1005, 1006 and 1015
+                        // are never sent, and 1004 and 1016-2999 are not assigned.
+                        code @ (1000..=1003 | 1007..=1014 | 3000..=4999) => {
+                            Ok(Some(Event::Close(Some(code))))
+                        }
+                        _ => Err(protocol(CLOSE_PROTOCOL, "close code that may not be sent")),
+                    },
                     [_] => Err(protocol(CLOSE_PROTOCOL, "one-byte close payload")),
                 };
             }
@@ -485,6 +492,16 @@ mod tests {
                 CLOSE_INVALID_DATA,
             ),
             ("one-byte close", frame(8, true, &[3]), CLOSE_PROTOCOL),
+            (
+                "close code 1005, which is never sent",
+                frame(8, true, &1005u16.to_be_bytes()),
+                CLOSE_PROTOCOL,
+            ),
+            (
+                "close code 2000, not assigned",
+                frame(8, true, &2000u16.to_be_bytes()),
+                CLOSE_PROTOCOL,
+            ),
             ("too big", frame(2, true, &[0; 101]), CLOSE_TOO_BIG),
             (
                 "too big in fragments",
