@@ -799,26 +799,34 @@ impl Via {
         }
     }
 
-    /// The sent-by host of a Via value and whether it has `rport`, borrowed; `None` when it
-    /// does not parse, or has LWS around the slashes of its protocol (use [`Via::parse`]).
-    pub fn sent_by(s: &str) -> Option<(&str, bool)> {
+    /// A Via value whose sent-protocol is a plain `SIP/2.0/token` (no LWS around its
+    /// slashes) split, borrowed, into its sent-by (`host[:port]`) and its `;...` parameters,
+    /// neither checked yet; `None` otherwise (leave it to [`Via::parse`]).
+    fn plain_parts(s: &str) -> Option<(&str, &str)> {
         let t = trim_lws(s);
         let sp = t
             .as_bytes()
             .iter()
             .position(|b| *b == b' ' || *b == b'\t')?;
-        let (proto, rest) = (&t[..sp], &t[sp + 1..]);
+        let (proto, rest) = (&t[..sp], trim_lws(&t[sp + 1..]));
         let mut parts = proto.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some(n), Some("2.0"), Some(t), None)
-                if n.eq_ignore_ascii_case("SIP") && !t.is_empty() => {}
+                if n.eq_ignore_ascii_case("SIP")
+                    && !t.is_empty()
+                    && t.bytes().all(is_token_char) => {}
             _ => return None,
         }
-        let rest = trim_lws(rest);
-        let (hostport, params) = match rest.find(';') {
+        Some(match byte_at(rest, b';') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
-        };
+        })
+    }
+
+    /// The sent-by host of a Via value and whether it has `rport`, borrowed; `None` when it
+    /// does not parse, or has LWS around the slashes of its protocol (use [`Via::parse`]).
+    pub fn sent_by(s: &str) -> Option<(&str, bool)> {
+        let (hostport, params) = Via::plain_parts(s)?;
         let mut rport = false;
         each_param(params, |n, _| rport |= n.eq_ignore_ascii_case("rport")).ok()?;
         let (host, _) = host_port(hostport).ok()?;
@@ -881,27 +889,12 @@ impl Via {
     /// Whether `s` parses as a [`Via`]; allocates nothing unless its sent-protocol has LWS
     /// around the slashes (rare).
     pub fn check(s: &str) -> Result<(), ParseError> {
-        let t = trim_lws(s);
-        let Some(sp) = t.as_bytes().iter().position(|b| *b == b' ' || *b == b'\t') else {
-            return Via::parse(s).map(drop);
-        };
-        let (proto, rest) = (&t[..sp], &t[sp + 1..]);
-        let mut parts = proto.split('/');
-        match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(n), Some("2.0"), Some(t), None)
-                if n.eq_ignore_ascii_case("SIP")
-                    && !t.is_empty()
-                    && t.bytes().all(is_token_char) =>
-            {
-                let rest = trim_lws(rest);
-                let (hostport, params) = match rest.find(';') {
-                    Some(i) => (&rest[..i], &rest[i..]),
-                    None => (rest, ""),
-                };
+        match Via::plain_parts(s) {
+            Some((hostport, params)) => {
                 each_param(params, |_, _| {})?;
                 host_port(hostport).map(drop)
             }
-            _ => Via::parse(s).map(drop),
+            None => Via::parse(s).map(drop),
         }
     }
 
