@@ -73,6 +73,14 @@ pub enum CoreInput {
         ext: String,
         drop: Registrations,
     },
+    /// A person's own status was set through the API (already stored).
+    PresenceChoice {
+        company: i64,
+        ext: String,
+        choice: crate::core::Choice,
+    },
+    /// A company's employees changed.
+    RosterChanged { company: i64 },
 }
 
 /// The driver's state: the core and the IO it stands for.
@@ -224,6 +232,16 @@ impl Driver {
             CoreInput::AccountChanged { company, ext, drop } => {
                 Input::AccountChanged { company, ext, drop }
             }
+            CoreInput::PresenceChoice {
+                company,
+                ext,
+                choice,
+            } => Input::PresenceChoice {
+                company,
+                ext,
+                choice,
+            },
+            CoreInput::RosterChanged { company } => Input::RosterChanged { company },
         };
         self.core.handle(input, now);
     }
@@ -250,6 +268,26 @@ impl Driver {
                     }
                 }
                 Output::Lookup { id, query } => self.lookup(id, query),
+                Output::SaveChoice {
+                    company,
+                    ext,
+                    choice,
+                } => {
+                    let store = self.store.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = store.save_presence(company, &ext, choice).await {
+                            warn!(error = %e, company, ext, "presence choice not stored");
+                        }
+                    });
+                }
+                Output::Record(record) => {
+                    let store = self.store.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = store.record_call(&record).await {
+                            warn!(error = %e, call_id = record.sip_call_id, "call record not stored");
+                        }
+                    });
+                }
             }
         }
     }

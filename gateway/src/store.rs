@@ -266,6 +266,69 @@ impl Store {
         .map(row_to_user))
     }
 
+    /// Stores a person's own presence choice; false when there is no such extension.
+    pub async fn save_presence(
+        &self,
+        company: i64,
+        ext: &str,
+        choice: crate::core::Choice,
+    ) -> Result<bool, StoreError> {
+        let res = sqlx::query("UPDATE employees SET presence = ? WHERE company_id = ? AND ext = ?")
+            .bind(choice.as_str())
+            .bind(company)
+            .bind(ext)
+            .execute(&self.pool)
+            .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// Everyone whose choice is not "available" (the core learns these at start).
+    pub async fn presence_choices(
+        &self,
+    ) -> Result<Vec<(i64, String, crate::core::Choice)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT company_id, ext, presence FROM employees WHERE presence != 'available'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let choice: String = r.get(2);
+                Some((r.get(0), r.get(1), choice.parse().ok()?))
+            })
+            .collect())
+    }
+
+    /// Stores a finished call; employees are found by extension as they are now.
+    pub async fn record_call(&self, c: &crate::core::CallRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO calls (company_id, sip_call_id, caller_id, caller_number, caller_name, \
+             dialled, callee_id, callee_number, callee_name, started_ms, answered_ms, ended_ms, \
+             outcome, status, answered_device) VALUES (?1, ?2, \
+             (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?3), ?4, ?5, ?6, \
+             (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?7), ?7, ?8, ?9, ?10, \
+             ?11, ?12, ?13, ?14)",
+        )
+        .bind(c.company)
+        .bind(&c.sip_call_id)
+        .bind(c.caller_ext.as_deref())
+        .bind(&c.caller_number)
+        .bind(c.caller_name.as_deref())
+        .bind(&c.dialled)
+        .bind(c.callee_ext.as_deref())
+        .bind(c.callee_name.as_deref())
+        .bind(c.started_ms)
+        .bind(c.answered_ms)
+        .bind(c.ended_ms)
+        .bind(c.outcome.as_str())
+        .bind(c.status.map(i64::from))
+        .bind(c.answered_device.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Raises an employee's SIP generation: the web app's SIP credentials handed out before
     /// stop working. Returns the company and extension, for telling the core.
     pub async fn bump_sip_generation(

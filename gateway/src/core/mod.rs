@@ -23,6 +23,7 @@ pub mod cache;
 pub mod dialogs;
 pub mod flows;
 pub mod location;
+pub mod presence;
 pub mod proxy;
 pub mod routing;
 pub mod timers;
@@ -46,6 +47,7 @@ pub use auth::Realm;
 pub use cache::{Answer, LookupId, Query};
 pub use flows::{FlowId, OwnAddresses, Transport};
 pub use location::AorKey;
+pub use presence::{CallRecord, Choice, Outcome};
 
 use auth::{Auth, Challenger, Presented, Verdict};
 use cache::{Cache, Cached};
@@ -115,6 +117,15 @@ pub enum Input {
     },
     /// The answer to an [`Output::Lookup`].
     Answer { id: LookupId, answer: Answer },
+    /// A person's own status was set through the API (already stored).
+    PresenceChoice {
+        company: i64,
+        ext: String,
+        choice: Choice,
+    },
+    /// A company's employees changed (added, removed, renamed, renumbered): its directory
+    /// is read again and its watchers told.
+    RosterChanged { company: i64 },
 }
 
 /// Which registrations of a changed account go.
@@ -141,6 +152,14 @@ pub enum Output {
     Close { flow: FlowId },
     /// Look this up in the store; answer with [`Input::Answer`].
     Lookup { id: LookupId, query: Query },
+    /// Store a person's own status (set by PUBLISH).
+    SaveChoice {
+        company: i64,
+        ext: String,
+        choice: Choice,
+    },
+    /// Store a finished call.
+    Record(Box<CallRecord>),
 }
 
 /// The core's settings.
@@ -342,6 +361,12 @@ impl Core {
                 self.on_account_changed(company, &ext, drop)
             }
             Input::Answer { id, answer } => self.on_answer(id, answer, now),
+            Input::PresenceChoice { company, ext, choice } => {
+                info!(company, ext, %choice, "presence choice (presence server not built yet)");
+            }
+            Input::RosterChanged { company } => {
+                debug!(company, "roster changed");
+            }
         }
         self.process(now);
     }
