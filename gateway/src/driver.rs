@@ -80,7 +80,9 @@ pub enum CoreInput {
         choice: crate::core::Choice,
     },
     /// A company's employees changed.
-    RosterChanged { company: i64 },
+    RosterChanged {
+        company: i64,
+    },
 }
 
 /// The driver's state: the core and the IO it stands for.
@@ -92,6 +94,8 @@ pub struct Driver {
     metrics: Arc<Metrics>,
     epoch: tokio::time::Instant,
     answers: mpsc::UnboundedSender<(u64, Answer)>,
+    /// Finished calls, to the writer task (batched into one transaction).
+    records: mpsc::UnboundedSender<crate::core::CallRecord>,
 }
 
 impl Driver {
@@ -104,6 +108,8 @@ impl Driver {
         metrics: Arc<Metrics>,
     ) -> (Driver, mpsc::UnboundedReceiver<(u64, Answer)>) {
         let (answers, answered) = mpsc::unbounded_channel();
+        let (records, to_write) = mpsc::unbounded_channel();
+        tokio::spawn(write_records(store.clone(), to_write));
         (
             Driver {
                 core,
@@ -113,6 +119,7 @@ impl Driver {
                 metrics,
                 epoch,
                 answers,
+                records,
             },
             answered,
         )
@@ -141,6 +148,24 @@ impl Driver {
         // The deadline the timer is set for (`Some(None)`: none, it sleeps an hour); `None`
         // once it has fired.
         let mut armed: Option<Option<u64>> = None;
+        // Choices other than "available" survive a restart: the core learns them first.
+        match self.store.presence_choices().await {
+            Ok(list) => {
+                let now = self.now();
+                for (company, ext, choice) in list {
+                    self.core.handle(
+                        Input::PresenceChoice {
+                            company,
+                            ext,
+                            choice,
+                        },
+                        now,
+                    );
+                }
+                self.drain();
+            }
+            Err(e) => warn!(error = %e, "presence choices not loaded"),
+        }
         let mut buf = vec![0u8; if udp_in.is_some() { 65_536 } else { 0 }];
         let udp_socket = udp_in.as_ref().map(|u| u.socket.clone());
         loop {
@@ -281,12 +306,7 @@ impl Driver {
                     });
                 }
                 Output::Record(record) => {
-                    let store = self.store.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = store.record_call(&record).await {
-                            warn!(error = %e, call_id = record.sip_call_id, "call record not stored");
-                        }
-                    });
+                    let _ = self.records.send(*record);
                 }
             }
         }
@@ -332,5 +352,31 @@ impl Driver {
             );
             let _ = answers.send((id, answer));
         });
+    }
+}
+
+/// Writes finished calls: what has arrived meanwhile goes in one transaction (at thousands
+/// of calls a second, one insert each would be the store's whole capacity). A failed write
+/// is retried once a second; records wait in memory meanwhile.
+async fn write_records(store: Store, mut rx: mpsc::UnboundedReceiver<crate::core::CallRecord>) {
+    let mut batch = Vec::new();
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < 1000 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        loop {
+            match store.record_calls(&batch).await {
+                Ok(()) => break,
+                Err(e) => {
+                    warn!(error = %e, records = batch.len(), "call records not stored; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        batch.clear();
     }
 }

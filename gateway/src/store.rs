@@ -300,32 +300,14 @@ impl Store {
             .collect())
     }
 
-    /// Stores a finished call; employees are found by extension as they are now.
-    pub async fn record_call(&self, c: &crate::core::CallRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO calls (company_id, sip_call_id, caller_id, caller_number, caller_name, \
-             dialled, callee_id, callee_number, callee_name, started_ms, answered_ms, ended_ms, \
-             outcome, status, answered_device) VALUES (?1, ?2, \
-             (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?3), ?4, ?5, ?6, \
-             (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?7), ?7, ?8, ?9, ?10, \
-             ?11, ?12, ?13, ?14)",
-        )
-        .bind(c.company)
-        .bind(&c.sip_call_id)
-        .bind(c.caller_ext.as_deref())
-        .bind(&c.caller_number)
-        .bind(c.caller_name.as_deref())
-        .bind(&c.dialled)
-        .bind(c.callee_ext.as_deref())
-        .bind(c.callee_name.as_deref())
-        .bind(c.started_ms)
-        .bind(c.answered_ms)
-        .bind(c.ended_ms)
-        .bind(c.outcome.as_str())
-        .bind(c.status.map(i64::from))
-        .bind(c.answered_device.as_deref())
-        .execute(&self.pool)
-        .await?;
+    /// Stores finished calls in one transaction; employees are found by extension as they
+    /// are now.
+    pub async fn record_calls(&self, calls: &[crate::core::CallRecord]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for c in calls {
+            insert_call(&mut tx, c).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -468,4 +450,37 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
             .verify_password(password.as_bytes(), &h)
             .is_ok()
     })
+}
+
+/// One call record, inside a transaction.
+async fn insert_call(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    c: &crate::core::CallRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO calls (company_id, sip_call_id, caller_id, caller_number, caller_name, \
+         dialled, callee_id, callee_number, callee_name, started_ms, answered_ms, ended_ms, \
+         outcome, status, answered_device) VALUES (?1, ?2, \
+         (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?3), ?4, ?5, ?6, \
+         (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?7), ?7, \
+         COALESCE(?8, (SELECT name FROM employees WHERE company_id = ?1 AND ext = ?7)), ?9, ?10, \
+         ?11, ?12, ?13, ?14)",
+    )
+    .bind(c.company)
+    .bind(&c.sip_call_id)
+    .bind(c.caller_ext.as_deref())
+    .bind(&c.caller_number)
+    .bind(c.caller_name.as_deref())
+    .bind(&c.dialled)
+    .bind(c.callee_ext.as_deref())
+    .bind(c.callee_name.as_deref())
+    .bind(c.started_ms)
+    .bind(c.answered_ms)
+    .bind(c.ended_ms)
+    .bind(c.outcome.as_str())
+    .bind(c.status.map(i64::from))
+    .bind(c.answered_device.as_deref())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

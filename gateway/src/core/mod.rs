@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod calls;
 pub mod dialogs;
 pub mod flows;
 pub mod location;
@@ -51,6 +52,7 @@ pub use presence::{CallRecord, Choice, Outcome};
 
 use auth::{Auth, Challenger, Presented, Verdict};
 use cache::{Cache, Cached};
+use calls::Calls;
 use dialogs::{DialogId, Dialogs, Refusal};
 use flows::Flows;
 use location::{Binding, Location, Reach};
@@ -284,6 +286,8 @@ pub struct Core {
     auth: Auth,
     cache: Cache,
     proxy: Proxy,
+    calls: Calls,
+    presence: presence::Presence,
     timers: Timers<Timer>,
     rng: Rng,
     parked: HashMap<LookupId, Vec<Parked>>,
@@ -317,6 +321,8 @@ impl Core {
             dialogs: Dialogs::default(),
             cache: Cache::default(),
             proxy: Proxy::default(),
+            calls: Calls::default(),
+            presence: presence::Presence::default(),
             timers,
             rng: Rng::new(seed),
             parked: HashMap::default(),
@@ -361,8 +367,15 @@ impl Core {
                 self.on_account_changed(company, &ext, drop)
             }
             Input::Answer { id, answer } => self.on_answer(id, answer, now),
-            Input::PresenceChoice { company, ext, choice } => {
-                info!(company, ext, %choice, "presence choice (presence server not built yet)");
+            Input::PresenceChoice {
+                company,
+                ext,
+                choice,
+            } => {
+                let aor = AorKey::new(company, &ext);
+                if self.presence.set_choice(&aor, choice) {
+                    self.presence_changed(&[aor], now);
+                }
             }
             Input::RosterChanged { company } => {
                 debug!(company, "roster changed");
@@ -448,10 +461,48 @@ impl Core {
         (self.cfg.unix_epoch_ms + now as i64) / 1000
     }
 
+    fn unix_ms(&self, now: Instant) -> i64 {
+        self.cfg.unix_epoch_ms + now as i64
+    }
+
+    /// A finished call goes to the store.
+    fn record(&mut self, rec: CallRecord) {
+        self.out.push_back(Output::Record(Box::new(rec)));
+    }
+
+    /// A call that was never put through (refused before any device rang).
+    fn record_refused(&mut self, rec: Option<CallRecord>, status: u16, now: Instant) {
+        if let Some(mut rec) = rec {
+            rec.ended_ms = self.unix_ms(now);
+            rec.status = Some(status);
+            rec.outcome = if status == 480 {
+                Outcome::Unavailable
+            } else {
+                calls::outcome_of(Some(status))
+            };
+            self.record(rec);
+        }
+    }
+
+    /// A call ended: its record goes to the store and its parties' presence may change.
+    fn end_call(&mut self, call_id: &str, status: Option<u16>, now: Instant) {
+        let unix = self.unix_ms(now);
+        if let Some((rec, changed)) = self.calls.end(call_id, unix, status) {
+            info!(call_id, outcome = rec.outcome.as_str(), "call ended");
+            self.record(rec);
+            self.presence_changed(&changed, now);
+        }
+    }
+
+    /// What `aors` show to watchers may have changed.
+    fn presence_changed(&mut self, aors: &[AorKey], now: Instant) {
+        let _ = (aors, now);
+    }
+
     fn on_timer(&mut self, timer: Timer, now: Instant) {
         match timer {
             Timer::Linger(key) => {
-                self.drop_ctx(&key);
+                self.drop_ctx(&key, now);
             }
             Timer::Bindings(aor) => {
                 let (gone, next) = self.location.expire(&aor, now, &mut self.flows);
@@ -475,6 +526,12 @@ impl Core {
                 for id in self.dialogs.idle(now) {
                     info!(call_id = %id.call_id, "dialog idle for 12 h: forgotten");
                     self.dialogs.end(&id, &mut self.flows);
+                    self.end_call(&id.call_id, None, now);
+                }
+                let unix = self.unix_ms(now);
+                for (rec, changed) in self.calls.sweep(now, unix) {
+                    self.record(rec);
+                    self.presence_changed(&changed, now);
                 }
                 self.timers.arm(now + DIALOG_SWEEP_MS, Timer::DialogSweep);
             }
@@ -983,6 +1040,14 @@ impl Core {
             ),
             Caller::Trunk { from } => (None, Identity::Keep, from.clone()),
         };
+        let caller_name = match &caller {
+            Caller::User { user, .. } => Some(user.name.clone()),
+            Caller::Trunk { .. } => None,
+        };
+        let caller_aor = match &caller {
+            Caller::User { user, .. } => Some(AorKey::new(user.company_id, &user.ext)),
+            Caller::Trunk { .. } => None,
+        };
         if req.from().and_then(|f| f.uri.user).as_deref() != Some(caller_ext.as_str()) {
             self.reply(
                 &key,
@@ -1016,15 +1081,62 @@ impl Core {
             (Some(c), _) | (None, Some(c)) => Some(c),
             (None, None) => None,
         };
-        let aor = match routing::resolve(&mut self.cache, company, &dialled, now) {
+        let resolved = match routing::resolve(&mut self.cache, company, &dialled, now) {
             Cached::Miss(id) => return self.park(id, key, req, flow, stage, now),
-            Cached::Hit(None) => {
-                self.reply(&key, &req, 404, "Not Found (no such extension)", now);
-                return;
-            }
-            Cached::Hit(Some(aor)) => aor,
+            Cached::Hit(r) => r,
         };
-        self.proxy_plan(key, req, flow, Plan::ring(aor), &identity, &caller_ext, now);
+        let mut req = req;
+        // Every screen can show the caller's name from the directory, not only a number:
+        // the From display name is the authenticated caller's (tag and URI untouched).
+        if let Some(name) = &caller_name
+            && let Some(mut from) = req.from()
+        {
+            let name: String = name.chars().filter(|c| !c.is_control()).collect();
+            if from.display.as_deref() != Some(name.as_str()) {
+                from.display = (!name.trim().is_empty()).then_some(name);
+                req.headers.set("From", from.to_string());
+            }
+        }
+        let record = (req.method == Method::Invite).then(|| CallRecord {
+            company: company
+                .or(resolved.as_ref().map(|a| a.company))
+                .unwrap_or(DEFAULT_COMPANY),
+            sip_call_id: req.call_id().unwrap_or_default().to_string(),
+            caller_ext: caller_aor.as_ref().map(|_| caller_ext.clone()),
+            caller_number: caller_ext.clone(),
+            caller_name: caller_name.clone(),
+            dialled: dialled.clone(),
+            callee_ext: resolved.as_ref().map(|a| a.ext.to_string()),
+            callee_name: None,
+            started_ms: self.unix_ms(now),
+            answered_ms: None,
+            ended_ms: 0,
+            outcome: Outcome::Missed,
+            status: None,
+            answered_device: None,
+        });
+        let Some(aor) = resolved else {
+            self.reply(&key, &req, 404, "Not Found (no such extension)", now);
+            self.record_refused(record, 404, now);
+            return;
+        };
+        if record.is_some() && self.presence.choice(&aor) == Choice::Dnd {
+            info!(from = %caller_ext, to = %aor, "call refused: do not disturb");
+            self.reply(&key, &req, 486, "Busy Here (do not disturb)", now);
+            self.record_refused(record, 486, now);
+            return;
+        }
+        let call = record.map(|r| (r, caller_aor));
+        self.proxy_plan(
+            key,
+            req,
+            flow,
+            Plan::ring(aor),
+            &identity,
+            &caller_ext,
+            call,
+            now,
+        );
     }
 
     /// Carries out a routing plan's first step: every device of its extension rings.
@@ -1037,8 +1149,13 @@ impl Core {
         plan: Plan,
         identity: &Identity,
         caller: &str,
+        call: Option<(CallRecord, Option<AorKey>)>,
         now: Instant,
     ) {
+        let (record, caller_aor) = match call {
+            Some((r, a)) => (Some(r), a),
+            None => (None, None),
+        };
         let Some(step) = plan.steps.first() else {
             self.reply(&key, &req, 404, "Not Found", now);
             return;
@@ -1058,6 +1175,7 @@ impl Core {
                 "Temporarily Unavailable (nobody is logged in on that extension)",
                 now,
             );
+            self.record_refused(record, 480, now);
             return;
         }
         let invite = req.method == Method::Invite;
@@ -1082,6 +1200,7 @@ impl Core {
                 "Busy Here (too many calls on that device)",
                 now,
             );
+            self.record_refused(record, 486, now);
             return;
         }
         if creates_dialogs && self.dialog_room(flow) == 0 {
@@ -1092,11 +1211,23 @@ impl Core {
                 "Service Unavailable (too many calls on this connection)",
                 now,
             );
+            self.record_refused(record, 503, now);
             return;
         }
         if invite {
             self.respond(&key, req.response(100, "Trying"), now);
             info!(from = %caller, to = %step.aor, call_id = req.call_id().unwrap_or_default(), devices = targets.len(), "call");
+        }
+        if let Some(rec) = record {
+            let callee = step.aor.clone();
+            let mut changed = vec![callee.clone()];
+            changed.extend(caller_aor.clone());
+            if self
+                .calls
+                .start(&rec.sip_call_id.clone(), caller_aor, Some(callee), rec, now)
+            {
+                self.presence_changed(&changed, now);
+            }
         }
         let mut ctx = Ctx::new(
             req,
@@ -1348,6 +1479,7 @@ impl Core {
             return;
         };
         let status = resp.status;
+        let mut ended: Option<Box<str>> = None;
         // Dialogs: a record-routed request's 1xx/2xx with a To tag sets one up; an in-dialog
         // request's answer may end its dialog.
         match &ctx.kind {
@@ -1394,9 +1526,11 @@ impl Core {
             {
                 let id = dialog.clone();
                 self.dialogs.end(&id, &mut self.flows);
+                ended = Some(id.call_id);
             }
             _ => {}
         }
+        let device = (status / 100 == 2).then(|| answering_device(&resp));
         let step = ctx.on_response(bi, resp);
         if step.answered {
             info!(
@@ -1404,6 +1538,10 @@ impl Core {
                 "call answered"
             );
         }
+        let call_id: Option<Box<str>> = (ctx.is_invite()
+            && matches!(ctx.kind, Kind::Initial { .. }))
+        .then(|| ctx.request.call_id().map(Into::into))
+        .flatten();
         let all_done = ctx.all_done();
         let linger = ctx.is_invite() && ctx.state == State::Answered;
         let still_ringing = ctx.state == State::Trying;
@@ -1411,29 +1549,51 @@ impl Core {
             self.proxy.stop_ringing(&skey);
         }
         if let Some(r) = step.upstream {
+            let final_status = r.status;
             self.respond(&skey, r, now);
+            if let Some(call_id) = &call_id {
+                if step.answered {
+                    let unix = self.unix_ms(now);
+                    if let Some(callee) = self.calls.answered(call_id, unix, device.flatten()) {
+                        self.presence_changed(&[callee], now);
+                    }
+                } else if final_status >= 300 {
+                    self.end_call(call_id, Some(final_status), now);
+                }
+            }
         }
         if step.cancel_rest {
             self.cancel_branches(&skey, now);
+        }
+        if let Some(call_id) = ended {
+            self.end_call(&call_id, None, now);
         }
         if all_done {
             if linger {
                 self.timers
                     .arm(proxy::linger_until(now), Timer::Linger(skey));
             } else {
-                self.drop_ctx(&skey);
+                self.drop_ctx(&skey, now);
             }
         }
     }
 
     /// Forgets a finished request's context; the early dialogs it set up that no 2xx
     /// confirmed end with it.
-    fn drop_ctx(&mut self, skey: &TxKey) {
+    fn drop_ctx(&mut self, skey: &TxKey, now: Instant) {
         if let Some(ctx) = self.proxy.remove(skey)
             && let Kind::Initial { dialogs, .. } = ctx.kind
         {
             for id in dialogs {
                 self.dialogs.end_if_early(&id, &mut self.flows);
+            }
+            // The caller went away before any answer: nobody hears of it, but it ended.
+            if ctx.request.method == Method::Invite
+                && let Some(call_id) = ctx.request.call_id()
+                && !self.calls.is_answered(call_id)
+            {
+                let status = ctx.best.as_ref().map(|r| r.status);
+                self.end_call(call_id, status, now);
             }
         }
     }
@@ -1446,6 +1606,7 @@ impl Core {
         let dialogs: Vec<DialogId> = f.dialogs.clone();
         for id in dialogs {
             self.dialogs.end(&id, &mut self.flows);
+            self.end_call(&id.call_id, None, now);
         }
         let aors = self
             .flows
@@ -1511,6 +1672,24 @@ fn dialog_room(flows: &Flows, trusted: &[TrustedPeer], flow: FlowId) -> usize {
 
 /// The `P-Asserted-Identity` (RFC 3325) for an authenticated caller: the directory's name and
 /// the extension in the company's domain. Quotes and backslashes in the name are escaped.
+/// Which device answered: its User-Agent (or Server), else its Contact; at most 200 bytes.
+fn answering_device(resp: &Response) -> Option<String> {
+    let v = resp
+        .headers
+        .get("User-Agent")
+        .or_else(|| resp.headers.get("Server"))
+        .or_else(|| resp.headers.get("Contact"))?;
+    let mut s: String = v.trim().chars().filter(|c| !c.is_control()).collect();
+    if s.len() > 200 {
+        let mut cut = 200;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    (!s.is_empty()).then_some(s)
+}
+
 fn asserted_identity(user: &SipUser, domain: &str) -> String {
     let mut name = String::new();
     for c in user.name.chars().filter(|c| !c.is_control()) {

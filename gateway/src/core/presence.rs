@@ -7,6 +7,32 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::HashMap;
+use super::location::AorKey;
+
+/// The presence server's state: choices, subscriptions and publications.
+#[derive(Debug, Default)]
+pub struct Presence {
+    /// Choices other than "available" (from the store at start, the API and PUBLISH).
+    choices: HashMap<AorKey, Choice>,
+}
+
+impl Presence {
+    pub fn choice(&self, aor: &AorKey) -> Choice {
+        self.choices.get(aor).copied().unwrap_or_default()
+    }
+
+    /// Sets a person's choice; true when it changed.
+    pub fn set_choice(&mut self, aor: &AorKey, choice: Choice) -> bool {
+        let old = if choice == Choice::Available {
+            self.choices.remove(aor)
+        } else {
+            self.choices.insert(aor.clone(), choice)
+        };
+        old.unwrap_or_default() != choice
+    }
+}
+
 /// A person's own choice of status (kept in the store).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Choice {

@@ -52,6 +52,9 @@ struct World {
     inbox: HashMap<Dest, Vec<Message>>,
     closed: Vec<u64>,
     cseq: u32,
+    /// Call records and presence choices the core asked to store.
+    records: Vec<CallRecord>,
+    saved: Vec<(i64, String, Choice)>,
 }
 
 impl World {
@@ -88,6 +91,8 @@ impl World {
             inbox: HashMap::new(),
             closed: Vec::new(),
             cseq: 0,
+            records: Vec::new(),
+            saved: Vec::new(),
         }
     }
 
@@ -107,6 +112,12 @@ impl World {
                     self.inbox.entry(Dest::Udp(to)).or_default().push(m);
                 }
                 Output::Close { flow } => self.closed.push(flow.0),
+                Output::Record(r) => self.records.push(*r),
+                Output::SaveChoice {
+                    company,
+                    ext,
+                    choice,
+                } => self.saved.push((company, ext, choice)),
                 Output::Lookup { id, query } => {
                     self.lookups.push(query.clone());
                     let held =
@@ -655,4 +666,162 @@ fn metrics_count_requests_responses_and_lookups() {
     assert_eq!(s.responses[3], 1, "one 401");
     assert!(s.lookups >= 2, "domain and user");
     assert_eq!(s.flows, [1, 0, 0, 0]);
+}
+
+#[test]
+fn calls_are_recorded_with_their_outcome_and_the_callers_name() {
+    let mut w = World::new();
+    w.connect(1);
+    w.connect(2);
+    w.register(1, "101");
+    w.register(2, "102");
+    // Answered, then hung up by the caller.
+    w.call(1, "101", "102", "cA");
+    let inv = w.requests(Dest::Flow(2)).pop().expect("INVITE to 102");
+    assert_eq!(
+        inv.from().unwrap().display.as_deref(),
+        Some("User 101"),
+        "the From display name is the caller's name from the directory"
+    );
+    assert!(inv.from_tag().is_some_and(|t| t == "tcA"), "tag kept");
+    w.advance(2_000);
+    let mut ok = inv.response(200, "OK");
+    ok.set_to_tag("b1");
+    ok.headers
+        .push("Record-Route", inv.headers.get("Record-Route").unwrap());
+    ok.headers
+        .push("Contact", "<sip:callee@c2.invalid;transport=ws>");
+    ok.headers.push("User-Agent", "Centrala web (Firefox)");
+    w.send(Dest::Flow(2), &String::from_utf8(ok.to_bytes()).unwrap());
+    assert!(w.records.is_empty(), "no record while the call is up");
+    w.advance(5_000);
+    let bye = format!(
+        "BYE sip:callee@c2.invalid;transport=ws SIP/2.0\nVia: SIP/2.0/WSS c1.invalid;branch=z9hG4bKbye1\nMax-Forwards: 70\nTo: <sip:102@{DOMAIN}>;tag=b1\nFrom: <sip:101@{DOMAIN}>;tag=tcA\nCall-ID: cA\nCSeq: 2 BYE\nContent-Length: 0\n\n"
+    );
+    w.send(Dest::Flow(1), &bye);
+    let fwd = w.requests(Dest::Flow(2)).pop().expect("BYE forwarded");
+    w.send(
+        Dest::Flow(2),
+        &String::from_utf8(fwd.response(200, "OK").to_bytes()).unwrap(),
+    );
+    assert_eq!(w.records.len(), 1);
+    let r = &w.records[0];
+    assert_eq!(r.outcome, Outcome::Answered);
+    assert_eq!(r.caller_ext.as_deref(), Some("101"));
+    assert_eq!(r.caller_name.as_deref(), Some("User 101"));
+    assert_eq!(r.callee_ext.as_deref(), Some("102"));
+    assert_eq!(r.answered_ms.unwrap() - r.started_ms, 2_000);
+    assert_eq!(r.ended_ms - r.started_ms, 7_000);
+    assert_eq!(r.answered_device.as_deref(), Some("Centrala web (Firefox)"));
+
+    // Declined by the callee.
+    w.call(1, "101", "102", "cB");
+    let inv = w.requests(Dest::Flow(2)).pop().unwrap();
+    w.answer_invite(2, &inv, 603, "b2");
+    assert_eq!(w.records.last().unwrap().outcome, Outcome::Declined);
+
+    // Cancelled by the caller while ringing: missed.
+    w.call(1, "101", "102", "cC");
+    let inv = w.requests(Dest::Flow(2)).pop().unwrap();
+    w.answer_invite(2, &inv, 180, "b3");
+    let via = inv.headers.all("Via").last().unwrap().to_string();
+    let cancel = format!(
+        "CANCEL sip:102@{DOMAIN} SIP/2.0\nVia: {via}\nMax-Forwards: 70\nTo: <sip:102@{DOMAIN}>\nFrom: <sip:101@{DOMAIN}>;tag=tcC\nCall-ID: cC\nCSeq: 1 CANCEL\nContent-Length: 0\n\n"
+    );
+    w.send(Dest::Flow(1), &cancel);
+    let c = w
+        .requests(Dest::Flow(2))
+        .into_iter()
+        .find(|r| r.method == Method::Cancel)
+        .unwrap();
+    w.send(
+        Dest::Flow(2),
+        &String::from_utf8(c.response(200, "OK").to_bytes()).unwrap(),
+    );
+    w.answer_invite(2, &inv, 487, "b3");
+    let r = w.records.last().unwrap();
+    assert_eq!((r.outcome, r.status), (Outcome::Missed, Some(487)));
+
+    // Nobody logged in on 103; no such extension 999.
+    w.call(1, "101", "103", "cD");
+    assert_eq!(w.records.last().unwrap().outcome, Outcome::Unavailable);
+    w.call(1, "101", "999", "cE");
+    let r = w.records.last().unwrap();
+    assert_eq!(
+        (r.outcome, r.callee_ext.as_deref()),
+        (Outcome::Failed, None)
+    );
+    assert_eq!(w.records.len(), 5);
+}
+
+#[test]
+fn do_not_disturb_gets_busy_treatment_and_is_recorded() {
+    let mut w = World::new();
+    w.connect(1);
+    w.connect(2);
+    w.register(1, "101");
+    w.register(2, "102");
+    w.core.handle(
+        Input::PresenceChoice {
+            company: 1,
+            ext: "102".into(),
+            choice: Choice::Dnd,
+        },
+        w.now,
+    );
+    w.step();
+    let got = w.call(1, "101", "102", "dnd1");
+    let last = got.last().unwrap();
+    assert_eq!(last.status, 486);
+    assert!(last.reason.contains("do not disturb"), "{}", last.reason);
+    assert!(w.requests(Dest::Flow(2)).is_empty(), "no device rings");
+    assert_eq!(w.records.last().unwrap().outcome, Outcome::Busy);
+    // Another company's choice does not touch this one.
+    w.core.handle(
+        Input::PresenceChoice {
+            company: 2,
+            ext: "102".into(),
+            choice: Choice::Available,
+        },
+        w.now,
+    );
+    let got = w.call(1, "101", "102", "dnd2");
+    assert_eq!(got.last().unwrap().status, 486);
+    // Back to available: it rings.
+    w.core.handle(
+        Input::PresenceChoice {
+            company: 1,
+            ext: "102".into(),
+            choice: Choice::Available,
+        },
+        w.now,
+    );
+    w.call(1, "101", "102", "dnd3");
+    assert_eq!(w.requests(Dest::Flow(2)).len(), 1);
+}
+
+#[test]
+fn a_call_whose_caller_disconnects_is_recorded_missed() {
+    let mut w = World::new();
+    w.connect(1);
+    w.connect(2);
+    w.register(1, "101");
+    w.register(2, "102");
+    w.call(1, "101", "102", "gone1");
+    let inv = w.requests(Dest::Flow(2)).pop().unwrap();
+    w.answer_invite(2, &inv, 180, "g1");
+    w.close(1);
+    let c = w
+        .requests(Dest::Flow(2))
+        .into_iter()
+        .find(|r| r.method == Method::Cancel)
+        .expect("CANCEL");
+    w.send(
+        Dest::Flow(2),
+        &String::from_utf8(c.response(200, "OK").to_bytes()).unwrap(),
+    );
+    w.answer_invite(2, &inv, 487, "g1");
+    w.advance(40_000);
+    assert_eq!(w.records.len(), 1);
+    assert_eq!(w.records[0].outcome, Outcome::Missed);
 }
