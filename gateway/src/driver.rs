@@ -340,6 +340,12 @@ impl Driver {
                     company: None,
                     number,
                 } => store.owner_of_number(number).await.map(Answer::Number),
+                Query::Roster { company } => {
+                    store.roster(*company).await.map(|people| Answer::Roster {
+                        company: *company,
+                        people,
+                    })
+                }
             };
             let answer = answer.unwrap_or_else(|e| {
                 warn!(error = %e, ?query, "store lookup failed");

@@ -181,6 +181,7 @@ impl Metrics {
             Query::User { .. } => "user",
             Query::Domain { .. } => "domain",
             Query::Number { .. } => "number",
+            Query::Roster { .. } => "roster",
         };
         self.lookups.get_or_create(&LookupLabel { kind }).inc();
         self.lookup_seconds

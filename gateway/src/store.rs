@@ -266,6 +266,15 @@ impl Store {
         .map(row_to_user))
     }
 
+    /// A company's people for its directory list: extension and name, by extension.
+    pub async fn roster(&self, company: i64) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT ext, name FROM employees WHERE company_id = ? ORDER BY ext")
+            .bind(company)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// Stores a person's own presence choice; false when there is no such extension.
     pub async fn save_presence(
         &self,

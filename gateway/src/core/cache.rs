@@ -31,6 +31,8 @@ pub enum Query {
         company: Option<i64>,
         number: Box<str>,
     },
+    /// A company's directory (extension and name of everyone), for presence lists.
+    Roster { company: i64 },
 }
 
 /// What the driver found.
@@ -40,6 +42,11 @@ pub enum Answer {
     Domain(Option<i64>),
     /// The company and extension the number rings.
     Number(Option<(i64, String)>),
+    /// A company's people: extension and name, by extension.
+    Roster {
+        company: i64,
+        people: Vec<(String, String)>,
+    },
     /// The store failed; the text is logged.
     Failed(String),
 }
@@ -160,6 +167,11 @@ impl Cache {
         }
     }
 
+    /// Reads a company's directory (the presence server keeps it).
+    pub fn roster(&mut self, company: i64) -> LookupId {
+        self.start(Query::Roster { company })
+    }
+
     /// Starts a lookup unless the same one is running; its id either way.
     fn start(&mut self, query: Query) -> LookupId {
         if let Some(&id) = self.by_query.get(&query) {
@@ -231,6 +243,7 @@ impl Cache {
                         e.reloading = false;
                     }
                 }
+                Query::Roster { .. } => {}
             },
         }
         true

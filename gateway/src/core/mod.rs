@@ -27,6 +27,7 @@ pub mod location;
 pub mod presence;
 pub mod proxy;
 pub mod routing;
+mod subscriptions;
 pub mod timers;
 
 use std::collections::VecDeque;
@@ -195,6 +196,9 @@ pub struct Stats {
     pub parked: usize,
     /// Open flows: ws, udp, tcp, tls.
     pub flows: [usize; 4],
+    /// Presence and dialog subscriptions we serve, and NOTIFYs sent.
+    pub subscriptions: usize,
+    pub notifies: u64,
 }
 
 /// The methods counted one by one in [`Stats::requests`].
@@ -230,6 +234,10 @@ enum Timer {
     Lookup(LookupId),
     /// Caches, nonces and limiters drop what is old.
     Sweep,
+    /// A subscription's held-back NOTIFY may go.
+    Notify(presence::SubId),
+    /// A subscription may have expired.
+    SubExpiry(presence::SubId),
 }
 
 /// Who placed a call, once authenticated.
@@ -364,7 +372,7 @@ impl Core {
             }
             Input::Closed { flow } => self.on_closed(flow, now),
             Input::AccountChanged { company, ext, drop } => {
-                self.on_account_changed(company, &ext, drop)
+                self.on_account_changed(company, &ext, drop, now)
             }
             Input::Answer { id, answer } => self.on_answer(id, answer, now),
             Input::PresenceChoice {
@@ -377,9 +385,7 @@ impl Core {
                     self.presence_changed(&[aor], now);
                 }
             }
-            Input::RosterChanged { company } => {
-                debug!(company, "roster changed");
-            }
+            Input::RosterChanged { company } => self.roster_changed(company),
         }
         self.process(now);
     }
@@ -443,6 +449,7 @@ impl Core {
         s.proxy_contexts = self.proxy.len();
         s.parked = self.parked_count;
         s.flows = self.flows.count_by_transport();
+        s.subscriptions = self.presence.len();
         s
     }
 
@@ -494,11 +501,6 @@ impl Core {
         }
     }
 
-    /// What `aors` show to watchers may have changed.
-    fn presence_changed(&mut self, aors: &[AorKey], now: Instant) {
-        let _ = (aors, now);
-    }
-
     fn on_timer(&mut self, timer: Timer, now: Instant) {
         match timer {
             Timer::Linger(key) => {
@@ -508,6 +510,7 @@ impl Core {
                 let (gone, next) = self.location.expire(&aor, now, &mut self.flows);
                 if gone > 0 {
                     info!(aor = %aor, gone, "registration expired");
+                    self.presence_changed(std::slice::from_ref(&aor), now);
                 }
                 if let Some(at) = next {
                     self.timers.arm(at, Timer::Bindings(aor));
@@ -544,7 +547,12 @@ impl Core {
                     self.fail_parked(id, now);
                 }
             }
+            Timer::Notify(id) => self.notify_soon(id, now),
+            Timer::SubExpiry(id) => self.on_sub_expiry(id, now),
             Timer::Sweep => {
+                self.presence
+                    .publications
+                    .retain(|_, (_, until)| *until > now);
                 self.cache.sweep(now);
                 self.auth.sweep(now);
                 self.timers.arm(now + SWEEP_MS, Timer::Sweep);
@@ -590,6 +598,11 @@ impl Core {
 
     fn on_answer(&mut self, id: LookupId, answer: Answer, now: Instant) {
         let failed = matches!(answer, Answer::Failed(_));
+        if let Answer::Roster { company, people } = &answer
+            && self.cache.in_flight(id)
+        {
+            self.roster_loaded(*company, people.clone(), now);
+        }
         if let Answer::Failed(e) = &answer {
             warn!(lookup = id, error = %e, "store lookup failed");
         }
@@ -644,8 +657,16 @@ impl Core {
                     debug!(%flow, "sip in\n{}", redact(&String::from_utf8_lossy(&request.to_bytes())));
                     self.on_request(key, request, flow, now);
                 }
-                TxOutput::Response { key, response } => self.on_response(key, response, now),
-                TxOutput::Timeout { key } => self.on_branch_timeout(key, now),
+                TxOutput::Response { key, response } => {
+                    if !self.on_notify_answer(&key, Some(&response), now) {
+                        self.on_response(key, response, now);
+                    }
+                }
+                TxOutput::Timeout { key } => {
+                    if !self.on_notify_answer(&key, None, now) {
+                        self.on_branch_timeout(key, now);
+                    }
+                }
                 TxOutput::Ack { request, flow } => self.forward_ack(request, flow, now),
                 TxOutput::StrayResponse { response, flow } => {
                     debug!(%flow, status = response.status, "response matches no transaction on its flow; dropped");
@@ -710,6 +731,9 @@ impl Core {
         match req.method {
             Method::Cancel => self.on_cancel(key, req, flow, now),
             Method::Register => self.dispatch(key, req, flow, Stage::Fresh, now),
+            Method::Subscribe
+                if req.to_tag().is_some() && self.on_subscribe_in_dialog(&key, &req, flow, now) => {
+            }
             _ if req.to_tag().is_some() => self.on_in_dialog(key, req, flow, now),
             Method::Options if req.uri.user.is_none() || self.flows.is_us(&req.uri) => {
                 let mut ok = req.response(200, "OK");
@@ -993,6 +1017,7 @@ impl Core {
                 }
             }
         }
+        self.presence_changed(std::slice::from_ref(&aor), now);
         let mut ok = req.response(200, "OK");
         ok.set_to_tag(&self.rng.token(10));
         for b in self.location.bindings(&aor) {
@@ -1081,6 +1106,35 @@ impl Core {
             (Some(c), _) | (None, Some(c)) => Some(c),
             (None, None) => None,
         };
+        // Presence is served here, not by the devices: SUBSCRIBE to a colleague or the
+        // directory, and PUBLISH of one's own status.
+        if matches!(req.method, Method::Subscribe | Method::Publish) {
+            let served = req.method == Method::Publish
+                || req
+                    .headers
+                    .get("Event")
+                    .and_then(presence::EventKind::from_header)
+                    .is_some();
+            if served {
+                let Stage::Authenticated(Caller::User { user, realm }) = &stage else {
+                    self.reply(
+                        &key,
+                        &req,
+                        403,
+                        "Forbidden (presence is for colleagues)",
+                        now,
+                    );
+                    return;
+                };
+                let (user, domain) = (user.clone(), realm.domain.clone());
+                if req.method == Method::Publish {
+                    self.on_publish(&key, &req, &user, now);
+                } else {
+                    self.on_subscribe(&key, &req, flow, &user, &domain, &stage, now);
+                }
+                return;
+            }
+        }
         let resolved = match routing::resolve(&mut self.cache, company, &dialled, now) {
             Cached::Miss(id) => return self.park(id, key, req, flow, stage, now),
             Cached::Hit(r) => r,
@@ -1614,9 +1668,11 @@ impl Core {
             .map(|f| std::mem::take(&mut f.aors))
             .unwrap_or_default();
         self.location.flow_closed(flow, &aors);
-        for aor in aors {
+        self.subscriptions_closed(flow);
+        for aor in &aors {
             info!(aor = %aor, "registration removed: connection closed");
         }
+        self.presence_changed(&aors, now);
         self.flows.close(flow);
         self.tx.flow_closed(|f| *f == flow);
         self.process(now);
@@ -1629,7 +1685,7 @@ impl Core {
         }
     }
 
-    fn on_account_changed(&mut self, company: i64, ext: &str, drop: Registrations) {
+    fn on_account_changed(&mut self, company: i64, ext: &str, drop: Registrations, now: Instant) {
         self.cache.account_changed(company, ext);
         if drop == Registrations::Keep {
             return;
@@ -1645,6 +1701,7 @@ impl Core {
             .collect();
         self.location
             .remove_where(&aor, &mut self.flows, |b| b.app || !app_only);
+        self.presence_changed(std::slice::from_ref(&aor), now);
         info!(
             company,
             ext, app_only, "account changed: registrations removed"

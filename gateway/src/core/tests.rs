@@ -137,8 +137,26 @@ impl World {
         match q {
             Query::User { company: 1, ext } => Answer::User(self.users.get(&**ext).cloned()),
             Query::User { .. } => Answer::User(None),
-            Query::Domain { host } => Answer::Domain((&**host == DOMAIN).then_some(1)),
+            Query::Domain { host } => Answer::Domain(match &**host {
+                DOMAIN => Some(1),
+                "other.example" => Some(2),
+                _ => None,
+            }),
             Query::Number { .. } => Answer::Number(None),
+            Query::Roster { company } => Answer::Roster {
+                company: *company,
+                people: if *company == 1 {
+                    let mut p: Vec<(String, String)> = self
+                        .users
+                        .values()
+                        .map(|u| (u.ext.clone(), u.name.clone()))
+                        .collect();
+                    p.sort();
+                    p
+                } else {
+                    Vec::new()
+                },
+            },
         }
     }
 
@@ -314,6 +332,86 @@ impl World {
         );
         self.send(Dest::Flow(flow), &text);
         self.responses(Dest::Flow(flow))
+    }
+
+    /// `from` on `flow` sends an authenticated out-of-dialog request (407, then with
+    /// credentials): `method` to `sip:{to}@{host}` with `headers` and `body`. The final
+    /// response.
+    #[allow(clippy::too_many_arguments)]
+    fn request_as(
+        &mut self,
+        flow: u64,
+        method: &str,
+        from: &str,
+        to: &str,
+        host: &str,
+        call: &str,
+        headers: &str,
+        body: &str,
+    ) -> Response {
+        let text = |cseq: u32, auth: &str| {
+            format!(
+                "{method} sip:{to}@{host} SIP/2.0\nVia: SIP/2.0/WSS c{flow}.invalid;branch=z9hG4bK{call}{cseq}\nMax-Forwards: 70\nTo: <sip:{to}@{host}>\nFrom: \"Watcher\" <sip:{from}@{DOMAIN}>;tag=f{call}\nCall-ID: {call}\nCSeq: {cseq} {method}\nContact: <sip:{from}@c{flow}.invalid;transport=ws>\n{headers}{auth}Content-Length: {}\n\n{body}",
+                body.replace("\r\n", "\n").replace('\n', "\r\n").len()
+            )
+        };
+        self.send(Dest::Flow(flow), &text(1, ""));
+        let r = self.responses(Dest::Flow(flow)).pop().expect("a response");
+        if r.status != 407 {
+            return r;
+        }
+        let ch = Challenge::pick(r.headers.all("Proxy-Authenticate")).unwrap();
+        let creds = Credentials::answer(
+            &ch,
+            method,
+            &format!("sip:{to}@{host}"),
+            from,
+            &password(from),
+            "c",
+            1,
+        );
+        self.send(
+            Dest::Flow(flow),
+            &text(2, &format!("Proxy-Authorization: {creds}\n")),
+        );
+        // Requests that came meanwhile (the first NOTIFY) stay in the inbox.
+        let mut final_response = None;
+        for m in self.take(Dest::Flow(flow)) {
+            match m {
+                Message::Response(r) if r.status >= 200 => final_response = Some(r),
+                Message::Response(_) => {}
+                m @ Message::Request(_) => self.inbox.entry(Dest::Flow(flow)).or_default().push(m),
+            }
+        }
+        final_response.expect("a final response")
+    }
+
+    /// `from` on `flow` subscribes to `to` (an extension or `directory`).
+    fn subscribe(&mut self, flow: u64, from: &str, to: &str, event: &str, call: &str) -> Response {
+        let headers = format!(
+            "Event: {event}\nExpires: 600\nSupported: eventlist\nAccept: application/pidf+xml, application/rlmi+xml, multipart/related\n"
+        );
+        self.request_as(flow, "SUBSCRIBE", from, to, DOMAIN, call, &headers, "")
+    }
+
+    /// The NOTIFYs that reached `flow`, each answered with `status`.
+    fn notifies(&mut self, flow: u64, status: u16) -> Vec<Request> {
+        let mut got = Vec::new();
+        loop {
+            let batch: Vec<Request> = self
+                .requests(Dest::Flow(flow))
+                .into_iter()
+                .filter(|r| r.method == Method::Notify)
+                .collect();
+            if batch.is_empty() {
+                return got;
+            }
+            for n in batch {
+                let r = n.response(status, "X");
+                self.send(Dest::Flow(flow), &String::from_utf8(r.to_bytes()).unwrap());
+                got.push(n);
+            }
+        }
     }
 
     /// The callee on `flow` answers `invite` with `status` (tag `tag`).
@@ -824,4 +922,459 @@ fn a_call_whose_caller_disconnects_is_recorded_missed() {
     w.advance(40_000);
     assert_eq!(w.records.len(), 1);
     assert_eq!(w.records[0].outcome, Outcome::Missed);
+}
+
+// ---- presence ----
+
+use centrala_sip::presence::{self as docs, Status};
+
+fn pidf_status(n: &Request) -> Status {
+    assert_eq!(n.headers.get("Content-Type"), Some("application/pidf+xml"));
+    docs::parse_pidf(std::str::from_utf8(&n.body).unwrap())
+        .unwrap()
+        .status
+}
+
+fn list_of(n: &Request) -> docs::ListNotify {
+    assert_eq!(n.headers.get("Require"), Some("eventlist"));
+    docs::parse_list_notify(
+        n.headers.get("Content-Type").unwrap(),
+        std::str::from_utf8(&n.body).unwrap(),
+    )
+    .unwrap()
+}
+
+/// 103 on flow 3 watches 102; 101 (flow 1) and 102 (flow 2) call each other.
+#[test]
+fn a_watcher_sees_offline_available_ringing_in_a_call_dnd_and_offline_again() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(3, "103");
+    w.register(1, "101");
+    let ok = w.subscribe(3, "103", "102", "presence", "sub1");
+    assert_eq!(ok.status, 200, "{}", ok.reason);
+    assert_eq!(ok.headers.get("Expires"), Some("600"));
+    assert!(ok.to_tag().is_some());
+    let n = w.notifies(3, 200);
+    assert_eq!(n.len(), 1);
+    assert_eq!(pidf_status(&n[0]), Status::Offline);
+    assert!(
+        n[0].headers
+            .get("Subscription-State")
+            .unwrap()
+            .starts_with("active;expires=")
+    );
+    assert_eq!(n[0].headers.get("Event"), Some("presence"));
+
+    w.advance(1_000);
+    w.register(2, "102");
+    let n = w.notifies(3, 200);
+    assert_eq!(
+        n.iter().map(pidf_status).collect::<Vec<_>>(),
+        [Status::Available]
+    );
+
+    // A call from 101: 102 rings (the NOTIFY waits out the rate gap), then talks.
+    w.advance(1_000);
+    w.call(1, "101", "102", "pc1");
+    assert_eq!(
+        w.notifies(3, 200)
+            .iter()
+            .map(pidf_status)
+            .collect::<Vec<_>>(),
+        [Status::Ringing]
+    );
+    let inv = w.requests(Dest::Flow(2)).pop().unwrap();
+    w.advance(1_000);
+    w.answer_invite(2, &inv, 200, "p1");
+    assert_eq!(
+        w.notifies(3, 200)
+            .iter()
+            .map(pidf_status)
+            .collect::<Vec<_>>(),
+        [Status::InCall]
+    );
+    w.advance(1_000);
+    let bye = format!(
+        "BYE sip:callee@c2.invalid;transport=ws SIP/2.0\nVia: SIP/2.0/WSS c1.invalid;branch=z9hG4bKpbye\nMax-Forwards: 70\nTo: <sip:102@{DOMAIN}>;tag=p1\nFrom: <sip:101@{DOMAIN}>;tag=tpc1\nCall-ID: pc1\nCSeq: 2 BYE\nContent-Length: 0\n\n"
+    );
+    w.send(Dest::Flow(1), &bye);
+    let fwd = w.requests(Dest::Flow(2)).pop().unwrap();
+    w.send(
+        Dest::Flow(2),
+        &String::from_utf8(fwd.response(200, "OK").to_bytes()).unwrap(),
+    );
+    assert_eq!(
+        w.notifies(3, 200)
+            .iter()
+            .map(pidf_status)
+            .collect::<Vec<_>>(),
+        [Status::Available]
+    );
+
+    // Do not disturb through the API, then the tab closes.
+    w.advance(1_000);
+    w.core.handle(
+        Input::PresenceChoice {
+            company: 1,
+            ext: "102".into(),
+            choice: Choice::Dnd,
+        },
+        w.now,
+    );
+    w.step();
+    assert_eq!(
+        w.notifies(3, 200)
+            .iter()
+            .map(pidf_status)
+            .collect::<Vec<_>>(),
+        [Status::Dnd]
+    );
+    w.advance(1_000);
+    w.close(2);
+    assert_eq!(
+        w.notifies(3, 200)
+            .iter()
+            .map(pidf_status)
+            .collect::<Vec<_>>(),
+        [Status::Offline]
+    );
+}
+
+#[test]
+fn changes_within_the_rate_gap_are_sent_together_and_no_change_sends_nothing() {
+    let mut w = World::new();
+    w.connect(3);
+    w.register(3, "103");
+    w.subscribe(3, "103", "102", "presence", "sub2");
+    w.notifies(3, 200);
+    w.connect(2);
+    w.register(2, "102"); // within 500 ms of the first NOTIFY: held back
+    assert!(w.notifies(3, 200).is_empty());
+    w.advance(499);
+    assert!(w.notifies(3, 200).is_empty());
+    w.advance(1);
+    assert_eq!(w.notifies(3, 200).len(), 1);
+    // A re-REGISTER changes nothing shown.
+    w.advance(2_000);
+    w.register(2, "102");
+    assert!(w.notifies(3, 200).is_empty());
+}
+
+#[test]
+fn the_directory_is_one_subscription_full_state_first_then_partial() {
+    let mut w = World::new();
+    w.connect(3);
+    w.register(3, "103");
+    let ok = w.subscribe(3, "103", "directory", "presence", "dir1");
+    assert_eq!(ok.status, 200, "{}", ok.reason);
+    let n = w.notifies(3, 200);
+    assert_eq!(n.len(), 1);
+    let list = list_of(&n[0]);
+    assert!(list.full_state);
+    assert_eq!(list.uri, format!("sip:directory@{DOMAIN}"));
+    let people: Vec<(String, Status)> = list
+        .resources
+        .iter()
+        .map(|r| (r.uri.clone(), r.presence.as_ref().unwrap().status))
+        .collect();
+    assert_eq!(
+        people,
+        [
+            (format!("sip:101@{DOMAIN}"), Status::Offline),
+            (format!("sip:102@{DOMAIN}"), Status::Offline),
+            (format!("sip:103@{DOMAIN}"), Status::Available),
+            (format!("sip:104@{DOMAIN}"), Status::Offline),
+        ]
+    );
+    assert_eq!(list.resources[0].name.as_deref(), Some("User 101"));
+
+    // Two people log in within the gap: one partial NOTIFY with both, and only them.
+    w.connect(1);
+    w.connect(2);
+    w.register(1, "101");
+    w.register(2, "102");
+    assert!(w.notifies(3, 200).is_empty());
+    w.advance(500);
+    let n = w.notifies(3, 200);
+    assert_eq!(n.len(), 1);
+    let list = list_of(&n[0]);
+    assert!(!list.full_state);
+    assert_eq!(list.version, 1);
+    let uris: Vec<&str> = list.resources.iter().map(|r| r.uri.as_str()).collect();
+    assert_eq!(
+        uris,
+        [format!("sip:101@{DOMAIN}"), format!("sip:102@{DOMAIN}")]
+    );
+    assert!(
+        list.resources
+            .iter()
+            .all(|r| r.presence.as_ref().unwrap().status == Status::Available)
+    );
+
+    // Someone leaves the company: the directory is read again, full state.
+    w.advance(1_000);
+    w.users.remove("104");
+    w.core.handle(Input::RosterChanged { company: 1 }, w.now);
+    w.step();
+    let list = list_of(&w.notifies(3, 200)[0]);
+    assert!(list.full_state);
+    assert_eq!(list.resources.len(), 3);
+}
+
+#[test]
+fn the_directory_needs_eventlist_and_only_a_colleague_can_be_watched() {
+    let mut w = World::new();
+    w.connect(3);
+    w.register(3, "103");
+    let headers = "Event: presence\nExpires: 600\n";
+    let r = w.request_as(
+        3,
+        "SUBSCRIBE",
+        "103",
+        "directory",
+        DOMAIN,
+        "x1",
+        headers,
+        "",
+    );
+    assert_eq!(r.status, 421);
+    assert_eq!(r.headers.get("Require"), Some("eventlist"));
+    // Another company's person, existing or not: the same 403.
+    w.core.handle(Input::RosterChanged { company: 2 }, w.now);
+    let other = w.request_as(
+        3,
+        "SUBSCRIBE",
+        "103",
+        "102",
+        "other.example",
+        "x2",
+        headers,
+        "",
+    );
+    let nobody = w.request_as(
+        3,
+        "SUBSCRIBE",
+        "103",
+        "999",
+        "other.example",
+        "x3",
+        headers,
+        "",
+    );
+    assert_eq!((other.status, nobody.status), (403, 403));
+    assert_eq!(other.reason, nobody.reason);
+    // Nobody of that extension here: 404. Too short: 423.
+    let r = w.request_as(3, "SUBSCRIBE", "103", "999", DOMAIN, "x4", headers, "");
+    assert_eq!(r.status, 404);
+    let r = w.request_as(
+        3,
+        "SUBSCRIBE",
+        "103",
+        "102",
+        DOMAIN,
+        "x5",
+        "Event: presence\nExpires: 10\n",
+        "",
+    );
+    assert_eq!(r.status, 423);
+    // Without credentials nothing is served (407, no NOTIFY).
+    w.send(Dest::Flow(3), &format!("SUBSCRIBE sip:102@{DOMAIN} SIP/2.0\nVia: SIP/2.0/WSS c3.invalid;branch=z9hG4bKanon\nMax-Forwards: 70\nTo: <sip:102@{DOMAIN}>\nFrom: <sip:103@{DOMAIN}>;tag=a\nCall-ID: anon\nCSeq: 1 SUBSCRIBE\nEvent: presence\nContact: <sip:x@c3.invalid;transport=ws>\nContent-Length: 0\n\n"));
+    assert_eq!(w.responses(Dest::Flow(3)).pop().unwrap().status, 407);
+    assert!(w.notifies(3, 200).is_empty());
+    assert_eq!(w.core.stats().subscriptions, 0);
+}
+
+#[test]
+fn subscriptions_expire_refresh_end_and_are_bound_to_their_flow() {
+    let mut w = World::new();
+    w.connect(3);
+    w.connect(4);
+    w.register(3, "103");
+    let ok = w.subscribe(3, "103", "102", "presence", "e1");
+    let tag = ok.to_tag().unwrap();
+    w.notifies(3, 200);
+    let refresh = |cseq: u32, expires: u32, flow: u64| {
+        format!(
+            "SUBSCRIBE sip:102@{DOMAIN} SIP/2.0\nVia: SIP/2.0/WSS c{flow}.invalid;branch=z9hG4bKref{cseq}\nMax-Forwards: 70\nTo: <sip:102@{DOMAIN}>;tag={tag}\nFrom: <sip:103@{DOMAIN}>;tag=fe1\nCall-ID: e1\nCSeq: {cseq} SUBSCRIBE\nEvent: presence\nExpires: {expires}\nContact: <sip:103@c3.invalid;transport=ws>\nContent-Length: 0\n\n"
+        )
+    };
+    // A refresh from another connection is refused.
+    w.send(Dest::Flow(4), &refresh(5, 600, 4));
+    assert_eq!(w.responses(Dest::Flow(4)).pop().unwrap().status, 403);
+    // A refresh at 500 s keeps it alive past 600 s, and gets the whole state.
+    w.advance(500_000);
+    w.send(Dest::Flow(3), &refresh(6, 600, 3));
+    let got = w.take(Dest::Flow(3));
+    assert!(matches!(&got[0], Message::Response(r) if r.status == 200));
+    let notify = match &got[1] {
+        Message::Request(n) if n.method == Method::Notify => n.clone(),
+        other => panic!("expected a NOTIFY, got {other:?}"),
+    };
+    w.send(
+        Dest::Flow(3),
+        &String::from_utf8(notify.response(200, "OK").to_bytes()).unwrap(),
+    );
+    w.advance(200_000);
+    assert_eq!(w.core.stats().subscriptions, 1);
+    // Without another refresh it ends at 1,100 s with a last NOTIFY.
+    w.advance(400_000);
+    let n = w.notifies(3, 200);
+    assert_eq!(n.len(), 1);
+    assert_eq!(
+        n[0].headers.get("Subscription-State"),
+        Some("terminated;reason=timeout")
+    );
+    assert_eq!(w.core.stats().subscriptions, 0);
+    // Unsubscribing (Expires: 0) ends at once, with a last NOTIFY.
+    let ok = w.subscribe(3, "103", "102", "presence", "e2");
+    let tag = ok.to_tag().unwrap();
+    w.notifies(3, 200);
+    w.send(Dest::Flow(3), &format!("SUBSCRIBE sip:102@{DOMAIN} SIP/2.0\nVia: SIP/2.0/WSS c3.invalid;branch=z9hG4bKun\nMax-Forwards: 70\nTo: <sip:102@{DOMAIN}>;tag={tag}\nFrom: <sip:103@{DOMAIN}>;tag=fe2\nCall-ID: e2\nCSeq: 9 SUBSCRIBE\nEvent: presence\nExpires: 0\nContact: <sip:103@c3.invalid;transport=ws>\nContent-Length: 0\n\n"));
+    let got = w.take(Dest::Flow(3));
+    assert!(matches!(&got[0], Message::Response(r) if r.status == 200));
+    for m in got.into_iter().skip(1) {
+        w.inbox.entry(Dest::Flow(3)).or_default().push(m);
+    }
+    w.advance(1_000);
+    let n = w.notifies(3, 200);
+    assert_eq!(
+        n.last().unwrap().headers.get("Subscription-State"),
+        Some("terminated;reason=timeout")
+    );
+    assert_eq!(w.core.stats().subscriptions, 0);
+    // A NOTIFY answered 481 ends it; a closed flow ends its subscriptions.
+    w.subscribe(3, "103", "102", "presence", "e3");
+    w.notifies(3, 481);
+    assert_eq!(w.core.stats().subscriptions, 0);
+    w.subscribe(3, "103", "102", "presence", "e4");
+    w.subscribe(3, "103", "directory", "presence", "e5");
+    assert_eq!(w.core.stats().subscriptions, 2);
+    w.close(3);
+    assert_eq!(w.core.stats().subscriptions, 0);
+}
+
+#[test]
+fn publish_sets_ones_own_status_and_nobody_elses() {
+    let mut w = World::new();
+    for f in [2, 3] {
+        w.connect(f);
+    }
+    w.register(2, "102");
+    w.register(3, "103");
+    w.subscribe(3, "103", "102", "presence", "pw1");
+    w.notifies(3, 200);
+    let pidf = docs::pidf(&docs::Presence {
+        entity: format!("sip:102@{DOMAIN}"),
+        status: Status::Dnd,
+        note: None,
+    });
+    let headers = "Event: presence\nExpires: 3600\nContent-Type: application/pidf+xml\n";
+    let ok = w.request_as(2, "PUBLISH", "102", "102", DOMAIN, "pub1", headers, &pidf);
+    assert_eq!(ok.status, 200, "{}", ok.reason);
+    let etag = ok.headers.get("SIP-ETag").unwrap().to_string();
+    assert_eq!(w.saved, [(1, "102".to_string(), Choice::Dnd)]);
+    w.advance(600);
+    assert_eq!(
+        w.notifies(3, 200)
+            .iter()
+            .map(pidf_status)
+            .collect::<Vec<_>>(),
+        [Status::Dnd]
+    );
+    // Calls to 102 now get busy.
+    w.connect(1);
+    w.register(1, "101");
+    assert_eq!(
+        w.call(1, "101", "102", "pubcall").last().unwrap().status,
+        486
+    );
+    // Refresh with the entity tag; an unknown tag is 412.
+    let r = w.request_as(
+        2,
+        "PUBLISH",
+        "102",
+        "102",
+        DOMAIN,
+        "pub2",
+        &format!("Event: presence\nSIP-If-Match: {etag}\nExpires: 3600\n"),
+        "",
+    );
+    assert_eq!(r.status, 200);
+    let r = w.request_as(
+        2,
+        "PUBLISH",
+        "102",
+        "102",
+        DOMAIN,
+        "pub3",
+        "Event: presence\nSIP-If-Match: nope\nExpires: 3600\n",
+        "",
+    );
+    assert_eq!(r.status, 412);
+    // Someone else's presence, a bad document, another event: refused.
+    let r = w.request_as(3, "PUBLISH", "103", "102", DOMAIN, "pub4", headers, &pidf);
+    assert_eq!(r.status, 403);
+    let r = w.request_as(
+        2,
+        "PUBLISH",
+        "102",
+        "102",
+        DOMAIN,
+        "pub5",
+        headers,
+        "<presence",
+    );
+    assert_eq!(r.status, 400);
+    let r = w.request_as(
+        2,
+        "PUBLISH",
+        "102",
+        "102",
+        DOMAIN,
+        "pub6",
+        "Event: dialog\nContent-Type: application/pidf+xml\n",
+        &pidf,
+    );
+    assert_eq!(r.status, 489);
+    assert_eq!(w.saved.len(), 1);
+}
+
+#[test]
+fn a_desk_phones_busy_lamp_gets_dialog_info() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    w.register(3, "103");
+    let ok = w.subscribe(3, "103", "102", "dialog", "blf1");
+    assert_eq!(ok.status, 200);
+    let parse = |n: &Request| {
+        assert_eq!(
+            n.headers.get("Content-Type"),
+            Some("application/dialog-info+xml")
+        );
+        assert_eq!(n.headers.get("Event"), Some("dialog"));
+        docs::parse_dialog_info(std::str::from_utf8(&n.body).unwrap()).unwrap()
+    };
+    let (entity, _, full, dialogs) = parse(&w.notifies(3, 200)[0]);
+    assert_eq!(entity, format!("sip:102@{DOMAIN}"));
+    assert!(full && dialogs.is_empty());
+    w.advance(1_000);
+    w.call(1, "101", "102", "blfcall");
+    let (_, v, _, dialogs) = parse(&w.notifies(3, 200)[0]);
+    assert_eq!(v, 1);
+    assert_eq!(dialogs.len(), 1);
+    assert_eq!(dialogs[0].state, docs::DialogPhase::Early);
+    assert_eq!(dialogs[0].direction, Some(docs::Direction::Recipient));
+    assert_eq!(dialogs[0].call_id, "blfcall");
+    let inv = w.requests(Dest::Flow(2)).pop().unwrap();
+    w.advance(1_000);
+    w.answer_invite(2, &inv, 200, "b");
+    let (_, _, _, dialogs) = parse(&w.notifies(3, 200)[0]);
+    assert_eq!(dialogs[0].state, docs::DialogPhase::Confirmed);
 }
