@@ -1588,6 +1588,14 @@ const SINGLE_VALUED: &[&str] = &[
 /// no `<>` (ltgtruri), single-valued headers appear once (multi01, mcl01), numbers are plain
 /// digits in range (ncl, scalar02), and every Via, From, To and Contact must parse.
 pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
+    parse_with(buf, MAX_MESSAGE_SIZE)
+}
+
+/// [`parse`] allowing a body of up to `max_body` bytes (the headers stay within
+/// [`MAX_MESSAGE_SIZE`]): a softphone takes a whole company directory's presence in one
+/// NOTIFY from the server it is logged in to, which for a few hundred people is larger.
+pub fn parse_with(buf: &[u8], max_body: usize) -> Result<(Message, usize), ParseError> {
+    let max_total = MAX_MESSAGE_SIZE.max(max_body.saturating_add(MAX_MESSAGE_SIZE));
     // RFC 5626 keepalives and stray CRLFs between messages on a stream are skipped.
     let skip = buf
         .iter()
@@ -1678,12 +1686,12 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
     };
     let available = buf.len() - body_start;
     let body_len = match content_length {
-        Some(n) if n > MAX_MESSAGE_SIZE => return Err(ParseError::TooLarge),
+        Some(n) if n > max_body.max(MAX_MESSAGE_SIZE) => return Err(ParseError::TooLarge),
         Some(n) if n > available => return Err(ParseError::Incomplete),
         Some(n) => n,
         None => available,
     };
-    if body_start + body_len > MAX_MESSAGE_SIZE {
+    if body_start + body_len > max_total {
         return Err(ParseError::TooLarge);
     }
     let body = buf[body_start..body_start + body_len].to_vec();
@@ -1746,7 +1754,12 @@ pub fn parse(buf: &[u8]) -> Result<(Message, usize), ParseError> {
 /// Parses a whole datagram or WebSocket message: a short body is invalid, not incomplete.
 /// Octets after Content-Length bytes of body are ignored (RFC 3261 18.3, RFC 4475 dblreq).
 pub fn parse_datagram(buf: &[u8]) -> Result<Message, ParseError> {
-    match parse(buf) {
+    parse_datagram_with(buf, MAX_MESSAGE_SIZE)
+}
+
+/// [`parse_datagram`] allowing a body of up to `max_body` bytes (see [`parse_with`]).
+pub fn parse_datagram_with(buf: &[u8], max_body: usize) -> Result<Message, ParseError> {
+    match parse_with(buf, max_body) {
         Ok((m, _)) => Ok(m),
         Err(ParseError::Incomplete) => {
             if header_end(buf).is_some() {
@@ -2196,5 +2209,29 @@ mod tests {
         let resp = bad_request_for(raw, &err.to_string()).unwrap();
         assert_eq!(resp.status, 400);
         assert!(resp.reason.contains("Max-Forwards"), "{}", resp.reason);
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn a_body_over_64_kib_is_refused_unless_allowed() {
+        let body = "x".repeat(300 * 1024);
+        let text = format!(
+            "NOTIFY sip:a@b SIP/2.0\r\nVia: SIP/2.0/WSS h;branch=z9hG4bK1\r\nFrom: <sip:d@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: c\r\nCSeq: 1 NOTIFY\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        assert_eq!(
+            parse_datagram(text.as_bytes()).unwrap_err(),
+            ParseError::TooLarge
+        );
+        let m = parse_datagram_with(text.as_bytes(), 1 << 20).unwrap();
+        assert!(matches!(m, Message::Request(r) if r.body.len() == body.len()));
+        assert_eq!(
+            parse_datagram_with(text.as_bytes(), 200 * 1024).unwrap_err(),
+            ParseError::TooLarge
+        );
     }
 }

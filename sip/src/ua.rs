@@ -17,6 +17,7 @@ use crate::dialog::{Dialog, Role, cancel_for};
 use crate::digest::{Challenge, Credentials};
 use crate::message::{
     CSeq, Message, Method, NameAddr, Request, Response, SipMessage, Uri, parse_datagram,
+    parse_datagram_with,
 };
 use crate::presence::{ListNotify, parse_list_notify};
 use crate::rng::Rng;
@@ -91,6 +92,10 @@ pub enum RegistrationState {
 /// The UI's handle for one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallHandle(pub u64);
+
+/// The largest body taken from the server: a whole directory's presence (RFC 4662 list,
+/// about 600 bytes a person) comes in one NOTIFY, 3 MB for 5,000 people.
+pub const MAX_INBOUND_BODY: usize = 8 << 20;
 
 /// What happened, for the UI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -752,7 +757,7 @@ impl UserAgent {
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return; // CRLF keepalive pong
         }
-        let Ok(msg) = parse_datagram(bytes) else {
+        let Ok(msg) = parse_datagram_with(bytes, MAX_INBOUND_BODY) else {
             return;
         };
         self.tx.receive(msg, (), now);
