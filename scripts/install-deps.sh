@@ -19,6 +19,8 @@ if [ "${1:-}" = "--test" ]; then
   # tests/e2e/baresip.test.mjs: baresip and the modules it uses (ausine, sndfile, aubridge, g711),
   # without the metapackage's GTK, FFmpeg and GStreamer front-ends.
   command -v baresip >/dev/null || apt_pkgs+=(baresip-core)
+  # tests/e2e/presence-sip.test.mjs: sipp watches a busy lamp (dialog event) over UDP.
+  command -v sipp >/dev/null || apt_pkgs+=(sip-tester)
   command -v c++ >/dev/null || apt_pkgs+=(g++) # libfuzzer-sys builds libFuzzer (fuzz/run.sh)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then

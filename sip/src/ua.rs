@@ -16,8 +16,7 @@ use crate::Instant;
 use crate::dialog::{Dialog, Role, cancel_for};
 use crate::digest::{Challenge, Credentials};
 use crate::message::{
-    CSeq, Message, Method, NameAddr, Request, Response, SipMessage, Uri, parse_datagram,
-    parse_datagram_with,
+    CSeq, Message, Method, NameAddr, Request, Response, SipMessage, Uri, parse_datagram_with,
 };
 use crate::presence::{ListNotify, parse_list_notify};
 use crate::rng::Rng;
@@ -1689,6 +1688,7 @@ fn dialog_response(req: &Request, status: u16, reason: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::parse_datagram;
 
     /// The next REGISTER the user agent sends.
     fn next_register(ua: &mut UserAgent) -> Request {
