@@ -497,7 +497,7 @@ impl Core {
         if let Some((rec, changed)) = self.calls.end(call_id, unix, status) {
             info!(call_id, outcome = rec.outcome.as_str(), "call ended");
             self.record(rec);
-            self.presence_changed(&changed, now);
+            self.calls_changed(&changed, now);
         }
     }
 
@@ -534,7 +534,7 @@ impl Core {
                 let unix = self.unix_ms(now);
                 for (rec, changed) in self.calls.sweep(now, unix) {
                     self.record(rec);
-                    self.presence_changed(&changed, now);
+                    self.calls_changed(&changed, now);
                 }
                 self.timers.arm(now + DIALOG_SWEEP_MS, Timer::DialogSweep);
             }
@@ -1280,7 +1280,7 @@ impl Core {
                 .calls
                 .start(&rec.sip_call_id.clone(), caller_aor, Some(callee), rec, now)
             {
-                self.presence_changed(&changed, now);
+                self.calls_changed(&changed, now);
             }
         }
         let mut ctx = Ctx::new(
@@ -1609,7 +1609,7 @@ impl Core {
                 if step.answered {
                     let unix = self.unix_ms(now);
                     if let Some(callee) = self.calls.answered(call_id, unix, device.flatten()) {
-                        self.presence_changed(&[callee], now);
+                        self.calls_changed(&[callee], now);
                     }
                 } else if final_status >= 300 {
                     self.end_call(call_id, Some(final_status), now);

@@ -49,6 +49,16 @@ impl Core {
     /// What `aors` show may have changed: their watchers are told (dialog watchers of any
     /// change in their calls, presence watchers when the status differs from the last shown).
     pub(super) fn presence_changed(&mut self, aors: &[AorKey], now: Instant) {
+        self.watchers_told(aors, false, now);
+    }
+
+    /// `aors`' calls changed (a call rings, is answered or ends): their busy lamps are told
+    /// too, even when the status stays the same (a second call, say).
+    pub(super) fn calls_changed(&mut self, aors: &[AorKey], now: Instant) {
+        self.watchers_told(aors, true, now);
+    }
+
+    fn watchers_told(&mut self, aors: &[AorKey], calls: bool, now: Instant) {
         for aor in aors {
             if !self.presence.watched(aor) {
                 self.presence.shown.remove(aor);
@@ -62,7 +72,11 @@ impl Core {
                     let Some(sub) = self.presence.subs.get_mut(id) else {
                         continue;
                     };
-                    if changed || sub.event == EventKind::Dialog {
+                    let tell = match sub.event {
+                        EventKind::Presence => changed,
+                        EventKind::Dialog => calls,
+                    };
+                    if tell {
                         sub.pending = Pending::Full;
                         touched.push(*id);
                     }
