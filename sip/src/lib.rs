@@ -1,6 +1,6 @@
 //! Centrala's SIP, sans-IO: messages ([`message`]), digest authentication ([`digest`]),
-//! RFC 3261 transactions ([`transaction`]), dialogs ([`dialog`]) and the softphone's user
-//! agent ([`ua`]).
+//! RFC 3261 transactions ([`transaction`]), dialogs ([`dialog`]), presence documents
+//! ([`presence`]: PIDF, dialog-info, resource lists) and the softphone's user agent ([`ua`]).
 //!
 //! Invariants: this crate does no IO, spawns nothing and never reads the clock. Callers pass
 //! time in as [`Instant`] (milliseconds from any epoch they choose) and randomness as a seed.
@@ -10,6 +10,7 @@ pub mod dialog;
 pub mod digest;
 pub mod framing;
 pub mod message;
+pub mod presence;
 pub mod rng;
 pub mod sdp;
 pub mod transaction;

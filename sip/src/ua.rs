@@ -1,5 +1,6 @@
 //! The softphone's user agent: registration with digest auth, outbound (RFC 5626) keepalives,
-//! and one-to-one calls with CANCEL, BYE and re-INVITE. Sans-IO: the browser gives it bytes
+//! one-to-one calls with CANCEL, BYE and re-INVITE, and the company directory's presence
+//! (one RFC 4662 list subscription, see [`UserAgent::subscribe_directory`]). Sans-IO: the browser gives it bytes
 //! from the WebSocket and "now"; it gives back text to send, events for the UI and when to
 //! wake it up.
 //!
@@ -12,15 +13,25 @@
 use std::collections::VecDeque;
 
 use crate::Instant;
-use crate::dialog::{Dialog, cancel_for};
+use crate::dialog::{Dialog, Role, cancel_for};
 use crate::digest::{Challenge, Credentials};
 use crate::message::{
     CSeq, Message, Method, NameAddr, Request, Response, SipMessage, Uri, parse_datagram,
 };
+use crate::presence::{ListNotify, parse_list_notify};
 use crate::rng::Rng;
 use crate::transaction::{Output, TimerConfig, Transactions, TxKey};
 
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS";
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS, NOTIFY";
+
+/// The directory's presence subscription asks for this lifetime (seconds).
+const DIRECTORY_EXPIRES: u32 = 600;
+/// Wait before subscribing again after a subscription ended without a Retry-After.
+const DIRECTORY_RETRY_MS: u64 = 30_000;
+/// After a reconnect, subscribe again once registered, or after this long at the latest.
+const DIRECTORY_RECONNECT_MS: u64 = 5_000;
+/// How long an ended subscription waits for the notifier's final NOTIFY.
+const DIRECTORY_LINGER_MS: u64 = 32_000;
 
 /// How the user agent is set up.
 #[derive(Debug, Clone)]
@@ -117,6 +128,15 @@ pub enum Event {
         reason: String,
         status: Option<u16>,
     },
+    /// A NOTIFY of the directory subscription: the whole list (`full_state`, the first one
+    /// and after every new subscription) or only the people who changed.
+    Presence(ListNotify),
+    /// The directory subscription ended (terminated by the server, refused, not answered,
+    /// or the connection closed). Presence shown may be stale; the user agent subscribes
+    /// again by itself, and the next subscription starts with a full NOTIFY.
+    PresenceLost {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +198,25 @@ struct Registration {
     auth_refused: bool,
 }
 
+/// The directory's presence subscription (RFC 6665 subscriber side).
+#[derive(Debug, Clone)]
+struct Subscription {
+    call_id: String,
+    /// Our From tag: a NOTIFY's To tag must be this.
+    from_tag: String,
+    /// The SUBSCRIBE sent last (answered with credentials on a 401/407).
+    last: Request,
+    /// Its transaction, while one is under way.
+    key: Option<TxKey>,
+    /// Made by the first 2xx or the first NOTIFY, whichever comes first.
+    dialog: Option<Dialog>,
+    auth_tries: u32,
+    /// Active: when to refresh. Ending: when to stop waiting for the final NOTIFY.
+    refresh_at: Option<Instant>,
+    /// We unsubscribed (Expires: 0): the final NOTIFY ends it quietly.
+    ending: bool,
+}
+
 /// A SIP user agent for one extension on one WebSocket.
 pub struct UserAgent {
     cfg: UaConfig,
@@ -194,6 +233,13 @@ pub struct UserAgent {
     keepalive_at: Option<Instant>,
     /// Incoming re-INVITEs / UPDATEs waiting for `accept_reoffer`.
     pending_requests: Vec<(TxKey, Request)>,
+    /// The UI wants the directory's presence (kept across reconnects).
+    want_directory: bool,
+    directory: Option<Subscription>,
+    /// When to subscribe to the directory again.
+    resubscribe_at: Option<Instant>,
+    /// Subscribe to the directory as soon as the registration succeeds (after a reconnect).
+    resubscribe_on_register: bool,
     events: VecDeque<Event>,
     transmit: VecDeque<String>,
 }
@@ -245,6 +291,10 @@ impl UserAgent {
             nc: 0,
             keepalive_at: None,
             pending_requests: Vec::new(),
+            want_directory: false,
+            directory: None,
+            resubscribe_at: None,
+            resubscribe_on_register: false,
             events: VecDeque::new(),
             transmit: VecDeque::new(),
         }
@@ -312,6 +362,8 @@ impl UserAgent {
             self.tx.poll_timeout(),
             self.reg.refresh_at,
             self.keepalive_at,
+            self.directory.as_ref().and_then(|d| d.refresh_at),
+            self.resubscribe_at,
         ]
         .into_iter()
         .flatten()
@@ -319,16 +371,30 @@ impl UserAgent {
         .min()
     }
 
-    /// The WebSocket is open: register.
+    /// The WebSocket is open: register. If the directory was subscribed to before
+    /// (`subscribe_directory` without `unsubscribe_directory`), it is subscribed to again
+    /// once the registration succeeds, or 5 s after this at the latest.
     pub fn connected(&mut self, now: Instant) {
         self.connected = true;
         self.reg.removing = false;
         self.keepalive_at = Some(now + self.cfg.keepalive_ms);
+        if self.want_directory {
+            self.resubscribe_on_register = true;
+            self.resubscribe_at = Some(now + DIRECTORY_RECONNECT_MS);
+        }
         self.send_register(now, None);
     }
 
-    /// The WebSocket closed: every call ends and registration is gone until `connected`.
+    /// The WebSocket closed: every call ends, registration and the directory subscription
+    /// are gone until `connected` (which brings both back).
     pub fn disconnected(&mut self) {
+        if self.directory.take().is_some_and(|d| !d.ending) {
+            self.events.push_back(Event::PresenceLost {
+                reason: "Connection to the phone system lost".into(),
+            });
+        }
+        self.resubscribe_at = None;
+        self.resubscribe_on_register = false;
         self.connected = false;
         self.tx.flow_closed(|_| true);
         while self.tx.poll().is_some() {}
@@ -705,6 +771,7 @@ impl UserAgent {
             self.keepalive_at = Some(now + self.cfg.keepalive_ms);
             self.transmit.push_back("\r\n\r\n".into());
         }
+        self.directory_timers(now);
         let t2 = self.timers.t2;
         let mut give_up = Vec::new();
         for call in &mut self.calls {
@@ -752,6 +819,14 @@ impl UserAgent {
     }
 
     fn on_timeout(&mut self, key: TxKey, now: Instant) {
+        if self
+            .directory
+            .as_ref()
+            .is_some_and(|d| d.key.as_ref() == Some(&key))
+        {
+            self.directory_failed("The phone system does not answer".into(), None, now);
+            return;
+        }
         if self.reg.key.as_ref() == Some(&key) {
             self.reg.key = None;
             self.fail_registration("The phone system does not answer", false);
@@ -772,6 +847,14 @@ impl UserAgent {
     }
 
     fn on_response(&mut self, key: TxKey, resp: Response, now: Instant) {
+        if self
+            .directory
+            .as_ref()
+            .is_some_and(|d| d.key.as_ref() == Some(&key))
+        {
+            self.on_subscribe_response(resp, now);
+            return;
+        }
         if self.reg.key.as_ref() == Some(&key) {
             self.on_register_response(resp, now);
             return;
@@ -925,6 +1008,13 @@ impl UserAgent {
                 // Refresh well before expiry (RFC 5626: at most 0.8 of the lifetime... minus a margin).
                 self.reg.refresh_at = Some(now + expires * 1000 * 3 / 4);
                 self.set_reg_state(RegistrationState::Registered);
+                if std::mem::take(&mut self.resubscribe_on_register)
+                    && self.want_directory
+                    && self.directory.is_none()
+                {
+                    self.resubscribe_at = None;
+                    self.send_directory_subscribe(now);
+                }
             }
             401 | 407 if self.reg.auth_tries < 2 => {
                 self.reg.auth_tries += 1;
@@ -1008,6 +1098,10 @@ impl UserAgent {
         let in_dialog = req.to_tag().is_some();
         if req.method == Method::Cancel {
             self.on_cancel(key, req, now);
+            return;
+        }
+        if req.method == Method::Notify {
+            self.on_notify(key, req, now);
             return;
         }
         if in_dialog {
@@ -1166,6 +1260,415 @@ impl UserAgent {
             }
         }
     }
+}
+
+/// The directory's presence subscription (RFC 6665 subscriber, RFC 4662 list).
+impl UserAgent {
+    /// Subscribes to the company directory's presence: a SUBSCRIBE to
+    /// `sip:directory@<domain>` (`Event: presence`, `Supported: eventlist`, `Expires: 600`).
+    /// The server answers with a full list NOTIFY, then partial ones; each becomes an
+    /// [`Event::Presence`]. A 401/407 is answered with the registration's credentials, the
+    /// subscription is refreshed at 2/3 of the granted lifetime, and when it ends
+    /// ([`Event::PresenceLost`]) the user agent subscribes again after the server's
+    /// `retry-after` (else 30 s).
+    ///
+    /// The wish is kept until `unsubscribe_directory`, across `disconnected` and
+    /// `connected`: after a reconnect the directory is subscribed to again by itself, once
+    /// the registration succeeds (or 5 s after `connected` at the latest), so the web app
+    /// calls this once after login. Not connected: it subscribes when connected. A
+    /// subscription already under way is left as it is.
+    pub fn subscribe_directory(&mut self, now: Instant) {
+        self.want_directory = true;
+        if self.directory.as_ref().is_some_and(|d| !d.ending) {
+            return;
+        }
+        self.directory = None;
+        if !self.connected {
+            return;
+        }
+        self.resubscribe_at = None;
+        self.resubscribe_on_register = false;
+        self.send_directory_subscribe(now);
+    }
+
+    /// Ends the directory subscription (SUBSCRIBE with `Expires: 0`) and stops subscribing
+    /// again. The server's final NOTIFY is answered (its body, if any, still comes as an
+    /// `Event::Presence`); no `Event::PresenceLost` follows.
+    pub fn unsubscribe_directory(&mut self, now: Instant) {
+        self.want_directory = false;
+        self.resubscribe_at = None;
+        self.resubscribe_on_register = false;
+        if !self.connected {
+            self.directory = None;
+            return;
+        }
+        let Some(sub) = self.directory.as_mut() else {
+            return;
+        };
+        if sub.ending {
+            return;
+        }
+        sub.ending = true;
+        sub.refresh_at = Some(now + DIRECTORY_LINGER_MS);
+        // With a SUBSCRIBE under way, the Expires: 0 goes when it is answered.
+        if sub.dialog.is_some() && sub.key.is_none() {
+            self.send_directory_refresh(0, now);
+        }
+    }
+
+    /// Whether a directory subscription exists (under way, active or ending).
+    pub fn directory_subscribed(&self) -> bool {
+        self.directory.is_some()
+    }
+
+    /// A new subscription: new Call-ID and From tag, out of any dialog.
+    fn send_directory_subscribe(&mut self, now: Instant) {
+        let uri = Uri::sip(Some("directory"), &self.cfg.domain);
+        let mut r = Request::new(Method::Subscribe, uri.clone());
+        let via = self.via();
+        r.headers.push("Via", via);
+        r.headers.push("Max-Forwards", "70");
+        r.headers.push("To", format!("<{uri}>"));
+        let tag = self.rng.token(10);
+        r.headers.push("From", self.local_from(&tag));
+        let call_id = self.rng.token(22);
+        r.headers.push("Call-ID", call_id.clone());
+        r.headers.push("CSeq", "1 SUBSCRIBE");
+        subscribe_headers(
+            &mut r,
+            &self.contact_uri(),
+            &self.cfg.user_agent,
+            DIRECTORY_EXPIRES,
+        );
+        let key = self.tx.send_request(r.clone(), (), true, now);
+        self.directory = Some(Subscription {
+            call_id,
+            from_tag: tag,
+            last: r,
+            key: Some(key),
+            dialog: None,
+            auth_tries: 0,
+            refresh_at: None,
+            ending: false,
+        });
+        self.drain(now);
+    }
+
+    /// An in-dialog SUBSCRIBE: a refresh, or `Expires: 0` to end the subscription.
+    fn send_directory_refresh(&mut self, expires: u32, now: Instant) {
+        let via = self.via();
+        let contact = self.contact_uri();
+        let Some(sub) = self.directory.as_mut() else {
+            return;
+        };
+        let Some(dialog) = sub.dialog.as_mut() else {
+            return;
+        };
+        let mut r = dialog.request(Method::Subscribe, &via, None);
+        subscribe_headers(&mut r, &contact, &self.cfg.user_agent, expires);
+        sub.auth_tries = 0;
+        sub.last = r.clone();
+        sub.key = Some(self.tx.send_request(r, (), true, now));
+        self.drain(now);
+    }
+
+    /// Sends the last SUBSCRIBE again with a new branch and CSeq, `auth` (credentials for a
+    /// challenge) and `expires` (after a 423) when given.
+    fn resend_subscribe(
+        &mut self,
+        auth: Option<(&'static str, Credentials)>,
+        expires: Option<u32>,
+        now: Instant,
+    ) {
+        let via = self.via();
+        let Some(sub) = self.directory.as_mut() else {
+            return;
+        };
+        let mut r = sub.last.clone();
+        r.headers.set("Via", via);
+        let seq = r.cseq().map_or(1, |c| c.seq) + 1;
+        r.headers.set(
+            "CSeq",
+            CSeq {
+                seq,
+                method: Method::Subscribe,
+            }
+            .to_string(),
+        );
+        if let Some(e) = expires {
+            r.headers.set("Expires", e.to_string());
+        }
+        if let Some((name, creds)) = auth {
+            r.headers.remove("Authorization");
+            r.headers.remove("Proxy-Authorization");
+            r.headers.push(name, creds.to_string());
+        }
+        if let Some(d) = sub.dialog.as_mut() {
+            d.local_seq = d.local_seq.max(seq);
+        }
+        sub.last = r.clone();
+        sub.key = Some(self.tx.send_request(r, (), true, now));
+        self.drain(now);
+    }
+
+    fn on_subscribe_response(&mut self, resp: Response, now: Instant) {
+        let Some(sub) = self.directory.as_mut() else {
+            return;
+        };
+        if resp.status < 200 {
+            return;
+        }
+        sub.key = None;
+        match resp.status {
+            200..=299 => {
+                sub.auth_tries = 0;
+                if sub.dialog.is_none() {
+                    sub.dialog = subscription_dialog(&sub.last, &resp);
+                }
+                let asked = sub.last.expires().unwrap_or(DIRECTORY_EXPIRES);
+                if sub.ending {
+                    // Unsubscribed while this SUBSCRIBE was under way: end it now.
+                    if asked != 0 {
+                        self.send_directory_refresh(0, now);
+                    }
+                    return;
+                }
+                let granted = resp.expires().unwrap_or(asked).max(10);
+                sub.refresh_at = Some(now + u64::from(granted) * 1000 * 2 / 3);
+            }
+            401 | 407 if sub.auth_tries < 2 => {
+                sub.auth_tries += 1;
+                let last = sub.last.clone();
+                match self.authorize(&last, &resp) {
+                    Some(auth) => self.resend_subscribe(Some(auth), None, now),
+                    None => self.directory_failed(
+                        "The phone system asked for an unsupported login method".into(),
+                        None,
+                        now,
+                    ),
+                }
+            }
+            423 if !sub.ending => {
+                match resp
+                    .headers
+                    .get("Min-Expires")
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+                    .filter(|m| (1..=86_400).contains(m))
+                {
+                    Some(min) => self.resend_subscribe(None, Some(min), now),
+                    None => self.directory_failed(
+                        "The phone system refused the directory subscription: 423 without Min-Expires"
+                            .into(),
+                        None,
+                        now,
+                    ),
+                }
+            }
+            status => {
+                let retry = retry_after(resp.headers.get("Retry-After"));
+                self.directory_failed(
+                    format!(
+                        "The phone system refused the directory subscription: {status} {}",
+                        resp.reason
+                    ),
+                    retry,
+                    now,
+                );
+            }
+        }
+    }
+
+    /// The subscription is over without our asking: tell the UI and plan a new one.
+    fn directory_failed(&mut self, reason: String, retry_after_s: Option<u64>, now: Instant) {
+        let Some(sub) = self.directory.take() else {
+            return;
+        };
+        if sub.ending {
+            return;
+        }
+        self.events.push_back(Event::PresenceLost { reason });
+        if self.want_directory {
+            let wait = retry_after_s.map_or(DIRECTORY_RETRY_MS, |s| s.min(3600) * 1000);
+            self.resubscribe_at = Some(now + wait);
+        }
+    }
+
+    fn directory_timers(&mut self, now: Instant) {
+        if let Some(sub) = self.directory.as_mut()
+            && sub.refresh_at.is_some_and(|t| now >= t)
+        {
+            sub.refresh_at = None;
+            if sub.ending {
+                // The final NOTIFY never came: forget the subscription.
+                self.directory = None;
+            } else if sub.key.is_none() {
+                if sub.dialog.is_some() {
+                    self.send_directory_refresh(DIRECTORY_EXPIRES, now);
+                } else {
+                    self.directory = None;
+                    self.send_directory_subscribe(now);
+                }
+            }
+        }
+        if self.resubscribe_at.is_some_and(|t| now >= t) {
+            self.resubscribe_at = None;
+            if self.connected && self.want_directory && self.directory.is_none() {
+                self.resubscribe_on_register = false;
+                self.send_directory_subscribe(now);
+            }
+        }
+    }
+
+    /// A NOTIFY: ours when its Call-ID and To tag are our SUBSCRIBE's and its From tag the
+    /// dialog's (or any, before the dialog exists: RFC 6665 4.1.2.4); else 481.
+    fn on_notify(&mut self, key: TxKey, req: Request, now: Instant) {
+        let to_tag = req.to_tag();
+        let from_tag = req.from_tag();
+        let ours = self.directory.as_ref().is_some_and(|s| {
+            req.call_id() == Some(s.call_id.as_str())
+                && to_tag.as_deref() == Some(s.from_tag.as_str())
+                && match &s.dialog {
+                    Some(d) => from_tag.as_deref() == Some(d.id.remote_tag.as_str()),
+                    None => from_tag.is_some(),
+                }
+        });
+        if !ours
+            && self
+                .calls
+                .iter()
+                .any(|c| c.dialog.as_ref().is_some_and(|d| d.matches(&req, true)))
+        {
+            // A NOTIFY inside a call (e.g. a REFER's) is the call's, as before.
+            self.on_in_dialog_request(key, req, now);
+            return;
+        }
+        let Some(sub) = self.directory.as_mut().filter(|_| ours) else {
+            self.tx
+                .send_response(&key, req.response(481, "Subscription Does Not Exist"), now);
+            return;
+        };
+        let event = req
+            .headers
+            .get("Event")
+            .and_then(|e| e.split(';').next())
+            .map(str::trim);
+        if !event.is_some_and(|e| e.eq_ignore_ascii_case("presence")) {
+            self.tx
+                .send_response(&key, req.response(489, "Bad Event"), now);
+            return;
+        }
+        match sub.dialog.as_mut() {
+            Some(d) => {
+                if d.on_request(&req).is_err() {
+                    self.tx.send_response(
+                        &key,
+                        req.response(500, "Server Internal Error (CSeq out of order)"),
+                        now,
+                    );
+                    return;
+                }
+            }
+            None => match Dialog::uas(&req, &sub.from_tag) {
+                // The NOTIFY came before the 2xx: it makes the dialog.
+                Ok(mut d) => {
+                    d.role = Role::Uac;
+                    d.local_seq = sub.last.cseq().map_or(1, |c| c.seq);
+                    sub.dialog = Some(d);
+                }
+                Err(_) => {
+                    self.tx.send_response(
+                        &key,
+                        req.response(400, "Bad Request (missing Contact)"),
+                        now,
+                    );
+                    return;
+                }
+            },
+        }
+        let list = if req.body.is_empty() {
+            None
+        } else {
+            let parsed = std::str::from_utf8(&req.body)
+                .map_err(|_| "the body is not UTF-8".to_string())
+                .and_then(|body| {
+                    parse_list_notify(req.content_type().unwrap_or(""), body)
+                        .map_err(|e| e.to_string())
+                });
+            match parsed {
+                Ok(list) => Some(list),
+                Err(why) => {
+                    let why: String = why.chars().filter(|c| !c.is_control()).take(120).collect();
+                    self.tx.send_response(
+                        &key,
+                        req.response(400, &format!("Bad Request ({why})")),
+                        now,
+                    );
+                    return;
+                }
+            }
+        };
+        self.tx.send_response(&key, req.response(200, "OK"), now);
+        if let Some(list) = list {
+            self.events.push_back(Event::Presence(list));
+        }
+        let state = req.headers.get("Subscription-State").unwrap_or("active");
+        let value = state.split(';').next().unwrap_or("").trim();
+        if value.eq_ignore_ascii_case("terminated") {
+            let reason = state_param(state, "reason").unwrap_or("no reason given");
+            let reason = format!("The phone system ended the directory subscription ({reason})");
+            let retry = retry_after(state_param(state, "retry-after"));
+            self.directory_failed(reason, retry, now);
+        } else if let Some(expires) =
+            state_param(state, "expires").and_then(|e| e.trim().parse::<u64>().ok())
+            && let Some(sub) = self.directory.as_mut()
+            && !sub.ending
+        {
+            // The notifier may shorten the subscription: refresh before it runs out.
+            let at = now + expires.max(10) * 1000 * 2 / 3;
+            sub.refresh_at = Some(sub.refresh_at.map_or(at, |t| t.min(at)));
+        }
+    }
+}
+
+/// The headers every directory SUBSCRIBE carries.
+fn subscribe_headers(r: &mut Request, contact: &str, user_agent: &str, expires: u32) {
+    r.headers.push("Contact", format!("<{contact}>"));
+    r.headers.push("Event", "presence");
+    r.headers.push(
+        "Accept",
+        "application/pidf+xml, application/rlmi+xml, multipart/related",
+    );
+    r.headers.push("Supported", "eventlist");
+    r.headers.push("Expires", expires.to_string());
+    r.headers.push("Allow", ALLOW);
+    r.headers.push("User-Agent", user_agent);
+}
+
+/// The subscription's dialog from our SUBSCRIBE and its 2xx. A 2xx without the Contact
+/// RFC 6665 requires targets the Request-URI.
+fn subscription_dialog(req: &Request, resp: &Response) -> Option<Dialog> {
+    Dialog::uac(req, resp).ok().or_else(|| {
+        let mut r = resp.clone();
+        r.headers.push("Contact", format!("<{}>", req.uri));
+        Dialog::uac(req, &r).ok()
+    })
+}
+
+/// A parameter of a Subscription-State value (`terminated;reason=timeout;retry-after=60`).
+fn state_param<'a>(value: &'a str, name: &str) -> Option<&'a str> {
+    value.split(';').skip(1).find_map(|p| {
+        let (n, v) = p.split_once('=')?;
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// Seconds from a Retry-After header or `retry-after` parameter ("120", "120 (busy)").
+fn retry_after(v: Option<&str>) -> Option<u64> {
+    let v = v?.trim();
+    let digits: &str = &v[..v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len())];
+    digits.parse().ok()
 }
 
 /// A response that creates or confirms a dialog: Record-Route is copied (RFC 3261 12.1.1), so
