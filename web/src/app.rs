@@ -305,7 +305,7 @@ pub fn app() -> Html {
     {
         let dispatch = dispatch.clone();
         use_effect_with(logged_in, move |&on| {
-            let listener = on.then(|| web_sys::window()).flatten().map(|w| {
+            let listener = on.then(web_sys::window).flatten().map(|w| {
                 EventListener::new(&w, "keydown", move |e| {
                     let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
                         return;

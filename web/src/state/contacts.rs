@@ -235,6 +235,7 @@ impl ContactsState {
     }
 
     /// A colleague's presence by extension (offline when unknown).
+    #[cfg(test)]
     pub fn presence_of(&self, extension: &str) -> Presence {
         self.presence
             .get(extension)

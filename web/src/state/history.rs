@@ -112,8 +112,10 @@ mod tests {
 
     #[test]
     fn pages_replace_then_append() {
-        let mut h = HistoryState::default();
-        h.loading = true;
+        let mut h = HistoryState {
+            loading: true,
+            ..HistoryState::default()
+        };
         let first: Vec<_> = (0..PAGE as i64)
             .map(|i| item(100 - i, 1000 - i, false))
             .collect();
