@@ -69,7 +69,7 @@ pub fn view(st: &AppState, cx: &Cx) -> Html {
     } else {
         html! {
             <div class="table-wrap">
-                <table id="contacts" class={classes!("table", "contacts", stale.then_some("stale"))}
+                <table id="contacts" class={classes!("table", "contacts", stale.then_some("stale"))} tabindex="0"
                     aria-label={t.contacts_title} aria-rowcount={rows.len().to_string()}>
                     <thead><tr>
                         <th scope="col"><span class="visually-hidden">{ "★" }</span></th>
