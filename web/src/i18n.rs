@@ -60,6 +60,7 @@ strings! {
         fav_remove: (&str),
         confirm_remove: (&str),
         imported: (u64),
+        duplicates: (u64),
         import_line: (u64, &str),
         missed_badge: (u64),
         call_back: (&str),
@@ -221,6 +222,13 @@ pub static EN: Strings = Strings {
         }
     },
     import_line: |line, msg| format!("Line {line}: {msg}"),
+    duplicates: |n| {
+        if n == 1 {
+            "1 was already in your phone book.".into()
+        } else {
+            format!("{n} were already in your phone book.")
+        }
+    },
     missed_badge: |n| {
         if n == 1 {
             "1 missed call".into()
@@ -373,6 +381,12 @@ pub static PL: Strings = Strings {
         )
     },
     import_line: |line, msg| format!("Wiersz {line}: {msg}"),
+    duplicates: |n| {
+        format!(
+            "Pominięto {} (już są w książce).",
+            pl_plural(n, "kontakt", "kontakty", "kontaktów")
+        )
+    },
     missed_badge: |n| {
         pl_plural(
             n,
@@ -534,6 +548,7 @@ mod tests {
                 (t.confirm_remove)("Ala"),
                 (t.imported)(3),
                 (t.import_line)(4, "x"),
+                (t.duplicates)(2),
                 (t.missed_badge)(2),
                 (t.call_back)("Ala"),
                 (t.dial_key)('5'),

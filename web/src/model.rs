@@ -258,6 +258,8 @@ pub struct Contact {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ContactImport {
     pub imported: u64,
+    /// Left out: the phone book already has them.
+    pub duplicates: u64,
     /// (line, message).
     pub errors: Vec<(u64, String)>,
 }

@@ -359,6 +359,9 @@ fn phonebook_tools(st: &AppState, cx: &Cx) -> Html {
             if let Some(r) = &im.result {
                 <div id="import-result" role="status">
                     <p class="notice">{ (t.imported)(r.imported) }</p>
+                    if r.duplicates > 0 {
+                        <p class="hint">{ (t.duplicates)(r.duplicates) }</p>
+                    }
                     if !r.errors.is_empty() {
                         <ul class="import-errors error">
                             { for r.errors.iter().map(|(line, msg)| html! { <li>{ (t.import_line)(*line, msg) }</li> }) }

@@ -274,6 +274,7 @@ pub fn contact(v: &JsValue) -> Contact {
 pub fn contact_import(v: &JsValue) -> ContactImport {
     ContactImport {
         imported: u64_(v, "imported"),
+        duplicates: u64_(v, "duplicates"),
         errors: array(v, "errors")
             .iter()
             .map(|e| (u64_(e, "line"), str_(e, "message")))
