@@ -12,7 +12,8 @@ use std::rc::Rc;
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
-use wasm_bindgen_futures::spawn_local;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{JsFuture, spawn_local};
 use yew::prelude::*;
 
 use crate::addr::{looks_like_email, refresh_delay_ms, validate_login};
@@ -22,8 +23,12 @@ use crate::components::dialer::Dialer;
 use crate::components::login::{LoginForm, LoginRequest};
 use crate::components::set_password::SetPassword;
 use crate::components::status_bar::StatusBar;
+use crate::components::{Cx, contacts, history, shell};
+use crate::model::{Lang, MyStatus};
 use crate::services::phone::{Phone, PhoneConfig};
 use crate::services::{api, browser};
+use crate::state::contacts::RowKey;
+use crate::state::phonebook::{ContactInput, FormProblem, is_vcard};
 use crate::state::{Action, AppState, Screen, View};
 
 /// Retry after a failed credential fetch (no answer, server error).
@@ -171,15 +176,80 @@ async fn request_reset(email: String) -> String {
     }
 }
 
+/// Whether the gateway ended the session (and says so to the reducer).
+fn session_over(r: &api::Reply, dispatch: &Callback<Action>) -> bool {
+    if r.status == 401 {
+        dispatch.emit(Action::SessionEnded);
+        true
+    } else {
+        false
+    }
+}
+
+/// The directory, the phone book and the missed-call count, after login.
+async fn load_contacts(dispatch: Callback<Action>) {
+    let r = api::get("/api/v1/directory").await;
+    if session_over(&r, &dispatch) {
+        return;
+    }
+    match r.map(|v| api::list(v, api::directory_entry).0) {
+        Ok(d) => dispatch.emit(Action::DirectoryLoaded(d)),
+        Err(p) => dispatch.emit(Action::ContactsFailed(p.message)),
+    }
+    let r = api::get("/api/v1/contacts").await;
+    match r.map(|v| api::list(v, api::contact).0) {
+        Ok(b) => dispatch.emit(Action::BookLoaded(b)),
+        // No phone book (yet): the directory alone.
+        Err(_) => dispatch.emit(Action::BookLoaded(Vec::new())),
+    }
+    load_missed(dispatch).await;
+}
+
+async fn load_missed(dispatch: Callback<Action>) {
+    let r = api::get("/api/v1/history/missed").await;
+    if r.ok() {
+        dispatch.emit(Action::MissedCount(api::missed_unseen(&r.body)));
+    }
+}
+
+/// The newest page of the history (or the page before `before`), then marks missed calls
+/// seen when the history is on screen.
+async fn load_history(dispatch: Callback<Action>, before: Option<i64>, seen: bool) {
+    dispatch.emit(Action::HistoryLoading);
+    let path = match before {
+        Some(ms) => format!("/api/v1/history?before={ms}&limit=50"),
+        None => "/api/v1/history?limit=50".to_string(),
+    };
+    let r = api::get(&path).await;
+    if session_over(&r, &dispatch) {
+        return;
+    }
+    match r.map(api::history_page) {
+        Ok((items, missed)) => dispatch.emit(Action::HistoryLoaded {
+            items,
+            missed_unseen: if seen { None } else { missed },
+            append: before.is_some(),
+        }),
+        Err(p) => dispatch.emit(Action::HistoryFailed(p.message)),
+    }
+    if seen {
+        let r = api::send("POST", "/api/v1/history/seen", None).await;
+        if r.ok() {
+            dispatch.emit(Action::HistorySeen);
+        }
+    }
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
-    let state = use_reducer(|| AppState::new(browser::page_link()));
+    let state = use_reducer(|| AppState::new(browser::page_link()).with_lang(browser::language()));
     let session: SessionRef = use_mut_ref(Session::default);
     let dispatch = {
         let d = state.dispatcher();
         Callback::from(move |a: Action| d.dispatch(a))
     };
     let logged_in = state.screen == Screen::Phone;
+    let t = state.t();
 
     // Page load: a set-password link, or ask whether a session exists.
     {
@@ -193,18 +263,71 @@ pub fn app() -> Html {
         });
     }
 
+    use_effect_with(state.lang, |&lang| browser::set_document_lang(lang));
+
     // The phone runs exactly while the reducer is on the phone screen.
     {
         let (session, dispatch) = (session.clone(), dispatch.clone());
         use_effect_with(logged_in, move |&on| {
             if on {
                 begin(&session, &dispatch);
+                spawn_local(load_contacts(dispatch.clone()));
             }
             move || {
                 if on {
                     end(&session);
                 }
             }
+        });
+    }
+
+    // The history on screen: fetched when opened and after every call; missed calls seen.
+    {
+        let on_history = logged_in && state.view == View::History;
+        let dispatch = dispatch.clone();
+        use_effect_with((on_history, state.calls_ended), move |&(on, ended)| {
+            if on {
+                spawn_local(load_history(dispatch, None, true));
+            } else if ended > 0 {
+                spawn_local(load_missed(dispatch));
+            }
+        });
+    }
+
+    // The selected row stays in view.
+    use_effect_with(state.contacts.selected, |sel| {
+        if let Some(k) = sel {
+            browser::scroll_into_view(&k.dom_id());
+        }
+    });
+
+    // "/" focuses the contact search (from anywhere but a text field).
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with(logged_in, move |&on| {
+            let listener = on.then(web_sys::window).flatten().map(|w| {
+                EventListener::new(&w, "keydown", move |e| {
+                    let Some(e) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+                        return;
+                    };
+                    if e.key() != "/" || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                        return;
+                    }
+                    let typing = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .is_some_and(|el| {
+                            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                        });
+                    if !typing {
+                        e.prevent_default();
+                        dispatch.emit(Action::Navigate(View::Contacts));
+                        // After the render that shows the list.
+                        Timeout::new(0, || browser::focus("contact-search")).forget();
+                    }
+                })
+            });
+            move || drop(listener)
         });
     }
 
@@ -227,11 +350,11 @@ pub fn app() -> Html {
 
     let body = match state.screen {
         Screen::Loading => html! {
-            <section id="loading" class="card login" aria-busy="true"><p>{ "Loading…" }</p></section>
+            <section id="loading" class="card login" aria-busy="true"><p>{ t.loading }</p></section>
         },
         Screen::Login => login_screen(&state, &dispatch),
         Screen::SetPassword => set_password_screen(&state, &dispatch),
-        Screen::Phone => phone_screen(&state, &session, &dispatch),
+        Screen::Phone => Html::default(),
     };
 
     let on_logout = {
@@ -243,24 +366,17 @@ pub fn app() -> Html {
             });
         })
     };
-    let nav = |view: View, id: &'static str, label: &'static str| {
-        let onclick = dispatch.reform(move |_: MouseEvent| Action::Navigate(view));
-        let current = state.view == view;
-        html! {
-            <button {id} type="button" class={classes!("nav-item", current.then_some("current"))}
-                aria-pressed={current.to_string()} {onclick}>{ label }</button>
-        }
-    };
     let screen = match state.screen {
         Screen::Loading => "loading",
         Screen::Login => "login",
         Screen::SetPassword => "set-password",
         Screen::Phone => "phone",
     };
-    let wide = logged_in && state.view == View::Admin;
+    let cx = logged_in.then(|| make_cx(&state, &session, &dispatch));
 
     html! {
-        <div class={classes!("app", wide.then_some("wide"))} data-screen={screen} data-call={state.call_state()}>
+        <div class={classes!("app", logged_in.then_some("shell"))} data-screen={screen}
+            data-call={state.call_state()} data-view={state.view.data_view()}>
             <header class="topbar">
                 <div class="brand-row">
                     <h1 class="brand">{ "Centrala" }</h1>
@@ -268,25 +384,220 @@ pub fn app() -> Html {
                         <span id="company-name" class="company">{ name.to_string() }</span>
                     }
                 </div>
+                if let Some(cx) = &cx {
+                    { shell::me_and_status(&state, cx) }
+                }
                 <StatusBar
                     registration={state.registration.clone()}
                     extension={state.extension.clone()}
                     {logged_in}
+                    lang={state.lang}
                     {on_logout}
                 />
             </header>
-            if logged_in && state.is_admin() {
-                <nav class="nav" aria-label="Sections">
-                    { nav(View::Phone, "nav-phone", "Phone") }
-                    { nav(View::Admin, "nav-admin", "Admin") }
-                </nav>
+            if let Some(cx) = &cx {
+                { shell::nav(&state, cx) }
+                { phone_screen(&state, &session, &dispatch, cx) }
+            } else {
+                <main class="content">{ body }</main>
             }
-            <main class="content">{ body }</main>
         </div>
     }
 }
 
+/// The callbacks of the logged-in screens.
+fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) -> Cx {
+    let call = {
+        let session = session.clone();
+        Callback::from(move |(number, video): (String, bool)| {
+            with_phone(&session, |p| p.call(number, video))
+        })
+    };
+    let favourite = {
+        let (d, book) = (dispatch.clone(), state.contacts.book.clone());
+        Callback::from(move |(key, on): (RowKey, bool)| {
+            d.emit(Action::Favourite(key, on));
+            let (d, book) = (d.clone(), book.clone());
+            spawn_local(async move {
+                let r = match key {
+                    RowKey::Employee(id) => {
+                        let method = if on { "PUT" } else { "DELETE" };
+                        api::send(method, &format!("/api/v1/favourites/{id}"), None).await
+                    }
+                    RowKey::Contact(id) => {
+                        let Some(mut c) = book.into_iter().find(|c| c.id == id) else {
+                            return;
+                        };
+                        c.favourite = on;
+                        let input = ContactInput {
+                            name: c.name,
+                            organization: c.organization,
+                            numbers: c.numbers,
+                            favourite: on,
+                        };
+                        api::send(
+                            "PUT",
+                            &format!("/api/v1/contacts/{id}"),
+                            Some(contact_body(&input)),
+                        )
+                        .await
+                    }
+                };
+                if !session_over(&r, &d) && !r.ok() {
+                    d.emit(Action::Favourite(key, !on)); // put it back
+                }
+            });
+        })
+    };
+    let save_contact = {
+        let (d, form) = (dispatch.clone(), state.contact_form.clone());
+        Callback::from(move |()| {
+            let Some(f) = form.clone() else { return };
+            let input = match f.validate() {
+                Ok(i) => i,
+                Err(p) => return d.emit(Action::ContactFormRejected(p)),
+            };
+            d.emit(Action::ContactFormSubmitted);
+            let d = d.clone();
+            spawn_local(async move {
+                let body = Some(contact_body(&input));
+                let r = match f.editing {
+                    Some(id) => api::send("PUT", &format!("/api/v1/contacts/{id}"), body).await,
+                    None => api::send("POST", "/api/v1/contacts", body).await,
+                };
+                if session_over(&r, &d) {
+                    return;
+                }
+                match r.map(api::contact) {
+                    Ok(c) => d.emit(Action::ContactSaved(c)),
+                    Err(p) => d.emit(Action::ContactFormRejected(FormProblem::Server(
+                        p.display_message(),
+                    ))),
+                }
+            });
+        })
+    };
+    let remove_contact = {
+        let (d, t) = (dispatch.clone(), state.t());
+        Callback::from(move |(id, name): (i64, String)| {
+            if !browser::confirm(&(t.confirm_remove)(&name)) {
+                return;
+            }
+            let d = d.clone();
+            spawn_local(async move {
+                let r = api::send("DELETE", &format!("/api/v1/contacts/{id}"), None).await;
+                if !session_over(&r, &d) && (r.ok() || r.status == 404) {
+                    d.emit(Action::ContactRemoved(id));
+                }
+            });
+        })
+    };
+    let import = {
+        let d = dispatch.clone();
+        Callback::from(move |file: web_sys::File| {
+            d.emit(Action::ImportSubmitted);
+            let d = d.clone();
+            spawn_local(async move {
+                let text = JsFuture::from(file.text())
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_default();
+                let kind = if is_vcard(&file.name(), &text) {
+                    "text/vcard"
+                } else {
+                    "text/csv"
+                };
+                let r = api::send_text("/api/v1/contacts/import", kind, &text).await;
+                if session_over(&r, &d) {
+                    return;
+                }
+                match r.map(api::contact_import) {
+                    Ok(report) => {
+                        d.emit(Action::ImportDone(report));
+                        let r = api::get("/api/v1/contacts").await;
+                        if let Ok(b) = r.map(|v| api::list(v, api::contact).0) {
+                            d.emit(Action::BookLoaded(b));
+                        }
+                    }
+                    Err(p) => d.emit(Action::ImportFailed(p.display_message())),
+                }
+            });
+        })
+    };
+    let load_more_history = {
+        let (d, before) = (dispatch.clone(), state.history.before());
+        Callback::from(move |()| spawn_local(load_history(d.clone(), before, false)))
+    };
+    let set_lang = {
+        let d = dispatch.clone();
+        Callback::from(move |lang: Lang| {
+            d.emit(Action::SetLang(lang));
+            let d = d.clone();
+            spawn_local(async move {
+                let body = api::obj(&[("language", lang.tag().into())]);
+                let r = api::send("PUT", "/api/v1/me/language", Some(body)).await;
+                if !session_over(&r, &d) {
+                    d.emit(Action::LangSaved(if r.ok() {
+                        Ok(())
+                    } else {
+                        Err(r.problem().message)
+                    }));
+                }
+            });
+        })
+    };
+    let set_status = {
+        let (d, before, t) = (dispatch.clone(), state.my_status, state.t());
+        Callback::from(move |st: MyStatus| {
+            d.emit(Action::SetMyStatus(st));
+            let d = d.clone();
+            spawn_local(async move {
+                let body = api::obj(&[("status", st.as_str().into())]);
+                let r = api::send("PUT", "/api/v1/me/presence", Some(body)).await;
+                if !session_over(&r, &d) && !r.ok() {
+                    let why = format!("{}: {}", t.status_save_failed, r.problem().message);
+                    d.emit(Action::StatusFailed(before, why));
+                }
+            });
+        })
+    };
+    Cx {
+        dispatch: dispatch.clone(),
+        call,
+        favourite,
+        save_contact,
+        remove_contact,
+        import,
+        load_more_history,
+        set_lang,
+        set_status,
+    }
+}
+
+/// A contact as the API takes it.
+fn contact_body(c: &ContactInput) -> JsValue {
+    let numbers = api::arr(c.numbers.iter().map(|n| {
+        api::obj(&[
+            ("label", n.label.as_str().into()),
+            ("number", n.number.as_str().into()),
+        ])
+    }));
+    api::obj(&[
+        ("name", c.name.as_str().into()),
+        (
+            "organization",
+            c.organization
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from_str),
+        ),
+        ("numbers", numbers),
+        ("favourite", c.favourite.into()),
+    ])
+}
+
 fn login_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
+    let t = state.t();
     let on_submit = {
         let (dispatch, busy) = (dispatch.clone(), state.login_busy);
         Callback::from(move |req: LoginRequest| {
@@ -316,9 +627,7 @@ fn login_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
         let dispatch = dispatch.clone();
         Callback::from(move |email: String| {
             if !looks_like_email(&email) {
-                dispatch.emit(Action::ResetAnswered(
-                    "Enter an e-mail address like name@example.com".into(),
-                ));
+                dispatch.emit(Action::ResetAnswered(t.email_hint.into()));
                 return;
             }
             dispatch.emit(Action::ResetSubmitted);
@@ -330,6 +639,7 @@ fn login_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
     };
     html! {
         <LoginForm
+            lang={state.lang}
             error={state.login_error.clone().map(AttrValue::from)}
             busy={state.login_busy}
             reset_open={state.reset_open}
@@ -343,6 +653,7 @@ fn login_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
 }
 
 fn set_password_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
+    let t = state.t();
     let Some(link) = state.link.clone() else {
         return Html::default();
     };
@@ -372,9 +683,7 @@ fn set_password_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
         let dispatch = dispatch.clone();
         Callback::from(move |email: String| {
             if !looks_like_email(&email) {
-                dispatch.emit(Action::LinkRequestAnswered(
-                    "Enter an e-mail address like name@example.com".into(),
-                ));
+                dispatch.emit(Action::LinkRequestAnswered(t.email_hint.into()));
                 return;
             }
             dispatch.emit(Action::LinkRequestSubmitted);
@@ -396,13 +705,12 @@ fn set_password_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
     }
 }
 
-fn phone_screen(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) -> Html {
-    let on_call = {
-        let session = session.clone();
-        Callback::from(move |(number, video): (String, bool)| {
-            with_phone(&session, |p| p.call(number, video))
-        })
-    };
+fn phone_screen(
+    state: &AppState,
+    session: &SessionRef,
+    dispatch: &Callback<Action>,
+    cx: &Cx,
+) -> Html {
     let on_answer = {
         let session = session.clone();
         Callback::from(move |video: bool| with_phone(&session, |p| p.answer(video)))
@@ -426,29 +734,40 @@ fn phone_screen(state: &AppState, session: &SessionRef, dispatch: &Callback<Acti
         Callback::from(move |()| with_phone(&session, |p| p.set_camera_off(!off)))
     };
     let d = dispatch;
+    let main = match state.view {
+        View::Contacts | View::Dialpad => contacts::view(state, cx),
+        View::History => history::view(state, cx),
+        View::Settings => shell::settings(state, cx),
+        View::Admin(section) => html! {
+            <Admin on_session_ended={d.reform(|()| Action::SessionEnded)} {section} />
+        },
+    };
     html! {
         <>
-            // Always here, also under the admin panel: calls keep coming in.
-            <CallPanel
-                call={state.call.clone()}
-                end_reason={state.end_reason.clone().map(AttrValue::from)}
-                {on_answer}
-                {on_hangup}
-                {on_mute}
-                {on_camera}
-            />
-            if state.view == View::Admin {
-                <Admin on_session_ended={d.reform(|()| Action::SessionEnded)} />
-            } else if state.call.is_none() {
-                <Dialer
-                    value={state.dial.clone()}
-                    can_call={state.can_call()}
-                    on_input={d.reform(Action::DialInput)}
-                    on_digit={d.reform(Action::DialDigit)}
-                    on_backspace={d.reform(|()| Action::DialBackspace)}
-                    {on_call}
+            <main class="content" id="main">{ main }</main>
+            // Always here, beside every section: calls keep coming in.
+            <aside class="call-column" aria-label={state.t().call_panel_label}>
+                <CallPanel
+                    call={state.call.clone()}
+                    end_reason={state.end_reason.clone().map(AttrValue::from)}
+                    lang={state.lang}
+                    {on_answer}
+                    {on_hangup}
+                    {on_mute}
+                    {on_camera}
                 />
-            }
+                if state.call.is_none() {
+                    <Dialer
+                        value={state.dial.clone()}
+                        can_call={state.can_call()}
+                        lang={state.lang}
+                        on_input={d.reform(Action::DialInput)}
+                        on_digit={d.reform(Action::DialDigit)}
+                        on_backspace={d.reform(|()| Action::DialBackspace)}
+                        on_call={cx.call.clone()}
+                    />
+                }
+            </aside>
         </>
     }
 }

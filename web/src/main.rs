@@ -12,6 +12,7 @@
 mod addr;
 mod app;
 mod components;
+mod i18n;
 mod model;
 mod services;
 mod state;

@@ -50,6 +50,296 @@ pub struct Company {
 pub struct Me {
     pub employee: Employee,
     pub company: Company,
+    /// One's own status choice, if the gateway said.
+    pub presence: Option<MyStatus>,
+    /// The language chosen in Settings (kept for e-mail too); `None`: never chosen.
+    pub language: Option<Lang>,
+}
+
+/// A person's presence as the contact list shows it (the gateway's `Status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Presence {
+    #[default]
+    Offline,
+    Available,
+    Ringing,
+    InCall,
+    Dnd,
+    Away,
+}
+
+/// The colour a presence is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Colour {
+    Green,
+    Red,
+    Amber,
+    Grey,
+}
+
+impl Colour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Colour::Green => "green",
+            Colour::Red => "red",
+            Colour::Amber => "amber",
+            Colour::Grey => "grey",
+        }
+    }
+}
+
+impl Presence {
+    pub const ALL: [Presence; 6] = [
+        Presence::Offline,
+        Presence::Available,
+        Presence::Ringing,
+        Presence::InCall,
+        Presence::Dnd,
+        Presence::Away,
+    ];
+
+    /// The wire name ("offline", "available", "ringing", "in-call", "dnd", "away").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Offline => "offline",
+            Presence::Available => "available",
+            Presence::Ringing => "ringing",
+            Presence::InCall => "in-call",
+            Presence::Dnd => "dnd",
+            Presence::Away => "away",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Presence> {
+        Presence::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Green available; red in a call, ringing or do not disturb; amber away; grey offline.
+    pub fn colour(self) -> Colour {
+        match self {
+            Presence::Available => Colour::Green,
+            Presence::Ringing | Presence::InCall | Presence::Dnd => Colour::Red,
+            Presence::Away => Colour::Amber,
+            Presence::Offline => Colour::Grey,
+        }
+    }
+}
+
+/// What a person may choose for themselves (`PUT /api/v1/me/presence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MyStatus {
+    #[default]
+    Available,
+    Dnd,
+    Away,
+}
+
+impl MyStatus {
+    pub const ALL: [MyStatus; 3] = [MyStatus::Available, MyStatus::Dnd, MyStatus::Away];
+
+    pub fn as_str(self) -> &'static str {
+        self.presence().as_str()
+    }
+
+    pub fn parse(s: &str) -> Option<MyStatus> {
+        MyStatus::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// The presence others see for this choice (while registered and not in a call).
+    pub fn presence(self) -> Presence {
+        match self {
+            MyStatus::Available => Presence::Available,
+            MyStatus::Dnd => Presence::Dnd,
+            MyStatus::Away => Presence::Away,
+        }
+    }
+}
+
+/// The UI's languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Pl,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Pl, Lang::En];
+
+    /// The BCP 47 tag ("pl", "en"), as the API and `Intl` take it.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Pl => "pl",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.tag() == s)
+    }
+
+    /// The language for a browser's `navigator.language` ("pl-PL" → Polish; anything else
+    /// English).
+    pub fn from_browser(tag: &str) -> Lang {
+        let primary = tag.split(['-', '_']).next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("pl") {
+            Lang::Pl
+        } else {
+            Lang::En
+        }
+    }
+}
+
+/// One colleague (`GET /api/v1/directory`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DirectoryEntry {
+    pub id: i64,
+    pub name: String,
+    pub extension: String,
+    /// The public number, if any.
+    pub number: Option<String>,
+    pub email: String,
+    pub favourite: bool,
+}
+
+/// What kind of number a phone-book entry holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NumberLabel {
+    #[default]
+    Work,
+    Mobile,
+    Home,
+    Other,
+}
+
+impl NumberLabel {
+    pub const ALL: [NumberLabel; 4] = [
+        NumberLabel::Work,
+        NumberLabel::Mobile,
+        NumberLabel::Home,
+        NumberLabel::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NumberLabel::Work => "work",
+            NumberLabel::Mobile => "mobile",
+            NumberLabel::Home => "home",
+            NumberLabel::Other => "other",
+        }
+    }
+
+    /// Unknown labels read as "other".
+    pub fn parse(s: &str) -> NumberLabel {
+        NumberLabel::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .unwrap_or(NumberLabel::Other)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PhoneNumber {
+    pub label: NumberLabel,
+    pub number: String,
+}
+
+/// One entry of the person's own phone book (`/api/v1/contacts`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub organization: Option<String>,
+    pub numbers: Vec<PhoneNumber>,
+    pub favourite: bool,
+}
+
+/// The answer to a phone-book import: how many were added, and the lines refused.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContactImport {
+    pub imported: u64,
+    /// Left out: the phone book already has them.
+    pub duplicates: u64,
+    /// (line, message).
+    pub errors: Vec<(u64, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    #[default]
+    Outgoing,
+    Incoming,
+}
+
+/// How a call ended (`outcome` of a history item).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outcome {
+    #[default]
+    Answered,
+    Missed,
+    Declined,
+    Busy,
+    Unavailable,
+    Failed,
+}
+
+impl Outcome {
+    pub fn parse(s: &str) -> Outcome {
+        match s {
+            "answered" => Outcome::Answered,
+            "missed" => Outcome::Missed,
+            "declined" => Outcome::Declined,
+            "busy" => Outcome::Busy,
+            "unavailable" => Outcome::Unavailable,
+            _ => Outcome::Failed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Missed => "missed",
+            Outcome::Declined => "declined",
+            Outcome::Busy => "busy",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One call of the person's history (`GET /api/v1/history`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HistoryItem {
+    pub id: i64,
+    pub direction: Direction,
+    pub outcome: Outcome,
+    pub missed: bool,
+    pub peer_name: Option<String>,
+    pub peer_number: String,
+    pub peer_extension: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub started_ms: i64,
+    pub answered_ms: Option<i64>,
+    pub ended_ms: i64,
+    pub duration_s: u64,
+}
+
+impl HistoryItem {
+    /// What to dial to call back: the extension when there is one, else the number.
+    pub fn callback_target(&self) -> &str {
+        self.peer_extension
+            .as_deref()
+            .filter(|e| !e.is_empty())
+            .unwrap_or(&self.peer_number)
+    }
+
+    /// The name, or the number when the name is unknown.
+    pub fn peer_label(&self) -> &str {
+        self.peer_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(&self.peer_number)
+    }
 }
 
 /// Whether a set-password link came from an invitation or a password reset.

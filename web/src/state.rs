@@ -15,12 +15,19 @@ use std::rc::Rc;
 use centrala_sip::ua::{CallHandle, Event, RegistrationState};
 use yew::Reducible;
 
-use crate::model::{Invitation, LinkKind, Me};
+use crate::i18n::{Lang, Strings};
+use crate::model::{
+    Contact, ContactImport, DirectoryEntry, HistoryItem, Invitation, LinkKind, Me, MyStatus,
+};
 
 pub mod admin;
+pub mod contacts;
+pub mod history;
+pub mod phonebook;
 
-/// What the login form says when the session ended (expired, access revoked).
-pub const SESSION_ENDED: &str = "Your session has ended. Please log in again.";
+use contacts::{ContactsState, Feed, Move, PresenceEntry, RowKey};
+use history::HistoryState;
+use phonebook::{ContactForm, FormEdit, FormProblem, ImportBox};
 
 /// Which screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +42,39 @@ pub enum Screen {
     Phone,
 }
 
-/// What shows below the call panel when logged in.
+/// The sections of the admin panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminSection {
+    Employees,
+    NumberBlocks,
+    Import,
+}
+
+/// What the main area shows when logged in (the call panel is always there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
-    Phone,
+    /// The contact list: the main screen.
+    Contacts,
+    History,
+    /// The dial pad (on a narrow screen it takes the main area; on a wide one it is always
+    /// beside the list).
+    Dialpad,
+    Settings,
     /// Administrators only.
-    Admin,
+    Admin(AdminSection),
+}
+
+impl View {
+    /// The value of `.app[data-view]`.
+    pub fn data_view(self) -> &'static str {
+        match self {
+            View::Contacts => "contacts",
+            View::History => "history",
+            View::Dialpad => "dialpad",
+            View::Settings => "settings",
+            View::Admin(_) => "admin",
+        }
+    }
 }
 
 /// The set-password page of an invitation or reset link.
@@ -105,15 +139,15 @@ impl Registration {
     }
 
     /// The status line, in words.
-    pub fn describe(&self, extension: &str) -> String {
+    pub fn describe(&self, t: &Strings, extension: &str) -> String {
         match self {
-            Registration::Unregistered => "Not logged in".into(),
-            Registration::Connecting => "Connecting…".into(),
-            Registration::Registered => format!("Online as extension {extension}"),
-            Registration::Failed(reason) => format!("Not registered: {reason}"),
+            Registration::Unregistered => t.reg_unregistered.into(),
+            Registration::Connecting => t.reg_connecting.into(),
+            Registration::Registered => (t.reg_online)(extension),
+            Registration::Failed(reason) => (t.reg_failed)(reason),
             Registration::Reconnecting { attempt, delay_ms } => {
                 let secs = ((delay_ms + 500) / 1000).max(1);
-                format!("Connection lost. Reconnecting in {secs} s (attempt {attempt})…")
+                (t.reg_reconnecting)(secs, *attempt)
             }
         }
     }
@@ -151,6 +185,7 @@ pub struct Call {
     pub handle: Option<CallHandle>,
     /// Who: the extension or address.
     pub peer: String,
+    /// The caller's display name (From), or the contact list's name for the number.
     pub peer_display: Option<String>,
     pub phase: CallPhase,
     /// We send video (a video call, or answered with video).
@@ -184,12 +219,11 @@ impl Call {
         }
     }
 
-    /// The peer as a person reads it: "Alice (101)" or "101".
-    pub fn peer_label(&self) -> String {
-        match &self.peer_display {
-            Some(d) if !d.is_empty() && d != &self.peer => format!("{d} ({})", self.peer),
-            _ => self.peer.clone(),
-        }
+    /// The peer's name, when known and not just the number again.
+    pub fn peer_name(&self) -> Option<&str> {
+        self.peer_display
+            .as_deref()
+            .filter(|d| !d.trim().is_empty() && *d != self.peer)
     }
 }
 
@@ -223,6 +257,21 @@ pub struct AppState {
     pub call: Option<Call>,
     /// Why the last call ended, shown while idle.
     pub end_reason: Option<String>,
+    /// Counts ended calls (the history and the badge are fetched again after each).
+    pub calls_ended: u64,
+    /// The UI's language.
+    pub lang: Lang,
+    /// One's own status choice.
+    pub my_status: MyStatus,
+    /// Why the last status change failed.
+    pub status_error: Option<String>,
+    pub contacts: ContactsState,
+    pub history: HistoryState,
+    /// The add/edit contact form, when open.
+    pub contact_form: Option<ContactForm>,
+    pub import: ImportBox,
+    /// The language switch's answer ("Saved." or why not).
+    pub settings_notice: Option<String>,
 }
 
 impl AppState {
@@ -236,7 +285,7 @@ impl AppState {
         AppState {
             screen,
             me: None,
-            view: View::Phone,
+            view: View::Contacts,
             extension: String::new(),
             login_error: None,
             login_busy: false,
@@ -250,7 +299,27 @@ impl AppState {
             dial: String::new(),
             call: None,
             end_reason: None,
+            calls_ended: 0,
+            lang: Lang::En,
+            my_status: MyStatus::Available,
+            status_error: None,
+            contacts: ContactsState::default(),
+            history: HistoryState::default(),
+            contact_form: None,
+            import: ImportBox::default(),
+            settings_notice: None,
         }
+    }
+
+    /// The state with the UI in `lang` (the browser's, at page load).
+    pub fn with_lang(mut self, lang: Lang) -> AppState {
+        self.lang = lang;
+        self
+    }
+
+    /// This state's words.
+    pub fn t(&self) -> &'static Strings {
+        self.lang.t()
     }
 
     /// The value of `#call-panel[data-state]`.
@@ -262,6 +331,7 @@ impl AppState {
     fn show_login_form(&mut self, error: Option<String>) {
         *self = AppState {
             dial: std::mem::take(&mut self.dial),
+            lang: self.lang,
             ..AppState::new(None)
         };
         self.screen = Screen::Login;
@@ -288,7 +358,9 @@ impl AppState {
     }
 
     fn end_call(&mut self, reason: String) {
-        self.call = None;
+        if self.call.take().is_some() {
+            self.calls_ended += 1;
+        }
         self.end_reason = Some(reason);
     }
 
@@ -306,7 +378,9 @@ impl AppState {
                 }
                 let mut c = Call::new(from_user, CallPhase::Incoming);
                 c.handle = Some(call);
-                c.peer_display = from_display;
+                c.peer_display = from_display
+                    .filter(|d| !d.trim().is_empty())
+                    .or_else(|| self.contacts.name_for(&c.peer));
                 c.offers_video = sdp_has_video(&sdp);
                 self.call = Some(c);
                 self.end_reason = None;
@@ -326,7 +400,20 @@ impl AppState {
                     c.answering = false;
                 }
             }
-            Event::Ended { call, reason, .. } if self.is_current(call) => self.end_call(reason),
+            Event::Ended {
+                call,
+                reason,
+                status,
+            } if self.is_current(call) => {
+                // The caller gave up before we answered (our decline has a status).
+                let missed = self.call.as_ref().is_some_and(|c| {
+                    c.phase == CallPhase::Incoming && !c.answering && status.is_none()
+                });
+                if missed && self.view != View::History {
+                    self.history.missed_live();
+                }
+                self.end_call(reason);
+            }
             _ => {}
         }
     }
@@ -403,8 +490,67 @@ pub enum Action {
     LinkRequestSubmitted,
     /// The gateway's answer to that (or why it failed).
     LinkRequestAnswered(String),
-    /// Show the dialer or the admin panel (administrators only).
+    /// Show a section (the admin panel's for administrators only).
     Navigate(View),
+    /// The UI's language: the browser's, or the one saved in Settings.
+    SetLang(Lang),
+    /// The language was saved (`PUT /api/v1/me/language`), or why not.
+    LangSaved(Result<(), String>),
+    /// One's own status was chosen (shown at once; `StatusFailed` puts it back).
+    SetMyStatus(MyStatus),
+    /// The gateway refused the status change: the status before it, and why.
+    StatusFailed(MyStatus, String),
+    /// The company's directory (`GET /api/v1/directory`).
+    DirectoryLoaded(Vec<DirectoryEntry>),
+    /// The phone book (`GET /api/v1/contacts`).
+    BookLoaded(Vec<Contact>),
+    /// The directory or the phone book could not be loaded.
+    ContactsFailed(String),
+    /// The search box changed.
+    ContactsQuery(String),
+    /// Arrow keys, Home and End in the list.
+    ContactsMove(Move),
+    /// A row was clicked or focused.
+    ContactsSelect(RowKey),
+    /// A presence NOTIFY (`full`: the whole list; otherwise only these entries).
+    Presence {
+        full: bool,
+        entries: Vec<PresenceEntry>,
+    },
+    /// The presence subscription ended (the list keeps its last state, greyed).
+    PresenceLost,
+    /// The star was toggled.
+    Favourite(RowKey, bool),
+    /// Open the add/edit contact form.
+    OpenContactForm(ContactForm),
+    CloseContactForm,
+    ContactFormEdit(FormEdit),
+    ContactFormSubmitted,
+    ContactFormRejected(FormProblem),
+    /// A contact was saved (the form closes).
+    ContactSaved(Contact),
+    ContactRemoved(i64),
+    /// A phone-book file is being imported.
+    ImportSubmitted,
+    ImportDone(ContactImport),
+    ImportFailed(String),
+    /// A history page is being fetched.
+    HistoryLoading,
+    /// A history page: the first (`append: false`) or an older one.
+    HistoryLoaded {
+        items: Vec<HistoryItem>,
+        missed_unseen: Option<u64>,
+        append: bool,
+    },
+    HistoryFailed(String),
+    /// The gateway's count of unseen missed calls.
+    MissedCount(u64),
+    /// The history was opened: the missed calls are seen.
+    HistorySeen,
+    /// Arrow keys in the history (`true`: down).
+    HistoryMove(bool),
+    /// A history row was clicked.
+    HistorySelect(i64),
     /// The phone cannot start or register for a reason outside SIP (no SIP credentials yet).
     PhoneUnavailable(String),
     /// The WebSocket opened; registering.
@@ -494,16 +640,19 @@ impl AppState {
                 }
                 *self = AppState {
                     dial: std::mem::take(&mut self.dial),
+                    lang: me.language.unwrap_or(self.lang),
+                    my_status: me.presence.unwrap_or_default(),
                     ..AppState::new(None)
                 };
                 self.screen = Screen::Phone;
+                self.contacts.me = Some(me.employee.id);
                 self.extension = me.employee.extension.clone();
                 self.me = Some(me);
                 self.registration = Registration::Connecting;
             }
             Action::SessionEnded => {
                 if self.screen == Screen::Phone {
-                    self.show_login_form(Some(SESSION_ENDED.into()));
+                    self.show_login_form(Some(self.t().session_ended.into()));
                 }
             }
             Action::Logout => {
@@ -568,10 +717,113 @@ impl AppState {
                 }
             }
             Action::Navigate(view) => {
-                if self.screen == Screen::Phone && (view == View::Phone || self.is_admin()) {
+                if self.screen == Screen::Phone
+                    && (!matches!(view, View::Admin(_)) || self.is_admin())
+                {
                     self.view = view;
+                    self.settings_notice = None;
                 }
             }
+            Action::SetLang(lang) => {
+                self.lang = lang;
+                self.settings_notice = None;
+            }
+            Action::LangSaved(r) => {
+                self.settings_notice = Some(match r {
+                    Ok(()) => self.t().language_saved.into(),
+                    Err(why) => why,
+                });
+            }
+            Action::SetMyStatus(st) => {
+                self.my_status = st;
+                self.status_error = None;
+            }
+            Action::StatusFailed(before, why) => {
+                self.my_status = before;
+                self.status_error = Some(why);
+            }
+            Action::DirectoryLoaded(d) => {
+                self.contacts.directory = d;
+                self.contacts.directory_loaded = true;
+                self.contacts.error = None;
+            }
+            Action::BookLoaded(b) => {
+                self.contacts.book = b;
+                self.contacts.book_loaded = true;
+            }
+            Action::ContactsFailed(why) => {
+                self.contacts.error = Some(format!("{}: {why}", self.t().load_failed));
+            }
+            Action::ContactsQuery(q) => self.contacts.set_query(q),
+            Action::ContactsMove(m) => self.contacts.move_selection(m),
+            Action::ContactsSelect(k) => self.contacts.selected = Some(k),
+            Action::Presence { full, entries } => self.contacts.apply_presence(full, entries),
+            Action::PresenceLost => {
+                if self.contacts.feed != Feed::Waiting || !self.contacts.presence.is_empty() {
+                    self.contacts.feed = Feed::Lost;
+                }
+            }
+            Action::Favourite(k, on) => self.contacts.set_favourite(k, on),
+            Action::OpenContactForm(f) => self.contact_form = Some(f),
+            Action::CloseContactForm => self.contact_form = None,
+            Action::ContactFormEdit(e) => {
+                if let Some(f) = self.contact_form.as_mut() {
+                    f.apply(e);
+                    f.problem = None;
+                }
+            }
+            Action::ContactFormSubmitted => {
+                if let Some(f) = self.contact_form.as_mut() {
+                    f.busy = true;
+                    f.problem = None;
+                }
+            }
+            Action::ContactFormRejected(p) => {
+                if let Some(f) = self.contact_form.as_mut() {
+                    f.busy = false;
+                    f.problem = Some(p);
+                }
+            }
+            Action::ContactSaved(c) => {
+                self.contacts.selected = Some(RowKey::Contact(c.id));
+                self.contacts.upsert_contact(c);
+                self.contact_form = None;
+            }
+            Action::ContactRemoved(id) => self.contacts.remove_contact(id),
+            Action::ImportSubmitted => {
+                self.import = ImportBox {
+                    busy: true,
+                    ..ImportBox::default()
+                }
+            }
+            Action::ImportDone(r) => {
+                self.import = ImportBox {
+                    busy: false,
+                    result: Some(r),
+                    error: None,
+                }
+            }
+            Action::ImportFailed(why) => {
+                self.import = ImportBox {
+                    busy: false,
+                    result: None,
+                    error: Some(why),
+                }
+            }
+            Action::HistoryLoading => self.history.loading = true,
+            Action::HistoryLoaded {
+                items,
+                missed_unseen,
+                append,
+            } => self.history.loaded(items, missed_unseen, append),
+            Action::HistoryFailed(why) => {
+                self.history.loading = false;
+                self.history.error = Some(why);
+            }
+            Action::MissedCount(n) => self.history.missed_unseen = n,
+            Action::HistorySeen => self.history.missed_unseen = 0,
+            Action::HistoryMove(down) => self.history.move_selection(down),
+            Action::HistorySelect(id) => self.history.selected = Some(id),
             Action::PhoneUnavailable(msg) => {
                 if self.screen == Screen::Phone {
                     self.registration = Registration::Failed(msg);
@@ -587,7 +839,7 @@ impl AppState {
                 if self.screen == Screen::Phone {
                     self.registration = Registration::Reconnecting { attempt, delay_ms };
                     if self.call.is_some() {
-                        self.end_call("Connection to the phone system lost".into());
+                        self.end_call(self.t().connection_lost.into());
                     }
                 }
             }
@@ -658,21 +910,6 @@ impl AppState {
     }
 }
 
-/// "12.3 kB", "1.4 MB": a byte count for people (decimal units).
-pub fn format_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if n < 1000 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1000.0;
-    let mut unit = 0;
-    while v >= 1000.0 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
-
 /// "0:07", "12:34", "1:02:03".
 pub fn format_duration(secs: u64) -> String {
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
@@ -721,6 +958,8 @@ mod tests {
                 name: "Nowak Sp. z o.o.".into(),
                 domain: "demo.centrala.local".into(),
             },
+            presence: None,
+            language: None,
         }
     }
 
@@ -825,7 +1064,7 @@ mod tests {
         assert!(!s.login_busy);
         assert_eq!(s.registration.data_state(), "connecting");
         assert_eq!(s.extension, "101");
-        assert_eq!(s.view, View::Phone);
+        assert_eq!(s.view, View::Contacts);
 
         let s = run(
             s,
@@ -837,7 +1076,7 @@ mod tests {
         let s = run(s, [reg(RegistrationState::Registered)]);
         assert_eq!(s.registration.data_state(), "registered");
         assert_eq!(
-            s.registration.describe(&s.extension),
+            s.registration.describe(&crate::i18n::EN, &s.extension),
             "Online as extension 101"
         );
         assert!(s.ever_registered);
@@ -868,7 +1107,7 @@ mod tests {
         assert_eq!(s.login_error, None);
         assert_eq!(s.registration.data_state(), "failed");
         assert_eq!(
-            s.registration.describe("101"),
+            s.registration.describe(&crate::i18n::EN, "101"),
             "Not registered: Wrong extension or password"
         );
     }
@@ -880,7 +1119,10 @@ mod tests {
             [incoming(1, OFFER_AUDIO), Action::SessionEnded],
         );
         assert_eq!(s.screen, Screen::Login);
-        assert_eq!(s.login_error.as_deref(), Some(SESSION_ENDED));
+        assert_eq!(
+            s.login_error.as_deref(),
+            Some(crate::i18n::EN.session_ended)
+        );
         assert_eq!(
             s.login_error.as_deref(),
             Some("Your session has ended. Please log in again.")
@@ -979,7 +1221,7 @@ mod tests {
         assert_eq!(s.screen, Screen::Phone);
         assert_eq!(s.registration.data_state(), "reconnecting");
         assert_eq!(
-            s.registration.describe("101"),
+            s.registration.describe(&crate::i18n::EN, "101"),
             "Connection lost. Reconnecting in 1 s (attempt 1)…"
         );
 
@@ -1052,7 +1294,7 @@ mod tests {
         let s = run(registered(), [incoming(7, OFFER_AUDIO)]);
         assert_eq!(s.call_state(), "incoming");
         let c = s.call.as_ref().unwrap();
-        assert_eq!(c.peer_label(), "Bob (102)");
+        assert_eq!((c.peer_name(), c.peer.as_str()), (Some("Bob"), "102"));
         assert!(!c.offers_video);
 
         let s = run(s, [Action::Answering { video: false }]);
@@ -1337,8 +1579,11 @@ mod tests {
 
     #[test]
     fn only_admins_open_the_admin_panel_and_the_phone_keeps_running() {
-        let s = run(registered(), [Action::Navigate(View::Admin)]);
-        assert_eq!(s.view, View::Phone, "not an admin");
+        let s = run(
+            registered(),
+            [Action::Navigate(View::Admin(AdminSection::Employees))],
+        );
+        assert_eq!(s.view, View::Contacts, "not an admin");
 
         let s = run(
             start(),
@@ -1346,35 +1591,32 @@ mod tests {
                 Action::SignedIn(me("admin")),
                 Action::SocketOpened,
                 reg(RegistrationState::Registered),
-                Action::Navigate(View::Admin),
+                Action::Navigate(View::Admin(AdminSection::Employees)),
             ],
         );
         assert!(s.is_admin());
-        assert_eq!(s.view, View::Admin);
+        assert_eq!(s.view, View::Admin(AdminSection::Employees));
         // Calls still come in while the admin panel shows.
         let s = run(s, [incoming(4, OFFER_AUDIO)]);
         assert_eq!(s.call_state(), "incoming");
         assert_eq!(s.registration.data_state(), "registered");
-        let s = run(s, [Action::Navigate(View::Phone)]);
-        assert_eq!(s.view, View::Phone);
+        let s = run(s, [Action::Navigate(View::Contacts)]);
+        assert_eq!(s.view, View::Contacts);
         assert_eq!(s.call_state(), "incoming");
         // Logging out and in again starts on the phone.
         let s = run(
             s,
             [
-                Action::Navigate(View::Admin),
+                Action::Navigate(View::Admin(AdminSection::Employees)),
                 Action::Logout,
                 Action::SignedIn(me("admin")),
             ],
         );
-        assert_eq!(s.view, View::Phone);
+        assert_eq!(s.view, View::Contacts);
     }
 
     #[test]
     fn formats_for_people() {
-        assert_eq!(format_bytes(999), "999 B");
-        assert_eq!(format_bytes(12_345), "12.3 kB");
-        assert_eq!(format_bytes(1_400_000), "1.4 MB");
         assert_eq!(format_duration(7), "0:07");
         assert_eq!(format_duration(754), "12:34");
         assert_eq!(format_duration(3723), "1:02:03");
@@ -1387,5 +1629,192 @@ mod tests {
         assert!(!sdp_has_video(
             "m=audio 9 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\n"
         ));
+    }
+
+    #[test]
+    fn the_language_is_the_browsers_until_a_saved_choice() {
+        let s = run(AppState::new(None).with_lang(Lang::Pl), [Action::ShowLogin]);
+        assert_eq!(s.lang, Lang::Pl);
+        let mut m = me("user");
+        m.language = Some(Lang::En);
+        m.presence = Some(MyStatus::Dnd);
+        let s = run(s, [Action::SignedIn(m)]);
+        assert_eq!(s.lang, Lang::En, "the saved choice wins");
+        assert_eq!(s.my_status, MyStatus::Dnd);
+        let s = run(s, [Action::SetLang(Lang::Pl), Action::LangSaved(Ok(()))]);
+        assert_eq!(s.settings_notice.as_deref(), Some("Zapisano."));
+        let s = run(s, [Action::SessionEnded]);
+        assert_eq!(s.lang, Lang::Pl, "kept on the login form");
+        assert_eq!(
+            s.login_error.as_deref(),
+            Some("Sesja wygasła. Zaloguj się ponownie.")
+        );
+    }
+
+    #[test]
+    fn a_refused_status_change_goes_back() {
+        let s = run(registered(), [Action::SetMyStatus(MyStatus::Away)]);
+        assert_eq!(s.my_status, MyStatus::Away);
+        let s = run(s, [Action::StatusFailed(MyStatus::Available, "no".into())]);
+        assert_eq!(s.my_status, MyStatus::Available);
+        assert_eq!(s.status_error.as_deref(), Some("no"));
+    }
+
+    #[test]
+    fn sections_and_admin_sections() {
+        let s = run(registered(), [Action::Navigate(View::History)]);
+        assert_eq!(s.view, View::History);
+        assert_eq!(s.view.data_view(), "history");
+        let s = run(
+            s,
+            [Action::Navigate(View::Admin(AdminSection::NumberBlocks))],
+        );
+        assert_eq!(s.view, View::History, "not an admin");
+    }
+
+    #[test]
+    fn presence_reaches_the_list_and_loss_greys_it() {
+        let s = run(
+            registered(),
+            [Action::DirectoryLoaded(vec![
+                DirectoryEntry {
+                    id: 1,
+                    name: "Alice Nowak".into(),
+                    extension: "101".into(),
+                    ..DirectoryEntry::default()
+                },
+                DirectoryEntry {
+                    id: 2,
+                    name: "Bob".into(),
+                    extension: "102".into(),
+                    ..DirectoryEntry::default()
+                },
+            ])],
+        );
+        assert_eq!(s.contacts.rows().len(), 1, "not myself");
+        let s = run(s, [Action::PresenceLost]);
+        assert_eq!(s.contacts.feed, Feed::Waiting, "nothing to grey yet");
+        let entry = |p| PresenceEntry {
+            extension: "102".into(),
+            status: Some(p),
+            note: None,
+        };
+        let s = run(
+            s,
+            [Action::Presence {
+                full: true,
+                entries: vec![entry(crate::model::Presence::Available)],
+            }],
+        );
+        assert_eq!(
+            s.contacts.rows()[0].presence,
+            Some(crate::model::Presence::Available)
+        );
+        let s = run(s, [Action::PresenceLost]);
+        assert_eq!(s.contacts.feed, Feed::Lost);
+        assert_eq!(
+            s.contacts.rows()[0].presence,
+            Some(crate::model::Presence::Available),
+            "the last state stays"
+        );
+        let s = run(
+            s,
+            [Action::Presence {
+                full: true,
+                entries: vec![entry(crate::model::Presence::InCall)],
+            }],
+        );
+        assert_eq!(s.contacts.feed, Feed::Live);
+        // A caller's name from the list when the INVITE has no display name.
+        let s = run(
+            s,
+            [Action::Sip(Event::IncomingCall {
+                call: CallHandle(1),
+                from_user: "102".into(),
+                from_display: None,
+                sdp: OFFER_AUDIO.into(),
+            })],
+        );
+        assert_eq!(s.call.as_ref().unwrap().peer_name(), Some("Bob"));
+    }
+
+    #[test]
+    fn a_call_the_caller_gave_up_counts_as_missed_until_the_history_is_seen() {
+        let s = run(
+            registered(),
+            [
+                incoming(1, OFFER_AUDIO),
+                ended(1, "Missed call: the caller hung up", None),
+            ],
+        );
+        assert_eq!(s.history.missed_unseen, 1);
+        assert_eq!(s.calls_ended, 1);
+        // Declined here: not missed.
+        let s = run(
+            s,
+            [incoming(2, OFFER_AUDIO), ended(2, "Declined", Some(603))],
+        );
+        assert_eq!(s.history.missed_unseen, 1);
+        assert_eq!(s.calls_ended, 2);
+        // Answered, then over: not missed.
+        let s = run(
+            s,
+            [
+                incoming(3, OFFER_AUDIO),
+                Action::Answering { video: false },
+                Action::AnswerSent,
+                ended(3, "The other side hung up", None),
+            ],
+        );
+        assert_eq!(s.history.missed_unseen, 1);
+        let s = run(s, [Action::MissedCount(4)]);
+        assert_eq!(s.history.badge().as_deref(), Some("4"));
+        let s = run(s, [Action::Navigate(View::History), Action::HistorySeen]);
+        assert_eq!(s.history.badge(), None);
+        // While the history shows, a missed call is seen at once (the list reloads).
+        let s = run(
+            s,
+            [
+                incoming(4, OFFER_AUDIO),
+                ended(4, "Missed call: the caller hung up", None),
+            ],
+        );
+        assert_eq!(s.history.missed_unseen, 0);
+    }
+
+    #[test]
+    fn the_contact_form_saves_into_the_list() {
+        use crate::model::{NumberLabel, PhoneNumber};
+        let s = run(
+            registered(),
+            [
+                Action::OpenContactForm(ContactForm::new()),
+                Action::ContactFormEdit(FormEdit::Name("Zenon".into())),
+                Action::ContactFormSubmitted,
+            ],
+        );
+        assert!(s.contact_form.as_ref().unwrap().busy);
+        let s = run(
+            s,
+            [Action::ContactFormRejected(FormProblem::Server("x".into()))],
+        );
+        let f = s.contact_form.as_ref().unwrap();
+        assert!(!f.busy && f.problem.is_some());
+        let c = Contact {
+            id: 9,
+            name: "Zenon".into(),
+            organization: None,
+            numbers: vec![PhoneNumber {
+                label: NumberLabel::Mobile,
+                number: "601200300".into(),
+            }],
+            favourite: false,
+        };
+        let s = run(s, [Action::ContactSaved(c)]);
+        assert_eq!(s.contact_form, None);
+        assert_eq!(s.contacts.selected, Some(RowKey::Contact(9)));
+        assert_eq!(s.contacts.selected_row().unwrap().dial, "601200300");
+        let s = run(s, [Action::ContactRemoved(9)]);
+        assert!(s.contacts.book.is_empty());
     }
 }

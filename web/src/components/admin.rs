@@ -13,12 +13,15 @@ use yew::prelude::*;
 use crate::model::{Employee, ImportReport, field_label};
 use crate::services::api::{self, Reply};
 use crate::services::browser;
+use crate::state::AdminSection;
 use crate::state::admin::{AdminAction, AdminState, BlockField, EmpField, FormError, ImportState};
 
 #[derive(Properties, PartialEq)]
 pub struct AdminProps {
     /// The gateway answered 401: the session is over.
     pub on_session_ended: Callback<()>,
+    /// Which section shows (the panel stays mounted across sections, keeping its state).
+    pub section: AdminSection,
 }
 
 /// What the panel's requests need: the dispatcher, the search, and who to tell about a 401.
@@ -370,10 +373,16 @@ pub fn admin(p: &AdminProps) -> Html {
         <section id="admin" class="admin" aria-label="Administration">
             { message("admin-notice", false, st.notice.as_deref()) }
             { message("admin-error", true, st.error.as_deref()) }
-            { employees_card(&st, &ctx) }
-            { employee_form(&st, &ctx) }
-            { blocks_card(&st, &ctx) }
-            { import_card(&st.import, &ctx) }
+            { match p.section {
+                AdminSection::Employees => html! {
+                    <>
+                        { employees_card(&st, &ctx) }
+                        { employee_form(&st, &ctx) }
+                    </>
+                },
+                AdminSection::NumberBlocks => blocks_card(&st, &ctx),
+                AdminSection::Import => import_card(&st.import, &ctx),
+            } }
         </section>
     }
 }

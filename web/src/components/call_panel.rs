@@ -2,13 +2,16 @@
 
 use yew::prelude::*;
 
-use crate::state::{Call, CallPhase, format_bytes, format_duration};
+use crate::model::Lang;
+use crate::services::intl;
+use crate::state::{Call, CallPhase, format_duration};
 
 #[derive(Properties, PartialEq)]
 pub struct CallPanelProps {
     pub call: Option<Call>,
     /// Why the last call ended (shown while idle).
     pub end_reason: Option<AttrValue>,
+    pub lang: Lang,
     /// `true` to answer with video.
     pub on_answer: Callback<bool>,
     /// Hang up, cancel or decline.
@@ -26,7 +29,7 @@ pub fn call_panel(p: &CallPanelProps) -> Html {
         .is_some_and(|c| c.phase == CallPhase::Connected && (c.video || c.offers_video));
     let show_local = p.call.as_ref().is_some_and(|c| c.video);
     html! {
-        <section id="call-panel" class={classes!("card", "call-panel", state)} data-state={state} aria-live="polite">
+        <section id="call-panel" class={classes!("card", "call-panel", state)} data-state={state} aria-live="polite" aria-label={p.lang.t().call_panel_label}>
             // The media elements come first and never move, so that the streams the phone
             // service attaches to them survive every re-render.
             <div class={classes!("media", (!show_video).then_some("audio-only"), (!show_local).then_some("no-local"))}>
@@ -42,13 +45,14 @@ pub fn call_panel(p: &CallPanelProps) -> Html {
 }
 
 fn idle(p: &CallPanelProps) -> Html {
+    let t = p.lang.t();
     html! {
         <div class="call-idle">
-            <p class="call-title">{ "No call" }</p>
+            <p class="call-title">{ t.no_call }</p>
             if let Some(reason) = &p.end_reason {
                 <p class="end-reason">
-                    <span class="end-label">{ "Last call: " }</span>
-                    <span id="call-end-reason">{ reason }</span>
+                    <span class="end-label">{ t.last_call }</span>
+                    <span id="call-end-reason">{ t.end_reason(reason) }</span>
                 </p>
             }
         </div>
@@ -56,12 +60,13 @@ fn idle(p: &CallPanelProps) -> Html {
 }
 
 fn active(p: &CallPanelProps, call: &Call) -> Html {
+    let t = p.lang.t();
     let title = match call.phase {
-        CallPhase::Calling => "Calling…",
-        CallPhase::Ringing => "Ringing…",
-        CallPhase::Incoming if call.offers_video => "Incoming video call",
-        CallPhase::Incoming => "Incoming call",
-        CallPhase::Connected => "In call",
+        CallPhase::Calling => t.calling,
+        CallPhase::Ringing => t.ringing_out,
+        CallPhase::Incoming if call.offers_video => t.incoming_video,
+        CallPhase::Incoming => t.incoming,
+        CallPhase::Connected => t.in_call,
     };
     let hangup = |label: &'static str| {
         html! {
@@ -70,19 +75,19 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
         }
     };
     let buttons = match call.phase {
-        CallPhase::Calling | CallPhase::Ringing => hangup("Cancel call"),
+        CallPhase::Calling | CallPhase::Ringing => hangup(t.cancel_call),
         CallPhase::Incoming => {
             let busy = call.answering;
             html! {
                 <>
                     <button id="answer-audio" type="button" class="btn btn-call" disabled={busy}
                         onclick={p.on_answer.reform(|_: MouseEvent| false)}>
-                        { if busy { "Answering…" } else { "Answer" } }
+                        { if busy { t.answering } else { t.answer } }
                     </button>
                     <button id="answer-video" type="button" class="btn btn-call" disabled={busy}
-                        onclick={p.on_answer.reform(|_: MouseEvent| true)}>{ "Answer with video" }</button>
+                        onclick={p.on_answer.reform(|_: MouseEvent| true)}>{ t.answer_video }</button>
                     <button id="decline" type="button" class="btn btn-hangup"
-                        onclick={p.on_hangup.reform(|_: MouseEvent| ())}>{ "Decline" }</button>
+                        onclick={p.on_hangup.reform(|_: MouseEvent| ())}>{ t.decline }</button>
                 </>
             }
         }
@@ -90,28 +95,35 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
             <>
                 <button id="mute" type="button" class="btn btn-toggle" aria-pressed={bool_attr(call.muted)}
                     onclick={p.on_mute.reform(|_: MouseEvent| ())}>
-                    { if call.muted { "Unmute" } else { "Mute" } }
+                    { if call.muted { t.unmute } else { t.mute } }
                 </button>
                 if call.video {
                     <button id="camera" type="button" class="btn btn-toggle" aria-pressed={bool_attr(call.camera_off)}
                         onclick={p.on_camera.reform(|_: MouseEvent| ())}>
-                        { if call.camera_off { "Camera on" } else { "Camera off" } }
+                        { if call.camera_off { t.camera_on } else { t.camera_off } }
                     </button>
                 }
-                { hangup("Hang up") }
+                { hangup(t.hang_up) }
             </>
         },
     };
     html! {
         <div class="call-active">
             <p class="call-title">{ title }</p>
-            <p id="call-peer" class="call-peer">{ call.peer_label() }</p>
+            <p id="call-peer" class="call-peer">
+                if let Some(name) = call.peer_name() {
+                    <span class="peer-name">{ name.to_string() }</span>{ " " }
+                    <span class="peer-number">{ call.peer.clone() }</span>
+                } else {
+                    <span class="peer-name">{ call.peer.clone() }</span>
+                }
+            </p>
             if call.phase == CallPhase::Connected {
                 <p class="call-duration">{ format_duration(call.duration_s) }</p>
             }
             <p id="call-stats" class="call-stats" data-rx-bytes={call.rx_bytes.to_string()}>
                 if call.phase == CallPhase::Connected {
-                    { format!("Received {}", format_bytes(call.rx_bytes)) }
+                    { (t.received)(&intl::bytes(p.lang, call.rx_bytes)) }
                 }
             </p>
             <div class="call-buttons">{ buttons }</div>

@@ -3,6 +3,8 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::model::Lang;
+
 const KEYS: [(char, &str); 12] = [
     ('1', ""),
     ('2', "ABC"),
@@ -23,6 +25,7 @@ pub struct DialerProps {
     pub value: AttrValue,
     /// Registered and idle.
     pub can_call: bool,
+    pub lang: Lang,
     pub on_input: Callback<String>,
     pub on_digit: Callback<char>,
     pub on_backspace: Callback<()>,
@@ -32,6 +35,7 @@ pub struct DialerProps {
 
 #[function_component(Dialer)]
 pub fn dialer(p: &DialerProps) -> Html {
+    let t = p.lang.t();
     let input = use_node_ref();
     // The field's own value (what the user sees), even if it was filled without input events.
     let call = |video: bool| {
@@ -66,19 +70,19 @@ pub fn dialer(p: &DialerProps) -> Html {
         let onclick = p.on_digit.reform(move |_: MouseEvent| digit);
         html! {
             <button type="button" class="dialpad-key" data-digit={digit.to_string()} {onclick}
-                aria-label={format!("Dial {digit}")}>
+                aria-label={(t.dial_key)(digit)}>
                 <span class="digit">{ digit }</span>
                 <span class="letters">{ letters }</span>
             </button>
         }
     });
     html! {
-        <section class="card dialer" aria-label="Dialer">
+        <section class="card dialer" aria-label={t.dialer_label}>
             <div class="dial-row">
-                <label for="dial-input" class="visually-hidden">{ "Number or extension" }</label>
+                <label for="dial-input" class="visually-hidden">{ t.dial_label }</label>
                 <input id="dial-input" type="text" inputmode="tel" autocomplete="off" spellcheck="false"
-                    placeholder="Extension to call" ref={input.clone()} value={p.value.clone()} {oninput} {onkeydown} />
-                <button type="button" class="btn btn-quiet backspace" aria-label="Delete last digit"
+                    placeholder={t.dial_placeholder} ref={input.clone()} value={p.value.clone()} {oninput} {onkeydown} />
+                <button type="button" class="btn btn-quiet backspace" aria-label={t.dial_delete}
                     disabled={p.value.is_empty()} onclick={p.on_backspace.reform(|_: MouseEvent| ())}>
                     { "⌫" }
                 </button>
@@ -86,9 +90,9 @@ pub fn dialer(p: &DialerProps) -> Html {
             <div class="dialpad">{ for keys }</div>
             <div class="call-buttons">
                 <button id="call-audio" type="button" class="btn btn-call" disabled={!p.can_call}
-                    onclick={let c = call(false); move |_: MouseEvent| c()}>{ "Call" }</button>
+                    onclick={let c = call(false); move |_: MouseEvent| c()}>{ t.call_audio }</button>
                 <button id="call-video" type="button" class="btn btn-call" disabled={!p.can_call}
-                    onclick={let c = call(true); move |_: MouseEvent| c()}>{ "Video call" }</button>
+                    onclick={let c = call(true); move |_: MouseEvent| c()}>{ t.call_video }</button>
             </div>
         </section>
     }

@@ -6,6 +6,8 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::model::Lang;
+
 /// What the user typed. The password goes straight into the login request.
 #[derive(Clone, PartialEq)]
 pub struct LoginRequest {
@@ -16,6 +18,7 @@ pub struct LoginRequest {
 #[derive(Properties, PartialEq)]
 pub struct LoginProps {
     pub error: Option<AttrValue>,
+    pub lang: Lang,
     /// The login request is under way.
     pub busy: bool,
     pub reset_open: bool,
@@ -36,6 +39,7 @@ fn value(r: &NodeRef) -> String {
 
 #[function_component(LoginForm)]
 pub fn login_form(p: &LoginProps) -> Html {
+    let t = p.lang.t();
     let email = use_node_ref();
     let password = use_node_ref();
     let reset_email = use_node_ref();
@@ -82,35 +86,35 @@ pub fn login_form(p: &LoginProps) -> Html {
     html! {
         <>
             <form id="login-form" class="card login" {onsubmit} novalidate=true>
-                <h2>{ "Sign in to your phone" }</h2>
-                <label for="login-email">{ "E-mail" }</label>
+                <h2>{ t.login_title }</h2>
+                <label for="login-email">{ t.email }</label>
                 <input id="login-email" type="email" autocomplete="username" autocapitalize="off"
                     spellcheck="false" placeholder="name@company.com" ref={email} />
-                <label for="login-password">{ "Password" }</label>
+                <label for="login-password">{ t.password }</label>
                 <input id="login-password" type="password" autocomplete="current-password" ref={password} />
                 <p id="login-error" class="error" role="alert" hidden={p.error.is_none()}>
                     { p.error.clone().unwrap_or_default() }
                 </p>
                 <button id="login-submit" type="submit" class="btn btn-primary" disabled={p.busy}>
-                    { if p.busy { "Logging in…" } else { "Log in" } }
+                    { if p.busy { t.logging_in } else { t.log_in } }
                 </button>
                 <button id="forgot-password" type="button" class="btn-link" aria-expanded={p.reset_open.to_string()}
                     aria-controls="reset-form" onclick={on_forgot}>
-                    { "Forgot your password?" }
+                    { t.forgot_password }
                 </button>
             </form>
             if p.reset_open {
                 <form id="reset-form" class="card login" onsubmit={on_reset} novalidate=true>
-                    <h2>{ "Reset your password" }</h2>
-                    <p class="hint">{ "We will e-mail you a link to choose a new password." }</p>
-                    <label for="reset-email">{ "E-mail" }</label>
+                    <h2>{ t.reset_title }</h2>
+                    <p class="hint">{ t.reset_hint }</p>
+                    <label for="reset-email">{ t.email }</label>
                     <input id="reset-email" type="email" autocomplete="username" autocapitalize="off"
                         spellcheck="false" ref={reset_email} />
                     <p id="reset-message" class="notice" role="status" hidden={p.reset_message.is_none()}>
                         { p.reset_message.clone().unwrap_or_default() }
                     </p>
                     <button id="reset-submit" type="submit" class="btn btn-primary" disabled={p.reset_busy}>
-                        { if p.reset_busy { "Sending…" } else { "Send reset link" } }
+                        { if p.reset_busy { t.sending } else { t.send_reset } }
                     </button>
                 </form>
             }

@@ -1,8 +1,36 @@
-//! Thin views: each takes what it shows as props and reports clicks as callbacks.
+//! Thin views: each takes what it shows as props (or the state) and reports clicks as
+//! callbacks.
 
 pub mod admin;
 pub mod call_panel;
+pub mod contacts;
 pub mod dialer;
+pub mod history;
 pub mod login;
 pub mod set_password;
+pub mod shell;
 pub mod status_bar;
+
+use yew::Callback;
+
+use crate::model::{Lang, MyStatus};
+use crate::state::Action;
+use crate::state::contacts::RowKey;
+
+/// What the logged-in screens can ask for: the reducer, and the requests and calls the
+/// root performs.
+#[derive(Clone)]
+pub struct Cx {
+    pub dispatch: Callback<Action>,
+    /// Call a number or extension (`true`: video).
+    pub call: Callback<(String, bool)>,
+    pub favourite: Callback<(RowKey, bool)>,
+    /// Save the open contact form.
+    pub save_contact: Callback<()>,
+    /// Remove a phone-book contact (id, name for the question).
+    pub remove_contact: Callback<(i64, String)>,
+    pub import: Callback<web_sys::File>,
+    pub load_more_history: Callback<()>,
+    pub set_lang: Callback<Lang>,
+    pub set_status: Callback<MyStatus>,
+}

@@ -8,7 +8,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestCache, RequestCredentials, RequestInit, Response};
 
 use crate::model::{
-    Company, Employee, ImportReport, ImportRow, Invitation, Me, NumberBlock, Problem,
+    Company, Contact, ContactImport, Direction, DirectoryEntry, Employee, HistoryItem,
+    ImportReport, ImportRow, Invitation, Lang, Me, MyStatus, NumberBlock, NumberLabel, Outcome,
+    PhoneNumber, Problem,
 };
 
 /// An answer: the HTTP status (0: no answer at all) and the parsed JSON body (`null` when
@@ -189,17 +191,134 @@ pub fn employee(v: &JsValue) -> Employee {
     }
 }
 
-/// `{"employee", "company"}`.
+/// `{"employee", "company", "presence"?, "language"?}`.
 pub fn me(v: &JsValue) -> Me {
     let c = field(v, "company");
+    let e = field(v, "employee");
+    // Top level, or inside "employee".
+    let either = |k: &str| opt_str(v, k).or_else(|| opt_str(&e, k));
     Me {
-        employee: employee(&field(v, "employee")),
+        employee: employee(&e),
         company: Company {
             id: num(&c, "id") as i64,
             name: str_(&c, "name"),
             domain: str_(&c, "domain"),
         },
+        presence: either("presence").and_then(|p| MyStatus::parse(&p)),
+        language: either("language").and_then(|l| Lang::parse(&l)),
     }
+}
+
+/// Sends a request with a text body (`text/vcard`, `text/csv`) and reads the JSON answer.
+pub async fn send_text(path: &str, content_type: &str, body: &str) -> Reply {
+    let attempt = async {
+        let window = web_sys::window().ok_or(JsValue::NULL)?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_credentials(RequestCredentials::SameOrigin);
+        init.set_cache(RequestCache::NoStore);
+        init.set_headers(&obj(&[("Content-Type", content_type.into())]));
+        init.set_body(&JsValue::from_str(body));
+        let resp: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+            .await?
+            .dyn_into()?;
+        let status = resp.status();
+        let raw = JsFuture::from(resp.text()?).await?.as_string();
+        let body = raw
+            .filter(|t| !t.trim().is_empty())
+            .and_then(|t| JSON::parse(&t).ok())
+            .unwrap_or(JsValue::NULL);
+        Ok::<Reply, JsValue>(Reply { status, body })
+    };
+    attempt.await.unwrap_or(Reply {
+        status: 0,
+        body: JsValue::NULL,
+    })
+}
+
+fn opt_i64(v: &JsValue, key: &str) -> Option<i64> {
+    let x = field(v, key);
+    x.as_f64().map(|n| n as i64)
+}
+
+/// An item of `GET /api/v1/directory`.
+pub fn directory_entry(v: &JsValue) -> DirectoryEntry {
+    DirectoryEntry {
+        id: num(v, "id") as i64,
+        name: str_(v, "name"),
+        extension: str_(v, "extension"),
+        number: opt_str(v, "number").filter(|n| !n.is_empty()),
+        email: str_(v, "email"),
+        favourite: bool_(v, "favourite"),
+    }
+}
+
+/// A phone-book contact.
+pub fn contact(v: &JsValue) -> Contact {
+    Contact {
+        id: num(v, "id") as i64,
+        name: str_(v, "name"),
+        organization: opt_str(v, "organization").filter(|o| !o.is_empty()),
+        numbers: array(v, "numbers")
+            .iter()
+            .map(|n| PhoneNumber {
+                label: NumberLabel::parse(&str_(n, "label")),
+                number: str_(n, "number"),
+            })
+            .collect(),
+        favourite: bool_(v, "favourite"),
+    }
+}
+
+/// The answer to `POST /api/v1/contacts/import`.
+pub fn contact_import(v: &JsValue) -> ContactImport {
+    ContactImport {
+        imported: u64_(v, "imported"),
+        duplicates: u64_(v, "duplicates"),
+        errors: array(v, "errors")
+            .iter()
+            .map(|e| (u64_(e, "line"), str_(e, "message")))
+            .collect(),
+    }
+}
+
+/// An item of `GET /api/v1/history`.
+pub fn history_item(v: &JsValue) -> HistoryItem {
+    let peer = field(v, "peer");
+    HistoryItem {
+        id: num(v, "id") as i64,
+        direction: if str_(v, "direction") == "incoming" {
+            Direction::Incoming
+        } else {
+            Direction::Outgoing
+        },
+        outcome: Outcome::parse(&str_(v, "outcome")),
+        missed: bool_(v, "missed"),
+        peer_name: opt_str(&peer, "name").filter(|n| !n.trim().is_empty()),
+        peer_number: str_(&peer, "number"),
+        peer_extension: opt_str(&peer, "extension").filter(|e| !e.is_empty()),
+        started_ms: num(v, "started_ms") as i64,
+        answered_ms: opt_i64(v, "answered_ms"),
+        ended_ms: num(v, "ended_ms") as i64,
+        duration_s: u64_(v, "duration_s"),
+    }
+}
+
+/// `{"items", "missed_unseen"}` of `GET /api/v1/history`.
+pub fn history_page(v: &JsValue) -> (Vec<HistoryItem>, Option<u64>) {
+    let items = array(v, "items").iter().map(history_item).collect();
+    let missed = (!field(v, "missed_unseen").is_undefined()).then(|| u64_(v, "missed_unseen"));
+    (items, missed)
+}
+
+/// `{"missed_unseen"}`.
+pub fn missed_unseen(v: &JsValue) -> u64 {
+    u64_(v, "missed_unseen")
+}
+
+/// A JSON array from values.
+pub fn arr(items: impl IntoIterator<Item = JsValue>) -> JsValue {
+    items.into_iter().collect::<Array>().into()
 }
 
 pub fn invitation(v: &JsValue) -> Invitation {

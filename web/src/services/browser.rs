@@ -116,3 +116,44 @@ pub fn media_element(id: &str) -> Option<web_sys::HtmlMediaElement> {
         .dyn_into()
         .ok()
 }
+
+/// The browser's language (`navigator.language`), as one of the UI's.
+pub fn language() -> crate::model::Lang {
+    let tag = web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_default();
+    crate::model::Lang::from_browser(&tag)
+}
+
+/// Sets `<html lang>` to the UI's language (screen readers pronounce by it).
+pub fn set_document_lang(lang: crate::model::Lang) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("lang", lang.tag());
+    }
+}
+
+/// Focuses the element with this id, if the page has it.
+pub fn focus(id: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
+/// Scrolls the element with this id into view, if needed.
+pub fn scroll_into_view(id: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+    {
+        let opts = web_sys::ScrollIntoViewOptions::new();
+        opts.set_block(web_sys::ScrollLogicalPosition::Nearest);
+        el.scroll_into_view_with_scroll_into_view_options(&opts);
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod intl;
 pub mod media;
 pub mod phone;
 pub mod ringtone;

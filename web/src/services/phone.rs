@@ -21,6 +21,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use centrala_sip::presence::ListResource;
 use centrala_sip::ua::{CallHandle, Event, RegistrationState, UaConfig, UserAgent};
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
@@ -34,7 +35,9 @@ use super::browser::{instance_id, now_ms, random_seed, random_unit};
 use super::media::CallMedia;
 use super::ringtone::Ringtone;
 use super::timer::Timer;
+use crate::model::Presence;
 use crate::state::Action;
+use crate::state::contacts::{PresenceEntry, extension_of};
 
 /// The WebSocket subprotocol for SIP (RFC 7118).
 const SUBPROTOCOL: &str = "sip";
@@ -160,6 +163,9 @@ impl Phone {
                 ringtone: RefCell::new(None),
             }
         });
+        // The company's presence list: subscribed once the registration succeeds, and again
+        // by the user agent itself after every reconnect.
+        inner.ua.borrow_mut().subscribe_directory(now_ms());
         inner.open_socket();
         Phone { inner }
     }
@@ -287,6 +293,7 @@ impl Phone {
             if let Some(h) = handle {
                 ua.hangup(h, now);
             }
+            ua.unsubscribe_directory(now);
             if inner.registered_once.get() {
                 ua.unregister(now); // sends only while connected
             }
@@ -502,6 +509,18 @@ impl Inner {
                     });
                 }
             }
+            Event::Presence(list) => {
+                let entries = list.resources.iter().filter_map(presence_entry).collect();
+                self.dispatch.emit(Action::Presence {
+                    full: list.full_state,
+                    entries,
+                });
+                return;
+            }
+            Event::PresenceLost { .. } => {
+                self.dispatch.emit(Action::PresenceLost);
+                return;
+            }
             Event::Ended { call, .. } => {
                 let current = self
                     .call
@@ -642,9 +661,47 @@ impl Inner {
     }
 }
 
+/// One resource of a list NOTIFY for the reducer: its extension and status (none when its
+/// subscription ended).
+fn presence_entry(r: &ListResource) -> Option<PresenceEntry> {
+    let extension = extension_of(&r.uri)?.to_string();
+    let (status, note) = match (&r.presence, r.terminated) {
+        (Some(p), false) => (Presence::parse(p.status.as_str()), p.note.clone()),
+        _ => (None, None),
+    };
+    Some(PresenceEntry {
+        extension,
+        status,
+        note,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_resources_become_presence_entries() {
+        use centrala_sip::presence::{Presence as Doc, Status};
+        let r = |uri: &str, status: Option<Status>, terminated| ListResource {
+            uri: uri.into(),
+            name: None,
+            presence: status.map(|s| Doc {
+                entity: uri.into(),
+                status: s,
+                note: Some("x".into()),
+            }),
+            terminated,
+        };
+        for s in Status::ALL {
+            let e = presence_entry(&r("sip:102@d", Some(s), false)).unwrap();
+            assert_eq!(e.status.map(Presence::as_str), Some(s.as_str()));
+            assert_eq!(e.extension, "102");
+        }
+        let e = presence_entry(&r("sip:103@d", Some(Status::InCall), true)).unwrap();
+        assert_eq!((e.status, e.note), (None, None), "terminated: unknown");
+        assert_eq!(presence_entry(&r("sip:@d", None, false)), None);
+    }
 
     #[test]
     fn backoff_doubles_to_thirty_seconds() {
