@@ -43,6 +43,8 @@ pub struct Metrics {
     responses: Family<ClassLabel, Counter>,
     registrations: Gauge,
     dialogs: Gauge,
+    subscriptions: Gauge,
+    notifies: Counter,
     proxy_contexts: Gauge,
     parked: Gauge,
     queue_depth: Gauge,
@@ -79,6 +81,18 @@ impl Metrics {
         );
         let registrations = Gauge::default();
         registry.register("registrations", "Registered devices", registrations.clone());
+        let subscriptions = Gauge::default();
+        registry.register(
+            "presence_subscriptions",
+            "Presence and busy-lamp subscriptions served",
+            subscriptions.clone(),
+        );
+        let notifies = Counter::default();
+        registry.register(
+            "presence_notifies",
+            "NOTIFYs sent to watchers",
+            notifies.clone(),
+        );
         let dialogs = Gauge::default();
         registry.register(
             "dialogs",
@@ -131,6 +145,8 @@ impl Metrics {
             responses,
             registrations,
             dialogs,
+            subscriptions,
+            notifies,
             proxy_contexts,
             parked,
             queue_depth,
@@ -162,7 +178,10 @@ impl Metrics {
                     .inc_by(delta);
             }
         }
+        self.notifies
+            .inc_by(s.notifies.saturating_sub(last.notifies));
         *last = s.clone();
+        self.subscriptions.set(s.subscriptions as i64);
         self.registrations.set(s.registrations as i64);
         self.dialogs.set(s.dialogs as i64);
         self.proxy_contexts.set(s.proxy_contexts as i64);
