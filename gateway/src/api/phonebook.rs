@@ -840,19 +840,19 @@ junk\r\n";
                 &[(NumberLabel::Other, "123")],
             ),
         ];
-        let read_back =
-            |entries: Vec<Entry>| -> Vec<(String, Option<String>, Vec<(NumberLabel, String)>)> {
-                entries
-                    .into_iter()
-                    .map(|e| {
-                        (
-                            e.name,
-                            e.organization,
-                            e.numbers.into_iter().map(|(l, n, _)| (l, n)).collect(),
-                        )
-                    })
-                    .collect()
-            };
+        type Read = (String, Option<String>, Vec<(NumberLabel, String)>);
+        let read_back = |entries: Vec<Entry>| -> Vec<Read> {
+            entries
+                .into_iter()
+                .map(|e| {
+                    (
+                        e.name,
+                        e.organization,
+                        e.numbers.into_iter().map(|(l, n, _)| (l, n)).collect(),
+                    )
+                })
+                .collect()
+        };
         let want: Vec<_> = book
             .iter()
             .map(|c| {
