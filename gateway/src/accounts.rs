@@ -1,6 +1,7 @@
 //! Companies, employees, number blocks, web sessions, one-time links and API tokens: the
-//! admin side of the store. Every query names the company it works in, so nothing of one
-//! company is reachable from another.
+//! admin side of the store; and each person's own things: language, favourite colleagues,
+//! personal phone book and call history. Every query names the company it works in (and
+//! for personal things, the person), so nothing of one company is reachable from another.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -10,6 +11,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use utoipa::ToSchema;
 
+use crate::mail::Lang;
 use crate::store::{Store, StoreError};
 
 // ---- password hashing, off the async workers ----
@@ -1270,6 +1272,447 @@ impl Store {
             None => TokenCheck::Unknown,
         })
     }
+}
+
+// ---- each person's own things ----
+
+/// What a phone number is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NumberLabel {
+    Work,
+    Mobile,
+    Home,
+    Other,
+}
+
+impl NumberLabel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NumberLabel::Work => "work",
+            NumberLabel::Mobile => "mobile",
+            NumberLabel::Home => "home",
+            NumberLabel::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<NumberLabel> {
+        match s {
+            "work" => Some(NumberLabel::Work),
+            "mobile" => Some(NumberLabel::Mobile),
+            "home" => Some(NumberLabel::Home),
+            "other" => Some(NumberLabel::Other),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ContactNumber {
+    pub label: NumberLabel,
+    /// As the person wrote it: "+48 600 100 200".
+    pub number: String,
+}
+
+/// A contact of a person's own phone book.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Contact {
+    pub id: i64,
+    pub name: String,
+    pub organization: Option<String>,
+    pub numbers: Vec<ContactNumber>,
+    pub favourite: bool,
+}
+
+/// A contact's content, already checked (name 1 to 100 characters, 1 to 10 numbers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactData {
+    pub name: String,
+    pub organization: Option<String>,
+    pub numbers: Vec<ContactNumber>,
+    pub favourite: bool,
+}
+
+/// The digits of a phone number alone ("+48 (600) 100-200" → "48600100200").
+pub fn number_digits(number: &str) -> String {
+    number.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// One call of a person's history, as stored (see migration 0004).
+#[derive(Debug, Clone)]
+pub struct CallRow {
+    pub id: i64,
+    /// The person made it (else they were called).
+    pub outgoing: bool,
+    pub outcome: String,
+    /// The other party: their name, number and (a colleague) current extension.
+    pub peer_name: Option<String>,
+    pub peer_number: String,
+    pub peer_extension: Option<String>,
+    pub started_ms: i64,
+    pub answered_ms: Option<i64>,
+    pub ended_ms: i64,
+}
+
+/// Most contacts one person may keep.
+pub const MAX_CONTACTS: i64 = 5_000;
+
+const CONTACT_COLUMNS: &str = "id, name, organization, favourite";
+
+impl Store {
+    // ---- language and presence choice ----
+
+    /// An employee's stored presence choice and language.
+    pub async fn employee_settings(
+        &self,
+        employee: i64,
+    ) -> Result<Option<(crate::core::Choice, Option<Lang>)>, StoreError> {
+        Ok(
+            sqlx::query("SELECT presence, language FROM employees WHERE id = ?")
+                .bind(employee)
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| {
+                    let presence: String = r.get(0);
+                    let language: Option<String> = r.get(1);
+                    (
+                        presence.parse().unwrap_or_default(),
+                        language.as_deref().and_then(Lang::parse),
+                    )
+                }),
+        )
+    }
+
+    /// Sets (or, with `None`, forgets) an employee's language.
+    pub async fn set_language(&self, employee: i64, lang: Option<Lang>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE employees SET language = ? WHERE id = ?")
+            .bind(lang.map(Lang::as_str))
+            .bind(employee)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    // ---- favourite colleagues ----
+
+    /// The colleagues `employee` marked as favourites.
+    pub async fn favourites(
+        &self,
+        employee: i64,
+    ) -> Result<std::collections::HashSet<i64>, StoreError> {
+        Ok(
+            sqlx::query("SELECT colleague_id FROM favourites WHERE employee_id = ?")
+                .bind(employee)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+        )
+    }
+
+    /// Marks (or unmarks) `colleague` a favourite of `employee`, both of `company`; false
+    /// when the colleague is not an employee of that company.
+    pub async fn set_favourite(
+        &self,
+        company: i64,
+        employee: i64,
+        colleague: i64,
+        on: bool,
+    ) -> Result<bool, StoreError> {
+        let exists = sqlx::query("SELECT 1 FROM employees WHERE company_id = ? AND id = ?")
+            .bind(company)
+            .bind(colleague)
+            .fetch_optional(self.pool())
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(false);
+        }
+        if on {
+            sqlx::query("INSERT INTO favourites (employee_id, colleague_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(employee)
+                .bind(colleague)
+                .bind(unix_now())
+                .execute(self.pool())
+                .await?;
+        } else {
+            sqlx::query("DELETE FROM favourites WHERE employee_id = ? AND colleague_id = ?")
+                .bind(employee)
+                .bind(colleague)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(true)
+    }
+
+    // ---- personal phone book ----
+
+    async fn numbers_of(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<ContactNumber>>, StoreError> {
+        let mut out: std::collections::HashMap<i64, Vec<ContactNumber>> = Default::default();
+        // In chunks: SQLite limits the variables of one statement.
+        for chunk in ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT contact_id, label, number FROM contact_numbers WHERE contact_id IN ({marks}) ORDER BY contact_id, position"
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.entry(r.get(0)).or_default().push(ContactNumber {
+                    label: NumberLabel::parse(&r.get::<String, _>(1)).unwrap_or(NumberLabel::Other),
+                    number: r.get(2),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn rows_to_contacts(&self, rows: Vec<SqliteRow>) -> Result<Vec<Contact>, StoreError> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let mut numbers = self.numbers_of(&ids).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let id: i64 = r.get(0);
+                Contact {
+                    id,
+                    name: r.get(1),
+                    organization: r.get(2),
+                    numbers: numbers.remove(&id).unwrap_or_default(),
+                    favourite: r.get::<i64, _>(3) != 0,
+                }
+            })
+            .collect())
+    }
+
+    /// Every contact of `owner`'s phone book.
+    pub async fn contacts(&self, company: i64, owner: i64) -> Result<Vec<Contact>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE company_id = ? AND owner_id = ? ORDER BY id"
+        ))
+        .bind(company)
+        .bind(owner)
+        .fetch_all(self.pool())
+        .await?;
+        self.rows_to_contacts(rows).await
+    }
+
+    pub async fn contact(
+        &self,
+        company: i64,
+        owner: i64,
+        id: i64,
+    ) -> Result<Option<Contact>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE company_id = ? AND owner_id = ? AND id = ?"
+        ))
+        .bind(company)
+        .bind(owner)
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(self.rows_to_contacts(rows).await?.pop())
+    }
+
+    pub async fn contact_count(&self, company: i64, owner: i64) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM contacts WHERE company_id = ? AND owner_id = ?")
+                .bind(company)
+                .bind(owner)
+                .fetch_one(self.pool())
+                .await?
+                .get(0),
+        )
+    }
+
+    /// Adds contacts to `owner`'s phone book, all or none; their ids.
+    pub async fn add_contacts(
+        &self,
+        company: i64,
+        owner: i64,
+        contacts: &[ContactData],
+    ) -> Result<Vec<i64>, StoreError> {
+        let now = unix_now();
+        let mut tx = self.pool().begin().await?;
+        let mut ids = Vec::with_capacity(contacts.len());
+        for c in contacts {
+            let id: i64 = sqlx::query("INSERT INTO contacts (company_id, owner_id, name, organization, favourite, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")
+                .bind(company)
+                .bind(owner)
+                .bind(&c.name)
+                .bind(c.organization.as_deref())
+                .bind(i64::from(c.favourite))
+                .bind(now)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?
+                .get(0);
+            insert_numbers(&mut tx, id, &c.numbers).await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Replaces a contact of `owner`'s; false when there is no such contact of theirs.
+    pub async fn update_contact(
+        &self,
+        company: i64,
+        owner: i64,
+        id: i64,
+        c: &ContactData,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let res = sqlx::query("UPDATE contacts SET name = ?, organization = ?, favourite = ?, updated_at = ? WHERE company_id = ? AND owner_id = ? AND id = ?")
+            .bind(&c.name)
+            .bind(c.organization.as_deref())
+            .bind(i64::from(c.favourite))
+            .bind(unix_now())
+            .bind(company)
+            .bind(owner)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if res.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM contact_numbers WHERE contact_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        insert_numbers(&mut tx, id, &c.numbers).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Removes a contact of `owner`'s; false when there is no such contact of theirs.
+    pub async fn delete_contact(
+        &self,
+        company: i64,
+        owner: i64,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM contacts WHERE company_id = ? AND owner_id = ? AND id = ?")
+                .bind(company)
+                .bind(owner)
+                .bind(id)
+                .execute(self.pool())
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    }
+
+    /// Names in `owner`'s phone book by number digits (for naming callers in the history).
+    pub async fn contact_names_by_digits(
+        &self,
+        company: i64,
+        owner: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query("SELECT n.digits, c.name FROM contact_numbers n JOIN contacts c ON c.id = n.contact_id WHERE c.company_id = ? AND c.owner_id = ? ORDER BY c.id, n.position")
+            .bind(company)
+            .bind(owner)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    // ---- call history ----
+
+    /// `employee`'s calls (made or received) that started before `before_ms`, newest first.
+    pub async fn call_history(
+        &self,
+        company: i64,
+        employee: i64,
+        before_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<CallRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.caller_id IS ?2, c.outcome, c.started_ms, c.answered_ms, c.ended_ms, \
+             c.caller_number, COALESCE(er.name, c.caller_name), er.ext, \
+             c.dialled, COALESCE(ee.name, c.callee_name), ee.ext \
+             FROM calls c \
+             LEFT JOIN employees er ON er.id = c.caller_id AND er.company_id = c.company_id \
+             LEFT JOIN employees ee ON ee.id = c.callee_id AND ee.company_id = c.company_id \
+             WHERE c.company_id = ?1 AND (c.caller_id = ?2 OR c.callee_id = ?2) AND c.started_ms < ?3 \
+             ORDER BY c.started_ms DESC, c.id DESC LIMIT ?4",
+        )
+        .bind(company)
+        .bind(employee)
+        .bind(before_ms)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let outgoing: bool = r.get(1);
+                let (number, name, ext) = if outgoing { (9, 10, 11) } else { (6, 7, 8) };
+                CallRow {
+                    id: r.get(0),
+                    outgoing,
+                    outcome: r.get(2),
+                    started_ms: r.get(3),
+                    answered_ms: r.get(4),
+                    ended_ms: r.get(5),
+                    peer_number: r.get(number),
+                    peer_name: r.get(name),
+                    peer_extension: r.get(ext),
+                }
+            })
+            .collect())
+    }
+
+    /// Calls to `employee` that nobody answered and that ended after they last looked at
+    /// their history.
+    pub async fn missed_unseen(&self, company: i64, employee: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM calls c JOIN employees e ON e.id = ?2 \
+             WHERE c.company_id = ?1 AND c.callee_id = ?2 AND (c.caller_id IS NULL OR c.caller_id != ?2) \
+             AND c.answered_ms IS NULL AND c.ended_ms > e.history_seen_ms",
+        )
+        .bind(company)
+        .bind(employee)
+        .fetch_one(self.pool())
+        .await?
+        .get(0))
+    }
+
+    /// Records that `employee` has seen their history up to `now_ms` (Unix ms).
+    pub async fn mark_history_seen(&self, employee: i64, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE employees SET history_seen_ms = MAX(history_seen_ms, ?) WHERE id = ?")
+            .bind(now_ms)
+            .bind(employee)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
+
+async fn insert_numbers(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    contact: i64,
+    numbers: &[ContactNumber],
+) -> Result<(), StoreError> {
+    for (i, n) in numbers.iter().enumerate() {
+        sqlx::query("INSERT INTO contact_numbers (contact_id, position, label, number, digits) VALUES (?, ?, ?, ?, ?)")
+            .bind(contact)
+            .bind(i as i64)
+            .bind(n.label.as_str())
+            .bind(&n.number)
+            .bind(number_digits(&n.number))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// An argon2 hash of a random password, checked against when there is no account, so a

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: web login (session cookie), the web app's short-lived SIP
-//! credentials, one-time links (invitation, password reset), and the admin resources
-//! (employees, number blocks, API tokens). Lists are `{"total", "items"}`, errors
+//! credentials, one-time links (invitation, password reset), each person's own things
+//! (presence choice, language, favourite colleagues, personal phone book, call history), and
+//! the admin resources (employees, number blocks, API tokens). Lists are `{"total", "items"}`, errors
 //! `{"error", "message", "fields"?}`. Every handler takes a [`Caller`] or [`Admin`] and works in
 //! that caller's company only: another company's ids answer 404, as if they did not exist.
 
@@ -20,13 +21,15 @@ use tracing::{info, warn};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::accounts::{
-    self, ApiToken, Company, Employee, EmployeePatch, InviteState, LinkInfo, LinkKind, LinkProblem,
-    NewEmployee, NumberBlock, Role,
+    self, ApiToken, Company, Contact, ContactNumber, Employee, EmployeePatch, InviteState,
+    LinkInfo, LinkKind, LinkProblem, NewEmployee, NumberBlock, NumberLabel, Role,
 };
-use crate::core::Registrations;
+use crate::core::{Choice, Registrations};
 use crate::driver::CoreInput;
 use crate::limits::{RateLimiter, source_key};
-use crate::mail::Mailer;
+use crate::mail::{self, Lang, Mailer};
+
+mod phonebook;
 use crate::sipcred;
 use crate::store::{Store, StoreError};
 
@@ -257,6 +260,20 @@ impl ApiError {
             code,
             message: format!("{field}: {message}"),
             fields: Some(BTreeMap::from([(field.to_string(), message.to_string())])),
+            retry_after: None,
+        }
+    }
+    /// 400 `validation_failed` with a message for each field.
+    fn fields(fields: BTreeMap<String, String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "validation_failed",
+            message: fields
+                .iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            fields: Some(fields),
             retry_after: None,
         }
     }
@@ -502,6 +519,39 @@ list!(DirectoryList, DirectoryEntry);
 pub struct Me {
     pub employee: Employee,
     pub company: Company,
+    /// The person's own status choice.
+    pub presence: PresenceStatus,
+    /// The language they chose (for the app and their e-mails); null: none chosen yet.
+    pub language: Option<Lang>,
+}
+
+/// A person's own status choice: available, do not disturb (calls get busy treatment), away.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceStatus {
+    Available,
+    Dnd,
+    Away,
+}
+
+impl From<Choice> for PresenceStatus {
+    fn from(c: Choice) -> Self {
+        match c {
+            Choice::Available => PresenceStatus::Available,
+            Choice::Dnd => PresenceStatus::Dnd,
+            Choice::Away => PresenceStatus::Away,
+        }
+    }
+}
+
+impl From<PresenceStatus> for Choice {
+    fn from(p: PresenceStatus) -> Self {
+        match p {
+            PresenceStatus::Available => Choice::Available,
+            PresenceStatus::Dnd => Choice::Dnd,
+            PresenceStatus::Away => Choice::Away,
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -524,9 +574,14 @@ pub struct SipCredentials {
 
 #[derive(Serialize, ToSchema)]
 pub struct DirectoryEntry {
+    /// The employee's id (for favourites).
+    pub id: i64,
     pub name: String,
     pub extension: String,
     pub number: Option<String>,
+    pub email: Option<String>,
+    /// One of the caller's favourites.
+    pub favourite: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -668,6 +723,22 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sessions/current", axum::routing::delete(logout))
         .route("/api/v1/me", get(me))
         .route("/api/v1/me/sip-credentials", post(sip_credentials))
+        .route("/api/v1/me/presence", axum::routing::put(set_presence))
+        .route("/api/v1/me/language", axum::routing::put(set_language))
+        .route(
+            "/api/v1/favourites/{id}",
+            axum::routing::put(add_favourite).delete(remove_favourite),
+        )
+        .route("/api/v1/contacts", get(list_contacts).post(create_contact))
+        .route("/api/v1/contacts/import", post(import_contacts))
+        .route("/api/v1/contacts/export", get(export_contacts))
+        .route(
+            "/api/v1/contacts/{id}",
+            get(get_contact).put(update_contact).delete(delete_contact),
+        )
+        .route("/api/v1/history", get(history))
+        .route("/api/v1/history/seen", post(history_seen))
+        .route("/api/v1/history/missed", get(history_missed))
         .route("/api/v1/company", get(company))
         .route("/api/v1/directory", get(directory))
         .route("/api/v1/invitations/{token}", get(link_info))
@@ -710,14 +781,17 @@ pub fn router(state: ApiState) -> Router {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Centrala API", description = "Companies' phone system: employees, numbers, login and onboarding."),
+    info(title = "Centrala API", description = "Companies' phone system: employees, numbers, login and onboarding; each person's status, language, favourites, phone book and call history."),
     paths(
         login, logout, me, sip_credentials, company, directory, link_info, accept_link,
         password_reset, list_employees, create_employee, next_extension, set_access,
         import_employees, get_employee, update_employee, delete_employee, resend_invitation,
-        list_blocks, create_block, delete_block, list_tokens, create_token, delete_token
+        list_blocks, create_block, delete_block, list_tokens, create_token, delete_token,
+        set_presence, set_language, add_favourite, remove_favourite, list_contacts,
+        create_contact, get_contact, update_contact, delete_contact, import_contacts,
+        export_contacts, history, history_seen, history_missed
     ),
-    components(schemas(ErrorBody, InviteState, LinkKind)),
+    components(schemas(ErrorBody, InviteState, LinkKind, NumberLabel, ContactNumber)),
     modifiers(&Security)
 )]
 struct ApiDoc;
@@ -797,7 +871,8 @@ async fn login(
                 .create_session(employee.id, st.cfg.session_ttl_secs)
                 .await?;
             info!(employee = employee.id, company = company.id, "web login");
-            let mut resp = (StatusCode::CREATED, Json(Me { employee, company })).into_response();
+            let me = me_of(&st, employee, company).await?;
+            let mut resp = (StatusCode::CREATED, Json(me)).into_response();
             resp.headers_mut().insert(
                 header::SET_COOKIE,
                 session_cookie(&st, &token, st.cfg.session_ttl_secs),
@@ -836,20 +911,38 @@ async fn logout(State(st): State<ApiState>, headers: HeaderMap) -> ApiResult<Res
     Ok(resp)
 }
 
-/// Who is logged in, and their company.
+/// Who is logged in, their company, status choice and language.
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-async fn me(caller: Caller) -> ApiResult<Json<Me>> {
-    let employee = caller.employee.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "An API token is not an employee.",
-        )
-    })?;
-    Ok(Json(Me {
+async fn me(State(st): State<ApiState>, caller: Caller) -> ApiResult<Json<Me>> {
+    let employee = caller.employee.ok_or_else(not_an_employee)?;
+    Ok(Json(me_of(&st, employee, caller.company).await?))
+}
+
+fn not_an_employee() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "An API token is not an employee.",
+    )
+}
+
+/// The caller's own employee record: personal resources are an employee's, not a token's.
+fn person(caller: &Caller) -> ApiResult<&Employee> {
+    caller.employee.as_ref().ok_or_else(not_an_employee)
+}
+
+async fn me_of(st: &ApiState, employee: Employee, company: Company) -> ApiResult<Me> {
+    let (choice, language) = st
+        .store
+        .employee_settings(employee.id)
+        .await?
+        .unwrap_or_default();
+    Ok(Me {
         employee,
-        company: caller.company,
-    }))
+        company,
+        presence: choice.into(),
+        language,
+    })
 }
 
 /// Short-lived SIP credentials for the logged-in employee's web app.
@@ -899,14 +992,21 @@ async fn company(caller: Caller) -> Json<Company> {
 #[utoipa::path(get, path = "/api/v1/directory", responses((status = 200, body = DirectoryList), (status = 401, body = ErrorBody)))]
 async fn directory(State(st): State<ApiState>, caller: Caller) -> ApiResult<Json<DirectoryList>> {
     let (total, items) = st.store.employees(caller.company.id, "", 10_000, 0).await?;
+    let favourites = match &caller.employee {
+        Some(e) => st.store.favourites(e.id).await?,
+        None => HashSet::new(),
+    };
     Ok(Json(DirectoryList {
         total,
         items: items
             .into_iter()
             .map(|e| DirectoryEntry {
+                favourite: favourites.contains(&e.id),
+                id: e.id,
                 name: e.name,
                 extension: e.extension,
                 number: e.number,
+                email: e.email,
             })
             .collect(),
     }))
@@ -982,7 +1082,7 @@ async fn accept_link(
         .create_session(employee.id, st.cfg.session_ttl_secs)
         .await?;
     info!(employee = employee.id, kind = ?info.kind, "password set with a link");
-    let mut resp = Json(Me { employee, company }).into_response();
+    let mut resp = Json(me_of(&st, employee, company).await?).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
         session_cookie(&st, &session, st.cfg.session_ttl_secs),
@@ -998,6 +1098,7 @@ const RESET_MESSAGE: &str = "If that address belongs to an account with app acce
     responses((status = 202, body = MessageBody), (status = 400, body = ErrorBody)))]
 async fn password_reset(
     State(st): State<ApiState>,
+    RequestLang(lang): RequestLang,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> ApiResult<(StatusCode, Json<MessageBody>)> {
     let email = accounts::normalize_email(&body.email)?;
@@ -1026,15 +1127,21 @@ async fn password_reset(
         } else {
             LinkKind::Invite
         };
-        if let Err(err) = send_link(&st, &e, kind).await {
+        if let Err(err) = send_link(&st, &e, kind, lang).await {
             warn!(employee = e.id, error = %err.message, "password link not sent");
         }
     }
     Ok(accepted)
 }
 
-/// Makes a link and e-mails it.
-async fn send_link(st: &ApiState, e: &Employee, kind: LinkKind) -> ApiResult<()> {
+/// Makes a link and e-mails it, in the recipient's language: the one they chose, else
+/// `hint` (the language of the request that caused it), else English.
+async fn send_link(
+    st: &ApiState,
+    e: &Employee,
+    kind: LinkKind,
+    hint: Option<Lang>,
+) -> ApiResult<()> {
     let Some(email) = &e.email else {
         return Err(ApiError::field(
             "validation_failed",
@@ -1053,42 +1160,37 @@ async fn send_link(st: &ApiState, e: &Employee, kind: LinkKind) -> ApiResult<()>
         LinkKind::Reset => st.cfg.reset_ttl_secs,
     };
     let token = st.store.create_link(e.id, kind, ttl).await?;
+    let lang = st
+        .store
+        .employee_settings(e.id)
+        .await?
+        .and_then(|(_, l)| l)
+        .or(hint)
+        .unwrap_or_default();
     let base = st.cfg.public_url.trim_end_matches('/');
     let hours = ttl / 3600;
-    let (subject, link, body) = match kind {
+    let (link, letter) = match kind {
         LinkKind::Invite => {
             let link = format!("{base}/?invite={token}");
-            (
-                format!("{}: your phone is ready", company.name),
-                link.clone(),
-                format!(
-                    "Hello {name},\n\n{company} has set up a phone for you: extension {ext}{number}.\nIt works in your web browser, with nothing to install.\n\nChoose a password to start:\n{link}\n\nThe link works once and expires in {hours} hours.\nIf it has expired, open it anyway and ask for a new one.\n\n— Centrala\n",
-                    name = e.name,
-                    company = company.name,
-                    ext = e.extension,
-                    number = e
-                        .number
-                        .as_ref()
-                        .map(|n| format!(" ({n})"))
-                        .unwrap_or_default(),
-                ),
-            )
+            let letter = mail::invitation(
+                lang,
+                &e.name,
+                &company.name,
+                &e.extension,
+                e.number.as_deref(),
+                &link,
+                hours,
+            );
+            (link, letter)
         }
         LinkKind::Reset => {
             let link = format!("{base}/?reset={token}");
-            (
-                "Set a new Centrala password".to_string(),
-                link.clone(),
-                format!(
-                    "Hello {name},\n\nSomeone (we hope you) asked to set a new password for your phone at {company}.\n\nChoose a new password here:\n{link}\n\nThe link works once and expires in {hours} hours. If you did not ask for this, ignore this e-mail: your password stays as it is.\n\n— Centrala\n",
-                    name = e.name,
-                    company = company.name,
-                ),
-            )
+            let letter = mail::password_reset(lang, &e.name, &company.name, &link, hours);
+            (link, letter)
         }
     };
     st.mailer
-        .send(&e.name, email, &subject, body, &link)
+        .send(&e.name, email, letter, &link)
         .await
         .map_err(|err| {
             warn!(employee = e.id, error = %err, "e-mail not sent");
@@ -1132,19 +1234,44 @@ async fn account_changed(st: &ApiState, company: i64, ext: String, drop: Registr
 
 // ---- employees (admins) ----
 
-/// What follows a change to an employee: an invitation when access is granted, and the
-/// core told to drop registrations when access is revoked or the extension changes.
+/// The core's presence lists follow a company's employees (names, extensions, who exists).
+async fn roster_changed(st: &ApiState, company: i64) {
+    let _ = st.core.send(CoreInput::RosterChanged { company }).await;
+}
+
+/// The language an API request's `Accept-Language` prefers among ours, if any: e-mails it
+/// causes go out in it to people who chose none.
+pub struct RequestLang(pub Option<Lang>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestLang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestLang(
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language),
+        ))
+    }
+}
+
+/// What follows a change to an employee: an invitation when access is granted (in `lang`
+/// unless they chose one), and the core told to drop registrations when access is revoked
+/// or the extension changes. The caller tells the core the roster changed
+/// ([`roster_changed`]), once for a batch.
 async fn after_change(
     st: &ApiState,
     before: Option<&Employee>,
     after: Option<&Employee>,
+    lang: Option<Lang>,
 ) -> Option<String> {
     let mut warning = None;
     if let Some(a) = after
         && a.app_access
         && a.invite_state != InviteState::Active
         && before.is_none_or(|b| !b.app_access)
-        && let Err(e) = send_link(st, a, LinkKind::Invite).await
+        && let Err(e) = send_link(st, a, LinkKind::Invite, lang).await
     {
         warning = Some(e.message);
     }
@@ -1190,11 +1317,13 @@ async fn list_employees(
 async fn create_employee(
     State(st): State<ApiState>,
     Admin(c): Admin,
+    RequestLang(lang): RequestLang,
     ApiJson(new): ApiJson<NewEmployee>,
 ) -> ApiResult<(StatusCode, Json<Employee>)> {
     let e = st.store.create_employee(c.company.id, &new).await?;
     info!(company = c.company.id, employee = e.id, ext = %e.extension, "employee added");
-    after_change(&st, None, Some(&e)).await;
+    after_change(&st, None, Some(&e), lang).await;
+    roster_changed(&st, c.company.id).await;
     let e = st.store.employee(c.company.id, e.id).await?.unwrap_or(e);
     Ok((StatusCode::CREATED, Json(e)))
 }
@@ -1232,6 +1361,7 @@ async fn update_employee(
     State(st): State<ApiState>,
     Admin(c): Admin,
     Id(id): Id,
+    RequestLang(lang): RequestLang,
     ApiJson(patch): ApiJson<EmployeePatch>,
 ) -> ApiResult<Json<Employee>> {
     if let Some(me) = &c.employee
@@ -1246,7 +1376,8 @@ async fn update_employee(
     }
     let (before, after) = st.store.update_employee(c.company.id, id, &patch).await?;
     info!(company = c.company.id, employee = id, "employee changed");
-    after_change(&st, Some(&before), Some(&after)).await;
+    after_change(&st, Some(&before), Some(&after), lang).await;
+    roster_changed(&st, c.company.id).await;
     let after = st.store.employee(c.company.id, id).await?.unwrap_or(after);
     Ok(Json(after))
 }
@@ -1268,7 +1399,8 @@ async fn delete_employee(
     }
     let e = st.store.delete_employee(c.company.id, id).await?;
     info!(company = c.company.id, employee = id, ext = %e.extension, "employee removed");
-    after_change(&st, Some(&e), None).await;
+    after_change(&st, Some(&e), None, None).await;
+    roster_changed(&st, c.company.id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1279,6 +1411,7 @@ async fn resend_invitation(
     State(st): State<ApiState>,
     Admin(c): Admin,
     Id(id): Id,
+    RequestLang(lang): RequestLang,
 ) -> ApiResult<(StatusCode, Json<Employee>)> {
     let e = st
         .store
@@ -1297,7 +1430,7 @@ async fn resend_invitation(
     } else {
         LinkKind::Invite
     };
-    send_link(&st, &e, kind).await?;
+    send_link(&st, &e, kind, lang).await?;
     let e = st.store.employee(c.company.id, id).await?.unwrap_or(e);
     Ok((StatusCode::ACCEPTED, Json(e)))
 }
@@ -1309,6 +1442,7 @@ async fn resend_invitation(
 async fn set_access(
     State(st): State<ApiState>,
     Admin(c): Admin,
+    RequestLang(lang): RequestLang,
     ApiJson(body): ApiJson<AccessBody>,
 ) -> ApiResult<Json<EmployeeList>> {
     if body.ids.is_empty() || body.ids.len() > 1000 {
@@ -1351,7 +1485,7 @@ async fn set_access(
     let mut items = Vec::new();
     for e in found {
         let (before, after) = st.store.update_employee(c.company.id, e.id, &patch).await?;
-        after_change(&st, Some(&before), Some(&after)).await;
+        after_change(&st, Some(&before), Some(&after), lang).await;
         items.push(
             st.store
                 .employee(c.company.id, e.id)
@@ -1359,6 +1493,7 @@ async fn set_access(
                 .unwrap_or(after),
         );
     }
+    roster_changed(&st, c.company.id).await;
     Ok(Json(EmployeeList {
         total: items.len() as i64,
         items,
@@ -1381,6 +1516,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 async fn import_employees(
     State(st): State<ApiState>,
     Admin(c): Admin,
+    RequestLang(lang): RequestLang,
     Query(q): Query<ImportQuery>,
     ApiJson(body): ApiJson<ImportBody>,
 ) -> ApiResult<Response> {
@@ -1600,14 +1736,15 @@ async fn import_employees(
                     app_access: Some(new.app_access),
                 };
                 let (before, after) = st.store.update_employee(company, id, &patch).await?;
-                after_change(&st, Some(&before), Some(&after)).await;
+                after_change(&st, Some(&before), Some(&after), lang).await;
             }
             None => {
                 let e = st.store.create_employee(company, &new).await?;
-                after_change(&st, None, Some(&e)).await;
+                after_change(&st, None, Some(&e), lang).await;
             }
         }
     }
+    roster_changed(&st, company).await;
     info!(
         company,
         created = report.created,
@@ -1707,6 +1844,686 @@ async fn delete_token(
 ) -> ApiResult<StatusCode> {
     st.store.delete_api_token(c.company.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- each person's own things: status, language, favourites ----
+
+/// A status choice, as sent and answered.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PresenceBody {
+    pub status: PresenceStatus,
+}
+
+/// A language choice, as sent and answered (null: none, follow the browser).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct LanguageBody {
+    pub language: Option<Lang>,
+}
+
+/// The string field `name` of a JSON object, if it is one of `allowed`; else a 400 naming it.
+fn choice_field<'a>(
+    body: &'a serde_json::Value,
+    name: &str,
+    allowed: &[&str],
+    null_ok: bool,
+) -> ApiResult<Option<&'a str>> {
+    let bad = || {
+        let list = allowed.join(", ");
+        ApiError::fields(BTreeMap::from([(
+            name.to_string(),
+            if null_ok {
+                format!("use one of: {list}, or null")
+            } else {
+                format!("use one of: {list}")
+            },
+        )]))
+    };
+    match body.get(name) {
+        Some(serde_json::Value::String(v)) if allowed.contains(&v.as_str()) => Ok(Some(v)),
+        Some(serde_json::Value::Null) if null_ok => Ok(None),
+        _ => Err(bad()),
+    }
+}
+
+/// Sets one's own status: available, do not disturb (incoming calls get busy treatment) or
+/// away. Kept across restarts; colleagues watching see it at once.
+#[utoipa::path(put, path = "/api/v1/me/presence", request_body = PresenceBody,
+    responses((status = 200, body = PresenceBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn set_presence(
+    State(st): State<ApiState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<Json<PresenceBody>> {
+    let e = person(&caller)?;
+    let raw = choice_field(&body, "status", &["available", "dnd", "away"], false)?;
+    let choice: Choice = raw.unwrap_or_default().parse().unwrap_or_default();
+    if !st
+        .store
+        .save_presence(caller.company.id, &e.extension, choice)
+        .await?
+    {
+        return Err(ApiError::not_found("employee"));
+    }
+    let _ = st
+        .core
+        .send(CoreInput::PresenceChoice {
+            company: caller.company.id,
+            ext: e.extension.clone(),
+            choice,
+        })
+        .await;
+    info!(employee = e.id, %choice, "status chosen");
+    Ok(Json(PresenceBody {
+        status: choice.into(),
+    }))
+}
+
+/// Sets one's language ("pl" or "en"; null forgets the choice): the app's, and that of
+/// the e-mails sent to this person.
+#[utoipa::path(put, path = "/api/v1/me/language", request_body = LanguageBody,
+    responses((status = 200, body = LanguageBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn set_language(
+    State(st): State<ApiState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<Json<LanguageBody>> {
+    let e = person(&caller)?;
+    let language = choice_field(&body, "language", &["pl", "en"], true)?.and_then(Lang::parse);
+    st.store.set_language(e.id, language).await?;
+    Ok(Json(LanguageBody { language }))
+}
+
+/// Marks a colleague (an employee of the caller's company) as a favourite.
+#[utoipa::path(put, path = "/api/v1/favourites/{employee_id}", params(("employee_id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn add_favourite(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    favourite(&st, &caller, id, true).await
+}
+
+/// Unmarks a favourite colleague.
+#[utoipa::path(delete, path = "/api/v1/favourites/{employee_id}", params(("employee_id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_favourite(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    favourite(&st, &caller, id, false).await
+}
+
+async fn favourite(st: &ApiState, caller: &Caller, id: i64, on: bool) -> ApiResult<StatusCode> {
+    let e = person(caller)?;
+    if !st
+        .store
+        .set_favourite(caller.company.id, e.id, id, on)
+        .await?
+    {
+        return Err(ApiError::not_found("employee"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- the personal phone book ----
+
+/// A number as sent.
+#[derive(Deserialize, ToSchema)]
+pub struct NumberBody {
+    /// work, mobile, home or other (other when left out).
+    #[serde(default = "other_label")]
+    pub label: String,
+    #[serde(default)]
+    pub number: String,
+}
+
+fn other_label() -> String {
+    "other".into()
+}
+
+/// A contact as sent (POST and PUT).
+#[derive(Deserialize, ToSchema)]
+pub struct ContactBody {
+    /// 1 to 100 characters.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub organization: Option<String>,
+    /// 1 to 10 numbers: digits, spaces and + - ( ) * #, at least 2 digits, at most 32
+    /// characters.
+    #[serde(default)]
+    pub numbers: Vec<NumberBody>,
+    #[serde(default)]
+    pub favourite: bool,
+}
+
+impl ContactBody {
+    fn check(&self) -> ApiResult<accounts::ContactData> {
+        let numbers: Vec<(Option<NumberLabel>, &str)> = self
+            .numbers
+            .iter()
+            .map(|n| (NumberLabel::parse(&n.label), n.number.as_str()))
+            .collect();
+        phonebook::check(
+            &self.name,
+            self.organization.as_deref(),
+            &numbers,
+            self.favourite,
+        )
+        .map_err(ApiError::fields)
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactList {
+    pub items: Vec<Contact>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ContactQuery {
+    /// Filter by name, organization or number (digits compared without spaces or
+    /// punctuation).
+    #[serde(default)]
+    pub q: String,
+}
+
+fn sort_contacts(items: &mut [Contact]) {
+    items.sort_by_cached_key(|c| (phonebook::collation_key(&c.name), c.id));
+}
+
+/// The caller's phone book, in alphabetical order, filtered by `q`.
+#[utoipa::path(get, path = "/api/v1/contacts", params(ContactQuery),
+    responses((status = 200, body = ContactList), (status = 401, body = ErrorBody)))]
+async fn list_contacts(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Query(q): Query<ContactQuery>,
+) -> ApiResult<Json<ContactList>> {
+    let e = person(&caller)?;
+    let mut items: Vec<Contact> = st
+        .store
+        .contacts(caller.company.id, e.id)
+        .await?
+        .into_iter()
+        .filter(|c| phonebook::matches(c, &q.q))
+        .collect();
+    sort_contacts(&mut items);
+    Ok(Json(ContactList { items }))
+}
+
+fn book_full() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "limit_reached",
+        format!(
+            "Your phone book is full ({} contacts); remove some first.",
+            accounts::MAX_CONTACTS
+        ),
+    )
+}
+
+/// Adds a contact to the caller's phone book.
+#[utoipa::path(post, path = "/api/v1/contacts", request_body = ContactBody,
+    responses((status = 201, body = Contact), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_contact(
+    State(st): State<ApiState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ContactBody>,
+) -> ApiResult<(StatusCode, Json<Contact>)> {
+    let e = person(&caller)?;
+    let data = body.check()?;
+    let company = caller.company.id;
+    if st.store.contact_count(company, e.id).await? >= accounts::MAX_CONTACTS {
+        return Err(book_full());
+    }
+    let id = st
+        .store
+        .add_contacts(company, e.id, std::slice::from_ref(&data))
+        .await?
+        .pop()
+        .unwrap_or_default();
+    let c = st
+        .store
+        .contact(company, e.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("contact"))?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = Contact), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_contact(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<Json<Contact>> {
+    let e = person(&caller)?;
+    st.store
+        .contact(caller.company.id, e.id, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("contact"))
+}
+
+/// Replaces a contact of the caller's phone book (all fields, numbers included).
+#[utoipa::path(put, path = "/api/v1/contacts/{id}", params(("id" = i64, Path)), request_body = ContactBody,
+    responses((status = 200, body = Contact), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn update_contact(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Id(id): Id,
+    ApiJson(body): ApiJson<ContactBody>,
+) -> ApiResult<Json<Contact>> {
+    let e = person(&caller)?;
+    let company = caller.company.id;
+    // Another person's contact is a 404 even when the body is bad.
+    if st.store.contact(company, e.id, id).await?.is_none() {
+        return Err(ApiError::not_found("contact"));
+    }
+    let data = body.check()?;
+    if !st.store.update_contact(company, e.id, id, &data).await? {
+        return Err(ApiError::not_found("contact"));
+    }
+    st.store
+        .contact(company, e.id, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("contact"))
+}
+
+#[utoipa::path(delete, path = "/api/v1/contacts/{id}", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_contact(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
+    let e = person(&caller)?;
+    if !st.store.delete_contact(caller.company.id, e.id, id).await? {
+        return Err(ApiError::not_found("contact"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The largest phone book file taken.
+pub const MAX_UPLOAD: usize = 2 * 1024 * 1024;
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportProblem {
+    /// The line in the file (1 first; for a vCard, the line its card starts on).
+    pub line: usize,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactImport {
+    /// Contacts added.
+    pub imported: usize,
+    /// Contacts left out because the phone book already has them (same name,
+    /// organization and numbers).
+    pub duplicates: usize,
+    /// Entries (or numbers) left out, and why.
+    pub errors: Vec<ImportProblem>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BookFormat {
+    Vcard,
+    Csv,
+}
+
+/// Imports contacts from a vCard file (`Content-Type: text/vcard`; versions 2.1, 3.0 and
+/// 4.0: FN or N, ORG, TEL with TYPE) or a CSV file (`text/csv`; header `name,organization,
+/// label,number`, or Google's or Outlook's export). Good entries are added, bad ones
+/// reported by line; at most 5,000 contacts per person and 2 MiB per file. Text that is not
+/// UTF-8 is read as Windows-1250 (Polish Excel and Outlook).
+#[utoipa::path(post, path = "/api/v1/contacts/import",
+    request_body(content = String, content_type = "text/vcard"),
+    responses((status = 200, body = ContactImport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+async fn import_contacts(
+    State(st): State<ApiState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<Json<ContactImport>> {
+    let e = person(&caller)?.clone();
+    let company = caller.company.id;
+    let bytes = axum::body::to_bytes(body, MAX_UPLOAD).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "The file is larger than 2 MiB; split it and import the parts.",
+        )
+    })?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => {
+            encoding_rs::WINDOWS_1250
+                .decode_without_bom_handling(bytes)
+                .0
+        }
+    };
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let looks_vcard = text
+        .trim_start()
+        .get(..11)
+        .is_some_and(|h| h.eq_ignore_ascii_case("BEGIN:VCARD"));
+    let format = match essence.as_str() {
+        "text/vcard" | "text/x-vcard" | "text/directory" => BookFormat::Vcard,
+        "text/csv"
+        | "application/csv"
+        | "text/comma-separated-values"
+        | "application/vnd.ms-excel" => BookFormat::Csv,
+        "" | "text/plain" | "application/octet-stream" => {
+            if looks_vcard {
+                BookFormat::Vcard
+            } else {
+                BookFormat::Csv
+            }
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send a vCard (Content-Type: text/vcard) or CSV (text/csv) file.",
+            ));
+        }
+    };
+    let (entries, mut problems) = match format {
+        BookFormat::Vcard => phonebook::read_vcards(&text),
+        BookFormat::Csv => phonebook::read_csv(&text)
+            .map_err(|m| ApiError::fields(BTreeMap::from([("file".to_string(), m)])))?,
+    };
+    let existing = st.store.contacts(company, e.id).await?;
+    let mut room = (accounts::MAX_CONTACTS as usize).saturating_sub(existing.len());
+    let mut known: HashSet<_> = existing
+        .iter()
+        .map(|c| {
+            phonebook::identity(&accounts::ContactData {
+                name: c.name.clone(),
+                organization: c.organization.clone(),
+                numbers: c.numbers.clone(),
+                favourite: c.favourite,
+            })
+        })
+        .collect();
+    let mut add = Vec::new();
+    let mut duplicates = 0;
+    for entry in &entries {
+        let Some(data) = phonebook::check_entry(entry, &mut problems) else {
+            continue;
+        };
+        if !known.insert(phonebook::identity(&data)) {
+            duplicates += 1;
+        } else if room == 0 {
+            problems.push(phonebook::LineError {
+                line: entry.line,
+                message: format!(
+                    "{:?} left out: the phone book is full ({} contacts)",
+                    data.name,
+                    accounts::MAX_CONTACTS
+                ),
+            });
+        } else {
+            room -= 1;
+            add.push(data);
+        }
+    }
+    st.store.add_contacts(company, e.id, &add).await?;
+    problems.sort_by_key(|p| p.line);
+    info!(
+        employee = e.id,
+        imported = add.len(),
+        errors = problems.len(),
+        "phone book imported"
+    );
+    Ok(Json(ContactImport {
+        imported: add.len(),
+        duplicates,
+        errors: problems
+            .into_iter()
+            .map(|p| ImportProblem {
+                line: p.line,
+                message: p.message,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// vcard (the default; vCard 3.0) or csv (`name,organization,label,number`).
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// The caller's phone book as a file to download.
+#[utoipa::path(get, path = "/api/v1/contacts/export", params(ExportQuery),
+    responses((status = 200, content_type = "text/vcard", body = String), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn export_contacts(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    let e = person(&caller)?;
+    let format = match q.format.as_deref().unwrap_or("vcard") {
+        "vcard" | "vcf" => BookFormat::Vcard,
+        "csv" => BookFormat::Csv,
+        _ => {
+            return Err(ApiError::fields(BTreeMap::from([(
+                "format".to_string(),
+                "use vcard or csv".to_string(),
+            )])));
+        }
+    };
+    let mut items = st.store.contacts(caller.company.id, e.id).await?;
+    sort_contacts(&mut items);
+    let (body, content_type, file) = match format {
+        BookFormat::Vcard => (
+            phonebook::write_vcards(&items),
+            "text/vcard; charset=utf-8",
+            "contacts.vcf",
+        ),
+        BookFormat::Csv => (
+            phonebook::write_csv(&items),
+            "text/csv; charset=utf-8",
+            "contacts.csv",
+        ),
+    };
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+// ---- call history ----
+
+#[derive(Serialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Outgoing,
+    Incoming,
+}
+
+/// The other party of a call.
+#[derive(Serialize, ToSchema)]
+pub struct Peer {
+    /// A colleague's name (as now), the name the call carried, or the caller's phone book's.
+    pub name: Option<String>,
+    /// What to dial to call back: the number dialled, or the caller's number.
+    pub number: String,
+    /// A colleague's extension (as now).
+    pub extension: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryItem {
+    pub id: i64,
+    pub direction: Direction,
+    /// answered, missed, declined, busy, unavailable or failed.
+    pub outcome: String,
+    /// An incoming call nobody answered.
+    pub missed: bool,
+    pub peer: Peer,
+    /// Unix milliseconds.
+    pub started_ms: i64,
+    pub answered_ms: Option<i64>,
+    pub ended_ms: i64,
+    /// Seconds talked (0 when not answered).
+    pub duration_s: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct History {
+    /// Newest first.
+    pub items: Vec<HistoryItem>,
+    pub missed_unseen: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MissedCount {
+    /// Incoming calls nobody answered since the history was last seen.
+    pub missed_unseen: i64,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[allow(dead_code)]
+pub struct HistoryQuery {
+    /// Only calls that started before this (Unix ms): the last page's oldest `started_ms`.
+    pub before: Option<i64>,
+    /// 1 to 200; 50 when left out.
+    pub limit: Option<i64>,
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Whether two numbers are the same line: the same digits, or (both long enough to hold
+/// a country or trunk prefix) the same last nine.
+fn same_number(a: &str, b: &str) -> bool {
+    a == b || (a.len() >= 9 && b.len() >= 9 && a[a.len() - 9..] == b[b.len() - 9..])
+}
+
+/// The caller's calls, made and received, newest first; pages with `before`.
+#[utoipa::path(get, path = "/api/v1/history", params(HistoryQuery),
+    responses((status = 200, body = History), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn history(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<History>> {
+    let e = person(&caller)?;
+    let company = caller.company.id;
+    let mut fields = BTreeMap::new();
+    let before = match q.get("before").map(|b| b.trim().parse::<i64>()) {
+        None => i64::MAX,
+        Some(Ok(b)) => b,
+        Some(Err(_)) => {
+            fields.insert(
+                "before".to_string(),
+                "a time in Unix milliseconds".to_string(),
+            );
+            0
+        }
+    };
+    let limit = match q.get("limit").map(|l| l.trim().parse::<i64>()) {
+        None => 50,
+        Some(Ok(l)) if (1..=200).contains(&l) => l,
+        Some(_) => {
+            fields.insert("limit".to_string(), "1 to 200".to_string());
+            0
+        }
+    };
+    if !fields.is_empty() {
+        return Err(ApiError::fields(fields));
+    }
+    let rows = st.store.call_history(company, e.id, before, limit).await?;
+    let book = if rows.iter().any(|r| r.peer_name.is_none()) {
+        st.store.contact_names_by_digits(company, e.id).await?
+    } else {
+        Vec::new()
+    };
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let name = r.peer_name.or_else(|| {
+                let digits = accounts::number_digits(&r.peer_number);
+                (digits.len() >= 2)
+                    .then(|| {
+                        book.iter()
+                            .find(|(d, _)| same_number(d, &digits))
+                            .map(|(_, n)| n.clone())
+                    })
+                    .flatten()
+            });
+            let direction = if r.outgoing {
+                Direction::Outgoing
+            } else {
+                Direction::Incoming
+            };
+            HistoryItem {
+                id: r.id,
+                direction,
+                missed: direction == Direction::Incoming && r.answered_ms.is_none(),
+                outcome: r.outcome,
+                peer: Peer {
+                    name,
+                    number: r.peer_number,
+                    extension: r.peer_extension,
+                },
+                started_ms: r.started_ms,
+                answered_ms: r.answered_ms,
+                ended_ms: r.ended_ms,
+                duration_s: r
+                    .answered_ms
+                    .map_or(0, |a| ((r.ended_ms - a).max(0) + 500) / 1000),
+            }
+        })
+        .collect();
+    Ok(Json(History {
+        items,
+        missed_unseen: st.store.missed_unseen(company, e.id).await?,
+    }))
+}
+
+/// The history has been seen: missed calls until now no longer count on the badge.
+#[utoipa::path(post, path = "/api/v1/history/seen",
+    responses((status = 200, body = MissedCount), (status = 401, body = ErrorBody)))]
+async fn history_seen(State(st): State<ApiState>, caller: Caller) -> ApiResult<Json<MissedCount>> {
+    let e = person(&caller)?;
+    st.store.mark_history_seen(e.id, unix_ms()).await?;
+    Ok(Json(MissedCount {
+        missed_unseen: st.store.missed_unseen(caller.company.id, e.id).await?,
+    }))
+}
+
+/// How many calls were missed since the history was last seen (the badge).
+#[utoipa::path(get, path = "/api/v1/history/missed",
+    responses((status = 200, body = MissedCount), (status = 401, body = ErrorBody)))]
+async fn history_missed(
+    State(st): State<ApiState>,
+    caller: Caller,
+) -> ApiResult<Json<MissedCount>> {
+    let e = person(&caller)?;
+    Ok(Json(MissedCount {
+        missed_unseen: st.store.missed_unseen(caller.company.id, e.id).await?,
+    }))
 }
 
 #[cfg(test)]
