@@ -22,7 +22,7 @@ export const gateway = {
     this.proc = spawn(process.env.CENTRALA_BIN, [
       'serve', '--listen', '127.0.0.1:8080', '--data', process.env.CENTRALA_DATA_DIR,
       '--web-root', `${process.env.ROOT}/dist`, ...extraArgs,
-    ], { stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: 'info' } });
+    ], { stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: process.env.GATEWAY_LOG ?? 'info' } });
     for (let i = 0; i < 100; i++) {
       try {
         if ((await fetch(`${BASE}/healthz`)).ok) return;
