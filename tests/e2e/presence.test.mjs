@@ -92,7 +92,10 @@ test('the contact list follows presence live; do not disturb is busy; history ma
   await a.waitForSelector('#missed-badge', { timeout: 10000 });
   assert.equal((await a.textContent('#missed-badge')).trim(), '1');
 
-  // B closes the tab without logging out: grey on A's list.
+  // B is available again (the choice is kept in the store, and the other test files call
+  // 102), then closes the tab without logging out: grey on A's list.
+  await b.selectOption('#my-status', 'available');
+  await presence(a, '102', 'available', 'Available', 'green');
   const t1 = Date.now();
   await b.close();
   await presence(a, '102', 'offline', 'Offline', 'grey');
