@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use centrala_sip::SipMessage;
 use centrala_sip::digest::{Challenge, Credentials};
-use centrala_sip::message::{Message, Method, Request, Response, parse_datagram};
+use centrala_sip::message::{Message, Method, Request, Response, parse_datagram_with};
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -25,6 +25,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::presence::{self as watch, Watch};
 use crate::stats::Stats;
 
 /// What every client shares: settings, statistics and the counts the modes watch.
@@ -55,6 +56,9 @@ pub struct Shared {
     pub ramp: Arc<Semaphore>,
     pub use_ramp: AtomicBool,
     pub stopping: AtomicBool,
+    /// The `presence` mode's state: every client subscribes to the directory, client 0
+    /// publishes its status on command.
+    pub watch: Option<Watch>,
 }
 
 impl Shared {
@@ -72,6 +76,10 @@ pub enum Cmd {
     Call {
         to: u64,
     },
+    /// PUBLISH change number `change` of [`Watch::changes`] (the probe).
+    Publish {
+        change: usize,
+    },
     Shutdown,
 }
 
@@ -80,8 +88,23 @@ enum End {
     Lost,
 }
 
-pub async fn run(idx: usize, sh: Arc<Shared>, mut cmds: mpsc::UnboundedReceiver<Cmd>) {
+pub async fn run(
+    idx: usize,
+    sh: Arc<Shared>,
+    mut cmds: mpsc::UnboundedReceiver<Cmd>,
+    start_delay: Duration,
+) {
     let ext = sh.first_ext + idx as u64;
+    if !start_delay.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(start_delay) => {}
+            cmd = cmds.recv() => {
+                if matches!(cmd, None | Some(Cmd::Shutdown)) {
+                    return;
+                }
+            }
+        }
+    }
     let src = sh.sources[idx % sh.sources.len()];
     let mut rng = StdRng::from_entropy();
     let mut attempt: u32 = 0;
@@ -112,6 +135,11 @@ pub async fn run(idx: usize, sh: Arc<Shared>, mut cmds: mpsc::UnboundedReceiver<
             let end = s.run(ws, &mut cmds).await;
             // Still set if this session never registered; taken when it did.
             lost_at = s.lost_before;
+            if s.subscribed
+                && let Some(w) = &sh.watch
+            {
+                w.subscribed.fetch_sub(1, Ordering::Relaxed);
+            }
             if s.registered {
                 sh.registered.fetch_sub(1, Ordering::Relaxed);
                 if matches!(end, End::Lost) {
@@ -181,6 +209,8 @@ enum Kind {
     Register { auth: bool },
     Invite { auth: bool },
     Bye,
+    Subscribe { auth: bool },
+    Publish { auth: bool, change: usize },
 }
 
 struct Pending {
@@ -238,6 +268,19 @@ struct Session<'a> {
     in_calls: HashMap<String, InCall>,
     keepalive_at: Instant,
     keepalives_unanswered: u32,
+    /// The directory subscription (presence mode): Call-ID, From tag, CSeq.
+    sub_call_id: String,
+    sub_tag: String,
+    sub_cseq: u32,
+    sub_sent: bool,
+    subscribed: bool,
+    got_full: bool,
+    /// The last probe change this session saw (presence mode).
+    seen_change: Option<usize>,
+    /// The probe's PUBLISHes: Call-ID, From tag, CSeq.
+    pub_call_id: String,
+    pub_tag: String,
+    pub_cseq: u32,
 }
 
 impl<'a> Session<'a> {
@@ -271,6 +314,16 @@ impl<'a> Session<'a> {
             in_calls: HashMap::new(),
             keepalive_at,
             keepalives_unanswered: 0,
+            sub_call_id: token(rng, 20),
+            sub_tag: token(rng, 10),
+            sub_cseq: 0,
+            sub_sent: false,
+            subscribed: false,
+            got_full: false,
+            seen_change: None,
+            pub_call_id: token(rng, 20),
+            pub_tag: token(rng, 10),
+            pub_cseq: 0,
             rng,
         }
     }
@@ -307,6 +360,7 @@ impl<'a> Session<'a> {
                         }
                     }
                     Some(Cmd::Call { to }) => self.call(to),
+                    Some(Cmd::Publish { change }) => self.publish(change, None, None),
                 },
                 frame = ws.next() => match frame {
                     Some(Ok(WsMessage::Text(t))) => {
@@ -400,6 +454,12 @@ impl<'a> Session<'a> {
                 Kind::Register { .. } => {
                     self.sh.stats.count("REGISTER failed: timeout");
                     return false;
+                }
+                Kind::Subscribe { .. } => {
+                    self.sh.stats.count("SUBSCRIBE failed: timeout");
+                }
+                Kind::Publish { .. } => {
+                    self.sh.stats.count("PUBLISH failed: timeout");
                 }
                 Kind::Invite { .. } | Kind::Bye => {
                     let what = if p.kind == Kind::Bye { "BYE" } else { "INVITE" };
@@ -575,8 +635,13 @@ impl<'a> Session<'a> {
         }
         // Any traffic shows the connection is alive.
         self.keepalives_unanswered = 0;
-        match parse_datagram(bytes) {
+        // A NOTIFY of the whole directory is larger than 64 KiB (a softphone reads it too).
+        match parse_datagram_with(bytes, centrala_sip::presence::MAX_LIST_BODY) {
             Ok(Message::Response(r)) => self.on_response(r),
+            Ok(Message::Request(r)) if r.method == Method::Notify => {
+                self.on_notify(r, bytes.len());
+                true
+            }
             Ok(Message::Request(r)) => {
                 self.on_request(r);
                 true
@@ -652,7 +717,14 @@ impl<'a> Session<'a> {
                     }
                 }
                 self.registered_once = true;
-                self.permit = None;
+                if self.sh.watch.is_some() && !self.sub_sent {
+                    // The permit is kept until the subscription is answered: a login is
+                    // REGISTER and SUBSCRIBE.
+                    self.sub_sent = true;
+                    self.subscribe(None, None);
+                } else {
+                    self.permit = None;
+                }
                 true
             }
             (Kind::Register { .. }, s) => {
@@ -698,6 +770,62 @@ impl<'a> Session<'a> {
                 self.end_call(&p.call_id, false);
                 true
             }
+            (Kind::Subscribe { auth: false }, 407) => {
+                st.latency("SUBSCRIBE -> 407", p.sent.elapsed());
+                let Some(ch) = Challenge::pick(r.headers.all("Proxy-Authenticate")) else {
+                    st.count("SUBSCRIBE failed: no usable challenge");
+                    self.permit = None;
+                    return true;
+                };
+                let uri = format!("sip:{}@{}", watch::DIRECTORY, self.sh.domain);
+                let creds = self.credentials(&ch, "SUBSCRIBE", &uri);
+                self.subscribe(Some(creds), Some(p.began));
+                true
+            }
+            (Kind::Subscribe { .. }, 200..=299) => {
+                st.latency("SUBSCRIBE (auth) -> 200", p.sent.elapsed());
+                st.latency("subscribe total (407 + 200)", p.began.elapsed());
+                st.count("SUBSCRIBE ok");
+                self.permit = None;
+                if !self.subscribed {
+                    self.subscribed = true;
+                    if let Some(w) = &self.sh.watch {
+                        w.subscribed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                true
+            }
+            (Kind::Subscribe { .. }, s) => {
+                st.count(&format!("SUBSCRIBE failed: {s}"));
+                self.permit = None;
+                true
+            }
+            (
+                Kind::Publish {
+                    auth: false,
+                    change,
+                },
+                407,
+            ) => {
+                st.latency("PUBLISH -> 407", p.sent.elapsed());
+                let Some(ch) = Challenge::pick(r.headers.all("Proxy-Authenticate")) else {
+                    st.count("PUBLISH failed: no usable challenge");
+                    return true;
+                };
+                let uri = format!("sip:{}@{}", self.ext_s, self.sh.domain);
+                let creds = self.credentials(&ch, "PUBLISH", &uri);
+                self.publish(change, Some(creds), Some(p.began));
+                true
+            }
+            (Kind::Publish { .. }, 200..=299) => {
+                st.latency("PUBLISH (auth) -> 200", p.sent.elapsed());
+                st.count("PUBLISH ok");
+                true
+            }
+            (Kind::Publish { .. }, s) => {
+                st.count(&format!("PUBLISH failed: {s}"));
+                true
+            }
             (Kind::Bye, s) => {
                 if (200..300).contains(&s) {
                     st.latency("BYE -> 200", p.sent.elapsed());
@@ -708,6 +836,127 @@ impl<'a> Session<'a> {
                 }
                 true
             }
+        }
+    }
+
+    /// Digest credentials for a 407 challenge (as for REGISTER's 401, but for the proxy).
+    fn credentials(&mut self, ch: &Challenge, method: &str, uri: &str) -> String {
+        let cnonce = token(self.rng, 16);
+        Credentials::answer(ch, method, uri, &self.ext_s, &self.password, &cnonce, 1).to_string()
+    }
+
+    /// SUBSCRIBE to the company directory (RFC 4662 resource list, `Event: presence`).
+    fn subscribe(&mut self, auth: Option<String>, began: Option<Instant>) {
+        let Some(w) = &self.sh.watch else {
+            return;
+        };
+        let exp = w.expires;
+        let (via, branch) = self.via();
+        self.sub_cseq += 1;
+        let d = &self.sh.domain;
+        let mut m = format!(
+            "SUBSCRIBE sip:{dir}@{d} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: <sip:{e}@{d}>;tag={tag}\r\nTo: <sip:{dir}@{d}>\r\nCall-ID: {cid}\r\nCSeq: {cseq} SUBSCRIBE\r\nContact: {contact}\r\nEvent: presence\r\nSupported: eventlist\r\nAccept: application/pidf+xml, application/rlmi+xml, multipart/related\r\nExpires: {exp}\r\nUser-Agent: centrala-loadgen\r\n",
+            dir = watch::DIRECTORY,
+            e = self.ext_s,
+            tag = self.sub_tag,
+            cid = self.sub_call_id,
+            cseq = self.sub_cseq,
+            contact = self.contact(),
+        );
+        if let Some(a) = auth {
+            m.push_str(&format!("Proxy-Authorization: {a}\r\n"));
+        }
+        m.push_str("Content-Length: 0\r\n\r\n");
+        let cid = self.sub_call_id.clone();
+        let kind = Kind::Subscribe {
+            auth: began.is_some(),
+        };
+        self.track(branch, kind, &cid, began);
+        self.out.push(m);
+    }
+
+    /// PUBLISH the probe's status for change `change`: do not disturb or available. The
+    /// authenticated PUBLISH's send instant is the change's start.
+    fn publish(&mut self, change: usize, auth: Option<String>, began: Option<Instant>) {
+        let Some(w) = &self.sh.watch else {
+            return;
+        };
+        let Some(dnd) = w.change_status(change) else {
+            return;
+        };
+        let (via, branch) = self.via();
+        self.pub_cseq += 1;
+        let d = &self.sh.domain;
+        let entity = format!("sip:{}@{d}", self.ext_s);
+        let body = centrala_sip::presence::pidf(&centrala_sip::presence::Presence {
+            entity: entity.clone(),
+            status: if dnd {
+                centrala_sip::presence::Status::Dnd
+            } else {
+                centrala_sip::presence::Status::Available
+            },
+            note: None,
+        });
+        let mut m = format!(
+            "PUBLISH {entity} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: <{entity}>;tag={tag}\r\nTo: <{entity}>\r\nCall-ID: {cid}\r\nCSeq: {cseq} PUBLISH\r\nEvent: presence\r\nExpires: 3600\r\nUser-Agent: centrala-loadgen\r\nContent-Type: application/pidf+xml\r\n",
+            tag = self.pub_tag,
+            cid = self.pub_call_id,
+            cseq = self.pub_cseq,
+        );
+        let authed = auth.is_some();
+        if let Some(a) = auth {
+            m.push_str(&format!("Proxy-Authorization: {a}\r\n"));
+        }
+        m.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        let cid = self.pub_call_id.clone();
+        self.track(
+            branch,
+            Kind::Publish {
+                auth: authed,
+                change,
+            },
+            &cid,
+            began,
+        );
+        self.out.push(m);
+        if authed {
+            w.mark_sent(change, Instant::now());
+        }
+    }
+
+    /// A NOTIFY: answered 200 at once, then counted; its body is only searched for the
+    /// RLMI root's `fullState` and the probe's PIDF part (client 0 also reads it whole with
+    /// `parse_list_notify`, as a check on the cheap search).
+    fn on_notify(&mut self, req: Request, len: usize) {
+        let received = Instant::now();
+        let ok = req.response(200, "OK");
+        self.out.push(to_text(&ok.to_bytes()));
+        let Some(w) = &self.sh.watch else {
+            return;
+        };
+        let idx = (self.ext - self.sh.first_ext) as usize;
+        if req
+            .headers
+            .get("Subscription-State")
+            .is_some_and(|s| s.trim_start().starts_with("terminated"))
+        {
+            self.sh
+                .stats
+                .count("NOTIFY with Subscription-State terminated");
+        }
+        let body = std::str::from_utf8(&req.body).unwrap_or_default();
+        let seen = watch::scan(body, &w.needle);
+        if !self.got_full && seen.full() {
+            self.got_full = true;
+            w.got_full.fetch_add(1, Ordering::Relaxed);
+        }
+        w.count_notify(idx, len, &seen);
+        if idx == 0 {
+            let ct = req.headers.get("Content-Type").unwrap_or_default();
+            w.check(ct, body, &seen, &self.sh.stats);
+        }
+        if let Some(dnd) = seen.probe_dnd {
+            w.saw(&mut self.seen_change, dnd, received, &self.sh.stats);
         }
     }
 

@@ -10,11 +10,16 @@
 //!   reconnects with exponential back-off and full jitter; reports the time until all are
 //!   registered again.
 //! - `mix`: registrations and calls at steady rates for D seconds, with latency percentiles.
+//! - `presence`: the logins are spread over `--login-seconds`; every client subscribes to the
+//!   company directory (RFC 4662 list) and answers NOTIFYs; the login storm's NOTIFY traffic
+//!   is counted, then client 0 PUBLISHes do not disturb / available in turn and every
+//!   watcher times change -> NOTIFY.
 //!
 //! Traffic goes only to 127.0.0.0/8 (or ::1): other targets are refused. Every phase is bounded
 //! in time, and the whole run stops by itself after `--hard-limit` seconds.
 
 mod client;
+mod presence;
 mod stats;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -131,6 +136,26 @@ enum Mode {
         #[arg(long, default_value_t = 0)]
         ring_ms: u64,
     },
+    /// Every client subscribes to the company directory; client 0 changes its status every
+    /// interval; change -> NOTIFY latency over all watchers, and the login storm's NOTIFYs.
+    Presence {
+        /// Length of the steady phase (probe changes), in seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Interval between the probe's status changes, in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        changes_every_ms: u64,
+        /// The clients' first logins are spread evenly over this many seconds (the storm).
+        #[arg(long, default_value_t = 60.0)]
+        login_seconds: f64,
+        /// After the ramp, wait at most this long for every subscription and full state.
+        #[arg(long, default_value_t = 120)]
+        settle_timeout: u64,
+        /// Subscription lifetime asked for (subscriptions are not refreshed; the gateway
+        /// grants at most 3600 s).
+        #[arg(long, default_value_t = 3600)]
+        sub_expires: u32,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -237,6 +262,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         ramp: Arc::new(Semaphore::new(c.ramp_concurrency.max(1))),
         use_ramp: AtomicBool::new(true),
         stopping: AtomicBool::new(false),
+        watch: match &cli.mode {
+            Mode::Presence { sub_expires, .. } => {
+                Some(presence::Watch::new(c.first_ext, c.clients, *sub_expires))
+            }
+            _ => None,
+        },
     });
     println!(
         "loadgen: {} clients, ext {}..{}, {} -> {}, sources {}..{}, mode {}",
@@ -251,10 +282,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Mode::Hold { .. } => "hold",
             Mode::Storm { .. } => "storm",
             Mode::Mix { .. } => "mix",
+            Mode::Presence { .. } => "presence",
         }
     );
     let gw_rss_before = c.gateway_pid.and_then(rss_kb);
     let lg_rss_before = self_rss_kb();
+    let gw_cpu_before = c
+        .gateway_pid
+        .and_then(|p| presence::cpu_secs(&p.to_string()));
+    let login_spread = match &cli.mode {
+        Mode::Presence { login_seconds, .. } => Duration::from_secs_f64(login_seconds.max(0.0)),
+        _ => Duration::ZERO,
+    };
 
     // Ramp: start every client; at most `ramp_concurrency` connect + register at once.
     let t0 = Instant::now();
@@ -266,9 +305,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     for i in 0..c.clients {
         let (tx, rx) = mpsc::unbounded_channel();
         fleet.cmds.push(tx);
-        fleet
-            .tasks
-            .push(tokio::spawn(client::run(i, sh.clone(), rx)));
+        fleet.tasks.push(tokio::spawn(client::run(
+            i,
+            sh.clone(),
+            rx,
+            login_spread.mul_f64(i as f64 / c.clients as f64),
+        )));
     }
     let all = c.clients as i64;
     let ramp_deadline = t0 + Duration::from_secs(c.ramp_timeout);
@@ -332,6 +374,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             call_secs,
             ..
         } => mix(&c, &fleet, seconds, reg_rate, call_rate, call_secs).await,
+        Mode::Presence {
+            seconds,
+            changes_every_ms,
+            login_seconds,
+            settle_timeout,
+            ..
+        } => {
+            let plan = presence::Plan {
+                clients: c.clients,
+                seconds,
+                every: Duration::from_millis(changes_every_ms.max(1)),
+                settle_timeout: Duration::from_secs(settle_timeout),
+                login_seconds,
+                gateway_pid: c.gateway_pid,
+            };
+            presence::drive(&sh, &fleet.cmds[0], plan, t0, gw_cpu_before).await;
+            report(&sh, "presence");
+        }
     }
     shutdown(fleet).await;
     Ok(())
