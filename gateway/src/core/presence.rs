@@ -158,7 +158,26 @@ pub struct Presence {
     pub rosters: HashMap<i64, Roster>,
     /// PUBLISH entity tags: whose, and until when.
     pub publications: HashMap<Box<str>, (AorKey, Instant)>,
+    /// Bumped whenever what a list shows may differ (a status shown changed, a directory
+    /// was read again): list bodies built at one generation are the same for every watcher.
+    pub generation: u64,
+    /// List NOTIFY bodies of this generation, by company and what they carry; split around
+    /// the RLMI version, which is per subscription. One change fanned out to 1,000 watchers
+    /// builds its document once, not 1,000 times.
+    pub bodies: HashMap<(i64, Option<Vec<Box<str>>>), std::sync::Arc<ListBody>>,
+    pub bodies_generation: u64,
 }
+
+/// A list NOTIFY body without its version: `head`, the version number, `tail`.
+#[derive(Debug)]
+pub struct ListBody {
+    pub content_type: String,
+    pub head: String,
+    pub tail: String,
+}
+
+/// The version written into a cached body, to be replaced per subscription.
+pub const VERSION_MARK: u32 = u32::MAX;
 
 impl Presence {
     pub fn choice(&self, aor: &AorKey) -> Choice {

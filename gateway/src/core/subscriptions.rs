@@ -13,8 +13,9 @@ use tracing::{debug, info};
 
 use super::calls::Activity;
 use super::presence::{
-    DEFAULT_SUB_EXPIRES, DIRECTORY_USER, EventKind, MAX_SUB_EXPIRES, MAX_SUBS, MAX_SUBS_PER_FLOW,
-    MIN_SUB_EXPIRES, NOTIFY_GAP_MS, Pending, SubId, Subscription, Target, note_for,
+    DEFAULT_SUB_EXPIRES, DIRECTORY_USER, EventKind, ListBody, MAX_SUB_EXPIRES, MAX_SUBS,
+    MAX_SUBS_PER_FLOW, MIN_SUB_EXPIRES, NOTIFY_GAP_MS, Pending, SubId, Subscription, Target,
+    VERSION_MARK, note_for,
 };
 use super::{AorKey, Cached, Choice, Core, FlowId, Output, SipUser, Stage, Timer, routing};
 
@@ -66,6 +67,9 @@ impl Core {
             }
             let status = self.status_of(aor, now);
             let changed = self.presence.shown.insert(aor.clone(), status) != Some(status);
+            if changed {
+                self.presence.generation += 1;
+            }
             let mut touched: Vec<SubId> = Vec::new();
             if let Some(ids) = self.presence.watch_one.get(aor) {
                 for id in ids {
@@ -165,59 +169,21 @@ impl Core {
             }
             (Target::List(company), _) => {
                 let company = *company;
-                let Some(roster) = self.presence.rosters.get(&company) else {
-                    return;
-                };
                 let full = pending == Pending::Full || sub.version == 0;
-                let exts: Vec<(Box<str>, Option<Box<str>>)> = match (&pending, full) {
-                    (Pending::Some(set), false) => set
-                        .iter()
-                        .map(|e| (e.clone(), roster.name_of(e).map(Box::from)))
-                        .collect(),
-                    _ => roster
-                        .people
-                        .iter()
-                        .map(|(e, n)| (e.clone(), Some(n.clone())))
-                        .collect(),
+                let version = sub.version;
+                let which = match (&pending, full) {
+                    (Pending::Some(set), false) => Some(set.iter().cloned().collect::<Vec<_>>()),
+                    _ => None,
                 };
                 let domain = sub.domain.clone();
-                let version = sub.version;
-                let mut resources = Vec::with_capacity(exts.len());
-                for (ext, name) in exts {
-                    let aor = AorKey::new(company, &ext);
-                    let uri = format!("sip:{ext}@{domain}");
-                    let Some(name) = name else {
-                        // No longer in the directory.
-                        resources.push(ListResource {
-                            uri,
-                            name: None,
-                            presence: None,
-                            terminated: true,
-                        });
-                        continue;
-                    };
-                    let status = self.status_of(&aor, now);
-                    self.presence.shown.insert(aor, status);
-                    resources.push(ListResource {
-                        uri: uri.clone(),
-                        name: Some(name.to_string()),
-                        presence: Some(docs::Presence {
-                            entity: uri,
-                            status,
-                            note: note_for(status).map(str::to_string),
-                        }),
-                        terminated: false,
-                    });
-                }
-                let list = ListNotify {
-                    uri: format!("sip:{DIRECTORY_USER}@{domain}"),
-                    version,
-                    full_state: full,
-                    resources,
+                let Some(body) = self.list_body(company, which, &domain, now) else {
+                    return;
                 };
-                let boundary = self.rng.token(16);
-                let (ct, body) = docs::list_notify(&list, &boundary);
-                (ct, body, true)
+                let mut text = String::with_capacity(body.head.len() + body.tail.len() + 10);
+                text.push_str(&body.head);
+                text.push_str(&version.to_string());
+                text.push_str(&body.tail);
+                (body.content_type.clone(), text, true)
             }
         };
         let Some(sub) = self.presence.subs.get_mut(&id) else {
@@ -262,6 +228,81 @@ impl Core {
         }
         self.presence.by_tx.insert(key, id);
         self.stats.notifies += 1;
+    }
+
+    /// The list body for `company` carrying `which` people (`None`: everyone, full state),
+    /// built once per generation and shared by every watcher it goes to.
+    fn list_body(
+        &mut self,
+        company: i64,
+        which: Option<Vec<Box<str>>>,
+        domain: &str,
+        now: Instant,
+    ) -> Option<std::sync::Arc<ListBody>> {
+        if self.presence.bodies_generation != self.presence.generation {
+            self.presence.bodies.clear();
+            self.presence.bodies_generation = self.presence.generation;
+        }
+        let key = (company, which);
+        if let Some(b) = self.presence.bodies.get(&key) {
+            return Some(b.clone());
+        }
+        let roster = self.presence.rosters.get(&company)?;
+        let people: Vec<(Box<str>, Option<Box<str>>)> = match &key.1 {
+            Some(exts) => exts
+                .iter()
+                .map(|e| (e.clone(), roster.name_of(e).map(Box::from)))
+                .collect(),
+            None => roster
+                .people
+                .iter()
+                .map(|(e, n)| (e.clone(), Some(n.clone())))
+                .collect(),
+        };
+        let mut resources = Vec::with_capacity(people.len());
+        for (ext, name) in people {
+            let uri = format!("sip:{ext}@{domain}");
+            let Some(name) = name else {
+                // No longer in the directory.
+                resources.push(ListResource {
+                    uri,
+                    name: None,
+                    presence: None,
+                    terminated: true,
+                });
+                continue;
+            };
+            let aor = AorKey::new(company, &ext);
+            let status = self.status_of(&aor, now);
+            self.presence.shown.insert(aor, status);
+            resources.push(ListResource {
+                uri: uri.clone(),
+                name: Some(name.to_string()),
+                presence: Some(docs::Presence {
+                    entity: uri,
+                    status,
+                    note: note_for(status).map(str::to_string),
+                }),
+                terminated: false,
+            });
+        }
+        let list = ListNotify {
+            uri: format!("sip:{DIRECTORY_USER}@{domain}"),
+            version: VERSION_MARK,
+            full_state: key.1.is_none(),
+            resources,
+        };
+        let boundary = self.rng.token(16);
+        let (content_type, body) = docs::list_notify(&list, &boundary);
+        let mark = format!("version=\"{VERSION_MARK}\"");
+        let at = body.find(&mark)?;
+        let body = std::sync::Arc::new(ListBody {
+            content_type,
+            head: format!("{}version=\"", &body[..at]),
+            tail: format!("\"{}", &body[at + mark.len()..]),
+        });
+        self.presence.bodies.insert(key, body.clone());
+        Some(body)
     }
 
     /// A response (or timeout, `None`) to one of our NOTIFYs; true when it was one.
@@ -548,6 +589,7 @@ impl Core {
                 .collect(),
         };
         let known = self.presence.rosters.insert(company, roster).is_some();
+        self.presence.generation += 1;
         if !known {
             return; // first load: the parked SUBSCRIBEs go on and send full state themselves
         }

@@ -1378,3 +1378,45 @@ fn a_desk_phones_busy_lamp_gets_dialog_info() {
     let (_, _, _, dialogs) = parse(&w.notifies(3, 200)[0]);
     assert_eq!(dialogs[0].state, docs::DialogPhase::Confirmed);
 }
+
+#[test]
+fn a_change_fanned_out_to_many_directory_watchers_carries_each_ones_version() {
+    let mut w = World::new();
+    for f in [3, 4] {
+        w.connect(f);
+    }
+    w.register(3, "103");
+    w.subscribe(3, "103", "directory", "presence", "fan1");
+    w.notifies(3, 200);
+    // 103 hears of 104's login; 104 subscribes after: its first NOTIFY is full state.
+    w.advance(1_000);
+    w.register(4, "104");
+    assert_eq!(list_of(&w.notifies(3, 200)[0]).version, 1);
+    w.subscribe(4, "104", "directory", "presence", "fan2");
+    let first4 = list_of(&w.notifies(4, 200)[0]);
+    assert!(first4.full_state && first4.version == 0);
+    // One change reaches both, each with its own version and the same content.
+    w.advance(1_000);
+    w.connect(2);
+    w.register(2, "102");
+    let (a, b) = (
+        list_of(&w.notifies(3, 200)[0]),
+        list_of(&w.notifies(4, 200)[0]),
+    );
+    assert_eq!((a.version, b.version), (2, 1));
+    assert!(!a.full_state && !b.full_state);
+    assert_eq!(a.resources, b.resources);
+    assert_eq!(a.resources.len(), 1);
+    assert_eq!(
+        a.resources[0].presence.as_ref().unwrap().status,
+        Status::Available
+    );
+    // The next change is built anew, not served from the last one.
+    w.advance(1_000);
+    w.close(2);
+    let a = list_of(&w.notifies(3, 200)[0]);
+    assert_eq!(
+        a.resources[0].presence.as_ref().unwrap().status,
+        Status::Offline
+    );
+}
