@@ -164,9 +164,12 @@ pub struct Presence {
     /// List NOTIFY bodies of this generation, by company and what they carry; split around
     /// the RLMI version, which is per subscription. One change fanned out to 1,000 watchers
     /// builds its document once, not 1,000 times.
-    pub bodies: HashMap<(i64, Option<Vec<Box<str>>>), std::sync::Arc<ListBody>>,
+    pub bodies: HashMap<BodyKey, std::sync::Arc<ListBody>>,
     pub bodies_generation: u64,
 }
+
+/// A company and the people a list body carries (`None`: everyone, full state).
+pub type BodyKey = (i64, Option<Vec<Box<str>>>);
 
 /// A list NOTIFY body without its version: `head`, the version number, `tail`.
 #[derive(Debug)]
