@@ -87,6 +87,8 @@ pub const MAX_PARKED: usize = 10_000;
 pub const LOOKUP_TIMEOUT_MS: u64 = 5_000;
 /// How often caches, nonces and limiters drop what is old.
 const SWEEP_MS: u64 = 10_000;
+/// Watched directories are read again every this many sweeps (one minute).
+const ROSTER_REREAD_SWEEPS: u64 = 6;
 /// How often idle dialogs are looked for.
 const DIALOG_SWEEP_MS: u64 = 600_000;
 /// Identity headers a caller may not set: the gateway asserts who the caller is.
@@ -302,6 +304,7 @@ pub struct Core {
     parked_count: usize,
     out: VecDeque<Output>,
     stats: Stats,
+    sweeps: u64,
 }
 
 macro_rules! park_or {
@@ -337,6 +340,7 @@ impl Core {
             parked_count: 0,
             out: VecDeque::new(),
             stats: Stats::default(),
+            sweeps: 0,
         }
     }
 
@@ -553,6 +557,10 @@ impl Core {
                 self.presence
                     .publications
                     .retain(|_, (_, until)| *until > now);
+                self.sweeps += 1;
+                if self.sweeps.is_multiple_of(ROSTER_REREAD_SWEEPS) {
+                    self.reread_rosters();
+                }
                 self.cache.sweep(now);
                 self.auth.sweep(now);
                 self.timers.arm(now + SWEEP_MS, Timer::Sweep);

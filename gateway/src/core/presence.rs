@@ -126,7 +126,7 @@ pub struct Subscription {
 }
 
 /// A company's people as the directory list shows them: extension and name.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Roster {
     pub people: Vec<(Box<str>, Box<str>)>,
 }

@@ -588,7 +588,11 @@ impl Core {
                 .map(|(e, n)| (e.into_boxed_str(), n.into_boxed_str()))
                 .collect(),
         };
-        let known = self.presence.rosters.insert(company, roster).is_some();
+        let old = self.presence.rosters.insert(company, roster);
+        let known = old.is_some();
+        if old.is_some_and(|o| o.people == self.presence.rosters[&company].people) {
+            return; // the periodic re-read found nothing new
+        }
         self.presence.generation += 1;
         if !known {
             return; // first load: the parked SUBSCRIBEs go on and send full state themselves
@@ -604,6 +608,15 @@ impl Core {
                 sub.pending = Pending::Full;
             }
             self.notify_soon(id, now);
+        }
+    }
+
+    /// Directories are read again now and then: employees added from the command line (a
+    /// process of its own) or by a second gateway reach watchers within a minute.
+    pub(super) fn reread_rosters(&mut self) {
+        let companies: Vec<i64> = self.presence.watch_list.keys().copied().collect();
+        for company in companies {
+            let _ = self.cache.roster(company);
         }
     }
 

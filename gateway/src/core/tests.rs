@@ -1420,3 +1420,21 @@ fn a_change_fanned_out_to_many_directory_watchers_carries_each_ones_version() {
         Status::Offline
     );
 }
+
+#[test]
+fn directories_are_read_again_each_minute_and_only_news_is_sent() {
+    let mut w = World::new();
+    w.connect(3);
+    w.register(3, "103");
+    w.subscribe(3, "103", "directory", "presence", "rr1");
+    assert_eq!(list_of(&w.notifies(3, 200)[0]).resources.len(), 4);
+    // A minute with nothing new: the directory is read, nothing is sent.
+    w.advance(61_000);
+    assert!(w.notifies(3, 200).is_empty());
+    // Someone added from the command line (no word to the core): within a minute.
+    w.users.insert("105".into(), user("105"));
+    w.advance(61_000);
+    let list = list_of(&w.notifies(3, 200)[0]);
+    assert!(list.full_state);
+    assert_eq!(list.resources.len(), 5);
+}
