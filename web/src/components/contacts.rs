@@ -62,6 +62,12 @@ pub fn view(st: &AppState, cx: &Cx) -> Html {
     };
     let active = c.selected.filter(|k| rows.iter().any(|r| r.key == *k));
     let stale = c.feed == Feed::Lost;
+    // For tests and tools: whether presence is in (waiting, live, lost).
+    let feed = match c.feed {
+        Feed::Waiting => "waiting",
+        Feed::Live => "live",
+        Feed::Lost => "lost",
+    };
     let body = if !c.loaded() && c.error.is_none() {
         html! { <p class="hint" aria-busy="true">{ t.loading }</p> }
     } else if rows.is_empty() {
@@ -70,6 +76,7 @@ pub fn view(st: &AppState, cx: &Cx) -> Html {
         html! {
             <div class="table-wrap">
                 <table id="contacts" class={classes!("table", "contacts", stale.then_some("stale"))} tabindex="0"
+                    data-feed={feed}
                     aria-label={t.contacts_title} aria-rowcount={rows.len().to_string()}>
                     <thead><tr>
                         <th scope="col"><span class="visually-hidden">{ "★" }</span></th>
