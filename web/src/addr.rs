@@ -1,5 +1,6 @@
 //! Addresses and the forms' checks: pure string work, tested natively.
 
+use crate::i18n::Strings;
 use crate::model::LinkKind;
 
 /// The phone's WebSocket URL: `ws://` or `wss://` (as the page is served
@@ -57,17 +58,17 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Checks the login form; the error is for a person.
-pub fn validate_login(email: &str, password: &str) -> Result<(), String> {
+/// Checks the login form; the error is for a person, in `t`'s language.
+pub fn validate_login(email: &str, password: &str, t: &Strings) -> Result<(), String> {
     let email = email.trim();
     if email.is_empty() {
-        return Err("Enter your e-mail address".into());
+        return Err(t.email_missing.into());
     }
     if !looks_like_email(email) {
-        return Err("Enter an e-mail address like name@example.com".into());
+        return Err(t.email_hint.into());
     }
     if password.is_empty() {
-        return Err("Enter your password".into());
+        return Err(t.password_missing.into());
     }
     Ok(())
 }
@@ -88,15 +89,14 @@ pub fn looks_like_email(email: &str) -> bool {
 /// The shortest password the set-password form accepts.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
-/// Checks a new password and its confirmation; the error is for a person.
-pub fn check_new_password(password: &str, confirm: &str) -> Result<(), String> {
+/// Checks a new password and its confirmation; the error is for a person, in `t`'s
+/// language.
+pub fn check_new_password(password: &str, confirm: &str, t: &Strings) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "The password must have at least {MIN_PASSWORD_CHARS} characters"
-        ));
+        return Err((t.password_short)(MIN_PASSWORD_CHARS));
     }
     if password != confirm {
-        return Err("The two passwords are not the same".into());
+        return Err(t.passwords_differ.into());
     }
     Ok(())
 }
@@ -121,6 +121,7 @@ pub fn compact_number(number: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::{EN, PL};
 
     #[test]
     fn default_server_follows_the_page() {
@@ -159,33 +160,37 @@ mod tests {
 
     #[test]
     fn login_checks() {
-        assert_eq!(validate_login("alice@example.com", "pw"), Ok(()));
+        assert_eq!(validate_login("alice@example.com", "pw", &EN), Ok(()));
         assert_eq!(
-            validate_login(" ", "pw"),
+            validate_login(" ", "pw", &EN),
             Err("Enter your e-mail address".into())
         );
-        assert!(validate_login("alice", "pw").is_err());
-        assert!(validate_login("al ice@example.com", "pw").is_err());
+        assert!(validate_login("alice", "pw", &EN).is_err());
+        assert!(validate_login("al ice@example.com", "pw", &EN).is_err());
         assert_eq!(
-            validate_login("alice@example.com", ""),
-            Err("Enter your password".into())
+            validate_login("alice@example.com", "", &PL),
+            Err("Wpisz hasło".into())
         );
     }
 
     #[test]
     fn new_password_checks() {
-        assert_eq!(check_new_password("0123456789", "0123456789"), Ok(()));
+        assert_eq!(check_new_password("0123456789", "0123456789", &EN), Ok(()));
         assert!(
-            check_new_password("short", "short")
+            check_new_password("short", "short", &EN)
                 .unwrap_err()
                 .contains("at least 10")
         );
         assert_eq!(
-            check_new_password("0123456789", "0123456788"),
+            check_new_password("0123456789", "0123456788", &EN),
             Err("The two passwords are not the same".into())
         );
+        assert_eq!(
+            check_new_password("short", "short", &PL),
+            Err("Hasło musi mieć co najmniej 10 znaków".into())
+        );
         // Characters, not bytes.
-        assert!(check_new_password("ąęćłńóśźż", "ąęćłńóśźż").is_err());
+        assert!(check_new_password("ąęćłńóśźż", "ąęćłńóśźż", &EN).is_err());
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::components::login::{LoginForm, LoginRequest};
 use crate::components::set_password::SetPassword;
 use crate::components::status_bar::StatusBar;
 use crate::components::{Cx, contacts, history, shell};
+use crate::i18n::Strings;
 use crate::model::{Lang, MyStatus};
 use crate::services::phone::{Phone, PhoneConfig};
 use crate::services::{api, browser};
@@ -139,7 +140,7 @@ fn schedule(
 }
 
 /// Page load without a link: is there a session?
-async fn check_session(dispatch: Callback<Action>) {
+async fn check_session(dispatch: Callback<Action>, t: &'static Strings) {
     let r = api::get("/api/v1/me").await;
     if r.ok() {
         dispatch.emit(Action::SignedIn(api::me(&r.body)));
@@ -147,32 +148,33 @@ async fn check_session(dispatch: Callback<Action>) {
     }
     dispatch.emit(Action::ShowLogin);
     if !matches!(r.status, 401 | 403) {
-        dispatch.emit(Action::LoginFailed(r.problem().message));
+        dispatch.emit(Action::LoginFailed(t.problem(&r.problem())));
     }
 }
 
 /// Page load with a link: what is it for?
-async fn check_link(token: String, dispatch: Callback<Action>) {
+async fn check_link(token: String, dispatch: Callback<Action>, t: &'static Strings) {
     let r = api::get(&format!("/api/v1/invitations/{}", api::enc(&token))).await;
     match r.map(api::invitation) {
         Ok(inv) => dispatch.emit(Action::LinkLoaded(inv)),
-        Err(p) => dispatch.emit(Action::LinkProblem(p.link_problem().unwrap_or(p.message))),
+        Err(p) => dispatch.emit(Action::LinkProblem(match t.link_problem(&p) {
+            Some(words) => words.into(),
+            None => t.problem(&p),
+        })),
     }
 }
 
-/// `POST /api/v1/password-resets`: the gateway's message, or why it failed.
-async fn request_reset(email: String) -> String {
+/// `POST /api/v1/password-resets`: that a link is on its way, or why it failed.
+async fn request_reset(email: String, t: &'static Strings) -> String {
     let r = api::post(
         "/api/v1/password-resets",
         api::obj(&[("email", email.into())]),
     )
     .await;
     if r.ok() {
-        r.message().unwrap_or_else(|| {
-            "If an account uses this address, a link to choose a new password is on its way.".into()
-        })
+        t.reset_sent.into()
     } else {
-        r.problem().message
+        t.problem(&r.problem())
     }
 }
 
@@ -187,14 +189,14 @@ fn session_over(r: &api::Reply, dispatch: &Callback<Action>) -> bool {
 }
 
 /// The directory, the phone book and the missed-call count, after login.
-async fn load_contacts(dispatch: Callback<Action>) {
+async fn load_contacts(dispatch: Callback<Action>, t: &'static Strings) {
     let r = api::get("/api/v1/directory").await;
     if session_over(&r, &dispatch) {
         return;
     }
     match r.map(|v| api::list(v, api::directory_entry).0) {
         Ok(d) => dispatch.emit(Action::DirectoryLoaded(d)),
-        Err(p) => dispatch.emit(Action::ContactsFailed(p.message)),
+        Err(p) => dispatch.emit(Action::ContactsFailed(t.problem(&p))),
     }
     let r = api::get("/api/v1/contacts").await;
     match r.map(|v| api::list(v, api::contact).0) {
@@ -214,7 +216,12 @@ async fn load_missed(dispatch: Callback<Action>) {
 
 /// The newest page of the history (or the page before `before`), then marks missed calls
 /// seen when the history is on screen.
-async fn load_history(dispatch: Callback<Action>, before: Option<i64>, seen: bool) {
+async fn load_history(
+    dispatch: Callback<Action>,
+    t: &'static Strings,
+    before: Option<i64>,
+    seen: bool,
+) {
     dispatch.emit(Action::HistoryLoading);
     let path = match before {
         Some(ms) => format!("/api/v1/history?before={ms}&limit=50"),
@@ -230,7 +237,7 @@ async fn load_history(dispatch: Callback<Action>, before: Option<i64>, seen: boo
             missed_unseen: if seen { None } else { missed },
             append: before.is_some(),
         }),
-        Err(p) => dispatch.emit(Action::HistoryFailed(p.message)),
+        Err(p) => dispatch.emit(Action::HistoryFailed(t.problem(&p))),
     }
     if seen {
         let r = api::send("POST", "/api/v1/history/seen", None).await;
@@ -258,8 +265,8 @@ pub fn app() -> Html {
             state.link.as_ref().map(|l| l.token.clone()),
         );
         use_effect_with((), move |_| match token {
-            Some(token) => spawn_local(check_link(token, dispatch)),
-            None => spawn_local(check_session(dispatch)),
+            Some(token) => spawn_local(check_link(token, dispatch, t)),
+            None => spawn_local(check_session(dispatch, t)),
         });
     }
 
@@ -271,7 +278,7 @@ pub fn app() -> Html {
         use_effect_with(logged_in, move |&on| {
             if on {
                 begin(&session, &dispatch);
-                spawn_local(load_contacts(dispatch.clone()));
+                spawn_local(load_contacts(dispatch.clone(), t));
             }
             move || {
                 if on {
@@ -287,7 +294,7 @@ pub fn app() -> Html {
         let dispatch = dispatch.clone();
         use_effect_with((on_history, state.calls_ended), move |&(on, ended)| {
             if on {
-                spawn_local(load_history(dispatch, None, true));
+                spawn_local(load_history(dispatch, t, None, true));
             } else if ended > 0 {
                 spawn_local(load_missed(dispatch));
             }
@@ -407,6 +414,7 @@ pub fn app() -> Html {
 
 /// The callbacks of the logged-in screens.
 fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) -> Cx {
+    let t = state.t();
     let call = {
         let session = session.clone();
         Callback::from(move |(number, video): (String, bool)| {
@@ -471,7 +479,7 @@ fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) 
                 match r.map(api::contact) {
                     Ok(c) => d.emit(Action::ContactSaved(c)),
                     Err(p) => d.emit(Action::ContactFormRejected(FormProblem::Server(
-                        p.display_message(),
+                        t.problem(&p),
                     ))),
                 }
             });
@@ -520,14 +528,14 @@ fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) 
                             d.emit(Action::BookLoaded(b));
                         }
                     }
-                    Err(p) => d.emit(Action::ImportFailed(p.display_message())),
+                    Err(p) => d.emit(Action::ImportFailed(t.problem(&p))),
                 }
             });
         })
     };
     let load_more_history = {
         let (d, before) = (dispatch.clone(), state.history.before());
-        Callback::from(move |()| spawn_local(load_history(d.clone(), before, false)))
+        Callback::from(move |()| spawn_local(load_history(d.clone(), t, before, false)))
     };
     let set_lang = {
         let d = dispatch.clone();
@@ -541,7 +549,7 @@ fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) 
                     d.emit(Action::LangSaved(if r.ok() {
                         Ok(())
                     } else {
-                        Err(r.problem().message)
+                        Err(lang.t().problem(&r.problem()))
                     }));
                 }
             });
@@ -556,7 +564,7 @@ fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) 
                 let body = api::obj(&[("status", st.as_str().into())]);
                 let r = api::send("PUT", "/api/v1/me/presence", Some(body)).await;
                 if !session_over(&r, &d) && !r.ok() {
-                    let why = format!("{}: {}", t.status_save_failed, r.problem().message);
+                    let why = format!("{}: {}", t.status_save_failed, t.problem(&r.problem()));
                     d.emit(Action::StatusFailed(before, why));
                 }
             });
@@ -604,7 +612,7 @@ fn login_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
             if busy {
                 return;
             }
-            if let Err(msg) = validate_login(&req.email, &req.password) {
+            if let Err(msg) = validate_login(&req.email, &req.password, t) {
                 dispatch.emit(Action::LoginFailed(msg));
                 return;
             }
@@ -617,7 +625,7 @@ fn login_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
                 let r = api::post("/api/v1/sessions", body).await;
                 match r.map(api::me) {
                     Ok(me) => dispatch.emit(Action::SignedIn(me)),
-                    Err(p) => dispatch.emit(Action::LoginFailed(p.message)),
+                    Err(p) => dispatch.emit(Action::LoginFailed(t.problem(&p))),
                 }
             });
         })
@@ -633,7 +641,7 @@ fn login_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
             dispatch.emit(Action::ResetSubmitted);
             let dispatch = dispatch.clone();
             spawn_local(async move {
-                dispatch.emit(Action::ResetAnswered(request_reset(email).await));
+                dispatch.emit(Action::ResetAnswered(request_reset(email, t).await));
             });
         })
     };
@@ -670,9 +678,9 @@ fn set_password_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
                         browser::forget_link();
                         dispatch.emit(Action::SignedIn(me));
                     }
-                    Err(p) => match p.link_problem() {
-                        Some(words) => dispatch.emit(Action::LinkProblem(words)),
-                        None => dispatch.emit(Action::SetPasswordFailed(p.display_message())),
+                    Err(p) => match t.link_problem(&p) {
+                        Some(words) => dispatch.emit(Action::LinkProblem(words.into())),
+                        None => dispatch.emit(Action::SetPasswordFailed(t.problem(&p))),
                     },
                 }
             });
@@ -689,7 +697,7 @@ fn set_password_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
             dispatch.emit(Action::LinkRequestSubmitted);
             let dispatch = dispatch.clone();
             spawn_local(async move {
-                dispatch.emit(Action::LinkRequestAnswered(request_reset(email).await));
+                dispatch.emit(Action::LinkRequestAnswered(request_reset(email, t).await));
             });
         })
     };
@@ -701,7 +709,7 @@ fn set_password_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
         })
     };
     html! {
-        <SetPassword {link} {on_submit} {on_invalid} {on_request_link} {on_login} />
+        <SetPassword {link} lang={state.lang} {on_submit} {on_invalid} {on_request_link} {on_login} />
     }
 }
 
@@ -739,7 +747,7 @@ fn phone_screen(
         View::History => history::view(state, cx),
         View::Settings => shell::settings(state, cx),
         View::Admin(section) => html! {
-            <Admin on_session_ended={d.reform(|()| Action::SessionEnded)} {section} />
+            <Admin on_session_ended={d.reform(|()| Action::SessionEnded)} {section} lang={state.lang} />
         },
     };
     html! {

@@ -4,14 +4,19 @@
 //! ([`crate::services::intl`]), not here.
 
 pub use crate::model::Lang;
-use crate::model::{Direction, MyStatus, NumberLabel, Outcome, Presence};
+use crate::model::{Direction, MyStatus, NumberLabel, Outcome, Presence, Problem};
 
 macro_rules! strings {
-    (text { $($k:ident),* $(,)? } fns { $($f:ident : ($($a:ty),*)),* $(,)? }) => {
+    (
+        text { $($k:ident),* $(,)? }
+        fns { $($f:ident : ($($a:ty),*)),* $(,)? }
+        lookups { $($l:ident : ($($la:ty),*) -> $lr:ty),* $(,)? }
+    ) => {
         /// One language's words.
         pub struct Strings {
             $(pub $k: &'static str,)*
             $(pub $f: fn($($a),*) -> String,)*
+            $(pub $l: fn($($la),*) -> $lr,)*
         }
 
         impl Strings {
@@ -49,6 +54,23 @@ strings! {
         field_extension, field_number, field_company,
         login_title, email, password, logging_in, log_in, forgot_password, reset_title,
         reset_hint, send_reset, sending, email_hint, session_ended, connection_lost,
+        email_placeholder, email_missing, password_missing, passwords_differ, reset_sent,
+        link_problem_title, link_request_hint, link_request_submit, back_to_login,
+        link_checking, new_password, repeat_password, set_password_submit, link_used,
+        link_expired, link_invalid, link_gone, err_offline, err_unreadable,
+        adm_panel, adm_load_employees_failed, adm_load_blocks_failed, adm_access_failed,
+        adm_block_added, adm_import_nothing, adm_search_label, adm_search_placeholder,
+        adm_bulk_grant, adm_bulk_revoke, adm_col_select, adm_col_role, adm_col_access,
+        adm_col_invitation, adm_remove_failed, adm_invite_failed, yes, no, adm_invite_active,
+        adm_invite_invited, adm_invite_none, adm_resend_invite, adm_save_changes,
+        adm_add_employee, adm_edit_employee, adm_ext_next_free, adm_role_user, adm_role_admin,
+        adm_access_check, adm_block_removed, adm_block_remove_failed, adm_no_blocks,
+        adm_add_block_title, adm_first_number, adm_size, adm_first_ext_optional,
+        adm_first_ext, adm_adding, adm_add_block, adm_import_title, adm_import_hint,
+        adm_csv_file, adm_csv_text, adm_check, adm_import_run, adm_file_unreadable,
+        adm_col_row, adm_col_action, adm_col_problems, adm_action_new, adm_action_update,
+        adm_action_unchanged, adm_action_error, adm_name_missing, adm_fix_fields,
+        adm_block_first_missing, adm_block_size_missing,
     }
     fns {
         reg_online: (&str),
@@ -66,6 +88,30 @@ strings! {
         call_back: (&str),
         dial_key: (char),
         received: (&str),
+        password_short: (usize),
+        setpw_title: (&str, &str),
+        setpw_hint: (usize),
+        err_status: (u16),
+        adm_count: (u64),
+        adm_access_granted: (u64),
+        adm_access_revoked: (u64),
+        adm_saved: (&str),
+        adm_added: (&str),
+        adm_added_invited: (&str, &str),
+        adm_confirm_remove: (&str, &str),
+        adm_removed: (&str),
+        adm_invite_sent: (&str),
+        adm_select: (&str),
+        adm_block_info: (u64, &str),
+        adm_import_summary: (bool, u64, u64, u64, u64),
+    }
+    lookups {
+        // A stable API error code's words; `None`: the server's own message says it best
+        // (in English it often names the thing, as "No such employee.").
+        api_error: (&str) -> Option<&'static str>,
+        // A field's problem from the API (code, field, the server's words), as a person
+        // reads it after the field's name; unknown pairs keep the server's words.
+        field_error: (&str, &str, &str) -> String,
     }
 }
 
@@ -204,6 +250,82 @@ pub static EN: Strings = Strings {
     email_hint: "Enter an e-mail address like name@example.com",
     session_ended: "Your session has ended. Please log in again.",
     connection_lost: "Connection to the phone system lost",
+    email_placeholder: "name@company.com",
+    email_missing: "Enter your e-mail address",
+    password_missing: "Enter your password",
+    passwords_differ: "The two passwords are not the same",
+    reset_sent: "If that address belongs to an account with app access, a link to set a new password is on its way. Check your inbox.",
+    link_problem_title: "This link cannot be used",
+    link_request_hint: "Enter your e-mail address and we will send you a new link.",
+    link_request_submit: "Send me a new link",
+    back_to_login: "Back to log in",
+    link_checking: "Checking your link…",
+    new_password: "New password",
+    repeat_password: "Repeat the password",
+    set_password_submit: "Set password and log in",
+    link_used: "This link has already been used.",
+    link_expired: "This link has expired.",
+    link_invalid: "This link is not valid.",
+    link_gone: "This link can no longer be used.",
+    err_offline: "Cannot reach the server. Check your connection and try again.",
+    err_unreadable: "The server's answer could not be read.",
+    adm_panel: "Administration",
+    adm_load_employees_failed: "Could not load the employees",
+    adm_load_blocks_failed: "Could not load the number blocks",
+    adm_access_failed: "Could not change app access",
+    adm_block_added: "Number block added.",
+    adm_import_nothing: "Nothing was imported",
+    adm_search_label: "Search employees",
+    adm_search_placeholder: "Search by name, e-mail, extension or number",
+    adm_bulk_grant: "Grant app access to selected",
+    adm_bulk_revoke: "Revoke app access from selected",
+    adm_col_select: "Select",
+    adm_col_role: "Role",
+    adm_col_access: "App access",
+    adm_col_invitation: "Invitation",
+    adm_remove_failed: "Could not remove the employee",
+    adm_invite_failed: "Could not send the invitation",
+    yes: "Yes",
+    no: "No",
+    adm_invite_active: "Active",
+    adm_invite_invited: "Invited",
+    adm_invite_none: "Not invited",
+    adm_resend_invite: "Resend invitation",
+    adm_save_changes: "Save changes",
+    adm_add_employee: "Add employee",
+    adm_edit_employee: "Edit employee",
+    adm_ext_next_free: "next free",
+    adm_role_user: "User",
+    adm_role_admin: "Administrator",
+    adm_access_check: "App access (sends an invitation e-mail)",
+    adm_block_removed: "Number block removed.",
+    adm_block_remove_failed: "Could not remove the number block",
+    adm_no_blocks: "No number blocks yet.",
+    adm_add_block_title: "Add a block",
+    adm_first_number: "First number",
+    adm_size: "Size",
+    adm_first_ext_optional: "First extension (optional)",
+    adm_first_ext: "First extension",
+    adm_adding: "Adding…",
+    adm_add_block: "Add block",
+    adm_import_title: "Import employees from CSV",
+    adm_import_hint: "The first row names the columns: name, email, and optionally extension, role (user or admin) and app_access (yes or no). Employees are matched by e-mail. Check first: nothing is written until Import, and nothing at all if a row has an error.",
+    adm_csv_file: "CSV file",
+    adm_csv_text: "CSV text",
+    adm_check: "Check",
+    adm_import_run: "Import",
+    adm_file_unreadable: "The file could not be read.",
+    adm_col_row: "Row",
+    adm_col_action: "Action",
+    adm_col_problems: "Problems",
+    adm_action_new: "New",
+    adm_action_update: "Update",
+    adm_action_unchanged: "No change",
+    adm_action_error: "Error",
+    adm_name_missing: "Enter the name",
+    adm_fix_fields: "Please correct the marked fields.",
+    adm_block_first_missing: "Enter the first number of the block",
+    adm_block_size_missing: "Enter how many numbers the block has",
     reg_online: |ext| format!("Online as extension {ext}"),
     reg_failed: |why| format!("Not registered: {why}"),
     reg_reconnecting: |secs, attempt| {
@@ -239,6 +361,76 @@ pub static EN: Strings = Strings {
     call_back: |name| format!("Call back {name}"),
     dial_key: |d| format!("Dial {d}"),
     received: |bytes| format!("Received {bytes}"),
+    password_short: |n| format!("The password must have at least {n} characters"),
+    setpw_title: |name, email| format!("Welcome, {name} — choose a password for {email}"),
+    setpw_hint: |n| format!("At least {n} characters."),
+    err_status: |status| format!("Something went wrong (error {status}). Please try again."),
+    adm_count: |n| {
+        if n == 1 {
+            "1 employee".into()
+        } else {
+            format!("{n} employees")
+        }
+    },
+    adm_access_granted: |n| {
+        if n == 1 {
+            "App access granted to 1 employee.".into()
+        } else {
+            format!("App access granted to {n} employees.")
+        }
+    },
+    adm_access_revoked: |n| {
+        if n == 1 {
+            "App access revoked from 1 employee.".into()
+        } else {
+            format!("App access revoked from {n} employees.")
+        }
+    },
+    adm_saved: |name| format!("{name} saved."),
+    adm_added: |name| format!("{name} added."),
+    adm_added_invited: |name, email| {
+        format!("{name} added. An invitation was e-mailed to {email}.")
+    },
+    adm_confirm_remove: |name, ext| {
+        format!("Remove {name} (extension {ext})? Their phone login stops working.")
+    },
+    adm_removed: |name| format!("{name} removed."),
+    adm_invite_sent: |email| format!("Invitation sent to {email}."),
+    adm_select: |name| format!("Select {name}"),
+    adm_block_info: |size, ext| {
+        if ext.is_empty() {
+            format!("({size} numbers)")
+        } else {
+            format!("({size} numbers, extensions from {ext})")
+        }
+    },
+    adm_import_summary: |dry_run, created, updated, unchanged, errors| {
+        let verb = if dry_run { "Check" } else { "Imported" };
+        format!(
+            "{verb}: {created} new, {updated} updated, {unchanged} unchanged, {errors} with errors."
+        )
+    },
+    api_error: |code| {
+        Some(match code {
+            "invalid_credentials" => "Wrong e-mail or password.",
+            "too_many_attempts" => {
+                "Too many failed logins. Wait a few minutes, or use \"Forgot password\"."
+            }
+            "no_app_access" => "Your account has no access to the app. Ask your administrator.",
+            "forbidden" => "Only administrators of the company may do this.",
+            "forbidden_origin" => {
+                "This request came from a page of another site; it is not allowed."
+            }
+            "busy" => "The server is busy; try again in a few seconds.",
+            "internal" => "Something went wrong on the server; nothing was changed. Try again.",
+            "link_used" => EN.link_used,
+            "link_expired" => EN.link_expired,
+            "link_not_found" => EN.link_invalid,
+            "too_large" => "The file is larger than 2 MiB; split it and import the parts.",
+            _ => return None,
+        })
+    },
+    field_error: |_code, _field, server| server.to_string(),
 };
 
 pub static PL: Strings = Strings {
@@ -364,6 +556,82 @@ pub static PL: Strings = Strings {
     email_hint: "Wpisz adres e-mail, np. imie@firma.pl",
     session_ended: "Sesja wygasła. Zaloguj się ponownie.",
     connection_lost: "Utracono połączenie z centralą",
+    email_placeholder: "imie@firma.pl",
+    email_missing: "Wpisz adres e-mail",
+    password_missing: "Wpisz hasło",
+    passwords_differ: "Podane hasła nie są takie same",
+    reset_sent: "Jeśli ten adres należy do konta z dostępem do aplikacji, wysłaliśmy na niego link do ustawienia nowego hasła. Sprawdź skrzynkę.",
+    link_problem_title: "Tego linku nie można użyć",
+    link_request_hint: "Wpisz swój adres e-mail, a wyślemy Ci nowy link.",
+    link_request_submit: "Wyślij mi nowy link",
+    back_to_login: "Wróć do logowania",
+    link_checking: "Sprawdzanie linku…",
+    new_password: "Nowe hasło",
+    repeat_password: "Powtórz hasło",
+    set_password_submit: "Ustaw hasło i zaloguj się",
+    link_used: "Ten link został już użyty.",
+    link_expired: "Ten link wygasł.",
+    link_invalid: "Ten link jest nieprawidłowy.",
+    link_gone: "Tego linku nie można już użyć.",
+    err_offline: "Brak połączenia z serwerem. Sprawdź połączenie z internetem i spróbuj ponownie.",
+    err_unreadable: "Nie udało się odczytać odpowiedzi serwera.",
+    adm_panel: "Panel administracyjny",
+    adm_load_employees_failed: "Nie udało się wczytać listy pracowników",
+    adm_load_blocks_failed: "Nie udało się wczytać pul numerów",
+    adm_access_failed: "Nie udało się zmienić dostępu do aplikacji",
+    adm_block_added: "Dodano pulę numerów.",
+    adm_import_nothing: "Niczego nie zaimportowano",
+    adm_search_label: "Szukaj pracowników",
+    adm_search_placeholder: "Szukaj po nazwisku, adresie e-mail, numerze wewnętrznym lub numerze",
+    adm_bulk_grant: "Przyznaj zaznaczonym dostęp do aplikacji",
+    adm_bulk_revoke: "Odbierz zaznaczonym dostęp do aplikacji",
+    adm_col_select: "Zaznacz",
+    adm_col_role: "Rola",
+    adm_col_access: "Dostęp do aplikacji",
+    adm_col_invitation: "Zaproszenie",
+    adm_remove_failed: "Nie udało się usunąć pracownika",
+    adm_invite_failed: "Nie udało się wysłać zaproszenia",
+    yes: "Tak",
+    no: "Nie",
+    adm_invite_active: "Konto aktywne",
+    adm_invite_invited: "Zaproszenie wysłane",
+    adm_invite_none: "Bez zaproszenia",
+    adm_resend_invite: "Wyślij zaproszenie ponownie",
+    adm_save_changes: "Zapisz zmiany",
+    adm_add_employee: "Dodaj pracownika",
+    adm_edit_employee: "Edytuj dane pracownika",
+    adm_ext_next_free: "następny wolny",
+    adm_role_user: "Użytkownik",
+    adm_role_admin: "Administrator",
+    adm_access_check: "Dostęp do aplikacji (wysyła e-mail z zaproszeniem)",
+    adm_block_removed: "Usunięto pulę numerów.",
+    adm_block_remove_failed: "Nie udało się usunąć puli numerów",
+    adm_no_blocks: "Nie ma jeszcze żadnych pul numerów.",
+    adm_add_block_title: "Dodaj pulę",
+    adm_first_number: "Pierwszy numer",
+    adm_size: "Liczba numerów",
+    adm_first_ext_optional: "Pierwszy numer wewnętrzny (opcjonalnie)",
+    adm_first_ext: "Pierwszy numer wewnętrzny",
+    adm_adding: "Dodawanie…",
+    adm_add_block: "Dodaj pulę",
+    adm_import_title: "Import pracowników z pliku CSV",
+    adm_import_hint: "Pierwszy wiersz zawiera nazwy kolumn: name, email oraz opcjonalnie extension, role (user lub admin) i app_access (yes lub no). Pracownicy są rozpoznawani po adresie e-mail. Najpierw sprawdź plik: nic nie zostanie zapisane przed kliknięciem „Importuj”, a jeśli którykolwiek wiersz zawiera błąd, nie zostanie zapisane nic.",
+    adm_csv_file: "Plik CSV",
+    adm_csv_text: "Treść CSV",
+    adm_check: "Sprawdź",
+    adm_import_run: "Importuj",
+    adm_file_unreadable: "Nie udało się odczytać pliku.",
+    adm_col_row: "Wiersz",
+    adm_col_action: "Działanie",
+    adm_col_problems: "Problemy",
+    adm_action_new: "Nowy",
+    adm_action_update: "Zmiana",
+    adm_action_unchanged: "Bez zmian",
+    adm_action_error: "Błąd",
+    adm_name_missing: "Wpisz imię i nazwisko",
+    adm_fix_fields: "Popraw zaznaczone pola.",
+    adm_block_first_missing: "Wpisz pierwszy numer puli",
+    adm_block_size_missing: "Wpisz, ile numerów ma pula",
     reg_online: |ext| format!("Połączono, numer wewnętrzny {ext}"),
     reg_failed: |why| format!("Brak rejestracji: {why}"),
     reg_reconnecting: |secs, attempt| {
@@ -398,6 +666,110 @@ pub static PL: Strings = Strings {
     call_back: |name| format!("Oddzwoń: {name}"),
     dial_key: |d| format!("Wybierz {d}"),
     received: |bytes| format!("Odebrano {bytes}"),
+    password_short: |n| format!("Hasło musi mieć co najmniej {n} znaków"),
+    setpw_title: |name, email| format!("Witaj, {name}! Ustaw hasło do konta {email}"),
+    setpw_hint: |n| format!("Co najmniej {n} znaków."),
+    err_status: |status| format!("Coś poszło nie tak (błąd {status}). Spróbuj ponownie."),
+    adm_count: |n| pl_plural(n, "pracownik", "pracowników", "pracowników"),
+    adm_access_granted: |n| {
+        format!(
+            "Przyznano dostęp do aplikacji: {}.",
+            pl_plural(n, "pracownik", "pracowników", "pracowników")
+        )
+    },
+    adm_access_revoked: |n| {
+        format!(
+            "Odebrano dostęp do aplikacji: {}.",
+            pl_plural(n, "pracownik", "pracowników", "pracowników")
+        )
+    },
+    adm_saved: |name| format!("Zapisano zmiany: {name}."),
+    adm_added: |name| format!("Dodano pracownika: {name}."),
+    adm_added_invited: |name, email| {
+        format!("Dodano pracownika: {name}. Zaproszenie wysłano na adres {email}.")
+    },
+    adm_confirm_remove: |name, ext| {
+        format!(
+            "Usunąć pracownika {name} (numer wewnętrzny {ext})? Ta osoba nie zaloguje się już do telefonu."
+        )
+    },
+    adm_removed: |name| format!("Usunięto pracownika: {name}."),
+    adm_invite_sent: |email| format!("Wysłano zaproszenie na adres {email}."),
+    adm_select: |name| format!("Zaznacz: {name}"),
+    adm_block_info: |size, ext| {
+        let n = pl_plural(size, "numer", "numery", "numerów");
+        if ext.is_empty() {
+            format!("({n})")
+        } else {
+            format!("({n}, numery wewnętrzne od {ext})")
+        }
+    },
+    adm_import_summary: |dry_run, created, updated, unchanged, errors| {
+        let verb = if dry_run {
+            "Sprawdzono"
+        } else {
+            "Zaimportowano"
+        };
+        format!(
+            "{verb}: nowi: {created}, zmienieni: {updated}, bez zmian: {unchanged}, z błędami: {errors}."
+        )
+    },
+    api_error: |code| {
+        Some(match code {
+            "invalid_credentials" => "Nieprawidłowy adres e-mail lub hasło.",
+            "too_many_attempts" => {
+                "Zbyt wiele nieudanych prób logowania. Odczekaj kilka minut albo użyj opcji „Nie pamiętasz hasła?”."
+            }
+            "no_app_access" => {
+                "Twoje konto nie ma dostępu do aplikacji. Zwróć się do administratora."
+            }
+            "forbidden" => "Tylko administratorzy firmy mogą to zrobić.",
+            "forbidden_origin" => {
+                "To żądanie pochodzi ze strony innej witryny i jest niedozwolone."
+            }
+            "busy" => "Serwer jest przeciążony. Spróbuj ponownie za kilka sekund.",
+            "internal" => "Wystąpił błąd serwera; niczego nie zmieniono. Spróbuj ponownie.",
+            "link_used" => PL.link_used,
+            "link_expired" => PL.link_expired,
+            "link_not_found" => PL.link_invalid,
+            "too_large" => "Plik jest większy niż 2 MiB. Podziel go i zaimportuj w częściach.",
+            // The server's English names the thing; these say it in Polish, less precisely.
+            "unauthenticated" => PL.session_ended,
+            "not_found" => "Nie znaleziono: mogło już zostać usunięte. Odśwież widok.",
+            "mail_failed" => {
+                "Nie udało się wysłać e-maila. Sprawdź ustawienia poczty i spróbuj ponownie."
+            }
+            "limit_reached" => "Osiągnięto limit. Najpierw usuń część wpisów.",
+            "unsupported_media_type" => "Nieobsługiwany format pliku: wybierz vCard lub CSV.",
+            _ => return None,
+        })
+    },
+    field_error: |code, field, server| {
+        let words = match (code, field) {
+            ("conflict", "extension") => "ten numer wewnętrzny jest już zajęty",
+            ("conflict", "email") => "ten adres e-mail należy już do innego konta",
+            ("conflict", "first_number") => "te numery należą już do innej puli",
+            (_, "name") => "wpisz imię i nazwisko (od 1 do 100 znaków)",
+            (_, "email") => "podaj poprawny adres e-mail (jest potrzebny do wysłania zaproszenia)",
+            (_, "extension") => "podaj wolny numer wewnętrzny o liczbie cyfr takiej jak pozostałe",
+            (_, "first_number") => {
+                "podaj pierwszy numer w formacie międzynarodowym, np. +48 22 600 61 00"
+            }
+            (_, "size") => {
+                "pula może mieć od 1 do 10 000 numerów i nie może wyjść poza zakres numerów wewnętrznych"
+            }
+            (_, "first_extension") => "podaj poprawny, wolny numer wewnętrzny",
+            (_, "password") => {
+                "hasło jest za słabe: użyj co najmniej 10 różnych znaków, bez imienia i adresu e-mail"
+            }
+            (_, "ids") => "zaznacz od 1 do 1000 pracowników; każdy musi mieć adres e-mail",
+            (_, "csv") => {
+                "nie udało się odczytać CSV: pierwszy wiersz musi zawierać kolumny name i email (opcjonalnie extension, role, app_access)"
+            }
+            _ => return server.to_string(),
+        };
+        words.to_string()
+    },
 };
 
 impl Lang {
@@ -467,6 +839,109 @@ impl Strings {
         }
     }
 
+    /// A failed API call for a person: by the stable `error` code when this language knows
+    /// it, else by field (the field's name, then its problem), else the server's message.
+    pub fn problem(&self, p: &Problem) -> String {
+        if p.status == 0 {
+            return self.err_offline.to_string();
+        }
+        if let Some(words) = (self.api_error)(&p.code) {
+            return words.to_string();
+        }
+        if !p.fields.is_empty() {
+            return self
+                .field_lines(&p.code, &p.fields)
+                .into_iter()
+                .map(|(_, line)| line)
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        if p.message.trim().is_empty() {
+            (self.err_status)(p.status)
+        } else {
+            p.message.clone()
+        }
+    }
+
+    /// "E-mail: already used" for each (field, server's words) of an answer with `code`.
+    pub fn field_lines(&self, code: &str, fields: &[(String, String)]) -> Vec<(String, String)> {
+        fields
+            .iter()
+            .map(|(f, m)| {
+                let line = format!(
+                    "{}: {}",
+                    self.field_label(f),
+                    (self.field_error)(code, f, m)
+                );
+                (f.clone(), line)
+            })
+            .collect()
+    }
+
+    /// A set-password link's problem in plain words, for 404 and 410 answers.
+    pub fn link_problem(&self, p: &Problem) -> Option<&'static str> {
+        Some(match (p.status, p.code.as_str()) {
+            (_, "link_used") => self.link_used,
+            (_, "link_expired") => self.link_expired,
+            (_, "link_not_found") | (404, _) => self.link_invalid,
+            (410, _) => self.link_gone,
+            _ => return None,
+        })
+    }
+
+    /// A field's name as the forms show it.
+    pub fn field_label(&self, field: &str) -> String {
+        let known = match field {
+            "name" => self.field_name,
+            "email" => self.field_email,
+            "extension" => self.field_extension,
+            "role" => self.adm_col_role,
+            "app_access" => self.adm_col_access,
+            "password" => self.password,
+            "first_number" => self.adm_first_number,
+            "size" => self.adm_size,
+            "first_extension" => self.adm_first_ext,
+            "csv" => "CSV",
+            other => {
+                let mut s = other.replace('_', " ");
+                if let Some(c) = s.get_mut(0..1) {
+                    c.make_ascii_uppercase();
+                }
+                return s;
+            }
+        };
+        known.to_string()
+    }
+
+    /// An employee's invitation state ("not_invited", "invited", "active") in words.
+    pub fn invite_state(&self, state: &str) -> &'static str {
+        match state {
+            "active" => self.adm_invite_active,
+            "invited" => self.adm_invite_invited,
+            _ => self.adm_invite_none,
+        }
+    }
+
+    /// A role ("user", "admin") in words.
+    pub fn role(&self, role: &str) -> &'static str {
+        if role == "admin" {
+            self.adm_role_admin
+        } else {
+            self.adm_role_user
+        }
+    }
+
+    /// What an import does with a row ("create", "update", "unchanged", "error").
+    pub fn import_action(&self, action: &str) -> &'static str {
+        match action {
+            "create" => self.adm_action_new,
+            "update" => self.adm_action_update,
+            "unchanged" => self.adm_action_unchanged,
+            "error" => self.adm_action_error,
+            _ => "?",
+        }
+    }
+
     /// Why a call ended, from the user agent's English words.
     pub fn end_reason(&'static self, reason: &str) -> String {
         if std::ptr::eq(self, &EN) {
@@ -523,8 +998,14 @@ mod tests {
             .collect();
         // Words that are the same in both languages.
         assert!(
-            same.iter()
-                .all(|k| ["col_status", "email", "field_email", "admin_import"].contains(k)),
+            same.iter().all(|k| [
+                "col_status",
+                "email",
+                "field_email",
+                "admin_import",
+                "adm_role_admin",
+            ]
+            .contains(k)),
             "untranslated: {same:?}"
         );
         let all: String = pl.iter().map(|(_, t)| *t).collect();
@@ -535,9 +1016,10 @@ mod tests {
 
     #[test]
     fn functions_fill_in_values() {
+        let mut outputs = Vec::new();
         for lang in Lang::ALL {
             let t = lang.t();
-            for s in [
+            let all = [
                 (t.reg_online)("101"),
                 (t.reg_failed)("x"),
                 (t.reg_reconnecting)(2, 1),
@@ -553,9 +1035,31 @@ mod tests {
                 (t.call_back)("Ala"),
                 (t.dial_key)('5'),
                 (t.received)("1 kB"),
-            ] {
+                (t.password_short)(10),
+                (t.setpw_title)("Ala", "ala@example.com"),
+                (t.setpw_hint)(10),
+                (t.err_status)(502),
+                (t.adm_count)(2),
+                (t.adm_access_granted)(2),
+                (t.adm_access_revoked)(1),
+                (t.adm_saved)("Ala"),
+                (t.adm_added)("Ala"),
+                (t.adm_added_invited)("Ala", "ala@example.com"),
+                (t.adm_confirm_remove)("Ala", "101"),
+                (t.adm_removed)("Ala"),
+                (t.adm_invite_sent)("ala@example.com"),
+                (t.adm_select)("Ala"),
+                (t.adm_block_info)(10, "200"),
+                (t.adm_import_summary)(true, 1, 2, 3, 4),
+            ];
+            for s in &all {
                 assert!(s.len() > 3, "{lang:?}: {s}");
             }
+            outputs.push(all);
+        }
+        // Every function is translated.
+        for (pl, en) in outputs[0].iter().zip(&outputs[1]) {
+            assert_ne!(pl, en);
         }
         assert_eq!((EN.reg_online)("101"), "Online as extension 101");
         assert_eq!((PL.missed_badge)(1), "1 nieodebrane połączenie");
@@ -592,6 +1096,128 @@ mod tests {
             PL.end_reason("Call failed: 500 Oops"),
             "Call failed: 500 Oops"
         );
+    }
+
+    fn problem(status: u16, code: &str, message: &str, fields: &[(&str, &str)]) -> Problem {
+        let mut p = Problem::new(status, Some(code.into()), Some(message.into()));
+        p.fields = fields
+            .iter()
+            .map(|(f, m)| (f.to_string(), m.to_string()))
+            .collect();
+        p
+    }
+
+    #[test]
+    fn api_error_codes_are_translated() {
+        let wrong = problem(401, "invalid_credentials", "Wrong e-mail or password.", &[]);
+        assert_eq!(PL.problem(&wrong), "Nieprawidłowy adres e-mail lub hasło.");
+        // English keeps the server's words (the end-to-end tests read them).
+        assert_eq!(EN.problem(&wrong), "Wrong e-mail or password.");
+        // Every code English words, Polish has too, in Polish.
+        for code in [
+            "invalid_credentials",
+            "too_many_attempts",
+            "no_app_access",
+            "forbidden",
+            "forbidden_origin",
+            "busy",
+            "internal",
+            "link_used",
+            "link_expired",
+            "link_not_found",
+            "too_large",
+        ] {
+            let (en, pl) = ((EN.api_error)(code), (PL.api_error)(code));
+            assert!(en.is_some() && pl.is_some(), "{code}");
+            assert_ne!(en, pl, "{code}");
+        }
+        // Polish says in Polish what the server's English says more precisely.
+        let gone = problem(404, "not_found", "No such employee.", &[]);
+        assert_eq!(EN.problem(&gone), "No such employee.");
+        assert!(PL.problem(&gone).starts_with("Nie znaleziono"));
+        // An unknown code: the server's message, in both.
+        let odd = problem(400, "bad_request", "You cannot remove yourself.", &[]);
+        assert_eq!(PL.problem(&odd), "You cannot remove yourself.");
+        // No answer, or no words.
+        assert!(PL.problem(&problem(0, "", "", &[])).contains("serwerem"));
+        assert!(
+            EN.problem(&problem(0, "", "", &[]))
+                .contains("Cannot reach")
+        );
+        assert!(PL.problem(&problem(502, "", " ", &[])).contains("502"));
+        assert!(EN.problem(&problem(502, "", "", &[])).contains("502"));
+    }
+
+    #[test]
+    fn field_problems_are_translated_by_code_and_field() {
+        let taken = problem(
+            409,
+            "conflict",
+            "extension: extension 104 is already taken",
+            &[("extension", "extension 104 is already taken")],
+        );
+        assert_eq!(
+            EN.problem(&taken),
+            "Extension: extension 104 is already taken"
+        );
+        assert_eq!(
+            PL.problem(&taken),
+            "Numer wewnętrzny: ten numer wewnętrzny jest już zajęty"
+        );
+        let weak = problem(
+            400,
+            "validation_failed",
+            "password: use at least 10 characters",
+            &[("password", "use at least 10 characters")],
+        );
+        assert!(PL.problem(&weak).starts_with("Hasło: hasło jest za słabe"));
+        // A field Polish does not know: its name prettified, the server's words.
+        let odd = problem(400, "validation_failed", "x", &[("public_number", "bad")]);
+        assert_eq!(EN.problem(&odd), "Public number: bad");
+        assert_eq!(EN.field_label("email"), "E-mail");
+        assert_eq!(PL.field_label("first_number"), "Pierwszy numer");
+    }
+
+    #[test]
+    fn link_problems_in_plain_words() {
+        let p = |status, code: &str| problem(status, code, "x", &[]);
+        assert_eq!(
+            EN.link_problem(&p(410, "link_used")),
+            Some("This link has already been used.")
+        );
+        assert_eq!(
+            PL.link_problem(&p(410, "link_used")),
+            Some("Ten link został już użyty.")
+        );
+        assert_eq!(
+            EN.link_problem(&p(410, "link_expired")),
+            Some("This link has expired.")
+        );
+        assert_eq!(
+            EN.link_problem(&p(404, "")),
+            Some("This link is not valid.")
+        );
+        assert_eq!(PL.link_problem(&p(410, "")), Some(PL.link_gone));
+        assert_eq!(EN.link_problem(&p(500, "internal")), None);
+        assert_eq!(EN.link_problem(&p(400, "invalid")), None);
+    }
+
+    #[test]
+    fn admin_words() {
+        assert_eq!(EN.invite_state("invited"), "Invited");
+        assert_eq!(PL.invite_state("active"), "Konto aktywne");
+        assert_eq!(PL.invite_state("not_invited"), "Bez zaproszenia");
+        assert_eq!(PL.role("admin"), "Administrator");
+        assert_eq!(PL.role("user"), "Użytkownik");
+        assert_eq!(PL.import_action("update"), "Zmiana");
+        assert_eq!((PL.adm_count)(1), "1 pracownik");
+        assert_eq!((PL.adm_count)(3), "3 pracowników");
+        assert_eq!((EN.adm_count)(3), "3 employees");
+        assert_eq!(
+            (EN.adm_import_summary)(false, 1, 0, 0, 0),
+            "Imported: 1 new, 0 updated, 0 unchanged, 0 with errors."
+        );
+        assert_eq!((PL.adm_block_info)(2, ""), "(2 numery)");
     }
 
     #[test]

@@ -23,15 +23,6 @@ impl Employee {
         self.role == "admin"
     }
 
-    /// The invitation state in words, for the badge.
-    pub fn invite_label(&self) -> &'static str {
-        match self.invite_state.as_str() {
-            "active" => "Active",
-            "invited" => "Invited",
-            _ => "Not invited",
-        }
-    }
-
     /// Whether "Resend invitation" makes sense: app access on, not yet active.
     pub fn can_invite(&self) -> bool {
         self.app_access && self.invite_state != "active"
@@ -392,29 +383,6 @@ pub struct ImportRow {
     pub errors: Vec<(String, String)>,
 }
 
-impl ImportRow {
-    pub fn action_label(&self) -> &'static str {
-        match self.action.as_str() {
-            "create" => "New",
-            "update" => "Update",
-            "unchanged" => "No change",
-            "error" => "Error",
-            _ => "?",
-        }
-    }
-}
-
-impl ImportReport {
-    /// "3 new, 1 updated, 0 unchanged, 0 with errors".
-    pub fn summary(&self) -> String {
-        let verb = if self.dry_run { "Check" } else { "Imported" };
-        format!(
-            "{verb}: {} new, {} updated, {} unchanged, {} with errors.",
-            self.created, self.updated, self.unchanged, self.errors
-        )
-    }
-}
-
 /// An API call that did not succeed: the HTTP status (0: no answer at all) and the body
 /// `{"error": code, "message": text, "fields"?: {field: text}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -426,68 +394,14 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem from the status and what the body said (either may be missing).
+    /// A problem from the status and what the body said (either may be missing; the words
+    /// for a person come from [`crate::i18n::Strings::problem`]).
     pub fn new(status: u16, code: Option<String>, message: Option<String>) -> Problem {
-        let message = message.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| {
-            if status == 0 {
-                "Cannot reach the server. Check your connection and try again.".into()
-            } else {
-                format!("Something went wrong (error {status}). Please try again.")
-            }
-        });
         Problem {
             status,
             code: code.unwrap_or_default(),
-            message,
+            message: message.unwrap_or_default(),
             fields: Vec::new(),
-        }
-    }
-
-    /// The message for a person: the gateway writes a field's problem as "email: …"; that
-    /// becomes "E-mail: …".
-    pub fn display_message(&self) -> String {
-        for (field, text) in &self.fields {
-            if let Some(rest) = self.message.strip_prefix(field.as_str())
-                && rest.strip_prefix(": ") == Some(text.as_str())
-            {
-                return format!("{}: {text}", field_label(field));
-            }
-        }
-        self.message.clone()
-    }
-
-    /// A set-password link's problem in plain words, for 404 and 410 answers.
-    pub fn link_problem(&self) -> Option<String> {
-        let words = match (self.status, self.code.as_str()) {
-            (_, "link_used") => "This link has already been used.",
-            (_, "link_expired") => "This link has expired.",
-            (_, "link_not_found") | (404, _) => "This link is not valid.",
-            (410, _) => "This link can no longer be used.",
-            _ => return None,
-        };
-        Some(words.into())
-    }
-}
-
-/// A field's name as the forms show it.
-pub fn field_label(field: &str) -> String {
-    match field {
-        "name" => "Name".into(),
-        "email" => "E-mail".into(),
-        "extension" => "Extension".into(),
-        "role" => "Role".into(),
-        "app_access" => "App access".into(),
-        "password" => "Password".into(),
-        "first_number" => "First number".into(),
-        "size" => "Size".into(),
-        "first_extension" => "First extension".into(),
-        "csv" => "CSV".into(),
-        other => {
-            let mut s = other.replace('_', " ");
-            if let Some(c) = s.get_mut(0..1) {
-                c.make_ascii_uppercase();
-            }
-            s
         }
     }
 }
@@ -497,74 +411,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn link_problems_in_plain_words() {
-        let p = |status, code: &str| Problem::new(status, Some(code.into()), Some("x".into()));
+    fn problems_keep_what_the_server_said() {
+        let p = Problem::new(409, Some("conflict".into()), None);
         assert_eq!(
-            p(410, "link_used").link_problem().as_deref(),
-            Some("This link has already been used.")
+            (p.status, p.code.as_str(), p.message.as_str()),
+            (409, "conflict", "")
         );
-        assert_eq!(
-            p(410, "link_expired").link_problem().as_deref(),
-            Some("This link has expired.")
-        );
-        assert_eq!(
-            p(404, "link_not_found").link_problem().as_deref(),
-            Some("This link is not valid.")
-        );
-        assert_eq!(
-            p(404, "").link_problem().as_deref(),
-            Some("This link is not valid.")
-        );
-        assert_eq!(p(500, "internal").link_problem(), None);
-        assert_eq!(p(400, "invalid").link_problem(), None);
+        assert_eq!(Problem::new(0, None, None).code, "");
     }
 
     #[test]
-    fn problems_without_a_message_say_something_useful() {
-        assert!(Problem::new(0, None, None).message.contains("Cannot reach"));
-        assert!(
-            Problem::new(502, None, Some(" ".into()))
-                .message
-                .contains("502")
-        );
-        assert_eq!(Problem::new(400, None, Some("Bad".into())).message, "Bad");
-    }
-
-    #[test]
-    fn field_problems_read_as_sentences() {
-        let mut p = Problem::new(
-            409,
-            Some("conflict".into()),
-            Some("email: x@y is taken".into()),
-        );
-        p.fields.push(("email".into(), "x@y is taken".into()));
-        assert_eq!(p.display_message(), "E-mail: x@y is taken");
-        let mut q = Problem::new(400, None, Some("Check the form.".into()));
-        q.fields.push(("email".into(), "x@y is taken".into()));
-        assert_eq!(q.display_message(), "Check the form.");
-    }
-
-    #[test]
-    fn employee_badges_and_invitations() {
+    fn invitations_only_while_not_active() {
         let mut e = Employee {
             app_access: true,
             invite_state: "invited".into(),
             ..Employee::default()
         };
-        assert_eq!(e.invite_label(), "Invited");
         assert!(e.can_invite());
         e.invite_state = "active".into();
-        assert_eq!(e.invite_label(), "Active");
         assert!(!e.can_invite());
         e.invite_state = "not_invited".into();
         e.app_access = false;
-        assert_eq!(e.invite_label(), "Not invited");
         assert!(!e.can_invite());
-    }
-
-    #[test]
-    fn field_labels() {
-        assert_eq!(field_label("email"), "E-mail");
-        assert_eq!(field_label("public_number"), "Public number");
     }
 }

@@ -10,7 +10,8 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::model::{Employee, ImportReport, field_label};
+use crate::i18n::Strings;
+use crate::model::{Employee, ImportReport, Lang};
 use crate::services::api::{self, Reply};
 use crate::services::browser;
 use crate::state::AdminSection;
@@ -22,6 +23,7 @@ pub struct AdminProps {
     pub on_session_ended: Callback<()>,
     /// Which section shows (the panel stays mounted across sections, keeping its state).
     pub section: AdminSection,
+    pub lang: Lang,
 }
 
 /// What the panel's requests need: the dispatcher, the search, and who to tell about a 401.
@@ -32,6 +34,8 @@ struct Ctx {
     list_seq: Rc<Cell<u64>>,
     query: String,
     on_session_ended: Callback<()>,
+    /// The words of the moment (messages are made in the language shown when they happen).
+    t: &'static Strings,
 }
 
 impl Ctx {
@@ -71,8 +75,9 @@ impl Ctx {
             match r.map(|v| api::list(v, api::employee)) {
                 Ok((employees, total)) => c.dispatch(AdminAction::Listed { employees, total }),
                 Err(p) => c.dispatch(AdminAction::Failed(format!(
-                    "Could not load the employees: {}",
-                    p.message
+                    "{}: {}",
+                    c.t.adm_load_employees_failed,
+                    c.t.problem(&p)
                 ))),
             }
         });
@@ -88,8 +93,9 @@ impl Ctx {
             match r.map(|v| api::list(v, api::number_block).0) {
                 Ok(blocks) => c.dispatch(AdminAction::Blocks(blocks)),
                 Err(p) => c.dispatch(AdminAction::Failed(format!(
-                    "Could not load the number blocks: {}",
-                    p.message
+                    "{}: {}",
+                    c.t.adm_load_blocks_failed,
+                    c.t.problem(&p)
                 ))),
             }
         });
@@ -142,7 +148,7 @@ impl Ctx {
             if r.ok() {
                 c.dispatch(AdminAction::Notice(ok_text));
             } else {
-                let why = r.problem().display_message();
+                let why = c.t.problem(&r.problem());
                 c.dispatch(AdminAction::Failed(format!("{fail_text}: {why}")));
             }
             after(&c);
@@ -156,26 +162,22 @@ impl Ctx {
         let n = ids.len();
         let ids_js: js_sys::Array = ids.iter().map(|id| JsValue::from_f64(*id as f64)).collect();
         let body = api::obj(&[("ids", ids_js.into()), ("app_access", on.into())]);
-        let who = if n == 1 {
-            "1 employee".to_string()
-        } else {
-            format!("{n} employees")
-        };
+        let n = n as u64;
         let text = if on {
-            format!("App access granted to {who}.")
+            (self.t.adm_access_granted)(n)
         } else {
-            format!("App access revoked from {who}.")
+            (self.t.adm_access_revoked)(n)
         };
         self.change(
             ("POST", "/api/v1/employees/access".into(), Some(body)),
             text,
-            "Could not change app access",
+            self.t.adm_access_failed,
             Ctx::employees_changed,
         );
     }
 
     fn save_employee(&self, st: &AdminState) {
-        let input = match st.form.validate() {
+        let input = match st.form.validate(self.t) {
             Ok(i) => i,
             Err(e) => return self.dispatch(AdminAction::FormRejected(e)),
         };
@@ -211,23 +213,22 @@ impl Ctx {
                     } else {
                         e.name
                     };
+                    let t = c.t;
                     let text = match editing {
-                        Some(_) => format!("{name} saved."),
-                        None if input.app_access => {
-                            format!("{name} added. An invitation was e-mailed to {}.", e.email)
-                        }
-                        None => format!("{name} added."),
+                        Some(_) => (t.adm_saved)(&name),
+                        None if input.app_access => (t.adm_added_invited)(&name, &e.email),
+                        None => (t.adm_added)(&name),
                     };
                     c.dispatch(AdminAction::FormSaved(text));
                     c.employees_changed();
                 }
-                Err(p) => c.dispatch(AdminAction::FormRejected(FormError::from(p))),
+                Err(p) => c.dispatch(AdminAction::FormRejected(FormError::from_problem(&p, c.t))),
             }
         });
     }
 
     fn add_block(&self, st: &AdminState) {
-        let input = match st.block.validate() {
+        let input = match st.block.validate(self.t) {
             Ok(i) => i,
             Err(e) => return self.dispatch(AdminAction::BlockRejected(e)),
         };
@@ -247,10 +248,13 @@ impl Ctx {
             }
             if r.ok() {
                 c.dispatch(AdminAction::BlockAdded);
-                c.dispatch(AdminAction::Notice("Number block added.".into()));
+                c.dispatch(AdminAction::Notice(c.t.adm_block_added.into()));
                 c.blocks_changed();
             } else {
-                c.dispatch(AdminAction::BlockRejected(FormError::from(r.problem())));
+                c.dispatch(AdminAction::BlockRejected(FormError::from_problem(
+                    &r.problem(),
+                    c.t,
+                )));
             }
         });
     }
@@ -267,7 +271,7 @@ impl Ctx {
             match api::import_report(&r.body) {
                 Some(report) if r.ok() => {
                     let done = !dry_run && !report.dry_run;
-                    let summary = report.summary();
+                    let summary = summary(c.t, &report);
                     c.dispatch(AdminAction::ImportReported(report));
                     if done {
                         c.dispatch(AdminAction::Notice(summary));
@@ -277,15 +281,14 @@ impl Ctx {
                 Some(report) => {
                     // Refused: nothing was written; the rows say why.
                     c.dispatch(AdminAction::ImportReported(report));
-                    let why = r.problem().message;
+                    let why = c.t.problem(&r.problem());
                     c.dispatch(AdminAction::ImportFailed(format!(
-                        "Nothing was imported: {why}"
+                        "{}: {why}",
+                        c.t.adm_import_nothing
                     )));
                 }
-                None if r.ok() => c.dispatch(AdminAction::ImportFailed(
-                    "The server's answer could not be read.".into(),
-                )),
-                None => c.dispatch(AdminAction::ImportFailed(r.problem().display_message())),
+                None if r.ok() => c.dispatch(AdminAction::ImportFailed(c.t.err_unreadable.into())),
+                None => c.dispatch(AdminAction::ImportFailed(c.t.problem(&r.problem()))),
             }
         });
     }
@@ -359,6 +362,7 @@ pub fn admin(p: &AdminProps) -> Html {
         list_seq,
         query: st.query.clone(),
         on_session_ended: p.on_session_ended.clone(),
+        t: p.lang.t(),
     };
     {
         let ctx = ctx.clone();
@@ -370,7 +374,7 @@ pub fn admin(p: &AdminProps) -> Html {
     }
 
     html! {
-        <section id="admin" class="admin" aria-label="Administration">
+        <section id="admin" class="admin" aria-label={ctx.t.adm_panel}>
             { message("admin-notice", false, st.notice.as_deref()) }
             { message("admin-error", true, st.error.as_deref()) }
             { match p.section {
@@ -400,29 +404,30 @@ fn employees_card(st: &AdminState, ctx: &Ctx) -> Html {
         let (ctx, ids) = (ctx.clone(), st.selected_ids());
         Callback::from(move |_: MouseEvent| ctx.bulk_access(ids.clone(), on))
     };
+    let t = ctx.t;
     let none = st.selected.is_empty();
     let rows = st
         .employees
         .iter()
         .map(|e| employee_row(e, st.selected.contains(&e.id), ctx));
-    let count = match (st.loaded, st.total) {
-        (false, _) => "Loading…".to_string(),
-        (true, 1) => "1 employee".to_string(),
-        (true, n) => format!("{n} employees"),
+    let count = if st.loaded {
+        (t.adm_count)(st.total)
+    } else {
+        t.loading.to_string()
     };
     html! {
         <section class="card">
-            <h2>{ "Employees" }</h2>
+            <h2>{ t.admin_employees }</h2>
             <div class="toolbar">
-                <input id="employee-search" type="search" aria-label="Search employees"
-                    placeholder="Search by name, e-mail, extension or number"
+                <input id="employee-search" type="search" aria-label={t.adm_search_label}
+                    placeholder={t.adm_search_placeholder}
                     value={st.query.clone()} oninput={on_search} />
-                { button(Some("bulk-grant"), "btn btn-small", "Grant app access to selected", none, bulk(true)) }
-                { button(Some("bulk-revoke"), "btn btn-small btn-quiet", "Revoke app access from selected", none, bulk(false)) }
+                { button(Some("bulk-grant"), "btn btn-small", t.adm_bulk_grant, none, bulk(true)) }
+                { button(Some("bulk-revoke"), "btn btn-small btn-quiet", t.adm_bulk_revoke, none, bulk(false)) }
             </div>
             <div class="table-wrap">
                 <table id="employees" class="table">
-                    { thead(&["Select", "Name", "E-mail", "Ext.", "Number", "Role", "App access", "Invitation", ""]) }
+                    { thead(&[t.adm_col_select, t.col_name, t.field_email, t.col_ext, t.col_number, t.adm_col_role, t.adm_col_access, t.adm_col_invitation, ""]) }
                     <tbody>{ for rows }</tbody>
                 </table>
             </div>
@@ -432,7 +437,7 @@ fn employees_card(st: &AdminState, ctx: &Ctx) -> Html {
 }
 
 fn employee_row(e: &Employee, selected: bool, ctx: &Ctx) -> Html {
-    let id = e.id;
+    let (id, t) = (e.id, ctx.t);
     let on_select = {
         let ctx = ctx.clone();
         Callback::from(move |ev: Event| {
@@ -450,13 +455,11 @@ fn employee_row(e: &Employee, selected: bool, ctx: &Ctx) -> Html {
     let on_remove = {
         let (ctx, name, ext) = (ctx.clone(), e.name.clone(), e.extension.clone());
         Callback::from(move |_: MouseEvent| {
-            let question =
-                format!("Remove {name} (extension {ext})? Their phone login stops working.");
-            if browser::confirm(&question) {
+            if browser::confirm(&(t.adm_confirm_remove)(&name, &ext)) {
                 ctx.change(
                     ("DELETE", format!("/api/v1/employees/{id}"), None),
-                    format!("{name} removed."),
-                    "Could not remove the employee",
+                    (t.adm_removed)(&name),
+                    t.adm_remove_failed,
                     Ctx::employees_changed,
                 );
             }
@@ -467,8 +470,8 @@ fn employee_row(e: &Employee, selected: bool, ctx: &Ctx) -> Html {
         Callback::from(move |_: MouseEvent| {
             ctx.change(
                 ("POST", format!("/api/v1/employees/{id}/invitation"), None),
-                format!("Invitation sent to {email}."),
-                "Could not send the invitation",
+                (t.adm_invite_sent)(&email),
+                t.adm_invite_failed,
                 Ctx::employees_changed,
             );
         })
@@ -476,22 +479,22 @@ fn employee_row(e: &Employee, selected: bool, ctx: &Ctx) -> Html {
     html! {
         <tr class="employee" data-id={id.to_string()} data-ext={e.extension.clone()} key={id}>
             <td><input type="checkbox" class="emp-select" checked={selected}
-                aria-label={format!("Select {}", e.name)} onchange={on_select} /></td>
+                aria-label={(t.adm_select)(&e.name)} onchange={on_select} /></td>
             <td class="emp-name">{ e.name.clone() }</td>
             <td class="emp-email">{ e.email.clone() }</td>
             <td class="emp-ext">{ e.extension.clone() }</td>
             <td class="emp-number">{ e.number.clone().unwrap_or_else(|| "—".into()) }</td>
-            <td class="emp-role">{ e.role.clone() }</td>
+            <td class="emp-role" data-role={e.role.clone()}>{ t.role(&e.role) }</td>
             <td class="emp-access" data-access={e.app_access.to_string()}>
-                { if e.app_access { "Yes" } else { "No" } }
+                { if e.app_access { t.yes } else { t.no } }
             </td>
-            <td><span class="invite-state" data-state={e.invite_state.clone()}>{ e.invite_label() }</span></td>
+            <td><span class="invite-state" data-state={e.invite_state.clone()}>{ t.invite_state(&e.invite_state) }</span></td>
             <td class="row-actions">
-                { button(None, "btn btn-small btn-quiet emp-edit", "Edit", false, on_edit) }
+                { button(None, "btn btn-small btn-quiet emp-edit", t.edit, false, on_edit) }
                 if e.can_invite() {
-                    { button(None, "btn btn-small btn-quiet emp-invite", "Resend invitation", false, on_invite) }
+                    { button(None, "btn btn-small btn-quiet emp-invite", t.adm_resend_invite, false, on_invite) }
                 }
-                { button(None, "btn btn-small btn-danger emp-remove", "Remove", false, on_remove) }
+                { button(None, "btn btn-small btn-danger emp-remove", t.remove, false, on_remove) }
             </td>
         </tr>
     }
@@ -524,7 +527,7 @@ fn form_error(id: &'static str, err: Option<&FormError>) -> Html {
 }
 
 fn employee_form(st: &AdminState, ctx: &Ctx) -> Html {
-    let f = &st.form;
+    let (f, t) = (&st.form, ctx.t);
     let on = |which: EmpField| {
         let ctx = ctx.clone();
         Callback::from(move |e: InputEvent| {
@@ -562,41 +565,41 @@ fn employee_form(st: &AdminState, ctx: &Ctx) -> Html {
     let invalid = |name: &str| f.error.as_ref().is_some_and(|e| e.has(name));
     let editing = f.editing.is_some();
     let save = match (f.busy, editing) {
-        (true, _) => "Saving…",
-        (false, true) => "Save changes",
-        (false, false) => "Add employee",
+        (true, _) => t.saving,
+        (false, true) => t.adm_save_changes,
+        (false, false) => t.adm_add_employee,
     };
     html! {
         <form id="employee-form" class="card" data-mode={if editing { "edit" } else { "new" }}
             onsubmit={on_submit} novalidate=true>
-            <h2>{ if editing { "Edit employee" } else { "Add employee" } }</h2>
+            <h2>{ if editing { t.adm_edit_employee } else { t.adm_add_employee } }</h2>
             <div class="form-grid">
-                { text_field(("emp-name", "Name", "text", ""), &f.name, invalid("name"), on(EmpField::Name)) }
-                { text_field(("emp-email", "E-mail", "email", ""), &f.email, invalid("email"), on(EmpField::Email)) }
-                { text_field(("emp-ext", "Extension", "text", "next free"), &f.extension, invalid("extension"), on(EmpField::Extension)) }
+                { text_field(("emp-name", t.field_name, "text", ""), &f.name, invalid("name"), on(EmpField::Name)) }
+                { text_field(("emp-email", t.field_email, "email", ""), &f.email, invalid("email"), on(EmpField::Email)) }
+                { text_field(("emp-ext", t.field_extension, "text", t.adm_ext_next_free), &f.extension, invalid("extension"), on(EmpField::Extension)) }
                 <div class="field">
-                    <label for="emp-role">{ "Role" }</label>
+                    <label for="emp-role">{ t.adm_col_role }</label>
                     <select id="emp-role" onchange={on_role}>
-                        <option value="user" selected={f.role != "admin"}>{ "User" }</option>
-                        <option value="admin" selected={f.role == "admin"}>{ "Administrator" }</option>
+                        <option value="user" selected={f.role != "admin"}>{ t.adm_role_user }</option>
+                        <option value="admin" selected={f.role == "admin"}>{ t.adm_role_admin }</option>
                     </select>
                 </div>
             </div>
             <label class="check">
                 <input id="emp-access" type="checkbox" checked={f.app_access} onchange={on_access} />
-                { "App access (sends an invitation e-mail)" }
+                { t.adm_access_check }
             </label>
             { form_error("emp-error", f.error.as_ref()) }
             <div class="form-buttons">
                 <button id="emp-save" type="submit" class="btn" disabled={f.busy}>{ save }</button>
-                { button(Some("emp-cancel"), "btn btn-quiet", "Cancel", false, on_cancel) }
+                { button(Some("emp-cancel"), "btn btn-quiet", t.cancel, false, on_cancel) }
             </div>
         </form>
     }
 }
 
 fn blocks_card(st: &AdminState, ctx: &Ctx) -> Html {
-    let b = &st.block;
+    let (b, t) = (&st.block, ctx.t);
     let on = |which: BlockField| {
         let ctx = ctx.clone();
         Callback::from(move |e: InputEvent| {
@@ -616,44 +619,39 @@ fn blocks_card(st: &AdminState, ctx: &Ctx) -> Html {
             Callback::from(move |_: MouseEvent| {
                 ctx.change(
                     ("DELETE", format!("/api/v1/number-blocks/{id}"), None),
-                    "Number block removed.".into(),
-                    "Could not remove the number block",
+                    t.adm_block_removed.into(),
+                    t.adm_block_remove_failed,
                     Ctx::blocks_changed,
                 );
             })
         };
-        let ext = if blk.first_extension.is_empty() {
-            String::new()
-        } else {
-            format!(", extensions from {}", blk.first_extension)
-        };
         html! {
             <li class="block" data-id={blk.id.to_string()} key={blk.id}>
                 <span class="block-range">{ format!("{} – {}", blk.first_number, blk.last_number) }</span>
-                <span class="hint">{ format!("({} numbers{ext})", blk.size) }</span>
-                { button(None, "btn btn-small btn-danger block-remove", "Remove", false, on_remove) }
+                <span class="hint">{ (t.adm_block_info)(blk.size, &blk.first_extension) }</span>
+                { button(None, "btn btn-small btn-danger block-remove", t.remove, false, on_remove) }
             </li>
         }
     });
     let invalid = |name: &str| b.error.as_ref().is_some_and(|e| e.has(name));
     html! {
         <section class="card">
-            <h2>{ "Number blocks" }</h2>
+            <h2>{ t.admin_blocks }</h2>
             <ul id="blocks" class="blocks">{ for items }</ul>
             if st.blocks.is_empty() {
-                <p class="hint">{ "No number blocks yet." }</p>
+                <p class="hint">{ t.adm_no_blocks }</p>
             }
             <form id="block-form" onsubmit={on_submit} novalidate=true>
-                <h3>{ "Add a block" }</h3>
+                <h3>{ t.adm_add_block_title }</h3>
                 <div class="form-grid">
-                    { text_field(("block-first", "First number", "tel", "+48 22 6006100"), &b.first_number, invalid("first_number"), on(BlockField::FirstNumber)) }
-                    { text_field(("block-size", "Size", "number", ""), &b.size, invalid("size"), on(BlockField::Size)) }
-                    { text_field(("block-ext", "First extension (optional)", "text", ""), &b.first_extension, invalid("first_extension"), on(BlockField::FirstExtension)) }
+                    { text_field(("block-first", t.adm_first_number, "tel", "+48 22 6006100"), &b.first_number, invalid("first_number"), on(BlockField::FirstNumber)) }
+                    { text_field(("block-size", t.adm_size, "number", ""), &b.size, invalid("size"), on(BlockField::Size)) }
+                    { text_field(("block-ext", t.adm_first_ext_optional, "text", ""), &b.first_extension, invalid("first_extension"), on(BlockField::FirstExtension)) }
                 </div>
                 { form_error("block-error", b.error.as_ref()) }
                 <div class="form-buttons">
                     <button id="block-add" type="submit" class="btn" disabled={b.busy}>
-                        { if b.busy { "Adding…" } else { "Add block" } }
+                        { if b.busy { t.adm_adding } else { t.adm_add_block } }
                     </button>
                 </div>
             </form>
@@ -662,6 +660,7 @@ fn blocks_card(st: &AdminState, ctx: &Ctx) -> Html {
 }
 
 fn import_card(im: &ImportState, ctx: &Ctx) -> Html {
+    let t = ctx.t;
     let on_csv = {
         let ctx = ctx.clone();
         Callback::from(move |e: InputEvent| {
@@ -680,9 +679,7 @@ fn import_card(im: &ImportState, ctx: &Ctx) -> Html {
             spawn_local(async move {
                 match JsFuture::from(file.text()).await.map(|t| t.as_string()) {
                     Ok(Some(text)) => ctx.dispatch(AdminAction::ImportCsv(text)),
-                    _ => ctx.dispatch(AdminAction::ImportFailed(
-                        "The file could not be read.".into(),
-                    )),
+                    _ => ctx.dispatch(AdminAction::ImportFailed(t.adm_file_unreadable.into())),
                 }
             });
         })
@@ -693,38 +690,43 @@ fn import_card(im: &ImportState, ctx: &Ctx) -> Html {
     };
     html! {
         <section id="import" class="card">
-            <h2>{ "Import employees from CSV" }</h2>
-            <p class="hint">{ "The first row names the columns: name, email, and optionally extension, role (user or admin) and app_access (yes or no). Employees are matched by e-mail. Check first: nothing is written until Import, and nothing at all if a row has an error." }</p>
-            <label for="import-file">{ "CSV file" }</label>
+            <h2>{ t.adm_import_title }</h2>
+            <p class="hint">{ t.adm_import_hint }</p>
+            <label for="import-file">{ t.adm_csv_file }</label>
             <input id="import-file" type="file" accept=".csv,text/csv,text/plain" onchange={on_file} />
-            <label for="import-csv">{ "CSV text" }</label>
+            <label for="import-csv">{ t.adm_csv_text }</label>
             <textarea id="import-csv" rows="6" spellcheck="false" value={im.csv.clone()} oninput={on_csv} />
             <div class="form-buttons">
-                { button(Some("import-dry-run"), "btn btn-quiet", "Check", im.busy || im.csv.trim().is_empty(), run(true)) }
-                { button(Some("import-apply"), "btn", "Import", !im.can_apply(), run(false)) }
+                { button(Some("import-dry-run"), "btn btn-quiet", t.adm_check, im.busy || im.csv.trim().is_empty(), run(true)) }
+                { button(Some("import-apply"), "btn", t.adm_import_run, !im.can_apply(), run(false)) }
             </div>
             { message("import-error", true, im.error.as_deref()) }
             if let Some(report) = &im.report {
-                { import_result(report) }
+                { import_result(report, t) }
             }
         </section>
     }
 }
 
-fn import_result(r: &ImportReport) -> Html {
+/// "Check: 3 new, 1 updated, 0 unchanged, 0 with errors."
+fn summary(t: &Strings, r: &ImportReport) -> String {
+    (t.adm_import_summary)(r.dry_run, r.created, r.updated, r.unchanged, r.errors)
+}
+
+fn import_result(r: &ImportReport, t: &Strings) -> Html {
     let rows = r.rows.iter().map(|row| {
         let problems = row.errors.iter().map(|(f, m)| {
             let line = if f.is_empty() {
                 m.clone()
             } else {
-                format!("{}: {m}", field_label(f))
+                format!("{}: {}", t.field_label(f), (t.field_error)("validation_failed", f, m))
             };
             html! { <li data-field={f.clone()}>{ line }</li> }
         });
         html! {
             <tr class="import-row" data-action={row.action.clone()} data-row={row.row.to_string()}>
                 <td>{ row.row }</td>
-                <td class={classes!("import-action", row.action.clone())}>{ row.action_label() }</td>
+                <td class={classes!("import-action", row.action.clone())}>{ t.import_action(&row.action) }</td>
                 <td>{ row.name.clone() }</td>
                 <td>{ row.email.clone() }</td>
                 <td>{ row.extension.clone() }</td>
@@ -735,10 +737,10 @@ fn import_result(r: &ImportReport) -> Html {
     html! {
         <>
             <p id="import-summary" class={if r.errors > 0 { "error" } else { "notice" }} role="status" data-errors={r.errors.to_string()}
-                data-dry-run={r.dry_run.to_string()}>{ r.summary() }</p>
+                data-dry-run={r.dry_run.to_string()}>{ summary(t, r) }</p>
             <div class="table-wrap">
                 <table id="import-result" class="table">
-                    { thead(&["Row", "Action", "Name", "E-mail", "Ext.", "Problems"]) }
+                    { thead(&[t.adm_col_row, t.adm_col_action, t.col_name, t.field_email, t.col_ext, t.adm_col_problems]) }
                     <tbody>{ for rows }</tbody>
                 </table>
             </div>

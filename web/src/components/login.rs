@@ -89,7 +89,7 @@ pub fn login_form(p: &LoginProps) -> Html {
                 <h2>{ t.login_title }</h2>
                 <label for="login-email">{ t.email }</label>
                 <input id="login-email" type="email" autocomplete="username" autocapitalize="off"
-                    spellcheck="false" placeholder="name@company.com" ref={email} />
+                    spellcheck="false" placeholder={t.email_placeholder} ref={email} />
                 <label for="login-password">{ t.password }</label>
                 <input id="login-password" type="password" autocomplete="current-password" ref={password} />
                 <p id="login-error" class="error" role="alert" hidden={p.error.is_none()}>

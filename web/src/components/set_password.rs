@@ -7,11 +7,13 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::addr::{MIN_PASSWORD_CHARS, check_new_password};
+use crate::model::Lang;
 use crate::state::LinkPage;
 
 #[derive(Properties, PartialEq)]
 pub struct SetPasswordProps {
     pub link: LinkPage,
+    pub lang: Lang,
     /// The new password (already checked here).
     pub on_submit: Callback<String>,
     /// The passwords do not pass the checks; the text says why.
@@ -40,6 +42,7 @@ pub fn set_password(p: &SetPasswordProps) -> Html {
     let confirm = use_node_ref();
     let request_email = use_node_ref();
     let l = &p.link;
+    let t = p.lang.t();
 
     if let Some(problem) = &l.problem {
         let onsubmit = {
@@ -51,22 +54,22 @@ pub fn set_password(p: &SetPasswordProps) -> Html {
         };
         return html! {
             <section id="link-problem" class="card login" aria-labelledby="link-problem-title">
-                <h2 id="link-problem-title">{ "This link cannot be used" }</h2>
+                <h2 id="link-problem-title">{ t.link_problem_title }</h2>
                 <p id="link-problem-text" class="error" role="alert">{ problem.clone() }</p>
                 <form id="link-request-form" class="login" {onsubmit} novalidate=true>
-                    <p class="hint">{ "Enter your e-mail address and we will send you a new link." }</p>
-                    <label for="link-request-email">{ "E-mail" }</label>
+                    <p class="hint">{ t.link_request_hint }</p>
+                    <label for="link-request-email">{ t.email }</label>
                     <input id="link-request-email" type="email" autocomplete="username" autocapitalize="off"
                         spellcheck="false" ref={request_email} />
                     <p id="link-request-message" class="notice" role="status" hidden={l.request_message.is_none()}>
                         { l.request_message.clone().unwrap_or_default() }
                     </p>
                     <button id="link-request-submit" type="submit" class="btn btn-primary" disabled={l.request_busy}>
-                        { if l.request_busy { "Sending…" } else { "Send me a new link" } }
+                        { if l.request_busy { t.sending } else { t.link_request_submit } }
                     </button>
                 </form>
                 <button id="back-to-login" type="button" class="btn-link"
-                    onclick={p.on_login.reform(|_: MouseEvent| ())}>{ "Back to log in" }</button>
+                    onclick={p.on_login.reform(|_: MouseEvent| ())}>{ t.back_to_login }</button>
             </section>
         };
     }
@@ -74,7 +77,7 @@ pub fn set_password(p: &SetPasswordProps) -> Html {
     let Some(inv) = &l.invitation else {
         return html! {
             <section id="setpw-loading" class="card login" aria-busy="true">
-                <p>{ "Checking your link…" }</p>
+                <p>{ t.link_checking }</p>
             </section>
         };
     };
@@ -85,7 +88,7 @@ pub fn set_password(p: &SetPasswordProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let pw = value(&password);
-            match check_new_password(&pw, &value(&confirm)) {
+            match check_new_password(&pw, &value(&confirm), t) {
                 Ok(()) => {
                     // Sent once, then gone from the page.
                     clear(&password);
@@ -96,27 +99,24 @@ pub fn set_password(p: &SetPasswordProps) -> Html {
             }
         })
     };
-    let title = format!(
-        "Welcome, {} — choose a password for {}",
-        inv.name, inv.email
-    );
+    let title = (t.setpw_title)(&inv.name, &inv.email);
     html! {
         <form id="setpw-form" class="card login" {onsubmit} novalidate=true>
             <h2 id="setpw-title">{ title }</h2>
             // For password managers: the account the new password belongs to.
             <input type="email" class="visually-hidden" autocomplete="username" value={inv.email.clone()}
                 readonly=true tabindex="-1" aria-hidden="true" />
-            <label for="setpw-password">{ "New password" }</label>
+            <label for="setpw-password">{ t.new_password }</label>
             <input id="setpw-password" type="password" autocomplete="new-password"
                 minlength={MIN_PASSWORD_CHARS.to_string()} aria-describedby="setpw-hint" ref={password} />
-            <p id="setpw-hint" class="hint">{ format!("At least {MIN_PASSWORD_CHARS} characters.") }</p>
-            <label for="setpw-confirm">{ "Repeat the password" }</label>
+            <p id="setpw-hint" class="hint">{ (t.setpw_hint)(MIN_PASSWORD_CHARS) }</p>
+            <label for="setpw-confirm">{ t.repeat_password }</label>
             <input id="setpw-confirm" type="password" autocomplete="new-password" ref={confirm} />
             <p id="setpw-error" class="error" role="alert" hidden={l.error.is_none()}>
                 { l.error.clone().unwrap_or_default() }
             </p>
             <button id="setpw-submit" type="submit" class="btn btn-primary" disabled={l.busy}>
-                { if l.busy { "Saving…" } else { "Set password and log in" } }
+                { if l.busy { t.saving } else { t.set_password_submit } }
             </button>
         </form>
     }

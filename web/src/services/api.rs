@@ -25,11 +25,6 @@ impl Reply {
         (200..300).contains(&self.status)
     }
 
-    /// The body's `message`, if it has one.
-    pub fn message(&self) -> Option<String> {
-        opt_str(&self.body, "message").filter(|m| !m.trim().is_empty())
-    }
-
     /// What went wrong, from the body `{"error", "message", "fields"}`.
     pub fn problem(&self) -> Problem {
         let mut p = Problem::new(

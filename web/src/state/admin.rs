@@ -7,37 +7,49 @@ use std::rc::Rc;
 use yew::Reducible;
 
 use crate::addr::{compact_number, looks_like_email};
-use crate::model::{Employee, ImportReport, NumberBlock, Problem, field_label};
+use crate::i18n::Strings;
+use crate::model::{Employee, ImportReport, NumberBlock, Problem};
 
-/// A form's refusal: the message and, per field, what is wrong.
+/// A form's refusal, in the language of the moment: the message and, per field, the line
+/// that says what is wrong ("E-mail: already used").
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FormError {
     pub message: String,
+    /// (field, line).
     pub fields: Vec<(String, String)>,
 }
 
 impl FormError {
+    /// The gateway's refusal, in `t`'s words.
+    pub fn from_problem(p: &Problem, t: &Strings) -> FormError {
+        FormError {
+            message: t.problem(p),
+            fields: t.field_lines(&p.code, &p.fields),
+        }
+    }
+
+    /// Refused here: `fields` are (field, what to do).
+    fn local(t: &Strings, fields: Vec<(&str, &str)>) -> FormError {
+        FormError {
+            message: t.adm_fix_fields.into(),
+            fields: fields
+                .into_iter()
+                .map(|(f, m)| (f.to_string(), format!("{}: {m}", t.field_label(f))))
+                .collect(),
+        }
+    }
+
     pub fn has(&self, field: &str) -> bool {
         self.fields.iter().any(|(f, _)| f == field)
     }
 
-    /// "E-mail: already used" lines for the error box: the fields the message does not
-    /// already tell about.
+    /// The lines for the error box: the fields the message does not already tell about.
     pub fn field_lines(&self) -> Vec<(String, String)> {
         self.fields
             .iter()
-            .filter(|(_, m)| !self.message.contains(m.as_str()))
-            .map(|(f, m)| (f.clone(), format!("{}: {m}", field_label(f))))
+            .filter(|(_, line)| !self.message.contains(line.as_str()))
+            .cloned()
             .collect()
-    }
-}
-
-impl From<Problem> for FormError {
-    fn from(p: Problem) -> FormError {
-        FormError {
-            message: p.display_message(),
-            fields: p.fields,
-        }
     }
 }
 
@@ -85,8 +97,8 @@ pub struct EmployeeInput {
 }
 
 impl EmployeeForm {
-    /// The values to send, or what to fix first.
-    pub fn validate(&self) -> Result<EmployeeInput, FormError> {
+    /// The values to send, or what to fix first (in `t`'s words).
+    pub fn validate(&self, t: &Strings) -> Result<EmployeeInput, FormError> {
         let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         let input = EmployeeInput {
             name: self.name.trim().to_string(),
@@ -97,25 +109,19 @@ impl EmployeeForm {
         };
         let mut fields = Vec::new();
         if input.name.is_empty() {
-            fields.push(("name".to_string(), "Enter the name".to_string()));
+            fields.push(("name", t.adm_name_missing));
         }
         let email_ok = match &input.email {
             Some(e) => looks_like_email(e),
             None => self.editing.is_some() && !self.app_access,
         };
         if !email_ok {
-            fields.push((
-                "email".to_string(),
-                "Enter an e-mail address like name@example.com".to_string(),
-            ));
+            fields.push(("email", t.email_hint));
         }
         if fields.is_empty() {
             Ok(input)
         } else {
-            Err(FormError {
-                message: "Please correct the marked fields.".into(),
-                fields,
-            })
+            Err(FormError::local(t, fields))
         }
     }
 }
@@ -152,21 +158,15 @@ pub struct BlockInput {
 }
 
 impl BlockForm {
-    pub fn validate(&self) -> Result<BlockInput, FormError> {
+    pub fn validate(&self, t: &Strings) -> Result<BlockInput, FormError> {
         let first_number = compact_number(&self.first_number);
         let mut fields = Vec::new();
         if first_number.is_empty() {
-            fields.push((
-                "first_number".to_string(),
-                "Enter the first number of the block".to_string(),
-            ));
+            fields.push(("first_number", t.adm_block_first_missing));
         }
         let size = self.size.trim().parse::<u32>().ok().filter(|n| *n > 0);
         if size.is_none() {
-            fields.push((
-                "size".to_string(),
-                "Enter how many numbers the block has".to_string(),
-            ));
+            fields.push(("size", t.adm_block_size_missing));
         }
         match (fields.is_empty(), size) {
             (true, Some(size)) => Ok(BlockInput {
@@ -175,10 +175,7 @@ impl BlockForm {
                 first_extension: Some(self.first_extension.trim().to_string())
                     .filter(|e| !e.is_empty()),
             }),
-            _ => Err(FormError {
-                message: "Please correct the marked fields.".into(),
-                fields,
-            }),
+            _ => Err(FormError::local(t, fields)),
         }
     }
 }
@@ -436,6 +433,7 @@ impl AdminState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::{EN, PL};
     use crate::model::ImportRow;
 
     fn run(actions: impl IntoIterator<Item = AdminAction>) -> AdminState {
@@ -507,7 +505,7 @@ mod tests {
     #[test]
     fn the_form_checks_then_shows_the_servers_field_messages() {
         let mut s = run([AdminAction::FormField(EmpField::Name, " ".into())]);
-        let err = s.form.validate().unwrap_err();
+        let err = s.form.validate(&EN).unwrap_err();
         assert!(err.has("name") && err.has("email"));
         assert!(!err.has("extension"), "left empty: the next free one");
 
@@ -520,7 +518,7 @@ mod tests {
             s.apply(AdminAction::FormField(f, v.into()));
         }
         s.apply(AdminAction::FormAccess(true));
-        let input = s.form.validate().unwrap();
+        let input = s.form.validate(&EN).unwrap();
         assert_eq!(input.name, "Alice");
         assert_eq!(input.email.as_deref(), Some("alice@example.com"));
         assert_eq!(input.extension.as_deref(), Some("101"));
@@ -529,32 +527,57 @@ mod tests {
 
         s.apply(AdminAction::FormSubmitted);
         assert!(s.form.busy);
-        s.apply(AdminAction::FormRejected(FormError::from(Problem {
-            status: 409,
-            code: "conflict".into(),
-            message: "This extension is taken.".into(),
-            fields: vec![("extension".into(), "already used by E1".into())],
-        })));
+        s.apply(AdminAction::FormRejected(FormError::from_problem(
+            &Problem {
+                status: 409,
+                code: "too_many".into(),
+                message: "This extension is taken.".into(),
+                fields: vec![("extension".into(), "already used by E1".into())],
+            },
+            &EN,
+        )));
         let err = s.form.error.clone().unwrap();
         assert!(!s.form.busy);
-        assert_eq!(err.message, "This extension is taken.");
-        assert_eq!(
-            err.field_lines(),
-            vec![(
-                "extension".to_string(),
-                "Extension: already used by E1".to_string()
-            )]
-        );
+        assert!(err.has("extension"));
+        assert_eq!(err.message, "Extension: already used by E1");
+        assert!(err.field_lines().is_empty(), "said once");
         // The gateway's message often names the field already: no second line then.
-        let told = FormError::from(Problem {
+        let taken = Problem {
             status: 409,
             code: "conflict".into(),
             message: "extension: extension 104 is already taken".into(),
             fields: vec![("extension".into(), "extension 104 is already taken".into())],
-        });
+        };
+        let told = FormError::from_problem(&taken, &EN);
         assert!(told.has("extension"));
         assert_eq!(told.message, "Extension: extension 104 is already taken");
         assert!(told.field_lines().is_empty());
+        let pl = FormError::from_problem(&taken, &PL);
+        assert_eq!(
+            pl.message,
+            "Numer wewnętrzny: ten numer wewnętrzny jest już zajęty"
+        );
+        assert!(pl.has("extension") && pl.field_lines().is_empty());
+        // Checked here: one message, a line per field, in the language asked for.
+        let empty = EmployeeForm {
+            name: " ".into(),
+            ..EmployeeForm::default()
+        };
+        let here = empty.validate(&PL).unwrap_err();
+        assert_eq!(here.message, "Popraw zaznaczone pola.");
+        assert_eq!(
+            here.field_lines(),
+            vec![
+                (
+                    "name".to_string(),
+                    "Imię i nazwisko: Wpisz imię i nazwisko".to_string()
+                ),
+                (
+                    "email".to_string(),
+                    "E-mail: Wpisz adres e-mail, np. imie@firma.pl".to_string()
+                ),
+            ]
+        );
         assert_eq!(s.form.name, " Alice ", "the form keeps what was typed");
 
         s.apply(AdminAction::FormSaved("Alice added.".into()));
@@ -568,14 +591,14 @@ mod tests {
         e.email = String::new();
         e.app_access = false;
         let mut s = run([listed(vec![e]), AdminAction::Edit(3)]);
-        let input = s.form.validate().unwrap();
+        let input = s.form.validate(&EN).unwrap();
         assert_eq!(input.email, None, "left out: unchanged");
         s.apply(AdminAction::FormAccess(true));
-        assert!(s.form.validate().unwrap_err().has("email"));
+        assert!(s.form.validate(&EN).unwrap_err().has("email"));
         // A new employee always needs one.
         s.apply(AdminAction::NewEmployee);
         s.apply(AdminAction::FormField(EmpField::Name, "New".into()));
-        assert!(s.form.validate().unwrap_err().has("email"));
+        assert!(s.form.validate(&EN).unwrap_err().has("email"));
     }
 
     #[test]
@@ -610,19 +633,19 @@ mod tests {
             BlockField::FirstNumber,
             "+48 22 6006100".into(),
         ));
-        let input = s.block.validate().unwrap();
+        let input = s.block.validate(&EN).unwrap();
         assert_eq!(input.first_number, "+48226006100");
         assert_eq!(input.size, 10);
         assert_eq!(input.first_extension, None);
         s.apply(AdminAction::BlockField(BlockField::Size, "0".into()));
-        assert!(s.block.validate().unwrap_err().has("size"));
+        assert!(s.block.validate(&EN).unwrap_err().has("size"));
         s.apply(AdminAction::BlockField(BlockField::Size, "20".into()));
         s.apply(AdminAction::BlockField(
             BlockField::FirstExtension,
             "200".into(),
         ));
         assert_eq!(
-            s.block.validate().unwrap().first_extension.as_deref(),
+            s.block.validate(&EN).unwrap().first_extension.as_deref(),
             Some("200")
         );
         s.apply(AdminAction::BlockAdded);
@@ -666,10 +689,8 @@ mod tests {
         assert!(!s.import.can_apply(), "not twice at once");
         s.apply(AdminAction::ImportReported(report(false, 0)));
         assert!(!s.import.can_apply(), "already imported");
-        assert_eq!(
-            s.import.report.as_ref().unwrap().summary(),
-            "Imported: 1 new, 0 updated, 0 unchanged, 0 with errors."
-        );
+        let r = s.import.report.as_ref().unwrap();
+        assert_eq!((r.dry_run, r.created, r.errors), (false, 1, 0));
     }
 
     #[test]
