@@ -928,8 +928,22 @@ fn a_call_whose_caller_disconnects_is_recorded_missed() {
 
 use centrala_sip::presence::{self as docs, Status};
 
+/// The schema check of sip/tests (every NOTIFY body here goes through it).
+#[allow(dead_code)]
+mod schema {
+    use centrala_sip::presence::{NS_DIALOG_INFO, NS_DM, NS_PIDF, NS_RLMI, NS_RPID};
+    use quick_xml::events::Event;
+    use quick_xml::name::ResolveResult;
+    use quick_xml::reader::NsReader;
+    include!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sip/tests/support/schema.rs"
+    ));
+}
+
 fn pidf_status(n: &Request) -> Status {
     assert_eq!(n.headers.get("Content-Type"), Some("application/pidf+xml"));
+    schema::check_pidf_schema(std::str::from_utf8(&n.body).unwrap());
     docs::parse_pidf(std::str::from_utf8(&n.body).unwrap())
         .unwrap()
         .status
@@ -937,6 +951,10 @@ fn pidf_status(n: &Request) -> Status {
 
 fn list_of(n: &Request) -> docs::ListNotify {
     assert_eq!(n.headers.get("Require"), Some("eventlist"));
+    schema::check_list_notify(
+        n.headers.get("Content-Type").unwrap(),
+        std::str::from_utf8(&n.body).unwrap(),
+    );
     docs::parse_list_notify(
         n.headers.get("Content-Type").unwrap(),
         std::str::from_utf8(&n.body).unwrap(),
@@ -1359,6 +1377,7 @@ fn a_desk_phones_busy_lamp_gets_dialog_info() {
             Some("application/dialog-info+xml")
         );
         assert_eq!(n.headers.get("Event"), Some("dialog"));
+        schema::check_dialog_info_schema(std::str::from_utf8(&n.body).unwrap());
         docs::parse_dialog_info(std::str::from_utf8(&n.body).unwrap()).unwrap()
     };
     let (entity, _, full, dialogs) = parse(&w.notifies(3, 200)[0]);
@@ -1437,4 +1456,27 @@ fn directories_are_read_again_each_minute_and_only_news_is_sent() {
     let list = list_of(&w.notifies(3, 200)[0]);
     assert!(list.full_state);
     assert_eq!(list.resources.len(), 5);
+}
+
+#[test]
+fn one_connection_holds_at_most_256_subscriptions() {
+    let mut w = World::new();
+    w.connect(3);
+    w.register(3, "103");
+    for i in 0..presence::MAX_SUBS_PER_FLOW {
+        let r = w.subscribe(3, "103", "102", "presence", &format!("many{i}"));
+        assert_eq!(r.status, 200, "subscription {i}: {}", r.reason);
+        w.notifies(3, 200);
+    }
+    let r = w.subscribe(3, "103", "102", "presence", "one-too-many");
+    assert_eq!(r.status, 503);
+    assert!(r.reason.contains("too many subscriptions"), "{}", r.reason);
+    assert_eq!(r.headers.get("Retry-After"), Some("60"));
+    assert_eq!(w.core.stats().subscriptions, presence::MAX_SUBS_PER_FLOW);
+    // Another connection is not held back by it.
+    w.connect(4);
+    assert_eq!(
+        w.subscribe(4, "104", "102", "presence", "other").status,
+        200
+    );
 }
