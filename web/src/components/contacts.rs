@@ -4,7 +4,7 @@
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use super::Cx;
+use super::{Cx, icons};
 use crate::i18n::Strings;
 use crate::model::NumberLabel;
 use crate::state::contacts::{Feed, Move, Row, RowKey};
@@ -151,7 +151,7 @@ fn row(r: &Row, selected: bool, st: &AppState, cx: &Cx) -> Html {
         html! {
             <button type="button" class="star" aria-pressed={r.favourite.to_string()} aria-label={label.clone()}
                 title={label} onclick={cx.favourite.reform(move |_: MouseEvent| (key, on))}>
-                { if r.favourite { "★" } else { "☆" } }
+                { icons::star(r.favourite) }
             </button>
         }
     };
@@ -160,13 +160,13 @@ fn row(r: &Row, selected: bool, st: &AppState, cx: &Cx) -> Html {
         let (label, text, class) = if video {
             (
                 (t.video_person)(&r.name),
-                "🎥",
+                icons::video(),
                 "btn btn-small btn-call call-video",
             )
         } else {
             (
                 (t.call_person)(&r.name),
-                "📞",
+                icons::phone(),
                 "btn btn-small btn-call call-audio",
             )
         };
@@ -298,7 +298,7 @@ fn form(f: &ContactForm, t: &'static Strings, cx: &Cx) -> Html {
                     aria-label={format!("{} {}", t.col_number, i + 1)}
                     aria-invalid={(bad_row == Some(i)).then_some("true")} oninput={on_number} />
                 <button type="button" class="btn btn-small btn-quiet" aria-label={t.remove_number}
-                    onclick={cx.dispatch.reform(move |_: MouseEvent| Action::ContactFormEdit(FormEdit::RemoveNumber(i)))}>{ "✕" }</button>
+                    onclick={cx.dispatch.reform(move |_: MouseEvent| Action::ContactFormEdit(FormEdit::RemoveNumber(i)))}>{ icons::close() }</button>
             </div>
         }
     });

@@ -3,6 +3,7 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::icons;
 use crate::model::Lang;
 
 const KEYS: [(char, &str); 12] = [
@@ -84,7 +85,7 @@ pub fn dialer(p: &DialerProps) -> Html {
                     placeholder={t.dial_placeholder} ref={input.clone()} value={p.value.clone()} {oninput} {onkeydown} />
                 <button type="button" class="btn btn-quiet backspace" aria-label={t.dial_delete}
                     disabled={p.value.is_empty()} onclick={p.on_backspace.reform(|_: MouseEvent| ())}>
-                    { "⌫" }
+                    { icons::backspace() }
                 </button>
             </div>
             <div class="dialpad">{ for keys }</div>

@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use super::Cx;
+use super::{Cx, icons};
 use crate::model::{Direction, HistoryItem};
 use crate::services::intl;
 use crate::state::{Action, AppState};
@@ -82,9 +82,9 @@ fn row(i: &HistoryItem, selected: bool, st: &AppState, cx: &Cx) -> Html {
     let t = st.t();
     let lang = st.lang;
     let (icon, kind) = match (i.direction, i.missed) {
-        (_, true) => ("↙", "missed"),
-        (Direction::Outgoing, _) => ("↗", "outgoing"),
-        (Direction::Incoming, _) => ("↙", "incoming"),
+        (_, true) => (icons::missed(), "missed"),
+        (Direction::Outgoing, _) => (icons::outgoing(), "outgoing"),
+        (Direction::Incoming, _) => (icons::incoming(), "incoming"),
     };
     let id = i.id;
     let target = i.callback_target().to_string();
@@ -122,7 +122,7 @@ fn row(i: &HistoryItem, selected: bool, st: &AppState, cx: &Cx) -> Html {
             <td class="h-actions">
                 <button type="button" class="btn btn-small btn-call call-back" disabled={!can_call}
                     aria-label={(t.call_back)(&label)} title={(t.call_back)(&label)}
-                    onclick={cx.call.reform(move |_: MouseEvent| (target.clone(), false))}>{ "📞" }</button>
+                    onclick={cx.call.reform(move |_: MouseEvent| (target.clone(), false))}>{ icons::phone() }</button>
             </td>
         </tr>
     }

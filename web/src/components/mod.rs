@@ -6,6 +6,7 @@ pub mod call_panel;
 pub mod contacts;
 pub mod dialer;
 pub mod history;
+pub mod icons;
 pub mod login;
 pub mod set_password;
 pub mod shell;

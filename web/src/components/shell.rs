@@ -4,7 +4,7 @@
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
-use super::Cx;
+use super::{Cx, icons};
 use crate::model::{Lang, MyStatus};
 use crate::state::{Action, AdminSection, AppState, View};
 
@@ -14,7 +14,7 @@ pub fn nav(st: &AppState, cx: &Cx) -> Html {
     let t = st.t();
     let item = |view: View,
                 id: &'static str,
-                icon: &'static str,
+                icon: Html,
                 label: &'static str,
                 badge: Option<(String, String)>| {
         let current = st.view == view
@@ -44,17 +44,17 @@ pub fn nav(st: &AppState, cx: &Cx) -> Html {
     html! {
         <nav class="sidenav" aria-label={t.sections}>
             <ul>
-                { item(View::Contacts, "nav-phone", "👥", t.nav_contacts, None) }
-                { item(View::History, "nav-history", "🕘", t.nav_history, badge) }
-                { item(View::Dialpad, "nav-dialpad", "⌨", t.nav_dialpad, None) }
-                { item(View::Settings, "nav-settings", "⚙", t.nav_settings, None) }
+                { item(View::Contacts, "nav-phone", icons::contacts(), t.nav_contacts, None) }
+                { item(View::History, "nav-history", icons::history(), t.nav_history, badge) }
+                { item(View::Dialpad, "nav-dialpad", icons::dialpad(), t.nav_dialpad, None) }
+                { item(View::Settings, "nav-settings", icons::settings(), t.nav_settings, None) }
                 if st.is_admin() {
-                    { item(View::Admin(AdminSection::Employees), "nav-admin", "🛠", t.nav_admin, None) }
+                    { item(View::Admin(AdminSection::Employees), "nav-admin", icons::admin(), t.nav_admin, None) }
                     if admin_open {
                         <li class="subnav"><ul aria-label={t.nav_admin}>
-                            { item(View::Admin(AdminSection::Employees), "nav-admin-employees", "·", t.admin_employees, None) }
-                            { item(View::Admin(AdminSection::NumberBlocks), "nav-admin-blocks", "·", t.admin_blocks, None) }
-                            { item(View::Admin(AdminSection::Import), "nav-admin-import", "·", t.admin_import, None) }
+                            { item(View::Admin(AdminSection::Employees), "nav-admin-employees", html! { "·" }, t.admin_employees, None) }
+                            { item(View::Admin(AdminSection::NumberBlocks), "nav-admin-blocks", html! { "·" }, t.admin_blocks, None) }
+                            { item(View::Admin(AdminSection::Import), "nav-admin-import", html! { "·" }, t.admin_import, None) }
                         </ul></li>
                     }
                 }
