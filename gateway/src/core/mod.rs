@@ -400,6 +400,7 @@ impl Core {
             self.tx.poll_timeout(),
             self.timers.next(),
             self.proxy.next_ring_deadline(),
+            self.presence.ready_since,
         ]
         .into_iter()
         .flatten()
@@ -408,6 +409,9 @@ impl Core {
 
     /// Time has passed: fires what is due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.presence.ready_since.is_some() {
+            self.fan_out(now);
+        }
         self.tx.handle_timeout(now);
         self.process(now);
         while let Some((_, timer)) = self.timers.pop_due(now) {

@@ -30,6 +30,8 @@ pub const NOTIFY_GAP_MS: u64 = 500;
 /// dozen), and in all.
 pub const MAX_SUBS_PER_FLOW: usize = 256;
 pub const MAX_SUBS: usize = 200_000;
+/// NOTIFYs built per turn of the driver when one change goes to many watchers.
+pub const FANOUT_SLICE: usize = 64;
 /// The resource list of a company's whole directory: `sip:directory@<domain>`.
 pub const DIRECTORY_USER: &str = "directory";
 
@@ -166,6 +168,10 @@ pub struct Presence {
     /// builds its document once, not 1,000 times.
     pub bodies: HashMap<BodyKey, std::sync::Arc<ListBody>>,
     pub bodies_generation: u64,
+    /// Subscriptions with a NOTIFY to send, in slices (see `Core::fan_out`), and since when
+    /// they wait.
+    pub ready: std::collections::VecDeque<SubId>,
+    pub ready_since: Option<Instant>,
 }
 
 /// A company and the people a list body carries (`None`: everyone, full state).

@@ -13,9 +13,9 @@ use tracing::{debug, info};
 
 use super::calls::Activity;
 use super::presence::{
-    DEFAULT_SUB_EXPIRES, DIRECTORY_USER, EventKind, ListBody, MAX_SUB_EXPIRES, MAX_SUBS,
-    MAX_SUBS_PER_FLOW, MIN_SUB_EXPIRES, NOTIFY_GAP_MS, Pending, SubId, Subscription, Target,
-    VERSION_MARK, note_for,
+    DEFAULT_SUB_EXPIRES, DIRECTORY_USER, EventKind, FANOUT_SLICE, ListBody, MAX_SUB_EXPIRES,
+    MAX_SUBS, MAX_SUBS_PER_FLOW, MIN_SUB_EXPIRES, NOTIFY_GAP_MS, Pending, SubId, Subscription,
+    Target, VERSION_MARK, note_for,
 };
 use super::{AorKey, Cached, Choice, Core, FlowId, Output, SipUser, Stage, Timer, routing};
 
@@ -94,10 +94,23 @@ impl Core {
                     }
                 }
             }
-            for id in touched {
-                self.notify_soon(id, now);
-            }
+            self.presence.ready.extend(touched);
         }
+        self.fan_out(now);
+    }
+
+    /// Sends the NOTIFYs of a change, at most [`FANOUT_SLICE`] at a time: the rest wait
+    /// for [`Core::handle_timeout`], which the driver calls at once (`poll_timeout` says
+    /// "now"), after it has sent what is out. One change to 1,000 watchers leaves in slices
+    /// while the rest are built, and the request that caused it is answered first.
+    pub(super) fn fan_out(&mut self, now: Instant) {
+        for _ in 0..FANOUT_SLICE {
+            let Some(id) = self.presence.ready.pop_front() else {
+                break;
+            };
+            self.notify_soon(id, now);
+        }
+        self.presence.ready_since = (!self.presence.ready.is_empty()).then_some(now);
     }
 
     /// Sends the subscription's pending NOTIFY now, or arms its timer when rate control

@@ -96,8 +96,20 @@ impl World {
         }
     }
 
-    /// Carries out the core's outputs; lookups are answered at once unless held.
+    /// Carries out the core's outputs; lookups are answered at once unless held. Like the
+    /// driver, it lets the core go on at once when it asks to be woken now (a fan-out in
+    /// slices).
     fn step(&mut self) {
+        self.drain();
+        while self.core.poll_timeout().is_some_and(|t| t <= self.now)
+            && self.core.presence.ready_since.is_some()
+        {
+            self.core.handle_timeout(self.now);
+            self.drain();
+        }
+    }
+
+    fn drain(&mut self) {
         while let Some(out) = self.core.poll_output() {
             match out {
                 Output::Stream { flow, text } => {
@@ -1479,4 +1491,51 @@ fn one_connection_holds_at_most_256_subscriptions() {
         w.subscribe(4, "104", "102", "presence", "other").status,
         200
     );
+}
+
+#[test]
+fn a_change_to_many_watchers_goes_out_in_slices_and_reaches_all() {
+    let mut w = World::new();
+    let watchers: Vec<u64> = (10..110).collect();
+    w.connect(2);
+    w.register(2, "102");
+    for &f in &watchers {
+        w.connect(f);
+        let r = w.subscribe(f, "103", "directory", "presence", &format!("slice{f}"));
+        assert_eq!(r.status, 200);
+        w.notifies(f, 200);
+    }
+    w.advance(1_000);
+    w.core.handle(
+        Input::PresenceChoice {
+            company: 1,
+            ext: "102".into(),
+            choice: Choice::Away,
+        },
+        w.now,
+    );
+    // What the core hands out before the driver's next turn: the first slice only.
+    w.drain();
+    let waiting = |w: &World| -> usize {
+        watchers
+            .iter()
+            .map(|&f| {
+                w.inbox.get(&Dest::Flow(f)).map_or(0, |v| {
+                    v.iter()
+                        .filter(|m| matches!(m, Message::Request(r) if r.method == Method::Notify))
+                        .count()
+                })
+            })
+            .sum()
+    };
+    let first = waiting(&w);
+    assert_eq!(first, presence::FANOUT_SLICE);
+    assert_eq!(
+        w.core.poll_timeout(),
+        Some(w.now),
+        "it asks to go on at once"
+    );
+    w.step();
+    assert_eq!(waiting(&w), watchers.len());
+    assert_eq!(w.core.presence.ready_since, None);
 }
