@@ -25,7 +25,7 @@ use crate::components::set_password::SetPassword;
 use crate::components::status_bar::StatusBar;
 use crate::components::{Cx, contacts, history, shell};
 use crate::i18n::Strings;
-use crate::model::{Lang, MyStatus};
+use crate::model::{Lang, MyStatus, PhoneNotice};
 use crate::services::phone::{Phone, PhoneConfig};
 use crate::services::{api, browser};
 use crate::state::contacts::RowKey;
@@ -116,10 +116,7 @@ fn fetch_credentials(session: SessionRef, dispatch: Callback<Action>, seq: u64, 
             Err(p) => {
                 let stopped = session.borrow().phone.is_none();
                 if stopped || reregister {
-                    dispatch.emit(Action::PhoneUnavailable(format!(
-                        "Cannot get your phone login: {}",
-                        p.message
-                    )));
+                    dispatch.emit(Action::PhoneUnavailable(PhoneNotice::NoCredentials(p)));
                 }
                 schedule(&session, &dispatch, seq, RETRY_MS, reregister);
             }
@@ -757,7 +754,7 @@ fn phone_screen(
             <aside class="call-column" aria-label={state.t().call_panel_label}>
                 <CallPanel
                     call={state.call.clone()}
-                    end_reason={state.end_reason.clone().map(AttrValue::from)}
+                    end_reason={state.end_reason.clone()}
                     lang={state.lang}
                     {on_answer}
                     {on_hangup}

@@ -4,7 +4,10 @@
 //! ([`crate::services::intl`]), not here.
 
 pub use crate::model::Lang;
-use crate::model::{Direction, MyStatus, NumberLabel, Outcome, Presence, Problem};
+use crate::model::{
+    Direction, EndReason, MediaError, MyStatus, NumberLabel, Outcome, PhoneNotice, Presence,
+    Problem,
+};
 
 macro_rules! strings {
     (
@@ -71,10 +74,22 @@ strings! {
         adm_col_row, adm_col_action, adm_col_problems, adm_action_new, adm_action_update,
         adm_action_unchanged, adm_action_error, adm_name_missing, adm_fix_fields,
         adm_block_first_missing, adm_block_size_missing,
+        end_you_hung_up, end_other_hung_up, end_missed, end_not_connected,
+        end_no_such_extension, end_unavailable, end_busy, end_declined, end_refused,
+        end_no_answer, end_cancelled, phone_login_refused, media_insecure, media_prepare,
     }
     fns {
         reg_online: (&str),
         reg_failed: (&str),
+        no_phone_login: (&str),
+        end_failed: (u16, &str),
+        media_denied: (bool),
+        media_not_found: (bool),
+        media_in_use: (bool),
+        media_other: (bool, &str),
+        media_unsupported: (&str),
+        media_remote_refused: (&str),
+        media_prepare_detail: (&str),
         reg_reconnecting: (u64, u32),
         call_person: (&str),
         video_person: (&str),
@@ -250,6 +265,20 @@ pub static EN: Strings = Strings {
     email_hint: "Enter an e-mail address like name@example.com",
     session_ended: "Your session has ended. Please log in again.",
     connection_lost: "Connection to the phone system lost",
+    end_you_hung_up: "You hung up",
+    end_other_hung_up: "The other side hung up",
+    end_missed: "Missed call: the caller hung up",
+    end_not_connected: "Not connected to the phone system",
+    end_no_such_extension: "No such extension",
+    end_unavailable: "Not available: nobody is logged in on that extension",
+    end_busy: "Busy",
+    end_declined: "Declined",
+    end_refused: "The phone system refused the call",
+    end_no_answer: "No answer",
+    end_cancelled: "Call cancelled",
+    phone_login_refused: "The phone system refused your login. Try logging out and in again.",
+    media_insecure: "Calls need a secure page (https) to use the microphone",
+    media_prepare: "Could not prepare the call's media",
     email_placeholder: "name@company.com",
     email_missing: "Enter your e-mail address",
     password_missing: "Enter your password",
@@ -328,6 +357,51 @@ pub static EN: Strings = Strings {
     adm_block_size_missing: "Enter how many numbers the block has",
     reg_online: |ext| format!("Online as extension {ext}"),
     reg_failed: |why| format!("Not registered: {why}"),
+    no_phone_login: |why| format!("Cannot get your phone login: {why}"),
+    end_failed: |code, words| {
+        if words.trim().is_empty() {
+            format!("Call failed: {code}")
+        } else {
+            words.to_string() // the user agent's words: "Call failed: 500 Server Error"
+        }
+    },
+    media_denied: |video| {
+        let what = if video {
+            "camera and microphone"
+        } else {
+            "microphone"
+        };
+        format!("Access to the {what} was denied")
+    },
+    media_not_found: |video| {
+        let what = if video {
+            "camera and microphone"
+        } else {
+            "microphone"
+        };
+        format!("No {what} found")
+    },
+    media_in_use: |video| {
+        let what = if video {
+            "camera and microphone"
+        } else {
+            "microphone"
+        };
+        format!("The {what} is in use by another program")
+    },
+    media_other: |video, why| {
+        let what = if video {
+            "camera and microphone"
+        } else {
+            "microphone"
+        };
+        format!("Could not use the {what} ({why})")
+    },
+    media_unsupported: |why| format!("This browser cannot make calls ({why})"),
+    media_remote_refused: |why| {
+        format!("The other side's media description was not accepted ({why})")
+    },
+    media_prepare_detail: |why| format!("Could not prepare the call's media ({why})"),
     reg_reconnecting: |secs, attempt| {
         format!("Connection lost. Reconnecting in {secs} s (attempt {attempt})…")
     },
@@ -556,6 +630,20 @@ pub static PL: Strings = Strings {
     email_hint: "Wpisz adres e-mail, np. imie@firma.pl",
     session_ended: "Sesja wygasła. Zaloguj się ponownie.",
     connection_lost: "Utracono połączenie z centralą",
+    end_you_hung_up: "Rozłączyłeś się",
+    end_other_hung_up: "Rozmówca się rozłączył",
+    end_missed: "Nieodebrane: dzwoniący się rozłączył",
+    end_not_connected: "Brak połączenia z centralą",
+    end_no_such_extension: "Nie ma takiego numeru",
+    end_unavailable: "Niedostępny: nikt nie jest zalogowany na tym numerze",
+    end_busy: "Zajęte",
+    end_declined: "Odrzucone",
+    end_refused: "Centrala odmówiła połączenia",
+    end_no_answer: "Brak odpowiedzi",
+    end_cancelled: "Połączenie anulowane",
+    phone_login_refused: "Centrala odrzuciła logowanie. Wyloguj się i zaloguj ponownie.",
+    media_insecure: "Połączenia wymagają bezpiecznej strony (https), aby użyć mikrofonu",
+    media_prepare: "Nie udało się przygotować mediów połączenia",
     email_placeholder: "imie@firma.pl",
     email_missing: "Wpisz adres e-mail",
     password_missing: "Wpisz hasło",
@@ -634,6 +722,40 @@ pub static PL: Strings = Strings {
     adm_block_size_missing: "Wpisz, ile numerów ma pula",
     reg_online: |ext| format!("Połączono, numer wewnętrzny {ext}"),
     reg_failed: |why| format!("Brak rejestracji: {why}"),
+    no_phone_login: |why| format!("Nie można pobrać danych logowania telefonu: {why}"),
+    end_failed: |code, _| format!("Połączenie nieudane (kod {code})"),
+    media_denied: |video| {
+        if video {
+            "Odmówiono dostępu do kamery i mikrofonu".into()
+        } else {
+            "Odmówiono dostępu do mikrofonu".into()
+        }
+    },
+    media_not_found: |video| {
+        if video {
+            "Nie znaleziono kamery lub mikrofonu".into()
+        } else {
+            "Nie znaleziono mikrofonu".into()
+        }
+    },
+    media_in_use: |video| {
+        if video {
+            "Kamera lub mikrofon są używane przez inny program".into()
+        } else {
+            "Mikrofon jest używany przez inny program".into()
+        }
+    },
+    media_other: |video, why| {
+        let what = if video {
+            "kamery i mikrofonu"
+        } else {
+            "mikrofonu"
+        };
+        format!("Nie można użyć {what} ({why})")
+    },
+    media_unsupported: |why| format!("Ta przeglądarka nie obsługuje połączeń ({why})"),
+    media_remote_refused: |why| format!("Opis mediów drugiej strony nie został przyjęty ({why})"),
+    media_prepare_detail: |why| format!("Nie udało się przygotować mediów połączenia ({why})"),
     reg_reconnecting: |secs, attempt| {
         format!("Utracono połączenie. Ponowna próba za {secs} s (próba {attempt})…")
     },
@@ -942,30 +1064,52 @@ impl Strings {
         }
     }
 
-    /// Why a call ended, from the user agent's English words.
-    pub fn end_reason(&'static self, reason: &str) -> String {
-        if std::ptr::eq(self, &EN) {
-            return reason.to_string();
-        }
-        let words = match reason {
-            "You hung up" => "Rozłączyłeś się",
-            "The other side hung up" => "Rozmówca się rozłączył",
-            "Missed call: the caller hung up" => "Nieodebrane: dzwoniący się rozłączył",
-            "No such extension" => "Nie ma takiego numeru",
-            "Not available: nobody is logged in on that extension" => {
-                "Niedostępny: nikt nie jest zalogowany na tym numerze"
-            }
-            "Busy" => "Zajęte",
-            "Declined" => "Odrzucone",
-            "The phone system refused the call" => "Centrala odmówiła połączenia",
-            "No answer" => "Brak odpowiedzi",
-            "Call cancelled" => "Połączenie anulowane",
-            "Connection to the phone system lost" => self.connection_lost,
-            "Not connected to the phone system" => "Brak połączenia z centralą",
-            "Microphone access was denied" => "Brak dostępu do mikrofonu",
-            other => return other.to_string(),
+    /// Why a call ended, in words: by its cause, and for a SIP failure by the status code
+    /// (the user agent's English words only for a status this table has no words for).
+    pub fn end_reason(&self, r: &EndReason) -> String {
+        let words = match r {
+            EndReason::YouHungUp => self.end_you_hung_up,
+            EndReason::OtherHungUp => self.end_other_hung_up,
+            EndReason::Missed => self.end_missed,
+            EndReason::ConnectionLost => self.connection_lost,
+            EndReason::NotConnected => self.end_not_connected,
+            EndReason::Status { code, words } => match code {
+                404 => self.end_no_such_extension,
+                480 => self.end_unavailable,
+                486 | 600 => self.end_busy,
+                603 => self.end_declined,
+                401 | 403 | 407 => self.end_refused,
+                408 => self.end_no_answer,
+                487 => self.end_cancelled,
+                _ => return (self.end_failed)(*code, words),
+            },
+            EndReason::Media(e) => return self.media_error(e),
         };
         words.to_string()
+    }
+
+    /// Why the microphone, camera or the call's media failed, in words.
+    pub fn media_error(&self, e: &MediaError) -> String {
+        match e {
+            MediaError::Insecure => self.media_insecure.to_string(),
+            MediaError::Denied { video } => (self.media_denied)(*video),
+            MediaError::NotFound { video } => (self.media_not_found)(*video),
+            MediaError::InUse { video } => (self.media_in_use)(*video),
+            MediaError::Other { video, detail } => (self.media_other)(*video, detail),
+            MediaError::Unsupported(detail) => (self.media_unsupported)(detail),
+            MediaError::RemoteRefused(detail) => (self.media_remote_refused)(detail),
+            MediaError::Prepare(None) => self.media_prepare.to_string(),
+            MediaError::Prepare(Some(detail)) => (self.media_prepare_detail)(detail),
+        }
+    }
+
+    /// Why the phone is not registered, in words.
+    pub fn phone_notice(&self, n: &PhoneNotice) -> String {
+        match n {
+            PhoneNotice::LoginRefused => self.phone_login_refused.to_string(),
+            PhoneNotice::NoCredentials(p) => (self.no_phone_login)(&self.problem(p)),
+            PhoneNotice::Other(words) => words.clone(),
+        }
     }
 }
 
@@ -1051,6 +1195,15 @@ mod tests {
                 (t.adm_select)("Ala"),
                 (t.adm_block_info)(10, "200"),
                 (t.adm_import_summary)(true, 1, 2, 3, 4),
+                (t.no_phone_login)("x"),
+                (t.end_failed)(500, "Call failed: 500 Oops"),
+                (t.media_denied)(true),
+                (t.media_not_found)(false),
+                (t.media_in_use)(true),
+                (t.media_other)(false, "x"),
+                (t.media_unsupported)("x"),
+                (t.media_remote_refused)("x"),
+                (t.media_prepare_detail)("x"),
             ];
             for s in &all {
                 assert!(s.len() > 3, "{lang:?}: {s}");
@@ -1072,7 +1225,7 @@ mod tests {
     }
 
     #[test]
-    fn enums_have_words_and_end_reasons_are_translated() {
+    fn enums_have_words() {
         for lang in Lang::ALL {
             let t = lang.t();
             for p in Presence::ALL {
@@ -1090,12 +1243,152 @@ mod tests {
             }
         }
         assert_eq!(EN.presence(Presence::InCall), "In a call");
-        assert_eq!(EN.end_reason("Busy"), "Busy");
-        assert_eq!(PL.end_reason("Busy"), "Zajęte");
+    }
+
+    fn status(code: u16, words: &str) -> EndReason {
+        EndReason::Status {
+            code,
+            words: words.into(),
+        }
+    }
+
+    #[test]
+    fn call_end_reasons_by_status_code_in_each_language() {
+        // By the SIP status, whatever words the user agent had for it.
+        for (code, pl) in [
+            (486, "Zajęte"),
+            (600, "Zajęte"),
+            (480, "Niedostępny: nikt nie jest zalogowany na tym numerze"),
+            (404, "Nie ma takiego numeru"),
+            (603, "Odrzucone"),
+            (487, "Połączenie anulowane"),
+            (408, "Brak odpowiedzi"),
+            (403, "Centrala odmówiła połączenia"),
+        ] {
+            assert_eq!(PL.end_reason(&status(code, "whatever")), pl, "{code}");
+        }
+        // English says what the end-to-end tests look for.
+        assert_eq!(EN.end_reason(&status(486, "Busy Everywhere")), "Busy");
+        assert_eq!(EN.end_reason(&status(600, "x")), "Busy");
+        assert_eq!(EN.end_reason(&status(404, "x")), "No such extension");
         assert_eq!(
-            PL.end_reason("Call failed: 500 Oops"),
-            "Call failed: 500 Oops"
+            EN.end_reason(&EndReason::OtherHungUp),
+            "The other side hung up"
         );
+        assert_eq!(EN.end_reason(&EndReason::YouHungUp), "You hung up");
+        // A status without words: the user agent's in English, the code in Polish.
+        let odd = status(500, "Call failed: 500 Oops");
+        assert_eq!(EN.end_reason(&odd), "Call failed: 500 Oops");
+        assert_eq!(PL.end_reason(&odd), "Połączenie nieudane (kod 500)");
+        assert_eq!(EN.end_reason(&status(502, " ")), "Call failed: 502");
+        // Without a status: what happened here, else the other side hung up.
+        assert_eq!(
+            PL.end_reason(&EndReason::from_sip(
+                None,
+                "The other side hung up".into(),
+                None
+            )),
+            "Rozmówca się rozłączył"
+        );
+        assert_eq!(
+            PL.end_reason(&EndReason::from_sip(
+                None,
+                "Connection to the phone system lost".into(),
+                Some(EndReason::ConnectionLost)
+            )),
+            "Utracono połączenie z centralą"
+        );
+        assert_eq!(
+            EndReason::from_sip(Some(486), "Busy".into(), Some(EndReason::YouHungUp)),
+            status(486, "Busy"),
+            "a status wins over the local cause"
+        );
+        for r in [
+            EndReason::YouHungUp,
+            EndReason::OtherHungUp,
+            EndReason::Missed,
+            EndReason::ConnectionLost,
+            EndReason::NotConnected,
+        ] {
+            assert_ne!(EN.end_reason(&r), PL.end_reason(&r), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn media_errors_in_each_language() {
+        let denied = EndReason::Media(MediaError::Denied { video: false });
+        assert_eq!(PL.end_reason(&denied), "Odmówiono dostępu do mikrofonu");
+        assert_eq!(
+            EN.end_reason(&denied),
+            "Access to the microphone was denied"
+        );
+        assert_eq!(
+            PL.media_error(&MediaError::NotFound { video: true }),
+            "Nie znaleziono kamery lub mikrofonu"
+        );
+        assert_eq!(
+            PL.media_error(&MediaError::InUse { video: false }),
+            "Mikrofon jest używany przez inny program"
+        );
+        assert_eq!(
+            EN.media_error(&MediaError::InUse { video: true }),
+            "The camera and microphone is in use by another program"
+        );
+        let all = |video| {
+            [
+                MediaError::Insecure,
+                MediaError::Denied { video },
+                MediaError::NotFound { video },
+                MediaError::InUse { video },
+                MediaError::Other {
+                    video,
+                    detail: "boom".into(),
+                },
+                MediaError::Unsupported("boom".into()),
+                MediaError::RemoteRefused("boom".into()),
+                MediaError::Prepare(None),
+                MediaError::Prepare(Some("boom".into())),
+            ]
+        };
+        for e in all(true).into_iter().chain(all(false)) {
+            let (en, pl) = (EN.media_error(&e), PL.media_error(&e));
+            assert_ne!(en, pl, "{e:?}");
+            assert!(pl.len() > 10, "{e:?}");
+        }
+        assert_eq!(
+            PL.media_error(&MediaError::Other {
+                video: false,
+                detail: "boom".into()
+            }),
+            "Nie można użyć mikrofonu (boom)"
+        );
+    }
+
+    #[test]
+    fn phone_notices_in_each_language() {
+        let refused = PhoneNotice::LoginRefused;
+        assert!(
+            EN.phone_notice(&refused)
+                .starts_with("The phone system refused your login")
+        );
+        assert!(
+            PL.phone_notice(&refused)
+                .starts_with("Centrala odrzuciła logowanie")
+        );
+        let busy = PhoneNotice::NoCredentials(problem(503, "busy", "Server busy", &[]));
+        assert!(
+            EN.phone_notice(&busy)
+                .starts_with("Cannot get your phone login: ")
+        );
+        assert_eq!(
+            PL.phone_notice(&busy),
+            format!(
+                "Nie można pobrać danych logowania telefonu: {}",
+                (PL.api_error)("busy").unwrap()
+            )
+        );
+        let ua = PhoneNotice::Other("The phone system does not answer".into());
+        assert_eq!(PL.phone_notice(&ua), "The phone system does not answer");
     }
 
     fn problem(status: u16, code: &str, message: &str, fields: &[(&str, &str)]) -> Problem {

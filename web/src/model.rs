@@ -406,6 +406,76 @@ impl Problem {
     }
 }
 
+/// Why the microphone or camera could not be used, or the call's media not be set up.
+/// `video`: the camera was asked for too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaError {
+    /// The page is not secure (https), so the browser offers no devices.
+    Insecure,
+    /// The user or the browser refused access (`NotAllowedError`, `SecurityError`).
+    Denied { video: bool },
+    /// No such device (`NotFoundError`, `OverconstrainedError`).
+    NotFound { video: bool },
+    /// The device is busy (`NotReadableError`, `AbortError`).
+    InUse { video: bool },
+    /// Another `getUserMedia` failure, with the browser's words.
+    Other { video: bool, detail: String },
+    /// The browser cannot make calls (no `RTCPeerConnection`).
+    Unsupported(String),
+    /// The other side's SDP was not accepted.
+    RemoteRefused(String),
+    /// Our offer or answer could not be made (the browser's words, if any).
+    Prepare(Option<String>),
+}
+
+/// Why the last call ended, as a cause; the words come from the current language's table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndReason {
+    YouHungUp,
+    OtherHungUp,
+    /// The caller gave up before we answered.
+    Missed,
+    /// The WebSocket closed during the call.
+    ConnectionLost,
+    /// A call was placed while the WebSocket was down.
+    NotConnected,
+    /// A SIP final status, with the user agent's (English) words for it: what a language
+    /// shows for a status it has no words for.
+    Status {
+        code: u16,
+        words: String,
+    },
+    /// The microphone, camera or media failed on this side.
+    Media(MediaError),
+}
+
+impl EndReason {
+    /// The cause of the user agent's `Event::Ended { status, reason }`: the SIP status when
+    /// there is one, else what the phone service knows happened (`local`: it hung up, the
+    /// connection closed…), else the other side hung up.
+    pub fn from_sip(status: Option<u16>, reason: String, local: Option<EndReason>) -> EndReason {
+        match (status, local) {
+            (Some(code), _) => EndReason::Status {
+                code,
+                words: reason,
+            },
+            (None, Some(local)) => local,
+            (None, None) => EndReason::OtherHungUp,
+        }
+    }
+}
+
+/// Why the phone is not registered, beyond "connecting" and "reconnecting".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneNotice {
+    /// The registrar refused even a freshly fetched SIP credential.
+    LoginRefused,
+    /// The SIP credential could not be fetched.
+    NoCredentials(Problem),
+    /// The user agent's own (English) words.
+    Other(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,8 @@ use yew::Reducible;
 
 use crate::i18n::{Lang, Strings};
 use crate::model::{
-    Contact, ContactImport, DirectoryEntry, HistoryItem, Invitation, LinkKind, Me, MyStatus,
+    Contact, ContactImport, DirectoryEntry, EndReason, HistoryItem, Invitation, LinkKind, Me,
+    MyStatus, PhoneNotice,
 };
 
 pub mod admin;
@@ -120,8 +121,8 @@ pub enum Registration {
     Connecting,
     /// Registered: calls can come in.
     Registered,
-    /// The phone system refused us; the text says why, for a person.
-    Failed(String),
+    /// The phone system refused us, or the phone cannot start; the notice says why.
+    Failed(PhoneNotice),
     /// The WebSocket closed; a new attempt starts after `delay_ms`.
     Reconnecting { attempt: u32, delay_ms: u64 },
 }
@@ -144,7 +145,7 @@ impl Registration {
             Registration::Unregistered => t.reg_unregistered.into(),
             Registration::Connecting => t.reg_connecting.into(),
             Registration::Registered => (t.reg_online)(extension),
-            Registration::Failed(reason) => (t.reg_failed)(reason),
+            Registration::Failed(notice) => (t.reg_failed)(&t.phone_notice(notice)),
             Registration::Reconnecting { attempt, delay_ms } => {
                 let secs = ((delay_ms + 500) / 1000).max(1);
                 (t.reg_reconnecting)(secs, *attempt)
@@ -255,8 +256,8 @@ pub struct AppState {
     /// The number in the dial field.
     pub dial: String,
     pub call: Option<Call>,
-    /// Why the last call ended, shown while idle.
-    pub end_reason: Option<String>,
+    /// Why the last call ended, shown while idle (in the language of the moment).
+    pub end_reason: Option<EndReason>,
     /// Counts ended calls (the history and the badge are fetched again after each).
     pub calls_ended: u64,
     /// The UI's language.
@@ -357,7 +358,7 @@ impl AppState {
         self.call.as_ref().is_some_and(|c| c.handle == Some(handle))
     }
 
-    fn end_call(&mut self, reason: String) {
+    fn end_call(&mut self, reason: EndReason) {
         if self.call.take().is_some() {
             self.calls_ended += 1;
         }
@@ -404,18 +405,29 @@ impl AppState {
                 call,
                 reason,
                 status,
-            } if self.is_current(call) => {
-                // The caller gave up before we answered (our decline has a status).
-                let missed = self.call.as_ref().is_some_and(|c| {
-                    c.phase == CallPhase::Incoming && !c.answering && status.is_none()
-                });
-                if missed && self.view != View::History {
-                    self.history.missed_live();
-                }
-                self.end_call(reason);
-            }
+            } => self.on_ended(call, status, EndReason::from_sip(status, reason, None)),
             _ => {}
         }
+    }
+
+    /// Call `call` ended (`status`: the SIP status, if any).
+    fn on_ended(&mut self, call: CallHandle, status: Option<u16>, reason: EndReason) {
+        if !self.is_current(call) {
+            return;
+        }
+        // The caller gave up before we answered (our decline has a status).
+        let missed = self
+            .call
+            .as_ref()
+            .is_some_and(|c| c.phase == CallPhase::Incoming && !c.answering && status.is_none());
+        if missed && self.view != View::History {
+            self.history.missed_live();
+        }
+        let reason = match reason {
+            EndReason::OtherHungUp if missed => EndReason::Missed,
+            r => r,
+        };
+        self.end_call(reason);
     }
 
     fn on_registration(&mut self, reg: RegistrationState) {
@@ -440,7 +452,7 @@ impl AppState {
             RegistrationState::Failed(reason) => {
                 // The session is still valid: stay on the phone and say why (the user agent
                 // retries, and the phone service fetches new credentials on a refusal).
-                self.registration = Registration::Failed(reason);
+                self.registration = Registration::Failed(PhoneNotice::Other(reason));
             }
             RegistrationState::Unregistered => {
                 if !matches!(self.registration, Registration::Reconnecting { .. }) {
@@ -552,7 +564,7 @@ pub enum Action {
     /// A history row was clicked.
     HistorySelect(i64),
     /// The phone cannot start or register for a reason outside SIP (no SIP credentials yet).
-    PhoneUnavailable(String),
+    PhoneUnavailable(PhoneNotice),
     /// The WebSocket opened; registering.
     SocketOpened,
     /// The WebSocket closed; the next attempt starts after `delay_ms`.
@@ -562,6 +574,13 @@ pub enum Action {
     },
     /// An event from the SIP user agent.
     Sip(Event),
+    /// The user agent ended call `call` (its `Event::Ended`), for `reason`; `status` is the
+    /// SIP status, if any.
+    Ended {
+        call: CallHandle,
+        status: Option<u16>,
+        reason: EndReason,
+    },
     /// The dial field changed.
     DialInput(String),
     /// A dial pad key was pressed.
@@ -584,8 +603,8 @@ pub enum Action {
     /// Our answer (200 OK) went out.
     AnswerSent,
     /// The call ended on this side without a SIP event (hung up while preparing,
-    /// microphone refused, media failure); the text says why.
-    CallEnded(String),
+    /// microphone refused, media failure).
+    CallEnded(EndReason),
     Muted(bool),
     CameraOff(bool),
     /// Once a second during a call.
@@ -839,11 +858,16 @@ impl AppState {
                 if self.screen == Screen::Phone {
                     self.registration = Registration::Reconnecting { attempt, delay_ms };
                     if self.call.is_some() {
-                        self.end_call(self.t().connection_lost.into());
+                        self.end_call(EndReason::ConnectionLost);
                     }
                 }
             }
             Action::Sip(event) => self.on_sip(event),
+            Action::Ended {
+                call,
+                status,
+                reason,
+            } => self.on_ended(call, status, reason),
             Action::DialInput(value) => self.dial = value,
             Action::DialDigit(d) => self.dial.push(d),
             Action::DialBackspace => {
@@ -923,7 +947,7 @@ pub fn format_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Company, Employee};
+    use crate::model::{Company, Employee, MediaError, Problem};
 
     const OFFER_AUDIO: &str =
         "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
@@ -991,6 +1015,11 @@ mod tests {
             from_display: Some("Bob".into()),
             sdp: sdp.into(),
         })
+    }
+
+    /// The last call's end reason in the state's language.
+    fn end_words(s: &AppState) -> Option<String> {
+        s.end_reason.as_ref().map(|r| s.t().end_reason(r))
     }
 
     fn ended(handle: u64, reason: &str, status: Option<u16>) -> Action {
@@ -1144,13 +1173,28 @@ mod tests {
             start(),
             [
                 login(),
-                Action::PhoneUnavailable("Cannot reach the server.".into()),
+                Action::PhoneUnavailable(PhoneNotice::NoCredentials(Problem::new(0, None, None))),
             ],
         );
         assert_eq!(s.screen, Screen::Phone);
         assert_eq!(
-            s.registration,
-            Registration::Failed("Cannot reach the server.".into())
+            s.registration.describe(s.t(), "101"),
+            "Not registered: Cannot get your phone login: Cannot reach the server. Check your connection and try again."
+        );
+        let pl = run(s.clone(), [Action::SetLang(Lang::Pl)]);
+        assert!(
+            pl.registration
+                .describe(pl.t(), "101")
+                .starts_with("Brak rejestracji: Nie można pobrać danych logowania telefonu: "),
+            "the status follows the language switch"
+        );
+        let refused = run(
+            s.clone(),
+            [Action::PhoneUnavailable(PhoneNotice::LoginRefused)],
+        );
+        assert_eq!(
+            refused.registration.describe(&crate::i18n::PL, "101"),
+            "Brak rejestracji: Centrala odrzuciła logowanie. Wyloguj się i zaloguj ponownie."
         );
         // Once credentials arrive, the phone connects and registers as usual.
         let s = run(
@@ -1175,7 +1219,7 @@ mod tests {
         assert_eq!(s.screen, Screen::Phone);
         assert_eq!(
             s.registration,
-            Registration::Failed("Registration refused: 503 Busy".into())
+            Registration::Failed(PhoneNotice::Other("Registration refused: 503 Busy".into()))
         );
         assert_eq!(s.login_error, None);
     }
@@ -1270,7 +1314,7 @@ mod tests {
         );
         assert_eq!(s.call_state(), "idle");
         assert_eq!(
-            s.end_reason.as_deref(),
+            end_words(&s).as_deref(),
             Some("Connection to the phone system lost")
         );
     }
@@ -1323,7 +1367,7 @@ mod tests {
 
         let s = run(s, [ended(7, "The other side hung up", None)]);
         assert_eq!(s.call_state(), "idle");
-        assert_eq!(s.end_reason.as_deref(), Some("The other side hung up"));
+        assert_eq!(end_words(&s).as_deref(), Some("The other side hung up"));
     }
 
     #[test]
@@ -1355,7 +1399,7 @@ mod tests {
         );
         assert_eq!(s.call_state(), "idle");
         assert_eq!(
-            s.end_reason.as_deref(),
+            end_words(&s).as_deref(),
             Some("Missed call: the caller hung up")
         );
     }
@@ -1420,15 +1464,26 @@ mod tests {
         let c = s.call.as_ref().unwrap();
         assert!(c.muted && c.camera_off);
 
-        let s = run(s, [ended(5, "You hung up", None)]);
+        let s = run(
+            s,
+            [Action::Ended {
+                call: CallHandle(5),
+                status: None,
+                reason: EndReason::YouHungUp,
+            }],
+        );
         assert_eq!(s.call_state(), "idle");
-        assert_eq!(s.end_reason.as_deref(), Some("You hung up"));
+        assert_eq!(end_words(&s).as_deref(), Some("You hung up"));
         assert_eq!(s.dial, "102", "the number stays for a redial");
     }
 
     #[test]
     fn failure_reasons_are_shown() {
-        for (status, reason) in [(486, "Busy"), (404, "No such extension"), (603, "Declined")] {
+        for (status, reason, pl) in [
+            (486, "Busy", "Zajęte"),
+            (404, "No such extension", "Nie ma takiego numeru"),
+            (603, "Declined", "Odrzucone"),
+        ] {
             let s = run(
                 registered(),
                 [
@@ -1443,7 +1498,9 @@ mod tests {
                 ],
             );
             assert_eq!(s.call_state(), "idle");
-            assert_eq!(s.end_reason.as_deref(), Some(reason));
+            assert_eq!(end_words(&s).as_deref(), Some(reason));
+            let s = run(s, [Action::SetLang(Lang::Pl)]);
+            assert_eq!(end_words(&s).as_deref(), Some(pl), "by the status code");
         }
     }
 
@@ -1455,13 +1512,19 @@ mod tests {
                 incoming(1, OFFER_AUDIO),
                 Action::Answering { video: true },
                 ended(1, "Declined", Some(603)),
-                Action::CallEnded("Microphone access was denied".into()),
+                Action::CallEnded(EndReason::Media(MediaError::Denied { video: true })),
             ],
         );
         assert_eq!(s.call_state(), "idle");
         assert_eq!(
-            s.end_reason.as_deref(),
-            Some("Microphone access was denied")
+            end_words(&s).as_deref(),
+            Some("Access to the camera and microphone was denied")
+        );
+        let s = run(s, [Action::SetLang(Lang::Pl)]);
+        assert_eq!(
+            end_words(&s).as_deref(),
+            Some("Odmówiono dostępu do kamery i mikrofonu"),
+            "the reason follows the language switch"
         );
     }
 
@@ -1471,7 +1534,7 @@ mod tests {
             registered(),
             [
                 ended(1, "x", None),
-                Action::CallEnded("Busy".into()),
+                Action::CallEnded(EndReason::YouHungUp),
                 incoming(2, OFFER_AUDIO),
             ],
         );

@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use crate::model::Lang;
+use crate::model::{EndReason, Lang};
 use crate::services::intl;
 use crate::state::{Call, CallPhase, format_duration};
 
@@ -10,7 +10,7 @@ use crate::state::{Call, CallPhase, format_duration};
 pub struct CallPanelProps {
     pub call: Option<Call>,
     /// Why the last call ended (shown while idle).
-    pub end_reason: Option<AttrValue>,
+    pub end_reason: Option<EndReason>,
     pub lang: Lang,
     /// `true` to answer with video.
     pub on_answer: Callback<bool>,

@@ -16,6 +16,7 @@ use web_sys::{
 };
 
 use super::browser::media_element;
+use crate::model::MediaError;
 
 /// The longest we wait for ICE gathering before sending what we have.
 pub const GATHER_CAP_MS: u32 = 3_000;
@@ -37,7 +38,7 @@ pub struct CallMedia {
 impl CallMedia {
     /// Asks for the microphone (and the camera when `video`) and creates the connection.
     /// Shows the camera in `#local-video` and plays what arrives in `#remote-video`.
-    pub async fn open(video: bool) -> Result<CallMedia, String> {
+    pub async fn open(video: bool) -> Result<CallMedia, MediaError> {
         let local = user_media(video).await?;
         let config = RtcConfiguration::new();
         config.set_ice_servers(&Array::new());
@@ -45,10 +46,10 @@ impl CallMedia {
             Ok(pc) => pc,
             Err(e) => {
                 stop_tracks(&local);
-                return Err(format!("This browser cannot make calls ({})", js_error(&e)));
+                return Err(MediaError::Unsupported(js_error(&e)));
             }
         };
-        let remote = MediaStream::new().map_err(|e| js_error(&e))?;
+        let remote = MediaStream::new().map_err(|e| MediaError::Unsupported(js_error(&e)))?;
         let on_track = {
             let remote = remote.clone();
             EventListener::new(&pc, "track", move |e| {
@@ -92,7 +93,7 @@ impl CallMedia {
     }
 
     /// Our offer for a new outgoing call.
-    pub async fn offer(&self) -> Result<String, String> {
+    pub async fn offer(&self) -> Result<String, MediaError> {
         self.add_local_tracks();
         let offer = JsFuture::from(self.pc.create_offer())
             .await
@@ -102,27 +103,27 @@ impl CallMedia {
     }
 
     /// Our answer to the caller's offer (a new incoming call).
-    pub async fn answer(&self, offer: &str) -> Result<String, String> {
+    pub async fn answer(&self, offer: &str) -> Result<String, MediaError> {
         self.set_remote(RtcSdpType::Offer, offer).await?;
         self.add_local_tracks();
         self.create_answer().await
     }
 
     /// Our answer to a new offer during the call (re-INVITE or UPDATE).
-    pub async fn answer_reoffer(&self, offer: &str) -> Result<String, String> {
+    pub async fn answer_reoffer(&self, offer: &str) -> Result<String, MediaError> {
         self.set_remote(RtcSdpType::Offer, offer).await?;
         self.create_answer().await
     }
 
     /// The far end's answer to our offer.
-    pub async fn accept_answer(&self, answer: &str) -> Result<(), String> {
+    pub async fn accept_answer(&self, answer: &str) -> Result<(), MediaError> {
         if self.pc.signaling_state() != RtcSignalingState::HaveLocalOffer {
             return Ok(()); // a repeated answer: already applied
         }
         self.set_remote(RtcSdpType::Answer, answer).await
     }
 
-    async fn create_answer(&self) -> Result<String, String> {
+    async fn create_answer(&self) -> Result<String, MediaError> {
         let answer = JsFuture::from(self.pc.create_answer())
             .await
             .map_err(|e| sdp_error(&e))?;
@@ -130,7 +131,7 @@ impl CallMedia {
         self.gathered_sdp().await
     }
 
-    async fn set_local(&self, desc: &JsValue) -> Result<(), String> {
+    async fn set_local(&self, desc: &JsValue) -> Result<(), MediaError> {
         let desc: &RtcSessionDescriptionInit = desc.unchecked_ref();
         JsFuture::from(self.pc.set_local_description(desc))
             .await
@@ -138,23 +139,18 @@ impl CallMedia {
             .map_err(|e| sdp_error(&e))
     }
 
-    async fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), String> {
+    async fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Result<(), MediaError> {
         let desc = RtcSessionDescriptionInit::new(kind);
         desc.set_sdp(sdp);
         JsFuture::from(self.pc.set_remote_description(&desc))
             .await
             .map(drop)
-            .map_err(|e| {
-                format!(
-                    "The other side's media description was not accepted ({})",
-                    js_error(&e)
-                )
-            })
+            .map_err(|e| MediaError::RemoteRefused(js_error(&e)))
     }
 
     /// Waits for ICE gathering to complete (at most [`GATHER_CAP_MS`]), then returns the local
     /// SDP with every candidate in it.
-    async fn gathered_sdp(&self) -> Result<String, String> {
+    async fn gathered_sdp(&self) -> Result<String, MediaError> {
         if self.pc.ice_gathering_state() != RtcIceGatheringState::Complete {
             let (tx, rx) = futures::channel::oneshot::channel::<()>();
             let mut tx = Some(tx);
@@ -172,7 +168,7 @@ impl CallMedia {
             .local_description()
             .map(|d| d.sdp())
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| "Could not prepare the call's media".to_string())
+            .ok_or(MediaError::Prepare(None))
     }
 
     /// Mutes or unmutes the microphone.
@@ -226,46 +222,49 @@ impl Drop for CallMedia {
     }
 }
 
-async fn user_media(video: bool) -> Result<MediaStream, String> {
-    let insecure = "Calls need a secure page (https) to use the microphone";
-    let window = web_sys::window().ok_or(insecure)?;
-    let devices = window.navigator().media_devices().map_err(|_| insecure)?;
+async fn user_media(video: bool) -> Result<MediaStream, MediaError> {
+    let window = web_sys::window().ok_or(MediaError::Insecure)?;
+    let devices = window
+        .navigator()
+        .media_devices()
+        .map_err(|_| MediaError::Insecure)?;
     if JsValue::from(devices.clone()).is_undefined() {
-        return Err(insecure.into());
+        return Err(MediaError::Insecure);
     }
     let constraints = MediaStreamConstraints::new();
     constraints.set_audio(&JsValue::TRUE);
     constraints.set_video(&JsValue::from_bool(video));
     let promise = devices
         .get_user_media_with_constraints(&constraints)
-        .map_err(|_| insecure)?;
+        .map_err(|_| MediaError::Insecure)?;
     match JsFuture::from(promise).await {
         Ok(stream) => Ok(stream.unchecked_into()),
-        Err(e) => Err(media_error(&e, video)),
+        Err(e) => {
+            let name = Reflect::get(&e, &JsValue::from_str("name"))
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default();
+            Err(media_error(&name, video, || js_error(&e)))
+        }
     }
 }
 
-/// A getUserMedia failure, in words.
-fn media_error(e: &JsValue, video: bool) -> String {
-    let what = if video {
-        "camera and microphone"
-    } else {
-        "microphone"
-    };
-    let name = Reflect::get(e, &JsValue::from_str("name"))
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
-    match name.as_str() {
-        "NotAllowedError" | "SecurityError" => format!("Access to the {what} was denied"),
-        "NotFoundError" | "OverconstrainedError" => format!("No {what} found"),
-        "NotReadableError" | "AbortError" => format!("The {what} is in use by another program"),
-        _ => format!("Could not use the {what} ({})", js_error(e)),
+/// A `getUserMedia` failure by the `DOMException`'s name; `detail` gives the browser's
+/// words for an unexpected one.
+pub fn media_error(name: &str, video: bool, detail: impl FnOnce() -> String) -> MediaError {
+    match name {
+        "NotAllowedError" | "SecurityError" => MediaError::Denied { video },
+        "NotFoundError" | "OverconstrainedError" => MediaError::NotFound { video },
+        "NotReadableError" | "AbortError" => MediaError::InUse { video },
+        _ => MediaError::Other {
+            video,
+            detail: detail(),
+        },
     }
 }
 
-fn sdp_error(e: &JsValue) -> String {
-    format!("Could not prepare the call's media ({})", js_error(e))
+fn sdp_error(e: &JsValue) -> MediaError {
+    MediaError::Prepare(Some(js_error(e)))
 }
 
 /// The message of a JS error, or its text.
@@ -314,5 +313,51 @@ fn unshow(id: &str, stream: &MediaStream) {
         .is_some_and(|s| JsValue::from(s) == JsValue::from(stream.clone()))
     {
         el.set_src_object(None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{EN, PL};
+
+    #[test]
+    fn get_user_media_failures_become_causes_in_polish_too() {
+        let no_detail = || unreachable!("only for unexpected names");
+        let denied = media_error("NotAllowedError", false, no_detail);
+        assert_eq!(denied, MediaError::Denied { video: false });
+        assert_eq!(PL.media_error(&denied), "Odmówiono dostępu do mikrofonu");
+        assert_eq!(
+            EN.media_error(&denied),
+            "Access to the microphone was denied"
+        );
+        assert_eq!(
+            media_error("SecurityError", true, no_detail),
+            MediaError::Denied { video: true }
+        );
+        let missing = media_error("NotFoundError", false, no_detail);
+        assert_eq!(PL.media_error(&missing), "Nie znaleziono mikrofonu");
+        assert_eq!(
+            media_error("OverconstrainedError", true, no_detail),
+            MediaError::NotFound { video: true }
+        );
+        let busy = media_error("NotReadableError", true, no_detail);
+        assert_eq!(
+            PL.media_error(&busy),
+            "Kamera lub mikrofon są używane przez inny program"
+        );
+        assert_eq!(
+            media_error("AbortError", false, no_detail),
+            MediaError::InUse { video: false }
+        );
+        let odd = media_error("TypeError", false, || "bad constraints".into());
+        assert_eq!(
+            EN.media_error(&odd),
+            "Could not use the microphone (bad constraints)"
+        );
+        assert_eq!(
+            PL.media_error(&odd),
+            "Nie można użyć mikrofonu (bad constraints)"
+        );
     }
 }

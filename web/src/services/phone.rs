@@ -35,7 +35,7 @@ use super::browser::{instance_id, now_ms, random_seed, random_unit};
 use super::media::CallMedia;
 use super::ringtone::Ringtone;
 use super::timer::Timer;
-use crate::model::Presence;
+use crate::model::{EndReason, MediaError, PhoneNotice, Presence};
 use crate::state::Action;
 use crate::state::contacts::{PresenceEntry, extension_of};
 
@@ -43,8 +43,6 @@ use crate::state::contacts::{PresenceEntry, extension_of};
 const SUBPROTOCOL: &str = "sip";
 const MAX_BACKOFF_MS: u64 = 30_000;
 const STATS_PERIOD_MS: u32 = 1_000;
-/// The status when the registrar refuses even a freshly fetched credential.
-const AUTH_REFUSED: &str = "The phone system refused your login. Try logging out and in again.";
 
 /// What the phone needs to log in.
 pub struct PhoneConfig {
@@ -111,6 +109,9 @@ struct Inner {
     call: RefCell<Option<ActiveCall>>,
     generation: Cell<u64>,
     ringtone: RefCell<Option<Ringtone>>,
+    /// Why a call that ends now without a SIP status ends, while this shell makes it so
+    /// (hanging up, the socket closing…); otherwise the other side hung up.
+    end_cause: RefCell<Option<EndReason>>,
 }
 
 /// The wait before reconnect attempt `attempt` (1, 2, 3…): 1 s, 2 s, 4 s … capped at 30 s,
@@ -161,6 +162,7 @@ impl Phone {
                 call: RefCell::new(None),
                 generation: Cell::new(0),
                 ringtone: RefCell::new(None),
+                end_cause: RefCell::new(None),
             }
         });
         // The company's presence list: subscribed once the registration succeeds, and again
@@ -209,12 +211,15 @@ impl Phone {
             if !inner.is_current(generation) {
                 return; // hung up while gathering; the media is closed already
             }
-            let handle = inner.ua.borrow_mut().call(&target, offer, now_ms());
-            if let Some(c) = inner.call.borrow_mut().as_mut() {
-                c.handle = Some(handle);
-            }
-            inner.dispatch.emit(Action::OutgoingPlaced { call: handle });
-            inner.pump();
+            // Ends at once (no status) when the socket is down.
+            inner.end_cause_while(EndReason::NotConnected, |inner| {
+                let handle = inner.ua.borrow_mut().call(&target, offer, now_ms());
+                if let Some(c) = inner.call.borrow_mut().as_mut() {
+                    c.handle = Some(handle);
+                }
+                inner.dispatch.emit(Action::OutgoingPlaced { call: handle });
+                inner.pump();
+            });
         });
     }
 
@@ -256,11 +261,13 @@ impl Phone {
         };
         inner.drop_call();
         match handle {
-            Some(h) => {
+            // The user agent's Ended event ends the call in the reducer (a declined call with
+            // its 603).
+            Some(h) => inner.end_cause_while(EndReason::YouHungUp, |inner| {
                 inner.ua.borrow_mut().hangup(h, now_ms());
-                inner.pump(); // the user agent's Ended event tells the reducer why
-            }
-            None => inner.dispatch.emit(Action::CallEnded("You hung up".into())),
+                inner.pump();
+            }),
+            None => inner.dispatch.emit(Action::CallEnded(EndReason::YouHungUp)),
         }
     }
 
@@ -387,8 +394,10 @@ impl Inner {
         if self.stopped.get() {
             return;
         }
-        self.ua.borrow_mut().disconnected();
-        self.pump(); // the calls' Ended events
+        self.end_cause_while(EndReason::ConnectionLost, |inner| {
+            inner.ua.borrow_mut().disconnected();
+            inner.pump(); // the calls' Ended events
+        });
         if self.call.borrow().is_some() {
             self.drop_call(); // a call still preparing its media
         }
@@ -461,8 +470,8 @@ impl Inner {
                 if self.ua.borrow().auth_refused() =>
             {
                 // A fresh credential was refused too: say so in the words of this login.
-                let failed = RegistrationState::Failed(AUTH_REFUSED.into());
-                self.dispatch.emit(Action::Sip(Event::Registration(failed)));
+                self.dispatch
+                    .emit(Action::PhoneUnavailable(PhoneNotice::LoginRefused));
                 return;
             }
             Event::IncomingCall { call, sdp, .. } => {
@@ -521,7 +530,11 @@ impl Inner {
                 self.dispatch.emit(Action::PresenceLost);
                 return;
             }
-            Event::Ended { call, .. } => {
+            Event::Ended {
+                call,
+                reason,
+                status,
+            } => {
                 let current = self
                     .call
                     .borrow()
@@ -530,6 +543,13 @@ impl Inner {
                 if current {
                     self.drop_call();
                 }
+                let local = self.end_cause.borrow().clone();
+                self.dispatch.emit(Action::Ended {
+                    call: *call,
+                    status: *status,
+                    reason: EndReason::from_sip(*status, reason.clone(), local),
+                });
+                return;
             }
             _ => {}
         }
@@ -597,8 +617,8 @@ impl Inner {
         }
     }
 
-    /// Ends call `generation` because of a local problem, with `reason` for the user.
-    fn fail_local(self: &Rc<Self>, generation: u64, reason: String) {
+    /// Ends call `generation` because of a local media problem, `error`.
+    fn fail_local(self: &Rc<Self>, generation: u64, error: MediaError) {
         let Some(handle) = self
             .call
             .borrow()
@@ -609,11 +629,21 @@ impl Inner {
             return;
         };
         self.drop_call();
+        let reason = EndReason::Media(error);
         if let Some(h) = handle {
-            self.ua.borrow_mut().hangup(h, now_ms());
-            self.pump();
+            self.end_cause_while(reason.clone(), |inner| {
+                inner.ua.borrow_mut().hangup(h, now_ms());
+                inner.pump();
+            });
         }
         self.dispatch.emit(Action::CallEnded(reason));
+    }
+
+    /// Runs `f` with `cause` as the reason of calls that end in it without a SIP status.
+    fn end_cause_while(self: &Rc<Self>, cause: EndReason, f: impl FnOnce(&Rc<Self>)) {
+        let before = self.end_cause.replace(Some(cause));
+        f(self);
+        *self.end_cause.borrow_mut() = before;
     }
 
     /// Forgets the current call: stops the ringtone, the stats and the media.
