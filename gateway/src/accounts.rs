@@ -452,6 +452,15 @@ fn row_to_block(r: &SqliteRow) -> NumberBlock {
     }
 }
 
+/// How often a server-picked extension is tried again after another request took it.
+const EXTENSION_ATTEMPTS: usize = 64;
+
+/// Whether `e` is a UNIQUE violation naming `column` (SQLite: "UNIQUE constraint failed:
+/// employees.company_id, employees.ext").
+fn is_unique_on(e: &sqlx::Error, column: &str) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation() && d.message().contains(column))
+}
+
 fn map_unique(e: sqlx::Error, field: &'static str, message: String) -> StoreError {
     match e {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -816,37 +825,67 @@ impl Store {
             });
         }
         let email = normalize_email(&new.email)?;
-        let ext = match new.extension.as_deref().map(str::trim) {
-            Some(e) if !e.is_empty() => e.to_string(),
-            _ => self
-                .next_extension(company)
-                .await?
-                .ok_or_else(|| StoreError::Field {
-                    field: "extension",
-                    message: "every extension is taken".into(),
-                })?,
-        };
-        self.check_extension(company, &ext).await?;
-        if self.employee_by_ext(company, &ext).await?.is_some() {
-            return Err(StoreError::Conflict {
+        let asked = new
+            .extension
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty());
+        // When the server picks the extension, several requests at once may pick the same
+        // one: the loser of the insert takes the next free one (the UNIQUE index decides).
+        for _ in 0..EXTENSION_ATTEMPTS {
+            let ext = match asked {
+                Some(e) => e.to_string(),
+                None => self
+                    .next_extension(company)
+                    .await?
+                    .ok_or_else(|| StoreError::Field {
+                        field: "extension",
+                        message: "every extension is taken".into(),
+                    })?,
+            };
+            self.check_extension(company, &ext).await?;
+            let taken = || StoreError::Conflict {
                 field: "extension",
                 message: format!("extension {ext} is already taken"),
-            });
+            };
+            if asked.is_some() && self.employee_by_ext(company, &ext).await?.is_some() {
+                return Err(taken());
+            }
+            let inserted = sqlx::query("INSERT INTO employees (company_id, ext, name, email, role, app_access, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")
+                .bind(company)
+                .bind(&ext)
+                .bind(name)
+                .bind(&email)
+                .bind(new.role.as_str())
+                .bind(i64::from(new.app_access))
+                .bind(unix_now())
+                .fetch_one(self.pool())
+                .await;
+            let row = match inserted {
+                Ok(row) => row,
+                Err(e) if is_unique_on(&e, "employees.ext") => {
+                    if asked.is_some() {
+                        return Err(taken());
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    return Err(map_unique(
+                        e,
+                        "email",
+                        format!("{email} already belongs to an account"),
+                    ));
+                }
+            };
+            return self
+                .employee(company, row.get(0))
+                .await?
+                .ok_or_else(|| StoreError::NotFound(ext));
         }
-        let row = sqlx::query("INSERT INTO employees (company_id, ext, name, email, role, app_access, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")
-            .bind(company)
-            .bind(&ext)
-            .bind(name)
-            .bind(&email)
-            .bind(new.role.as_str())
-            .bind(i64::from(new.app_access))
-            .bind(unix_now())
-            .fetch_one(self.pool())
-            .await
-            .map_err(|e| map_unique(e, "email", format!("{email} already belongs to an account")))?;
-        self.employee(company, row.get(0))
-            .await?
-            .ok_or_else(|| StoreError::NotFound(ext))
+        Err(StoreError::Conflict {
+            field: "extension",
+            message: "could not find a free extension (many added at once); try again".into(),
+        })
     }
 
     /// Applies `patch`; returns the employee before and after.
