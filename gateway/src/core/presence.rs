@@ -120,6 +120,8 @@ pub struct Subscription {
     /// Document version (RLMI, dialog-info).
     pub version: u32,
     pub in_flight: Option<TxKey>,
+    /// When its held-back NOTIFY's timer is armed for.
+    pub notify_at: Option<Instant>,
     pub pending: Pending,
     /// No NOTIFY before this (rate control).
     pub next_at: Instant,

@@ -116,17 +116,22 @@ impl Core {
     /// Sends the subscription's pending NOTIFY now, or arms its timer when rate control
     /// (or a NOTIFY still in flight) holds it back.
     pub(super) fn notify_soon(&mut self, id: SubId, now: Instant) {
-        let Some(sub) = self.presence.subs.get(&id) else {
+        let Some(sub) = self.presence.subs.get_mut(&id) else {
             return;
         };
         if sub.in_flight.is_some() || sub.pending == Pending::Nothing && sub.ending.is_none() {
             return;
         }
         if now < sub.next_at {
+            // One timer per held-back NOTIFY, however many changes come meanwhile.
             let at = sub.next_at;
-            self.timers.arm(at, Timer::Notify(id));
+            if sub.notify_at != Some(at) {
+                sub.notify_at = Some(at);
+                self.timers.arm(at, Timer::Notify(id));
+            }
             return;
         }
+        sub.notify_at = None;
         self.send_notify(id, now);
     }
 
@@ -472,6 +477,7 @@ impl Core {
             expires_at: now + u64::from(granted) * 1000,
             version: 0,
             in_flight: None,
+            notify_at: None,
             pending: Pending::Full,
             next_at: now,
             ending: (expires == 0).then_some("timeout"),
