@@ -74,6 +74,11 @@ strings! {
         adm_col_row, adm_col_action, adm_col_problems, adm_action_new, adm_action_update,
         adm_action_unchanged, adm_action_error, adm_name_missing, adm_fix_fields,
         adm_block_first_missing, adm_block_size_missing,
+        admin_tokens, tok_title, tok_hint, tok_name, tok_days, tok_days_hint, tok_create,
+        tok_creating, tok_new_title, tok_secret, tok_secret_once, tok_copy, tok_copied,
+        tok_copy_failed, tok_done, tok_col_created, tok_col_created_by, tok_col_expires,
+        tok_col_last_used, tok_never, tok_no_expiry, tok_expired, tok_revoke, tok_none,
+        tok_load_failed, tok_revoke_failed, tok_name_missing, tok_days_invalid,
         end_you_hung_up, end_other_hung_up, end_missed, end_not_connected,
         end_no_such_extension, end_unavailable, end_busy, end_declined, end_refused,
         end_no_answer, end_cancelled, phone_login_refused, media_insecure, media_prepare,
@@ -119,6 +124,10 @@ strings! {
         adm_select: (&str),
         adm_block_info: (u64, &str),
         adm_import_summary: (bool, u64, u64, u64, u64),
+        tok_created: (&str),
+        tok_confirm_revoke: (&str),
+        tok_revoked: (&str),
+        tok_revoke_label: (&str),
     }
     lookups {
         // A stable API error code's words; `None`: the server's own message says it best
@@ -355,6 +364,34 @@ pub static EN: Strings = Strings {
     adm_fix_fields: "Please correct the marked fields.",
     adm_block_first_missing: "Enter the first number of the block",
     adm_block_size_missing: "Enter how many numbers the block has",
+    admin_tokens: "API tokens",
+    tok_title: "API tokens",
+    tok_hint: "A token lets a script or another system use the API as the administrator who made it, until it expires or is revoked. It stops working if its maker is no longer an administrator.",
+    tok_name: "Token name",
+    tok_days: "Days valid",
+    tok_days_hint: "1 to 365 days; 90 if left empty.",
+    tok_create: "Create token",
+    tok_creating: "Creating…",
+    tok_new_title: "New token",
+    tok_secret: "The new token",
+    tok_secret_once: "Copy this token now and keep it somewhere safe. It will not be shown again: if it is lost, revoke it and create a new one.",
+    tok_copy: "Copy",
+    tok_copied: "Copied to the clipboard.",
+    tok_copy_failed: "Could not copy: select the token and copy it yourself.",
+    tok_done: "Done, hide it",
+    tok_col_created: "Created",
+    tok_col_created_by: "Created by",
+    tok_col_expires: "Expires",
+    tok_col_last_used: "Last used",
+    tok_never: "Never",
+    tok_no_expiry: "Does not expire",
+    tok_expired: "expired",
+    tok_revoke: "Revoke",
+    tok_none: "No API tokens yet.",
+    tok_load_failed: "Could not load the API tokens",
+    tok_revoke_failed: "Could not revoke the token",
+    tok_name_missing: "Enter a name of 1 to 100 characters",
+    tok_days_invalid: "Enter a whole number of days from 1 to 365",
     reg_online: |ext| format!("Online as extension {ext}"),
     reg_failed: |why| format!("Not registered: {why}"),
     no_phone_login: |why| format!("Cannot get your phone login: {why}"),
@@ -484,6 +521,12 @@ pub static EN: Strings = Strings {
             "{verb}: {created} new, {updated} updated, {unchanged} unchanged, {errors} with errors."
         )
     },
+    tok_created: |name| format!("Token {name} created."),
+    tok_confirm_revoke: |name| {
+        format!("Revoke the token {name}? Scripts using it stop working at once.")
+    },
+    tok_revoked: |name| format!("Token {name} revoked."),
+    tok_revoke_label: |name| format!("Revoke the token {name}"),
     api_error: |code| {
         Some(match code {
             "invalid_credentials" => "Wrong e-mail or password.",
@@ -720,6 +763,34 @@ pub static PL: Strings = Strings {
     adm_fix_fields: "Popraw zaznaczone pola.",
     adm_block_first_missing: "Wpisz pierwszy numer puli",
     adm_block_size_missing: "Wpisz, ile numerów ma pula",
+    admin_tokens: "Tokeny API",
+    tok_title: "Tokeny API",
+    tok_hint: "Token pozwala skryptowi lub innemu systemowi korzystać z API w imieniu administratora, który go utworzył, do czasu wygaśnięcia lub unieważnienia. Przestaje działać, gdy jego twórca przestanie być administratorem.",
+    tok_name: "Nazwa tokenu",
+    tok_days: "Ważność (dni)",
+    tok_days_hint: "Od 1 do 365 dni; puste pole oznacza 90.",
+    tok_create: "Utwórz token",
+    tok_creating: "Tworzenie…",
+    tok_new_title: "Nowy token",
+    tok_secret: "Nowy token",
+    tok_secret_once: "Skopiuj ten token teraz i przechowuj go w bezpiecznym miejscu. Nie zostanie pokazany ponownie: jeśli go zgubisz, unieważnij go i utwórz nowy.",
+    tok_copy: "Kopiuj",
+    tok_copied: "Skopiowano do schowka.",
+    tok_copy_failed: "Nie udało się skopiować: zaznacz token i skopiuj go samodzielnie.",
+    tok_done: "Gotowe, ukryj",
+    tok_col_created: "Utworzono",
+    tok_col_created_by: "Utworzył(a)",
+    tok_col_expires: "Wygasa",
+    tok_col_last_used: "Ostatnio użyty",
+    tok_never: "Nigdy",
+    tok_no_expiry: "Bezterminowo",
+    tok_expired: "wygasł",
+    tok_revoke: "Unieważnij",
+    tok_none: "Nie ma jeszcze tokenów API.",
+    tok_load_failed: "Nie udało się wczytać tokenów API",
+    tok_revoke_failed: "Nie udało się unieważnić tokenu",
+    tok_name_missing: "Wpisz nazwę (od 1 do 100 znaków)",
+    tok_days_invalid: "Wpisz liczbę dni od 1 do 365",
     reg_online: |ext| format!("Połączono, numer wewnętrzny {ext}"),
     reg_failed: |why| format!("Brak rejestracji: {why}"),
     no_phone_login: |why| format!("Nie można pobrać danych logowania telefonu: {why}"),
@@ -836,6 +907,12 @@ pub static PL: Strings = Strings {
             "{verb}: nowi: {created}, zmienieni: {updated}, bez zmian: {unchanged}, z błędami: {errors}."
         )
     },
+    tok_created: |name| format!("Utworzono token {name}."),
+    tok_confirm_revoke: |name| {
+        format!("Unieważnić token {name}? Korzystające z niego skrypty od razu przestaną działać.")
+    },
+    tok_revoked: |name| format!("Unieważniono token {name}."),
+    tok_revoke_label: |name| format!("Unieważnij token {name}"),
     api_error: |code| {
         Some(match code {
             "invalid_credentials" => "Nieprawidłowy adres e-mail lub hasło.",
@@ -881,6 +958,8 @@ pub static PL: Strings = Strings {
                 "pula może mieć od 1 do 10 000 numerów i nie może wyjść poza zakres numerów wewnętrznych"
             }
             (_, "first_extension") => "podaj poprawny, wolny numer wewnętrzny",
+            (_, "token_name") => "wpisz nazwę tokenu (od 1 do 100 znaków)",
+            (_, "expires_in_days") => "token może być ważny od 1 do 365 dni",
             (_, "password") => {
                 "hasło jest za słabe: użyj co najmniej 10 różnych znaków, bez imienia i adresu e-mail"
             }
@@ -1024,6 +1103,8 @@ impl Strings {
             "size" => self.adm_size,
             "first_extension" => self.adm_first_ext,
             "csv" => "CSV",
+            "token_name" => self.tok_name,
+            "expires_in_days" => self.tok_days,
             other => {
                 let mut s = other.replace('_', " ");
                 if let Some(c) = s.get_mut(0..1) {
@@ -1195,6 +1276,10 @@ mod tests {
                 (t.adm_select)("Ala"),
                 (t.adm_block_info)(10, "200"),
                 (t.adm_import_summary)(true, 1, 2, 3, 4),
+                (t.tok_created)("CRM"),
+                (t.tok_confirm_revoke)("CRM"),
+                (t.tok_revoked)("CRM"),
+                (t.tok_revoke_label)("CRM"),
                 (t.no_phone_login)("x"),
                 (t.end_failed)(500, "Call failed: 500 Oops"),
                 (t.media_denied)(true),
@@ -1511,6 +1596,24 @@ mod tests {
             "Imported: 1 new, 0 updated, 0 unchanged, 0 with errors."
         );
         assert_eq!((PL.adm_block_info)(2, ""), "(2 numery)");
+        // A token's fields have a token's words, not a person's.
+        let p = problem(
+            400,
+            "validation_failed",
+            "x",
+            &[
+                ("token_name", "a name of 1 to 100 characters is needed"),
+                ("expires_in_days", "a token lives 1 to 365 days"),
+            ],
+        );
+        assert_eq!(
+            PL.problem(&p),
+            "Nazwa tokenu: wpisz nazwę tokenu (od 1 do 100 znaków); Ważność (dni): token może być ważny od 1 do 365 dni"
+        );
+        assert_eq!(
+            EN.problem(&p),
+            "Token name: a name of 1 to 100 characters is needed; Days valid: a token lives 1 to 365 days"
+        );
     }
 
     #[test]

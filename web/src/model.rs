@@ -359,6 +359,21 @@ pub struct NumberBlock {
     pub first_extension: String,
 }
 
+/// An admin API token (`GET /api/v1/api-tokens`); its secret is never listed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Who made it, when the gateway says.
+    pub created_by: Option<String>,
+    /// RFC 3339; `None`: never expires.
+    pub expires_at: Option<String>,
+    /// RFC 3339; `None`: never used.
+    pub last_used_at: Option<String>,
+}
+
 /// The answer to a CSV import, checked (`dry_run`) or applied.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ImportReport {

@@ -25,6 +25,7 @@ pub mod admin;
 pub mod contacts;
 pub mod history;
 pub mod phonebook;
+pub mod tokens;
 
 use contacts::{ContactsState, Feed, Move, PresenceEntry, RowKey};
 use history::HistoryState;
@@ -49,6 +50,7 @@ pub enum AdminSection {
     Employees,
     NumberBlocks,
     Import,
+    ApiTokens,
 }
 
 /// What the main area shows when logged in (the call panel is always there).

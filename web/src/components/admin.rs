@@ -1,5 +1,5 @@
 //! The admin panel: employees (search, add, edit, remove, invitations, app access in bulk),
-//! number blocks, and the CSV import. Its state is the pure reducer in
+//! number blocks, the CSV import, and API tokens. Its state is the pure reducer in
 //! [`crate::state::admin`]; this component does the requests and renders.
 
 use std::cell::Cell;
@@ -11,11 +11,12 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::i18n::Strings;
-use crate::model::{Employee, ImportReport, Lang};
+use crate::model::{ApiToken, Employee, ImportReport, Lang};
 use crate::services::api::{self, Reply};
-use crate::services::browser;
+use crate::services::{browser, intl};
 use crate::state::AdminSection;
 use crate::state::admin::{AdminAction, AdminState, BlockField, EmpField, FormError, ImportState};
+use crate::state::tokens::{NewSecret, TokenAction, TokenField, TokenForm, TokensState};
 
 #[derive(Properties, PartialEq)]
 pub struct AdminProps {
@@ -36,6 +37,7 @@ struct Ctx {
     on_session_ended: Callback<()>,
     /// The words of the moment (messages are made in the language shown when they happen).
     t: &'static Strings,
+    lang: Lang,
 }
 
 impl Ctx {
@@ -259,6 +261,84 @@ impl Ctx {
         });
     }
 
+    fn token(&self, a: TokenAction) {
+        self.dispatch(AdminAction::Tokens(a));
+    }
+
+    fn tokens(&self) {
+        let c = self.clone();
+        spawn_local(async move {
+            let r = api::get("/api/v1/api-tokens").await;
+            if c.ended(&r) {
+                return;
+            }
+            match r.map(|v| api::list(v, api::api_token).0) {
+                Ok(tokens) => c.token(TokenAction::Listed(tokens)),
+                Err(p) => c.dispatch(AdminAction::Failed(format!(
+                    "{}: {}",
+                    c.t.tok_load_failed,
+                    c.t.problem(&p)
+                ))),
+            }
+        });
+    }
+
+    fn create_token(&self, form: &TokenForm) {
+        let input = match form.validate(self.t) {
+            Ok(i) => i,
+            Err(e) => return self.token(TokenAction::Rejected(e)),
+        };
+        self.token(TokenAction::Submitted);
+        let c = self.clone();
+        spawn_local(async move {
+            let body = api::obj(&[
+                ("name", JsValue::from_str(&input.name)),
+                (
+                    "expires_in_days",
+                    JsValue::from_f64(f64::from(input.expires_in_days)),
+                ),
+            ]);
+            let r = api::post("/api/v1/api-tokens", body).await;
+            if c.ended(&r) {
+                return;
+            }
+            match r.map(api::created_api_token) {
+                Ok((token, secret)) if !secret.is_empty() => {
+                    let text = (c.t.tok_created)(&token.name);
+                    c.token(TokenAction::Created { token, secret });
+                    c.dispatch(AdminAction::Notice(text));
+                }
+                Ok(_) => c.token(TokenAction::Rejected(FormError {
+                    message: c.t.err_unreadable.into(),
+                    fields: Vec::new(),
+                })),
+                Err(p) => c.token(TokenAction::Rejected(TokenForm::refused(&p, c.t))),
+            }
+        });
+    }
+
+    fn revoke_token(&self, id: i64, name: String) {
+        let c = self.clone();
+        spawn_local(async move {
+            let r = api::send("DELETE", &format!("/api/v1/api-tokens/{id}"), None).await;
+            if c.ended(&r) {
+                return;
+            }
+            // Already gone (404): as good as revoked.
+            if r.ok() || r.status == 404 {
+                c.token(TokenAction::Revoked(id));
+                c.dispatch(AdminAction::Notice((c.t.tok_revoked)(&name)));
+            } else {
+                let why = c.t.problem(&r.problem());
+                c.dispatch(AdminAction::Failed(format!(
+                    "{}: {why}",
+                    c.t.tok_revoke_failed
+                )));
+            }
+            c.tokens();
+        });
+    }
+
     fn import(&self, csv: String, dry_run: bool) {
         self.dispatch(AdminAction::ImportSubmitted);
         let c = self.clone();
@@ -363,6 +443,7 @@ pub fn admin(p: &AdminProps) -> Html {
         query: st.query.clone(),
         on_session_ended: p.on_session_ended.clone(),
         t: p.lang.t(),
+        lang: p.lang,
     };
     {
         let ctx = ctx.clone();
@@ -372,6 +453,22 @@ pub fn admin(p: &AdminProps) -> Html {
             ctx.next_extension();
         });
     }
+    {
+        // Leaving the API tokens forgets a new token's secret; coming to them lists them.
+        let ctx = ctx.clone();
+        use_effect_with(p.section, move |section| {
+            ctx.dispatch(AdminAction::Section(*section));
+            if *section == AdminSection::ApiTokens {
+                ctx.tokens();
+            }
+        });
+    }
+    // A new token's secret takes the focus, so that it is read out and copied at once.
+    use_effect_with(st.tokens.secret.as_ref().map(|s| s.id), |shown| {
+        if shown.is_some() {
+            browser::focus("token-secret");
+        }
+    });
 
     html! {
         <section id="admin" class="admin" aria-label={ctx.t.adm_panel}>
@@ -386,6 +483,7 @@ pub fn admin(p: &AdminProps) -> Html {
                 },
                 AdminSection::NumberBlocks => blocks_card(&st, &ctx),
                 AdminSection::Import => import_card(&st.import, &ctx),
+                AdminSection::ApiTokens => tokens_card(&st.tokens, &ctx),
             } }
         </section>
     }
@@ -745,5 +843,230 @@ fn import_result(r: &ImportReport, t: &Strings) -> Html {
                 </table>
             </div>
         </>
+    }
+}
+
+fn tokens_card(ts: &TokensState, ctx: &Ctx) -> Html {
+    let t = ctx.t;
+    let creator = ts.shows_creator();
+    let mut cols = vec![t.col_name, t.tok_col_created];
+    if creator {
+        cols.push(t.tok_col_created_by);
+    }
+    cols.extend([t.tok_col_expires, t.tok_col_last_used, ""]);
+    let rows = ts.tokens.iter().map(|tok| token_row(tok, creator, ctx));
+    html! {
+        <section id="api-tokens" class="card">
+            <h2>{ t.tok_title }</h2>
+            <p class="hint">{ t.tok_hint }</p>
+            if let Some(secret) = &ts.secret {
+                { secret_box(secret, ctx) }
+            }
+            <div class="table-wrap">
+                <table id="tokens" class="table">
+                    { thead(&cols) }
+                    <tbody>{ for rows }</tbody>
+                </table>
+            </div>
+            if ts.loaded && ts.tokens.is_empty() {
+                <p id="tokens-empty" class="hint">{ t.tok_none }</p>
+            } else if !ts.loaded {
+                <p class="hint">{ t.loading }</p>
+            }
+            { token_form(&ts.form, ctx) }
+        </section>
+    }
+}
+
+/// A moment of the list, with the full one in `datetime`.
+fn when(lang: Lang, rfc3339: &str) -> Html {
+    html! {
+        <time datetime={rfc3339.to_string()}>{ intl::date_time_text(lang, rfc3339) }</time>
+    }
+}
+
+fn token_row(tok: &ApiToken, creator: bool, ctx: &Ctx) -> Html {
+    let (id, t, lang) = (tok.id, ctx.t, ctx.lang);
+    let on_revoke = {
+        let (ctx, name) = (ctx.clone(), tok.name.clone());
+        Callback::from(move |_: MouseEvent| {
+            if browser::confirm(&(t.tok_confirm_revoke)(&name)) {
+                ctx.revoke_token(id, name.clone());
+            }
+        })
+    };
+    let expired = tok
+        .expires_at
+        .as_deref()
+        .and_then(intl::millis)
+        .is_some_and(|ms| ms <= browser::now_ms() as i64);
+    let name = tok.name.clone();
+    html! {
+        <tr class={classes!("token", expired.then_some("expired"))} data-id={id.to_string()} key={id}>
+            <td class="token-name">{ tok.name.clone() }</td>
+            <td class="token-created">{ when(lang, &tok.created_at) }</td>
+            if creator {
+                <td class="token-created-by">{ tok.created_by.clone().unwrap_or_else(|| "—".into()) }</td>
+            }
+            <td class="token-expires">
+                { match &tok.expires_at {
+                    Some(at) => when(lang, at),
+                    None => html! { t.tok_no_expiry },
+                } }
+                if expired {
+                    { " " }<span class="badge-expired">{ format!("({})", t.tok_expired) }</span>
+                }
+            </td>
+            <td class="token-last-used">
+                { match &tok.last_used_at {
+                    Some(at) => when(lang, at),
+                    None => html! { t.tok_never },
+                } }
+            </td>
+            <td class="row-actions">
+                <button type="button" class="btn btn-small btn-danger token-revoke"
+                    aria-label={(t.tok_revoke_label)(&name)} onclick={on_revoke}>{ t.tok_revoke }</button>
+            </td>
+        </tr>
+    }
+}
+
+/// The new token's secret, read-only, with Copy; shown this once.
+fn secret_box(secret: &NewSecret, ctx: &Ctx) -> Html {
+    let t = ctx.t;
+    let on_copy = {
+        let (ctx, text) = (ctx.clone(), secret.secret.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (ctx, text) = (ctx.clone(), text.clone());
+            spawn_local(async move {
+                let ok = browser::copy_text(&text).await;
+                ctx.token(TokenAction::Copied(ok));
+            });
+        })
+    };
+    let on_focus = Callback::from(|e: FocusEvent| {
+        e.target_unchecked_into::<HtmlInputElement>().select();
+    });
+    let on_done = {
+        let ctx = ctx.clone();
+        Callback::from(move |_: MouseEvent| ctx.token(TokenAction::HideSecret))
+    };
+    let copied = match secret.copied {
+        Some(true) => Some(t.tok_copied),
+        Some(false) => Some(t.tok_copy_failed),
+        None => None,
+    };
+    html! {
+        <div id="token-new" class="token-secret-box" data-id={secret.id.to_string()}>
+            <h3>{ format!("{}: {}", t.tok_new_title, secret.name) }</h3>
+            <p id="token-secret-note" class="warning"><strong>{ t.tok_secret_once }</strong></p>
+            <label for="token-secret">{ t.tok_secret }</label>
+            <div class="secret-row">
+                <input id="token-secret" type="text" readonly=true spellcheck="false" autocomplete="off"
+                    value={secret.secret.clone()} aria-describedby="token-secret-note" onfocus={on_focus} />
+                { button(Some("token-copy"), "btn btn-small", t.tok_copy, false, on_copy) }
+            </div>
+            <p id="token-copy-status" class={if secret.copied == Some(false) { "error" } else { "notice" }}
+                role="status" hidden={copied.is_none()}>{ copied.unwrap_or_default() }</p>
+            <div class="form-buttons">
+                { button(Some("token-done"), "btn btn-quiet", t.tok_done, false, on_done) }
+            </div>
+        </div>
+    }
+}
+
+/// A token form field with its own error line under it.
+#[inline(never)]
+fn token_field(
+    (id, field, label, kind): (&'static str, &'static str, &'static str, &'static str),
+    value: &str,
+    hint: Option<&'static str>,
+    err: Option<&FormError>,
+    oninput: Callback<InputEvent>,
+) -> Html {
+    let line = err.and_then(|e| {
+        e.fields
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, l)| l.clone())
+    });
+    let err_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described: Vec<&str> = [
+        hint.is_some().then_some(hint_id.as_str()),
+        line.is_some().then_some(err_id.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    // A number typed as text: a number input reads "" for "12x", which would pass as the
+    // default instead of being refused.
+    let numeric = kind == "number";
+    let (kind, inputmode) = if numeric {
+        ("text", Some("numeric"))
+    } else {
+        (kind, None)
+    };
+    html! {
+        <div class="field">
+            <label for={id}>{ label }</label>
+            <input {id} type={kind} {inputmode} autocomplete="off" value={value.to_string()}
+                aria-invalid={line.is_some().then_some("true")}
+                aria-describedby={(!described.is_empty()).then(|| described.join(" "))} {oninput} />
+            if let Some(hint) = hint {
+                <span id={hint_id.clone()} class="hint">{ hint }</span>
+            }
+            if let Some(line) = line {
+                <span id={err_id.clone()} class="field-error" data-field={field}>{ line }</span>
+            }
+        </div>
+    }
+}
+
+fn token_form(f: &TokenForm, ctx: &Ctx) -> Html {
+    let t = ctx.t;
+    let on = |which: TokenField| {
+        let ctx = ctx.clone();
+        Callback::from(move |e: InputEvent| ctx.token(TokenAction::Field(which, input_value(&e))))
+    };
+    let on_submit = {
+        let (ctx, f) = (ctx.clone(), f.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            ctx.create_token(&f);
+        })
+    };
+    let err = f.error.as_ref();
+    // The box says what the lines next to the fields do not (no connection, not allowed,
+    // a field this form does not have).
+    let own = |field: &str| field == "token_name" || field == "expires_in_days";
+    let others: Vec<String> = err
+        .map(|e| {
+            e.fields
+                .iter()
+                .filter(|(f, _)| !own(f))
+                .map(|(_, l)| l.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let general = err.filter(|e| e.fields.is_empty() || !others.is_empty());
+    html! {
+        <form id="token-form" onsubmit={on_submit} novalidate=true>
+            <h3>{ t.tok_create }</h3>
+            <div class="form-grid">
+                { token_field(("token-name", "token_name", t.tok_name, "text"), &f.name, None, err, on(TokenField::Name)) }
+                { token_field(("token-days", "expires_in_days", t.tok_days, "number"), &f.days, Some(t.tok_days_hint), err, on(TokenField::Days)) }
+            </div>
+            <div id="token-error" class="error" role="alert" hidden={err.is_none()}>
+                if let Some(e) = err {
+                    <p>{ if general.is_some() { e.message.clone() } else { t.adm_fix_fields.to_string() } }</p>
+                }
+            </div>
+            <div class="form-buttons">
+                <button id="token-create" type="submit" class="btn" disabled={f.busy}>
+                    { if f.busy { t.tok_creating } else { t.tok_create } }
+                </button>
+            </div>
+        </form>
     }
 }

@@ -9,7 +9,7 @@ use crate::model::{Lang, MyStatus};
 use crate::state::{Action, AdminSection, AppState, View};
 
 /// The side navigation. Ids: `nav-phone` (contacts, the phone's main screen),
-/// `nav-history`, `nav-dialpad`, `nav-settings`, `nav-admin` (+ `-blocks`, `-import`).
+/// `nav-history`, `nav-dialpad`, `nav-settings`, `nav-admin` (+ `-blocks`, `-import`, `-tokens`).
 pub fn nav(st: &AppState, cx: &Cx) -> Html {
     let t = st.t();
     let item = |view: View,
@@ -55,6 +55,7 @@ pub fn nav(st: &AppState, cx: &Cx) -> Html {
                             { item(View::Admin(AdminSection::Employees), "nav-admin-employees", html! { "·" }, t.admin_employees, None) }
                             { item(View::Admin(AdminSection::NumberBlocks), "nav-admin-blocks", html! { "·" }, t.admin_blocks, None) }
                             { item(View::Admin(AdminSection::Import), "nav-admin-import", html! { "·" }, t.admin_import, None) }
+                            { item(View::Admin(AdminSection::ApiTokens), "nav-admin-tokens", html! { "·" }, t.admin_tokens, None) }
                         </ul></li>
                     }
                 }

@@ -8,7 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestCache, RequestCredentials, RequestInit, Response};
 
 use crate::model::{
-    Company, Contact, ContactImport, Direction, DirectoryEntry, Employee, HistoryItem,
+    ApiToken, Company, Contact, ContactImport, Direction, DirectoryEntry, Employee, HistoryItem,
     ImportReport, ImportRow, Invitation, Lang, Me, MyStatus, NumberBlock, NumberLabel, Outcome,
     PhoneNumber, Problem,
 };
@@ -385,4 +385,28 @@ pub async fn sip_credentials() -> Result<SipCredentials, Problem> {
         display_name: str_(v, "display_name"),
         expires_in: u64_(v, "expires_in"),
     })
+}
+
+/// An item of `GET /api/v1/api-tokens` (and the token part of the `POST` answer).
+pub fn api_token(v: &JsValue) -> ApiToken {
+    let nonempty = |k: &str| opt_str(v, k).filter(|s| !s.trim().is_empty());
+    // Who made it: a name, or an object with one (an id alone says nothing to a person).
+    let by = field(v, "created_by");
+    let created_by = nonempty("created_by_name")
+        .or_else(|| by.as_string())
+        .or_else(|| opt_str(&by, "name"))
+        .filter(|s| !s.trim().is_empty());
+    ApiToken {
+        id: num(v, "id") as i64,
+        name: str_(v, "name"),
+        created_at: str_(v, "created_at"),
+        created_by,
+        expires_at: nonempty("expires_at"),
+        last_used_at: nonempty("last_used_at"),
+    }
+}
+
+/// The answer to `POST /api/v1/api-tokens`: the token and its secret (shown this once).
+pub fn created_api_token(v: &JsValue) -> (ApiToken, String) {
+    (api_token(v), str_(v, "secret"))
 }

@@ -157,3 +157,28 @@ pub fn scroll_into_view(id: &str) {
         el.scroll_into_view_with_scroll_into_view_options(&opts);
     }
 }
+
+/// Puts `text` on the clipboard (`navigator.clipboard.writeText`); `false` when the browser
+/// has no clipboard here (not https) or refuses.
+pub async fn copy_text(text: &str) -> bool {
+    use wasm_bindgen::JsCast;
+    let attempt = || -> Option<js_sys::Promise> {
+        let nav = web_sys::window()?.navigator();
+        let clip = js_sys::Reflect::get(&nav, &"clipboard".into())
+            .ok()
+            .filter(|c| c.is_object())?;
+        let write: js_sys::Function = js_sys::Reflect::get(&clip, &"writeText".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        write
+            .call1(&clip, &text.into())
+            .ok()?
+            .dyn_into::<js_sys::Promise>()
+            .ok()
+    };
+    match attempt() {
+        Some(p) => wasm_bindgen_futures::JsFuture::from(p).await.is_ok(),
+        None => false,
+    }
+}

@@ -38,6 +38,20 @@ pub fn date_time(lang: Lang, ms: i64) -> String {
     call(f.format(), &when.into())
 }
 
+/// An RFC 3339 moment as [`date_time`] writes it; unreadable text is shown as it is.
+pub fn date_time_text(lang: Lang, rfc3339: &str) -> String {
+    match millis(rfc3339) {
+        Some(ms) => date_time(lang, ms),
+        None => rfc3339.to_string(),
+    }
+}
+
+/// An RFC 3339 moment in milliseconds since the epoch.
+pub fn millis(rfc3339: &str) -> Option<i64> {
+    let ms = Date::parse(rfc3339);
+    (!ms.is_nan()).then_some(ms as i64)
+}
+
 /// The full date and time, for a tooltip and `<time datetime>`.
 pub fn iso(ms: i64) -> String {
     Date::new(&JsValue::from_f64(ms as f64))

@@ -9,6 +9,8 @@ use yew::Reducible;
 use crate::addr::{compact_number, looks_like_email};
 use crate::i18n::Strings;
 use crate::model::{Employee, ImportReport, NumberBlock, Problem};
+use crate::state::AdminSection;
+use crate::state::tokens::{TokenAction, TokensState};
 
 /// A form's refusal, in the language of the moment: the message and, per field, the line
 /// that says what is wrong ("E-mail: already used").
@@ -29,7 +31,7 @@ impl FormError {
     }
 
     /// Refused here: `fields` are (field, what to do).
-    fn local(t: &Strings, fields: Vec<(&str, &str)>) -> FormError {
+    pub(crate) fn local(t: &Strings, fields: Vec<(&str, &str)>) -> FormError {
         FormError {
             message: t.adm_fix_fields.into(),
             fields: fields
@@ -223,6 +225,8 @@ pub struct AdminState {
     pub blocks: Vec<NumberBlock>,
     pub block: BlockForm,
     pub import: ImportState,
+    /// The API tokens section.
+    pub tokens: TokensState,
 }
 
 /// A field of the employee form.
@@ -289,6 +293,10 @@ pub enum AdminAction {
     ImportReported(ImportReport),
     /// The check or import failed without a report.
     ImportFailed(String),
+    /// The section shown now (leaving the API tokens forgets a new token's secret).
+    Section(AdminSection),
+    /// Something in the API tokens section.
+    Tokens(TokenAction),
 }
 
 impl Reducible for AdminState {
@@ -426,6 +434,12 @@ impl AdminState {
                 self.import.busy = false;
                 self.import.error = Some(text);
             }
+            AdminAction::Section(section) => {
+                if section != AdminSection::ApiTokens {
+                    self.tokens.apply(TokenAction::Left);
+                }
+            }
+            AdminAction::Tokens(action) => self.tokens.apply(action),
         }
     }
 }
