@@ -539,15 +539,7 @@ impl UserAgent {
             let user = target.split('@').next().unwrap_or(target);
             Uri::sip(Some(user), &self.cfg.domain)
         };
-        let mut r = Request::new(Method::Invite, uri.clone());
-        let via = self.via();
-        r.headers.push("Via", via);
-        r.headers.push("Max-Forwards", "70");
-        r.headers.push("To", format!("<{uri}>"));
-        let tag = self.rng.token(10);
-        r.headers.push("From", self.local_from(&tag));
-        r.headers.push("Call-ID", self.rng.token(22));
-        r.headers.push("CSeq", "1 INVITE");
+        let (mut r, _, _) = self.new_request(Method::Invite, uri);
         r.headers
             .push("Contact", format!("<{}>", self.contact_uri()));
         r.headers.push("Allow", ALLOW);
@@ -1325,10 +1317,10 @@ impl UserAgent {
         self.directory.is_some()
     }
 
-    /// A new subscription: new Call-ID and From tag, out of any dialog.
-    fn send_directory_subscribe(&mut self, now: Instant) {
-        let uri = Uri::sip(Some("directory"), &self.cfg.domain);
-        let mut r = Request::new(Method::Subscribe, uri.clone());
+    /// A request outside any dialog to `uri`: Via, Max-Forwards, To, From with a new tag,
+    /// a new Call-ID and CSeq 1. Returns it with its tag and Call-ID.
+    fn new_request(&mut self, method: Method, uri: Uri) -> (Request, String, String) {
+        let mut r = Request::new(method.clone(), uri.clone());
         let via = self.via();
         r.headers.push("Via", via);
         r.headers.push("Max-Forwards", "70");
@@ -1337,7 +1329,14 @@ impl UserAgent {
         r.headers.push("From", self.local_from(&tag));
         let call_id = self.rng.token(22);
         r.headers.push("Call-ID", call_id.clone());
-        r.headers.push("CSeq", "1 SUBSCRIBE");
+        r.headers.push("CSeq", format!("1 {method}"));
+        (r, tag, call_id)
+    }
+
+    /// A new subscription: new Call-ID and From tag, out of any dialog.
+    fn send_directory_subscribe(&mut self, now: Instant) {
+        let uri = Uri::sip(Some("directory"), &self.cfg.domain);
+        let (mut r, tag, call_id) = self.new_request(Method::Subscribe, uri);
         subscribe_headers(
             &mut r,
             &self.contact_uri(),

@@ -64,15 +64,15 @@ impl Calls {
     }
 
     /// A call starts ringing `callee` (placed by `caller`, an extension, or from outside).
-    /// Returns false when a call with this Call-ID is already known.
+    /// Returns false when a call with its record's Call-ID is already known.
     pub fn start(
         &mut self,
-        call_id: &str,
         caller: Option<AorKey>,
         callee: Option<AorKey>,
         record: CallRecord,
         now: Instant,
     ) -> bool {
+        let call_id = record.sip_call_id.as_str();
         if self.by_id.contains_key(call_id) {
             return false;
         }
@@ -83,7 +83,7 @@ impl Calls {
             self.parties.entry(b.clone()).or_default().ringing += 1;
         }
         self.by_id.insert(
-            call_id.into(),
+            record.sip_call_id.as_str().into(),
             Call {
                 caller,
                 callee,
@@ -262,8 +262,8 @@ mod tests {
     fn ringing_then_talking_then_idle() {
         let (a, b) = (AorKey::new(1, "101"), AorKey::new(1, "102"));
         let mut calls = Calls::default();
-        assert!(calls.start("c1", Some(a.clone()), Some(b.clone()), record(), 0));
-        assert!(!calls.start("c1", Some(a.clone()), Some(b.clone()), record(), 0));
+        assert!(calls.start(Some(a.clone()), Some(b.clone()), record(), 0));
+        assert!(!calls.start(Some(a.clone()), Some(b.clone()), record(), 0));
         assert_eq!(calls.activity(&a), Activity::Talking);
         assert_eq!(calls.activity(&b), Activity::Ringing);
         assert_eq!(
@@ -296,7 +296,7 @@ mod tests {
         assert_eq!(outcome_of(Some(404)), Outcome::Failed);
         let b = AorKey::new(1, "102");
         let mut calls = Calls::default();
-        calls.start("c1", None, Some(b.clone()), record(), 0);
+        calls.start(None, Some(b.clone()), record(), 0);
         let (rec, _) = calls.end("c1", 9, Some(603)).unwrap();
         assert_eq!((rec.outcome, rec.status), (Outcome::Declined, Some(603)));
         assert_eq!(calls.activity(&b), Activity::Idle);
@@ -306,8 +306,12 @@ mod tests {
     fn two_calls_for_one_person() {
         let b = AorKey::new(1, "102");
         let mut calls = Calls::default();
-        calls.start("c1", None, Some(b.clone()), record(), 0);
-        calls.start("c2", None, Some(b.clone()), record(), 0);
+        calls.start(None, Some(b.clone()), record(), 0);
+        let second = CallRecord {
+            sip_call_id: "c2".into(),
+            ..record()
+        };
+        calls.start(None, Some(b.clone()), second, 0);
         calls.answered("c1", 1, None);
         calls.end("c1", 2, Some(200));
         assert_eq!(calls.activity(&b), Activity::Ringing);
@@ -318,7 +322,7 @@ mod tests {
     #[test]
     fn forgotten_after_twelve_hours() {
         let mut calls = Calls::default();
-        calls.start("c1", None, Some(AorKey::new(1, "102")), record(), 0);
+        calls.start(None, Some(AorKey::new(1, "102")), record(), 0);
         assert!(calls.sweep(MAX_CALL_MS - 1, 0).is_empty());
         assert_eq!(calls.sweep(MAX_CALL_MS, 0).len(), 1);
         assert!(calls.is_empty());

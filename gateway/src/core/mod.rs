@@ -719,6 +719,14 @@ impl Core {
         self.tx.send_response(key, resp, now);
     }
 
+    /// 423 with the shortest lifetime we grant (REGISTER, SUBSCRIBE, PUBLISH).
+    fn too_brief(&mut self, key: &TxKey, req: &Request, min: u32, now: Instant) {
+        let mut r = req.response(423, "Interval Too Brief");
+        r.set_to_tag(&self.rng.token(10));
+        r.headers.push("Min-Expires", min.to_string());
+        self.respond(key, r, now);
+    }
+
     fn reply(&mut self, key: &TxKey, req: &Request, status: u16, reason: &str, now: Instant) {
         let mut resp = req.response(status, reason);
         if status > 100 {
@@ -982,11 +990,7 @@ impl Core {
                 continue;
             }
             if expires < MIN_EXPIRES {
-                let mut r = req.response(423, "Interval Too Brief");
-                r.set_to_tag(&self.rng.token(10));
-                r.headers.push("Min-Expires", MIN_EXPIRES.to_string());
-                self.respond(&key, r, now);
-                return;
+                return self.too_brief(&key, &req, MIN_EXPIRES, now);
             }
             let target = match location::reach(&contact, peer, transport, is_outbound) {
                 Reach::Source => flow,
@@ -1288,10 +1292,7 @@ impl Core {
             let callee = step.aor.clone();
             let mut changed = vec![callee.clone()];
             changed.extend(caller_aor.clone());
-            if self
-                .calls
-                .start(&rec.sip_call_id.clone(), caller_aor, Some(callee), rec, now)
-            {
+            if self.calls.start(caller_aor, Some(callee), rec, now) {
                 self.calls_changed(&changed, now);
             }
         }

@@ -323,6 +323,17 @@ impl Core {
         Some(body)
     }
 
+    /// The Expires a SUBSCRIBE or PUBLISH asks for (0 ends it); `None` when it was answered
+    /// 423 for being shorter than we grant.
+    fn asked_expires(&mut self, key: &TxKey, req: &Request, now: Instant) -> Option<u32> {
+        let expires = req.expires().unwrap_or(DEFAULT_SUB_EXPIRES);
+        if expires != 0 && expires < MIN_SUB_EXPIRES {
+            self.too_brief(key, req, MIN_SUB_EXPIRES, now);
+            return None;
+        }
+        Some(expires)
+    }
+
     /// A response (or timeout, `None`) to one of our NOTIFYs; true when it was one.
     pub(super) fn on_notify_answer(
         &mut self,
@@ -408,13 +419,9 @@ impl Core {
             self.park(id, key.clone(), req.clone(), flow, stage.clone(), now);
             return Some(());
         }
-        let expires = req.expires().unwrap_or(DEFAULT_SUB_EXPIRES);
-        if expires != 0 && expires < MIN_SUB_EXPIRES {
-            let mut r = req.response(423, "Interval Too Brief");
-            r.headers.push("Min-Expires", MIN_SUB_EXPIRES.to_string());
-            self.respond(key, r, now);
+        let Some(expires) = self.asked_expires(key, req, now) else {
             return Some(());
-        }
+        };
         if self.presence.len() >= MAX_SUBS || self.presence.on_flow(flow) >= MAX_SUBS_PER_FLOW {
             let mut r = req.response(503, "Service Unavailable (too many subscriptions)");
             r.headers.push("Retry-After", "60");
@@ -523,13 +530,9 @@ impl Core {
             );
             return true;
         }
-        let expires = req.expires().unwrap_or(DEFAULT_SUB_EXPIRES);
-        if expires != 0 && expires < MIN_SUB_EXPIRES {
-            let mut r = req.response(423, "Interval Too Brief");
-            r.headers.push("Min-Expires", MIN_SUB_EXPIRES.to_string());
-            self.respond(key, r, now);
+        let Some(expires) = self.asked_expires(key, req, now) else {
             return true;
-        }
+        };
         let granted = expires.min(MAX_SUB_EXPIRES);
         let sub = self.presence.subs.get_mut(&id).expect("found above");
         if let Some(t) = req
@@ -668,13 +671,9 @@ impl Core {
             self.respond(key, r, now);
             return;
         }
-        let expires = req.expires().unwrap_or(DEFAULT_SUB_EXPIRES);
-        if expires != 0 && expires < MIN_SUB_EXPIRES {
-            let mut r = req.response(423, "Interval Too Brief");
-            r.headers.push("Min-Expires", MIN_SUB_EXPIRES.to_string());
-            self.respond(key, r, now);
+        let Some(expires) = self.asked_expires(key, req, now) else {
             return;
-        }
+        };
         if let Some(etag) = req.headers.get("SIP-If-Match") {
             let known = self
                 .presence
