@@ -83,6 +83,20 @@ pub enum CoreInput {
     RosterChanged {
         company: i64,
     },
+    /// The devices registered on an extension, for the devices page.
+    Devices {
+        company: i64,
+        ext: String,
+        reply: tokio::sync::oneshot::Sender<Vec<crate::core::DeviceInfo>>,
+    },
+    /// Remove a device (see [`crate::core::Core::remove_device`]); the reply says whether
+    /// there was one.
+    RemoveDevice {
+        company: i64,
+        ext: String,
+        id: String,
+        reply: tokio::sync::oneshot::Sender<bool>,
+    },
 }
 
 /// The driver's state: the core and the IO it stands for.
@@ -267,6 +281,23 @@ impl Driver {
                 choice,
             },
             CoreInput::RosterChanged { company } => Input::RosterChanged { company },
+            CoreInput::Devices {
+                company,
+                ext,
+                reply,
+            } => {
+                let _ = reply.send(self.core.devices(company, &ext, now));
+                return;
+            }
+            CoreInput::RemoveDevice {
+                company,
+                ext,
+                id,
+                reply,
+            } => {
+                let _ = reply.send(self.core.remove_device(company, &ext, &id, now));
+                return;
+            }
         };
         self.core.handle(input, now);
     }

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod api;
 pub mod core;
 pub mod driver;
+pub mod forwarding;
 pub mod headers;
 pub mod limits;
 pub mod mail;

@@ -62,6 +62,15 @@ pub struct SipUser {
     pub sip_generation: i64,
     /// The digest algorithm the SIP password's challenge uses; `None`: the transport's default.
     pub digest: Option<Algorithm>,
+    /// No new device may register (existing ones go on).
+    pub locked: bool,
+    /// Forwarding rules and ring strategy.
+    pub routing: std::sync::Arc<crate::forwarding::Routing>,
+    /// The default device's key (as [`crate::core::DeviceInfo::id`] names it), if picked.
+    pub default_device: Option<Box<str>>,
+    /// Looked up by a device credential's user name: that name (the HA1 values are the
+    /// credential's, not the extension's SIP password's).
+    pub login: Option<Box<str>>,
 }
 
 impl SipUser {
@@ -248,13 +257,33 @@ impl Store {
         Ok(())
     }
 
-    /// An extension of `company`, as the registrar needs it.
+    /// An extension of `company`, as the registrar needs it; or, for a device credential's
+    /// user name ([`crate::forwarding::is_credential_username`]), the employee it belongs to
+    /// with the credential's HA1 values.
     pub async fn find_sip_user(
         &self,
         company: i64,
         ext: &str,
     ) -> Result<Option<SipUser>, StoreError> {
         self.pause().await;
+        if crate::forwarding::is_credential_username(ext) {
+            return Ok(sqlx::query(&format!(
+                "SELECT {SIP_COLUMNS}, d.ha1_md5, d.ha1_sha256, d.realm FROM device_credentials d JOIN employees e ON e.id = d.employee_id JOIN companies c ON c.id = e.company_id WHERE d.company_id = ? AND d.username = ?"
+            ))
+            .bind(company)
+            .bind(ext)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(|r| {
+                let mut u = row_to_user(r);
+                u.ha1_md5 = r.get(14);
+                u.ha1_sha256 = r.get(15);
+                u.realm = r.get(16);
+                u.login = Some(ext.into());
+                u
+            }));
+        }
         Ok(sqlx::query(&format!(
             "SELECT {SIP_COLUMNS} FROM employees e JOIN companies c ON c.id = e.company_id WHERE e.company_id = ? AND e.ext = ?"
         ))
@@ -395,7 +424,7 @@ impl Store {
     }
 }
 
-const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest";
+const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device";
 
 fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
     SipUser {
@@ -412,6 +441,15 @@ fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
             .get::<Option<String>, _>(9)
             .as_deref()
             .and_then(Algorithm::parse),
+        locked: r.get::<i64, _>(10) != 0,
+        routing: std::sync::Arc::new(
+            crate::forwarding::Routing::from_json(&r.get::<String, _>(11)).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "unreadable routing settings: none used");
+                Default::default()
+            }),
+        ),
+        default_device: r.get::<Option<String>, _>(12).map(Into::into),
+        login: None,
     }
 }
 

@@ -259,6 +259,8 @@ impl Cache {
     pub fn account_changed(&mut self, company: i64, ext: &str) {
         if let Some(m) = self.users.get_mut(&company) {
             m.remove(ext);
+            // Device credentials are cached under their own user names.
+            m.retain(|_, e| e.value.as_ref().is_none_or(|u| u.ext != ext));
         }
         self.numbers
             .retain(|_, e| e.value.as_ref().is_none_or(|(c, _)| *c != company));
@@ -326,6 +328,10 @@ mod tests {
             employee_id: 1,
             sip_generation: 0,
             digest: None,
+            locked: false,
+            routing: Default::default(),
+            default_device: None,
+            login: None,
         }
     }
 

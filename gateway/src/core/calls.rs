@@ -255,6 +255,8 @@ mod tests {
             outcome: Outcome::Missed,
             status: None,
             answered_device: None,
+            diverted_from: None,
+            diversion: None,
         }
     }
 

@@ -40,6 +40,16 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// Its name in lower case, as a Via names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Ws => "ws",
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        }
+    }
+
     /// Whether the transport delivers reliably (no SIP retransmissions needed).
     pub fn reliable(self) -> bool {
         self != Transport::Udp

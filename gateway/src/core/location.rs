@@ -48,6 +48,22 @@ pub struct Binding {
     pub expires_at: Instant,
     /// Registered with the web app's short-lived credentials.
     pub app: bool,
+    /// The device's User-Agent, as it said (for the devices page).
+    pub user_agent: Option<Box<str>>,
+    /// The device credential it registered with, if one (else the app's or the SIP password).
+    pub login: Option<Box<str>>,
+    /// First registered (kept across refreshes).
+    pub since: Instant,
+    /// Its last REGISTER.
+    pub seen: Instant,
+}
+
+/// A device's id for the API and the default-device setting: a hash of its key, stable
+/// across refreshes and restarts (the key itself holds `<urn:uuid:…>` or an address).
+pub fn device_id(key: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(key.as_bytes());
+    h[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Binding {
@@ -181,7 +197,9 @@ impl Location {
                     unlink(flows, b.flow, aor);
                     link(flows, binding.flow, aor);
                 }
+                let since = b.since;
                 *b = binding;
+                b.since = since;
             }
             None => {
                 if devices.bindings.len() >= MAX_BINDINGS {
@@ -402,6 +420,10 @@ mod tests {
             key: key.into(),
             expires_at,
             app: false,
+            user_agent: None,
+            login: None,
+            since: 0,
+            seen: 0,
         }
     }
 

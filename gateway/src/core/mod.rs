@@ -21,6 +21,7 @@
 pub mod auth;
 pub mod cache;
 pub mod calls;
+pub mod devices;
 pub mod dialogs;
 pub mod flows;
 pub mod location;
@@ -47,8 +48,9 @@ use crate::trusted::{TrustedPeer, is_trusted};
 
 pub use auth::Realm;
 pub use cache::{Answer, LookupId, Query};
+pub use devices::{DeviceInfo, DeviceKind};
 pub use flows::{FlowId, OwnAddresses, Transport};
-pub use location::AorKey;
+pub use location::{AorKey, device_id};
 pub use presence::{CallRecord, Choice, Outcome};
 
 use auth::{Auth, Challenger, Presented, Verdict};
@@ -305,6 +307,8 @@ pub struct Core {
     out: VecDeque<Output>,
     stats: Stats,
     sweeps: u64,
+    /// Devices removed through the API, refused for a while.
+    removed: devices::Removed,
 }
 
 macro_rules! park_or {
@@ -341,6 +345,7 @@ impl Core {
             out: VecDeque::new(),
             stats: Stats::default(),
             sweeps: 0,
+            removed: devices::Removed::default(),
         }
     }
 
@@ -934,7 +939,10 @@ impl Core {
                 Err(id) => return self.park(id, key, req, flow, Stage::Fresh, now),
             };
         let aor = AorKey::new(user.company_id, &user.ext);
-        if req.to_user_host().and_then(|(u, _)| u) != Some(user.ext.as_str()) {
+        // A device credential registers under its own user name (so that renumbering the
+        // extension does not break the phone's configuration) or the extension.
+        let to_user = req.to_user_host().and_then(|(u, _)| u);
+        if to_user != Some(user.ext.as_str()) && to_user != user.login.as_deref() {
             self.reply(
                 &key,
                 &req,
@@ -1010,12 +1018,43 @@ impl Core {
                 key: bkey,
                 expires_at: now + u64::from(expires.min(MAX_EXPIRES)) * 1000,
                 app,
+                user_agent: req
+                    .headers
+                    .get("User-Agent")
+                    .map(|ua| ua.chars().filter(|c| !c.is_control()).take(200).collect()),
+                login: user.login.clone(),
+                since: now,
+                seen: now,
             };
             let existed = self
                 .location
                 .bindings(&aor)
                 .iter()
                 .any(|b| b.key == binding.key);
+            if !existed
+                && self
+                    .removed
+                    .is_removed(&aor, &binding.key, user.login.as_deref(), now)
+            {
+                self.reply(
+                    &key,
+                    &req,
+                    403,
+                    "Forbidden (this device was removed from the account)",
+                    now,
+                );
+                return;
+            }
+            if !existed && user.locked {
+                self.reply(
+                    &key,
+                    &req,
+                    403,
+                    "Forbidden (the extension is locked: no new devices may be added)",
+                    now,
+                );
+                return;
+            }
             match self.location.upsert(&aor, binding, &mut self.flows) {
                 Ok(arm) => {
                     if !existed {
@@ -1089,7 +1128,12 @@ impl Core {
             Caller::User { user, .. } => Some(AorKey::new(user.company_id, &user.ext)),
             Caller::Trunk { .. } => None,
         };
-        if req.from().and_then(|f| f.uri.user).as_deref() != Some(caller_ext.as_str()) {
+        let login = match &caller {
+            Caller::User { user, .. } => user.login.as_deref(),
+            Caller::Trunk { .. } => None,
+        };
+        let from_user = req.from().and_then(|f| f.uri.user);
+        if from_user.as_deref() != Some(caller_ext.as_str()) && from_user.as_deref() != login {
             self.reply(
                 &key,
                 &req,
@@ -1184,6 +1228,8 @@ impl Core {
             outcome: Outcome::Missed,
             status: None,
             answered_device: None,
+            diverted_from: None,
+            diversion: None,
         });
         let Some(aor) = resolved else {
             self.reply(&key, &req, 404, "Not Found (no such extension)", now);

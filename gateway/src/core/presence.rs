@@ -344,6 +344,10 @@ pub struct CallRecord {
     pub outcome: Outcome,
     pub status: Option<u16>,
     pub answered_device: Option<String>,
+    /// The extension a forwarded call was first for (`callee_ext` is whoever it reached),
+    /// and why it was forwarded away from there.
+    pub diverted_from: Option<String>,
+    pub diversion: Option<crate::forwarding::Cause>,
 }
 
 /// How a call ended (the `calls.outcome` column).

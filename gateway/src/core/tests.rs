@@ -31,6 +31,10 @@ fn user(ext: &str) -> SipUser {
         employee_id: ext.parse().unwrap_or(0),
         sip_generation: 0,
         digest: None,
+        locked: false,
+        routing: Default::default(),
+        default_device: None,
+        login: None,
     }
 }
 

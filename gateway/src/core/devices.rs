@@ -1,0 +1,160 @@
+//! Devices as people see them: the list for the devices page, and removing one. A removed
+//! device's registration ends at once; a web app tab's connection is closed so that it
+//! notices, and the same device (the same key, with the same credential) is refused for a
+//! while with a 403 that says why, so it does not simply register again. Logging in anew
+//! (the web app makes a new instance id) or a new device credential is a new device.
+
+use std::collections::BTreeMap;
+
+use centrala_sip::Instant;
+use serde::Serialize;
+use tracing::info;
+use utoipa::ToSchema;
+
+use super::location::{AorKey, device_id};
+use super::{Core, Output};
+
+/// How long a removed device is refused: as long as the web app's credentials live.
+pub const REMOVED_FOR_MS: u64 = crate::sipcred::LIFETIME_SECS as u64 * 1000;
+/// At most this many removed devices are remembered (the oldest go first).
+const MAX_REMOVED: usize = 10_000;
+
+/// What kind of device it is, as far as the gateway can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// The web app in a browser tab.
+    Browser,
+    /// A phone or softphone with a device credential or the SIP password.
+    Phone,
+}
+
+/// One registered device, for the devices page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DeviceInfo {
+    /// Stable id (see [`device_id`]), for removing it or making it the default.
+    pub id: String,
+    pub kind: DeviceKind,
+    pub user_agent: Option<String>,
+    /// `ws`, `wss`, `udp`, `tcp` or `tls`.
+    pub transport: String,
+    /// Where its requests come from (`ip:port`).
+    pub source: String,
+    /// Unix milliseconds.
+    pub registered_ms: i64,
+    pub last_seen_ms: i64,
+    pub expires_ms: i64,
+    /// The device credential's user name it registered with.
+    pub credential: Option<String>,
+}
+
+/// Removed devices, refused until a time.
+#[derive(Debug, Default)]
+pub struct Removed {
+    /// (extension, device key, credential) → until.
+    until: BTreeMap<(AorKey, Box<str>, Option<Box<str>>), Instant>,
+}
+
+impl Removed {
+    pub fn add(&mut self, aor: AorKey, key: Box<str>, login: Option<Box<str>>, until: Instant) {
+        if self.until.len() >= MAX_REMOVED
+            && let Some(oldest) = self
+                .until
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(k, _)| k.clone())
+        {
+            self.until.remove(&oldest);
+        }
+        self.until.insert((aor, key, login), until);
+    }
+
+    pub fn is_removed(
+        &mut self,
+        aor: &AorKey,
+        key: &str,
+        login: Option<&str>,
+        now: Instant,
+    ) -> bool {
+        let k = (
+            aor.clone(),
+            Box::<str>::from(key),
+            login.map(Box::<str>::from),
+        );
+        match self.until.get(&k) {
+            Some(t) if *t > now => true,
+            Some(_) => {
+                self.until.remove(&k);
+                false
+            }
+            None => false,
+        }
+    }
+}
+
+impl Core {
+    /// An extension's registered devices, oldest first.
+    pub fn devices(&self, company: i64, ext: &str, now: Instant) -> Vec<DeviceInfo> {
+        let aor = AorKey::new(company, ext);
+        let mut list: Vec<DeviceInfo> = self
+            .location
+            .bindings(&aor)
+            .iter()
+            .filter(|b| b.expires_at > now)
+            .map(|b| {
+                let (transport, source) = self
+                    .flows
+                    .get(b.flow)
+                    .map(|f| (f.transport.as_str().to_string(), f.peer.to_string()))
+                    .unwrap_or_default();
+                DeviceInfo {
+                    id: device_id(&b.key),
+                    kind: if b.app {
+                        DeviceKind::Browser
+                    } else {
+                        DeviceKind::Phone
+                    },
+                    user_agent: b.user_agent.as_deref().map(str::to_string),
+                    transport,
+                    source,
+                    registered_ms: self.unix_ms(b.since),
+                    last_seen_ms: self.unix_ms(b.seen),
+                    expires_ms: self.unix_ms(b.expires_at),
+                    credential: b.login.as_deref().map(str::to_string),
+                }
+            })
+            .collect();
+        list.sort_by_key(|d| d.registered_ms);
+        list
+    }
+
+    /// Removes the device `id` of an extension: its registration ends now, a web app tab's
+    /// connection is closed (it then hears why at its next REGISTER), and it is refused for
+    /// [`REMOVED_FOR_MS`]. False when there is no such device.
+    pub fn remove_device(&mut self, company: i64, ext: &str, id: &str, now: Instant) -> bool {
+        let aor = AorKey::new(company, ext);
+        let Some(b) = self
+            .location
+            .bindings(&aor)
+            .iter()
+            .find(|b| device_id(&b.key) == id)
+            .cloned()
+        else {
+            return false;
+        };
+        self.location.remove(&aor, &b.key, &mut self.flows);
+        self.removed.add(
+            aor.clone(),
+            b.key.clone(),
+            b.login.clone(),
+            now + REMOVED_FOR_MS,
+        );
+        info!(%aor, device = id, "device removed");
+        // A stream flow that carries nothing else is closed so the device notices at once.
+        if !b.flow.is_udp() && self.flows.get(b.flow).is_some_and(|f| f.aors.is_empty()) {
+            self.out.push_back(Output::Close { flow: b.flow });
+        }
+        self.presence_changed(std::slice::from_ref(&aor), now);
+        true
+    }
+}
