@@ -89,6 +89,13 @@ pub enum CoreInput {
         ext: String,
         reply: tokio::sync::oneshot::Sender<Vec<crate::core::DeviceInfo>>,
     },
+    /// A device credential was revoked (already deleted from the store): the devices that
+    /// registered with it are removed at once.
+    CredentialRevoked {
+        company: i64,
+        ext: String,
+        username: String,
+    },
     /// Remove a device (see [`crate::core::Core::remove_device`]); the reply says whether
     /// there was one.
     RemoveDevice {
@@ -287,6 +294,14 @@ impl Driver {
                 reply,
             } => {
                 let _ = reply.send(self.core.devices(company, &ext, now));
+                return;
+            }
+            CoreInput::CredentialRevoked {
+                company,
+                ext,
+                username,
+            } => {
+                self.core.credential_revoked(company, &ext, &username, now);
                 return;
             }
             CoreInput::RemoveDevice {

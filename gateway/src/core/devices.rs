@@ -157,4 +157,31 @@ impl Core {
         self.presence_changed(std::slice::from_ref(&aor), now);
         true
     }
+
+    /// A device credential was revoked: the devices registered with it go now (and the
+    /// cached credential is forgotten, so it is refused from the next request on).
+    pub fn credential_revoked(&mut self, company: i64, ext: &str, username: &str, now: Instant) {
+        self.cache.account_changed(company, ext);
+        let aor = AorKey::new(company, ext);
+        let flows: Vec<_> = self
+            .location
+            .bindings(&aor)
+            .iter()
+            .filter(|b| b.login.as_deref() == Some(username))
+            .map(|b| b.flow)
+            .collect();
+        if flows.is_empty() {
+            return;
+        }
+        self.location.remove_where(&aor, &mut self.flows, |b| {
+            b.login.as_deref() == Some(username)
+        });
+        info!(%aor, devices = flows.len(), "device credential revoked: its devices removed");
+        for flow in flows {
+            if !flow.is_udp() && self.flows.get(flow).is_some_and(|f| f.aors.is_empty()) {
+                self.out.push_back(Output::Close { flow });
+            }
+        }
+        self.presence_changed(std::slice::from_ref(&aor), now);
+    }
 }
