@@ -1,5 +1,7 @@
 //! The softphone's user agent: registration with digest auth, outbound (RFC 5626) keepalives,
-//! one-to-one calls with CANCEL, BYE and re-INVITE, and the company directory's presence
+//! one-to-one calls with CANCEL, BYE and re-INVITE, call forwarding as the phone system
+//! reports it (181 with History-Info, Diversion, CANCEL with a Reason), and the company
+//! directory's presence
 //! (one RFC 4662 list subscription, see [`UserAgent::subscribe_directory`]). Sans-IO: the browser gives it bytes
 //! from the WebSocket and "now"; it gives back text to send, events for the UI and when to
 //! wake it up.
@@ -92,6 +94,140 @@ pub enum RegistrationState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallHandle(pub u64);
 
+/// Someone a call was forwarded to or from, as the phone system names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    /// The user part of the address: an extension ("102") or a number.
+    pub user: String,
+    /// The display name, when the phone system gave one ("Bob").
+    pub display: Option<String>,
+}
+
+impl Party {
+    /// The party of a name-addr (`"Bob" <sip:102@d;cause=408>;index=1.1`), with its URI's
+    /// `cause` parameter when it has one; `None` without a user part.
+    fn parse(s: &str) -> Option<(Party, Option<u16>)> {
+        let na = NameAddr::parse(s).ok()?;
+        let user = na.uri.user.clone().filter(|u| !u.is_empty())?;
+        let cause = na
+            .uri
+            .params
+            .value("cause")
+            .and_then(|c| c.trim().parse().ok());
+        let display = na.display.filter(|d| !d.trim().is_empty());
+        Some((Party { user, display }, cause))
+    }
+}
+
+/// Why a call was forwarded: the RFC 5806 Diversion `reason`, or the RFC 4458 / RFC 7044
+/// History-Info `cause`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardReason {
+    /// Every call is forwarded (`unconditional`; cause 302).
+    Always,
+    /// Busy (`user-busy`; cause 486).
+    Busy,
+    /// Nobody answered in time (`no-answer`; cause 408).
+    NoAnswer,
+    /// No device is registered (`unavailable`; cause 503).
+    Offline,
+    /// Do not disturb or away (`do-not-disturb`; cause 480).
+    DoNotDisturb,
+    /// Another reason, or none given.
+    Other,
+}
+
+impl ForwardReason {
+    /// From a Diversion header's `reason` parameter (RFC 5806 4).
+    pub fn from_diversion(reason: &str) -> ForwardReason {
+        match reason
+            .trim()
+            .trim_matches('"')
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "unconditional" => ForwardReason::Always,
+            "user-busy" => ForwardReason::Busy,
+            "no-answer" => ForwardReason::NoAnswer,
+            "unavailable" => ForwardReason::Offline,
+            "do-not-disturb" | "away" => ForwardReason::DoNotDisturb,
+            _ => ForwardReason::Other,
+        }
+    }
+
+    /// From a History-Info entry's `cause` URI parameter (RFC 4458).
+    pub fn from_cause(cause: u16) -> ForwardReason {
+        match cause {
+            302 => ForwardReason::Always,
+            486 | 600 => ForwardReason::Busy,
+            408 | 487 => ForwardReason::NoAnswer,
+            503 | 404 => ForwardReason::Offline,
+            480 => ForwardReason::DoNotDisturb,
+            _ => ForwardReason::Other,
+        }
+    }
+}
+
+/// How a call came to us forwarded: from the INVITE's Diversion header (RFC 5806), else its
+/// History-Info (RFC 7044).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diversion {
+    /// Who forwarded it to us: the latest diversion (the topmost Diversion entry).
+    pub from: Party,
+    pub reason: ForwardReason,
+    /// How many times the call was forwarded (the `counter`, at least 1).
+    pub count: u32,
+}
+
+/// Why the registrar refused this device, other than wrong credentials: the reasons of the
+/// Centrala gateway's 403 to a REGISTER. New credentials do not help with any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// This device was removed from the account ("Forbidden (this device was removed from
+    /// the account)"): it is refused for a while, so a new login should be a new device
+    /// (a new instance id).
+    DeviceRemoved,
+    /// The extension is locked: no new devices may be added.
+    ExtensionLocked,
+    /// The extension has as many devices as it may; registering is tried again every minute.
+    TooManyDevices,
+}
+
+impl Refusal {
+    /// The refusal a 403's reason phrase names, if any.
+    pub fn from_reason(reason: &str) -> Option<Refusal> {
+        let r = reason.to_ascii_lowercase();
+        if r.contains("removed") {
+            Some(Refusal::DeviceRemoved)
+        } else if r.contains("locked") {
+            Some(Refusal::ExtensionLocked)
+        } else if r.contains("devices per") || r.contains("too many devices") {
+            Some(Refusal::TooManyDevices)
+        } else {
+            None
+        }
+    }
+
+    /// Words for a person (English; the web app has its own).
+    fn words(self) -> &'static str {
+        match self {
+            Refusal::DeviceRemoved => "This device was removed from the account",
+            Refusal::ExtensionLocked => "The extension is locked: no new devices can be added",
+            Refusal::TooManyDevices => "The extension has as many devices as it may",
+        }
+    }
+}
+
+/// The device id the Centrala gateway shows for a registration with this RFC 5626
+/// `instance_id` (`urn:uuid:…`) and `reg-id` 1, as this user agent registers: the first 8
+/// bytes of SHA-256 of the binding key `<instance>#1`, in hex. The web app compares it with
+/// the devices list to mark "this device".
+pub fn device_id(instance_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(format!("<{instance_id}>#1").as_bytes());
+    h[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The largest body taken from the server: a whole directory's presence (RFC 4662 list,
 /// about 600 bytes a person) comes in one NOTIFY, 3 MB for 5,000 people.
 pub const MAX_INBOUND_BODY: usize = 8 << 20;
@@ -107,10 +243,19 @@ pub enum Event {
         from_user: String,
         from_display: Option<String>,
         sdp: String,
+        /// The call was forwarded to us: by whom, and why.
+        diverted_from: Option<Diversion>,
     },
     /// Our call rings at the other end.
     Ringing {
         call: CallHandle,
+    },
+    /// Our call is being forwarded (181 Call Is Being Forwarded): `to` is the new target,
+    /// the last History-Info entry (`None` when the 181 names none).
+    Forwarded {
+        call: CallHandle,
+        to: Option<Party>,
+        reason: ForwardReason,
     },
     /// Our call was answered; `sdp` is the remote answer.
     Answered {
@@ -131,6 +276,9 @@ pub enum Event {
         call: CallHandle,
         reason: String,
         status: Option<u16>,
+        /// A ringing incoming call was cancelled because another device answered it
+        /// (CANCEL with `Reason: SIP;cause=200`, RFC 3326): not a missed call.
+        answered_elsewhere: bool,
     },
     /// A NOTIFY of the directory subscription: the whole list (`full_state`, the first one
     /// and after every new subscription) or only the people who changed.
@@ -200,6 +348,8 @@ struct Registration {
     removing: bool,
     /// The current `Failed` state is the registrar refusing our credentials.
     auth_refused: bool,
+    /// The current `Failed` state is a refusal new credentials do not help with.
+    refusal: Option<Refusal>,
 }
 
 /// The directory's presence subscription (RFC 6665 subscriber side).
@@ -279,6 +429,7 @@ impl UserAgent {
             refresh_at: None,
             removing: false,
             auth_refused: false,
+            refusal: None,
         };
         let timers = TimerConfig::default();
         UserAgent {
@@ -321,6 +472,20 @@ impl UserAgent {
     /// 403 or 407 after answering the challenge): new ones may help, see `set_credentials`.
     pub fn auth_refused(&self) -> bool {
         self.reg.auth_refused && matches!(self.reg.state, RegistrationState::Failed(_))
+    }
+
+    /// Why the registrar refused this device, when the registration failed for a reason new
+    /// credentials do not help with (the device was removed, the extension is locked...).
+    pub fn refusal(&self) -> Option<Refusal> {
+        self.reg
+            .refusal
+            .filter(|_| matches!(self.reg.state, RegistrationState::Failed(_)))
+    }
+
+    /// This registration's device id, as the gateway's devices list shows it (see
+    /// [`device_id`]).
+    pub fn device_id(&self) -> String {
+        device_id(&self.cfg.instance_id)
     }
 
     /// Replaces the digest username (`None`: `user`) and password for every later
@@ -409,6 +574,7 @@ impl UserAgent {
                     call: call.handle,
                     reason: "Connection to the phone system lost".into(),
                     status: None,
+                    answered_elsewhere: false,
                 });
             }
             call.state = CallState::Ended;
@@ -432,6 +598,7 @@ impl UserAgent {
 
     fn fail_registration(&mut self, reason: &str, auth_refused: bool) {
         self.reg.auth_refused = auth_refused;
+        self.reg.refusal = None;
         self.set_reg_state(RegistrationState::Failed(reason.into()));
     }
 
@@ -564,6 +731,7 @@ impl UserAgent {
                 call: handle,
                 reason: "Not connected to the phone system".into(),
                 status: None,
+                answered_elsewhere: false,
             });
             return handle;
         }
@@ -727,6 +895,18 @@ impl UserAgent {
 
     /// Marks call `i` ended and tells the UI (unless it already knows). `remove` drops it now.
     fn end(&mut self, i: usize, reason: &str, status: Option<u16>, remove: bool) {
+        self.end_with(i, reason, status, remove, false);
+    }
+
+    /// [`Self::end`], saying whether another device answered the call.
+    fn end_with(
+        &mut self,
+        i: usize,
+        reason: &str,
+        status: Option<u16>,
+        remove: bool,
+        answered_elsewhere: bool,
+    ) {
         let handle = self.calls[i].handle;
         let told = matches!(self.calls[i].state, CallState::Ended);
         if !told {
@@ -734,6 +914,7 @@ impl UserAgent {
                 call: handle,
                 reason: reason.to_string(),
                 status,
+                answered_elsewhere,
             });
         }
         if remove {
@@ -869,6 +1050,14 @@ impl UserAgent {
         let state = self.calls[i].state.clone();
         match (state, status) {
             (_, 100) => {}
+            (CallState::Calling, 181) => {
+                let (to, reason) = forwarded_to(&resp);
+                self.events.push_back(Event::Forwarded {
+                    call: self.calls[i].handle,
+                    to,
+                    reason,
+                });
+            }
             (CallState::Calling, 101..=199) if (status == 180 || status == 183) => {
                 self.events.push_back(Event::Ringing {
                     call: self.calls[i].handle,
@@ -968,6 +1157,7 @@ impl UserAgent {
                     401 | 407 | 403 => "The phone system refused the call".to_string(),
                     408 => "No answer".to_string(),
                     487 => "Call cancelled".to_string(),
+                    482 => "Forwarding loop: the call could not be completed".to_string(),
                     _ => format!("Call failed: {} {}", status, resp.reason),
                 };
                 self.end(i, &reason, Some(status), true);
@@ -981,6 +1171,20 @@ impl UserAgent {
 
     fn on_register_response(&mut self, resp: Response, now: Instant) {
         self.reg.key = None;
+        if resp.status == 403
+            && !self.reg.removing
+            && let Some(refusal) = Refusal::from_reason(&resp.reason)
+        {
+            self.reg.auth_refused = false;
+            self.reg.refusal = Some(refusal);
+            if refusal == Refusal::TooManyDevices {
+                // A device may be removed meanwhile.
+                self.reg.refresh_at = Some(now + 60_000);
+            }
+            let words = refusal.words().to_string();
+            self.set_reg_state(RegistrationState::Failed(words));
+            return;
+        }
         match resp.status {
             100..=199 => {}
             200..=299 => {
@@ -1157,6 +1361,7 @@ impl UserAgent {
         self.next_call += 1;
         let from = req.from();
         let sdp = String::from_utf8_lossy(&req.body).into_owned();
+        let diverted_from = diversion_of(&req);
         self.calls.push(Call {
             handle,
             direction: Direction::Incoming,
@@ -1177,6 +1382,7 @@ impl UserAgent {
                 .unwrap_or_else(|| "unknown".into()),
             from_display: from.and_then(|f| f.display),
             sdp,
+            diverted_from,
         });
     }
 
@@ -1199,7 +1405,11 @@ impl UserAgent {
             && self.calls[i].direction == Direction::Incoming
         {
             self.refuse_incoming(i, 487, "Request Terminated", now);
-            self.end(i, "Missed call: the caller hung up", None, true);
+            if completed_elsewhere(&req) {
+                self.end_with(i, "Answered on another device", None, true, true);
+            } else {
+                self.end(i, "Missed call: the caller hung up", None, true);
+            }
         }
     }
 
@@ -1672,6 +1882,99 @@ fn retry_after(v: Option<&str>) -> Option<u64> {
     let v = v?.trim();
     let digits: &str = &v[..v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len())];
     digits.parse().ok()
+}
+
+/// A header's comma-separated entries, commas inside quotes or `<>` left alone (History-Info
+/// and Diversion are not split when parsed).
+fn list_entries<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for v in values {
+        let (mut quoted, mut angle, mut escaped, mut start) = (false, false, false, 0);
+        for (i, c) in v.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                '<' if !quoted => angle = true,
+                '>' if !quoted => angle = false,
+                ',' if !quoted && !angle => {
+                    out.push(v[start..i].trim());
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        out.push(v[start..].trim());
+    }
+    out.retain(|e| !e.is_empty());
+    out
+}
+
+/// A 181's new target: the last History-Info entry, and why (its `cause`).
+fn forwarded_to(resp: &Response) -> (Option<Party>, ForwardReason) {
+    let last = list_entries(resp.headers.all("History-Info"))
+        .into_iter()
+        .rev()
+        .find_map(Party::parse);
+    match last {
+        Some((party, cause)) => (
+            Some(party),
+            cause.map_or(ForwardReason::Other, ForwardReason::from_cause),
+        ),
+        None => (None, ForwardReason::Other),
+    }
+}
+
+/// Who forwarded an incoming INVITE to us: the topmost Diversion entry (RFC 5806: the most
+/// recent), else the History-Info entry before the last (the last is us).
+fn diversion_of(req: &Request) -> Option<Diversion> {
+    if let Some(first) = list_entries(req.headers.all("Diversion")).first() {
+        let na = NameAddr::parse(first).ok();
+        if let Some((from, _)) = Party::parse(first) {
+            let params = na.map(|n| n.params).unwrap_or_default();
+            return Some(Diversion {
+                from,
+                reason: params
+                    .value("reason")
+                    .map_or(ForwardReason::Other, ForwardReason::from_diversion),
+                count: params
+                    .value("counter")
+                    .and_then(|c| c.trim().parse().ok())
+                    .unwrap_or(1)
+                    .max(1),
+            });
+        }
+    }
+    let entries: Vec<(Party, Option<u16>)> = list_entries(req.headers.all("History-Info"))
+        .into_iter()
+        .filter_map(Party::parse)
+        .collect();
+    if entries.len() < 2 {
+        return None;
+    }
+    let (us, cause) = &entries[entries.len() - 1];
+    let (from, _) = &entries[entries.len() - 2];
+    (from.user != us.user).then(|| Diversion {
+        from: from.clone(),
+        reason: cause.map_or(ForwardReason::Other, ForwardReason::from_cause),
+        count: entries.len() as u32 - 1,
+    })
+}
+
+/// Whether a CANCEL says the call was answered elsewhere: `Reason: SIP;cause=200` (RFC 3326).
+fn completed_elsewhere(req: &Request) -> bool {
+    list_entries(req.headers.all("Reason"))
+        .into_iter()
+        .any(|r| {
+            let mut parts = r.split(';');
+            let protocol = parts.next().unwrap_or("").trim();
+            protocol.eq_ignore_ascii_case("SIP")
+                && parts.any(|p| {
+                    p.split_once('=').is_some_and(|(n, v)| {
+                        n.trim().eq_ignore_ascii_case("cause") && v.trim() == "200"
+                    })
+                })
+        })
 }
 
 /// A response that creates or confirms a dialog: Record-Route is copied (RFC 3261 12.1.1), so

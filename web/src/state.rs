@@ -375,6 +375,7 @@ impl AppState {
                 from_user,
                 from_display,
                 sdp,
+                ..
             } => {
                 if self.call.is_some() {
                     return; // the phone service declines it
@@ -407,6 +408,7 @@ impl AppState {
                 call,
                 reason,
                 status,
+                ..
             } => self.on_ended(call, status, EndReason::from_sip(status, reason, None)),
             _ => {}
         }
@@ -1016,6 +1018,7 @@ mod tests {
             from_user: "102".into(),
             from_display: Some("Bob".into()),
             sdp: sdp.into(),
+            diverted_from: None,
         })
     }
 
@@ -1029,6 +1032,7 @@ mod tests {
             call: CallHandle(handle),
             reason: reason.into(),
             status,
+            answered_elsewhere: false,
         })
     }
 
@@ -1798,6 +1802,7 @@ mod tests {
                 from_user: "102".into(),
                 from_display: None,
                 sdp: OFFER_AUDIO.into(),
+                diverted_from: None,
             })],
         );
         assert_eq!(s.call.as_ref().unwrap().peer_name(), Some("Bob"));

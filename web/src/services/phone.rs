@@ -534,6 +534,7 @@ impl Inner {
                 call,
                 reason,
                 status,
+                ..
             } => {
                 let current = self
                     .call
