@@ -545,6 +545,13 @@ impl<F: Clone + PartialEq> Transactions<F> {
             .is_some_and(|s| matches!(s.tx.state, ServerState::Proceeding { .. }))
     }
 
+    /// Whether a server transaction has sent a provisional response and no final one yet.
+    pub fn server_provisional_sent(&self, key: &TxKey) -> bool {
+        self.servers
+            .get(key)
+            .is_some_and(|s| matches!(s.tx.state, ServerState::Proceeding { last: Some(_) }))
+    }
+
     /// Whether a client transaction has had a provisional response (CANCEL may be sent).
     pub fn client_proceeding(&self, key: &TxKey) -> bool {
         self.clients

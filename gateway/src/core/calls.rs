@@ -118,6 +118,40 @@ impl Calls {
         Some(callee)
     }
 
+    /// An unanswered call was forwarded away from `from` (for `cause`) to `to`: `to` rings
+    /// now instead. Returns the parties whose activity changed.
+    pub fn retarget(
+        &mut self,
+        call_id: &str,
+        to: Option<AorKey>,
+        from: &AorKey,
+        cause: crate::forwarding::Cause,
+    ) -> Vec<AorKey> {
+        let Some(call) = self.by_id.get_mut(call_id) else {
+            return Vec::new();
+        };
+        if call.answered {
+            return Vec::new();
+        }
+        let old = std::mem::replace(&mut call.callee, to.clone());
+        if call.record.diverted_from.is_none() {
+            call.record.diverted_from = Some(from.ext.to_string());
+            call.record.diversion = Some(cause);
+        }
+        call.record.callee_ext = to.as_ref().map(|a| a.ext.to_string());
+        call.record.callee_name = None;
+        let mut changed = Vec::with_capacity(2);
+        if let Some(old) = old {
+            self.release(&old, true);
+            changed.push(old);
+        }
+        if let Some(to) = to {
+            self.parties.entry(to.clone()).or_default().ringing += 1;
+            changed.push(to);
+        }
+        changed
+    }
+
     /// Whether the call is known and answered.
     pub fn is_answered(&self, call_id: &str) -> bool {
         self.by_id.get(call_id).is_some_and(|c| c.answered)

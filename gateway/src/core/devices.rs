@@ -48,11 +48,13 @@ pub struct DeviceInfo {
     pub credential: Option<String>,
 }
 
+/// A removed device: its extension, key and the credential it used.
+type RemovedKey = (AorKey, Box<str>, Option<Box<str>>);
+
 /// Removed devices, refused until a time.
 #[derive(Debug, Default)]
 pub struct Removed {
-    /// (extension, device key, credential) → until.
-    until: BTreeMap<(AorKey, Box<str>, Option<Box<str>>), Instant>,
+    until: BTreeMap<RemovedKey, Instant>,
 }
 
 impl Removed {

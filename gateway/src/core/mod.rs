@@ -24,6 +24,7 @@ pub mod calls;
 pub mod devices;
 pub mod dialogs;
 pub mod flows;
+mod forward;
 pub mod location;
 pub mod presence;
 pub mod proxy;
@@ -59,8 +60,8 @@ use calls::Calls;
 use dialogs::{DialogId, Dialogs, Refusal};
 use flows::Flows;
 use location::{Binding, Location, Reach};
-use proxy::{Branch, BranchState, Cancel, Ctx, Kind, Proxy, State};
-use routing::Plan;
+use proxy::{Branch, Cancel, Ctx, Forwarding, Kind, Proxy, State};
+use routing::{Decision, Ringing, Route};
 use timers::Timers;
 
 /// The core's tables are keyed by what peers send (addresses, extensions, branches):
@@ -261,7 +262,7 @@ enum Caller {
 #[derive(Debug, Clone)]
 enum Stage {
     Fresh,
-    Authenticated(Caller),
+    Authenticated(Box<Caller>),
 }
 
 /// A request waiting for a lookup.
@@ -280,7 +281,8 @@ enum Need<T> {
 }
 
 /// What happens to the caller-identity headers of a forwarded request.
-enum Identity {
+#[derive(Debug, Clone)]
+pub enum Identity {
     /// A trusted peer (a trunk) asserts identity itself: pass them on.
     Keep,
     /// Removed (in-dialog requests from clients).
@@ -426,21 +428,6 @@ impl Core {
         while let Some(key) = self.proxy.pop_rung_out(now) {
             self.on_rung_out(key, now);
             self.process(now);
-        }
-    }
-
-    /// An INVITE rang for its whole ring time: its branches are cancelled, and the caller
-    /// gets 480 when they end.
-    fn on_rung_out(&mut self, key: TxKey, now: Instant) {
-        let Some(ctx) = self.proxy.contexts.get_mut(&key) else {
-            return;
-        };
-        if ctx.state == State::Trying && ctx.cancel(Cancel::NoAnswer) {
-            info!(
-                call_id = ctx.request.call_id().unwrap_or_default(),
-                "no answer: ring timeout"
-            );
-            self.cancel_branches(&key, now);
         }
     }
 
@@ -1087,7 +1074,7 @@ impl Core {
 
     fn on_initial(&mut self, key: TxKey, req: Request, flow: FlowId, stage: Stage, now: Instant) {
         let caller = match stage {
-            Stage::Authenticated(c) => c,
+            Stage::Authenticated(c) => *c,
             Stage::Fresh => {
                 let realm = park_or!(
                     self,
@@ -1147,7 +1134,7 @@ impl Core {
             self.reply(&key, &req, 404, "Not Found", now);
             return;
         };
-        let stage = Stage::Authenticated(caller);
+        let stage = Stage::Authenticated(Box::new(caller));
         let host_company = match self.cache.domain(&req.uri.host, now) {
             Cached::Hit(c) => c,
             Cached::Miss(id) => return self.park(id, key, req, flow, stage, now),
@@ -1176,7 +1163,14 @@ impl Core {
                     .and_then(presence::EventKind::from_header)
                     .is_some();
             if served {
-                let Stage::Authenticated(Caller::User { user, realm }) = &stage else {
+                let user_realm = match &stage {
+                    Stage::Authenticated(c) => match &**c {
+                        Caller::User { user, realm } => Some((user, realm)),
+                        Caller::Trunk { .. } => None,
+                    },
+                    Stage::Fresh => None,
+                };
+                let Some((user, realm)) = user_realm else {
                     self.reply(
                         &key,
                         &req,
@@ -1236,141 +1230,44 @@ impl Core {
             self.record_refused(record, 404, now);
             return;
         };
-        if record.is_some() && self.presence.choice(&aor) == Choice::Dnd {
-            info!(from = %caller_ext, to = %aor, "call refused: do not disturb");
-            self.reply(&key, &req, 486, "Busy Here (do not disturb)", now);
-            self.record_refused(record, 486, now);
-            return;
-        }
         let call = record.map(|r| (r, caller_aor));
-        self.proxy_plan(
+        let Some((record, caller_aor)) = call else {
+            // Not a call (MESSAGE, OPTIONS, a SUBSCRIBE for a device): every device of the
+            // extension, no forwarding.
+            let d = Decision::Ring {
+                who: Ringing::Person(aor),
+                ring_ms: RING_TIMEOUT_MS,
+                first_only: None,
+            };
+            self.start_proxy(key, req, flow, d, None, &identity, &caller_ext, None, now);
+            return;
+        };
+        let people = match self.people_for(&aor, now) {
+            Ok(p) => p,
+            Err(id) => return self.park(id, key, req, flow, stage, now),
+        };
+        let mut route = Route::new(people);
+        let decision = route.enter(aor.clone(), &self.world(flow, now));
+        let fwd = Forwarding {
+            route,
+            identity: identity.clone(),
+            rung: Vec::new(),
+            rest_at: None,
+            no_answer_at: now,
+            refuse: None,
+            domain: req.uri.host.to_ascii_lowercase(),
+        };
+        self.start_proxy(
             key,
             req,
             flow,
-            Plan::ring(aor),
+            decision,
+            Some(Box::new(fwd)),
             &identity,
             &caller_ext,
-            call,
+            Some((record, caller_aor)),
             now,
         );
-    }
-
-    /// Carries out a routing plan's first step: every device of its extension rings.
-    #[allow(clippy::too_many_arguments)]
-    fn proxy_plan(
-        &mut self,
-        key: TxKey,
-        req: Request,
-        flow: FlowId,
-        plan: Plan,
-        identity: &Identity,
-        caller: &str,
-        call: Option<(CallRecord, Option<AorKey>)>,
-        now: Instant,
-    ) {
-        let (record, caller_aor) = match call {
-            Some((r, a)) => (Some(r), a),
-            None => (None, None),
-        };
-        let Some(step) = plan.steps.first() else {
-            self.reply(&key, &req, 404, "Not Found", now);
-            return;
-        };
-        let targets: Vec<(Uri, FlowId)> = self
-            .location
-            .bindings(&step.aor)
-            .iter()
-            .filter(|b| b.expires_at > now && b.flow != flow)
-            .filter_map(|b| Some((b.uri()?, b.flow)))
-            .collect();
-        if targets.is_empty() {
-            self.reply(
-                &key,
-                &req,
-                480,
-                "Temporarily Unavailable (nobody is logged in on that extension)",
-                now,
-            );
-            self.record_refused(record, 480, now);
-            return;
-        }
-        let invite = req.method == Method::Invite;
-        let creates_dialogs = matches!(
-            req.method,
-            Method::Invite | Method::Subscribe | Method::Refer
-        );
-        // A device at its dialog limit is not rung: its call could not be routed.
-        let targets: Vec<(Uri, FlowId)> = if creates_dialogs {
-            targets
-                .into_iter()
-                .filter(|(_, f)| self.dialog_room(*f) > 0)
-                .collect()
-        } else {
-            targets
-        };
-        if targets.is_empty() {
-            self.reply(
-                &key,
-                &req,
-                486,
-                "Busy Here (too many calls on that device)",
-                now,
-            );
-            self.record_refused(record, 486, now);
-            return;
-        }
-        if creates_dialogs && self.dialog_room(flow) == 0 {
-            self.reply(
-                &key,
-                &req,
-                503,
-                "Service Unavailable (too many calls on this connection)",
-                now,
-            );
-            self.record_refused(record, 503, now);
-            return;
-        }
-        if invite {
-            self.respond(&key, req.response(100, "Trying"), now);
-            info!(from = %caller, to = %step.aor, call_id = req.call_id().unwrap_or_default(), devices = targets.len(), "call");
-        }
-        if let Some(rec) = record {
-            let callee = step.aor.clone();
-            let mut changed = vec![callee.clone()];
-            changed.extend(caller_aor.clone());
-            if self.calls.start(caller_aor, Some(callee), rec, now) {
-                self.calls_changed(&changed, now);
-            }
-        }
-        let mut ctx = Ctx::new(
-            req,
-            flow,
-            Kind::Initial {
-                creates_dialogs,
-                dialogs: Vec::new(),
-            },
-        );
-        for (uri, bflow) in targets {
-            let bkey = self.forward(
-                &ctx.request,
-                uri,
-                flow,
-                bflow,
-                creates_dialogs,
-                identity,
-                now,
-            );
-            ctx.branches.push(Branch {
-                key: bkey,
-                flow: bflow,
-                state: BranchState::Pending,
-            });
-        }
-        let ring_ms = step.ring_ms;
-        self.proxy.insert(key.clone(), ctx);
-        if invite {
-            self.proxy.ring_until(&key, now + ring_ms);
-        }
     }
 
     /// A request with a To tag: forwarded only inside a dialog we record-routed, from one of
@@ -1412,11 +1309,7 @@ impl Core {
                 ends,
             },
         );
-        ctx.branches.push(Branch {
-            key: bkey,
-            flow: route.to,
-            state: BranchState::Pending,
-        });
+        ctx.branches.push(Branch::new(bkey, route.to));
         self.proxy.insert(key, ctx);
     }
 
@@ -1553,9 +1446,16 @@ impl Core {
         let Some(ctx) = self.proxy.contexts.get_mut(ctx_key) else {
             return;
         };
+        // The other devices show "answered on another device", not a missed call (RFC 3326).
+        let elsewhere = ctx.state == State::Answered;
         for (bkey, bflow) in ctx.take_cancellable() {
             if let Some(sent) = self.tx.client_request(&bkey) {
-                let cancel = cancel_for(sent);
+                let mut cancel = cancel_for(sent);
+                if elsewhere {
+                    cancel
+                        .headers
+                        .push("Reason", "SIP;cause=200;text=\"Call completed elsewhere\"");
+                }
                 let reliable = self.flows.transport_of(bflow).reliable();
                 self.tx.send_request(cancel, bflow, reliable, now);
             }
@@ -1644,7 +1544,26 @@ impl Core {
             _ => {}
         }
         let device = (status / 100 == 2).then(|| answering_device(&resp));
-        let step = ctx.on_response(bi, resp);
+        let was_trying = ctx.state == State::Trying;
+        let mut step = ctx.on_response(bi, resp);
+        // Every device busy or declining: the busy rule may send the call on.
+        if was_trying
+            && ctx.fwd.is_some()
+            && let Some(r) = step.upstream.as_mut()
+            && forward::is_busy(r.status)
+        {
+            match self.reroute(&skey, crate::forwarding::Cause::Busy, now) {
+                forward::Rerouted::Ringing => return,
+                forward::Rerouted::Refused(status, reason) => {
+                    r.status = status;
+                    r.reason = reason;
+                }
+                forward::Rerouted::No => {}
+            }
+        }
+        let Some(ctx) = self.proxy.contexts.get_mut(&skey) else {
+            return;
+        };
         if step.answered {
             info!(
                 call_id = ctx.request.call_id().unwrap_or_default(),
@@ -1867,3 +1786,5 @@ fn mark_received(req: &mut Request, peer: SocketAddr) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_routing;

@@ -8,9 +8,10 @@ use centrala_sip::Instant;
 use centrala_sip::message::{Method, Request, Response};
 use centrala_sip::transaction::TxKey;
 
-use super::HashMap;
 use super::dialogs::DialogId;
 use super::flows::FlowId;
+use super::routing::Route;
+use super::{HashMap, Identity};
 
 /// How far one branch got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,37 @@ pub struct Branch {
     pub key: TxKey,
     pub flow: FlowId,
     pub state: BranchState,
+    /// Rung before the call was forwarded on: being cancelled, its refusals do not count.
+    pub superseded: bool,
+}
+
+impl Branch {
+    pub fn new(key: TxKey, flow: FlowId) -> Branch {
+        Branch {
+            key,
+            flow,
+            state: BranchState::Pending,
+            superseded: false,
+        }
+    }
+}
+
+/// An INVITE's forwarding state: its route (see [`Route`]) and what the proxy did of it.
+#[derive(Debug)]
+pub struct Forwarding {
+    pub route: Route,
+    /// How the caller is presented to every branch (kept when forwarded).
+    pub identity: Identity,
+    /// The devices rung in the current step (their keys), so that the rest join once.
+    pub rung: Vec<Box<str>>,
+    /// When the default device has rung alone long enough and the rest join.
+    pub rest_at: Option<Instant>,
+    /// When the current step has rung long enough.
+    pub no_answer_at: Instant,
+    /// The final status and reason when the branches end (a loop found mid-call).
+    pub refuse: Option<(u16, String)>,
+    /// The company's SIP domain, for History-Info and Diversion URIs.
+    pub domain: String,
 }
 
 /// Why the branches are being cancelled.
@@ -81,6 +113,8 @@ pub struct Ctx {
     pub kind: Kind,
     /// When an INVITE still ringing gives up (in [`Proxy`]'s ringing set while `Some`).
     ring_at: Option<Instant>,
+    /// A call to a person: their forwarding rules and ring strategy.
+    pub fwd: Option<Box<Forwarding>>,
 }
 
 impl Ctx {
@@ -93,6 +127,19 @@ impl Ctx {
             state: State::Trying,
             kind,
             ring_at: None,
+            fwd: None,
+        }
+    }
+
+    /// The call moves on (forwarded): the branches out now are superseded and the next ones
+    /// decide the outcome.
+    pub fn supersede(&mut self) {
+        for b in &mut self.branches {
+            b.superseded = true;
+        }
+        self.best = None;
+        if self.state == State::Completed {
+            self.state = State::Trying;
         }
     }
 
@@ -129,9 +176,10 @@ impl Ctx {
         if !self.is_invite() {
             return Vec::new();
         }
+        let all = self.state != State::Trying;
         self.branches
             .iter_mut()
-            .filter(|b| b.state == BranchState::Proceeding)
+            .filter(|b| b.state == BranchState::Proceeding && (all || b.superseded))
             .map(|b| {
                 b.state = BranchState::Cancelling;
                 (b.key.clone(), b.flow)
@@ -150,8 +198,10 @@ impl Ctx {
                 if first {
                     branch.state = BranchState::Proceeding;
                 }
+                let superseded = branch.superseded;
                 let stopping = matches!(self.state, State::Cancelling(_))
-                    || (self.final_sent() && self.is_invite());
+                    || (self.final_sent() && self.is_invite())
+                    || superseded;
                 if stopping {
                     // A branch we could not cancel before its provisional: cancel it now.
                     Step {
@@ -183,10 +233,11 @@ impl Ctx {
             }
             _ => {
                 branch.state = BranchState::Done;
-                let better = self
-                    .best
-                    .as_ref()
-                    .is_none_or(|b| rank(status) < rank(b.status));
+                let better = !branch.superseded
+                    && self
+                        .best
+                        .as_ref()
+                        .is_none_or(|b| rank(status) < rank(b.status));
                 if better {
                     self.best = Some(resp);
                 }
@@ -197,7 +248,10 @@ impl Ctx {
                     .best
                     .take()
                     .unwrap_or_else(|| self.request.response(408, "Request Timeout"));
-                if self.state == State::Cancelling(Cancel::NoAnswer) {
+                if let Some((status, reason)) = self.fwd.as_ref().and_then(|f| f.refuse.clone()) {
+                    best.status = status;
+                    best.reason = reason;
+                } else if self.state == State::Cancelling(Cancel::NoAnswer) {
                     best.status = 480;
                     best.reason = "Temporarily Unavailable (no answer)".into();
                 }
@@ -292,6 +346,14 @@ impl Proxy {
             ctx.ring_at = None;
         }
         Some(key)
+    }
+
+    /// A branch added to a context already in.
+    pub fn add_branch(&mut self, key: &TxKey, branch: Branch) {
+        if let Some(ctx) = self.contexts.get_mut(key) {
+            self.branch_of.insert(branch.key.clone(), key.clone());
+            ctx.branches.push(branch);
+        }
     }
 
     pub fn insert(&mut self, key: TxKey, ctx: Ctx) {

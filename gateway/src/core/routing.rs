@@ -1,51 +1,309 @@
-//! Routing: what a dialled string reaches, as a typed plan the proxy carries out. Today a plan
-//! rings every device of one extension at once until someone answers or the ring time is up;
-//! forwarding on busy / no answer and hunting groups add steps and fallbacks here.
+//! Routing: what a dialled string reaches, and where a call goes from there. A [`Route`] is
+//! the callee's forwarding rules and ring strategy (and those of whom they lead to), read
+//! when the call starts; it decides, without IO, who rings, when a call moves on (busy, no
+//! answer, offline, do not disturb), and when forwarding runs in a circle. The proxy carries
+//! its decisions out.
+
+use std::sync::Arc;
 
 use centrala_sip::Instant;
 
 use crate::accounts::{DEFAULT_COMPANY, normalize_number};
+use crate::forwarding::{Cause, Routing, Strategy, Target};
+
+use super::HashMap;
+use super::presence::Choice;
 
 use super::cache::{Cache, Cached};
 use super::location::AorKey;
 
 /// How long an unanswered call rings before the caller hears "no answer".
 pub const RING_TIMEOUT_MS: u64 = 120_000;
+/// A call is forwarded at most this many times (a longer chain is refused as a loop would be).
+pub const MAX_HOPS: usize = 5;
 
-/// Who rings, for how long.
+/// What the plan needs to know of one person, read when the call starts.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub name: String,
+    pub routing: Arc<Routing>,
+    pub default_device: Option<Box<str>>,
+}
+
+/// What the plan asks of the rest of the core (registrations and statuses are live).
+pub trait World {
+    /// Whether `aor` has a device to ring.
+    fn reachable(&self, aor: &AorKey) -> bool;
+    fn choice(&self, aor: &AorKey) -> Choice;
+}
+
+/// One forwarding step: away from `from`, for `cause`, to `to`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    pub aor: AorKey,
-    /// Ring every device of `aor` at once for this long.
-    pub ring_ms: u64,
+pub struct Hop {
+    pub from: AorKey,
+    pub cause: Cause,
+    pub to: Vec<AorKey>,
 }
 
-/// What the caller hears when every step is over unanswered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fallback {
-    /// The best final response of the branches (busy beats no answer), and 480 when the ring
-    /// time ran out.
-    BestResponse,
-}
-
-/// A call's route.
+/// Who rings now.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
-    pub steps: Vec<Step>,
-    pub fallback: Fallback,
+pub enum Ringing {
+    /// A person's devices, by their ring strategy; their busy and no-answer rules apply.
+    Person(AorKey),
+    /// A group's members' devices at once (their own rules do not apply).
+    Group(Vec<AorKey>),
 }
 
-impl Plan {
-    /// Ring one extension's devices.
-    pub fn ring(aor: AorKey) -> Plan {
-        Plan {
-            steps: vec![Step {
-                aor,
-                ring_ms: RING_TIMEOUT_MS,
-            }],
-            fallback: Fallback::BestResponse,
+impl Ringing {
+    pub fn aors(&self) -> Vec<AorKey> {
+        match self {
+            Ringing::Person(a) => vec![a.clone()],
+            Ringing::Group(v) => v.clone(),
         }
     }
+}
+
+/// What happens next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Ring `who` for `ring_ms`; with a default-first strategy only the default device
+    /// (`first_only`: its id, and for how many ms) rings before the rest join.
+    Ring {
+        who: Ringing,
+        ring_ms: u64,
+        first_only: Option<(Box<str>, u64)>,
+    },
+    /// End the call with this status.
+    Refuse { status: u16, reason: String },
+}
+
+/// A call's route: the people it may reach, where it has been, and who rings now.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub people: HashMap<AorKey, Person>,
+    /// The people whose rules were applied, in order (a second visit is a loop).
+    pub visited: Vec<AorKey>,
+    pub hops: Vec<Hop>,
+    pub ringing: Option<Ringing>,
+}
+
+impl Route {
+    pub fn new(people: HashMap<AorKey, Person>) -> Route {
+        Route {
+            people,
+            visited: Vec::new(),
+            hops: Vec::new(),
+            ringing: None,
+        }
+    }
+
+    /// Everyone a call to `aor` may reach through forwarding (each once), breadth first,
+    /// up to [`MAX_HOPS`] steps: `known` gives a person's routing when it is at hand.
+    pub fn reach<'a>(
+        aor: &AorKey,
+        mut known: impl FnMut(&AorKey) -> Option<&'a Routing>,
+    ) -> Vec<AorKey> {
+        let mut seen = vec![aor.clone()];
+        let mut frontier = vec![aor.clone()];
+        for _ in 0..=MAX_HOPS {
+            let mut next = Vec::new();
+            for a in &frontier {
+                let Some(r) = known(a) else { continue };
+                for ext in r.extensions() {
+                    let b = AorKey::new(a.company, ext);
+                    if !seen.contains(&b) {
+                        seen.push(b.clone());
+                        next.push(b);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        seen
+    }
+
+    /// The call arrives for `aor`: its always, unavailable and offline rules are followed
+    /// (and those of whom they lead to), and the decision is where it rings.
+    pub fn enter(&mut self, aor: AorKey, world: &impl World) -> Decision {
+        let mut aor = aor;
+        loop {
+            if self.visited.contains(&aor) {
+                return self.looped(&aor);
+            }
+            self.visited.push(aor.clone());
+            let routing = self.routing(&aor);
+            let choice = world.choice(&aor);
+            let mut cause_target = None;
+            if let Some(t) = deliverable(routing.always.as_ref()) {
+                cause_target = Some((Cause::Always, t.clone()));
+            } else if matches!(choice, Choice::Dnd | Choice::Away)
+                && let Some(t) = deliverable(routing.unavailable.as_ref())
+            {
+                cause_target = Some((Cause::Unavailable, t.clone()));
+            } else if choice == Choice::Dnd {
+                return Decision::Refuse {
+                    status: 486,
+                    reason: "Busy Here (do not disturb)".into(),
+                };
+            } else if !world.reachable(&aor) {
+                match deliverable(routing.offline.as_ref()) {
+                    Some(t) => cause_target = Some((Cause::Offline, t.clone())),
+                    None => {
+                        return Decision::Refuse {
+                            status: 480,
+                            reason:
+                                "Temporarily Unavailable (nobody is logged in on that extension)"
+                                    .into(),
+                        };
+                    }
+                }
+            }
+            match cause_target {
+                None => return self.ring_person(aor, &routing),
+                Some((cause, target)) => match self.hop(&aor, cause, &target, world) {
+                    Next::Person(b) => aor = b,
+                    Next::Done(d) => return d,
+                },
+            }
+        }
+    }
+
+    /// Every device of the person ringing now was busy or declined: their busy rule, if any.
+    pub fn on_busy(&mut self, world: &impl World) -> Option<Decision> {
+        self.after(
+            world,
+            |r| deliverable(r.busy.as_ref()).cloned(),
+            Cause::Busy,
+        )
+    }
+
+    /// Nobody answered in time: the no-answer rule of the person ringing now, if any.
+    pub fn on_no_answer(&mut self, world: &impl World) -> Option<Decision> {
+        self.after(
+            world,
+            |r| {
+                r.no_answer
+                    .as_ref()
+                    .and_then(|n| deliverable(Some(&n.target)).cloned())
+            },
+            Cause::NoAnswer,
+        )
+    }
+
+    fn after(
+        &mut self,
+        world: &impl World,
+        rule: impl Fn(&Routing) -> Option<Target>,
+        cause: Cause,
+    ) -> Option<Decision> {
+        let Some(Ringing::Person(aor)) = self.ringing.clone() else {
+            return None;
+        };
+        let target = rule(&self.routing(&aor))?;
+        Some(match self.hop(&aor, cause, &target, world) {
+            Next::Person(b) => self.enter(b, world),
+            Next::Done(d) => d,
+        })
+    }
+
+    fn hop(&mut self, from: &AorKey, cause: Cause, target: &Target, world: &impl World) -> Next {
+        let to: Vec<AorKey> = match target {
+            Target::Extension { ext } => vec![AorKey::new(from.company, ext)],
+            Target::Group { exts } => exts.iter().map(|e| AorKey::new(from.company, e)).collect(),
+            _ => Vec::new(),
+        };
+        self.hops.push(Hop {
+            from: from.clone(),
+            cause,
+            to: to.clone(),
+        });
+        if self.hops.len() > MAX_HOPS {
+            return Next::Done(Decision::Refuse {
+                status: 482,
+                reason: format!(
+                    "Loop Detected (calls to {} are forwarded more than {MAX_HOPS} times)",
+                    self.visited[0].ext
+                ),
+            });
+        }
+        match target {
+            Target::Group { .. } => {
+                let members: Vec<AorKey> = to
+                    .into_iter()
+                    .filter(|a| !self.visited.contains(a) && world.reachable(a))
+                    .collect();
+                if members.is_empty() {
+                    return Next::Done(Decision::Refuse {
+                        status: 480,
+                        reason: "Temporarily Unavailable (nobody of the group is logged in)".into(),
+                    });
+                }
+                self.ringing = Some(Ringing::Group(members.clone()));
+                Next::Done(Decision::Ring {
+                    who: Ringing::Group(members),
+                    ring_ms: RING_TIMEOUT_MS,
+                    first_only: None,
+                })
+            }
+            _ => Next::Person(to.into_iter().next().expect("an extension target")),
+        }
+    }
+
+    fn ring_person(&mut self, aor: AorKey, routing: &Routing) -> Decision {
+        let ring_ms = routing
+            .no_answer
+            .as_ref()
+            .filter(|n| n.target.deliverable())
+            .map_or(RING_TIMEOUT_MS, |n| u64::from(n.after_secs) * 1000);
+        let first_only = match (routing.strategy, self.default_device(&aor)) {
+            (Strategy::DefaultFirst, Some(d)) => Some((d, routing.ring_first_ms())),
+            _ => None,
+        };
+        self.ringing = Some(Ringing::Person(aor.clone()));
+        Decision::Ring {
+            who: Ringing::Person(aor),
+            ring_ms,
+            first_only,
+        }
+    }
+
+    fn looped(&self, aor: &AorKey) -> Decision {
+        Decision::Refuse {
+            status: 482,
+            reason: format!(
+                "Loop Detected (calls to {} are forwarded in a circle through {})",
+                self.visited[0].ext, aor.ext
+            ),
+        }
+    }
+
+    fn routing(&self, aor: &AorKey) -> Arc<Routing> {
+        self.people
+            .get(aor)
+            .map(|p| p.routing.clone())
+            .unwrap_or_default()
+    }
+
+    fn default_device(&self, aor: &AorKey) -> Option<Box<str>> {
+        self.people.get(aor)?.default_device.clone()
+    }
+
+    /// A person's display name, if known.
+    pub fn name(&self, aor: &AorKey) -> Option<&str> {
+        self.people.get(aor).map(|p| p.name.as_str())
+    }
+}
+
+enum Next {
+    Person(AorKey),
+    Done(Decision),
+}
+
+fn deliverable(t: Option<&Target>) -> Option<&Target> {
+    t.filter(|t| t.deliverable())
 }
 
 /// What a dialled string reaches: an extension of `company`, or one of its public numbers

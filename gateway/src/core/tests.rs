@@ -11,14 +11,14 @@ use centrala_sip::message::{Message, Request, Response, parse_datagram};
 
 use super::*;
 
-const DOMAIN: &str = "d.example";
+pub(super) const DOMAIN: &str = "d.example";
 const WS_PEER: &str = "192.0.2.50:40000";
 
-fn password(ext: &str) -> String {
+pub(super) fn password(ext: &str) -> String {
     format!("pw-{ext}")
 }
 
-fn user(ext: &str) -> SipUser {
+pub(super) fn user(ext: &str) -> SipUser {
     let pw = password(ext);
     SipUser {
         company_id: 1,
@@ -40,29 +40,29 @@ fn user(ext: &str) -> SipUser {
 
 /// Where the core sent something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Dest {
+pub(super) enum Dest {
     Flow(u64),
     Udp(SocketAddr),
 }
 
-struct World {
-    core: Core,
-    now: Instant,
-    users: HashMap<String, SipUser>,
+pub(super) struct World {
+    pub core: Core,
+    pub now: Instant,
+    pub users: HashMap<String, SipUser>,
     /// Extensions whose lookups are held (a slow database) until released.
     hold: HashSet<String>,
     held: Vec<(LookupId, Query)>,
     lookups: Vec<Query>,
     inbox: HashMap<Dest, Vec<Message>>,
-    closed: Vec<u64>,
+    pub closed: Vec<u64>,
     cseq: u32,
     /// Call records and presence choices the core asked to store.
-    records: Vec<CallRecord>,
+    pub records: Vec<CallRecord>,
     saved: Vec<(i64, String, Choice)>,
 }
 
 impl World {
-    fn new() -> World {
+    pub(super) fn new() -> World {
         World::with(|_| {})
     }
 
@@ -103,7 +103,7 @@ impl World {
     /// Carries out the core's outputs; lookups are answered at once unless held. Like the
     /// driver, it lets the core go on at once when it asks to be woken now (a fan-out in
     /// slices).
-    fn step(&mut self) {
+    pub(super) fn step(&mut self) {
         self.drain();
         while self.core.poll_timeout().is_some_and(|t| t <= self.now)
             && self.core.presence.ready_since.is_some()
@@ -191,7 +191,7 @@ impl World {
     }
 
     /// Moves time on by `ms`, firing every deadline on the way.
-    fn advance(&mut self, ms: u64) {
+    pub(super) fn advance(&mut self, ms: u64) {
         let end = self.now + ms;
         while let Some(t) = self.core.poll_timeout().filter(|&t| t <= end) {
             self.now = self.now.max(t);
@@ -201,7 +201,7 @@ impl World {
         self.now = end;
     }
 
-    fn connect(&mut self, flow: u64) {
+    pub(super) fn connect(&mut self, flow: u64) {
         let input = Input::Connected {
             flow: FlowId(flow),
             peer: WS_PEER.parse().unwrap(),
@@ -217,7 +217,7 @@ impl World {
         self.step();
     }
 
-    fn send(&mut self, to: Dest, text: &str) {
+    pub(super) fn send(&mut self, to: Dest, text: &str) {
         let text = text.replace("\r\n", "\n").replace('\n', "\r\n");
         let message = parse_datagram(text.as_bytes()).expect("test sends valid SIP");
         let input = match to {
@@ -235,7 +235,7 @@ impl World {
         self.inbox.remove(&at).unwrap_or_default()
     }
 
-    fn responses(&mut self, at: Dest) -> Vec<Response> {
+    pub(super) fn responses(&mut self, at: Dest) -> Vec<Response> {
         self.take(at)
             .into_iter()
             .filter_map(|m| match m {
@@ -245,7 +245,7 @@ impl World {
             .collect()
     }
 
-    fn requests(&mut self, at: Dest) -> Vec<Request> {
+    pub(super) fn requests(&mut self, at: Dest) -> Vec<Request> {
         self.take(at)
             .into_iter()
             .filter_map(|m| match m {
@@ -260,7 +260,7 @@ impl World {
         self.cseq
     }
 
-    fn register_text(
+    pub(super) fn register_text(
         &mut self,
         at: Dest,
         ext: &str,
@@ -280,7 +280,13 @@ impl World {
 
     /// Registers `ext` from `at` with `contact` (401, then the digest answer); the final
     /// response.
-    fn register_with(&mut self, at: Dest, ext: &str, contact: &str, expires: u32) -> Response {
+    pub(super) fn register_with(
+        &mut self,
+        at: Dest,
+        ext: &str,
+        contact: &str,
+        expires: u32,
+    ) -> Response {
         let text = self.register_text(at, ext, contact, expires, "");
         self.send(at, &text);
         let r = self.responses(at).pop().expect("an answer to REGISTER");
@@ -306,7 +312,7 @@ impl World {
         self.responses(at).pop().expect("an answer to REGISTER")
     }
 
-    fn register(&mut self, flow: u64, ext: &str) {
+    pub(super) fn register(&mut self, flow: u64, ext: &str) {
         let contact = format!("<sip:{ext}x{flow}@c{flow}.invalid;transport=ws>");
         let r = self.register_with(Dest::Flow(flow), ext, &contact, 600);
         assert_eq!(r.status, 200, "{}", r.reason);
@@ -321,7 +327,7 @@ impl World {
 
     /// `from` on `flow` calls `to`: 407, then the INVITE with credentials. Returns what the
     /// caller got so far.
-    fn call(&mut self, flow: u64, from: &str, to: &str, call: &str) -> Vec<Response> {
+    pub(super) fn call(&mut self, flow: u64, from: &str, to: &str, call: &str) -> Vec<Response> {
         let text = self.invite_text(flow, from, to, call, "");
         self.send(Dest::Flow(flow), &text);
         let r = self.responses(Dest::Flow(flow));
@@ -431,7 +437,7 @@ impl World {
     }
 
     /// The callee on `flow` answers `invite` with `status` (tag `tag`).
-    fn answer_invite(&mut self, flow: u64, invite: &Request, status: u16, tag: &str) {
+    pub(super) fn answer_invite(&mut self, flow: u64, invite: &Request, status: u16, tag: &str) {
         let mut r = invite.response(status, "X");
         r.set_to_tag(tag);
         for rr in invite.headers.all("Record-Route") {

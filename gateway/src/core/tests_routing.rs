@@ -1,0 +1,610 @@
+//! Personal call routing on virtual time: forwarding rules, ring strategies, loops, devices
+//! (lock, removal, credentials). Uses the `World` of `tests.rs`.
+
+use std::sync::Arc;
+
+use crate::forwarding::{Cause, NoAnswer, Routing, Strategy, Target};
+
+use super::tests::{DOMAIN, Dest, World, password};
+use super::*;
+
+fn ext(e: &str) -> Target {
+    Target::Extension { ext: e.into() }
+}
+
+fn set(w: &mut World, who: &str, r: Routing) {
+    w.users.get_mut(who).unwrap().routing = Arc::new(r);
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: who.into(),
+            drop: Registrations::Keep,
+        },
+        w.now,
+    );
+}
+
+fn statuses(r: &[Response]) -> Vec<u16> {
+    r.iter().map(|r| r.status).collect()
+}
+
+fn invite_at(w: &mut World, flow: u64) -> Request {
+    w.requests(Dest::Flow(flow))
+        .into_iter()
+        .find(|r| r.method == Method::Invite)
+        .unwrap_or_else(|| panic!("an INVITE rings flow {flow}"))
+}
+
+#[test]
+fn no_answer_forwards_after_n_seconds_keeping_the_caller_and_saying_from_whom() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    w.register(3, "103");
+    set(
+        &mut w,
+        "102",
+        Routing {
+            no_answer: Some(NoAnswer {
+                after_secs: 5,
+                target: ext("103"),
+            }),
+            ..Routing::default()
+        },
+    );
+    assert_eq!(statuses(&w.call(1, "101", "102", "na")), [100]);
+    let inv2 = invite_at(&mut w, 2);
+    w.answer_invite(2, &inv2, 180, "d2");
+    w.responses(Dest::Flow(1));
+    w.advance(4_999);
+    assert!(w.requests(Dest::Flow(3)).is_empty(), "103 waits its turn");
+    w.advance(2);
+    let cancel = w.requests(Dest::Flow(2)).pop().expect("102 stops ringing");
+    assert_eq!(cancel.method, Method::Cancel);
+    let got = w.responses(Dest::Flow(1));
+    assert_eq!(statuses(&got), [181], "the caller hears of the forwarding");
+    let hi: Vec<&str> = got[0].headers.all("History-Info").collect();
+    assert_eq!(hi.len(), 2, "{hi:?}");
+    assert!(
+        hi[1].contains("\"User 103\" <sip:103@d.example;cause=408>;index=1.1"),
+        "{hi:?}"
+    );
+    let inv3 = invite_at(&mut w, 3);
+    assert!(inv3.uri.to_string().contains("c3.invalid"));
+    let div = inv3.headers.get("Diversion").expect("Diversion");
+    assert!(
+        div.contains("<sip:102@d.example>;reason=no-answer"),
+        "{div}"
+    );
+    assert!(
+        inv3.headers.get("From").unwrap().contains("sip:101@"),
+        "the caller stays"
+    );
+    assert!(
+        inv3.headers
+            .get("P-Asserted-Identity")
+            .unwrap()
+            .contains("101"),
+        "the caller's identity stays"
+    );
+    // 102's 487 does not end the call; 103 answers it.
+    w.answer_invite(2, &inv2, 487, "d2");
+    assert!(statuses(&w.responses(Dest::Flow(1))).is_empty());
+    w.answer_invite(3, &inv3, 200, "d3");
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))), [200]);
+}
+
+#[test]
+fn a_forwarded_call_is_recorded_for_both_and_ring_out_is_480() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    w.register(3, "103");
+    set(
+        &mut w,
+        "102",
+        Routing {
+            no_answer: Some(NoAnswer {
+                after_secs: 5,
+                target: ext("103"),
+            }),
+            ..Routing::default()
+        },
+    );
+    w.call(1, "101", "102", "rec");
+    let inv2 = invite_at(&mut w, 2);
+    w.answer_invite(2, &inv2, 180, "d2");
+    w.advance(5_001);
+    let inv3 = invite_at(&mut w, 3);
+    w.answer_invite(3, &inv3, 180, "d3");
+    w.answer_invite(2, &inv2, 487, "d2");
+    // 103 has no rule: it rings for the full ring time, then the caller hears 480.
+    w.advance(RING_TIMEOUT_MS + 1);
+    let cancel = w.requests(Dest::Flow(3)).pop().expect("103 cancelled");
+    assert_eq!(cancel.method, Method::Cancel);
+    w.answer_invite(3, &inv3, 487, "d3");
+    let last = w.responses(Dest::Flow(1)).pop().unwrap();
+    assert_eq!(last.status, 480, "{}", last.reason);
+    let rec = w.records.last().expect("a record");
+    assert_eq!(rec.callee_ext.as_deref(), Some("103"));
+    assert_eq!(rec.diverted_from.as_deref(), Some("102"));
+    assert_eq!(rec.diversion, Some(Cause::NoAnswer));
+    assert_eq!(rec.outcome, Outcome::Missed);
+    assert_eq!(w.core.stats().proxy_contexts, 0);
+}
+
+#[test]
+fn busy_and_declined_forward_on_busy() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    w.register(3, "103");
+    set(
+        &mut w,
+        "102",
+        Routing {
+            busy: Some(ext("103")),
+            ..Routing::default()
+        },
+    );
+    for (call, status) in [("busy1", 486), ("busy2", 603)] {
+        w.call(1, "101", "102", call);
+        let inv2 = invite_at(&mut w, 2);
+        w.answer_invite(2, &inv2, status, "d2");
+        assert_eq!(statuses(&w.responses(Dest::Flow(1))), [181], "{status}");
+        let inv3 = invite_at(&mut w, 3);
+        assert!(
+            inv3.headers
+                .get("Diversion")
+                .unwrap()
+                .contains("reason=user-busy"),
+            "{status}"
+        );
+        w.answer_invite(3, &inv3, 200, "d3");
+        assert_eq!(statuses(&w.responses(Dest::Flow(1))), [200]);
+    }
+    // Without the rule, busy is busy.
+    set(&mut w, "102", Routing::default());
+    w.call(1, "101", "102", "busy3");
+    let inv2 = invite_at(&mut w, 2);
+    w.answer_invite(2, &inv2, 486, "d2");
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))), [486]);
+    assert!(w.requests(Dest::Flow(3)).is_empty());
+}
+
+#[test]
+fn offline_always_and_do_not_disturb_forward_at_once() {
+    let mut w = World::new();
+    for f in [1, 3] {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(3, "103");
+    // 102 has no device: the offline rule.
+    set(
+        &mut w,
+        "102",
+        Routing {
+            offline: Some(ext("103")),
+            ..Routing::default()
+        },
+    );
+    assert_eq!(statuses(&w.call(1, "101", "102", "off")), [100, 181]);
+    let inv3 = invite_at(&mut w, 3);
+    assert!(
+        inv3.headers
+            .get("Diversion")
+            .unwrap()
+            .contains("reason=unavailable")
+    );
+    w.answer_invite(3, &inv3, 486, "d3");
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))), [486]);
+    // Without it, nobody is logged in.
+    set(&mut w, "102", Routing::default());
+    let got = w.call(1, "101", "102", "off2");
+    assert_eq!(got.last().unwrap().status, 480);
+    // Always: 104's own devices do not ring.
+    w.connect(4);
+    w.register(4, "104");
+    set(
+        &mut w,
+        "104",
+        Routing {
+            always: Some(ext("103")),
+            ..Routing::default()
+        },
+    );
+    assert_eq!(statuses(&w.call(1, "101", "104", "alw")), [100, 181]);
+    assert!(w.requests(Dest::Flow(4)).is_empty());
+    let inv3 = invite_at(&mut w, 3);
+    assert!(
+        inv3.headers
+            .get("Diversion")
+            .unwrap()
+            .contains("reason=unconditional")
+    );
+    w.answer_invite(3, &inv3, 486, "d3");
+    w.responses(Dest::Flow(1));
+    // Do not disturb or away with the unavailable rule: forwarded; DND without: busy.
+    set(
+        &mut w,
+        "104",
+        Routing {
+            unavailable: Some(ext("103")),
+            ..Routing::default()
+        },
+    );
+    for (choice, call) in [(Choice::Away, "away"), (Choice::Dnd, "dnd")] {
+        w.core.handle(
+            Input::PresenceChoice {
+                company: 1,
+                ext: "104".into(),
+                choice,
+            },
+            w.now,
+        );
+        assert_eq!(
+            statuses(&w.call(1, "101", "104", call)),
+            [100, 181],
+            "{choice:?}"
+        );
+        assert!(w.requests(Dest::Flow(4)).is_empty(), "{choice:?}");
+        let inv3 = invite_at(&mut w, 3);
+        assert!(
+            inv3.headers
+                .get("Diversion")
+                .unwrap()
+                .contains("do-not-disturb")
+        );
+        w.answer_invite(3, &inv3, 486, "d3");
+        w.responses(Dest::Flow(1));
+    }
+    set(&mut w, "104", Routing::default());
+    let got = w.call(1, "101", "104", "dnd-busy");
+    assert_eq!(got.last().unwrap().status, 486);
+    // External numbers and voicemail are not delivered yet: the rule is skipped.
+    set(
+        &mut w,
+        "104",
+        Routing {
+            unavailable: Some(Target::Voicemail),
+            ..Routing::default()
+        },
+    );
+    let got = w.call(1, "101", "104", "vm");
+    assert_eq!(got.last().unwrap().status, 486);
+}
+
+#[test]
+fn forwarding_loops_end_with_482_instead_of_spinning() {
+    let mut w = World::new();
+    for f in 1..=4 {
+        w.connect(f);
+    }
+    for (f, e) in [(1, "101"), (2, "102"), (3, "103"), (4, "104")] {
+        w.register(f, e);
+    }
+    set(
+        &mut w,
+        "102",
+        Routing {
+            always: Some(ext("103")),
+            ..Routing::default()
+        },
+    );
+    set(
+        &mut w,
+        "103",
+        Routing {
+            always: Some(ext("102")),
+            ..Routing::default()
+        },
+    );
+    let got = w.call(1, "101", "102", "loop1");
+    let last = got.last().unwrap();
+    assert_eq!(last.status, 482, "{}", last.reason);
+    assert!(last.reason.contains("Loop"), "{}", last.reason);
+    assert!(w.requests(Dest::Flow(2)).is_empty() && w.requests(Dest::Flow(3)).is_empty());
+    // A longer one, on no answer: 102 → 103 → 104 → 102.
+    let na = |t: &str| Routing {
+        no_answer: Some(NoAnswer {
+            after_secs: 5,
+            target: ext(t),
+        }),
+        ..Routing::default()
+    };
+    set(&mut w, "102", na("103"));
+    set(&mut w, "103", na("104"));
+    set(&mut w, "104", na("102"));
+    w.call(1, "101", "102", "loop2");
+    let mut invites = Vec::new();
+    for f in [2, 3, 4] {
+        let inv = invite_at(&mut w, f);
+        w.answer_invite(f, &inv, 180, "x");
+        invites.push((f, inv));
+        w.advance(5_001);
+    }
+    for (f, inv) in &invites {
+        w.answer_invite(*f, inv, 487, "x");
+    }
+    let last = w.responses(Dest::Flow(1)).pop().unwrap();
+    assert_eq!(last.status, 482, "{}", last.reason);
+    assert!(
+        w.requests(Dest::Flow(2))
+            .iter()
+            .all(|r| r.method != Method::Invite),
+        "102 does not ring again"
+    );
+    assert_eq!(w.core.stats().proxy_contexts, 0);
+}
+
+#[test]
+fn a_group_rings_together_and_the_first_answer_takes_it() {
+    let mut w = World::new();
+    for f in 1..=4 {
+        w.connect(f);
+    }
+    for (f, e) in [(1, "101"), (2, "102"), (3, "103"), (4, "104")] {
+        w.register(f, e);
+    }
+    set(
+        &mut w,
+        "102",
+        Routing {
+            busy: Some(Target::Group {
+                exts: vec!["103".into(), "104".into()],
+            }),
+            ..Routing::default()
+        },
+    );
+    w.call(1, "101", "102", "grp");
+    let inv2 = invite_at(&mut w, 2);
+    w.answer_invite(2, &inv2, 486, "d2");
+    let got = w.responses(Dest::Flow(1));
+    assert_eq!(statuses(&got), [181]);
+    assert_eq!(got[0].headers.all("History-Info").count(), 3);
+    let inv3 = invite_at(&mut w, 3);
+    let inv4 = invite_at(&mut w, 4);
+    w.answer_invite(4, &inv4, 200, "d4");
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))), [200]);
+    let cancel = w.requests(Dest::Flow(3));
+    assert!(cancel.is_empty() || cancel[0].method == Method::Cancel);
+    let _ = inv3;
+}
+
+#[test]
+fn default_first_rings_the_default_device_alone_then_the_rest() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    w.register(3, "102");
+    let id = w.core.devices(1, "102", w.now)[1].id.clone();
+    assert_eq!(w.core.devices(1, "102", w.now).len(), 2);
+    w.users.get_mut("102").unwrap().default_device = Some(id.as_str().into());
+    set(
+        &mut w,
+        "102",
+        Routing {
+            strategy: Strategy::DefaultFirst,
+            ring_first_secs: 5,
+            ..Routing::default()
+        },
+    );
+    w.call(1, "101", "102", "df");
+    let first: Vec<u64> = [2, 3]
+        .into_iter()
+        .filter(|f| !w.requests(Dest::Flow(*f)).is_empty())
+        .collect();
+    assert_eq!(first.len(), 1, "only the default device rings first");
+    let default_flow = first[0];
+    let other = if default_flow == 2 { 3 } else { 2 };
+    w.advance(4_999);
+    assert!(w.requests(Dest::Flow(other)).is_empty());
+    w.advance(2);
+    let inv = invite_at(&mut w, other);
+    w.answer_invite(other, &inv, 200, "o");
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))), [200]);
+    // The default device is cancelled, told it was answered elsewhere.
+    let cancel = w.requests(Dest::Flow(default_flow));
+    assert!(cancel.iter().all(|c| c.method == Method::Cancel));
+}
+
+#[test]
+fn other_devices_hear_the_call_was_completed_elsewhere() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    w.register(3, "102");
+    w.call(1, "101", "102", "else");
+    let inv2 = invite_at(&mut w, 2);
+    let inv3 = invite_at(&mut w, 3);
+    w.answer_invite(2, &inv2, 180, "d2");
+    w.answer_invite(3, &inv3, 180, "d3");
+    w.answer_invite(2, &inv2, 200, "d2");
+    let cancel = w.requests(Dest::Flow(3)).pop().expect("CANCEL");
+    assert_eq!(cancel.method, Method::Cancel);
+    assert_eq!(
+        cancel.headers.get("Reason"),
+        Some("SIP;cause=200;text=\"Call completed elsewhere\"")
+    );
+}
+
+#[test]
+fn a_locked_extension_keeps_its_devices_and_refuses_new_ones() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "102");
+    w.users.get_mut("102").unwrap().locked = true;
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: "102".into(),
+            drop: Registrations::Keep,
+        },
+        w.now,
+    );
+    w.register(1, "102"); // a refresh goes on
+    let r = w.register_with(
+        Dest::Flow(2),
+        "102",
+        "<sip:102x2@c2.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 403);
+    assert!(r.reason.contains("locked"), "{}", r.reason);
+    assert_eq!(w.core.devices(1, "102", w.now).len(), 1);
+}
+
+#[test]
+fn a_removed_device_is_closed_and_refused_until_it_comes_back_as_a_new_one() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "102");
+    w.register(2, "102");
+    let devices = w.core.devices(1, "102", w.now);
+    assert_eq!(devices.len(), 2);
+    assert_eq!(devices[0].transport, "ws");
+    assert!(!w.core.remove_device(1, "102", "0000000000000000", w.now));
+    assert!(
+        !w.core.remove_device(2, "102", &devices[1].id, w.now),
+        "another company"
+    );
+    assert!(w.core.remove_device(1, "102", &devices[1].id, w.now));
+    w.step();
+    assert_eq!(w.closed, [2], "its connection is closed so it notices");
+    assert_eq!(w.core.devices(1, "102", w.now).len(), 1);
+    // It comes back on a new connection with the same contact: refused, saying why.
+    let r = w.register_with(
+        Dest::Flow(3),
+        "102",
+        "<sip:102x2@c2.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 403);
+    assert!(r.reason.contains("removed"), "{}", r.reason);
+    // After the block, it may register again.
+    w.advance(devices::REMOVED_FOR_MS + 1);
+    w.connect(4);
+    let r = w.register_with(
+        Dest::Flow(4),
+        "102",
+        "<sip:102x2@c2.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 200, "{}", r.reason);
+}
+
+#[test]
+fn a_device_credential_registers_under_its_name_and_survives_renumbering() {
+    use centrala_sip::digest::{Algorithm, ha1};
+    let mut w = World::new();
+    w.connect(1);
+    let login = "dk3m9x2qa7";
+    let cred = |ext: &str| {
+        let mut u = w_user(ext);
+        u.login = Some(login.into());
+        u.ha1_md5 = Some(ha1(Algorithm::Md5, login, DOMAIN, &password(login)));
+        u.ha1_sha256 = Some(ha1(Algorithm::Sha256, login, DOMAIN, &password(login)));
+        u
+    };
+    w.users.insert(login.into(), cred("102"));
+    let r = w.register_with(
+        Dest::Flow(1),
+        login,
+        "<sip:desk@c1.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 200, "{}", r.reason);
+    let d = w.core.devices(1, "102", w.now);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].credential.as_deref(), Some(login));
+    // The credential may not register another extension.
+    w.connect(2);
+    let r = register_as(&mut w, 2, login, "103");
+    assert_eq!(r.status, 403, "{}", r.reason);
+    assert!(w.core.devices(1, "103", w.now).is_empty());
+    // 102 becomes 105: the phone's next REGISTER lands on 105.
+    w.users.insert(login.into(), cred("105"));
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: "102".into(),
+            drop: Registrations::All,
+        },
+        w.now,
+    );
+    w.step();
+    let r = w.register_with(
+        Dest::Flow(1),
+        login,
+        "<sip:desk@c1.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 200, "{}", r.reason);
+    assert!(w.core.devices(1, "102", w.now).is_empty());
+    assert_eq!(w.core.devices(1, "105", w.now).len(), 1);
+    // Revoked: the device goes at once and the credential is refused.
+    w.users.remove(login);
+    w.core.credential_revoked(1, "105", login, w.now);
+    w.step();
+    assert!(w.core.devices(1, "105", w.now).is_empty());
+    let r = w.register_with(
+        Dest::Flow(1),
+        login,
+        "<sip:desk@c1.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 401);
+}
+
+fn w_user(e: &str) -> SipUser {
+    super::tests::user(e)
+}
+
+/// Registers with `login`'s credentials for the extension `to` (To header).
+fn register_as(w: &mut World, flow: u64, login: &str, to: &str) -> Response {
+    use centrala_sip::digest::{Challenge, Credentials};
+    let contact = format!("<sip:x@c{flow}.invalid;transport=ws>");
+    let fix = |t: String| t.replace(&format!("To: <sip:{login}@"), &format!("To: <sip:{to}@"));
+    let text = fix(w.register_text(Dest::Flow(flow), login, &contact, 600, ""));
+    w.send(Dest::Flow(flow), &text);
+    let r = w.responses(Dest::Flow(flow)).pop().unwrap();
+    let ch = Challenge::pick(r.headers.all("WWW-Authenticate")).unwrap();
+    let creds = Credentials::answer(
+        &ch,
+        "REGISTER",
+        &format!("sip:{DOMAIN}"),
+        login,
+        &password(login),
+        "c",
+        1,
+    );
+    let text = fix(w.register_text(
+        Dest::Flow(flow),
+        login,
+        &contact,
+        600,
+        &format!("Authorization: {creds}\n"),
+    ));
+    w.send(Dest::Flow(flow), &text);
+    w.responses(Dest::Flow(flow)).pop().unwrap()
+}
