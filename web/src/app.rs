@@ -19,6 +19,7 @@ use yew::prelude::*;
 use crate::addr::{looks_like_email, refresh_delay_ms, validate_login};
 use crate::components::admin::Admin;
 use crate::components::call_panel::CallPanel;
+use crate::components::devices::{DevicesPanel, Subject};
 use crate::components::dialer::Dialer;
 use crate::components::login::{LoginForm, LoginRequest};
 use crate::components::set_password::SetPassword;
@@ -107,7 +108,18 @@ fn fetch_credentials(session: SessionRef, dispatch: Callback<Action>, seq: u64, 
                         domain: c.domain,
                         display_name: c.display_name,
                     };
-                    let phone = Phone::start(cfg, dispatch.clone(), on_auth_refused);
+                    let on_removed = {
+                        let dispatch = dispatch.clone();
+                        Callback::from(move |()| {
+                            // A new login is a new device: this one is refused for a while.
+                            browser::forget_instance_id();
+                            dispatch.emit(Action::DeviceRemoved);
+                            spawn_local(async {
+                                let _ = api::send("DELETE", "/api/v1/sessions/current", None).await;
+                            });
+                        })
+                    };
+                    let phone = Phone::start(cfg, dispatch.clone(), on_auth_refused, on_removed);
                     session.borrow_mut().phone = Some(phone);
                 }
                 schedule(&session, &dispatch, seq, delay, false);
@@ -645,6 +657,7 @@ fn login_screen(state: &AppState, dispatch: &Callback<Action>) -> Html {
     html! {
         <LoginForm
             lang={state.lang}
+            notice={state.login_notice.map(|n| AttrValue::from(t.login_notice(n)))}
             error={state.login_error.clone().map(AttrValue::from)}
             busy={state.login_busy}
             reset_open={state.reset_open}
@@ -743,6 +756,15 @@ fn phone_screen(
         View::Contacts | View::Dialpad => contacts::view(state, cx),
         View::History => history::view(state, cx),
         View::Settings => shell::settings(state, cx),
+        View::Devices => {
+            let this_device = browser::stored_instance_id()
+                .map(|id| AttrValue::from(centrala_sip::ua::device_id(&id)));
+            html! {
+                <DevicesPanel subject={Subject::Me} ext={AttrValue::from(state.extension.clone())}
+                    lang={state.lang} {this_device}
+                    on_session_ended={d.reform(|()| Action::SessionEnded)} />
+            }
+        }
         View::Admin(section) => html! {
             <Admin on_session_ended={d.reform(|()| Action::SessionEnded)} {section} lang={state.lang} />
         },
@@ -755,6 +777,7 @@ fn phone_screen(
                 <CallPanel
                     call={state.call.clone()}
                     end_reason={state.end_reason.clone()}
+                    end_forwarded={state.end_forwarded.clone()}
                     lang={state.lang}
                     {on_answer}
                     {on_hangup}

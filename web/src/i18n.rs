@@ -5,8 +5,8 @@
 
 pub use crate::model::Lang;
 use crate::model::{
-    Direction, EndReason, MediaError, MyStatus, NumberLabel, Outcome, PhoneNotice, Presence,
-    Problem,
+    Direction, EndReason, LoginNotice, MediaError, MyStatus, NumberLabel, Outcome, PhoneNotice,
+    Presence, Problem,
 };
 
 macro_rules! strings {
@@ -82,6 +82,24 @@ strings! {
         end_you_hung_up, end_other_hung_up, end_missed, end_not_connected,
         end_no_such_extension, end_unavailable, end_busy, end_declined, end_refused,
         end_no_answer, end_cancelled, phone_login_refused, media_insecure, media_prepare,
+        dev_confirm_remove_this, nav_devices, dev_title, dev_hint, dev_admin_hint, dev_none, dev_kind_browser,
+        dev_kind_phone, dev_unknown_phone, dev_web_app, dev_this, dev_default, dev_make_default,
+        dev_col_device, dev_col_connection, dev_col_since, dev_col_seen, dev_encrypted,
+        dev_locked, dev_locked_admin, dev_unlocked_admin, dev_lock, dev_unlock, dev_lock_done,
+        dev_unlock_done, dev_lock_failed, dev_load_failed, dev_remove_failed, dev_removed,
+        dev_default_failed, dev_default_set, ring_title, ring_all, ring_first_secs,
+        ring_first_hint, ring_no_default, ring_secs_invalid, fwd_title, fwd_hint, fwd_always,
+        fwd_busy, fwd_no_answer, fwd_offline, fwd_unavailable, fwd_always_on, fwd_off,
+        fwd_colleague, fwd_group, fwd_external, fwd_voicemail, fwd_where, fwd_choose,
+        fwd_add_member, fwd_group_hint, fwd_number, fwd_external_note, fwd_after,
+        fwd_after_hint, fwd_saved, fwd_load_failed, fwd_pick_colleague, fwd_pick_group,
+        fwd_number_invalid, fwd_secs_invalid, cred_title, cred_hint, cred_label, cred_create,
+        cred_none, cred_col_label, cred_col_username, cred_new_title, cred_username,
+        cred_domain, cred_proxy, cred_transports, cred_once, cred_copy_failed, cred_setup_title,
+        cred_step_open, cred_step_login, cred_step_done, cred_label_missing, cred_load_failed,
+        cred_revoke_failed, cred_full, adm_back_to_employees, fwd_to_unknown, end_loop,
+        end_elsewhere, login_device_removed, phone_locked, phone_too_many, dir_forwarded,
+        why_always, why_busy, why_no_answer, why_offline, why_unavailable,
     }
     fns {
         reg_online: (&str),
@@ -128,6 +146,25 @@ strings! {
         tok_confirm_revoke: (&str),
         tok_revoked: (&str),
         tok_revoke_label: (&str),
+        dev_web_app_in: (&str),
+        dev_confirm_remove: (&str),
+        dev_remove_label: (&str),
+        dev_default_label: (&str),
+        dev_login: (&str),
+        dev_count: (u64, u64),
+        ring_default_first: (&str),
+        fwd_remove_member: (&str),
+        cred_step_server: (&str, &str, &str),
+        cred_created: (&str),
+        cred_confirm_revoke: (&str),
+        cred_revoked: (&str),
+        cred_revoke_label: (&str),
+        adm_devices_title: (&str, &str),
+        adm_devices_label: (&str),
+        fwd_to: (&str),
+        fwd_from: (&str),
+        hist_forwarded_to: (&str, &str),
+        hist_forwarded_from: (&str, &str),
     }
     lookups {
         // A stable API error code's words; `None`: the server's own message says it best
@@ -527,6 +564,155 @@ pub static EN: Strings = Strings {
     },
     tok_revoked: |name| format!("Token {name} revoked."),
     tok_revoke_label: |name| format!("Revoke the token {name}"),
+    dev_confirm_remove_this: "Remove this browser? You are logged out here at once, and logging in again makes it a new device.",
+    nav_devices: "Devices & forwarding",
+    dev_title: "Your devices",
+    dev_hint: "Where your extension is logged in now: browsers, desk phones and other SIP apps. Calls ring on all of them. Removing a device logs it out; a browser removed here has to log in again.",
+    dev_admin_hint: "Where this extension is logged in now. Removing a device logs it out at once.",
+    dev_none: "No device is registered now.",
+    dev_kind_browser: "Browser",
+    dev_kind_phone: "Phone",
+    dev_unknown_phone: "Phone or SIP app",
+    dev_web_app: "Centrala web app",
+    dev_this: "This device",
+    dev_default: "Default",
+    dev_make_default: "Make default",
+    dev_col_device: "Device",
+    dev_col_connection: "Connection",
+    dev_col_since: "Registered since",
+    dev_col_seen: "Last seen",
+    dev_encrypted: "encrypted",
+    dev_locked: "Your administrator locked your extension: no new devices can be added.",
+    dev_locked_admin: "The extension is locked: the devices above keep working, no new devices can be added.",
+    dev_unlocked_admin: "New devices can be added to this extension.",
+    dev_lock: "Lock extension",
+    dev_unlock: "Unlock extension",
+    dev_lock_done: "Extension locked: no new devices can be added.",
+    dev_unlock_done: "Extension unlocked.",
+    dev_lock_failed: "Could not change the lock",
+    dev_load_failed: "Could not load the devices",
+    dev_remove_failed: "Could not remove the device",
+    dev_removed: "Device removed.",
+    dev_default_failed: "Could not change the default device",
+    dev_default_set: "Default device changed.",
+    ring_title: "How your devices ring",
+    ring_all: "Ring all my devices at once",
+    ring_first_secs: "Seconds the default device rings alone",
+    ring_first_hint: "1 to 60 seconds; 10 if left empty.",
+    ring_no_default: "No device is the default yet: until you make one the default, all ring at once.",
+    ring_secs_invalid: "Enter a whole number of seconds from 1 to 60",
+    fwd_title: "Call forwarding",
+    fwd_hint: "Where calls go when you cannot take them. Every rule is off until you choose where.",
+    fwd_always: "Always (your devices do not ring)",
+    fwd_busy: "When you are busy",
+    fwd_no_answer: "When you do not answer",
+    fwd_offline: "When you are offline (no device connected)",
+    fwd_unavailable: "While on do not disturb or away",
+    fwd_always_on: "Every call is forwarded now: your devices do not ring and the other rules wait.",
+    fwd_off: "Off",
+    fwd_colleague: "To a colleague",
+    fwd_group: "To several colleagues at once",
+    fwd_external: "To an external number",
+    fwd_voicemail: "To voicemail (not available yet)",
+    fwd_where: "Colleague",
+    fwd_choose: "Choose a colleague…",
+    fwd_add_member: "Add a colleague…",
+    fwd_group_hint: "They all ring together; the first to answer takes the call.",
+    fwd_number: "Number",
+    fwd_external_note: "Delivered once phone lines are connected.",
+    fwd_after: "After (seconds)",
+    fwd_after_hint: "5 to 60 seconds; 20 if left empty.",
+    fwd_saved: "Saved. Calls follow the new settings from now on.",
+    fwd_load_failed: "Could not load the forwarding settings",
+    fwd_pick_colleague: "Choose a colleague",
+    fwd_pick_group: "Add 1 to 10 colleagues",
+    fwd_number_invalid: "Enter the number in international form, such as +48 22 123 45 67",
+    fwd_secs_invalid: "Enter a whole number of seconds from 5 to 60",
+    cred_title: "Desk phones and other SIP apps",
+    cred_hint: "A device login lets a desk phone or a softphone app register on this extension. Make one login per device, and revoke it when the device is gone: its devices are logged out at once.",
+    cred_label: "Label (such as Desk phone)",
+    cred_create: "Create a device login",
+    cred_none: "No device logins yet.",
+    cred_col_label: "Label",
+    cred_col_username: "User name",
+    cred_new_title: "New device login",
+    cred_username: "User name (also the authentication user name)",
+    cred_domain: "SIP domain",
+    cred_proxy: "Outbound proxy and registrar",
+    cred_transports: "Transport",
+    cred_once: "Copy the password now: it is not shown again. If it is lost, revoke this login and create a new one.",
+    cred_copy_failed: "Could not copy: select the password and copy it yourself.",
+    cred_setup_title: "How to set up a desk phone",
+    cred_step_open: "Open the phone's web page (its address is in the phone's network menu) or its Account menu, and add a SIP account.",
+    cred_step_login: "User name and authentication user name: the user name above. Password: the password above.",
+    cred_step_done: "Save. Within a minute the phone shows up among the devices above.",
+    cred_label_missing: "Enter a label of 1 to 60 characters",
+    cred_load_failed: "Could not load the device logins",
+    cred_revoke_failed: "Could not revoke the device login",
+    cred_full: "This is as many device logins as one person may have: revoke one to make another.",
+    adm_back_to_employees: "Back to the employees",
+    fwd_to_unknown: "Call forwarded…",
+    end_loop: "Forwarding loop: the call could not be completed",
+    end_elsewhere: "Answered on another device",
+    login_device_removed: "This device was removed from your account",
+    phone_locked: "Your extension is locked: no new devices can be added. Ask your administrator.",
+    phone_too_many: "Your extension has as many devices as it may: remove one under Devices & forwarding.",
+    dir_forwarded: "Forwarded",
+    why_always: "always",
+    why_busy: "busy",
+    why_no_answer: "no answer",
+    why_offline: "offline",
+    why_unavailable: "do not disturb or away",
+    dev_web_app_in: |detail| format!("Centrala web app ({detail})"),
+    dev_confirm_remove: |name| {
+        format!("Remove {name}? It is logged out at once; a browser has to log in again.")
+    },
+    dev_remove_label: |name| format!("Remove {name}"),
+    dev_default_label: |name| format!("Make {name} the default device"),
+    dev_login: |login| format!("device login {login}"),
+    dev_count: |n, max| {
+        let devices = if n == 1 {
+            "1 device".to_string()
+        } else {
+            format!("{n} devices")
+        };
+        if max == 0 {
+            devices
+        } else {
+            format!("{devices} of at most {max}")
+        }
+    },
+    ring_default_first: |secs| format!("Ring my default device first, the others after {secs} s"),
+    fwd_remove_member: |name| format!("Remove {name} from the group"),
+    cred_step_server: |domain, proxy, transport| {
+        format!(
+            "SIP server or domain: {domain}. Outbound proxy (registrar): {proxy}, transport {transport}."
+        )
+    },
+    cred_created: |label| format!("Device login {label} created."),
+    cred_confirm_revoke: |label| {
+        format!("Revoke the device login {label}? Devices using it are logged out at once.")
+    },
+    cred_revoked: |label| format!("Device login {label} revoked."),
+    cred_revoke_label: |label| format!("Revoke the device login {label}"),
+    adm_devices_title: |name, ext| format!("Devices & forwarding: {name} ({ext})"),
+    adm_devices_label: |name| format!("Devices and forwarding of {name}"),
+    fwd_to: |who| format!("Forwarded to {who}"),
+    fwd_from: |who| format!("Forwarded from {who}"),
+    hist_forwarded_to: |who, why| {
+        if why.is_empty() {
+            format!("forwarded to {who}")
+        } else {
+            format!("forwarded to {who} — {why}")
+        }
+    },
+    hist_forwarded_from: |who, why| {
+        if why.is_empty() {
+            format!("forwarded from {who}")
+        } else {
+            format!("forwarded from {who} — {why}")
+        }
+    },
     api_error: |code| {
         Some(match code {
             "invalid_credentials" => "Wrong e-mail or password.",
@@ -913,6 +1099,157 @@ pub static PL: Strings = Strings {
     },
     tok_revoked: |name| format!("Unieważniono token {name}."),
     tok_revoke_label: |name| format!("Unieważnij token {name}"),
+    dev_confirm_remove_this: "Usunąć tę przeglądarkę? Zostaniesz tu od razu wylogowany, a ponowne logowanie doda ją jako nowe urządzenie.",
+    nav_devices: "Urządzenia i przekierowania",
+    dev_title: "Twoje urządzenia",
+    dev_hint: "Miejsca, w których Twój numer wewnętrzny jest teraz zalogowany: przeglądarki, telefony biurkowe i inne aplikacje SIP. Połączenia dzwonią na wszystkich. Usunięcie urządzenia wylogowuje je; usunięta tu przeglądarka musi zalogować się ponownie.",
+    dev_admin_hint: "Miejsca, w których ten numer wewnętrzny jest teraz zalogowany. Usunięcie urządzenia od razu je wylogowuje.",
+    dev_none: "Żadne urządzenie nie jest teraz zarejestrowane.",
+    dev_kind_browser: "Przeglądarka",
+    dev_kind_phone: "Telefon",
+    dev_unknown_phone: "Telefon lub aplikacja SIP",
+    dev_web_app: "Aplikacja Centrala w przeglądarce",
+    dev_this: "To urządzenie",
+    dev_default: "Domyślne",
+    dev_make_default: "Ustaw jako domyślne",
+    dev_col_device: "Urządzenie",
+    dev_col_connection: "Połączenie",
+    dev_col_since: "Zarejestrowane od",
+    dev_col_seen: "Ostatnio widziane",
+    dev_encrypted: "szyfrowane",
+    dev_locked: "Administrator zablokował Twój numer wewnętrzny: nie można dodać nowych urządzeń.",
+    dev_locked_admin: "Numer wewnętrzny jest zablokowany: powyższe urządzenia działają dalej, nie można dodać nowych.",
+    dev_unlocked_admin: "Do tego numeru wewnętrznego można dodawać nowe urządzenia.",
+    dev_lock: "Zablokuj numer",
+    dev_unlock: "Odblokuj numer",
+    dev_lock_done: "Numer zablokowany: nie można dodać nowych urządzeń.",
+    dev_unlock_done: "Numer odblokowany.",
+    dev_lock_failed: "Nie udało się zmienić blokady",
+    dev_load_failed: "Nie udało się wczytać urządzeń",
+    dev_remove_failed: "Nie udało się usunąć urządzenia",
+    dev_removed: "Urządzenie usunięte.",
+    dev_default_failed: "Nie udało się zmienić urządzenia domyślnego",
+    dev_default_set: "Zmieniono urządzenie domyślne.",
+    ring_title: "Jak dzwonią Twoje urządzenia",
+    ring_all: "Dzwoń na wszystkich moich urządzeniach naraz",
+    ring_first_secs: "Ile sekund dzwoni samo urządzenie domyślne",
+    ring_first_hint: "Od 1 do 60 sekund; puste pole oznacza 10.",
+    ring_no_default: "Żadne urządzenie nie jest jeszcze domyślne: dopóki nie wybierzesz domyślnego, dzwonią wszystkie naraz.",
+    ring_secs_invalid: "Wpisz liczbę sekund od 1 do 60",
+    fwd_title: "Przekierowanie połączeń",
+    fwd_hint: "Dokąd trafiają połączenia, których nie możesz odebrać. Każda reguła jest wyłączona, dopóki nie wybierzesz, dokąd.",
+    fwd_always: "Zawsze (Twoje urządzenia nie dzwonią)",
+    fwd_busy: "Gdy masz zajęte",
+    fwd_no_answer: "Gdy nie odbierasz",
+    fwd_offline: "Gdy jesteś offline (żadne urządzenie nie jest połączone)",
+    fwd_unavailable: "Gdy masz status „Nie przeszkadzać” lub „Zaraz wracam”",
+    fwd_always_on: "Teraz każde połączenie jest przekierowywane: Twoje urządzenia nie dzwonią, a pozostałe reguły czekają.",
+    fwd_off: "Wyłączone",
+    fwd_colleague: "Do współpracownika",
+    fwd_group: "Do kilku współpracowników naraz",
+    fwd_external: "Na numer zewnętrzny",
+    fwd_voicemail: "Na pocztę głosową (jeszcze niedostępne)",
+    fwd_where: "Osoba",
+    fwd_choose: "Wybierz osobę…",
+    fwd_add_member: "Dodaj osobę…",
+    fwd_group_hint: "Dzwonią u wszystkich naraz; połączenie odbiera pierwsza osoba, która odbierze.",
+    fwd_number: "Numer",
+    fwd_external_note: "Zadziała, gdy centrala zostanie podłączona do linii telefonicznych.",
+    fwd_after: "Po (sekundach)",
+    fwd_after_hint: "Od 5 do 60 sekund; puste pole oznacza 20.",
+    fwd_saved: "Zapisano. Od teraz połączenia działają według nowych ustawień.",
+    fwd_load_failed: "Nie udało się wczytać ustawień przekierowań",
+    fwd_pick_colleague: "Wybierz współpracownika",
+    fwd_pick_group: "Dodaj od 1 do 10 osób",
+    fwd_number_invalid: "Wpisz numer w formacie międzynarodowym, np. +48 22 123 45 67",
+    fwd_secs_invalid: "Wpisz liczbę sekund od 5 do 60",
+    cred_title: "Telefony biurkowe i inne aplikacje SIP",
+    cred_hint: "Login urządzenia pozwala telefonowi biurkowemu lub aplikacji SIP zarejestrować się na tym numerze wewnętrznym. Utwórz osobny login dla każdego urządzenia i unieważnij go, gdy urządzenie nie jest już używane: jego urządzenia zostaną od razu wylogowane.",
+    cred_label: "Nazwa (np. Telefon na biurku)",
+    cred_create: "Utwórz login urządzenia",
+    cred_none: "Nie ma jeszcze loginów urządzeń.",
+    cred_col_label: "Nazwa",
+    cred_col_username: "Nazwa użytkownika",
+    cred_new_title: "Nowy login urządzenia",
+    cred_username: "Nazwa użytkownika (również do uwierzytelniania)",
+    cred_domain: "Domena SIP",
+    cred_proxy: "Serwer proxy i rejestrator",
+    cred_transports: "Protokół transportowy",
+    cred_once: "Skopiuj hasło teraz: nie zostanie pokazane ponownie. Jeśli je zgubisz, unieważnij ten login i utwórz nowy.",
+    cred_copy_failed: "Nie udało się skopiować: zaznacz hasło i skopiuj je samodzielnie.",
+    cred_setup_title: "Jak skonfigurować telefon biurkowy",
+    cred_step_open: "Otwórz stronę telefonu (jej adres jest w menu sieci telefonu) lub menu Konto i dodaj konto SIP.",
+    cred_step_login: "Nazwa użytkownika i nazwa do uwierzytelniania: nazwa użytkownika powyżej. Hasło: hasło powyżej.",
+    cred_step_done: "Zapisz. W ciągu minuty telefon pojawi się na liście urządzeń powyżej.",
+    cred_label_missing: "Wpisz nazwę od 1 do 60 znaków",
+    cred_load_failed: "Nie udało się wczytać loginów urządzeń",
+    cred_revoke_failed: "Nie udało się unieważnić loginu urządzenia",
+    cred_full: "To najwięcej loginów urządzeń, ile może mieć jedna osoba: unieważnij któryś, aby utworzyć nowy.",
+    adm_back_to_employees: "Wróć do listy pracowników",
+    fwd_to_unknown: "Połączenie przekierowane…",
+    end_loop: "Pętla przekierowań: nie można zrealizować połączenia",
+    end_elsewhere: "Odebrano na innym urządzeniu",
+    login_device_removed: "To urządzenie zostało usunięte z Twojego konta",
+    phone_locked: "Twój numer wewnętrzny jest zablokowany: nie można dodać nowych urządzeń. Poproś administratora.",
+    phone_too_many: "Twój numer wewnętrzny ma już najwięcej urządzeń, ile może: usuń któreś w zakładce Urządzenia i przekierowania.",
+    dir_forwarded: "Przekierowane",
+    why_always: "zawsze",
+    why_busy: "zajęte",
+    why_no_answer: "brak odpowiedzi",
+    why_offline: "poza siecią",
+    why_unavailable: "nie przeszkadzać lub zaraz wracam",
+    dev_web_app_in: |detail| format!("Aplikacja Centrala w przeglądarce ({detail})"),
+    dev_confirm_remove: |name| {
+        format!(
+            "Usunąć urządzenie {name}? Zostanie od razu wylogowane; przeglądarka będzie musiała zalogować się ponownie."
+        )
+    },
+    dev_remove_label: |name| format!("Usuń urządzenie {name}"),
+    dev_default_label: |name| format!("Ustaw {name} jako urządzenie domyślne"),
+    dev_login: |login| format!("login urządzenia {login}"),
+    dev_count: |n, max| {
+        let devices = pl_plural(n, "urządzenie", "urządzenia", "urządzeń");
+        if max == 0 {
+            devices
+        } else {
+            format!("{devices} (najwyżej {max})")
+        }
+    },
+    ring_default_first: |secs| {
+        format!("Najpierw dzwoń na urządzeniu domyślnym, na pozostałych po {secs} s")
+    },
+    fwd_remove_member: |name| format!("Usuń osobę {name} z grupy"),
+    cred_step_server: |domain, proxy, transport| {
+        format!(
+            "Serwer SIP lub domena: {domain}. Serwer proxy (rejestrator): {proxy}, protokół {transport}."
+        )
+    },
+    cred_created: |label| format!("Utworzono login urządzenia {label}."),
+    cred_confirm_revoke: |label| {
+        format!(
+            "Unieważnić login urządzenia {label}? Urządzenia, które go używają, zostaną od razu wylogowane."
+        )
+    },
+    cred_revoked: |label| format!("Unieważniono login urządzenia {label}."),
+    cred_revoke_label: |label| format!("Unieważnij login urządzenia {label}"),
+    adm_devices_title: |name, ext| format!("Urządzenia i przekierowania: {name} ({ext})"),
+    adm_devices_label: |name| format!("Urządzenia i przekierowania: {name}"),
+    fwd_to: |who| format!("Przekierowano do: {who}"),
+    fwd_from: |who| format!("Przekierowane od: {who}"),
+    hist_forwarded_to: |who, why| {
+        if why.is_empty() {
+            format!("przekierowane do: {who}")
+        } else {
+            format!("przekierowane do: {who} — {why}")
+        }
+    },
+    hist_forwarded_from: |who, why| {
+        if why.is_empty() {
+            format!("przekierowane od: {who}")
+        } else {
+            format!("przekierowane od: {who} — {why}")
+        }
+    },
     api_error: |code| {
         Some(match code {
             "invalid_credentials" => "Nieprawidłowy adres e-mail lub hasło.",
@@ -966,6 +1303,24 @@ pub static PL: Strings = Strings {
             (_, "ids") => "zaznacz od 1 do 1000 pracowników; każdy musi mieć adres e-mail",
             (_, "csv") => {
                 "nie udało się odczytać CSV: pierwszy wiersz musi zawierać kolumny name i email (opcjonalnie extension, role, app_access)"
+            }
+            (_, "label") => "wpisz nazwę od 1 do 60 znaków",
+            (_, "no_answer.after_secs") => "od 5 do 60 sekund",
+            (_, "ring_first_secs") => "od 1 do 60 sekund",
+            (_, "id") => "tego urządzenia nie ma już na liście zarejestrowanych",
+            (_, "always" | "busy" | "no_answer.target" | "offline" | "unavailable") => {
+                let s = server.to_ascii_lowercase();
+                if s.contains("own extension") {
+                    "nie można przekierować połączeń na własny numer"
+                } else if s.contains("international") {
+                    "wpisz numer w formacie międzynarodowym, np. +48 22 123 45 67"
+                } else if s.contains("group") {
+                    "grupa może mieć od 1 do 10 osób"
+                } else if s.contains("digits") || s.contains("exist") || s.contains("no such") {
+                    "nie ma takiego numeru wewnętrznego w firmie"
+                } else {
+                    return server.to_string();
+                }
             }
             _ => return server.to_string(),
         };
@@ -1034,6 +1389,7 @@ impl Strings {
     /// A history row's kind: missed, outgoing or incoming.
     pub fn direction(&self, d: Direction, missed: bool) -> &'static str {
         match (d, missed) {
+            (Direction::Forwarded, _) => self.dir_forwarded,
             (_, true) => self.dir_missed,
             (Direction::Outgoing, _) => self.dir_outgoing,
             (Direction::Incoming, _) => self.dir_incoming,
@@ -1105,6 +1461,15 @@ impl Strings {
             "csv" => "CSV",
             "token_name" => self.tok_name,
             "expires_in_days" => self.tok_days,
+            "label" => self.cred_col_label,
+            "id" => self.dev_col_device,
+            "always" => self.fwd_always,
+            "busy" => self.fwd_busy,
+            "no_answer" | "no_answer.target" => self.fwd_no_answer,
+            "no_answer.after_secs" => self.fwd_after,
+            "offline" => self.fwd_offline,
+            "unavailable" => self.fwd_unavailable,
+            "ring_first_secs" => self.ring_first_secs,
             other => {
                 let mut s = other.replace('_', " ");
                 if let Some(c) = s.get_mut(0..1) {
@@ -1162,9 +1527,11 @@ impl Strings {
                 401 | 403 | 407 => self.end_refused,
                 408 => self.end_no_answer,
                 487 => self.end_cancelled,
+                482 => self.end_loop,
                 _ => return (self.end_failed)(*code, words),
             },
             EndReason::Media(e) => return self.media_error(e),
+            EndReason::AnsweredElsewhere => self.end_elsewhere,
         };
         words.to_string()
     }
@@ -1190,6 +1557,42 @@ impl Strings {
             PhoneNotice::LoginRefused => self.phone_login_refused.to_string(),
             PhoneNotice::NoCredentials(p) => (self.no_phone_login)(&self.problem(p)),
             PhoneNotice::Other(words) => words.clone(),
+            PhoneNotice::ExtensionLocked => self.phone_locked.to_string(),
+            PhoneNotice::TooManyDevices => self.phone_too_many.to_string(),
+        }
+    }
+
+    /// Why the login form shows, in words.
+    pub fn login_notice(&self, n: LoginNotice) -> &'static str {
+        match n {
+            LoginNotice::DeviceRemoved => self.login_device_removed,
+        }
+    }
+
+    /// Why a call was forwarded (the history's `diversion`), in a few words; "" when unknown.
+    pub fn diversion(&self, why: Option<&str>) -> &'static str {
+        match why.unwrap_or("") {
+            "always" => self.why_always,
+            "busy" => self.why_busy,
+            "no_answer" => self.why_no_answer,
+            "offline" => self.why_offline,
+            "unavailable" => self.why_unavailable,
+            _ => "",
+        }
+    }
+
+    /// A transport ("udp", "tls", "wss"...) as the devices list shows it.
+    pub fn transport(&self, t: &str) -> String {
+        let up = t.to_ascii_uppercase();
+        let name = match up.as_str() {
+            "WS" | "WSS" => "WebSocket".to_string(),
+            "" => "—".to_string(),
+            _ => up.clone(),
+        };
+        if matches!(up.as_str(), "TLS" | "WSS") {
+            format!("{name} ({})", self.dev_encrypted)
+        } else {
+            name
         }
     }
 }
@@ -1289,6 +1692,25 @@ mod tests {
                 (t.media_unsupported)("x"),
                 (t.media_remote_refused)("x"),
                 (t.media_prepare_detail)("x"),
+                (t.dev_web_app_in)("Firefox, Linux"),
+                (t.dev_confirm_remove)("Ala"),
+                (t.dev_remove_label)("Ala"),
+                (t.dev_default_label)("Ala"),
+                (t.dev_login)("dk3m9x2qa7"),
+                (t.dev_count)(2, 9),
+                (t.ring_default_first)("10"),
+                (t.fwd_remove_member)("Ala"),
+                (t.cred_step_server)("acme.example", "gw:5060", "UDP"),
+                (t.cred_created)("Desk"),
+                (t.cred_confirm_revoke)("Desk"),
+                (t.cred_revoked)("Desk"),
+                (t.cred_revoke_label)("Desk"),
+                (t.adm_devices_title)("Ala", "101"),
+                (t.adm_devices_label)("Ala"),
+                (t.fwd_to)("Bob (102)"),
+                (t.fwd_from)("Anna (101)"),
+                (t.hist_forwarded_to)("Bob (102)", "busy"),
+                (t.hist_forwarded_from)("Anna (101)", ""),
             ];
             for s in &all {
                 assert!(s.len() > 3, "{lang:?}: {s}");
@@ -1614,6 +2036,56 @@ mod tests {
             EN.problem(&p),
             "Token name: a name of 1 to 100 characters is needed; Days valid: a token lives 1 to 365 days"
         );
+    }
+
+    #[test]
+    fn forwarding_words() {
+        assert_eq!((EN.fwd_to)("Bob (102)"), "Forwarded to Bob (102)");
+        assert_eq!(
+            (EN.hist_forwarded_to)("Bob (102)", EN.diversion(Some("no_answer"))),
+            "forwarded to Bob (102) — no answer"
+        );
+        assert_eq!(
+            (EN.hist_forwarded_from)("Anna (101)", EN.diversion(None)),
+            "forwarded from Anna (101)"
+        );
+        assert_eq!(EN.end_reason(&status(482, "Loop Detected")), EN.end_loop);
+        assert_eq!(
+            PL.end_reason(&EndReason::AnsweredElsewhere),
+            "Odebrano na innym urządzeniu"
+        );
+        assert_eq!(EN.direction(Direction::Forwarded, true), "Forwarded");
+        assert_eq!((EN.dev_count)(1, 9), "1 device of at most 9");
+        assert_eq!((PL.dev_count)(3, 9), "3 urządzenia (najwyżej 9)");
+        assert_eq!(EN.transport("tls"), "TLS (encrypted)");
+        assert_eq!(PL.transport("ws"), "WebSocket");
+        // The gateway's routing fields name the rule, in each language.
+        let p = problem(
+            400,
+            "invalid",
+            "x",
+            &[(
+                "no_answer.target",
+                "calls cannot be forwarded to your own extension",
+            )],
+        );
+        assert_eq!(
+            EN.problem(&p),
+            "When you do not answer: calls cannot be forwarded to your own extension"
+        );
+        assert_eq!(
+            PL.problem(&p),
+            "Gdy nie odbierasz: nie można przekierować połączeń na własny numer"
+        );
+        for lang in Lang::ALL {
+            let t = lang.t();
+            for why in ["always", "busy", "no_answer", "offline", "unavailable"] {
+                assert!(!t.diversion(Some(why)).is_empty(), "{why}");
+            }
+            assert_eq!(t.diversion(Some("odd")), "");
+            assert!(!t.phone_notice(&PhoneNotice::ExtensionLocked).is_empty());
+            assert!(!t.phone_notice(&PhoneNotice::TooManyDevices).is_empty());
+        }
     }
 
     #[test]

@@ -260,6 +260,8 @@ pub enum Direction {
     #[default]
     Outgoing,
     Incoming,
+    /// A call to me that my forwarding rules sent to someone else (the peer is the caller).
+    Forwarded,
 }
 
 /// How a call ended (`outcome` of a history item).
@@ -313,9 +315,49 @@ pub struct HistoryItem {
     pub answered_ms: Option<i64>,
     pub ended_ms: i64,
     pub duration_s: u64,
+    /// A call forwarded to me: who forwarded it (their extension and name).
+    pub diverted_from_number: Option<String>,
+    pub diverted_from_name: Option<String>,
+    /// Why it was forwarded ("always", "busy", "no_answer", "offline", "unavailable").
+    pub diversion: Option<String>,
+    /// A call forwarded away from me ([`Direction::Forwarded`]): to whom.
+    pub forwarded_to_number: Option<String>,
+    pub forwarded_to_name: Option<String>,
+}
+
+/// "Anna (101)", "Anna", or "101".
+pub fn name_and_number(name: Option<&str>, number: Option<&str>) -> String {
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    let number = number.map(str::trim).filter(|n| !n.is_empty());
+    match (name, number) {
+        (Some(n), Some(x)) if n != x => format!("{n} ({x})"),
+        (Some(n), _) => n.to_string(),
+        (None, Some(x)) => x.to_string(),
+        (None, None) => "?".to_string(),
+    }
 }
 
 impl HistoryItem {
+    /// Who forwarded this call to me, in words ("Anna (101)").
+    pub fn diverted_from(&self) -> Option<String> {
+        (self.diverted_from_number.is_some() || self.diverted_from_name.is_some()).then(|| {
+            name_and_number(
+                self.diverted_from_name.as_deref(),
+                self.diverted_from_number.as_deref(),
+            )
+        })
+    }
+
+    /// To whom this call was forwarded away from me, in words ("Bob (102)").
+    pub fn forwarded_to(&self) -> Option<String> {
+        (self.forwarded_to_number.is_some() || self.forwarded_to_name.is_some()).then(|| {
+            name_and_number(
+                self.forwarded_to_name.as_deref(),
+                self.forwarded_to_number.as_deref(),
+            )
+        })
+    }
+
     /// What to dial to call back: the extension when there is one, else the number.
     pub fn callback_target(&self) -> &str {
         self.peer_extension
@@ -331,6 +373,131 @@ impl HistoryItem {
             .filter(|n| !n.trim().is_empty())
             .unwrap_or(&self.peer_number)
     }
+}
+
+/// What kind of device is registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceKind {
+    /// The web app in a browser.
+    #[default]
+    Browser,
+    /// A desk phone or another SIP app.
+    Phone,
+}
+
+impl DeviceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Browser => "browser",
+            DeviceKind::Phone => "phone",
+        }
+    }
+}
+
+/// One registered device (`GET /api/v1/me/devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Device {
+    /// 16 hex digits, stable across refreshes.
+    pub id: String,
+    pub kind: DeviceKind,
+    /// What the device calls itself (its SIP User-Agent).
+    pub user_agent: Option<String>,
+    /// "ws", "wss", "udp", "tcp" or "tls".
+    pub transport: String,
+    /// "192.0.2.7:5060".
+    pub source: String,
+    /// Milliseconds since the Unix epoch.
+    pub registered_ms: i64,
+    pub last_seen_ms: i64,
+    pub expires_ms: i64,
+    /// The device login it registered with, if one.
+    pub credential: Option<String>,
+    pub default: bool,
+}
+
+/// A person's devices and their lock (`GET /api/v1/me/devices`, `/employees/ID/devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeviceList {
+    pub devices: Vec<Device>,
+    /// The stored default (it may name a device not registered now).
+    pub default_device: Option<String>,
+    /// No new devices may register.
+    pub locked: bool,
+    pub max_devices: u64,
+}
+
+/// A device login for a desk phone or SIP app (`/api/v1/me/device-credentials`); its
+/// password is never listed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeviceCredential {
+    pub id: i64,
+    /// The SIP user name and authentication user name.
+    pub username: String,
+    pub label: String,
+    pub created_ms: i64,
+    pub created_by: Option<String>,
+}
+
+/// Where a phone registers (`sip` of the device credentials answer).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SipServer {
+    pub domain: String,
+    /// "host:5060": the outbound proxy and registrar.
+    pub proxy: String,
+    pub transports: Vec<String>,
+}
+
+/// Where a forwarded call goes (the gateway's `forwarding::Target`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A colleague's extension.
+    Extension(String),
+    /// Several colleagues, rung together.
+    Group(Vec<String>),
+    /// A number outside the company (E.164), delivered once phone lines are connected.
+    External(String),
+    /// Voicemail (stored; not available yet).
+    Voicemail,
+}
+
+/// How one's own devices ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    #[default]
+    All,
+    DefaultFirst,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::All => "all",
+            Strategy::DefaultFirst => "default_first",
+        }
+    }
+
+    pub fn parse(s: &str) -> Strategy {
+        if s == "default_first" {
+            Strategy::DefaultFirst
+        } else {
+            Strategy::All
+        }
+    }
+}
+
+/// A person's forwarding rules and ring strategy (`GET/PUT /api/v1/me/routing`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Routing {
+    pub always: Option<Target>,
+    pub busy: Option<Target>,
+    /// (after seconds, target).
+    pub no_answer: Option<(u32, Target)>,
+    pub offline: Option<Target>,
+    /// While on do not disturb or away.
+    pub unavailable: Option<Target>,
+    pub strategy: Strategy,
+    /// How long the default device rings alone (0: the gateway's default, 10 s).
+    pub ring_first_secs: u32,
 }
 
 /// Whether a set-password link came from an invitation or a password reset.
@@ -462,6 +629,8 @@ pub enum EndReason {
     },
     /// The microphone, camera or media failed on this side.
     Media(MediaError),
+    /// Another of my devices answered the call (not a missed call).
+    AnsweredElsewhere,
 }
 
 impl EndReason {
@@ -489,6 +658,17 @@ pub enum PhoneNotice {
     NoCredentials(Problem),
     /// The user agent's own (English) words.
     Other(String),
+    /// The administrator locked the extension: no new devices (the phone stops trying).
+    ExtensionLocked,
+    /// The extension has as many devices as it may (the phone tries again every minute).
+    TooManyDevices,
+}
+
+/// Why the login form shows up, beyond a logout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginNotice {
+    /// This browser was removed from the account (a new login is a new device).
+    DeviceRemoved,
 }
 
 #[cfg(test)]

@@ -12,19 +12,21 @@
 
 use std::rc::Rc;
 
-use centrala_sip::ua::{CallHandle, Event, RegistrationState};
+use centrala_sip::ua::{CallHandle, Event, ForwardReason, Party, RegistrationState};
 use yew::Reducible;
 
 use crate::i18n::{Lang, Strings};
 use crate::model::{
-    Contact, ContactImport, DirectoryEntry, EndReason, HistoryItem, Invitation, LinkKind, Me,
-    MyStatus, PhoneNotice,
+    Contact, ContactImport, DirectoryEntry, EndReason, HistoryItem, Invitation, LinkKind,
+    LoginNotice, Me, MyStatus, PhoneNotice, name_and_number,
 };
 
 pub mod admin;
 pub mod contacts;
+pub mod devices;
 pub mod history;
 pub mod phonebook;
+pub mod routing;
 pub mod tokens;
 
 use contacts::{ContactsState, Feed, Move, PresenceEntry, RowKey};
@@ -63,6 +65,8 @@ pub enum View {
     /// beside the list).
     Dialpad,
     Settings,
+    /// One's devices, device logins, ring strategy and forwarding.
+    Devices,
     /// Administrators only.
     Admin(AdminSection),
 }
@@ -75,6 +79,7 @@ impl View {
             View::History => "history",
             View::Dialpad => "dialpad",
             View::Settings => "settings",
+            View::Devices => "devices",
             View::Admin(_) => "admin",
         }
     }
@@ -181,6 +186,27 @@ impl CallPhase {
     }
 }
 
+/// Our call was forwarded (181): to whom in words ("Bob (102)"), when the phone system
+/// named them, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarded {
+    pub to: Option<String>,
+    pub reason: ForwardReason,
+}
+
+/// A forwarding reason as the history's `diversion` names it ("no_answer"), for data
+/// attributes.
+pub fn forward_reason_str(r: ForwardReason) -> &'static str {
+    match r {
+        ForwardReason::Always => "always",
+        ForwardReason::Busy => "busy",
+        ForwardReason::NoAnswer => "no_answer",
+        ForwardReason::Offline => "offline",
+        ForwardReason::DoNotDisturb => "unavailable",
+        ForwardReason::Other => "other",
+    }
+}
+
 /// The one call the softphone handles at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
@@ -203,6 +229,10 @@ pub struct Call {
     pub rx_bytes: u64,
     /// Seconds since the call connected.
     pub duration_s: u64,
+    /// Our call was forwarded.
+    pub forwarded: Option<Forwarded>,
+    /// The call came to us forwarded: by whom, in words ("Anna (101)"), and why.
+    pub diverted_from: Option<(String, ForwardReason)>,
 }
 
 impl Call {
@@ -219,6 +249,8 @@ impl Call {
             camera_off: false,
             rx_bytes: 0,
             duration_s: 0,
+            forwarded: None,
+            diverted_from: None,
         }
     }
 
@@ -260,6 +292,10 @@ pub struct AppState {
     pub call: Option<Call>,
     /// Why the last call ended, shown while idle (in the language of the moment).
     pub end_reason: Option<EndReason>,
+    /// Where the last call was forwarded, shown with its end reason.
+    pub end_forwarded: Option<Forwarded>,
+    /// Why the login form shows (this device was removed...).
+    pub login_notice: Option<LoginNotice>,
     /// Counts ended calls (the history and the badge are fetched again after each).
     pub calls_ended: u64,
     /// The UI's language.
@@ -302,6 +338,8 @@ impl AppState {
             dial: String::new(),
             call: None,
             end_reason: None,
+            end_forwarded: None,
+            login_notice: None,
             calls_ended: 0,
             lang: Lang::En,
             my_status: MyStatus::Available,
@@ -361,10 +399,23 @@ impl AppState {
     }
 
     fn end_call(&mut self, reason: EndReason) {
-        if self.call.take().is_some() {
+        self.end_forwarded = None;
+        if let Some(c) = self.call.take() {
             self.calls_ended += 1;
+            self.end_forwarded = c.forwarded;
         }
         self.end_reason = Some(reason);
+    }
+
+    /// Someone named by the phone system, in words: "Bob (102)", with the contact list's
+    /// name when the message had none.
+    fn party_words(&self, p: &Party) -> String {
+        let name = p
+            .display
+            .clone()
+            .filter(|d| !d.trim().is_empty())
+            .or_else(|| self.contacts.name_for(&p.user));
+        name_and_number(name.as_deref(), Some(&p.user))
     }
 
     fn on_sip(&mut self, event: Event) {
@@ -375,6 +426,7 @@ impl AppState {
                 from_user,
                 from_display,
                 sdp,
+                diverted_from,
                 ..
             } => {
                 if self.call.is_some() {
@@ -386,8 +438,16 @@ impl AppState {
                     .filter(|d| !d.trim().is_empty())
                     .or_else(|| self.contacts.name_for(&c.peer));
                 c.offers_video = sdp_has_video(&sdp);
+                c.diverted_from = diverted_from.map(|d| (self.party_words(&d.from), d.reason));
                 self.call = Some(c);
                 self.end_reason = None;
+                self.end_forwarded = None;
+            }
+            Event::Forwarded { call, to, reason } => {
+                let to = to.map(|p| self.party_words(&p));
+                if let Some(c) = self.call.as_mut().filter(|c| c.handle == Some(call)) {
+                    c.forwarded = Some(Forwarded { to, reason });
+                }
             }
             Event::Ringing { call } => {
                 if let Some(c) = self
@@ -420,10 +480,10 @@ impl AppState {
             return;
         }
         // The caller gave up before we answered (our decline has a status).
-        let missed = self
-            .call
-            .as_ref()
-            .is_some_and(|c| c.phase == CallPhase::Incoming && !c.answering && status.is_none());
+        let missed = reason != EndReason::AnsweredElsewhere
+            && self.call.as_ref().is_some_and(|c| {
+                c.phase == CallPhase::Incoming && !c.answering && status.is_none()
+            });
         if missed && self.view != View::History {
             self.history.missed_live();
         }
@@ -486,6 +546,9 @@ pub enum Action {
     SignedIn(Me),
     /// The gateway no longer accepts our session (401 while fetching SIP credentials).
     SessionEnded,
+    /// The registrar refused this browser: it was removed from the account. Logged out;
+    /// the login form says why.
+    DeviceRemoved,
     /// The user pressed "Log out".
     Logout,
     /// "Forgot password?" opened (`true`) or closed the reset form.
@@ -681,6 +744,12 @@ impl AppState {
             Action::Logout => {
                 if self.screen == Screen::Phone {
                     self.show_login_form(None);
+                }
+            }
+            Action::DeviceRemoved => {
+                if self.screen == Screen::Phone {
+                    self.show_login_form(None);
+                    self.login_notice = Some(LoginNotice::DeviceRemoved);
                 }
             }
             Action::ForgotPassword(open) => {
@@ -883,6 +952,7 @@ impl AppState {
                     c.video = video;
                     self.call = Some(c);
                     self.end_reason = None;
+                    self.end_forwarded = None;
                 }
             }
             Action::OutgoingPlaced { call } => {
@@ -951,6 +1021,7 @@ pub fn format_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::EN;
     use crate::model::{Company, Employee, MediaError, Problem};
 
     const OFFER_AUDIO: &str =
@@ -1886,5 +1957,189 @@ mod tests {
         assert_eq!(s.contacts.selected_row().unwrap().dial, "601200300");
         let s = run(s, [Action::ContactRemoved(9)]);
         assert!(s.contacts.book.is_empty());
+    }
+
+    fn outgoing(handle: u64, peer: &str) -> [Action; 2] {
+        [
+            Action::OutgoingStarted {
+                peer: peer.into(),
+                video: false,
+            },
+            Action::OutgoingPlaced {
+                call: CallHandle(handle),
+            },
+        ]
+    }
+
+    fn party(user: &str, display: Option<&str>) -> Party {
+        Party {
+            user: user.into(),
+            display: display.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_forwarded_call_says_where_it_went_then_how_it_ended() {
+        use centrala_sip::ua::ForwardReason;
+        let s = run(
+            registered(),
+            [Action::DirectoryLoaded(vec![DirectoryEntry {
+                id: 3,
+                name: "Carol Zych".into(),
+                extension: "103".into(),
+                ..DirectoryEntry::default()
+            }])],
+        );
+        let s = run(s, outgoing(7, "101"));
+        let s = run(
+            s,
+            [Action::Sip(Event::Forwarded {
+                call: CallHandle(7),
+                to: Some(party("102", Some("Bob"))),
+                reason: ForwardReason::NoAnswer,
+            })],
+        );
+        let f = s.call.as_ref().unwrap().forwarded.clone().unwrap();
+        assert_eq!(f.to.as_deref(), Some("Bob (102)"));
+        // Another call's event changes nothing.
+        let same = run(
+            s.clone(),
+            [Action::Sip(Event::Forwarded {
+                call: CallHandle(8),
+                to: None,
+                reason: ForwardReason::Busy,
+            })],
+        );
+        assert_eq!(same, s);
+        // Forwarded again, to someone without a display name: the directory's.
+        let s = run(
+            s,
+            [Action::Sip(Event::Forwarded {
+                call: CallHandle(7),
+                to: Some(party("103", None)),
+                reason: ForwardReason::Busy,
+            })],
+        );
+        assert_eq!(
+            s.call
+                .as_ref()
+                .unwrap()
+                .forwarded
+                .as_ref()
+                .unwrap()
+                .to
+                .as_deref(),
+            Some("Carol Zych (103)")
+        );
+        let s = run(s, [ended(7, "Busy", Some(486))]);
+        assert_eq!(s.call_state(), "idle");
+        assert_eq!(end_words(&s).as_deref(), Some("Busy"));
+        assert_eq!(
+            s.end_forwarded.as_ref().and_then(|f| f.to.as_deref()),
+            Some("Carol Zych (103)"),
+            "shown with the end reason"
+        );
+        // A loop, in words; a new call forgets the old forwarding.
+        let s = run(s, outgoing(9, "101"));
+        assert_eq!(s.end_forwarded, None);
+        let s = run(s, [ended(9, "Loop Detected", Some(482))]);
+        assert_eq!(
+            end_words(&s).as_deref(),
+            Some("Forwarding loop: the call could not be completed")
+        );
+        assert_eq!(s.end_forwarded, None);
+        let s = run(s, [Action::SetLang(Lang::Pl)]);
+        assert_eq!(
+            end_words(&s).as_deref(),
+            Some("Pętla przekierowań: nie można zrealizować połączenia")
+        );
+    }
+
+    #[test]
+    fn an_incoming_forwarded_call_says_from_whom() {
+        use centrala_sip::ua::{Diversion, ForwardReason};
+        let s = run(
+            registered(),
+            [Action::Sip(Event::IncomingCall {
+                call: CallHandle(4),
+                from_user: "103".into(),
+                from_display: Some("Carol".into()),
+                sdp: OFFER_AUDIO.into(),
+                diverted_from: Some(Diversion {
+                    from: party("101", Some("Anna")),
+                    reason: ForwardReason::NoAnswer,
+                    count: 1,
+                }),
+            })],
+        );
+        let c = s.call.as_ref().unwrap();
+        assert_eq!(c.peer_name(), Some("Carol"));
+        assert_eq!(
+            c.diverted_from,
+            Some(("Anna (101)".to_string(), ForwardReason::NoAnswer))
+        );
+        assert_eq!((EN.fwd_from)("Anna (101)"), "Forwarded from Anna (101)");
+    }
+
+    #[test]
+    fn answered_on_another_device_is_not_a_missed_call() {
+        let s = run(
+            registered(),
+            [
+                incoming(1, OFFER_AUDIO),
+                Action::Ended {
+                    call: CallHandle(1),
+                    status: None,
+                    reason: EndReason::AnsweredElsewhere,
+                },
+            ],
+        );
+        assert_eq!(s.call_state(), "idle");
+        assert_eq!(s.history.missed_unseen, 0);
+        assert_eq!(end_words(&s).as_deref(), Some("Answered on another device"));
+        assert_eq!(s.calls_ended, 1, "the history is read again");
+    }
+
+    #[test]
+    fn a_removed_device_lands_on_the_login_form_with_a_notice() {
+        let s = run(registered(), [Action::DeviceRemoved]);
+        assert_eq!(s.screen, Screen::Login);
+        assert_eq!(s.login_notice, Some(LoginNotice::DeviceRemoved));
+        assert_eq!(
+            s.t().login_notice(LoginNotice::DeviceRemoved),
+            "This device was removed from your account"
+        );
+        // Logging in again clears it.
+        let s = run(s, [login()]);
+        assert_eq!(s.login_notice, None);
+        // Not logged in: nothing to do.
+        let s = run(start(), [Action::DeviceRemoved]);
+        assert_eq!(s.login_notice, None);
+    }
+
+    #[test]
+    fn a_locked_extension_says_so_and_stays_on_the_phone() {
+        let s = run(
+            registered(),
+            [Action::PhoneUnavailable(PhoneNotice::ExtensionLocked)],
+        );
+        assert_eq!(s.screen, Screen::Phone);
+        assert_eq!(s.registration.data_state(), "failed");
+        assert_eq!(
+            s.registration.describe(s.t(), "101"),
+            "Not registered: Your extension is locked: no new devices can be added. Ask your administrator."
+        );
+        let s = run(s, [Action::SetLang(Lang::Pl)]);
+        assert!(
+            s.registration
+                .describe(s.t(), "101")
+                .contains("zablokowany")
+        );
+    }
+
+    #[test]
+    fn the_devices_page_is_a_section() {
+        let s = run(registered(), [Action::Navigate(View::Devices)]);
+        assert_eq!(s.view.data_view(), "devices");
     }
 }

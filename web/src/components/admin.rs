@@ -10,6 +10,7 @@ use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use super::devices::{DevicesPanel, Subject};
 use crate::i18n::Strings;
 use crate::model::{ApiToken, Employee, ImportReport, Lang};
 use crate::services::api::{self, Reply};
@@ -374,7 +375,7 @@ impl Ctx {
     }
 }
 
-fn input_value(e: &InputEvent) -> String {
+pub(super) fn input_value(e: &InputEvent) -> String {
     e.target_unchecked_into::<HtmlInputElement>().value()
 }
 
@@ -400,7 +401,7 @@ fn text_field(
 
 /// A `type="button"` button; `id` or classes identify it.
 #[inline(never)]
-fn button(
+pub(super) fn button(
     id: Option<&'static str>,
     class: &'static str,
     label: &'static str,
@@ -414,7 +415,7 @@ fn button(
 
 /// A table head.
 #[inline(never)]
-fn thead(cols: &[&'static str]) -> Html {
+pub(super) fn thead(cols: &[&'static str]) -> Html {
     html! {
         <thead><tr>{ for cols.iter().map(|c| html! { <th scope="col">{ *c }</th> }) }</tr></thead>
     }
@@ -422,7 +423,7 @@ fn thead(cols: &[&'static str]) -> Html {
 
 /// A status (`role="status"`) or error (`role="alert"`) line, hidden when empty.
 #[inline(never)]
-fn message(id: &'static str, alert: bool, text: Option<&str>) -> Html {
+pub(super) fn message(id: &'static str, alert: bool, text: Option<&str>) -> Html {
     let (class, role) = if alert {
         ("error", "alert")
     } else {
@@ -474,18 +475,44 @@ pub fn admin(p: &AdminProps) -> Html {
         <section id="admin" class="admin" aria-label={ctx.t.adm_panel}>
             { message("admin-notice", false, st.notice.as_deref()) }
             { message("admin-error", true, st.error.as_deref()) }
-            { match p.section {
-                AdminSection::Employees => html! {
+            { match (p.section, &st.devices_of) {
+                (AdminSection::Employees, Some(e)) => employee_devices(e, &ctx),
+                (AdminSection::Employees, None) => html! {
                     <>
                         { employees_card(&st, &ctx) }
                         { employee_form(&st, &ctx) }
                     </>
                 },
-                AdminSection::NumberBlocks => blocks_card(&st, &ctx),
-                AdminSection::Import => import_card(&st.import, &ctx),
-                AdminSection::ApiTokens => tokens_card(&st.tokens, &ctx),
+                (AdminSection::NumberBlocks, _) => blocks_card(&st, &ctx),
+                (AdminSection::Import, _) => import_card(&st.import, &ctx),
+                (AdminSection::ApiTokens, _) => tokens_card(&st.tokens, &ctx),
             } }
         </section>
+    }
+}
+
+/// An employee's devices, lock, device logins and forwarding: the same page as a person's
+/// own, for the administrator.
+fn employee_devices(e: &Employee, ctx: &Ctx) -> Html {
+    let on_back = {
+        let ctx = ctx.clone();
+        Callback::from(move |_: MouseEvent| {
+            ctx.dispatch(AdminAction::Devices(None));
+            ctx.reload();
+        })
+    };
+    let subject = Subject::Employee {
+        id: e.id,
+        name: e.name.clone(),
+    };
+    html! {
+        <div id="admin-devices" data-id={e.id.to_string()} data-ext={e.extension.clone()}>
+            <div class="form-buttons">
+                { button(Some("admin-devices-back"), "btn btn-quiet", ctx.t.adm_back_to_employees, false, on_back) }
+            </div>
+            <DevicesPanel {subject} ext={AttrValue::from(e.extension.clone())} lang={ctx.lang}
+                on_session_ended={ctx.on_session_ended.clone()} />
+        </div>
     }
 }
 
@@ -563,6 +590,13 @@ fn employee_row(e: &Employee, selected: bool, ctx: &Ctx) -> Html {
             }
         })
     };
+    let on_devices = {
+        let ctx = ctx.clone();
+        Callback::from(move |_: MouseEvent| {
+            ctx.dispatch(AdminAction::Devices(Some(id)));
+            scroll_to("admin");
+        })
+    };
     let on_invite = {
         let (ctx, email) = (ctx.clone(), e.email.clone());
         Callback::from(move |_: MouseEvent| {
@@ -589,6 +623,8 @@ fn employee_row(e: &Employee, selected: bool, ctx: &Ctx) -> Html {
             <td><span class="invite-state" data-state={e.invite_state.clone()}>{ t.invite_state(&e.invite_state) }</span></td>
             <td class="row-actions">
                 { button(None, "btn btn-small btn-quiet emp-edit", t.edit, false, on_edit) }
+                <button type="button" class="btn btn-small btn-quiet emp-devices"
+                    aria-label={(t.adm_devices_label)(&e.name)} onclick={on_devices}>{ t.nav_devices }</button>
                 if e.can_invite() {
                     { button(None, "btn btn-small btn-quiet emp-invite", t.adm_resend_invite, false, on_invite) }
                 }
@@ -977,7 +1013,7 @@ fn secret_box(secret: &NewSecret, ctx: &Ctx) -> Html {
 
 /// A token form field with its own error line under it.
 #[inline(never)]
-fn token_field(
+pub(super) fn token_field(
     (id, field, label, kind): (&'static str, &'static str, &'static str, &'static str),
     value: &str,
     hint: Option<&'static str>,

@@ -2,15 +2,19 @@
 
 use yew::prelude::*;
 
+use crate::i18n::Strings;
 use crate::model::{EndReason, Lang};
 use crate::services::intl;
-use crate::state::{Call, CallPhase, format_duration};
+use crate::state::{Call, CallPhase, Forwarded, format_duration, forward_reason_str};
 
 #[derive(Properties, PartialEq)]
 pub struct CallPanelProps {
     pub call: Option<Call>,
     /// Why the last call ended (shown while idle).
     pub end_reason: Option<EndReason>,
+    /// Where the last call was forwarded (shown with its end reason).
+    #[prop_or_default]
+    pub end_forwarded: Option<Forwarded>,
     pub lang: Lang,
     /// `true` to answer with video.
     pub on_answer: Callback<bool>,
@@ -50,8 +54,11 @@ fn idle(p: &CallPanelProps) -> Html {
         <div class="call-idle">
             <p class="call-title">{ t.no_call }</p>
             if let Some(reason) = &p.end_reason {
-                <p class="end-reason">
+                <p id="call-status" class="end-reason">
                     <span class="end-label">{ t.last_call }</span>
+                    if let Some(f) = &p.end_forwarded {
+                        <span id="call-forwarded" class="call-forwarded">{ forwarded_words(t, f) }</span>{ " — " }
+                    }
                     <span id="call-end-reason">{ t.end_reason(reason) }</span>
                 </p>
             }
@@ -59,14 +66,24 @@ fn idle(p: &CallPanelProps) -> Html {
     }
 }
 
+/// "Forwarded to Bob (102)", or "Call forwarded…" when the phone system named nobody.
+fn forwarded_words(t: &Strings, f: &Forwarded) -> String {
+    match &f.to {
+        Some(to) => (t.fwd_to)(to),
+        None => t.fwd_to_unknown.to_string(),
+    }
+}
+
 fn active(p: &CallPanelProps, call: &Call) -> Html {
     let t = p.lang.t();
-    let title = match call.phase {
-        CallPhase::Calling => t.calling,
-        CallPhase::Ringing => t.ringing_out,
-        CallPhase::Incoming if call.offers_video => t.incoming_video,
-        CallPhase::Incoming => t.incoming,
-        CallPhase::Connected => t.in_call,
+    let title = match (call.phase, &call.forwarded) {
+        // The caller's status line says where the call went.
+        (CallPhase::Calling | CallPhase::Ringing, Some(f)) => forwarded_words(t, f),
+        (CallPhase::Calling, None) => t.calling.to_string(),
+        (CallPhase::Ringing, None) => t.ringing_out.to_string(),
+        (CallPhase::Incoming, _) if call.offers_video => t.incoming_video.to_string(),
+        (CallPhase::Incoming, _) => t.incoming.to_string(),
+        (CallPhase::Connected, _) => t.in_call.to_string(),
     };
     let hangup = |label: &'static str| {
         html! {
@@ -109,7 +126,7 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
     };
     html! {
         <div class="call-active">
-            <p class="call-title">{ title }</p>
+            <p id="call-status" class="call-title" data-forwarded={call.forwarded.is_some().to_string()}>{ title }</p>
             <p id="call-peer" class="call-peer">
                 if let Some(name) = call.peer_name() {
                     <span class="peer-name">{ name.to_string() }</span>{ " " }
@@ -118,6 +135,12 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
                     <span class="peer-name">{ call.peer.clone() }</span>
                 }
             </p>
+            if let Some((from, reason)) = &call.diverted_from {
+                <p id="incoming-diverted" class="call-stats" data-reason={forward_reason_str(*reason)}>{ (t.fwd_from)(from) }</p>
+            }
+            if let Some(f) = call.forwarded.as_ref().filter(|_| call.phase == CallPhase::Connected) {
+                <p id="call-forwarded" class="call-stats">{ forwarded_words(t, f) }</p>
+            }
             if call.phase == CallPhase::Connected {
                 <p class="call-duration">{ format_duration(call.duration_s) }</p>
             }

@@ -3,6 +3,7 @@
 use yew::prelude::*;
 
 use super::{Cx, icons};
+use crate::i18n::Strings;
 use crate::model::{Direction, HistoryItem};
 use crate::services::intl;
 use crate::state::{Action, AppState};
@@ -78,10 +79,33 @@ pub fn view(st: &AppState, cx: &Cx) -> Html {
     }
 }
 
+/// A forwarded call's line under the peer: "forwarded to Bob (102) — no answer" for a call
+/// my rules sent away, "forwarded from Anna (101)" for one forwarded to me.
+fn forwarding(i: &HistoryItem, t: &Strings) -> Html {
+    let why = t.diversion(i.diversion.as_deref());
+    if i.direction == Direction::Forwarded {
+        let to = i.forwarded_to().unwrap_or_else(|| "?".into());
+        return html! {
+            <span class="org h-forward" data-to={i.forwarded_to_number.clone()} data-why={i.diversion.clone()}>
+                { (t.hist_forwarded_to)(&to, why) }
+            </span>
+        };
+    }
+    match i.diverted_from() {
+        Some(from) => html! {
+            <span class="org h-diverted" data-from={i.diverted_from_number.clone()} data-why={i.diversion.clone()}>
+                { (t.hist_forwarded_from)(&from, why) }
+            </span>
+        },
+        None => Html::default(),
+    }
+}
+
 fn row(i: &HistoryItem, selected: bool, st: &AppState, cx: &Cx) -> Html {
     let t = st.t();
     let lang = st.lang;
     let (icon, kind) = match (i.direction, i.missed) {
+        (Direction::Forwarded, _) => (icons::forwarded(), "forwarded"),
         (_, true) => (icons::missed(), "missed"),
         (Direction::Outgoing, _) => (icons::outgoing(), "outgoing"),
         (Direction::Incoming, _) => (icons::incoming(), "incoming"),
@@ -115,7 +139,8 @@ fn row(i: &HistoryItem, selected: bool, st: &AppState, cx: &Cx) -> Html {
             <td class="h-kind"><span class={classes!("call-icon", kind)} aria-hidden="true">{ icon }</span>
                 <span class="kind-text">{ t.direction(i.direction, i.missed) }</span></td>
             <th scope="row" class="h-peer"><span class="name">{ label.clone() }</span>
-                if !number.is_empty() { <span class="org">{ number }</span> }</th>
+                if !number.is_empty() { <span class="org">{ number }</span> }
+                { forwarding(i, t) }</th>
             <td class="h-time"><time datetime={intl::iso(i.started_ms)}>{ intl::date_time(lang, i.started_ms) }</time></td>
             <td class="h-duration">{ if i.answered_ms.is_some() || i.duration_s > 0 { intl::duration(lang, i.duration_s) } else { "—".into() } }</td>
             <td class="h-outcome">{ t.outcome(i.outcome) }</td>

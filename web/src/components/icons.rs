@@ -148,3 +148,34 @@ pub fn backspace() -> Html {
         </> },
     )
 }
+
+/// A screen with a stand: a browser (the devices list, and the devices section).
+pub fn browser() -> Html {
+    svg(
+        "browser",
+        html! { <>
+            <rect x="3" y="4" width="18" height="12" rx="2" />
+            <path d="M8 20h8M12 16v4" />
+        </> },
+    )
+}
+
+/// A desk phone: a SIP phone or app in the devices list.
+pub fn desk_phone() -> Html {
+    svg(
+        "desk-phone",
+        html! { <>
+            <rect x="4" y="9" width="16" height="11" rx="2" />
+            <path d="M7 9V5a2 2 0 0 1 2-2h6a2 2 0 0 1 2 2v4" />
+            <path d="M9 13h1M14 13h1M9 16h1M14 16h1" />
+        </> },
+    )
+}
+
+/// An arrow bending away: a call forwarded (history).
+pub fn forwarded() -> Html {
+    svg(
+        "forwarded",
+        html! { <path d="M4 18v-4a5 5 0 0 1 5-5h11M16 5l4 4-4 4" /> },
+    )
+}

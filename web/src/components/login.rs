@@ -17,6 +17,9 @@ pub struct LoginRequest {
 
 #[derive(Properties, PartialEq)]
 pub struct LoginProps {
+    /// Why the form shows ("This device was removed from your account").
+    #[prop_or_default]
+    pub notice: Option<AttrValue>,
     pub error: Option<AttrValue>,
     pub lang: Lang,
     /// The login request is under way.
@@ -87,6 +90,9 @@ pub fn login_form(p: &LoginProps) -> Html {
         <>
             <form id="login-form" class="card login" {onsubmit} novalidate=true>
                 <h2>{ t.login_title }</h2>
+                if let Some(notice) = &p.notice {
+                    <p id="login-notice" class="warning" role="status">{ notice.clone() }</p>
+                }
                 <label for="login-email">{ t.email }</label>
                 <input id="login-email" type="email" autocomplete="username" autocapitalize="off"
                     spellcheck="false" placeholder={t.email_placeholder} ref={email} />

@@ -4,10 +4,12 @@
 pub mod admin;
 pub mod call_panel;
 pub mod contacts;
+pub mod devices;
 pub mod dialer;
 pub mod history;
 pub mod icons;
 pub mod login;
+pub mod routing;
 pub mod set_password;
 pub mod shell;
 pub mod status_bar;

@@ -9,7 +9,8 @@ use crate::model::{Lang, MyStatus};
 use crate::state::{Action, AdminSection, AppState, View};
 
 /// The side navigation. Ids: `nav-phone` (contacts, the phone's main screen),
-/// `nav-history`, `nav-dialpad`, `nav-settings`, `nav-admin` (+ `-blocks`, `-import`, `-tokens`).
+/// `nav-history`, `nav-dialpad`, `nav-devices`, `nav-settings`, `nav-admin` (+ `-blocks`,
+/// `-import`, `-tokens`).
 pub fn nav(st: &AppState, cx: &Cx) -> Html {
     let t = st.t();
     let item = |view: View,
@@ -47,6 +48,7 @@ pub fn nav(st: &AppState, cx: &Cx) -> Html {
                 { item(View::Contacts, "nav-phone", icons::contacts(), t.nav_contacts, None) }
                 { item(View::History, "nav-history", icons::history(), t.nav_history, badge) }
                 { item(View::Dialpad, "nav-dialpad", icons::dialpad(), t.nav_dialpad, None) }
+                { item(View::Devices, "nav-devices", icons::desk_phone(), t.nav_devices, None) }
                 { item(View::Settings, "nav-settings", icons::settings(), t.nav_settings, None) }
                 if st.is_admin() {
                     { item(View::Admin(AdminSection::Employees), "nav-admin", icons::admin(), t.nav_admin, None) }

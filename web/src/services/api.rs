@@ -8,9 +8,10 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestCache, RequestCredentials, RequestInit, Response};
 
 use crate::model::{
-    ApiToken, Company, Contact, ContactImport, Direction, DirectoryEntry, Employee, HistoryItem,
-    ImportReport, ImportRow, Invitation, Lang, Me, MyStatus, NumberBlock, NumberLabel, Outcome,
-    PhoneNumber, Problem,
+    ApiToken, Company, Contact, ContactImport, Device, DeviceCredential, DeviceKind, DeviceList,
+    Direction, DirectoryEntry, Employee, HistoryItem, ImportReport, ImportRow, Invitation, Lang,
+    Me, MyStatus, NumberBlock, NumberLabel, Outcome, PhoneNumber, Problem, Routing, SipServer,
+    Strategy, Target,
 };
 
 /// An answer: the HTTP status (0: no answer at all) and the parsed JSON body (`null` when
@@ -280,12 +281,13 @@ pub fn contact_import(v: &JsValue) -> ContactImport {
 /// An item of `GET /api/v1/history`.
 pub fn history_item(v: &JsValue) -> HistoryItem {
     let peer = field(v, "peer");
+    let nonempty = |k: &str| opt_str(v, k).filter(|s| !s.trim().is_empty());
     HistoryItem {
         id: num(v, "id") as i64,
-        direction: if str_(v, "direction") == "incoming" {
-            Direction::Incoming
-        } else {
-            Direction::Outgoing
+        direction: match str_(v, "direction").as_str() {
+            "incoming" => Direction::Incoming,
+            "forwarded" => Direction::Forwarded,
+            _ => Direction::Outgoing,
         },
         outcome: Outcome::parse(&str_(v, "outcome")),
         missed: bool_(v, "missed"),
@@ -296,6 +298,11 @@ pub fn history_item(v: &JsValue) -> HistoryItem {
         answered_ms: opt_i64(v, "answered_ms"),
         ended_ms: num(v, "ended_ms") as i64,
         duration_s: u64_(v, "duration_s"),
+        diverted_from_number: nonempty("diverted_from_number"),
+        diverted_from_name: nonempty("diverted_from_name"),
+        diversion: nonempty("diversion"),
+        forwarded_to_number: nonempty("forwarded_to_number"),
+        forwarded_to_name: nonempty("forwarded_to_name"),
     }
 }
 
@@ -409,4 +416,141 @@ pub fn api_token(v: &JsValue) -> ApiToken {
 /// The answer to `POST /api/v1/api-tokens`: the token and its secret (shown this once).
 pub fn created_api_token(v: &JsValue) -> (ApiToken, String) {
     (api_token(v), str_(v, "secret"))
+}
+
+/// `GET /api/v1/me/devices` (and the admin's, and the answers to PUT default-device and lock).
+pub fn device_list(v: &JsValue) -> DeviceList {
+    let nonempty = |d: &JsValue, k: &str| opt_str(d, k).filter(|s| !s.trim().is_empty());
+    DeviceList {
+        devices: array(v, "devices")
+            .iter()
+            .map(|d| Device {
+                id: str_(d, "id"),
+                kind: if str_(d, "kind") == "phone" {
+                    DeviceKind::Phone
+                } else {
+                    DeviceKind::Browser
+                },
+                user_agent: nonempty(d, "user_agent"),
+                transport: str_(d, "transport"),
+                source: str_(d, "source"),
+                registered_ms: num(d, "registered_ms") as i64,
+                last_seen_ms: num(d, "last_seen_ms") as i64,
+                expires_ms: num(d, "expires_ms") as i64,
+                credential: nonempty(d, "credential"),
+                default: bool_(d, "default"),
+            })
+            .collect(),
+        default_device: nonempty(v, "default_device"),
+        locked: bool_(v, "locked"),
+        max_devices: u64_(v, "max_devices"),
+    }
+}
+
+/// An item of `GET /api/v1/me/device-credentials` (and the credential of the POST answer).
+pub fn device_credential(v: &JsValue) -> DeviceCredential {
+    let by = field(v, "created_by");
+    DeviceCredential {
+        id: num(v, "id") as i64,
+        username: str_(v, "username"),
+        label: str_(v, "label"),
+        created_ms: num(v, "created_ms") as i64,
+        created_by: by
+            .as_string()
+            .or_else(|| opt_str(&by, "name"))
+            .filter(|s| !s.trim().is_empty()),
+    }
+}
+
+/// `GET /api/v1/me/device-credentials`: the logins, where phones register, and the most a
+/// person may have.
+pub fn device_credentials(v: &JsValue) -> (Vec<DeviceCredential>, SipServer, u64) {
+    let sip = field(v, "sip");
+    let server = SipServer {
+        domain: str_(&sip, "domain"),
+        proxy: str_(&sip, "proxy"),
+        transports: array(&sip, "transports")
+            .iter()
+            .filter_map(|t| t.as_string())
+            .collect(),
+    };
+    let list = array(v, "credentials")
+        .iter()
+        .map(device_credential)
+        .collect();
+    (list, server, u64_(v, "max"))
+}
+
+/// The answer to `POST /api/v1/me/device-credentials`: the login and its password (shown
+/// this once).
+pub fn created_device_credential(v: &JsValue) -> (DeviceCredential, String) {
+    (device_credential(v), str_(v, "password"))
+}
+
+fn target(v: &JsValue) -> Option<Target> {
+    if !v.is_object() {
+        return None;
+    }
+    Some(match str_(v, "kind").as_str() {
+        "extension" => Target::Extension(str_(v, "ext")),
+        "group" => Target::Group(array(v, "exts").iter().filter_map(text).collect()),
+        "external" => Target::External(str_(v, "number")),
+        "voicemail" => Target::Voicemail,
+        _ => return None,
+    })
+}
+
+/// `GET /api/v1/me/routing`.
+pub fn routing(v: &JsValue) -> Routing {
+    let na = field(v, "no_answer");
+    Routing {
+        always: target(&field(v, "always")),
+        busy: target(&field(v, "busy")),
+        no_answer: target(&field(&na, "target")).map(|t| (u64_(&na, "after_secs") as u32, t)),
+        offline: target(&field(v, "offline")),
+        unavailable: target(&field(v, "unavailable")),
+        strategy: Strategy::parse(&str_(v, "strategy")),
+        ring_first_secs: u64_(v, "ring_first_secs") as u32,
+    }
+}
+
+fn target_body(t: Option<&Target>) -> JsValue {
+    match t {
+        None => JsValue::NULL,
+        Some(Target::Extension(ext)) => {
+            obj(&[("kind", "extension".into()), ("ext", ext.as_str().into())])
+        }
+        Some(Target::Group(exts)) => obj(&[
+            ("kind", "group".into()),
+            ("exts", arr(exts.iter().map(|e| JsValue::from_str(e)))),
+        ]),
+        Some(Target::External(number)) => obj(&[
+            ("kind", "external".into()),
+            ("number", number.as_str().into()),
+        ]),
+        Some(Target::Voicemail) => obj(&[("kind", "voicemail".into())]),
+    }
+}
+
+/// The body of `PUT /api/v1/me/routing`.
+pub fn routing_body(r: &Routing) -> JsValue {
+    let no_answer = match &r.no_answer {
+        Some((secs, t)) => obj(&[
+            ("after_secs", JsValue::from_f64(f64::from(*secs))),
+            ("target", target_body(Some(t))),
+        ]),
+        None => JsValue::NULL,
+    };
+    obj(&[
+        ("always", target_body(r.always.as_ref())),
+        ("busy", target_body(r.busy.as_ref())),
+        ("no_answer", no_answer),
+        ("offline", target_body(r.offline.as_ref())),
+        ("unavailable", target_body(r.unavailable.as_ref())),
+        ("strategy", r.strategy.as_str().into()),
+        (
+            "ring_first_secs",
+            JsValue::from_f64(f64::from(r.ring_first_secs)),
+        ),
+    ])
 }

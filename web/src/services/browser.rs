@@ -108,6 +108,30 @@ pub fn instance_id() -> String {
     id
 }
 
+/// Forgets this browser's instance id: the next login registers as a new device (after
+/// this one was removed from the account, which the registrar refuses for a while).
+pub fn forget_instance_id() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(INSTANCE_KEY);
+    }
+}
+
+/// This browser's instance id, if one was made (none is made here).
+pub fn stored_instance_id() -> Option<String> {
+    storage()?
+        .get_item(INSTANCE_KEY)
+        .ok()
+        .flatten()
+        .filter(|id| id.starts_with("urn:uuid:"))
+}
+
+/// `navigator.userAgent` ("" when unreadable).
+pub fn navigator_user_agent() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .unwrap_or_default()
+}
+
 /// The `HTMLMediaElement` with this id, if the page has it.
 pub fn media_element(id: &str) -> Option<web_sys::HtmlMediaElement> {
     web_sys::window()?

@@ -22,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use centrala_sip::presence::ListResource;
-use centrala_sip::ua::{CallHandle, Event, RegistrationState, UaConfig, UserAgent};
+use centrala_sip::ua::{CallHandle, Event, Refusal, RegistrationState, UaConfig, UserAgent};
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
 use js_sys::{ArrayBuffer, Uint8Array};
@@ -31,13 +31,14 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 use yew::Callback;
 
-use super::browser::{instance_id, now_ms, random_seed, random_unit};
+use super::browser::{instance_id, navigator_user_agent, now_ms, random_seed, random_unit};
 use super::media::CallMedia;
 use super::ringtone::Ringtone;
 use super::timer::Timer;
 use crate::model::{EndReason, MediaError, PhoneNotice, Presence};
 use crate::state::Action;
 use crate::state::contacts::{PresenceEntry, extension_of};
+use crate::state::devices::browser_words;
 
 /// The WebSocket subprotocol for SIP (RFC 7118).
 const SUBPROTOCOL: &str = "sip";
@@ -97,6 +98,9 @@ struct Inner {
     on_auth_refused: Callback<()>,
     /// `on_auth_refused` was used since the last successful registration.
     auth_retried: Cell<bool>,
+    /// The registrar refused this browser because it was removed from the account; the
+    /// phone has stopped.
+    on_removed: Callback<()>,
     socket: RefCell<Option<Socket>>,
     sip_timer: Timer,
     reconnect_timer: Timer,
@@ -124,12 +128,20 @@ pub fn backoff_ms(attempt: u32, jitter: f64) -> u64 {
 
 impl Phone {
     /// Creates the user agent and opens the WebSocket; registration follows.
+    /// `on_removed`: the registrar says this browser was removed from the account (the phone
+    /// has stopped; the app logs out).
     pub fn start(
         cfg: PhoneConfig,
         dispatch: Callback<Action>,
         on_auth_refused: Callback<()>,
+        on_removed: Callback<()>,
     ) -> Phone {
         let mut ua_cfg = UaConfig::new(cfg.extension.trim(), &cfg.domain, &cfg.password);
+        // The devices page names the device by it: "Centrala web app (Firefox, Linux)".
+        ua_cfg.user_agent = format!(
+            "Centrala-Web/0.1 ({})",
+            browser_words(&navigator_user_agent())
+        );
         ua_cfg.auth_user = Some(cfg.auth_user).filter(|u| !u.is_empty());
         ua_cfg.display_name = Some(cfg.display_name).filter(|d| !d.trim().is_empty());
         ua_cfg.secure = cfg.server.starts_with("wss:");
@@ -143,6 +155,7 @@ impl Phone {
                 dispatch,
                 on_auth_refused,
                 auth_retried: Cell::new(false),
+                on_removed,
                 socket: RefCell::new(None),
                 sip_timer: Timer::new(move || {
                     if let Some(i) = w1.upgrade() {
@@ -450,7 +463,46 @@ impl Inner {
         }
     }
 
+    /// Stops for good without logging out (the registrar refused this device): no more
+    /// reconnects, timers or messages.
+    fn halt(&self) {
+        self.stopped.set(true);
+        self.sip_timer.cancel();
+        self.reconnect_timer.cancel();
+        let socket = self.socket.borrow_mut().take();
+        if let Some(Socket { ws, _listeners }) = socket {
+            drop(_listeners);
+            let _ = ws.close_with_code(1000);
+        }
+    }
+
     fn on_event(self: &Rc<Self>, event: Event) {
+        let refusal = match &event {
+            Event::Registration(RegistrationState::Failed(_)) => self.ua.borrow().refusal(),
+            _ => None,
+        };
+        match refusal {
+            Some(Refusal::DeviceRemoved) => {
+                self.halt();
+                self.drop_call();
+                self.on_removed.emit(());
+                return;
+            }
+            Some(Refusal::ExtensionLocked) => {
+                // Trying again cannot help until an administrator unlocks it.
+                self.halt();
+                self.dispatch
+                    .emit(Action::PhoneUnavailable(PhoneNotice::ExtensionLocked));
+                return;
+            }
+            Some(Refusal::TooManyDevices) => {
+                // The user agent tries again every minute.
+                self.dispatch
+                    .emit(Action::PhoneUnavailable(PhoneNotice::TooManyDevices));
+                return;
+            }
+            _ => {}
+        }
         match &event {
             Event::Registration(RegistrationState::Registered) => {
                 self.attempt.set(0);
@@ -534,7 +586,7 @@ impl Inner {
                 call,
                 reason,
                 status,
-                ..
+                answered_elsewhere,
             } => {
                 let current = self
                     .call
@@ -545,10 +597,15 @@ impl Inner {
                     self.drop_call();
                 }
                 let local = self.end_cause.borrow().clone();
+                let reason = if *answered_elsewhere {
+                    EndReason::AnsweredElsewhere
+                } else {
+                    EndReason::from_sip(*status, reason.clone(), local)
+                };
                 self.dispatch.emit(Action::Ended {
                     call: *call,
                     status: *status,
-                    reason: EndReason::from_sip(*status, reason.clone(), local),
+                    reason,
                 });
                 return;
             }

@@ -227,6 +227,8 @@ pub struct AdminState {
     pub import: ImportState,
     /// The API tokens section.
     pub tokens: TokensState,
+    /// The employee whose devices and forwarding show instead of the list.
+    pub devices_of: Option<Employee>,
 }
 
 /// A field of the employee form.
@@ -297,6 +299,8 @@ pub enum AdminAction {
     Section(AdminSection),
     /// Something in the API tokens section.
     Tokens(TokenAction),
+    /// Show this employee's devices and forwarding (`None`: back to the list).
+    Devices(Option<i64>),
 }
 
 impl Reducible for AdminState {
@@ -438,6 +442,13 @@ impl AdminState {
                 if section != AdminSection::ApiTokens {
                     self.tokens.apply(TokenAction::Left);
                 }
+                if section != AdminSection::Employees {
+                    self.devices_of = None;
+                }
+            }
+            AdminAction::Devices(id) => {
+                self.devices_of =
+                    id.and_then(|id| self.employees.iter().find(|e| e.id == id).cloned());
             }
             AdminAction::Tokens(action) => self.tokens.apply(action),
         }
@@ -705,6 +716,28 @@ mod tests {
         assert!(!s.import.can_apply(), "already imported");
         let r = s.import.report.as_ref().unwrap();
         assert_eq!((r.dry_run, r.created, r.errors), (false, 1, 0));
+    }
+
+    #[test]
+    fn an_employees_devices_open_from_the_list_and_close_with_another_section() {
+        let mut s = run([
+            listed(vec![employee(1, "101"), employee(2, "102")]),
+            AdminAction::Devices(Some(2)),
+        ]);
+        assert_eq!(
+            s.devices_of.as_ref().map(|e| e.extension.as_str()),
+            Some("102")
+        );
+        s.apply(AdminAction::Devices(Some(9)));
+        assert_eq!(s.devices_of, None, "not listed");
+        s.apply(AdminAction::Devices(Some(1)));
+        s.apply(AdminAction::Section(AdminSection::Employees));
+        assert!(s.devices_of.is_some(), "the same section keeps it");
+        s.apply(AdminAction::Section(AdminSection::NumberBlocks));
+        assert_eq!(s.devices_of, None);
+        s.apply(AdminAction::Devices(Some(1)));
+        s.apply(AdminAction::Devices(None));
+        assert_eq!(s.devices_of, None);
     }
 
     #[test]

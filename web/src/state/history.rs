@@ -107,6 +107,7 @@ mod tests {
             answered_ms: None,
             ended_ms: started_ms + 1000,
             duration_s: 0,
+            ..HistoryItem::default()
         }
     }
 
