@@ -277,9 +277,10 @@ impl Store {
             .as_ref()
             .map(|r| {
                 let mut u = row_to_user(r);
-                u.ha1_md5 = r.get(14);
-                u.ha1_sha256 = r.get(15);
-                u.realm = r.get(16);
+                // The credential's columns follow the 13 of SIP_COLUMNS.
+                u.ha1_md5 = r.get(13);
+                u.ha1_sha256 = r.get(14);
+                u.realm = r.get(15);
                 u.login = Some(ext.into());
                 u
             }));
@@ -424,6 +425,283 @@ impl Store {
     }
 }
 
+/// At most this many device credentials per person.
+pub const MAX_DEVICE_CREDENTIALS: i64 = 5;
+
+/// Letters and digits of a device credential's password: none that read alike (0 O o, 1 l I).
+const PASSWORD_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// A device credential's password length (about 116 bits).
+pub const DEVICE_PASSWORD_LEN: usize = 20;
+
+/// A person's routing settings as stored: lock, forwarding rules and ring strategy, default
+/// device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoutingSettings {
+    pub locked: bool,
+    pub routing: crate::forwarding::Routing,
+    /// The default device's id ([`crate::core::device_id`], 16 hex digits).
+    pub default_device: Option<String>,
+}
+
+/// A device credential as listed (the password is never stored, only digest HA1 values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCredential {
+    pub id: i64,
+    pub username: String,
+    pub label: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// The name of whoever made it (now), if they still exist.
+    pub created_by: Option<String>,
+}
+
+/// A device credential's SIP user name: `d` and 9 lower-case letters or digits (see
+/// [`crate::forwarding::is_credential_username`]).
+pub fn new_credential_username() -> String {
+    use rand::Rng;
+    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rngs::OsRng;
+    std::iter::once('d')
+        .chain((0..9).map(|_| ALNUM[rng.gen_range(0..ALNUM.len())] as char))
+        .collect()
+}
+
+/// A device credential's password: [`DEVICE_PASSWORD_LEN`] characters that cannot be
+/// misread when typed into a phone.
+pub fn new_device_password() -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    (0..DEVICE_PASSWORD_LEN)
+        .map(|_| PASSWORD_ALPHABET[rng.gen_range(0..PASSWORD_ALPHABET.len())] as char)
+        .collect()
+}
+
+impl Store {
+    /// An employee's routing settings; `None` when there is no such employee in `company`.
+    pub async fn routing_settings(
+        &self,
+        company: i64,
+        employee: i64,
+    ) -> Result<Option<RoutingSettings>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT locked, routing, default_device FROM employees WHERE company_id = ? AND id = ?",
+        )
+        .bind(company)
+        .bind(employee)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| RoutingSettings {
+            locked: r.get::<i64, _>(0) != 0,
+            routing: crate::forwarding::Routing::from_json(&r.get::<String, _>(1)).unwrap_or_else(
+                |e| {
+                    tracing::warn!(employee, error = %e, "unreadable routing settings: none shown");
+                    Default::default()
+                },
+            ),
+            default_device: r.get(2),
+        }))
+    }
+
+    /// Stores an employee's forwarding rules and ring strategy (checked by the caller with
+    /// [`crate::forwarding::Routing::validate`]); false when there is no such employee.
+    pub async fn set_routing(
+        &self,
+        company: i64,
+        employee: i64,
+        routing: &crate::forwarding::Routing,
+    ) -> Result<bool, StoreError> {
+        let res = sqlx::query("UPDATE employees SET routing = ? WHERE company_id = ? AND id = ?")
+            .bind(routing.to_json())
+            .bind(company)
+            .bind(employee)
+            .execute(&self.pool)
+            .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// Locks (no new device may register) or unlocks an employee's extension; false when
+    /// there is no such employee.
+    pub async fn set_locked(
+        &self,
+        company: i64,
+        employee: i64,
+        locked: bool,
+    ) -> Result<bool, StoreError> {
+        let res = sqlx::query("UPDATE employees SET locked = ? WHERE company_id = ? AND id = ?")
+            .bind(i64::from(locked))
+            .bind(company)
+            .bind(employee)
+            .execute(&self.pool)
+            .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// Sets (or with `None` clears) an employee's default device id; false when there is
+    /// no such employee.
+    pub async fn set_default_device(
+        &self,
+        company: i64,
+        employee: i64,
+        device: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let res =
+            sqlx::query("UPDATE employees SET default_device = ? WHERE company_id = ? AND id = ?")
+                .bind(device)
+                .bind(company)
+                .bind(employee)
+                .execute(&self.pool)
+                .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    /// Which of `exts` no employee of `company` has, in the order given (each once).
+    pub async fn missing_extensions(
+        &self,
+        company: i64,
+        exts: &[&str],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut missing: Vec<String> = Vec::new();
+        for ext in exts {
+            if missing.iter().any(|m| m == ext) {
+                continue;
+            }
+            let found = sqlx::query("SELECT 1 FROM employees WHERE company_id = ? AND ext = ?")
+                .bind(company)
+                .bind(ext)
+                .fetch_optional(&self.pool)
+                .await?;
+            if found.is_none() {
+                missing.push(ext.to_string());
+            }
+        }
+        Ok(missing)
+    }
+
+    /// An employee's device credentials, oldest first.
+    pub async fn device_credentials(
+        &self,
+        company: i64,
+        employee: i64,
+    ) -> Result<Vec<DeviceCredential>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT d.id, d.username, d.label, d.created_at, b.name FROM device_credentials d \
+             LEFT JOIN employees b ON b.id = d.created_by \
+             WHERE d.company_id = ? AND d.employee_id = ? ORDER BY d.id",
+        )
+        .bind(company)
+        .bind(employee)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| DeviceCredential {
+            id: r.get(0),
+            username: r.get(1),
+            label: r.get(2),
+            created_at: r.get(3),
+            created_by: r.get(4),
+        })
+        .collect())
+    }
+
+    /// Makes a device credential for an employee of `company`: a new user name and password
+    /// (returned this once; only its HA1 values for the company's SIP domain are kept).
+    /// `label` is stored trimmed (the caller checks it). `Ok(None)` when the employee
+    /// already has [`MAX_DEVICE_CREDENTIALS`] (or does not exist).
+    pub async fn create_device_credential(
+        &self,
+        company: i64,
+        employee: i64,
+        label: &str,
+        created_by: Option<i64>,
+    ) -> Result<Option<(DeviceCredential, String)>, StoreError> {
+        // The realm the core challenges with: the company's SIP domain.
+        let Some(realm) = sqlx::query(
+            "SELECT c.domain FROM employees e JOIN companies c ON c.id = e.company_id \
+             WHERE e.company_id = ? AND e.id = ?",
+        )
+        .bind(company)
+        .bind(employee)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| r.get::<String, _>(0)) else {
+            return Ok(None);
+        };
+        let label = label.trim();
+        let password = new_device_password();
+        let now = crate::accounts::unix_now();
+        for _ in 0..8 {
+            let username = new_credential_username();
+            let (md5, sha) = sip_credentials(&username, &password, &realm);
+            // One statement: two requests at once cannot both pass the limit.
+            let res = sqlx::query(
+                "INSERT INTO device_credentials (company_id, employee_id, username, label, realm, \
+                 ha1_md5, ha1_sha256, created_at, created_by) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+                 WHERE (SELECT COUNT(*) FROM device_credentials WHERE company_id = ?1 AND employee_id = ?2) < ?10 \
+                 RETURNING id",
+            )
+            .bind(company)
+            .bind(employee)
+            .bind(&username)
+            .bind(label)
+            .bind(&realm)
+            .bind(md5)
+            .bind(sha)
+            .bind(now)
+            .bind(created_by)
+            .bind(MAX_DEVICE_CREDENTIALS)
+            .fetch_optional(&self.pool)
+            .await;
+            let id: i64 = match res {
+                Ok(Some(r)) => r.get(0),
+                Ok(None) => return Ok(None),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let created_by = match created_by {
+                Some(b) => sqlx::query("SELECT name FROM employees WHERE id = ?")
+                    .bind(b)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| r.get(0)),
+                None => None,
+            };
+            return Ok(Some((
+                DeviceCredential {
+                    id,
+                    username,
+                    label: label.to_string(),
+                    created_at: now,
+                    created_by,
+                },
+                password,
+            )));
+        }
+        Err(StoreError::Invalid(
+            "could not find a free user name; try again".into(),
+        ))
+    }
+
+    /// Deletes an employee's device credential; its user name, or `None` when there is no
+    /// such credential of that employee.
+    pub async fn delete_device_credential(
+        &self,
+        company: i64,
+        employee: i64,
+        id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM device_credentials WHERE company_id = ? AND employee_id = ? AND id = ? RETURNING username",
+        )
+        .bind(company)
+        .bind(employee)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| r.get(0)))
+    }
+}
+
 const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device";
 
 fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
@@ -499,7 +777,8 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
-/// One call record, inside a transaction.
+/// One call record, inside a transaction. Employees (caller, callee, the one a forwarded
+/// call was first for) are found by extension as they are now.
 async fn insert_call(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     c: &crate::core::CallRecord,
@@ -507,11 +786,13 @@ async fn insert_call(
     sqlx::query(
         "INSERT INTO calls (company_id, sip_call_id, caller_id, caller_number, caller_name, \
          dialled, callee_id, callee_number, callee_name, started_ms, answered_ms, ended_ms, \
-         outcome, status, answered_device) VALUES (?1, ?2, \
+         outcome, status, answered_device, diverted_from_id, diverted_from_number, diversion) \
+         VALUES (?1, ?2, \
          (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?3), ?4, ?5, ?6, \
          (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?7), ?7, \
          COALESCE(?8, (SELECT name FROM employees WHERE company_id = ?1 AND ext = ?7)), ?9, ?10, \
-         ?11, ?12, ?13, ?14)",
+         ?11, ?12, ?13, ?14, \
+         (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?15), ?15, ?16)",
     )
     .bind(c.company)
     .bind(&c.sip_call_id)
@@ -527,7 +808,184 @@ async fn insert_call(
     .bind(c.outcome.as_str())
     .bind(c.status.map(i64::from))
     .bind(c.answered_device.as_deref())
+    .bind(c.diverted_from.as_deref())
+    .bind(c.diversion.map(crate::forwarding::Cause::as_str))
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forwarding::{Cause, Routing, Target};
+
+    #[test]
+    fn credential_names_and_passwords() {
+        for _ in 0..100 {
+            let u = new_credential_username();
+            assert!(crate::forwarding::is_credential_username(&u), "{u}");
+            let p = new_device_password();
+            assert_eq!(p.len(), DEVICE_PASSWORD_LEN);
+            assert!(p.bytes().all(|b| PASSWORD_ALPHABET.contains(&b)), "{p}");
+            assert!(!p.contains(['0', 'O', 'o', '1', 'l', 'I']), "{p}");
+        }
+        assert_ne!(new_device_password(), new_device_password());
+    }
+
+    #[tokio::test]
+    async fn device_credentials_routing_and_forwarded_calls() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let c = store
+            .create_company("Acme", "acme.example", 3)
+            .await
+            .unwrap();
+        let anna = store
+            .add_sip_user(c.id, "101", "Anna", "anna-secret", "acme.example")
+            .await
+            .unwrap();
+        let bob = store
+            .add_sip_user(c.id, "102", "Bob", "bob-secret", "acme.example")
+            .await
+            .unwrap();
+        // Credentials: five, then no more; the password verifies against the stored HA1.
+        let mut made = Vec::new();
+        for i in 0..MAX_DEVICE_CREDENTIALS {
+            let (cred, pw) = store
+                .create_device_credential(c.id, anna, &format!("  Phone {i} "), Some(bob))
+                .await
+                .unwrap()
+                .expect("room for it");
+            assert_eq!(cred.label, format!("Phone {i}"));
+            assert_eq!(cred.created_by.as_deref(), Some("Bob"));
+            made.push((cred, pw));
+        }
+        assert!(
+            store
+                .create_device_credential(c.id, anna, "Sixth", None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .create_device_credential(c.id + 1, anna, "Other company", None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let list = store.device_credentials(c.id, anna).await.unwrap();
+        assert_eq!(
+            list,
+            made.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>()
+        );
+        let (cred, pw) = &made[0];
+        let u = store
+            .find_sip_user(c.id, &cred.username)
+            .await
+            .unwrap()
+            .expect("found by the credential's user name");
+        assert_eq!((u.ext.as_str(), u.employee_id), ("101", anna));
+        assert_eq!(u.login.as_deref(), Some(cred.username.as_str()));
+        assert_eq!(u.realm, "acme.example");
+        assert_eq!(
+            u.ha1_md5.as_deref(),
+            Some(ha1(Algorithm::Md5, &cred.username, "acme.example", pw).as_str())
+        );
+        assert_eq!(
+            u.ha1_sha256.as_deref(),
+            Some(ha1(Algorithm::Sha256, &cred.username, "acme.example", pw).as_str())
+        );
+        // Deleting: only the owner's, once.
+        assert_eq!(
+            store
+                .delete_device_credential(c.id, bob, cred.id)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .delete_device_credential(c.id, anna, cred.id)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(cred.username.as_str())
+        );
+        assert!(
+            store
+                .find_sip_user(c.id, &cred.username)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Routing settings, lock and default device are read with the SIP user.
+        let routing = Routing {
+            busy: Some(Target::Extension { ext: "102".into() }),
+            ..Routing::default()
+        };
+        assert!(store.set_routing(c.id, anna, &routing).await.unwrap());
+        assert!(store.set_locked(c.id, anna, true).await.unwrap());
+        assert!(
+            store
+                .set_default_device(c.id, anna, Some("0123456789abcdef"))
+                .await
+                .unwrap()
+        );
+        assert!(!store.set_locked(c.id + 1, anna, true).await.unwrap());
+        let s = store.routing_settings(c.id, anna).await.unwrap().unwrap();
+        assert_eq!(
+            s,
+            RoutingSettings {
+                locked: true,
+                routing: routing.clone(),
+                default_device: Some("0123456789abcdef".into()),
+            }
+        );
+        let u = store.find_sip_user(c.id, "101").await.unwrap().unwrap();
+        assert!(u.locked);
+        assert_eq!(*u.routing, routing);
+        assert_eq!(u.default_device.as_deref(), Some("0123456789abcdef"));
+        assert_eq!(
+            store
+                .missing_extensions(c.id, &["102", "555", "101", "555"])
+                .await
+                .unwrap(),
+            ["555"]
+        );
+        // A forwarded call names whom it was first for, and why.
+        let record = crate::core::CallRecord {
+            company: c.id,
+            sip_call_id: "fw1".into(),
+            caller_ext: None,
+            caller_number: "+48600100200".into(),
+            caller_name: None,
+            dialled: "101".into(),
+            callee_ext: Some("102".into()),
+            callee_name: None,
+            started_ms: 1,
+            answered_ms: None,
+            ended_ms: 2,
+            outcome: crate::core::Outcome::Missed,
+            status: Some(480),
+            answered_device: None,
+            diverted_from: Some("101".into()),
+            diversion: Some(Cause::NoAnswer),
+        };
+        store.record_calls(&[record]).await.unwrap();
+        let row = sqlx::query(
+            "SELECT callee_id, diverted_from_id, diverted_from_number, diversion FROM calls",
+        )
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(row.get::<Option<i64>, _>(0), Some(bob));
+        assert_eq!(row.get::<Option<i64>, _>(1), Some(anna));
+        assert_eq!(row.get::<Option<String>, _>(2).as_deref(), Some("101"));
+        assert_eq!(
+            row.get::<Option<String>, _>(3).as_deref(),
+            Some("no_answer")
+        );
+    }
 }
