@@ -30,8 +30,10 @@ use crate::limits::{RateLimiter, source_key};
 use crate::mail::{self, Lang, Mailer};
 
 mod phonebook;
+mod routing;
 use crate::sipcred;
 use crate::store::{Store, StoreError};
+pub use routing::{SipAccess, SipInfo};
 
 pub const SESSION_COOKIE: &str = "centrala_session";
 
@@ -46,6 +48,8 @@ pub struct ApiConfig {
     pub session_ttl_secs: i64,
     pub invite_ttl_secs: i64,
     pub reset_ttl_secs: i64,
+    /// Where phones register (the device credentials page's `sip` block).
+    pub sip: SipAccess,
 }
 
 impl Default for ApiConfig {
@@ -56,6 +60,7 @@ impl Default for ApiConfig {
             session_ttl_secs: 7 * 24 * 3600,
             invite_ttl_secs: 72 * 3600,
             reset_ttl_secs: 24 * 3600,
+            sip: SipAccess::default(),
         }
     }
 }
@@ -768,6 +773,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/api-tokens/{id}",
             axum::routing::delete(delete_token),
         )
+        .merge(routing::routes())
         // Unknown API paths answer JSON, not the web app's page.
         .route(
             "/api/{*rest}",
@@ -781,7 +787,7 @@ pub fn router(state: ApiState) -> Router {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Centrala API", description = "Companies' phone system: employees, numbers, login and onboarding; each person's status, language, favourites, phone book and call history."),
+    info(title = "Centrala API", description = "Companies' phone system: employees, numbers, login and onboarding; each person's status, language, favourites, phone book and call history; devices, device credentials and call routing."),
     paths(
         login, logout, me, sip_credentials, company, directory, link_info, accept_link,
         password_reset, list_employees, create_employee, next_extension, set_access,
@@ -789,7 +795,14 @@ pub fn router(state: ApiState) -> Router {
         list_blocks, create_block, delete_block, list_tokens, create_token, delete_token,
         set_presence, set_language, add_favourite, remove_favourite, list_contacts,
         create_contact, get_contact, update_contact, delete_contact, import_contacts,
-        export_contacts, history, history_seen, history_missed
+        export_contacts, history, history_seen, history_missed,
+        routing::my_devices, routing::remove_my_device, routing::set_my_default_device,
+        routing::employee_devices, routing::remove_employee_device,
+        routing::set_employee_default_device, routing::lock_employee, routing::my_credentials,
+        routing::create_my_credential, routing::delete_my_credential,
+        routing::employee_credentials, routing::create_employee_credential,
+        routing::delete_employee_credential, routing::my_routing, routing::set_my_routing,
+        routing::employee_routing, routing::set_employee_routing
     ),
     components(schemas(ErrorBody, InviteState, LinkKind, NumberLabel, ContactNumber)),
     modifiers(&Security)

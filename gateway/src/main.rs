@@ -57,6 +57,11 @@ enum Command {
         /// Also serve SIP over TCP on this address (e.g. 127.0.0.1:5060).
         #[arg(long, env = "CENTRALA_SIP_TCP")]
         sip_tcp: Option<SocketAddr>,
+        /// The host name (or address) desk phones register at, shown with device credentials.
+        /// Default: the SIP listening address if it is a specific public one, else the
+        /// public URL's host.
+        #[arg(long, env = "CENTRALA_SIP_HOST")]
+        sip_host: Option<String>,
         /// A SIP trunk or load generator that is not challenged for calls (REGISTER always
         /// is): `ADDR` trusts it over TCP and TLS; `udp:ADDR`, `tcp:ADDR`, `tls:ADDR` name one
         /// transport (UDP sources can be forged: trust them only on a network you control).
@@ -501,6 +506,7 @@ async fn run() -> anyhow::Result<()> {
             web_root,
             sip_udp,
             sip_tcp,
+            sip_host,
             trusted_peers,
             flood_limit,
             max_connections_per_ip,
@@ -578,6 +584,7 @@ async fn run() -> anyhow::Result<()> {
             cfg.api.allowed_origins.extend(allowed_origins);
             cfg.api.public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
             tracing::info!(origins = ?cfg.api.origins().iter().collect::<Vec<_>>(), "pages of these origins may use the API and /sip");
+            cfg.api.sip.host = sip_host;
             cfg.mail = mail.config(&data, &domain);
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -289,11 +289,16 @@ pub async fn run(
     let metrics_allow = Arc::new(cfg.metrics_allow.clone());
     let core_store = store.clone();
     let l = &cfg.limits;
+    // The device credentials page tells phones where SIP is served.
+    let mut api_cfg = cfg.api.clone();
+    api_cfg.sip.udp = udp_addr;
+    api_cfg.sip.tcp = tcp_addr;
+    api_cfg.sip.tls = tls_addr;
     let api = crate::api::router(ApiState::new(
         store,
         mailer,
         core_tx.clone(),
-        cfg.api.clone(),
+        api_cfg,
         sip_secret,
     ));
     let edge = Edge {
