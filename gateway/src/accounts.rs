@@ -1376,12 +1376,14 @@ pub fn number_digits(number: &str) -> String {
     number.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// One call of a person's history, as stored (see migration 0004).
+/// One call of a person's history, as stored (see migrations 0004 and 0006).
 #[derive(Debug, Clone)]
 pub struct CallRow {
     pub id: i64,
-    /// The person made it (else they were called).
+    /// The person made it (else they were called, or it was forwarded away from them).
     pub outgoing: bool,
+    /// The call was for the person and was forwarded to someone else (`forwarded_to_*`).
+    pub forwarded_away: bool,
     pub outcome: String,
     /// The other party: their name, number and (a colleague) current extension.
     pub peer_name: Option<String>,
@@ -1390,6 +1392,14 @@ pub struct CallRow {
     pub started_ms: i64,
     pub answered_ms: Option<i64>,
     pub ended_ms: i64,
+    /// A forwarded call: the extension it was first for, that person's name (as now), and
+    /// why (`always`, `busy`, `no_answer`, `offline`, `unavailable`).
+    pub diverted_from_number: Option<String>,
+    pub diverted_from_name: Option<String>,
+    pub diversion: Option<String>,
+    /// For a call forwarded away from the person: where it went.
+    pub forwarded_to_number: Option<String>,
+    pub forwarded_to_name: Option<String>,
 }
 
 /// Most contacts one person may keep.
@@ -1666,7 +1676,8 @@ impl Store {
 
     // ---- call history ----
 
-    /// `employee`'s calls (made or received) that started before `before_ms`, newest first.
+    /// `employee`'s calls (made, received, or forwarded away from them to someone else) that
+    /// started before `before_ms`, newest first.
     pub async fn call_history(
         &self,
         company: i64,
@@ -1677,11 +1688,15 @@ impl Store {
         let rows = sqlx::query(
             "SELECT c.id, c.caller_id IS ?2, c.outcome, c.started_ms, c.answered_ms, c.ended_ms, \
              c.caller_number, COALESCE(er.name, c.caller_name), er.ext, \
-             c.dialled, COALESCE(ee.name, c.callee_name), ee.ext \
+             c.dialled, COALESCE(ee.name, c.callee_name), ee.ext, \
+             c.caller_id IS NOT ?2 AND c.callee_id IS NOT ?2, \
+             c.diverted_from_number, dv.name, c.diversion, COALESCE(ee.ext, c.callee_number) \
              FROM calls c \
              LEFT JOIN employees er ON er.id = c.caller_id AND er.company_id = c.company_id \
              LEFT JOIN employees ee ON ee.id = c.callee_id AND ee.company_id = c.company_id \
-             WHERE c.company_id = ?1 AND (c.caller_id = ?2 OR c.callee_id = ?2) AND c.started_ms < ?3 \
+             LEFT JOIN employees dv ON dv.id = c.diverted_from_id AND dv.company_id = c.company_id \
+             WHERE c.company_id = ?1 AND (c.caller_id = ?2 OR c.callee_id = ?2 \
+             OR (c.diverted_from_id = ?2 AND c.callee_id IS NOT ?2)) AND c.started_ms < ?3 \
              ORDER BY c.started_ms DESC, c.id DESC LIMIT ?4",
         )
         .bind(company)
@@ -1694,10 +1709,14 @@ impl Store {
             .iter()
             .map(|r| {
                 let outgoing: bool = r.get(1);
+                let forwarded_away: bool = r.get(12);
+                // The peer is whom the call was to (made), else the caller (received, or
+                // forwarded away).
                 let (number, name, ext) = if outgoing { (9, 10, 11) } else { (6, 7, 8) };
                 CallRow {
                     id: r.get(0),
                     outgoing,
+                    forwarded_away,
                     outcome: r.get(2),
                     started_ms: r.get(3),
                     answered_ms: r.get(4),
@@ -1705,6 +1724,11 @@ impl Store {
                     peer_number: r.get(number),
                     peer_name: r.get(name),
                     peer_extension: r.get(ext),
+                    diverted_from_number: r.get(13),
+                    diverted_from_name: r.get(14),
+                    diversion: r.get(15),
+                    forwarded_to_number: if forwarded_away { r.get(16) } else { None },
+                    forwarded_to_name: if forwarded_away { r.get(10) } else { None },
                 }
             })
             .collect())

@@ -2369,6 +2369,8 @@ async fn export_contacts(
 pub enum Direction {
     Outgoing,
     Incoming,
+    /// A call for the person that was forwarded to someone else (the peer is the caller).
+    Forwarded,
 }
 
 /// The other party of a call.
@@ -2397,6 +2399,14 @@ pub struct HistoryItem {
     pub ended_ms: i64,
     /// Seconds talked (0 when not answered).
     pub duration_s: i64,
+    /// A forwarded call: the extension it was first for, and that person's name (as now).
+    pub diverted_from_number: Option<String>,
+    pub diverted_from_name: Option<String>,
+    /// Why it was forwarded: always, busy, no_answer, offline or unavailable.
+    pub diversion: Option<String>,
+    /// A call forwarded away from the person (`direction` forwarded): where it went.
+    pub forwarded_to_number: Option<String>,
+    pub forwarded_to_name: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -2433,7 +2443,8 @@ fn same_number(a: &str, b: &str) -> bool {
     a == b || (a.len() >= 9 && b.len() >= 9 && a[a.len() - 9..] == b[b.len() - 9..])
 }
 
-/// The caller's calls, made and received, newest first; pages with `before`.
+/// The caller's calls, made and received (and those for them that were forwarded to someone
+/// else, `direction` forwarded), newest first; pages with `before`.
 #[utoipa::path(get, path = "/api/v1/history", params(HistoryQuery),
     responses((status = 200, body = History), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn history(
@@ -2487,6 +2498,8 @@ async fn history(
             });
             let direction = if r.outgoing {
                 Direction::Outgoing
+            } else if r.forwarded_away {
+                Direction::Forwarded
             } else {
                 Direction::Incoming
             };
@@ -2506,6 +2519,11 @@ async fn history(
                 duration_s: r
                     .answered_ms
                     .map_or(0, |a| ((r.ended_ms - a).max(0) + 500) / 1000),
+                diverted_from_number: r.diverted_from_number,
+                diverted_from_name: r.diverted_from_name,
+                diversion: r.diversion,
+                forwarded_to_number: r.forwarded_to_number,
+                forwarded_to_name: r.forwarded_to_name,
             }
         })
         .collect();

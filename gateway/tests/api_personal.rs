@@ -806,7 +806,9 @@ async fn call_history_and_missed_badge() {
         json!({
             "id": items[0]["id"], "direction": "outgoing", "outcome": "failed", "missed": false,
             "peer": {"name": null, "number": "0226006100", "extension": null},
-            "started_ms": t + 300_000, "answered_ms": null, "ended_ms": t + 301_000, "duration_s": 0
+            "started_ms": t + 300_000, "answered_ms": null, "ended_ms": t + 301_000, "duration_s": 0,
+            "diverted_from_number": null, "diverted_from_name": null, "diversion": null,
+            "forwarded_to_number": null, "forwarded_to_name": null
         })
     );
     assert_eq!(items[1]["direction"], "incoming");

@@ -3,13 +3,16 @@
 //! on the admin endpoints, 404 for another company's employee and unknown ids, and 400 with
 //! field errors; the happy paths; a desk phone registering over UDP with a device credential
 //! shows in the devices list, is removed (and refused after), and a locked extension
-//! refuses new devices; renumbering keeps a credential working.
+//! refuses new devices; renumbering keeps a credential working; forwarded calls in the
+//! history of both sides.
 
 mod common;
 
 use std::net::SocketAddr;
 
 use centrala_gateway::accounts::DEFAULT_COMPANY;
+use centrala_gateway::core::{CallRecord, Outcome};
+use centrala_gateway::forwarding::Cause;
 use centrala_sip::digest::{Algorithm, Challenge, Credentials, ha1};
 use centrala_sip::message::Response;
 use common::DOMAIN;
@@ -716,4 +719,92 @@ async fn a_desk_phone_is_listed_made_default_removed_and_refused() {
         get(a, &bob, "/api/v1/me/devices").await["devices"],
         json!([])
     );
+}
+
+/// A call forwarded from Bob to Cecil shows in Bob's history as forwarded (the peer is the
+/// caller, with where it went), in Cecil's as incoming with whom it was for and why, and in
+/// the caller's as outgoing with the same; Bob's missed badge does not count it.
+#[tokio::test]
+async fn forwarded_calls_in_both_histories() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    let alice = login(a, "alice@a.test", WEB_PASSWORD).await;
+    let bob = login(a, "bob@a.test", WEB_PASSWORD).await;
+    let cecil = login(a, "cecil@a.test", WEB_PASSWORD).await;
+    let olga = login(a, "olga@b.test", WEB_PASSWORD).await;
+    let t = 1_700_000_000_000i64;
+    let record = |id: &str, caller: Option<&str>, number: &str, start: i64| CallRecord {
+        company: DEFAULT_COMPANY,
+        sip_call_id: id.into(),
+        caller_ext: caller.map(Into::into),
+        caller_number: number.into(),
+        caller_name: None,
+        dialled: "102".into(),
+        callee_ext: Some("103".into()),
+        callee_name: None,
+        started_ms: start,
+        answered_ms: Some(start + 1_000),
+        ended_ms: start + 31_000,
+        outcome: Outcome::Answered,
+        status: Some(200),
+        answered_device: None,
+        diverted_from: Some("102".into()),
+        diversion: Some(Cause::NoAnswer),
+    };
+    gw.store
+        .record_calls(&[
+            record("f1", None, "+48600100200", t),
+            record("f2", Some("101"), "101", t + 100_000),
+        ])
+        .await
+        .unwrap();
+    let h = get(a, &bob, "/api/v1/history").await;
+    assert_eq!(h["missed_unseen"], 0, "{h}");
+    let items = h["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{h}");
+    assert_eq!(
+        items[1],
+        json!({
+            "id": items[1]["id"], "direction": "forwarded", "outcome": "answered", "missed": false,
+            "peer": {"name": null, "number": "+48600100200", "extension": null},
+            "started_ms": t, "answered_ms": t + 1_000, "ended_ms": t + 31_000, "duration_s": 30,
+            "diverted_from_number": "102", "diverted_from_name": "User 102",
+            "diversion": "no_answer",
+            "forwarded_to_number": "103", "forwarded_to_name": "User 103"
+        })
+    );
+    assert_eq!(items[0]["direction"], "forwarded");
+    assert_eq!(
+        items[0]["peer"],
+        json!({"name": "User 101", "number": "101", "extension": "101"})
+    );
+    let h = get(a, &cecil, "/api/v1/history").await;
+    let items = h["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{h}");
+    for i in items {
+        assert_eq!(i["direction"], "incoming");
+        assert_eq!(i["diverted_from_number"], "102");
+        assert_eq!(i["diverted_from_name"], "User 102");
+        assert_eq!(i["diversion"], "no_answer");
+        assert_eq!(i["forwarded_to_number"], Value::Null);
+    }
+    let h = get(a, &alice, "/api/v1/history").await;
+    let items = h["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{h}");
+    assert_eq!(items[0]["direction"], "outgoing");
+    assert_eq!(items[0]["diverted_from_number"], "102");
+    assert_eq!(items[0]["peer"]["extension"], "103");
+    // Paging goes through forwarded rows too.
+    let h = get(a, &bob, "/api/v1/history?limit=1").await;
+    assert_eq!(h["items"][0]["started_ms"], t + 100_000);
+    let h = get(
+        a,
+        &bob,
+        &format!("/api/v1/history?limit=1&before={}", t + 100_000),
+    )
+    .await;
+    assert_eq!(h["items"][0]["started_ms"], t);
+    // Another company sees none of it.
+    let h = get(a, &olga, "/api/v1/history").await;
+    assert_eq!(h["items"], json!([]));
 }
