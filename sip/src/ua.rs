@@ -251,10 +251,12 @@ pub enum Event {
         call: CallHandle,
     },
     /// Our call is being forwarded (181 Call Is Being Forwarded): `to` is the new target,
-    /// the last History-Info entry (`None` when the 181 names none).
+    /// the last History-Info entry, with its siblings when the call went to a group rung
+    /// together (entries of the same parent index, RFC 7044), in order; empty when the 181
+    /// names nobody.
     Forwarded {
         call: CallHandle,
-        to: Option<Party>,
+        to: Vec<Party>,
         reason: ForwardReason,
     },
     /// Our call was answered; `sdp` is the remote answer.
@@ -1910,19 +1912,42 @@ fn list_entries<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     out
 }
 
-/// A 181's new target: the last History-Info entry, and why (its `cause`).
-fn forwarded_to(resp: &Response) -> (Option<Party>, ForwardReason) {
-    let last = list_entries(resp.headers.all("History-Info"))
-        .into_iter()
-        .rev()
-        .find_map(Party::parse);
-    match last {
-        Some((party, cause)) => (
-            Some(party),
-            cause.map_or(ForwardReason::Other, ForwardReason::from_cause),
-        ),
-        None => (None, ForwardReason::Other),
-    }
+/// A 181's new target: the last History-Info entry and the siblings before it (a group
+/// rung together: the same parent, from `mp` or the index without its last part), and why
+/// (the last one's `cause`).
+fn forwarded_to(resp: &Response) -> (Vec<Party>, ForwardReason) {
+    let entries: Vec<(Party, Option<u16>, Option<String>)> =
+        list_entries(resp.headers.all("History-Info"))
+            .into_iter()
+            .filter_map(|e| {
+                let (party, cause) = Party::parse(e)?;
+                let params = NameAddr::parse(e).ok()?.params;
+                let parent = params.value("mp").map(str::to_string).or_else(|| {
+                    params
+                        .value("index")
+                        .and_then(|i| i.rsplit_once('.'))
+                        .map(|(p, _)| p.to_string())
+                });
+                Some((party, cause, parent))
+            })
+            .collect();
+    let Some((_, cause, parent)) = entries.last() else {
+        return (Vec::new(), ForwardReason::Other);
+    };
+    let reason = cause.map_or(ForwardReason::Other, ForwardReason::from_cause);
+    let siblings = match parent {
+        Some(parent) => entries
+            .iter()
+            .rev()
+            .take_while(|(_, _, p)| p.as_ref() == Some(parent))
+            .count(),
+        None => 1,
+    };
+    let to = entries[entries.len() - siblings..]
+        .iter()
+        .map(|(p, _, _)| p.clone())
+        .collect();
+    (to, reason)
 }
 
 /// Who forwarded an incoming INVITE to us: the topmost Diversion entry (RFC 5806: the most

@@ -169,10 +169,10 @@ fn a_181_names_the_new_target_from_the_last_history_info_entry() {
         p.events(),
         [Event::Forwarded {
             call,
-            to: Some(Party {
+            to: vec![Party {
                 user: "102".into(),
                 display: Some("Bob".into()),
-            }),
+            }],
             reason: ForwardReason::NoAnswer,
         }]
     );
@@ -195,10 +195,40 @@ fn a_181_names_the_new_target_from_the_last_history_info_entry() {
         p.events(),
         [Event::Forwarded {
             call,
-            to: Some(Party {
+            to: vec![Party {
                 user: "104".into(),
                 display: Some("Nowak, Carol".into()),
-            }),
+            }],
+            reason: ForwardReason::Busy,
+        }]
+    );
+
+    // To a group rung together, as the gateway writes it (siblings under one parent, `mp`):
+    // every member, in order; the earlier hop is not one of them.
+    let mut group = with_tag(invite.response(181, "Call Is Being Forwarded"));
+    for h in [
+        format!("<sip:101@{DOMAIN}>;index=1"),
+        format!("\"Bob\" <sip:102@{DOMAIN};cause=408>;index=1.1;mp=1"),
+        format!("\"\" <sip:105@{DOMAIN};cause=486>;index=1.1.1;mp=1.1"),
+        format!("\"Dawid\" <sip:106@{DOMAIN};cause=486>;index=1.1.2;mp=1.1"),
+    ] {
+        group.headers.push("History-Info", h);
+    }
+    p.give(&group.to_bytes());
+    assert_eq!(
+        p.events(),
+        [Event::Forwarded {
+            call,
+            to: vec![
+                Party {
+                    user: "105".into(),
+                    display: None,
+                },
+                Party {
+                    user: "106".into(),
+                    display: Some("Dawid".into()),
+                },
+            ],
             reason: ForwardReason::Busy,
         }]
     );
@@ -209,7 +239,7 @@ fn a_181_names_the_new_target_from_the_last_history_info_entry() {
         p.events(),
         [Event::Forwarded {
             call,
-            to: None,
+            to: Vec::new(),
             reason: ForwardReason::Other,
         }]
     );

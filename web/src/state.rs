@@ -444,7 +444,12 @@ impl AppState {
                 self.end_forwarded = None;
             }
             Event::Forwarded { call, to, reason } => {
-                let to = to.map(|p| self.party_words(&p));
+                let to = (!to.is_empty()).then(|| {
+                    to.iter()
+                        .map(|p| self.party_words(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
                 if let Some(c) = self.call.as_mut().filter(|c| c.handle == Some(call)) {
                     c.forwarded = Some(Forwarded { to, reason });
                 }
@@ -1995,7 +2000,7 @@ mod tests {
             s,
             [Action::Sip(Event::Forwarded {
                 call: CallHandle(7),
-                to: Some(party("102", Some("Bob"))),
+                to: vec![party("102", Some("Bob"))],
                 reason: ForwardReason::NoAnswer,
             })],
         );
@@ -2006,7 +2011,7 @@ mod tests {
             s.clone(),
             [Action::Sip(Event::Forwarded {
                 call: CallHandle(8),
-                to: None,
+                to: Vec::new(),
                 reason: ForwardReason::Busy,
             })],
         );
@@ -2016,7 +2021,7 @@ mod tests {
             s,
             [Action::Sip(Event::Forwarded {
                 call: CallHandle(7),
-                to: Some(party("103", None)),
+                to: vec![party("103", None)],
                 reason: ForwardReason::Busy,
             })],
         );
@@ -2030,6 +2035,26 @@ mod tests {
                 .to
                 .as_deref(),
             Some("Carol Zych (103)")
+        );
+        // A group rung together: everyone.
+        let g = run(
+            s.clone(),
+            [Action::Sip(Event::Forwarded {
+                call: CallHandle(7),
+                to: vec![party("102", Some("Bob")), party("103", None)],
+                reason: ForwardReason::Busy,
+            })],
+        );
+        assert_eq!(
+            g.call
+                .as_ref()
+                .unwrap()
+                .forwarded
+                .as_ref()
+                .unwrap()
+                .to
+                .as_deref(),
+            Some("Bob (102), Carol Zych (103)")
         );
         let s = run(s, [ended(7, "Busy", Some(486))]);
         assert_eq!(s.call_state(), "idle");
