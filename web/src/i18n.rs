@@ -82,7 +82,8 @@ strings! {
         end_you_hung_up, end_other_hung_up, end_missed, end_not_connected,
         end_no_such_extension, end_unavailable, end_busy, end_declined, end_refused,
         end_no_answer, end_cancelled, phone_login_refused, media_insecure, media_prepare,
-        dev_confirm_remove_this, nav_devices, dev_title, dev_hint, dev_admin_hint, dev_none, dev_kind_browser,
+        cred_tls_proxy, dev_confirm_remove_this, nav_devices, dev_title, dev_hint,
+        dev_admin_hint, dev_none, dev_kind_browser,
         dev_kind_phone, dev_unknown_phone, dev_web_app, dev_this, dev_default, dev_make_default,
         dev_col_device, dev_col_connection, dev_col_since, dev_col_seen, dev_encrypted,
         dev_locked, dev_locked_admin, dev_unlocked_admin, dev_lock, dev_unlock, dev_lock_done,
@@ -565,6 +566,7 @@ pub static EN: Strings = Strings {
     tok_revoked: |name| format!("Token {name} revoked."),
     tok_revoke_label: |name| format!("Revoke the token {name}"),
     dev_confirm_remove_this: "Remove this browser? You are logged out here at once, and logging in again makes it a new device.",
+    cred_tls_proxy: "Over TLS (encrypted)",
     nav_devices: "Devices & forwarding",
     dev_title: "Your devices",
     dev_hint: "Where your extension is logged in now: browsers, desk phones and other SIP apps. Calls ring on all of them. Removing a device logs it out; a browser removed here has to log in again.",
@@ -1100,6 +1102,7 @@ pub static PL: Strings = Strings {
     tok_revoked: |name| format!("Unieważniono token {name}."),
     tok_revoke_label: |name| format!("Unieważnij token {name}"),
     dev_confirm_remove_this: "Usunąć tę przeglądarkę? Zostaniesz tu od razu wylogowany, a ponowne logowanie doda ją jako nowe urządzenie.",
+    cred_tls_proxy: "Przez TLS (szyfrowane)",
     nav_devices: "Urządzenia i przekierowania",
     dev_title: "Twoje urządzenia",
     dev_hint: "Miejsca, w których Twój numer wewnętrzny jest teraz zalogowany: przeglądarki, telefony biurkowe i inne aplikacje SIP. Połączenia dzwonią na wszystkich. Usunięcie urządzenia wylogowuje je; usunięta tu przeglądarka musi zalogować się ponownie.",
@@ -1316,7 +1319,11 @@ pub static PL: Strings = Strings {
                     "wpisz numer w formacie międzynarodowym, np. +48 22 123 45 67"
                 } else if s.contains("group") {
                     "grupa może mieć od 1 do 10 osób"
-                } else if s.contains("digits") || s.contains("exist") || s.contains("no such") {
+                } else if s.contains("digits")
+                    || s.contains("exist")
+                    || s.contains("no such")
+                    || s.contains("in your company")
+                {
                     "nie ma takiego numeru wewnętrznego w firmie"
                 } else {
                     return server.to_string();
@@ -2076,6 +2083,16 @@ mod tests {
         assert_eq!(
             PL.problem(&p),
             "Gdy nie odbierasz: nie można przekierować połączeń na własny numer"
+        );
+        let p = problem(
+            400,
+            "validation_failed",
+            "x",
+            &[("busy", "no extension 555 in your company")],
+        );
+        assert_eq!(
+            PL.problem(&p),
+            "Gdy masz zajęte: nie ma takiego numeru wewnętrznego w firmie"
         );
         for lang in Lang::ALL {
             let t = lang.t();

@@ -442,9 +442,11 @@ pub struct DeviceCredential {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SipServer {
     pub domain: String,
-    /// "host:5060": the outbound proxy and registrar.
+    /// "host:5060": the outbound proxy and registrar over UDP or TCP ("" when there is none).
     pub proxy: String,
     pub transports: Vec<String>,
+    /// "host:5061": the same over TLS, when the gateway serves it.
+    pub tls_proxy: Option<String>,
 }
 
 /// Where a forwarded call goes (the gateway's `forwarding::Target`).

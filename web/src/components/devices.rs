@@ -540,8 +540,13 @@ fn new_login_box(n: &NewLogin, st: &DevicesState, ctx: &Ctx) -> Html {
                     </div>
                 </div>
                 { read_only("cred-domain", t.cred_domain, &sip.domain) }
-                { read_only("cred-proxy", t.cred_proxy, &sip.proxy) }
-                { read_only("cred-transport", t.cred_transports, &transport) }
+                if !sip.proxy.is_empty() {
+                    { read_only("cred-proxy", t.cred_proxy, &sip.proxy) }
+                    { read_only("cred-transport", t.cred_transports, &transport) }
+                }
+                if let Some(tls) = &sip.tls_proxy {
+                    { read_only("cred-tls-proxy", t.cred_tls_proxy, tls) }
+                }
             </div>
             <p id="cred-copy-status" class={if n.copied == Some(false) { "error" } else { "notice" }}
                 role="status" hidden={copied.is_none()}>{ copied.unwrap_or_default() }</p>
@@ -549,7 +554,10 @@ fn new_login_box(n: &NewLogin, st: &DevicesState, ctx: &Ctx) -> Html {
             <ol id="cred-setup" class="hint">
                 <li>{ t.cred_step_open }</li>
                 <li>{ t.cred_step_login }</li>
-                <li>{ (t.cred_step_server)(&sip.domain, &sip.proxy, &transport) }</li>
+                <li>{ match (sip.proxy.is_empty(), &sip.tls_proxy) {
+                    (true, Some(tls)) => (t.cred_step_server)(&sip.domain, tls, "TLS"),
+                    _ => (t.cred_step_server)(&sip.domain, &sip.proxy, &transport),
+                } }</li>
                 <li>{ t.cred_step_done }</li>
             </ol>
             <div class="form-buttons">

@@ -473,6 +473,7 @@ pub fn device_credentials(v: &JsValue) -> (Vec<DeviceCredential>, SipServer, u64
             .iter()
             .filter_map(|t| t.as_string())
             .collect(),
+        tls_proxy: opt_str(&sip, "tls_proxy").filter(|s| !s.trim().is_empty()),
     };
     let list = array(v, "credentials")
         .iter()
