@@ -14,7 +14,8 @@ export const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A baresip process with its own config folder; its stdout and stderr are kept in `out`.
  * `p`: `sip` (its listen address; baresip binds UDP and TCP on that port and TLS on the next,
  * so keep phones 10 apart), `rtp` ([first, last] port), `tone` (Hz), `auto` (answers by
- * itself), `user` and `pass` (the SIP user name, `ext` by default, and its password). */
+ * itself), `user` and `pass` (the SIP user name, `ext` by default, and its password),
+ * `webrtc` (accepts DTLS-SRTP, ICE and Opus offers). */
 export class Baresip {
   constructor(ext, p) {
     this.ext = ext;
@@ -41,6 +42,7 @@ export class Baresip {
       'module_path /usr/lib/baresip/modules',
       'module stdio.so',
       'module g711.so',
+      ...(p.webrtc ? ['module opus.so', 'module dtls_srtp.so', 'module ice.so'] : []),
       'module ausine.so',
       'module aubridge.so',
       'module sndfile.so',
@@ -48,7 +50,10 @@ export class Baresip {
       'module_app menu.so',
       '',
     ].join('\n'));
-    const params = [`auth_pass=${p.pass}`, 'regint=300', 'audio_codecs=PCMU'];
+    // `webrtc`: it takes the web app's offers (DTLS-SRTP, ICE, Opus), as a desk phone of
+    // the media plane's issue will through the gateway.
+    const params = [`auth_pass=${p.pass}`, 'regint=300',
+      ...(p.webrtc ? ['audio_codecs=opus,PCMU', 'mediaenc=dtls_srtp', 'medianat=ice'] : ['audio_codecs=PCMU'])];
     if (p.auto) params.push('answermode=auto');
     writeFileSync(join(this.dir, 'accounts'),
       `<sip:${p.user ?? ext}@${GW_SIP};transport=udp>;${params.join(';')}\n`);

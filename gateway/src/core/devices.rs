@@ -1,8 +1,9 @@
 //! Devices as people see them: the list for the devices page, and removing one. A removed
 //! device's registration ends at once; a web app tab's connection is closed so that it
-//! notices, and the same device (the same key, with the same credential) is refused for a
-//! while with a 403 that says why, so it does not simply register again. Logging in anew
-//! (the web app makes a new instance id) or a new device credential is a new device.
+//! notices, and the same device is refused for a while with a 403 that says why, so it does
+//! not simply register again: a browser by its instance id, a phone by the device credential
+//! it used (a restarted phone comes back with a new contact). Logging in anew (the web app
+//! makes a new instance id) or a new device credential is a new device.
 
 use std::collections::BTreeMap;
 
@@ -48,13 +49,19 @@ pub struct DeviceInfo {
     pub credential: Option<String>,
 }
 
-/// A removed device: its extension, key and the credential it used.
-type RemovedKey = (AorKey, Box<str>, Option<Box<str>>);
+/// What is refused after a removal, on an extension: a device by its key, or, for a phone
+/// that registered with a device credential, that credential (a phone that restarts comes
+/// back with a new contact; the credential is what stays the same).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Block {
+    Key(Box<str>),
+    Login(Box<str>),
+}
 
 /// Removed devices, refused until a time.
 #[derive(Debug, Default)]
 pub struct Removed {
-    until: BTreeMap<RemovedKey, Instant>,
+    until: BTreeMap<(AorKey, Block), Instant>,
 }
 
 impl Removed {
@@ -68,9 +75,14 @@ impl Removed {
         {
             self.until.remove(&oldest);
         }
-        self.until.insert((aor, key, login), until);
+        let block = match login {
+            Some(l) => Block::Login(l),
+            None => Block::Key(key),
+        };
+        self.until.insert((aor, block), until);
     }
 
+    /// Whether a new registration of `key` (with the device credential `login`) is refused.
     pub fn is_removed(
         &mut self,
         aor: &AorKey,
@@ -78,19 +90,27 @@ impl Removed {
         login: Option<&str>,
         now: Instant,
     ) -> bool {
-        let k = (
-            aor.clone(),
-            Box::<str>::from(key),
-            login.map(Box::<str>::from),
-        );
-        match self.until.get(&k) {
-            Some(t) if *t > now => true,
-            Some(_) => {
-                self.until.remove(&k);
-                false
+        let mut blocks = vec![Block::Key(key.into())];
+        blocks.extend(login.map(|l| Block::Login(l.into())));
+        let mut refused = false;
+        for b in blocks {
+            let k = (aor.clone(), b);
+            match self.until.get(&k) {
+                Some(t) if *t > now => refused = true,
+                Some(_) => {
+                    self.until.remove(&k);
+                }
+                None => {}
             }
-            None => false,
         }
+        refused
+    }
+
+    /// A new device credential was made or one revoked: the blocks of that credential go
+    /// with it (a revoked one cannot register anyway).
+    pub fn forget_login(&mut self, aor: &AorKey, login: &str) {
+        self.until
+            .remove(&(aor.clone(), Block::Login(login.into())));
     }
 }
 
@@ -178,6 +198,7 @@ impl Core {
         self.location.remove_where(&aor, &mut self.flows, |b| {
             b.login.as_deref() == Some(username)
         });
+        self.removed.forget_login(&aor, username);
         info!(%aor, devices = flows.len(), "device credential revoked: its devices removed");
         for flow in flows {
             if !flow.is_udp() && self.flows.get(flow).is_some_and(|f| f.aors.is_empty()) {

@@ -562,6 +562,18 @@ fn a_device_credential_registers_under_its_name_and_survives_renumbering() {
     assert_eq!(r.status, 200, "{}", r.reason);
     assert!(w.core.devices(1, "102", w.now).is_empty());
     assert_eq!(w.core.devices(1, "105", w.now).len(), 1);
+    // Removed from the devices page: the phone is refused even when it restarts with a new
+    // contact (the credential is what it keeps).
+    let id = w.core.devices(1, "105", w.now)[0].id.clone();
+    assert!(w.core.remove_device(1, "105", &id, w.now));
+    let r = w.register_with(
+        Dest::Flow(1),
+        login,
+        "<sip:desk-new@c1.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 403);
+    assert!(r.reason.contains("removed"), "{}", r.reason);
     // Revoked: the device goes at once and the credential is refused.
     w.users.remove(login);
     w.core.credential_revoked(1, "105", login, w.now);
