@@ -64,6 +64,9 @@ pub struct SipUser {
     pub digest: Option<Algorithm>,
     /// No new device may register (existing ones go on).
     pub locked: bool,
+    /// While locked, the devices that may still register: those it had when it was locked
+    /// (device ids, and `login:<user name>` for phones with a device credential).
+    pub locked_devices: Vec<Box<str>>,
     /// Forwarding rules and ring strategy.
     pub routing: std::sync::Arc<crate::forwarding::Routing>,
     /// The default device's key (as [`crate::core::DeviceInfo::id`] names it), if picked.
@@ -277,10 +280,10 @@ impl Store {
             .as_ref()
             .map(|r| {
                 let mut u = row_to_user(r);
-                // The credential's columns follow the 13 of SIP_COLUMNS.
-                u.ha1_md5 = r.get(13);
-                u.ha1_sha256 = r.get(14);
-                u.realm = r.get(15);
+                // The credential's columns follow the 14 of SIP_COLUMNS.
+                u.ha1_md5 = r.get(14);
+                u.ha1_sha256 = r.get(15);
+                u.realm = r.get(16);
                 u.login = Some(ext.into());
                 u
             }));
@@ -521,18 +524,28 @@ impl Store {
 
     /// Locks (no new device may register) or unlocks an employee's extension; false when
     /// there is no such employee.
+    /// Locking keeps `devices` (see [`SipUser::locked_devices`]): they may come back.
     pub async fn set_locked(
         &self,
         company: i64,
         employee: i64,
         locked: bool,
+        devices: &[String],
     ) -> Result<bool, StoreError> {
-        let res = sqlx::query("UPDATE employees SET locked = ? WHERE company_id = ? AND id = ?")
-            .bind(i64::from(locked))
-            .bind(company)
-            .bind(employee)
-            .execute(&self.pool)
-            .await?;
+        let kept = if locked {
+            serde_json::to_string(devices).expect("strings serialize")
+        } else {
+            "[]".to_string()
+        };
+        let res = sqlx::query(
+            "UPDATE employees SET locked = ?, locked_devices = ? WHERE company_id = ? AND id = ?",
+        )
+        .bind(i64::from(locked))
+        .bind(kept)
+        .bind(company)
+        .bind(employee)
+        .execute(&self.pool)
+        .await?;
         Ok(res.rows_affected() > 0)
     }
 
@@ -702,7 +715,7 @@ impl Store {
     }
 }
 
-const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device";
+const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device, e.locked_devices";
 
 fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
     SipUser {
@@ -727,6 +740,11 @@ fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
             }),
         ),
         default_device: r.get::<Option<String>, _>(12).map(Into::into),
+        locked_devices: serde_json::from_str::<Vec<String>>(&r.get::<String, _>(13))
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         login: None,
     }
 }
@@ -926,14 +944,14 @@ mod tests {
             ..Routing::default()
         };
         assert!(store.set_routing(c.id, anna, &routing).await.unwrap());
-        assert!(store.set_locked(c.id, anna, true).await.unwrap());
+        assert!(store.set_locked(c.id, anna, true, &[]).await.unwrap());
         assert!(
             store
                 .set_default_device(c.id, anna, Some("0123456789abcdef"))
                 .await
                 .unwrap()
         );
-        assert!(!store.set_locked(c.id + 1, anna, true).await.unwrap());
+        assert!(!store.set_locked(c.id + 1, anna, true, &[]).await.unwrap());
         let s = store.routing_settings(c.id, anna).await.unwrap().unwrap();
         assert_eq!(
             s,

@@ -589,7 +589,25 @@ pub(super) async fn lock_employee(
     ApiJson(body): ApiJson<LockBody>,
 ) -> ApiResult<Json<Devices>> {
     let e = employee_of(&st, &c, id).await?;
-    if !st.store.set_locked(e.company_id, e.id, body.locked).await? {
+    // The devices registered now may come back while locked (a reloaded tab, a restarted
+    // phone): a browser by its id, a phone by its device credential.
+    let kept: Vec<String> = if body.locked {
+        live_devices(&st, &e)
+            .await?
+            .into_iter()
+            .map(|d| match d.credential {
+                Some(login) => format!("login:{login}"),
+                None => d.id,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !st
+        .store
+        .set_locked(e.company_id, e.id, body.locked, &kept)
+        .await?
+    {
         return Err(ApiError::not_found("employee"));
     }
     info!(company = e.company_id, employee = e.id, locked = body.locked, by = ?c.acting_admin(), "extension lock set");

@@ -329,6 +329,7 @@ mod tests {
             sip_generation: 0,
             digest: None,
             locked: false,
+            locked_devices: Vec::new(),
             routing: Default::default(),
             default_device: None,
             login: None,

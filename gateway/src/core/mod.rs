@@ -1032,7 +1032,16 @@ impl Core {
                 );
                 return;
             }
-            if !existed && user.locked {
+            let kept = || {
+                user.locked_devices.iter().any(|d| {
+                    **d == *device_id(&binding.key)
+                        || binding
+                            .login
+                            .as_deref()
+                            .is_some_and(|l| d.strip_prefix("login:") == Some(l))
+                })
+            };
+            if !existed && user.locked && !kept() {
                 self.reply(
                     &key,
                     &req,

@@ -32,6 +32,7 @@ pub(super) fn user(ext: &str) -> SipUser {
         sip_generation: 0,
         digest: None,
         locked: false,
+        locked_devices: Vec::new(),
         routing: Default::default(),
         default_device: None,
         login: None,
@@ -211,7 +212,7 @@ impl World {
         self.step();
     }
 
-    fn close(&mut self, flow: u64) {
+    pub(super) fn close(&mut self, flow: u64) {
         self.core
             .handle(Input::Closed { flow: FlowId(flow) }, self.now);
         self.step();

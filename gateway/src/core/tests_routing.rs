@@ -470,6 +470,34 @@ fn a_locked_extension_keeps_its_devices_and_refuses_new_ones() {
     assert_eq!(r.status, 403);
     assert!(r.reason.contains("locked"), "{}", r.reason);
     assert_eq!(w.core.devices(1, "102", w.now).len(), 1);
+    // A device it had when locked comes back (a reloaded tab): allowed; others still not.
+    let kept = w.core.devices(1, "102", w.now)[0].id.clone();
+    w.users.get_mut("102").unwrap().locked_devices = vec![kept.into()];
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: "102".into(),
+            drop: Registrations::Keep,
+        },
+        w.now,
+    );
+    w.close(1);
+    assert!(w.core.devices(1, "102", w.now).is_empty());
+    w.connect(3);
+    let r = w.register_with(
+        Dest::Flow(3),
+        "102",
+        "<sip:102x1@c1.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 200, "the kept device: {}", r.reason);
+    let r = w.register_with(
+        Dest::Flow(2),
+        "102",
+        "<sip:102x2@c2.invalid;transport=ws>",
+        600,
+    );
+    assert_eq!(r.status, 403, "a new one: {}", r.reason);
 }
 
 #[test]
