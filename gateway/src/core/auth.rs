@@ -45,7 +45,7 @@ impl Challenger {
 #[derive(Debug, Clone)]
 pub enum Verdict {
     /// Authenticated; `app` when with the web app's short-lived credentials.
-    Ok { user: SipUser, app: bool },
+    Ok { user: Box<SipUser>, app: bool },
     /// Challenge (again); `stale` when only the nonce was old.
     Challenge { stale: bool },
     /// Too many failed attempts for this user from this source, or from this source.
@@ -162,7 +162,7 @@ impl Auth {
             NonceCheck::Valid => {
                 self.fail_user.clear(&who);
                 Verdict::Ok {
-                    user,
+                    user: Box::new(user),
                     app: p.ephemeral.is_some(),
                 }
             }

@@ -249,7 +249,7 @@ enum Timer {
 #[derive(Debug, Clone)]
 enum Caller {
     User {
-        user: SipUser,
+        user: Box<SipUser>,
         realm: Realm,
     },
     /// A trusted peer (a trunk); its call is for the company of the domain or number called.
@@ -887,7 +887,7 @@ impl Core {
             .auth
             .verify(req, &presented, user, peer, realm, now, unix_now)
         {
-            Verdict::Ok { user, app } => Ok(Some((user, app))),
+            Verdict::Ok { user, app } => Ok(Some((*user, app))),
             Verdict::Challenge { stale } => {
                 self.challenge(key.clone(), req.clone(), flow, who, stale, realm, now);
                 Ok(None)
@@ -1101,7 +1101,10 @@ impl Core {
                     }
                 } else {
                     match self.authenticate(&key, &req, flow, Challenger::Proxy, &realm, now) {
-                        Ok(Some((user, _))) => Caller::User { user, realm },
+                        Ok(Some((user, _))) => Caller::User {
+                            user: Box::new(user),
+                            realm,
+                        },
                         Ok(None) => return,
                         Err(id) => return self.park(id, key, req, flow, Stage::Fresh, now),
                     }
