@@ -70,6 +70,33 @@ pub struct Dialogs {
 }
 
 impl Dialogs {
+    /// The two flows of the dialog a `Replaces` header names (RFC 3891:
+    /// `call-id;to-tag=..;from-tag=..`, the tags as the sender of the INVITE sees them),
+    /// either way round.
+    pub fn sides_of_replaces(&self, replaces: &str) -> Option<(FlowId, FlowId)> {
+        let mut parts = replaces.split(';').map(str::trim);
+        let call_id = parts.next()?;
+        let (mut to_tag, mut from_tag) = (None, None);
+        for p in parts {
+            if let Some((k, v)) = p.split_once('=') {
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "to-tag" => to_tag = Some(v.trim()),
+                    "from-tag" => from_tag = Some(v.trim()),
+                    _ => {}
+                }
+            }
+        }
+        let (a, b) = (to_tag?, from_tag?);
+        [(a, b), (b, a)].into_iter().find_map(|(caller, callee)| {
+            let id = DialogId {
+                call_id: call_id.into(),
+                caller_tag: caller.into(),
+                callee_tag: callee.into(),
+            };
+            self.table.get(&id).map(|d| (d.caller, d.callee))
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.table.len()
     }

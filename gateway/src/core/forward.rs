@@ -292,6 +292,23 @@ impl Core {
                 }
             }
         }
+        // An INVITE with Replaces rings only the device that is a side of that dialog (when
+        // it is one of ours; else every device, and the others answer 481).
+        if let Some(sides) = ctx
+            .request
+            .headers
+            .get("Replaces")
+            .and_then(|r| self.dialogs.sides_of_replaces(r))
+        {
+            let only: Vec<_> = targets
+                .iter()
+                .filter(|t| t.1 == sides.0 || t.1 == sides.1)
+                .cloned()
+                .collect();
+            if !only.is_empty() {
+                targets = only;
+            }
+        }
         if let Some(d) = first_only {
             let only: Vec<_> = targets
                 .iter()

@@ -1254,6 +1254,18 @@ impl Core {
             self.start_proxy(key, req, flow, d, None, &identity, &caller_ext, None, now);
             return;
         };
+        if req.headers.get("Replaces").is_some() {
+            // An attended transfer's INVITE (RFC 3891) is for the device in the dialog it
+            // replaces: no forwarding, no ring strategy (see `ring`).
+            let d = Decision::Ring {
+                who: Ringing::Person(aor),
+                ring_ms: RING_TIMEOUT_MS,
+                first_only: None,
+            };
+            let call = Some((record, caller_aor));
+            self.start_proxy(key, req, flow, d, None, &identity, &caller_ext, call, now);
+            return;
+        }
         let people = match self.people_for(&aor, now) {
             Ok(p) => p,
             Err(id) => return self.park(id, key, req, flow, stage, now),

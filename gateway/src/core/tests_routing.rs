@@ -648,3 +648,160 @@ fn register_as(w: &mut World, flow: u64, login: &str, to: &str) -> Response {
     w.send(Dest::Flow(flow), &text);
     w.responses(Dest::Flow(flow)).pop().unwrap()
 }
+
+/// Sends `method` within the dialog of call `cA` from `flow` (101 is the caller, tag tcA;
+/// 102 the callee, tag b1); returns whether the other side got it.
+fn in_dialog(w: &mut World, flow: u64, method: &str, cseq: u32, extra: &str) -> Option<Request> {
+    let (uri, from, to) = if flow == 2 {
+        (
+            "sip:101@c1.invalid;transport=ws",
+            format!("<sip:102@{DOMAIN}>;tag=b1"),
+            format!("<sip:101@{DOMAIN}>;tag=tcA"),
+        )
+    } else {
+        (
+            "sip:callee@c2.invalid;transport=ws",
+            format!("<sip:101@{DOMAIN}>;tag=tcA"),
+            format!("<sip:102@{DOMAIN}>;tag=b1"),
+        )
+    };
+    let text = format!(
+        "{method} {uri} SIP/2.0\nVia: SIP/2.0/WSS c{flow}.invalid;branch=z9hG4bKid{method}{cseq}{flow}\nMax-Forwards: 70\nTo: {to}\nFrom: {from}\nCall-ID: cA\nCSeq: {cseq} {method}\n{extra}Content-Length: 0\n\n"
+    );
+    w.send(Dest::Flow(flow), &text);
+    let other = if flow == 2 { 1 } else { 2 };
+    w.requests(Dest::Flow(other))
+        .into_iter()
+        .find(|r| r.method.as_str() == method)
+}
+
+#[test]
+fn re_invite_update_info_refer_and_notify_pass_within_a_call_and_only_between_its_sides() {
+    let mut w = World::new();
+    for f in 1..=3 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    w.register(3, "103");
+    w.call(1, "101", "102", "cA");
+    let inv = invite_at(&mut w, 2);
+    let mut ok = inv.response(200, "OK");
+    ok.set_to_tag("b1");
+    ok.headers
+        .push("Record-Route", inv.headers.get("Record-Route").unwrap());
+    ok.headers
+        .push("Contact", "<sip:callee@c2.invalid;transport=ws>");
+    w.send(Dest::Flow(2), &String::from_utf8(ok.to_bytes()).unwrap());
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))), [200]);
+    // Hold from the callee (re-INVITE), DTMF as INFO, a session refresh (UPDATE), a blind
+    // transfer (REFER) and its progress (NOTIFY), each way.
+    let cases = [
+        (2, "INVITE", ""),
+        (1, "INFO", "Content-Type: application/dtmf-relay\n"),
+        (2, "UPDATE", ""),
+        (
+            2,
+            "REFER",
+            "Refer-To: <sip:103@d.example>\nReferred-By: <sip:102@d.example>\n",
+        ),
+        (
+            1,
+            "NOTIFY",
+            "Event: refer\nSubscription-State: active;expires=60\n",
+        ),
+    ];
+    for (i, (flow, method, extra)) in cases.into_iter().enumerate() {
+        let got = in_dialog(&mut w, flow, method, 10 + i as u32, extra);
+        let got = got.unwrap_or_else(|| panic!("{method} from {flow} reaches the other side"));
+        assert!(
+            got.headers.get("P-Asserted-Identity").is_none(),
+            "no identity from a client within a dialog"
+        );
+        if method == "REFER" {
+            assert!(got.headers.get("Refer-To").unwrap().contains("103"));
+        }
+    }
+    // A third party (103's connection) cannot inject into the call.
+    let text = format!(
+        "REFER sip:101@c1.invalid;transport=ws SIP/2.0\nVia: SIP/2.0/WSS c3.invalid;branch=z9hG4bKevil\nMax-Forwards: 70\nTo: <sip:101@{DOMAIN}>;tag=tcA\nFrom: <sip:102@{DOMAIN}>;tag=b1\nCall-ID: cA\nCSeq: 99 REFER\nRefer-To: <sip:900@evil.example>\nContent-Length: 0\n\n"
+    );
+    w.send(Dest::Flow(3), &text);
+    let r = w.responses(Dest::Flow(3)).pop().expect("an answer");
+    assert_eq!(r.status, 403, "{}", r.reason);
+    assert!(w.requests(Dest::Flow(1)).is_empty());
+}
+
+#[test]
+fn an_invite_with_replaces_rings_only_the_device_in_that_dialog_and_is_not_forwarded() {
+    let mut w = World::new();
+    for f in 1..=4 {
+        w.connect(f);
+    }
+    w.register(1, "101");
+    w.register(2, "102");
+    w.register(3, "102");
+    w.register(4, "103");
+    w.call(1, "101", "102", "cA");
+    let inv = invite_at(&mut w, 2);
+    w.requests(Dest::Flow(3));
+    let mut ok = inv.response(200, "OK");
+    ok.set_to_tag("b1");
+    ok.headers
+        .push("Record-Route", inv.headers.get("Record-Route").unwrap());
+    ok.headers
+        .push("Contact", "<sip:callee@c2.invalid;transport=ws>");
+    w.send(Dest::Flow(2), &String::from_utf8(ok.to_bytes()).unwrap());
+    w.requests(Dest::Flow(3));
+    // 102 forwards everything to 101, but a call that replaces its dialog is for its device.
+    set(
+        &mut w,
+        "102",
+        Routing {
+            always: Some(ext("101")),
+            ..Routing::default()
+        },
+    );
+    let text = |auth: &str| {
+        format!(
+            "INVITE sip:102@{DOMAIN} SIP/2.0\nVia: SIP/2.0/WSS c4.invalid;branch=z9hG4bKrep{}\nMax-Forwards: 70\nTo: <sip:102@{DOMAIN}>\nFrom: <sip:103@{DOMAIN}>;tag=rep\nCall-ID: rep\nCSeq: 1 INVITE\nContact: <sip:103@c4.invalid;transport=ws>\nReplaces: cA;to-tag=b1;from-tag=tcA\n{auth}Content-Length: 0\n\n",
+            auth.len()
+        )
+    };
+    w.send(Dest::Flow(4), &text(""));
+    let r = w.responses(Dest::Flow(4)).pop().unwrap();
+    let ch = centrala_sip::digest::Challenge::pick(r.headers.all("Proxy-Authenticate")).unwrap();
+    let creds = centrala_sip::digest::Credentials::answer(
+        &ch,
+        "INVITE",
+        &format!("sip:102@{DOMAIN}"),
+        "103",
+        &password("103"),
+        "c",
+        1,
+    );
+    w.send(
+        Dest::Flow(4),
+        &text(&format!("Proxy-Authorization: {creds}\n")),
+    );
+    assert_eq!(
+        statuses(&w.responses(Dest::Flow(4))),
+        [100],
+        "not forwarded (no 181)"
+    );
+    let got = invite_at(&mut w, 2);
+    assert_eq!(
+        got.headers.get("Replaces"),
+        Some("cA;to-tag=b1;from-tag=tcA")
+    );
+    assert!(
+        w.requests(Dest::Flow(3)).is_empty(),
+        "102's other device does not ring"
+    );
+    assert!(
+        w.requests(Dest::Flow(1))
+            .iter()
+            .all(|r| r.method != Method::Invite),
+        "the always rule is not applied"
+    );
+}
