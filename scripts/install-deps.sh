@@ -21,6 +21,8 @@ if [ "${1:-}" = "--test" ]; then
   command -v baresip >/dev/null || apt_pkgs+=(baresip-core)
   # tests/e2e/presence-sip.test.mjs: sipp watches a busy lamp (dialog event) over UDP.
   command -v sipp >/dev/null || apt_pkgs+=(sip-tester)
+  # tests/e2e/firefox.test.mjs: Chromium <-> Firefox ESR calls (puppeteer-core, WebDriver BiDi).
+  command -v firefox-esr >/dev/null || apt_pkgs+=(firefox-esr)
   command -v c++ >/dev/null || apt_pkgs+=(g++) # libfuzzer-sys builds libFuzzer (fuzz/run.sh)
 fi
 if [ "${#apt_pkgs[@]}" -gt 0 ]; then
@@ -46,7 +48,8 @@ if [ "${1:-}" = "--test" ] && ! cargo fuzz --version 2>/dev/null | grep -q '0\.1
   cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/esbuild ] \
-   || [ ! -d tools/node_modules/playwright-core ] || [ ! -d tools/node_modules/jssip ]; then
-  log "npm ci in tools/ (binaryen's wasm-opt, playwright-core, jssip, esbuild)"
+   || [ ! -d tools/node_modules/playwright-core ] || [ ! -d tools/node_modules/jssip ] \
+   || [ ! -d tools/node_modules/puppeteer-core ]; then
+  log "npm ci in tools/ (binaryen's wasm-opt, playwright-core, puppeteer-core, jssip, esbuild)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi

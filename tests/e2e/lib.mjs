@@ -129,3 +129,45 @@ export function recordMetric(name, value) {
 }
 
 export { assert };
+
+/** Debian's Firefox ESR under puppeteer-core over WebDriver BiDi (no geckodriver), with fake
+ * media devices and no permission prompts. Its ICE needs an interface besides lo: in-netns.sh
+ * adds one. */
+export async function launchFirefox() {
+  const puppeteer = require('puppeteer-core');
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: process.env.FIREFOX ?? '/usr/bin/firefox-esr',
+    headless: true,
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': true,
+      'media.autoplay.default': 0,
+    },
+  });
+}
+
+/** Logs `ext` in to the web app in Firefox (a new window with its own storage). */
+export async function loginFirefox(browser, ext, password = PASSWORDS[ext]) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  // The desktop layout (as playwright's default window), where the dial pad is beside the list.
+  await page.setViewport({ width: 1280, height: 720 });
+  const log = [];
+  page.on('console', (m) => log.push(`[ff ${ext}] ${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[ff ${ext}] pageerror: ${e.message}`));
+  page.dumpLog = () => log.join('\n');
+  const t0 = Date.now();
+  await page.goto(BASE);
+  await page.waitForSelector('#login-email');
+  await page.type('#login-email', emailOf(ext));
+  await page.type('#login-password', password);
+  await page.click('#login-submit');
+  try {
+    await page.waitForSelector('#reg-status[data-state="registered"]', { timeout: 20000 });
+  } catch (e) {
+    console.error(page.dumpLog());
+    throw e;
+  }
+  return { page, registeredMs: Date.now() - t0 };
+}
