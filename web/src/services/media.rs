@@ -1,10 +1,10 @@
 //! WebRTC for one call: the microphone (and camera), one `RTCPeerConnection` without ICE
 //! servers, and non-trickle SDP: every offer or answer is taken from `localDescription` once
-//! ICE gathering completes (or after [`GATHER_CAP_MS`]).
+//! its candidates are in (see [`CallMedia::gathered_sdp`]).
 
 use std::cell::Cell;
 
-use futures::future::select;
+use futures::future::{Either, select};
 use gloo_events::EventListener;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Array, Reflect};
@@ -20,6 +20,8 @@ use crate::model::MediaError;
 
 /// The longest we wait for ICE gathering before sending what we have.
 pub const GATHER_CAP_MS: u32 = 3_000;
+/// Candidates have stopped coming when none came for this long.
+pub const QUIET_MS: u32 = 20;
 
 pub const REMOTE_VIDEO_ID: &str = "remote-video";
 pub const LOCAL_VIDEO_ID: &str = "local-video";
@@ -148,21 +150,44 @@ impl CallMedia {
             .map_err(|e| MediaError::RemoteRefused(js_error(&e)))
     }
 
-    /// Waits for ICE gathering to complete (at most [`GATHER_CAP_MS`]), then returns the local
-    /// SDP with every candidate in it.
+    /// Waits until the candidates are in, then returns the local SDP with them in it. Without
+    /// ICE servers every candidate is a host one and they come in a burst within a few ms,
+    /// while Chromium reports gathering complete only ~130 ms later: so the wait ends when
+    /// gathering completes or when candidates have come and none for [`QUIET_MS`] (at most
+    /// [`GATHER_CAP_MS`]). That keeps the INVITE from waiting on nothing (issue 12's
+    /// click-to-ringing benchmark, `bench/call-setup.bench.mjs`).
     async fn gathered_sdp(&self) -> Result<String, MediaError> {
         if self.pc.ice_gathering_state() != RtcIceGatheringState::Complete {
-            let (tx, rx) = futures::channel::oneshot::channel::<()>();
+            let (tx, mut rx) = futures::channel::oneshot::channel::<()>();
             let mut tx = Some(tx);
             let pc = self.pc.clone();
-            let _listener = EventListener::new(&self.pc, "icegatheringstatechange", move |_| {
+            let _complete = EventListener::new(&self.pc, "icegatheringstatechange", move |_| {
                 if pc.ice_gathering_state() == RtcIceGatheringState::Complete
                     && let Some(tx) = tx.take()
                 {
                     let _ = tx.send(());
                 }
             });
-            select(rx, TimeoutFuture::new(GATHER_CAP_MS)).await;
+            // The candidates so far are in the local description (some may have come
+            // before this listens: count them there, not by events).
+            let candidates = |pc: &RtcPeerConnection| {
+                pc.local_description()
+                    .map_or(0, |d| d.sdp().matches("a=candidate:").count())
+            };
+            let (mut waited, mut before) = (0, 0);
+            while waited < GATHER_CAP_MS {
+                match select(&mut rx, TimeoutFuture::new(QUIET_MS)).await {
+                    Either::Left(_) => break,
+                    Either::Right(_) => {
+                        waited += QUIET_MS;
+                        let now = candidates(&self.pc);
+                        if now > 0 && now == before {
+                            break;
+                        }
+                        before = now;
+                    }
+                }
+            }
         }
         self.pc
             .local_description()
