@@ -1598,6 +1598,21 @@ impl Core {
             && matches!(ctx.kind, Kind::Initial { .. }))
         .then(|| ctx.request.call_id().map(Into::into))
         .flatten();
+        // A group rings several people: the one whose device answered takes the call.
+        let group_answer = match (&ctx.fwd, step.answered) {
+            (Some(f), true) => match &f.route.ringing {
+                Some(Ringing::Group(members)) => {
+                    let flow = ctx.branches[bi].flow;
+                    let by = members
+                        .iter()
+                        .find(|a| self.location.bindings(a).iter().any(|b| b.flow == flow))
+                        .cloned();
+                    by.zip(f.route.hops.last().map(|h| (h.from.clone(), h.cause)))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
         let all_done = ctx.all_done();
         let linger = ctx.is_invite() && ctx.state == State::Answered;
         let still_ringing = ctx.state == State::Trying;
@@ -1609,6 +1624,10 @@ impl Core {
             self.respond(&skey, r, now);
             if let Some(call_id) = &call_id {
                 if step.answered {
+                    if let Some((by, (from, cause))) = group_answer {
+                        let changed = self.calls.retarget(call_id, Some(by), &from, cause);
+                        self.calls_changed(&changed, now);
+                    }
                     let unix = self.unix_ms(now);
                     if let Some(callee) = self.calls.answered(call_id, unix, device.flatten()) {
                         self.calls_changed(&[callee], now);

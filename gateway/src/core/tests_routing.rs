@@ -376,6 +376,14 @@ fn a_group_rings_together_and_the_first_answer_takes_it() {
     let inv4 = invite_at(&mut w, 4);
     w.answer_invite(4, &inv4, 200, "d4");
     assert_eq!(statuses(&w.responses(Dest::Flow(1))), [200]);
+    // The record names who answered (104), and whom it was forwarded from.
+    w.core.handle(Input::Closed { flow: FlowId(1) }, w.now);
+    w.step();
+    let rec = w.records.last().expect("recorded when the caller left");
+    assert_eq!(rec.callee_ext.as_deref(), Some("104"));
+    assert_eq!(rec.diverted_from.as_deref(), Some("102"));
+    assert_eq!(rec.diversion, Some(Cause::Busy));
+    assert_eq!(rec.outcome, Outcome::Answered);
     let cancel = w.requests(Dest::Flow(3));
     assert!(cancel.is_empty() || cancel[0].method == Method::Cancel);
     let _ = inv3;
