@@ -216,6 +216,9 @@ async fn load_contacts(dispatch: Callback<Action>, t: &'static Strings) {
     load_missed(dispatch).await;
 }
 
+/// How long after a call ends the missed-call count is read again.
+const MISSED_RECHECK_MS: u32 = 1_500;
+
 async fn load_missed(dispatch: Callback<Action>) {
     let r = api::get("/api/v1/history/missed").await;
     if r.ok() {
@@ -305,7 +308,14 @@ pub fn app() -> Html {
             if on {
                 spawn_local(load_history(dispatch, t, None, true));
             } else if ended > 0 {
-                spawn_local(load_missed(dispatch));
+                // The gateway writes a call's record once the call is over on its side too
+                // (the callee's 487 after a CANCEL, then a batched write): ask a moment
+                // later, or the count read may not have the call yet and would hide the badge
+                // the call just raised.
+                spawn_local(async move {
+                    gloo_timers::future::TimeoutFuture::new(MISSED_RECHECK_MS).await;
+                    load_missed(dispatch).await;
+                });
             }
         });
     }
