@@ -1398,13 +1398,15 @@ impl Core {
         self.tx.send_request(f, to, t_out.reliable(), now)
     }
 
-    /// The ACK for a 2xx goes end to end within the dialog, from the caller's flow only.
+    /// The ACK for a 2xx goes end to end within the dialog, from a side of it to the other.
     fn forward_ack(&mut self, mut ack: Request, from: FlowId, now: Instant) {
         self.pop_own_routes(&mut ack);
+        // From either side: the caller's for the first INVITE, the callee's for a re-INVITE
+        // it sent (hold, a camera turned on); never from a flow that is not a side.
         let to = match self.dialogs.route(&ack, from, now) {
-            Ok(r) if r.from == dialogs::Side::Caller => r.to,
-            _ => {
-                debug!(%from, "ACK for no dialog of ours (or not from its caller) dropped");
+            Ok(r) => r.to,
+            Err(_) => {
+                debug!(%from, "ACK for no dialog of ours (or not from a side of it) dropped");
                 return;
             }
         };

@@ -730,6 +730,12 @@ fn re_invite_update_info_refer_and_notify_pass_within_a_call_and_only_between_it
             assert!(got.headers.get("Refer-To").unwrap().contains("103"));
         }
     }
+    // The callee's re-INVITE is answered by the caller; the callee's ACK reaches the caller.
+    let ack = in_dialog(&mut w, 2, "ACK", 10, "");
+    assert!(
+        ack.is_some(),
+        "the ACK of the callee's re-INVITE is forwarded"
+    );
     // A third party (103's connection) cannot inject into the call.
     let text = format!(
         "REFER sip:101@c1.invalid;transport=ws SIP/2.0\nVia: SIP/2.0/WSS c3.invalid;branch=z9hG4bKevil\nMax-Forwards: 70\nTo: <sip:101@{DOMAIN}>;tag=tcA\nFrom: <sip:102@{DOMAIN}>;tag=b1\nCall-ID: cA\nCSeq: 99 REFER\nRefer-To: <sip:900@evil.example>\nContent-Length: 0\n\n"
