@@ -11,6 +11,23 @@
 //!    (send each on the WebSocket) and `poll_event()` (update the UI);
 //! 2. call `handle_timeout(now)` once `now >= poll_timeout()`;
 //! 3. on a WebSocket message call `handle_message(bytes, now)`; on close, `disconnected()`.
+//!
+//! Several calls: the user agent keeps a list of calls keyed by [`CallHandle`], each with its
+//! [`CallStatus`], and it alone decides what a second call does (the policy):
+//! - a new incoming call while others are going on rings as a *waiting* call
+//!   ([`Event::IncomingCall`] with `waiting`), or is refused with 486 Busy Here when call
+//!   waiting is off ([`UserAgent::set_call_waiting`]) or [`MAX_CALLS`] are going on;
+//! - answering a call, placing one, or resuming one ([`UserAgent::resume`]) holds every other
+//!   call that is up; hanging one up leaves the others as they are.
+//!
+//! Hold and resume are re-INVITEs (RFC 6337): the user agent asks for a new offer
+//! ([`Event::OfferNeeded`], `a=sendonly` to hold, `a=sendrecv` to resume), the app makes it
+//! and hands it to [`UserAgent::send_offer`]. A 491 (glare) rolls the offer back
+//! ([`Event::OfferFailed`]) and tries again after a random 2.1–4 s when we own the Call-ID
+//! (we placed the call), 0–2 s otherwise (RFC 3261 14.1); any other failure leaves the call as
+//! it was before ([`Event::Hold`] repeats the state), a 481 or a timeout ends it with a BYE.
+//! An offer from the far end whose every stream is `sendonly` or `inactive` (or on 0.0.0.0)
+//! means it holds us: [`Event::Hold`] with `remote`.
 
 use std::collections::VecDeque;
 
@@ -22,6 +39,7 @@ use crate::message::{
 };
 use crate::presence::{ListNotify, parse_list_notify};
 use crate::rng::Rng;
+use crate::sdp::{Direction as SdpDirection, SessionDescription};
 use crate::transaction::{Output, TimerConfig, Transactions, TxKey};
 
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS, NOTIFY";
@@ -34,6 +52,8 @@ const DIRECTORY_RETRY_MS: u64 = 30_000;
 const DIRECTORY_RECONNECT_MS: u64 = 5_000;
 /// How long an ended subscription waits for the notifier's final NOTIFY.
 const DIRECTORY_LINGER_MS: u64 = 32_000;
+/// The most calls going on at once (ringing, talking or held); one more is refused as busy.
+pub const MAX_CALLS: usize = 4;
 
 /// How the user agent is set up.
 #[derive(Debug, Clone)]
@@ -58,6 +78,9 @@ pub struct UaConfig {
     /// CRLF keepalive interval in milliseconds (RFC 5626 4.4.1).
     pub keepalive_ms: u64,
     pub user_agent: String,
+    /// A second incoming call rings as a waiting call (`true`) or is refused with 486 Busy
+    /// Here (`false`).
+    pub call_waiting: bool,
 }
 
 impl UaConfig {
@@ -73,6 +96,7 @@ impl UaConfig {
             secure: false,
             keepalive_ms: 25_000,
             user_agent: "Centrala-Web/0.1".into(),
+            call_waiting: true,
         }
     }
 }
@@ -93,6 +117,36 @@ pub enum RegistrationState {
 /// The UI's handle for one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallHandle(pub u64);
+
+/// Where one call stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallStatus {
+    /// Someone calls us (the INVITE came, not answered yet).
+    RingingIn,
+    /// We call (the INVITE went out, not answered yet).
+    RingingOut,
+    /// Talking.
+    Connected,
+    /// We hold the call (whether or not the far end holds it too).
+    Held,
+    /// The far end holds the call.
+    HeldRemote,
+    /// Over (being cleaned up).
+    Ended,
+}
+
+/// One call of [`UserAgent::calls`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    pub call: CallHandle,
+    pub status: CallStatus,
+    /// We hold it (negotiated).
+    pub local_hold: bool,
+    /// The far end holds it.
+    pub remote_hold: bool,
+    /// It came to us.
+    pub incoming: bool,
+}
 
 /// Someone a call was forwarded to or from, as the phone system names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,6 +299,8 @@ pub enum Event {
         sdp: String,
         /// The call was forwarded to us: by whom, and why.
         diverted_from: Option<Diversion>,
+        /// Other calls are going on: this one waits (a waiting tone, not the ringtone).
+        waiting: bool,
     },
     /// Our call rings at the other end.
     Ringing {
@@ -272,6 +328,27 @@ pub enum Event {
     Reoffer {
         call: CallHandle,
         sdp: String,
+    },
+    /// The call's hold state, after an offer and answer completed (or failed): `local` we
+    /// hold it, `remote` the far end holds it.
+    Hold {
+        call: CallHandle,
+        local: bool,
+        remote: bool,
+    },
+    /// Make a new offer for the call and pass it to `send_offer`: every stream `sendonly`
+    /// (with nothing sent) when `hold`, `sendrecv` otherwise. The answer comes as
+    /// [`Event::Answered`].
+    OfferNeeded {
+        call: CallHandle,
+        hold: bool,
+    },
+    /// The offer passed to `send_offer` was not taken: roll it back. `retrying`: it was a
+    /// glare (491) and a new [`Event::OfferNeeded`] follows after a random wait.
+    OfferFailed {
+        call: CallHandle,
+        status: Option<u16>,
+        retrying: bool,
     },
     /// The call is over; `reason` is for a person, `status` the SIP code if there was one.
     Ended {
@@ -335,6 +412,93 @@ struct Call {
     auth_tries: u32,
     /// An incoming re-INVITE or UPDATE waiting for `accept_reoffer`.
     pending_reoffer: Option<TxKey>,
+    /// The user wants the call held.
+    want_hold: bool,
+    /// We hold it (the last completed offer and answer said so).
+    local_hold: bool,
+    /// The far end holds it (its last offer or answer said so).
+    remote_hold: bool,
+    /// Our own offer in the dialog (hold, resume, or another re-INVITE).
+    offer: Offer,
+}
+
+/// Our in-dialog offer (re-INVITE), one at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Offer {
+    Idle,
+    /// [`Event::OfferNeeded`] went out; waiting for `send_offer`.
+    Preparing {
+        hold: bool,
+    },
+    /// The re-INVITE is under way.
+    Sent {
+        key: TxKey,
+        hold: bool,
+    },
+    /// A glare (491): offer again at this time.
+    Retry {
+        at: Instant,
+    },
+}
+
+impl Call {
+    fn new(handle: CallHandle, direction: Direction, state: CallState, invite: Request) -> Call {
+        Call {
+            handle,
+            direction,
+            state,
+            invite,
+            invite_key: None,
+            dialog: None,
+            local_sdp: String::new(),
+            last_2xx_or_ack: None,
+            auth_tries: 0,
+            pending_reoffer: None,
+            want_hold: false,
+            local_hold: false,
+            remote_hold: false,
+            offer: Offer::Idle,
+        }
+    }
+
+    /// Ringing, talking or held: not over, not being cancelled.
+    fn live(&self) -> bool {
+        !matches!(self.state, CallState::Ended | CallState::Cancelling { .. })
+    }
+
+    fn status(&self) -> CallStatus {
+        match (&self.state, self.direction) {
+            (CallState::Ringing, _) => CallStatus::RingingIn,
+            (CallState::Calling, _) => CallStatus::RingingOut,
+            (CallState::Cancelling { .. } | CallState::Ended, _) => CallStatus::Ended,
+            _ if self.local_hold => CallStatus::Held,
+            _ if self.remote_hold => CallStatus::HeldRemote,
+            _ => CallStatus::Connected,
+        }
+    }
+}
+
+/// Whether an SDP holds the other side (RFC 6337): every stream in use is `sendonly` or
+/// `inactive`, or on the address 0.0.0.0 (RFC 2543 style). `None`: not SDP, or no stream.
+fn sdp_holds(sdp: &[u8]) -> Option<bool> {
+    let d = SessionDescription::parse(sdp).ok()?;
+    let zero = |m: &crate::sdp::Media| {
+        m.connections
+            .first()
+            .or(d.connection.as_ref())
+            .is_some_and(|c| c.address == "0.0.0.0")
+    };
+    let used: Vec<_> = d.media().iter().filter(|m| m.port != 0).collect();
+    if used.is_empty() {
+        return None;
+    }
+    Some(used.iter().all(|m| {
+        zero(m)
+            || matches!(
+                m.direction(&d),
+                SdpDirection::SendOnly | SdpDirection::Inactive
+            )
+    }))
 }
 
 #[derive(Debug, Clone)]
@@ -466,6 +630,33 @@ impl UserAgent {
         self.calls.len()
     }
 
+    /// Every call not yet fully over, in the order they began.
+    pub fn calls(&self) -> Vec<CallInfo> {
+        self.calls
+            .iter()
+            .map(|c| CallInfo {
+                call: c.handle,
+                status: c.status(),
+                local_hold: c.local_hold,
+                remote_hold: c.remote_hold,
+                incoming: c.direction == Direction::Incoming,
+            })
+            .collect()
+    }
+
+    /// Where call `handle` stands; `None` when it is gone.
+    pub fn call_status(&self, handle: CallHandle) -> Option<CallStatus> {
+        self.calls
+            .iter()
+            .find(|c| c.handle == handle)
+            .map(Call::status)
+    }
+
+    /// Whether a new incoming call may ring while others are going on (else it gets 486).
+    pub fn set_call_waiting(&mut self, on: bool) {
+        self.cfg.call_waiting = on;
+    }
+
     pub fn registration(&self) -> &RegistrationState {
         &self.reg.state
     }
@@ -529,6 +720,10 @@ impl UserAgent {
             } => Some(retransmit_at.min(give_up_at)),
             _ => None,
         });
+        let retries = self.calls.iter().filter_map(|c| match c.offer {
+            Offer::Retry { at } => Some(at),
+            _ => None,
+        });
         [
             self.tx.poll_timeout(),
             self.reg.refresh_at,
@@ -539,6 +734,7 @@ impl UserAgent {
         .into_iter()
         .flatten()
         .chain(call_timers)
+        .chain(retries)
         .min()
     }
 
@@ -716,18 +912,8 @@ impl UserAgent {
         r.headers.push("User-Agent", self.cfg.user_agent.clone());
         r.headers.push("Content-Type", "application/sdp");
         r.body = sdp.clone().into_bytes();
-        let mut call = Call {
-            handle,
-            direction: Direction::Outgoing,
-            state: CallState::Calling,
-            invite: r.clone(),
-            invite_key: None,
-            dialog: None,
-            local_sdp: sdp,
-            last_2xx_or_ack: None,
-            auth_tries: 0,
-            pending_reoffer: None,
-        };
+        let mut call = Call::new(handle, Direction::Outgoing, CallState::Calling, r.clone());
+        call.local_sdp = sdp;
         if !self.connected {
             self.events.push_back(Event::Ended {
                 call: handle,
@@ -737,22 +923,219 @@ impl UserAgent {
             });
             return handle;
         }
+        // The policy: a new call holds the ones going on.
+        self.hold_all_but(handle, now);
         call.invite_key = Some(self.tx.send_request(r, (), true, now));
         self.calls.push(call);
         self.drain(now);
         handle
     }
 
+    /// Holds every call that is up, except `keep`.
+    fn hold_all_but(&mut self, keep: CallHandle, now: Instant) {
+        let others: Vec<CallHandle> = self
+            .calls
+            .iter()
+            .filter(|c| c.handle != keep && c.live() && !c.want_hold)
+            .filter(|c| matches!(c.state, CallState::Connected | CallState::Answered { .. }))
+            .map(|c| c.handle)
+            .collect();
+        for h in others {
+            self.set_hold(h, true, now);
+        }
+    }
+
+    /// Holds call `handle` (a re-INVITE with `a=sendonly`, see [`Event::OfferNeeded`]).
+    /// Nothing when it is not up or already held (or being held).
+    pub fn hold(&mut self, handle: CallHandle, now: Instant) {
+        self.set_hold(handle, true, now);
+        self.drain(now);
+    }
+
+    /// Resumes call `handle` (`a=sendrecv`) and, as the policy says, holds every other call
+    /// that is up: switching between calls is resuming the other one.
+    pub fn resume(&mut self, handle: CallHandle, now: Instant) {
+        if !self.calls.iter().any(|c| c.handle == handle && c.live()) {
+            return;
+        }
+        self.hold_all_but(handle, now);
+        self.set_hold(handle, false, now);
+        self.drain(now);
+    }
+
+    fn set_hold(&mut self, handle: CallHandle, hold: bool, now: Instant) {
+        let Some(i) = self.calls.iter().position(|c| c.handle == handle) else {
+            return;
+        };
+        let c = &mut self.calls[i];
+        if !c.live() || matches!(c.state, CallState::Ringing | CallState::Calling) {
+            return;
+        }
+        c.want_hold = hold;
+        self.kick(i, now);
+    }
+
+    /// Starts an offer for call `i` when its wanted hold state differs from the negotiated
+    /// one and nothing else is under way in its dialog.
+    fn kick(&mut self, i: usize, _now: Instant) {
+        let c = &mut self.calls[i];
+        if c.state != CallState::Connected
+            || c.offer != Offer::Idle
+            || c.pending_reoffer.is_some()
+            || c.want_hold == c.local_hold
+        {
+            return;
+        }
+        c.offer = Offer::Preparing { hold: c.want_hold };
+        self.events.push_back(Event::OfferNeeded {
+            call: c.handle,
+            hold: c.want_hold,
+        });
+    }
+
+    /// Sends the offer asked for by [`Event::OfferNeeded`] as a re-INVITE. Ignored when
+    /// none was asked for (the call ended meanwhile, say).
+    pub fn send_offer(&mut self, handle: CallHandle, sdp: String, now: Instant) {
+        let Some(i) = self.calls.iter().position(|c| c.handle == handle) else {
+            return;
+        };
+        let Offer::Preparing { hold } = self.calls[i].offer else {
+            return;
+        };
+        if self.calls[i].state != CallState::Connected {
+            self.calls[i].offer = Offer::Idle;
+            return;
+        }
+        self.send_reinvite(i, sdp, hold, now);
+        self.drain(now);
+    }
+
+    fn send_reinvite(&mut self, i: usize, sdp: String, hold: bool, now: Instant) {
+        let via = self.via();
+        let contact = self.contact_uri();
+        let Some(dialog) = self.calls[i].dialog.as_mut() else {
+            self.calls[i].offer = Offer::Idle;
+            return;
+        };
+        let mut r = dialog.request(Method::Invite, &via, None);
+        r.headers.push("Contact", format!("<{contact}>"));
+        r.headers.push("Allow", ALLOW);
+        r.headers.push("Content-Type", "application/sdp");
+        r.body = sdp.clone().into_bytes();
+        self.calls[i].local_sdp = sdp;
+        let key = self.tx.send_request(r, (), true, now);
+        self.calls[i].offer = Offer::Sent { key, hold };
+    }
+
+    /// The answer (or failure) to our re-INVITE of call `i`.
+    fn on_reinvite_response(&mut self, i: usize, resp: Response, now: Instant) {
+        let Offer::Sent { hold, .. } = self.calls[i].offer.clone() else {
+            return;
+        };
+        let handle = self.calls[i].handle;
+        match resp.status {
+            100..=199 => {}
+            200..=299 => {
+                let via = self.via();
+                let seq = resp.cseq().map_or(1, |c| c.seq);
+                if let Some(dialog) = self.calls[i].dialog.as_mut() {
+                    dialog.on_refresh_response(&resp);
+                    let ack = dialog.request(Method::Ack, &via, Some(seq));
+                    self.calls[i].last_2xx_or_ack = Some(Message::Request(ack.clone()));
+                    self.tx.send_stateless(Message::Request(ack), ());
+                }
+                self.calls[i].offer = Offer::Idle;
+                if !resp.body.is_empty() {
+                    self.events.push_back(Event::Answered {
+                        call: handle,
+                        sdp: String::from_utf8_lossy(&resp.body).into_owned(),
+                    });
+                }
+                let remote = sdp_holds(&resp.body).unwrap_or(self.calls[i].remote_hold);
+                self.set_hold_state(i, hold, remote);
+                self.kick(i, now);
+            }
+            491 => {
+                // Glare (RFC 3261 14.1): the owner of the Call-ID waits 2.1–4 s, the other 0–2 s.
+                let wait = if self.calls[i].direction == Direction::Outgoing {
+                    2100 + self.rng.next_u64() % 1901
+                } else {
+                    self.rng.next_u64() % 2001
+                };
+                self.calls[i].offer = Offer::Retry { at: now + wait };
+                self.events.push_back(Event::OfferFailed {
+                    call: handle,
+                    status: Some(491),
+                    retrying: true,
+                });
+            }
+            481 | 408 => self.reinvite_lost(i, resp.status, now),
+            status => self.offer_refused(i, Some(status)),
+        }
+    }
+
+    /// The re-INVITE of call `i` found no dialog (481) or no answer (408): the call is over
+    /// (RFC 3261 12.2.1.2), with a BYE in case the other side still thinks otherwise.
+    fn reinvite_lost(&mut self, i: usize, status: u16, now: Instant) {
+        self.events.push_back(Event::OfferFailed {
+            call: self.calls[i].handle,
+            status: Some(status),
+            retrying: false,
+        });
+        self.calls[i].offer = Offer::Idle;
+        self.send_in_dialog(i, Method::Bye, now);
+        self.end(i, "The call was lost", Some(status), true);
+    }
+
+    /// Our offer was refused: the call stays as it was, and the user's wish follows it.
+    fn offer_refused(&mut self, i: usize, status: Option<u16>) {
+        let c = &mut self.calls[i];
+        c.offer = Offer::Idle;
+        c.want_hold = c.local_hold;
+        let (call, local, remote) = (c.handle, c.local_hold, c.remote_hold);
+        self.events.push_back(Event::OfferFailed {
+            call,
+            status,
+            retrying: false,
+        });
+        self.events.push_back(Event::Hold {
+            call,
+            local,
+            remote,
+        });
+    }
+
+    /// Records call `i`'s negotiated hold state and tells the UI when it changed.
+    fn set_hold_state(&mut self, i: usize, local: bool, remote: bool) {
+        let c = &mut self.calls[i];
+        if (c.local_hold, c.remote_hold) == (local, remote) {
+            return;
+        }
+        c.local_hold = local;
+        c.remote_hold = remote;
+        self.events.push_back(Event::Hold {
+            call: c.handle,
+            local,
+            remote,
+        });
+    }
+
     /// Answers an incoming call with our SDP answer.
     pub fn answer(&mut self, handle: CallHandle, sdp: String, now: Instant) {
         let t1 = self.timers.t1;
         let contact = self.contact_uri();
+        if !self
+            .calls
+            .iter()
+            .any(|c| c.handle == handle && c.state == CallState::Ringing)
+        {
+            return;
+        }
+        // The policy: answering a call holds the ones going on.
+        self.hold_all_but(handle, now);
         let Some(call) = self.calls.iter_mut().find(|c| c.handle == handle) else {
             return;
         };
-        if call.state != CallState::Ringing {
-            return;
-        }
         let Some(dialog) = &call.dialog else { return };
         let mut ok = dialog_response(&call.invite, 200, "OK");
         ok.set_to_tag(&dialog.id.local_tag);
@@ -797,6 +1180,35 @@ impl UserAgent {
         ok.headers.push("Content-Type", "application/sdp");
         ok.body = sdp.into_bytes();
         self.tx.send_response(&key, ok, now);
+        if let Some(i) = self.calls.iter().position(|c| c.handle == handle) {
+            let (local, old_remote) = (self.calls[i].local_hold, self.calls[i].remote_hold);
+            let remote = sdp_holds(&req.body).unwrap_or(old_remote);
+            self.set_hold_state(i, local, remote);
+            // A hold or resume the user asked for meanwhile.
+            self.kick(i, now);
+        }
+        self.drain(now);
+    }
+
+    /// Refuses a peer's re-offer we cannot take (488 Not Acceptable Here); the call goes on
+    /// as before.
+    pub fn reject_reoffer(&mut self, handle: CallHandle, now: Instant) {
+        let Some(i) = self.calls.iter().position(|c| c.handle == handle) else {
+            return;
+        };
+        let Some(key) = self.calls[i].pending_reoffer.take() else {
+            return;
+        };
+        if let Some(req) = self
+            .pending_requests
+            .iter()
+            .position(|(k, _)| *k == key)
+            .map(|j| self.pending_requests.remove(j).1)
+        {
+            self.tx
+                .send_response(&key, req.response(488, "Not Acceptable Here"), now);
+        }
+        self.kick(i, now);
         self.drain(now);
     }
 
@@ -865,25 +1277,16 @@ impl UserAgent {
     /// Sends a re-INVITE with a new offer (e.g. camera turned on). The answer comes as
     /// `Event::Answered`.
     pub fn reinvite(&mut self, handle: CallHandle, sdp: String, now: Instant) {
-        let Some(i) = self
-            .calls
-            .iter()
-            .position(|c| c.handle == handle && c.state == CallState::Connected)
-        else {
+        let Some(i) = self.calls.iter().position(|c| {
+            c.handle == handle
+                && c.state == CallState::Connected
+                && c.offer == Offer::Idle
+                && c.pending_reoffer.is_none()
+        }) else {
             return;
         };
-        let via = self.via();
-        let contact = self.contact_uri();
-        let Some(dialog) = self.calls[i].dialog.as_mut() else {
-            return;
-        };
-        let mut r = dialog.request(Method::Invite, &via, None);
-        r.headers.push("Contact", format!("<{contact}>"));
-        r.headers.push("Content-Type", "application/sdp");
-        r.body = sdp.clone().into_bytes();
-        self.calls[i].local_sdp = sdp;
-        self.calls[i].invite = r.clone();
-        self.calls[i].invite_key = Some(self.tx.send_request(r, (), true, now));
+        let hold = self.calls[i].local_hold;
+        self.send_reinvite(i, sdp, hold, now);
         self.drain(now);
     }
 
@@ -977,6 +1380,12 @@ impl UserAgent {
                 self.end(i, "The caller never confirmed the call", None, true);
             }
         }
+        for i in 0..self.calls.len() {
+            if matches!(self.calls[i].offer, Offer::Retry { at } if now >= at) {
+                self.calls[i].offer = Offer::Idle;
+                self.kick(i, now);
+            }
+        }
         self.drain(now);
     }
 
@@ -1015,6 +1424,14 @@ impl UserAgent {
         if let Some(i) = self
             .calls
             .iter()
+            .position(|c| matches!(&c.offer, Offer::Sent { key: k, .. } if *k == key))
+        {
+            self.reinvite_lost(i, 408, now);
+            return;
+        }
+        if let Some(i) = self
+            .calls
+            .iter()
             .position(|c| c.invite_key.as_ref() == Some(&key))
             && matches!(
                 self.calls[i].state,
@@ -1036,6 +1453,14 @@ impl UserAgent {
         }
         if self.reg.key.as_ref() == Some(&key) {
             self.on_register_response(resp, now);
+            return;
+        }
+        if let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| matches!(&c.offer, Offer::Sent { key: k, .. } if *k == key))
+        {
+            self.on_reinvite_response(i, resp, now);
             return;
         }
         let Some(i) = self
@@ -1291,8 +1716,12 @@ impl UserAgent {
             && matches!(call.state, CallState::Answered { .. })
         {
             call.state = CallState::Connected;
-            self.events
-                .push_back(Event::Connected { call: call.handle });
+            let handle = call.handle;
+            self.events.push_back(Event::Connected { call: handle });
+            // A hold asked for before the ACK.
+            if let Some(i) = self.calls.iter().position(|c| c.handle == handle) {
+                self.kick(i, 0);
+            }
         }
     }
 
@@ -1326,10 +1755,9 @@ impl UserAgent {
     }
 
     fn on_invite(&mut self, key: TxKey, req: Request, now: Instant) {
-        let busy = self
-            .calls
-            .iter()
-            .any(|c| !matches!(c.state, CallState::Ended | CallState::Cancelling { .. }));
+        // The policy: another call waits, unless call waiting is off or the line is full.
+        let going_on = self.calls.iter().filter(|c| c.live()).count();
+        let busy = going_on >= MAX_CALLS || (going_on > 0 && !self.cfg.call_waiting);
         let tag = self.rng.token(10);
         if busy {
             let mut r = req.response(486, "Busy Here");
@@ -1364,18 +1792,10 @@ impl UserAgent {
         let from = req.from();
         let sdp = String::from_utf8_lossy(&req.body).into_owned();
         let diverted_from = diversion_of(&req);
-        self.calls.push(Call {
-            handle,
-            direction: Direction::Incoming,
-            state: CallState::Ringing,
-            invite: req,
-            invite_key: Some(key),
-            dialog: Some(dialog),
-            local_sdp: String::new(),
-            last_2xx_or_ack: None,
-            auth_tries: 0,
-            pending_reoffer: None,
-        });
+        let mut call = Call::new(handle, Direction::Incoming, CallState::Ringing, req);
+        call.invite_key = Some(key);
+        call.dialog = Some(dialog);
+        self.calls.push(call);
         self.events.push_back(Event::IncomingCall {
             call: handle,
             from_user: from
@@ -1385,6 +1805,7 @@ impl UserAgent {
             from_display: from.and_then(|f| f.display),
             sdp,
             diverted_from,
+            waiting: going_on > 0,
         });
     }
 
@@ -1442,6 +1863,25 @@ impl UserAgent {
             Method::Bye => {
                 self.tx.send_response(&key, req.response(200, "OK"), now);
                 self.end(i, "The other side hung up", None, true);
+            }
+            Method::Invite | Method::Update
+                if !req.body.is_empty()
+                    && matches!(
+                        self.calls[i].offer,
+                        Offer::Preparing { .. } | Offer::Sent { .. }
+                    ) =>
+            {
+                // Our own offer is under way (RFC 3261 14.2, RFC 3311 5.2).
+                self.tx
+                    .send_response(&key, req.response(491, "Request Pending"), now);
+            }
+            Method::Invite | Method::Update
+                if !req.body.is_empty() && self.calls[i].pending_reoffer.is_some() =>
+            {
+                let mut r = req.response(500, "Server Internal Error (an offer is pending)");
+                r.headers
+                    .push("Retry-After", (self.rng.next_u64() % 10).to_string());
+                self.tx.send_response(&key, r, now);
             }
             Method::Invite | Method::Update if !req.body.is_empty() => {
                 let sdp = String::from_utf8_lossy(&req.body).into_owned();
@@ -2140,6 +2580,38 @@ mod tests {
         let again = next_register(&mut ua);
         challenge(&mut ua, &again, 40);
         assert_eq!(credentials(&next_register(&mut ua)).username, "2:101");
+    }
+
+    #[test]
+    fn an_sdp_holds_when_every_stream_in_use_is_sendonly_inactive_or_on_0_0_0_0() {
+        let sdp = |c: &str, dirs: &[&str]| {
+            let mut s = format!("v=0\r\no=- 1 1 IN IP4 {c}\r\ns=-\r\nc=IN IP4 {c}\r\nt=0 0\r\n");
+            for (i, d) in dirs.iter().enumerate() {
+                let port = if d.is_empty() { 0 } else { 4000 + i };
+                s += &format!("m=audio {port} RTP/AVP 0\r\n");
+                if !d.is_empty() && *d != "none" {
+                    s += &format!("a={d}\r\n");
+                }
+            }
+            s.into_bytes()
+        };
+        assert_eq!(sdp_holds(&sdp("192.0.2.1", &["sendonly"])), Some(true));
+        assert_eq!(sdp_holds(&sdp("192.0.2.1", &["inactive"])), Some(true));
+        assert_eq!(sdp_holds(&sdp("192.0.2.1", &["sendonly", ""])), Some(true));
+        assert_eq!(
+            sdp_holds(&sdp("192.0.2.1", &["sendonly", "sendrecv"])),
+            Some(false)
+        );
+        assert_eq!(sdp_holds(&sdp("192.0.2.1", &["recvonly"])), Some(false));
+        assert_eq!(sdp_holds(&sdp("192.0.2.1", &["none"])), Some(false));
+        assert_eq!(sdp_holds(&sdp("0.0.0.0", &["sendrecv"])), Some(true));
+        assert_eq!(
+            sdp_holds(&sdp("192.0.2.1", &[""])),
+            None,
+            "no stream in use"
+        );
+        assert_eq!(sdp_holds(b"not sdp \xff"), None);
+        assert_eq!(sdp_holds(b""), None);
     }
 
     #[test]
