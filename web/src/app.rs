@@ -27,6 +27,8 @@ use crate::components::status_bar::StatusBar;
 use crate::components::{Cx, contacts, history, shell};
 use crate::i18n::Strings;
 use crate::model::{Lang, MyStatus, PhoneNotice};
+use centrala_sip::ua::CallHandle;
+
 use crate::services::phone::{Phone, PhoneConfig};
 use crate::services::{api, browser};
 use crate::state::contacts::RowKey;
@@ -261,7 +263,11 @@ async fn load_history(
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let state = use_reducer(|| AppState::new(browser::page_link()).with_lang(browser::language()));
+    let state = use_reducer(|| {
+        AppState::new(browser::page_link())
+            .with_lang(browser::language())
+            .with_call_waiting(browser::call_waiting())
+    });
     let session: SessionRef = use_mut_ref(Session::default);
     let dispatch = {
         let d = state.dispatcher();
@@ -574,6 +580,14 @@ fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) 
             });
         })
     };
+    let set_call_waiting = {
+        let (d, session) = (dispatch.clone(), session.clone());
+        Callback::from(move |on: bool| {
+            browser::set_call_waiting(on);
+            with_phone(&session, |p| p.set_call_waiting(on));
+            d.emit(Action::CallWaiting(on));
+        })
+    };
     let set_status = {
         let (d, before, t) = (dispatch.clone(), state.my_status, state.t());
         Callback::from(move |st: MyStatus| {
@@ -598,6 +612,7 @@ fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) 
         import,
         load_more_history,
         set_lang,
+        set_call_waiting,
         set_status,
     }
 }
@@ -741,25 +756,37 @@ fn phone_screen(
 ) -> Html {
     let on_answer = {
         let session = session.clone();
-        Callback::from(move |video: bool| with_phone(&session, |p| p.answer(video)))
+        Callback::from(move |(call, video)| with_phone(&session, |p| p.answer(call, video)))
     };
     let on_hangup = {
         let session = session.clone();
-        Callback::from(move |()| with_phone(&session, Phone::hangup))
+        Callback::from(move |call| with_phone(&session, |p| p.hangup(call)))
     };
+    let on_hold = {
+        let session = session.clone();
+        Callback::from(move |(call, hold): (CallHandle, bool)| {
+            with_phone(
+                &session,
+                |p| if hold { p.hold(call) } else { p.resume(call) },
+            )
+        })
+    };
+    let shown = state.call();
     let on_mute = {
-        let (session, muted) = (
-            session.clone(),
-            state.call.as_ref().is_some_and(|c| c.muted),
-        );
-        Callback::from(move |()| with_phone(&session, |p| p.set_muted(!muted)))
+        let (session, call) = (session.clone(), shown.map(|c| (c.handle, c.muted)));
+        Callback::from(move |()| {
+            if let Some((Some(h), muted)) = call {
+                with_phone(&session, |p| p.set_muted(h, !muted));
+            }
+        })
     };
     let on_camera = {
-        let (session, off) = (
-            session.clone(),
-            state.call.as_ref().is_some_and(|c| c.camera_off),
-        );
-        Callback::from(move |()| with_phone(&session, |p| p.set_camera_off(!off)))
+        let (session, call) = (session.clone(), shown.map(|c| (c.handle, c.camera_off)));
+        Callback::from(move |()| {
+            if let Some((Some(h), off)) = call {
+                with_phone(&session, |p| p.set_camera_off(h, !off));
+            }
+        })
     };
     let d = dispatch;
     let main = match state.view {
@@ -785,16 +812,19 @@ fn phone_screen(
             // Always here, beside every section: calls keep coming in.
             <aside class="call-column" aria-label={state.t().call_panel_label}>
                 <CallPanel
-                    call={state.call.clone()}
+                    call={state.call().cloned()}
+                    calls={state.calls.clone()}
+                    tone={state.tone}
                     end_reason={state.end_reason.clone()}
                     end_forwarded={state.end_forwarded.clone()}
                     lang={state.lang}
                     {on_answer}
                     {on_hangup}
+                    {on_hold}
                     {on_mute}
                     {on_camera}
                 />
-                if state.call.is_none() {
+                if state.calls.is_empty() {
                     <Dialer
                         value={state.dial.clone()}
                         can_call={state.can_call()}

@@ -7,8 +7,11 @@
 //! Invariants:
 //! - no password ever enters this state: the web password goes from the form straight into
 //!   the login request, the SIP credential lives only in the phone service's memory;
-//! - `call` is `None` exactly when the call panel is "idle";
-//! - events for a call handle other than the current call's are ignored.
+//! - `calls` is empty exactly when the call panel is "idle"; each call is keyed by its user
+//!   agent handle (`None` only for the one outgoing call still preparing its media);
+//! - events for a call handle not in `calls` are ignored;
+//! - what a second call does (waits, or is busy; holds the first when answered) is the user
+//!   agent's policy: this reducer only shows what the user agent reports (`Event::Hold`...).
 
 use std::rc::Rc;
 
@@ -207,7 +210,29 @@ pub fn forward_reason_str(r: ForwardReason) -> &'static str {
     }
 }
 
-/// The one call the softphone handles at a time.
+/// What plays while a call rings here (the phone service says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tone {
+    #[default]
+    None,
+    /// The ringtone: the only call rings.
+    Ring,
+    /// The short call-waiting tone: a call rings while others are going on.
+    Waiting,
+}
+
+impl Tone {
+    /// The value of `#call-panel[data-tone]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tone::None => "none",
+            Tone::Ring => "ring",
+            Tone::Waiting => "waiting",
+        }
+    }
+}
+
+/// One of the calls going on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     /// The user agent's handle; `None` while an outgoing call is still preparing media.
@@ -233,6 +258,12 @@ pub struct Call {
     pub forwarded: Option<Forwarded>,
     /// The call came to us forwarded: by whom, in words ("Anna (101)"), and why.
     pub diverted_from: Option<(String, ForwardReason)>,
+    /// We hold the call.
+    pub held: bool,
+    /// The far end holds the call.
+    pub remote_held: bool,
+    /// It rang while another call was going on.
+    pub waiting: bool,
 }
 
 impl Call {
@@ -251,7 +282,26 @@ impl Call {
             duration_s: 0,
             forwarded: None,
             diverted_from: None,
+            held: false,
+            remote_held: false,
+            waiting: false,
         }
+    }
+
+    /// The value of `data-state` for this call: its phase, or "held" (we hold it),
+    /// "held-remote" (the far end holds it) while connected.
+    pub fn data_state(&self) -> &'static str {
+        match self.phase {
+            CallPhase::Connected if self.held => "held",
+            CallPhase::Connected if self.remote_held => "held-remote",
+            p => p.data_state(),
+        }
+    }
+
+    /// The value of `data-id`: the user agent's handle, "new" while being prepared.
+    pub fn data_id(&self) -> String {
+        self.handle
+            .map_or_else(|| "new".to_string(), |h| h.0.to_string())
     }
 
     /// The peer's name, when known and not just the number again.
@@ -289,7 +339,13 @@ pub struct AppState {
     pub ever_connected: bool,
     /// The number in the dial field.
     pub dial: String,
-    pub call: Option<Call>,
+    /// The calls going on, in the order they began.
+    pub calls: Vec<Call>,
+    /// What plays for a ringing call.
+    pub tone: Tone,
+    /// A second call may ring while one talks (else the caller hears busy); this browser's
+    /// setting.
+    pub call_waiting: bool,
     /// Why the last call ended, shown while idle (in the language of the moment).
     pub end_reason: Option<EndReason>,
     /// Where the last call was forwarded, shown with its end reason.
@@ -336,7 +392,9 @@ impl AppState {
             ever_registered: false,
             ever_connected: false,
             dial: String::new(),
-            call: None,
+            calls: Vec::new(),
+            tone: Tone::None,
+            call_waiting: true,
             end_reason: None,
             end_forwarded: None,
             login_notice: None,
@@ -358,6 +416,26 @@ impl AppState {
         self
     }
 
+    /// The state with the call-waiting setting (this browser's, at page load).
+    pub fn with_call_waiting(mut self, on: bool) -> AppState {
+        self.call_waiting = on;
+        self
+    }
+
+    /// The call the panel shows first: the one we talk in, else one ringing here, else our
+    /// call being set up, else the first (held) one.
+    pub fn call(&self) -> Option<&Call> {
+        let find = |f: &dyn Fn(&Call) -> bool| self.calls.iter().find(|c| f(c));
+        find(&|c| c.phase == CallPhase::Connected && !c.held)
+            .or_else(|| find(&|c| c.phase == CallPhase::Incoming))
+            .or_else(|| find(&|c| matches!(c.phase, CallPhase::Calling | CallPhase::Ringing)))
+            .or_else(|| self.calls.first())
+    }
+
+    fn call_mut(&mut self, handle: CallHandle) -> Option<&mut Call> {
+        self.calls.iter_mut().find(|c| c.handle == Some(handle))
+    }
+
     /// This state's words.
     pub fn t(&self) -> &'static Strings {
         self.lang.t()
@@ -365,7 +443,7 @@ impl AppState {
 
     /// The value of `#call-panel[data-state]`.
     pub fn call_state(&self) -> &'static str {
-        self.call.as_ref().map_or("idle", |c| c.phase.data_state())
+        self.call().map_or("idle", Call::data_state)
     }
 
     /// The login form, with `error` (or none), as after a logout.
@@ -373,6 +451,7 @@ impl AppState {
         *self = AppState {
             dial: std::mem::take(&mut self.dial),
             lang: self.lang,
+            call_waiting: self.call_waiting,
             ..AppState::new(None)
         };
         self.screen = Screen::Login;
@@ -391,16 +470,24 @@ impl AppState {
 
     /// Whether the call buttons may place a call now (registered, no call going on).
     pub fn can_call(&self) -> bool {
-        self.registration == Registration::Registered && self.call.is_none()
+        self.registration == Registration::Registered && self.calls.is_empty()
     }
 
-    fn is_current(&self, handle: CallHandle) -> bool {
-        self.call.as_ref().is_some_and(|c| c.handle == Some(handle))
-    }
-
-    fn end_call(&mut self, reason: EndReason) {
+    /// Ends every call (the connection was lost).
+    fn end_all(&mut self, reason: EndReason) {
         self.end_forwarded = None;
-        if let Some(c) = self.call.take() {
+        for c in std::mem::take(&mut self.calls) {
+            self.calls_ended += 1;
+            self.end_forwarded = c.forwarded;
+        }
+        self.end_reason = Some(reason);
+    }
+
+    /// Ends call `handle` (`None`: the one being prepared); the others stay.
+    fn end_call(&mut self, handle: Option<CallHandle>, reason: EndReason) {
+        self.end_forwarded = None;
+        if let Some(i) = self.calls.iter().position(|c| c.handle == handle) {
+            let c = self.calls.remove(i);
             self.calls_ended += 1;
             self.end_forwarded = c.forwarded;
         }
@@ -427,19 +514,21 @@ impl AppState {
                 from_display,
                 sdp,
                 diverted_from,
+                waiting,
                 ..
             } => {
-                if self.call.is_some() {
-                    return; // the phone service declines it
+                if self.calls.iter().any(|c| c.handle == Some(call)) {
+                    return;
                 }
                 let mut c = Call::new(from_user, CallPhase::Incoming);
+                c.waiting = waiting;
                 c.handle = Some(call);
                 c.peer_display = from_display
                     .filter(|d| !d.trim().is_empty())
                     .or_else(|| self.contacts.name_for(&c.peer));
                 c.offers_video = sdp_has_video(&sdp);
                 c.diverted_from = diverted_from.map(|d| (self.party_words(&d.from), d.reason));
-                self.call = Some(c);
+                self.calls.push(c);
                 self.end_reason = None;
                 self.end_forwarded = None;
             }
@@ -450,23 +539,32 @@ impl AppState {
                         .collect::<Vec<_>>()
                         .join(", ")
                 });
-                if let Some(c) = self.call.as_mut().filter(|c| c.handle == Some(call)) {
+                if let Some(c) = self.call_mut(call) {
                     c.forwarded = Some(Forwarded { to, reason });
                 }
             }
             Event::Ringing { call } => {
                 if let Some(c) = self
-                    .call
-                    .as_mut()
-                    .filter(|c| c.handle == Some(call) && c.phase == CallPhase::Calling)
+                    .call_mut(call)
+                    .filter(|c| c.phase == CallPhase::Calling)
                 {
                     c.phase = CallPhase::Ringing;
                 }
             }
             Event::Answered { call, .. } | Event::Connected { call } => {
-                if let Some(c) = self.call.as_mut().filter(|c| c.handle == Some(call)) {
+                if let Some(c) = self.call_mut(call) {
                     c.phase = CallPhase::Connected;
                     c.answering = false;
+                }
+            }
+            Event::Hold {
+                call,
+                local,
+                remote,
+            } => {
+                if let Some(c) = self.call_mut(call) {
+                    c.held = local;
+                    c.remote_held = remote;
                 }
             }
             Event::Ended {
@@ -481,14 +579,14 @@ impl AppState {
 
     /// Call `call` ended (`status`: the SIP status, if any).
     fn on_ended(&mut self, call: CallHandle, status: Option<u16>, reason: EndReason) {
-        if !self.is_current(call) {
+        let Some(c) = self.calls.iter().find(|c| c.handle == Some(call)) else {
             return;
-        }
+        };
         // The caller gave up before we answered (our decline has a status).
         let missed = reason != EndReason::AnsweredElsewhere
-            && self.call.as_ref().is_some_and(|c| {
-                c.phase == CallPhase::Incoming && !c.answering && status.is_none()
-            });
+            && c.phase == CallPhase::Incoming
+            && !c.answering
+            && status.is_none();
         if missed && self.view != View::History {
             self.history.missed_live();
         }
@@ -496,7 +594,7 @@ impl AppState {
             EndReason::OtherHungUp if missed => EndReason::Missed,
             r => r,
         };
-        self.end_call(reason);
+        self.end_call(Some(call), reason);
     }
 
     fn on_registration(&mut self, reg: RegistrationState) {
@@ -668,22 +766,39 @@ pub enum Action {
     OutgoingPlaced {
         call: CallHandle,
     },
-    /// The user pressed Answer; media is being prepared.
+    /// The user pressed Answer on call `call`; media is being prepared.
     Answering {
+        call: CallHandle,
         video: bool,
     },
-    /// Our answer (200 OK) went out.
-    AnswerSent,
-    /// The call ended on this side without a SIP event (hung up while preparing,
-    /// microphone refused, media failure).
-    CallEnded(EndReason),
-    Muted(bool),
-    CameraOff(bool),
-    /// Once a second during a call.
+    /// Our answer (200 OK) to call `call` went out.
+    AnswerSent {
+        call: CallHandle,
+    },
+    /// Call `call` (`None`: the one being prepared) ended on this side without a SIP event
+    /// (hung up while preparing, microphone refused, media failure).
+    CallEnded {
+        call: Option<CallHandle>,
+        reason: EndReason,
+    },
+    Muted {
+        call: CallHandle,
+        muted: bool,
+    },
+    CameraOff {
+        call: CallHandle,
+        off: bool,
+    },
+    /// Once a second during call `call`.
     Stats {
+        call: CallHandle,
         rx_bytes: u64,
         duration_s: u64,
     },
+    /// What plays for a ringing call changed.
+    Tone(Tone),
+    /// The user turned call waiting on or off.
+    CallWaiting(bool),
 }
 
 impl Reducible for AppState {
@@ -733,6 +848,7 @@ impl AppState {
                     dial: std::mem::take(&mut self.dial),
                     lang: me.language.unwrap_or(self.lang),
                     my_status: me.presence.unwrap_or_default(),
+                    call_waiting: self.call_waiting,
                     ..AppState::new(None)
                 };
                 self.screen = Screen::Phone;
@@ -935,8 +1051,8 @@ impl AppState {
             Action::Reconnecting { attempt, delay_ms } => {
                 if self.screen == Screen::Phone {
                     self.registration = Registration::Reconnecting { attempt, delay_ms };
-                    if self.call.is_some() {
-                        self.end_call(EndReason::ConnectionLost);
+                    if !self.calls.is_empty() {
+                        self.end_all(EndReason::ConnectionLost);
                     }
                 }
             }
@@ -952,63 +1068,64 @@ impl AppState {
                 self.dial.pop();
             }
             Action::OutgoingStarted { peer, video } => {
-                if self.call.is_none() {
+                if !self.calls.iter().any(|c| c.handle.is_none()) {
                     let mut c = Call::new(peer, CallPhase::Calling);
                     c.video = video;
-                    self.call = Some(c);
+                    self.calls.push(c);
                     self.end_reason = None;
                     self.end_forwarded = None;
                 }
             }
             Action::OutgoingPlaced { call } => {
                 if let Some(c) = self
-                    .call
-                    .as_mut()
-                    .filter(|c| c.handle.is_none() && c.phase == CallPhase::Calling)
+                    .calls
+                    .iter_mut()
+                    .find(|c| c.handle.is_none() && c.phase == CallPhase::Calling)
                 {
                     c.handle = Some(call);
                 }
             }
-            Action::Answering { video } => {
+            Action::Answering { call, video } => {
                 if let Some(c) = self
-                    .call
-                    .as_mut()
+                    .call_mut(call)
                     .filter(|c| c.phase == CallPhase::Incoming)
                 {
                     c.answering = true;
                     c.video = video;
                 }
             }
-            Action::AnswerSent => {
+            Action::AnswerSent { call } => {
                 if let Some(c) = self
-                    .call
-                    .as_mut()
+                    .call_mut(call)
                     .filter(|c| c.phase == CallPhase::Incoming)
                 {
                     c.phase = CallPhase::Connected;
                     c.answering = false;
                 }
             }
-            Action::CallEnded(reason) => self.end_call(reason),
-            Action::Muted(m) => {
-                if let Some(c) = self.call.as_mut() {
-                    c.muted = m;
+            Action::CallEnded { call, reason } => self.end_call(call, reason),
+            Action::Muted { call, muted } => {
+                if let Some(c) = self.call_mut(call) {
+                    c.muted = muted;
                 }
             }
-            Action::CameraOff(off) => {
-                if let Some(c) = self.call.as_mut() {
+            Action::CameraOff { call, off } => {
+                if let Some(c) = self.call_mut(call) {
                     c.camera_off = off;
                 }
             }
             Action::Stats {
+                call,
                 rx_bytes,
                 duration_s,
             } => {
-                if let Some(c) = self.call.as_mut() {
+                if let Some(c) = self.call_mut(call) {
                     c.rx_bytes = rx_bytes;
                     c.duration_s = duration_s;
                 }
             }
+            Action::Tone(tone) => self.tone = tone,
+            Action::CallWaiting(on) => self.call_waiting = on,
         }
     }
 }
@@ -1095,6 +1212,7 @@ mod tests {
             from_display: Some("Bob".into()),
             sdp: sdp.into(),
             diverted_from: None,
+            waiting: false,
         })
     }
 
@@ -1239,7 +1357,7 @@ mod tests {
             Some("Your session has ended. Please log in again.")
         );
         assert_eq!(s.me, None);
-        assert_eq!(s.call, None);
+        assert_eq!(s.call(), None);
         assert_eq!(s.registration.data_state(), "unregistered");
         // A late answer for the old session changes nothing.
         let s2 = run(
@@ -1406,7 +1524,7 @@ mod tests {
         let s = run(registered(), [incoming(1, OFFER_AUDIO), Action::Logout]);
         assert_eq!(s.screen, Screen::Login);
         assert_eq!(s.registration.data_state(), "unregistered");
-        assert_eq!(s.call, None);
+        assert_eq!(s.call(), None);
         assert_eq!(s.me, None);
         assert_eq!(s.login_error, None);
         assert_eq!(s.company_name(), None);
@@ -1419,15 +1537,26 @@ mod tests {
     fn incoming_call_answered_connected_then_ended() {
         let s = run(registered(), [incoming(7, OFFER_AUDIO)]);
         assert_eq!(s.call_state(), "incoming");
-        let c = s.call.as_ref().unwrap();
+        let c = s.call().unwrap();
         assert_eq!((c.peer_name(), c.peer.as_str()), (Some("Bob"), "102"));
         assert!(!c.offers_video);
 
-        let s = run(s, [Action::Answering { video: false }]);
-        assert!(s.call.as_ref().unwrap().answering);
+        let s = run(
+            s,
+            [Action::Answering {
+                call: CallHandle(7),
+                video: false,
+            }],
+        );
+        assert!(s.call().unwrap().answering);
         assert_eq!(s.call_state(), "incoming");
 
-        let s = run(s, [Action::AnswerSent]);
+        let s = run(
+            s,
+            [Action::AnswerSent {
+                call: CallHandle(7),
+            }],
+        );
         assert_eq!(s.call_state(), "connected");
 
         let s = run(
@@ -1441,21 +1570,131 @@ mod tests {
         let s = run(
             s,
             [Action::Stats {
+                call: CallHandle(7),
                 rx_bytes: 12_345,
                 duration_s: 3,
             }],
         );
-        assert_eq!(s.call.as_ref().unwrap().rx_bytes, 12_345);
+        assert_eq!(s.call().unwrap().rx_bytes, 12_345);
 
         let s = run(s, [ended(7, "The other side hung up", None)]);
         assert_eq!(s.call_state(), "idle");
         assert_eq!(end_words(&s).as_deref(), Some("The other side hung up"));
     }
 
+    fn hold(handle: u64, local: bool, remote: bool) -> Action {
+        Action::Sip(Event::Hold {
+            call: CallHandle(handle),
+            local,
+            remote,
+        })
+    }
+
+    #[test]
+    fn a_waiting_call_is_listed_answering_it_shows_it_and_each_ends_alone() {
+        let s = run(
+            registered(),
+            [
+                incoming(1, OFFER_AUDIO),
+                Action::Answering {
+                    call: CallHandle(1),
+                    video: false,
+                },
+                Action::AnswerSent {
+                    call: CallHandle(1),
+                },
+                Action::Sip(Event::IncomingCall {
+                    call: CallHandle(2),
+                    from_user: "103".into(),
+                    from_display: Some("Carol".into()),
+                    sdp: OFFER_AUDIO.into(),
+                    diverted_from: None,
+                    waiting: true,
+                }),
+                Action::Tone(Tone::Waiting),
+            ],
+        );
+        // The panel stays on the call one talks in; the waiting one is listed.
+        assert_eq!(s.call_state(), "connected");
+        assert_eq!(s.call().unwrap().handle, Some(CallHandle(1)));
+        assert_eq!(s.calls.len(), 2);
+        assert!(s.calls[1].waiting);
+        assert_eq!(s.calls[1].data_state(), "incoming");
+        assert_eq!(s.tone, Tone::Waiting);
+        assert!(!s.can_call());
+
+        // Answered: the user agent holds the first; the panel shows the second.
+        let s = run(
+            s,
+            [
+                Action::Answering {
+                    call: CallHandle(2),
+                    video: false,
+                },
+                Action::AnswerSent {
+                    call: CallHandle(2),
+                },
+                hold(1, true, false),
+                Action::Tone(Tone::None),
+            ],
+        );
+        assert_eq!(s.call().unwrap().handle, Some(CallHandle(2)));
+        assert_eq!(s.calls[0].data_state(), "held");
+        assert_eq!(s.call_state(), "connected");
+
+        // Switched back: 2 held, 1 shown.
+        let s = run(s, [hold(2, true, false), hold(1, false, false)]);
+        assert_eq!(s.call().unwrap().handle, Some(CallHandle(1)));
+        assert_eq!(s.calls[1].data_state(), "held");
+
+        // 1 ends: 2 stays, held, and is shown.
+        let s = run(s, [ended(1, "The other side hung up", None)]);
+        assert_eq!(s.calls.len(), 1);
+        assert_eq!(s.call_state(), "held");
+        assert_eq!(s.calls_ended, 1);
+        // Held by the far end.
+        let s = run(s, [hold(2, false, true)]);
+        assert_eq!(s.call_state(), "held-remote");
+        let s = run(s, [ended(2, "You hung up", None)]);
+        assert_eq!(s.call_state(), "idle");
+    }
+
+    #[test]
+    fn a_lost_connection_ends_every_call_and_the_call_waiting_setting_survives_a_logout() {
+        let s = run(
+            registered().with_call_waiting(false),
+            [
+                incoming(1, OFFER_AUDIO),
+                incoming(2, OFFER_AUDIO),
+                Action::Reconnecting {
+                    attempt: 1,
+                    delay_ms: 1000,
+                },
+            ],
+        );
+        assert!(s.calls.is_empty());
+        assert_eq!(s.calls_ended, 2);
+        assert!(!s.call_waiting);
+        let s = run(s, [Action::CallWaiting(true), Action::SessionEnded]);
+        assert!(s.call_waiting);
+        let s = run(s, [Action::CallWaiting(false), Action::SessionEnded]);
+        assert!(!s.call_waiting);
+        // The browser's setting, read at page load, stays through the login.
+        let s = run(AppState::new(None).with_call_waiting(false), [login()]);
+        assert!(!s.call_waiting);
+    }
+
+    #[test]
+    fn hold_events_for_unknown_calls_change_nothing() {
+        let s = run(registered(), [incoming(1, OFFER_AUDIO)]);
+        let s2 = run(s.clone(), [hold(9, true, true)]);
+        assert_eq!(s2, s);
+    }
+
     #[test]
     fn incoming_video_offer_is_noticed() {
         let s = run(registered(), [incoming(1, OFFER_VIDEO)]);
-        assert!(s.call.unwrap().offers_video);
+        assert!(s.call().unwrap().offers_video);
     }
 
     #[test]
@@ -1464,7 +1703,7 @@ mod tests {
             registered(),
             [incoming(1, OFFER_AUDIO), incoming(2, OFFER_AUDIO)],
         );
-        assert_eq!(s.call.as_ref().unwrap().handle, Some(CallHandle(1)));
+        assert_eq!(s.call().unwrap().handle, Some(CallHandle(1)));
         // ...and its end does not end ours.
         let s = run(s, [ended(2, "Busy", Some(486))]);
         assert_eq!(s.call_state(), "incoming");
@@ -1540,10 +1779,22 @@ mod tests {
             })],
         );
         assert_eq!(s.call_state(), "connected");
-        assert!(s.call.as_ref().unwrap().video);
+        assert!(s.call().unwrap().video);
 
-        let s = run(s, [Action::Muted(true), Action::CameraOff(true)]);
-        let c = s.call.as_ref().unwrap();
+        let s = run(
+            s,
+            [
+                Action::Muted {
+                    call: CallHandle(5),
+                    muted: true,
+                },
+                Action::CameraOff {
+                    call: CallHandle(5),
+                    off: true,
+                },
+            ],
+        );
+        let c = s.call().unwrap();
         assert!(c.muted && c.camera_off);
 
         let s = run(
@@ -1592,9 +1843,15 @@ mod tests {
             registered(),
             [
                 incoming(1, OFFER_AUDIO),
-                Action::Answering { video: true },
+                Action::Answering {
+                    call: CallHandle(1),
+                    video: true,
+                },
                 ended(1, "Declined", Some(603)),
-                Action::CallEnded(EndReason::Media(MediaError::Denied { video: true })),
+                Action::CallEnded {
+                    call: Some(CallHandle(1)),
+                    reason: EndReason::Media(MediaError::Denied { video: true }),
+                },
             ],
         );
         assert_eq!(s.call_state(), "idle");
@@ -1616,7 +1873,10 @@ mod tests {
             registered(),
             [
                 ended(1, "x", None),
-                Action::CallEnded(EndReason::YouHungUp),
+                Action::CallEnded {
+                    call: None,
+                    reason: EndReason::YouHungUp,
+                },
                 incoming(2, OFFER_AUDIO),
             ],
         );
@@ -1879,9 +2139,10 @@ mod tests {
                 from_display: None,
                 sdp: OFFER_AUDIO.into(),
                 diverted_from: None,
+                waiting: false,
             })],
         );
-        assert_eq!(s.call.as_ref().unwrap().peer_name(), Some("Bob"));
+        assert_eq!(s.call().unwrap().peer_name(), Some("Bob"));
     }
 
     #[test]
@@ -1907,8 +2168,13 @@ mod tests {
             s,
             [
                 incoming(3, OFFER_AUDIO),
-                Action::Answering { video: false },
-                Action::AnswerSent,
+                Action::Answering {
+                    call: CallHandle(3),
+                    video: false,
+                },
+                Action::AnswerSent {
+                    call: CallHandle(3),
+                },
                 ended(3, "The other side hung up", None),
             ],
         );
@@ -2004,7 +2270,7 @@ mod tests {
                 reason: ForwardReason::NoAnswer,
             })],
         );
-        let f = s.call.as_ref().unwrap().forwarded.clone().unwrap();
+        let f = s.call().unwrap().forwarded.clone().unwrap();
         assert_eq!(f.to.as_deref(), Some("Bob (102)"));
         // Another call's event changes nothing.
         let same = run(
@@ -2026,14 +2292,7 @@ mod tests {
             })],
         );
         assert_eq!(
-            s.call
-                .as_ref()
-                .unwrap()
-                .forwarded
-                .as_ref()
-                .unwrap()
-                .to
-                .as_deref(),
+            s.call().unwrap().forwarded.as_ref().unwrap().to.as_deref(),
             Some("Carol Zych (103)")
         );
         // A group rung together: everyone.
@@ -2046,14 +2305,7 @@ mod tests {
             })],
         );
         assert_eq!(
-            g.call
-                .as_ref()
-                .unwrap()
-                .forwarded
-                .as_ref()
-                .unwrap()
-                .to
-                .as_deref(),
+            g.call().unwrap().forwarded.as_ref().unwrap().to.as_deref(),
             Some("Bob (102), Carol Zych (103)")
         );
         let s = run(s, [ended(7, "Busy", Some(486))]);
@@ -2095,9 +2347,10 @@ mod tests {
                     reason: ForwardReason::NoAnswer,
                     count: 1,
                 }),
+                waiting: false,
             })],
         );
-        let c = s.call.as_ref().unwrap();
+        let c = s.call().unwrap();
         assert_eq!(c.peer_name(), Some("Carol"));
         assert_eq!(
             c.diverted_from,

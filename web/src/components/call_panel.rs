@@ -1,39 +1,52 @@
-//! The call panel: who, what state, the buttons that fit it, the videos and the stats.
+//! The call panel: who, what state, the buttons that fit it, the videos and the stats, for
+//! the call one talks in (or the one ringing); with several calls, the list of them
+//! (`#calls`), each with its own buttons: answer a waiting call, switch to a held one, hang
+//! up one without touching the others.
 
+use centrala_sip::ua::CallHandle;
 use yew::prelude::*;
 
 use crate::i18n::Strings;
 use crate::model::{EndReason, Lang};
 use crate::services::intl;
-use crate::state::{Call, CallPhase, Forwarded, format_duration, forward_reason_str};
+use crate::state::{Call, CallPhase, Forwarded, Tone, format_duration, forward_reason_str};
 
 #[derive(Properties, PartialEq)]
 pub struct CallPanelProps {
+    /// The call shown first (see `AppState::call`).
     pub call: Option<Call>,
+    /// Every call going on.
+    #[prop_or_default]
+    pub calls: Vec<Call>,
+    #[prop_or_default]
+    pub tone: Tone,
     /// Why the last call ended (shown while idle).
     pub end_reason: Option<EndReason>,
     /// Where the last call was forwarded (shown with its end reason).
     #[prop_or_default]
     pub end_forwarded: Option<Forwarded>,
     pub lang: Lang,
-    /// `true` to answer with video.
-    pub on_answer: Callback<bool>,
-    /// Hang up, cancel or decline.
-    pub on_hangup: Callback<()>,
+    /// Answer this call (`true`: with video).
+    pub on_answer: Callback<(CallHandle, bool)>,
+    /// Hang up, cancel or decline this call (`None`: the one being prepared).
+    pub on_hangup: Callback<Option<CallHandle>>,
+    /// Hold (`true`) or resume this call; resuming holds the others.
+    pub on_hold: Callback<(CallHandle, bool)>,
     pub on_mute: Callback<()>,
     pub on_camera: Callback<()>,
 }
 
 #[function_component(CallPanel)]
 pub fn call_panel(p: &CallPanelProps) -> Html {
-    let state = p.call.as_ref().map_or("idle", |c| c.phase.data_state());
+    let state = p.call.as_ref().map_or("idle", Call::data_state);
     let show_video = p
         .call
         .as_ref()
         .is_some_and(|c| c.phase == CallPhase::Connected && (c.video || c.offers_video));
     let show_local = p.call.as_ref().is_some_and(|c| c.video);
     html! {
-        <section id="call-panel" class={classes!("card", "call-panel", state)} data-state={state} aria-live="polite" aria-label={p.lang.t().call_panel_label}>
+        <section id="call-panel" class={classes!("card", "call-panel", state)} data-state={state}
+            data-tone={p.tone.as_str()} aria-live="polite" aria-label={p.lang.t().call_panel_label}>
             // The media elements come first and never move, so that the streams the phone
             // service attaches to them survive every re-render.
             <div class={classes!("media", (!show_video).then_some("audio-only"), (!show_local).then_some("no-local"))}>
@@ -44,6 +57,9 @@ pub fn call_panel(p: &CallPanelProps) -> Html {
                 None => idle(p),
                 Some(call) => active(p, call),
             } }
+            if p.calls.len() > 1 {
+                { list(p) }
+            }
         </section>
     }
 }
@@ -83,33 +99,44 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
         (CallPhase::Ringing, None) => t.ringing_out.to_string(),
         (CallPhase::Incoming, _) if call.offers_video => t.incoming_video.to_string(),
         (CallPhase::Incoming, _) => t.incoming.to_string(),
+        (CallPhase::Connected, _) if call.held => t.on_hold.to_string(),
+        (CallPhase::Connected, _) if call.remote_held => t.held_by_peer.to_string(),
         (CallPhase::Connected, _) => t.in_call.to_string(),
     };
+    let handle = call.handle;
     let hangup = |label: &'static str| {
         html! {
             <button id="hangup" type="button" class="btn btn-hangup"
-                onclick={p.on_hangup.reform(|_: MouseEvent| ())}>{ label }</button>
+                onclick={p.on_hangup.reform(move |_: MouseEvent| handle)}>{ label }</button>
         }
     };
+    let call_held = call.held;
     let buttons = match call.phase {
         CallPhase::Calling | CallPhase::Ringing => hangup(t.cancel_call),
         CallPhase::Incoming => {
             let busy = call.answering;
             html! {
                 <>
-                    <button id="answer-audio" type="button" class="btn btn-call" disabled={busy}
-                        onclick={p.on_answer.reform(|_: MouseEvent| false)}>
+                    <button id="answer-audio" type="button" class="btn btn-call" disabled={busy || handle.is_none()}
+                        onclick={p.on_answer.reform(move |_: MouseEvent| (handle.unwrap_or(CallHandle(0)), false))}>
                         { if busy { t.answering } else { t.answer } }
                     </button>
-                    <button id="answer-video" type="button" class="btn btn-call" disabled={busy}
-                        onclick={p.on_answer.reform(|_: MouseEvent| true)}>{ t.answer_video }</button>
+                    <button id="answer-video" type="button" class="btn btn-call" disabled={busy || handle.is_none()}
+                        onclick={p.on_answer.reform(move |_: MouseEvent| (handle.unwrap_or(CallHandle(0)), true))}>{ t.answer_video }</button>
                     <button id="decline" type="button" class="btn btn-hangup"
-                        onclick={p.on_hangup.reform(|_: MouseEvent| ())}>{ t.decline }</button>
+                        onclick={p.on_hangup.reform(move |_: MouseEvent| handle)}>{ t.decline }</button>
                 </>
             }
         }
         CallPhase::Connected => html! {
             <>
+                if let Some(h) = handle {
+                    <button id="hold" type="button" class="btn btn-toggle" data-held={bool_attr(call.held)}
+                        aria-pressed={bool_attr(call.held)}
+                        onclick={p.on_hold.reform(move |_: MouseEvent| (h, !call_held))}>
+                        { if call.held { t.resume } else { t.hold } }
+                    </button>
+                }
                 <button id="mute" type="button" class="btn btn-toggle" aria-pressed={bool_attr(call.muted)}
                     onclick={p.on_mute.reform(|_: MouseEvent| ())}>
                     { if call.muted { t.unmute } else { t.mute } }
@@ -144,13 +171,56 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
             if call.phase == CallPhase::Connected {
                 <p class="call-duration">{ format_duration(call.duration_s) }</p>
             }
-            <p id="call-stats" class="call-stats" data-rx-bytes={call.rx_bytes.to_string()}>
+            <p id="call-stats" class="call-stats" data-call={call.data_id()} data-rx-bytes={call.rx_bytes.to_string()}>
                 if call.phase == CallPhase::Connected {
                     { (t.received)(&intl::bytes(p.lang, call.rx_bytes)) }
                 }
             </p>
             <div class="call-buttons">{ buttons }</div>
         </div>
+    }
+}
+
+/// Every call going on, each with what can be done to it.
+fn list(p: &CallPanelProps) -> Html {
+    let t = p.lang.t();
+    let shown = p.call.as_ref().map(|c| c.handle);
+    html! {
+        <ul id="calls" class="call-list" aria-label={t.calls_label}>
+            { for p.calls.iter().map(|c| {
+                let handle = c.handle;
+                let name = c.peer_name().map_or_else(|| c.peer.clone(), |n| format!("{n} ({})", c.peer));
+                let label = match c.phase {
+                    CallPhase::Incoming if c.waiting => (t.waiting_from)(&name),
+                    CallPhase::Incoming => format!("{} — {name}", t.incoming),
+                    CallPhase::Calling => format!("{} — {name}", t.calling),
+                    CallPhase::Ringing => format!("{} — {name}", t.ringing_out),
+                    CallPhase::Connected if c.held => format!("{} — {name}", t.on_hold),
+                    CallPhase::Connected if c.remote_held => format!("{} — {name}", t.held_by_peer),
+                    CallPhase::Connected => format!("{} — {name}", t.in_call),
+                };
+                let current = Some(handle) == shown;
+                html! {
+                    <li class={classes!("call", current.then_some("current"))} data-id={c.data_id()}
+                        data-state={c.data_state()} data-rx-bytes={c.rx_bytes.to_string()}>
+                        <span class="call-label">{ label }</span>
+                        if let Some(h) = handle {
+                            if c.phase == CallPhase::Incoming {
+                                <button type="button" class="btn btn-small btn-call call-answer" disabled={c.answering}
+                                    onclick={p.on_answer.reform(move |_: MouseEvent| (h, false))}>{ t.answer }</button>
+                            } else if c.phase == CallPhase::Connected && (c.held || !current) {
+                                <button type="button" class="btn btn-small btn-toggle call-switch"
+                                    onclick={p.on_hold.reform(move |_: MouseEvent| (h, false))}>{ t.switch_call }</button>
+                            }
+                        }
+                        <button type="button" class="btn btn-small btn-hangup call-hangup"
+                            onclick={p.on_hangup.reform(move |_: MouseEvent| handle)}>
+                            { if c.phase == CallPhase::Incoming { t.decline } else { t.hang_up } }
+                        </button>
+                    </li>
+                }
+            }) }
+        </ul>
     }
 }
 

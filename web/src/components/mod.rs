@@ -35,5 +35,7 @@ pub struct Cx {
     pub import: Callback<web_sys::File>,
     pub load_more_history: Callback<()>,
     pub set_lang: Callback<Lang>,
+    /// Turn call waiting on or off (kept in this browser).
+    pub set_call_waiting: Callback<bool>,
     pub set_status: Callback<MyStatus>,
 }

@@ -1,7 +1,7 @@
 //! The logged-in frame: the side navigation (a bottom bar on a phone), one's own status
 //! picker, and the Settings screen.
 
-use web_sys::HtmlSelectElement;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::{Cx, icons};
@@ -117,6 +117,14 @@ pub fn settings(st: &AppState, cx: &Cx) -> Html {
                         <option value={l.tag()} lang={l.tag()} selected={*l == st.lang}>{ l.name() }</option>
                     }) }
                 </select>
+            </div>
+            <div class="field narrow checkbox">
+                <label for="call-waiting">
+                    <input id="call-waiting" type="checkbox" checked={st.call_waiting}
+                        onchange={cx.set_call_waiting.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked())} />
+                    { " " }{ t.call_waiting_setting }
+                </label>
+                <p class="hint">{ t.call_waiting_hint }</p>
             </div>
             <p id="settings-notice" class="notice" role="status" hidden={st.settings_notice.is_none()}>
                 { st.settings_notice.clone().unwrap_or_default() }

@@ -76,6 +76,23 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
+const CALL_WAITING_KEY: &str = "centrala.callWaiting";
+
+/// Whether a second call may ring while one talks (the user's setting, kept in this
+/// browser; on unless turned off).
+pub fn call_waiting() -> bool {
+    storage()
+        .and_then(|s| s.get_item(CALL_WAITING_KEY).ok().flatten())
+        .is_none_or(|v| v != "off")
+}
+
+/// Keeps the call-waiting setting in this browser.
+pub fn set_call_waiting(on: bool) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(CALL_WAITING_KEY, if on { "on" } else { "off" });
+    }
+}
+
 /// This browser's RFC 5626 instance id (`urn:uuid:…`), created once and kept.
 pub fn instance_id() -> String {
     let store = storage();

@@ -1,8 +1,12 @@
 //! WebRTC for one call: the microphone (and camera), one `RTCPeerConnection` without ICE
 //! servers, and non-trickle SDP: every offer or answer is taken from `localDescription` once
 //! its candidates are in (see [`CallMedia::gathered_sdp`]).
+//!
+//! Hold (RFC 6337): every transceiver that sends turns `sendonly` and sends nothing (the
+//! microphone is taken off its sender, so the held party does not hear us talk to someone
+//! else); resuming puts the tracks back and `sendrecv`. The user agent asks for the offer.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use futures::future::{Either, select};
 use gloo_events::EventListener;
@@ -12,7 +16,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcConfiguration, RtcIceGatheringState,
-    RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
+    RtcPeerConnection, RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcSdpType,
+    RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
 };
 
 use super::browser::media_element;
@@ -33,6 +38,8 @@ pub struct CallMedia {
     remote: MediaStream,
     /// The camera alone, for `#local-video`.
     preview: Option<MediaStream>,
+    /// Our senders and the track each sends (taken off while held).
+    senders: RefCell<Vec<(RtcRtpSender, MediaStreamTrack)>>,
     closed: Cell<bool>,
     _on_track: EventListener,
 }
@@ -53,7 +60,9 @@ impl CallMedia {
         };
         let remote = MediaStream::new().map_err(|e| MediaError::Unsupported(js_error(&e)))?;
         let on_track = {
-            let remote = remote.clone();
+            // `Clone::clone`: the same stream (`MediaStream::clone` is the JS method, which
+            // makes a new stream with copies of the tracks).
+            let remote = Clone::clone(&remote);
             EventListener::new(&pc, "track", move |e| {
                 let Some(e) = e.dyn_ref::<RtcTrackEvent>() else {
                     return;
@@ -77,6 +86,7 @@ impl CallMedia {
             local,
             remote,
             preview,
+            senders: RefCell::new(Vec::new()),
             closed: Cell::new(false),
             _on_track: on_track,
         })
@@ -90,7 +100,61 @@ impl CallMedia {
     fn add_local_tracks(&self) {
         for track in self.local.get_tracks().iter() {
             let track: MediaStreamTrack = track.unchecked_into();
-            self.pc.add_track_0(&track, &self.local);
+            let sender = self.pc.add_track_0(&track, &self.local);
+            self.senders.borrow_mut().push((sender, track));
+        }
+    }
+
+    /// Holds or resumes this side's media without renegotiating: the transceivers' direction
+    /// (sendrecv ↔ sendonly, recvonly ↔ inactive) and what the senders send.
+    pub async fn apply_hold(&self, hold: bool) {
+        use RtcRtpTransceiverDirection as D;
+        for t in self.pc.get_transceivers().iter() {
+            let t: RtcRtpTransceiver = t.unchecked_into();
+            let next = match (t.direction(), hold) {
+                (D::Sendrecv, true) => D::Sendonly,
+                (D::Recvonly, true) => D::Inactive,
+                (D::Sendonly, false) => D::Sendrecv,
+                (D::Inactive, false) => D::Recvonly,
+                (d, _) => d,
+            };
+            if next != t.direction() {
+                t.set_direction(next);
+            }
+        }
+        let senders = self.senders.borrow().clone();
+        for (sender, track) in senders {
+            let track = (!hold).then_some(&track);
+            let _ = JsFuture::from(sender.replace_track(track)).await;
+        }
+    }
+
+    /// A new offer to hold (`sendonly`, nothing sent) or resume (`sendrecv`) the call.
+    pub async fn hold_offer(&self, hold: bool) -> Result<String, MediaError> {
+        self.apply_hold(hold).await;
+        let offer = JsFuture::from(self.pc.create_offer())
+            .await
+            .map_err(|e| sdp_error(&e))?;
+        self.set_local(&offer).await?;
+        self.gathered_sdp().await
+    }
+
+    /// Takes back an offer not taken (ours by the far end, or the far end's by us): RFC 8829
+    /// rollback.
+    pub async fn rollback(&self) {
+        let desc = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
+        let promise = match self.pc.signaling_state() {
+            RtcSignalingState::HaveLocalOffer => self.pc.set_local_description(&desc),
+            RtcSignalingState::HaveRemoteOffer => self.pc.set_remote_description(&desc),
+            _ => return,
+        };
+        let _ = JsFuture::from(promise).await;
+    }
+
+    /// Plays what this call receives in `#remote-video` (the call one talks in).
+    pub fn show_remote(&self) {
+        if !self.closed.get() {
+            show(REMOTE_VIDEO_ID, &self.remote);
         }
     }
 
@@ -335,7 +399,7 @@ fn unshow(id: &str, stream: &MediaStream) {
     let Some(el) = media_element(id) else { return };
     if el
         .src_object()
-        .is_some_and(|s| JsValue::from(s) == JsValue::from(stream.clone()))
+        .is_some_and(|s| JsValue::from(s) == JsValue::from(Clone::clone(stream)))
     {
         el.set_src_object(None);
     }

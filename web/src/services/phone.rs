@@ -1,8 +1,11 @@
 //! The phone: the IO shell around the sans-IO SIP user agent.
 //!
 //! It owns the user agent, the WebSocket (subprotocol "sip"), one re-armable timer for the
-//! user agent's `poll_timeout`, the reconnect timer, the current call's media and the
-//! ringtone, and turns what happens into [`Action`]s for the reducer.
+//! user agent's `poll_timeout`, the reconnect timer, each call's media (one
+//! `RTCPeerConnection` per call) and the ringtone, and turns what happens into [`Action`]s
+//! for the reducer. What a second call does (waits or is busy, holds the first when
+//! answered) is the user agent's policy, not decided here: this shell moves bytes and media
+//! (it makes the offers the user agent asks for, and applies the answers).
 //!
 //! Driving the user agent (its contract in `centrala_sip::ua`): every input
 //! (`connected`, `handle_message`, `handle_timeout`, `disconnected`, `call`, `answer`,
@@ -15,7 +18,7 @@
 //! the failure; a successful registration re-arms that.
 //!
 //! Calls: each call gets a generation number. Work that awaits (getUserMedia, ICE gathering)
-//! checks afterwards that its generation is still the current call; if the call ended in the
+//! checks afterwards that its generation is still a call going on; if the call ended in the
 //! meantime it throws its result away (and closes what it opened).
 
 use std::cell::{Cell, RefCell};
@@ -31,14 +34,16 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 use yew::Callback;
 
-use super::browser::{instance_id, navigator_user_agent, now_ms, random_seed, random_unit};
+use super::browser::{
+    call_waiting, instance_id, navigator_user_agent, now_ms, random_seed, random_unit,
+};
 use super::media::CallMedia;
 use super::ringtone::Ringtone;
 use super::timer::Timer;
 use crate::model::{EndReason, MediaError, PhoneNotice, Presence};
-use crate::state::Action;
 use crate::state::contacts::{PresenceEntry, extension_of};
 use crate::state::devices::browser_words;
+use crate::state::{Action, Tone};
 
 /// The WebSocket subprotocol for SIP (RFC 7118).
 const SUBPROTOCOL: &str = "sip";
@@ -70,7 +75,7 @@ struct Socket {
     _listeners: [EventListener; 3],
 }
 
-/// The current call's resources; dropping it closes the media and stops the stats.
+/// One call's resources; dropping it closes the media and stops the stats.
 struct ActiveCall {
     generation: u64,
     /// `None` while an outgoing call prepares its offer.
@@ -110,9 +115,10 @@ struct Inner {
     /// No more reconnects, events or timers.
     stopped: Cell<bool>,
     shut_down: Cell<bool>,
-    call: RefCell<Option<ActiveCall>>,
+    calls: RefCell<Vec<ActiveCall>>,
     generation: Cell<u64>,
-    ringtone: RefCell<Option<Ringtone>>,
+    /// The ringtone or the waiting tone (`true`), while a call rings here.
+    ringtone: RefCell<Option<(bool, Option<Ringtone>)>>,
     /// Why a call that ends now without a SIP status ends, while this shell makes it so
     /// (hanging up, the socket closing…); otherwise the other side hung up.
     end_cause: RefCell<Option<EndReason>>,
@@ -146,6 +152,7 @@ impl Phone {
         ua_cfg.display_name = Some(cfg.display_name).filter(|d| !d.trim().is_empty());
         ua_cfg.secure = cfg.server.starts_with("wss:");
         ua_cfg.instance_id = instance_id();
+        ua_cfg.call_waiting = call_waiting();
         let ua = UserAgent::new(ua_cfg, random_seed());
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
             let (w1, w2) = (weak.clone(), weak.clone());
@@ -172,7 +179,7 @@ impl Phone {
                 registered_once: Cell::new(false),
                 stopped: Cell::new(false),
                 shut_down: Cell::new(false),
-                call: RefCell::new(None),
+                calls: RefCell::new(Vec::new()),
                 generation: Cell::new(0),
                 ringtone: RefCell::new(None),
                 end_cause: RefCell::new(None),
@@ -202,11 +209,12 @@ impl Phone {
         inner.pump();
     }
 
-    /// Calls `target` (an extension or SIP address), with video or audio only.
+    /// Calls `target` (an extension or SIP address), with video or audio only. The user
+    /// agent holds the calls going on.
     pub fn call(&self, target: String, video: bool) {
         let inner = self.inner.clone();
-        if inner.stopped.get() || inner.call.borrow().is_some() {
-            return;
+        if inner.stopped.get() || inner.calls.borrow().iter().any(|c| c.handle.is_none()) {
+            return; // one call at a time is being prepared
         }
         let generation = inner.new_call(None, None);
         inner.dispatch.emit(Action::OutgoingStarted {
@@ -227,27 +235,29 @@ impl Phone {
             // Ends at once (no status) when the socket is down.
             inner.end_cause_while(EndReason::NotConnected, |inner| {
                 let handle = inner.ua.borrow_mut().call(&target, offer, now_ms());
-                if let Some(c) = inner.call.borrow_mut().as_mut() {
-                    c.handle = Some(handle);
-                }
+                inner.set_handle(generation, handle);
                 inner.dispatch.emit(Action::OutgoingPlaced { call: handle });
                 inner.pump();
             });
         });
     }
 
-    /// Answers the incoming call, with video or audio only.
-    pub fn answer(&self, video: bool) {
+    /// Answers the incoming call `call`, with video or audio only. The user agent holds the
+    /// calls going on.
+    pub fn answer(&self, call: CallHandle, video: bool) {
         let inner = self.inner.clone();
-        let pending = inner.call.borrow_mut().as_mut().and_then(|c| {
+        let pending = inner.calls.borrow_mut().iter_mut().find_map(|c| {
+            if c.handle != Some(call) {
+                return None;
+            }
             let offer = c.remote_offer.take()?; // taken: a second click does nothing
-            Some((c.generation, c.handle?, offer))
+            Some((c.generation, offer))
         });
-        let Some((generation, handle, offer)) = pending else {
+        let Some((generation, offer)) = pending else {
             return;
         };
-        inner.ringtone.borrow_mut().take();
-        inner.dispatch.emit(Action::Answering { video });
+        inner.update_tone();
+        inner.dispatch.emit(Action::Answering { call, video });
         spawn_local(async move {
             let Some(media) = inner.open_media(generation, video).await else {
                 return;
@@ -259,42 +269,70 @@ impl Phone {
             if !inner.is_current(generation) {
                 return; // the caller gave up meanwhile
             }
-            inner.ua.borrow_mut().answer(handle, answer, now_ms());
-            inner.start_stats();
-            inner.dispatch.emit(Action::AnswerSent);
+            media.show_remote();
+            inner.ua.borrow_mut().answer(call, answer, now_ms());
+            inner.start_stats(generation);
+            inner.dispatch.emit(Action::AnswerSent { call });
             inner.pump();
         });
     }
 
-    /// Hangs up, cancels or declines the current call.
-    pub fn hangup(&self) {
+    /// Hangs up, cancels or declines call `call` (`None`: the outgoing call still being
+    /// prepared). The other calls stay as they are.
+    pub fn hangup(&self, call: Option<CallHandle>) {
         let inner = &self.inner;
-        let Some(handle) = inner.call.borrow().as_ref().map(|c| c.handle) else {
+        let Some(generation) = inner
+            .calls
+            .borrow()
+            .iter()
+            .find(|c| c.handle == call)
+            .map(|c| c.generation)
+        else {
             return;
         };
-        inner.drop_call();
-        match handle {
+        inner.drop_call(generation);
+        match call {
             // The user agent's Ended event ends the call in the reducer (a declined call with
             // its 603).
             Some(h) => inner.end_cause_while(EndReason::YouHungUp, |inner| {
                 inner.ua.borrow_mut().hangup(h, now_ms());
                 inner.pump();
             }),
-            None => inner.dispatch.emit(Action::CallEnded(EndReason::YouHungUp)),
+            None => inner.dispatch.emit(Action::CallEnded {
+                call: None,
+                reason: EndReason::YouHungUp,
+            }),
         }
     }
 
-    pub fn set_muted(&self, muted: bool) {
-        if let Some(m) = self.inner.media() {
+    /// Holds call `call` (a re-INVITE the user agent asks an offer for).
+    pub fn hold(&self, call: CallHandle) {
+        self.inner.ua.borrow_mut().hold(call, now_ms());
+        self.inner.pump();
+    }
+
+    /// Resumes call `call`; the user agent holds the others (switching between calls).
+    pub fn resume(&self, call: CallHandle) {
+        self.inner.ua.borrow_mut().resume(call, now_ms());
+        self.inner.pump();
+    }
+
+    /// Whether a second incoming call may ring (else the caller hears busy).
+    pub fn set_call_waiting(&self, on: bool) {
+        self.inner.ua.borrow_mut().set_call_waiting(on);
+    }
+
+    pub fn set_muted(&self, call: CallHandle, muted: bool) {
+        if let Some(m) = self.inner.media_of(call) {
             m.set_audio_enabled(!muted);
-            self.inner.dispatch.emit(Action::Muted(muted));
+            self.inner.dispatch.emit(Action::Muted { call, muted });
         }
     }
 
-    pub fn set_camera_off(&self, off: bool) {
-        if let Some(m) = self.inner.media().filter(|m| m.has_video()) {
+    pub fn set_camera_off(&self, call: CallHandle, off: bool) {
+        if let Some(m) = self.inner.media_of(call).filter(|m| m.has_video()) {
             m.set_video_enabled(!off);
-            self.inner.dispatch.emit(Action::CameraOff(off));
+            self.inner.dispatch.emit(Action::CameraOff { call, off });
         }
     }
 
@@ -306,11 +344,16 @@ impl Phone {
         }
         inner.stopped.set(true);
         let now = now_ms();
-        let handle = inner.call.borrow().as_ref().and_then(|c| c.handle);
-        inner.drop_call();
+        let handles: Vec<CallHandle> = inner
+            .calls
+            .borrow()
+            .iter()
+            .filter_map(|c| c.handle)
+            .collect();
+        inner.drop_all();
         {
             let mut ua = inner.ua.borrow_mut();
-            if let Some(h) = handle {
+            for h in handles {
                 ua.hangup(h, now);
             }
             ua.unsubscribe_directory(now);
@@ -411,9 +454,7 @@ impl Inner {
             inner.ua.borrow_mut().disconnected();
             inner.pump(); // the calls' Ended events
         });
-        if self.call.borrow().is_some() {
-            self.drop_call(); // a call still preparing its media
-        }
+        self.drop_all(); // a call still preparing its media
         // Also when the first socket never opened: the page came from this very gateway, so
         // it is most likely restarting.
         let attempt = self.attempt.get() + 1;
@@ -484,7 +525,7 @@ impl Inner {
         match refusal {
             Some(Refusal::DeviceRemoved) => {
                 self.halt();
-                self.drop_call();
+                self.drop_all();
                 self.on_removed.emit(());
                 return;
             }
@@ -527,37 +568,30 @@ impl Inner {
                 return;
             }
             Event::IncomingCall { call, sdp, .. } => {
-                if self.call.borrow().is_some() {
-                    // One call at a time: refuse the second (the user agent answers 603).
-                    self.ua.borrow_mut().hangup(*call, now_ms());
-                    return;
-                }
                 self.new_call(Some(*call), Some(sdp.clone()));
-                *self.ringtone.borrow_mut() = Ringtone::start();
+                self.update_tone();
             }
             Event::Answered { call, sdp } => {
                 if let Some(media) = self.media_of(*call) {
-                    let (inner, sdp, generation) =
-                        (self.clone(), sdp.clone(), self.generation.get());
-                    if self
-                        .call
-                        .borrow()
-                        .as_ref()
-                        .is_some_and(|c| c.stats.is_none())
-                    {
-                        self.start_stats();
+                    let (inner, sdp) = (self.clone(), sdp.clone());
+                    let generation = self.generation_of(*call);
+                    if let Some(g) = generation.filter(|g| !self.has_stats(*g)) {
+                        media.show_remote();
+                        self.start_stats(g);
                     }
                     spawn_local(async move {
-                        if let Err(e) = media.accept_answer(&sdp).await {
-                            inner.fail_local(generation, e);
+                        if let Err(e) = media.accept_answer(&sdp).await
+                            && let Some(g) = generation
+                        {
+                            inner.fail_local(g, e);
                         }
                     });
                 }
             }
             Event::Reoffer { call, sdp } => {
                 if let Some(media) = self.media_of(*call) {
-                    let (inner, sdp, call, generation) =
-                        (self.clone(), sdp.clone(), *call, self.generation.get());
+                    let (inner, sdp, call) = (self.clone(), sdp.clone(), *call);
+                    let generation = self.generation_of(call).unwrap_or(0);
                     spawn_local(async move {
                         match media.answer_reoffer(&sdp).await {
                             Ok(answer) if inner.is_current(generation) => {
@@ -565,9 +599,47 @@ impl Inner {
                                 inner.pump();
                             }
                             Ok(_) => {}
+                            Err(_) => {
+                                // Not an offer we can take: the call goes on as it was.
+                                media.rollback().await;
+                                inner.ua.borrow_mut().reject_reoffer(call, now_ms());
+                                inner.pump();
+                            }
+                        }
+                    });
+                }
+            }
+            Event::OfferNeeded { call, hold } => {
+                if let Some(media) = self.media_of(*call) {
+                    let (inner, call, hold) = (self.clone(), *call, *hold);
+                    let generation = self.generation_of(call).unwrap_or(0);
+                    spawn_local(async move {
+                        match media.hold_offer(hold).await {
+                            Ok(offer) if inner.is_current(generation) => {
+                                inner.ua.borrow_mut().send_offer(call, offer, now_ms());
+                                inner.pump();
+                            }
+                            Ok(_) => {}
                             Err(e) => inner.fail_local(generation, e),
                         }
                     });
+                }
+                return;
+            }
+            Event::OfferFailed { call, .. } => {
+                if let Some(media) = self.media_of(*call) {
+                    spawn_local(async move { media.rollback().await });
+                }
+                return;
+            }
+            Event::Hold { call, local, .. } => {
+                if let Some(media) = self.media_of(*call) {
+                    // A refused hold or resume: the media back as the call stands.
+                    let local = *local;
+                    if !local {
+                        media.show_remote();
+                    }
+                    spawn_local(async move { media.apply_hold(local).await });
                 }
             }
             Event::Presence(list) => {
@@ -588,13 +660,8 @@ impl Inner {
                 status,
                 answered_elsewhere,
             } => {
-                let current = self
-                    .call
-                    .borrow()
-                    .as_ref()
-                    .is_some_and(|c| c.handle == Some(*call));
-                if current {
-                    self.drop_call();
+                if let Some(g) = self.generation_of(*call) {
+                    self.drop_call(g);
                 }
                 let local = self.end_cause.borrow().clone();
                 let reason = if *answered_elsewhere {
@@ -614,39 +681,60 @@ impl Inner {
         self.dispatch.emit(Action::Sip(event));
     }
 
-    /// Makes a new current call; returns its generation.
+    /// Adds a call; returns its generation.
     fn new_call(&self, handle: Option<CallHandle>, remote_offer: Option<String>) -> u64 {
         let generation = self.generation.get() + 1;
         self.generation.set(generation);
-        let call = ActiveCall {
+        self.calls.borrow_mut().push(ActiveCall {
             generation,
             handle,
             remote_offer,
             media: None,
             connected_at: None,
             stats: None,
-        };
-        let old = self.call.borrow_mut().replace(call);
-        drop(old);
+        });
         generation
     }
 
-    fn is_current(&self, generation: u64) -> bool {
-        self.call
-            .borrow()
-            .as_ref()
-            .is_some_and(|c| c.generation == generation)
+    /// Gives call `generation` the user agent's handle (an outgoing call, once placed).
+    fn set_handle(&self, generation: u64, handle: CallHandle) {
+        if let Some(c) = self
+            .calls
+            .borrow_mut()
+            .iter_mut()
+            .find(|c| c.generation == generation)
+        {
+            c.handle = Some(handle);
+        }
     }
 
-    fn media(&self) -> Option<Rc<CallMedia>> {
-        self.call.borrow().as_ref().and_then(|c| c.media.clone())
+    fn is_current(&self, generation: u64) -> bool {
+        self.calls
+            .borrow()
+            .iter()
+            .any(|c| c.generation == generation)
+    }
+
+    fn generation_of(&self, handle: CallHandle) -> Option<u64> {
+        self.calls
+            .borrow()
+            .iter()
+            .find(|c| c.handle == Some(handle))
+            .map(|c| c.generation)
+    }
+
+    fn has_stats(&self, generation: u64) -> bool {
+        self.calls
+            .borrow()
+            .iter()
+            .any(|c| c.generation == generation && c.stats.is_some())
     }
 
     fn media_of(&self, handle: CallHandle) -> Option<Rc<CallMedia>> {
-        self.call
+        self.calls
             .borrow()
-            .as_ref()
-            .filter(|c| c.handle == Some(handle))
+            .iter()
+            .find(|c| c.handle == Some(handle))
             .and_then(|c| c.media.clone())
     }
 
@@ -656,8 +744,8 @@ impl Inner {
         match CallMedia::open(video).await {
             Ok(media) => {
                 let media = Rc::new(media);
-                let mut call = self.call.borrow_mut();
-                match call.as_mut().filter(|c| c.generation == generation) {
+                let mut calls = self.calls.borrow_mut();
+                match calls.iter_mut().find(|c| c.generation == generation) {
                     Some(c) => {
                         c.media = Some(media.clone());
                         Some(media)
@@ -678,15 +766,15 @@ impl Inner {
     /// Ends call `generation` because of a local media problem, `error`.
     fn fail_local(self: &Rc<Self>, generation: u64, error: MediaError) {
         let Some(handle) = self
-            .call
+            .calls
             .borrow()
-            .as_ref()
-            .filter(|c| c.generation == generation)
+            .iter()
+            .find(|c| c.generation == generation)
             .map(|c| c.handle)
         else {
             return;
         };
-        self.drop_call();
+        self.drop_call(generation);
         let reason = EndReason::Media(error);
         if let Some(h) = handle {
             self.end_cause_while(reason.clone(), |inner| {
@@ -694,7 +782,10 @@ impl Inner {
                 inner.pump();
             });
         }
-        self.dispatch.emit(Action::CallEnded(reason));
+        self.dispatch.emit(Action::CallEnded {
+            call: handle,
+            reason,
+        });
     }
 
     /// Runs `f` with `cause` as the reason of calls that end in it without a SIP status.
@@ -704,35 +795,81 @@ impl Inner {
         *self.end_cause.borrow_mut() = before;
     }
 
-    /// Forgets the current call: stops the ringtone, the stats and the media.
-    fn drop_call(&self) {
-        let call = self.call.borrow_mut().take();
-        let ring = self.ringtone.borrow_mut().take();
-        drop(ring);
+    /// Forgets call `generation`: its stats and media; the ringtone follows the calls left.
+    fn drop_call(&self, generation: u64) {
+        let call = {
+            let mut calls = self.calls.borrow_mut();
+            let i = calls.iter().position(|c| c.generation == generation);
+            i.map(|i| calls.remove(i))
+        };
         drop(call);
+        self.update_tone();
     }
 
-    /// Samples `getStats()` once a second from now on, for the current call.
-    fn start_stats(self: &Rc<Self>) {
+    /// Forgets every call.
+    fn drop_all(&self) {
+        let calls = std::mem::take(&mut *self.calls.borrow_mut());
+        drop(calls);
+        self.update_tone();
+    }
+
+    /// Rings while a call rings here and nobody answered it yet: the ringtone when it is the
+    /// only call, the short waiting tone when others are going on.
+    fn update_tone(&self) {
+        let (ringing, others) = {
+            let calls = self.calls.borrow();
+            let ringing = calls.iter().filter(|c| c.remote_offer.is_some()).count();
+            (ringing, calls.len() - ringing)
+        };
+        let want = (ringing > 0).then_some(others > 0);
+        let now = self.ringtone.borrow().as_ref().map(|(w, _)| *w);
+        if want == now {
+            return;
+        }
+        let next = want.map(|waiting| {
+            let tone = if waiting {
+                Ringtone::waiting()
+            } else {
+                Ringtone::start()
+            };
+            (waiting, tone)
+        });
+        let old = self.ringtone.replace(next);
+        drop(old);
+        self.dispatch.emit(Action::Tone(match want {
+            None => Tone::None,
+            Some(false) => Tone::Ring,
+            Some(true) => Tone::Waiting,
+        }));
+    }
+
+    /// Samples `getStats()` for call `generation` once a second from now on.
+    fn start_stats(self: &Rc<Self>, generation: u64) {
         let weak = Rc::downgrade(self);
         let interval = Interval::new(STATS_PERIOD_MS, move || {
             if let Some(i) = weak.upgrade() {
-                i.sample_stats();
+                i.sample_stats(generation);
             }
         });
-        if let Some(c) = self.call.borrow_mut().as_mut() {
+        if let Some(c) = self
+            .calls
+            .borrow_mut()
+            .iter_mut()
+            .find(|c| c.generation == generation)
+        {
             c.connected_at = Some(now_ms());
             c.stats = Some(interval);
         }
     }
 
-    fn sample_stats(self: &Rc<Self>) {
+    fn sample_stats(self: &Rc<Self>, generation: u64) {
         let sample = self
-            .call
+            .calls
             .borrow()
-            .as_ref()
-            .and_then(|c| Some((c.generation, c.media.clone()?, c.connected_at?)));
-        let Some((generation, media, since)) = sample else {
+            .iter()
+            .find(|c| c.generation == generation)
+            .and_then(|c| Some((c.handle?, c.media.clone()?, c.connected_at?)));
+        let Some((call, media, since)) = sample else {
             return;
         };
         let inner = self.clone();
@@ -741,6 +878,7 @@ impl Inner {
             if inner.is_current(generation) {
                 let duration_s = now_ms().saturating_sub(since) / 1000;
                 inner.dispatch.emit(Action::Stats {
+                    call,
                     rx_bytes,
                     duration_s,
                 });
