@@ -97,4 +97,42 @@ test('JsSIP registers, calls the web app, and is called by it', async () => {
     writeFileSync(`${ARTIFACTS}/captures/jssip-${String(i).padStart(2, '0')}-${method}.sip`, m);
   });
   assert.ok(sent.some((m) => m.startsWith('REGISTER')) && sent.some((m) => m.startsWith('INVITE')));
+  // Gone, so that the next test's JsSIP is the only 103.
+  await jssip.context().close();
+  await bob.page.context().close();
+});
+
+// The web app places the call: the gateway forwards an in-dialog ACK only from the dialog's
+// caller (core/mod.rs forward_ack), so the ACK of a re-INVITE the callee sends is dropped and
+// a client that waits for it (JsSIP) answers the callee's next re-INVITE with an error. Our
+// user agent does not wait for that ACK, so JsSIP (the callee here) may hold us.
+test('the web app holds and resumes a call with JsSIP, and is held and resumed by it', { timeout: 90000 }, async () => {
+  const bob = await login(browser, '102');
+  const jssip = await jssipPage();
+  await bob.page.fill('#dial-input', '103');
+  await bob.page.click('#call-audio');
+  await callState(bob.page, 'connected');
+  assert.ok((await inboundBytes(bob.page)) > 0);
+  await jssip.waitForFunction(() => window.incoming?.isEstablished(), null, { timeout: 10000 });
+
+  // The web app holds (a re-INVITE with a=sendonly): JsSIP sees the far end hold it.
+  await bob.page.click('#hold');
+  await callState(bob.page, 'held');
+  await jssip.waitForFunction(() => window.incoming.isOnHold().remote, null, { timeout: 10000 });
+  await bob.page.click('#hold');
+  await callState(bob.page, 'connected');
+  await jssip.waitForFunction(() => !window.incoming.isOnHold().remote, null, { timeout: 10000 });
+
+  // JsSIP holds: the web app says it is held; then resumes.
+  await jssip.evaluate(() => window.incoming.hold());
+  await callState(bob.page, 'held-remote');
+  await jssip.evaluate(() => window.incoming.unhold());
+  await callState(bob.page, 'connected');
+  assert.ok((await jssipInboundBytes(jssip, 'incoming')) > 0);
+
+  await bob.page.click('#hangup');
+  await callState(bob.page, 'idle');
+  await jssip.waitForFunction(() => window.incoming.isEnded(), null, { timeout: 10000 });
+  await jssip.context().close();
+  await bob.page.context().close();
 });
