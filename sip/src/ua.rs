@@ -39,7 +39,6 @@ use crate::message::{
 };
 use crate::presence::{ListNotify, parse_list_notify};
 use crate::rng::Rng;
-use crate::sdp::{Direction as SdpDirection, SessionDescription};
 use crate::transaction::{Output, TimerConfig, Transactions, TxKey};
 
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS, NOTIFY";
@@ -79,7 +78,8 @@ pub struct UaConfig {
     pub keepalive_ms: u64,
     pub user_agent: String,
     /// A second incoming call rings as a waiting call (`true`) or is refused with 486 Busy
-    /// Here (`false`).
+    /// Here (`false`). Off in [`UaConfig::new`]: one call at a time unless the app (which
+    /// can hold and switch calls) turns it on; the web app follows its user's setting.
     pub call_waiting: bool,
 }
 
@@ -96,7 +96,7 @@ impl UaConfig {
             secure: false,
             keepalive_ms: 25_000,
             user_agent: "Centrala-Web/0.1".into(),
-            call_waiting: true,
+            call_waiting: false,
         }
     }
 }
@@ -480,25 +480,53 @@ impl Call {
 
 /// Whether an SDP holds the other side (RFC 6337): every stream in use is `sendonly` or
 /// `inactive`, or on the address 0.0.0.0 (RFC 2543 style). `None`: not SDP, or no stream.
+/// A line scan, not [`crate::sdp`]'s parser: the web app needs only this from an SDP, and
+/// the parser would weigh on its download.
 fn sdp_holds(sdp: &[u8]) -> Option<bool> {
-    let d = SessionDescription::parse(sdp).ok()?;
-    let zero = |m: &crate::sdp::Media| {
-        m.connections
-            .first()
-            .or(d.connection.as_ref())
-            .is_some_and(|c| c.address == "0.0.0.0")
-    };
-    let used: Vec<_> = d.media().iter().filter(|m| m.port != 0).collect();
-    if used.is_empty() {
+    /// One stream: in use (port not 0), its direction attribute, its `c=` is 0.0.0.0.
+    struct Stream {
+        used: bool,
+        holds: Option<bool>,
+        zero: Option<bool>,
+    }
+    let text = std::str::from_utf8(sdp).ok()?;
+    if !text.trim_start().starts_with("v=") {
         return None;
     }
-    Some(used.iter().all(|m| {
-        zero(m)
-            || matches!(
-                m.direction(&d),
-                SdpDirection::SendOnly | SdpDirection::Inactive
-            )
-    }))
+    let (mut session_holds, mut session_zero) = (None, false);
+    let mut streams: Vec<Stream> = Vec::new();
+    for line in text.lines().map(str::trim_end) {
+        if let Some(m) = line.strip_prefix("m=") {
+            let port = m.split_whitespace().nth(1).unwrap_or("0");
+            let port = port.split('/').next().unwrap_or("0");
+            streams.push(Stream {
+                used: port.parse::<u16>().is_ok_and(|p| p != 0),
+                holds: None,
+                zero: None,
+            });
+        } else if let Some(c) = line.strip_prefix("c=") {
+            let address = c.split_whitespace().nth(2).unwrap_or("");
+            let zero = address.split('/').next() == Some("0.0.0.0");
+            match streams.last_mut() {
+                Some(s) => s.zero = Some(zero),
+                None => session_zero = zero,
+            }
+        } else {
+            // The last direction attribute of a section counts (as `sdp::Media::direction`).
+            let holds = match line {
+                "a=sendonly" | "a=inactive" => true,
+                "a=sendrecv" | "a=recvonly" => false,
+                _ => continue,
+            };
+            match streams.last_mut() {
+                Some(s) => s.holds = Some(holds),
+                None => session_holds = Some(holds),
+            }
+        }
+    }
+    let mut used = streams.iter().filter(|s| s.used).peekable();
+    used.peek()?;
+    Some(used.all(|s| s.zero.unwrap_or(session_zero) || s.holds.or(session_holds).unwrap_or(false)))
 }
 
 #[derive(Debug, Clone)]
@@ -2609,6 +2637,19 @@ mod tests {
             sdp_holds(&sdp("192.0.2.1", &[""])),
             None,
             "no stream in use"
+        );
+        // A session-level direction counts for every stream without its own; the last
+        // direction of a section counts.
+        let session = b"v=0\r\nc=IN IP4 192.0.2.1\r\na=sendonly\r\nm=audio 4000/2 RTP/AVP 0\r\n\
+                        m=video 4002 RTP/AVP 96\r\na=recvonly\r\na=inactive\r\n";
+        assert_eq!(sdp_holds(session), Some(true));
+        let per_stream_zero =
+            b"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 0.0.0.0\r\n";
+        assert_eq!(sdp_holds(per_stream_zero), Some(true));
+        assert_eq!(
+            sdp_holds(b"v=0\nm=audio\nm=\nc=\na=sendonly"),
+            None,
+            "no port: not in use"
         );
         assert_eq!(sdp_holds(b"not sdp \xff"), None);
         assert_eq!(sdp_holds(b""), None);

@@ -62,7 +62,9 @@ impl World {
             log: Vec::new(),
         };
         for (i, ext) in ["101", "102", "103"].iter().enumerate() {
-            let mut ua = UserAgent::new(UaConfig::new(ext, "example.com", "pw"), [i as u8 + 1; 32]);
+            let mut cfg = UaConfig::new(ext, "example.com", "pw");
+            cfg.call_waiting = true;
+            let mut ua = UserAgent::new(cfg, [i as u8 + 1; 32]);
             ua.connected(0);
             w.names.insert(ext.to_string(), i);
             w.phones.push(Phone {
@@ -348,6 +350,11 @@ fn a_second_call_waits_answering_it_holds_the_first_and_switching_swaps_them() {
     assert_eq!(w.status(B, b_a), Some(CallStatus::Connected));
     assert_eq!(w.status(A, a_b), Some(CallStatus::Connected));
     assert_eq!(w.ua(B).calls().len(), 1);
+}
+
+#[test]
+fn call_waiting_is_off_unless_turned_on() {
+    assert!(!UaConfig::new("101", "example.com", "pw").call_waiting);
 }
 
 #[test]
