@@ -102,10 +102,8 @@ test('JsSIP registers, calls the web app, and is called by it', async () => {
   await bob.page.context().close();
 });
 
-// The web app places the call: the gateway forwards an in-dialog ACK only from the dialog's
-// caller (core/mod.rs forward_ack), so the ACK of a re-INVITE the callee sends is dropped and
-// a client that waits for it (JsSIP) answers the callee's next re-INVITE with an error. Our
-// user agent does not wait for that ACK, so JsSIP (the callee here) may hold us.
+// Hold both ways with a standard client, our web app as the caller and as the callee (the
+// ACK of the callee's re-INVITE must reach JsSIP, which waits for it).
 test('the web app holds and resumes a call with JsSIP, and is held and resumed by it', { timeout: 90000 }, async () => {
   const bob = await login(browser, '102');
   const jssip = await jssipPage();
@@ -133,6 +131,31 @@ test('the web app holds and resumes a call with JsSIP, and is held and resumed b
   await bob.page.click('#hangup');
   await callState(bob.page, 'idle');
   await jssip.waitForFunction(() => window.incoming.isEnded(), null, { timeout: 10000 });
+
+  // JsSIP calls the web app: the web app, now the callee, holds and resumes twice.
+  const confirmed = jssip.evaluate(() => new Promise((resolve, reject) => {
+    navigator.mediaDevices.getUserMedia({ audio: true }).then((stream) => {
+      const s = window.ua.call(`sip:102@${window.domain}`, { mediaStream: stream, pcConfig: { iceServers: [] } });
+      window.outgoing = s;
+      s.on('confirmed', () => resolve('confirmed'));
+      s.on('failed', (e) => reject(new Error(`JsSIP call failed: ${e.cause}`)));
+    });
+  }));
+  await callState(bob.page, 'incoming');
+  await bob.page.click('#answer-audio');
+  assert.equal(await confirmed, 'confirmed');
+  await callState(bob.page, 'connected');
+  for (let i = 0; i < 2; i++) {
+    await bob.page.click('#hold');
+    await callState(bob.page, 'held');
+    await jssip.waitForFunction(() => window.outgoing.isOnHold().remote, null, { timeout: 10000 });
+    await bob.page.click('#hold');
+    await callState(bob.page, 'connected');
+    await jssip.waitForFunction(() => !window.outgoing.isOnHold().remote, null, { timeout: 10000 });
+  }
+  assert.ok((await jssipInboundBytes(jssip, 'outgoing')) > 0);
+  await jssip.evaluate(() => window.outgoing.terminate());
+  await callState(bob.page, 'idle');
   await jssip.context().close();
   await bob.page.context().close();
 });
