@@ -273,12 +273,19 @@ impl Refusal {
 }
 
 /// The device id the Centrala gateway shows for a registration with this RFC 5626
-/// `instance_id` (`urn:uuid:…`) and `reg-id` 1, as this user agent registers: the first 8
-/// bytes of SHA-256 of the binding key `<instance>#1`, in hex. The web app compares it with
-/// the devices list to mark "this device".
+/// `instance_id` (`urn:uuid:…`) and `reg-id` 1, as this user agent registers (binding key
+/// `<instance>#1`, see [`device_key_id`]). The web app compares it with the devices list to
+/// mark "this device".
 pub fn device_id(instance_id: &str) -> String {
+    device_key_id(&format!("<{instance_id}>#1"))
+}
+
+/// The id of a registration whose binding key (`<instance>#<reg-id>`, or the contact address)
+/// is `key`: the first 8 bytes of its SHA-256, in hex. Stable across refreshes and restarts;
+/// the gateway's devices list and default-device setting name devices by it.
+pub fn device_key_id(key: &str) -> String {
     use sha2::{Digest, Sha256};
-    let h = Sha256::digest(format!("<{instance_id}>#1").as_bytes());
+    let h = Sha256::digest(key.as_bytes());
     h[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -172,10 +172,7 @@ impl Core {
             now + REMOVED_FOR_MS,
         );
         info!(%aor, device = id, "device removed");
-        // A stream flow that carries nothing else is closed so the device notices at once.
-        if !b.flow.is_udp() && self.flows.get(b.flow).is_some_and(|f| f.aors.is_empty()) {
-            self.out.push_back(Output::Close { flow: b.flow });
-        }
+        self.close_if_idle(b.flow);
         self.presence_changed(std::slice::from_ref(&aor), now);
         true
     }
@@ -201,10 +198,16 @@ impl Core {
         self.removed.forget_login(&aor, username);
         info!(%aor, devices = flows.len(), "device credential revoked: its devices removed");
         for flow in flows {
-            if !flow.is_udp() && self.flows.get(flow).is_some_and(|f| f.aors.is_empty()) {
-                self.out.push_back(Output::Close { flow });
-            }
+            self.close_if_idle(flow);
         }
         self.presence_changed(std::slice::from_ref(&aor), now);
+    }
+
+    /// A stream flow whose device was removed and that carries no other registration is
+    /// closed, so the device notices at once (UDP has nothing to close).
+    fn close_if_idle(&mut self, flow: super::FlowId) {
+        if !flow.is_udp() && self.flows.get(flow).is_some_and(|f| f.aors.is_empty()) {
+            self.out.push_back(Output::Close { flow });
+        }
     }
 }

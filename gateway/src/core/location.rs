@@ -58,13 +58,9 @@ pub struct Binding {
     pub seen: Instant,
 }
 
-/// A device's id for the API and the default-device setting: a hash of its key, stable
-/// across refreshes and restarts (the key itself holds `<urn:uuid:…>` or an address).
-pub fn device_id(key: &str) -> String {
-    use sha2::Digest;
-    let h = sha2::Sha256::digest(key.as_bytes());
-    h[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
+/// A device's id for the API and the default-device setting: a hash of its key (which holds
+/// `<urn:uuid:…>` or an address), the same the user agent computes for itself.
+pub use centrala_sip::ua::device_key_id as device_id;
 
 impl Binding {
     /// The registered Contact's URI (where requests for this device are addressed).
