@@ -744,6 +744,15 @@ fn re_invite_update_info_refer_and_notify_pass_within_a_call_and_only_between_it
     let r = w.responses(Dest::Flow(3)).pop().expect("an answer");
     assert_eq!(r.status, 403, "{}", r.reason);
     assert!(w.requests(Dest::Flow(1)).is_empty());
+    // Nor an ACK: it is dropped.
+    let ack = format!(
+        "ACK sip:101@c1.invalid;transport=ws SIP/2.0\nVia: SIP/2.0/WSS c3.invalid;branch=z9hG4bKevilack\nMax-Forwards: 70\nTo: <sip:101@{DOMAIN}>;tag=tcA\nFrom: <sip:102@{DOMAIN}>;tag=b1\nCall-ID: cA\nCSeq: 10 ACK\nContent-Length: 0\n\n"
+    );
+    w.send(Dest::Flow(3), &ack);
+    assert!(
+        w.requests(Dest::Flow(1)).is_empty(),
+        "a third party's ACK goes nowhere"
+    );
 }
 
 #[test]
