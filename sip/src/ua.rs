@@ -41,7 +41,11 @@ use crate::presence::{ListNotify, parse_list_notify};
 use crate::rng::Rng;
 use crate::transaction::{Output, TimerConfig, Transactions, TxKey};
 
-const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS, NOTIFY";
+mod transfer;
+pub use transfer::TransferProgress;
+use transfer::{Referred, Referring};
+
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, UPDATE, INFO, OPTIONS, NOTIFY, REFER";
 
 /// The directory's presence subscription asks for this lifetime (seconds).
 const DIRECTORY_EXPIRES: u32 = 600;
@@ -131,6 +135,8 @@ pub enum CallStatus {
     Held,
     /// The far end holds the call.
     HeldRemote,
+    /// We asked the far end to call someone else (REFER); it goes on until that works.
+    Transferring,
     /// Over (being cleaned up).
     Ended,
 }
@@ -308,6 +314,9 @@ pub enum Event {
         diverted_from: Option<Diversion>,
         /// Other calls are going on: this one waits (a waiting tone, not the ringtone).
         waiting: bool,
+        /// An attended transfer hands us this call in place of `replaces` (RFC 3891):
+        /// answer it at once (it does not ring); answering ends `replaces`.
+        replaces: Option<CallHandle>,
     },
     /// Our call rings at the other end.
     Ringing {
@@ -365,6 +374,24 @@ pub enum Event {
         /// A ringing incoming call was cancelled because another device answered it
         /// (CANCEL with `Reason: SIP;cause=200`, RFC 3326): not a missed call.
         answered_elsewhere: bool,
+    },
+    /// How a transfer we asked for goes ([`UserAgent::transfer`]).
+    Transfer {
+        call: CallHandle,
+        progress: TransferProgress,
+    },
+    /// The far end of `call` asks us to call `target` instead (REFER): make an offer and
+    /// pass it to [`UserAgent::accept_transfer`], or [`UserAgent::refuse_transfer`].
+    /// `replacing`: an attended transfer (the target already talks to the transferor).
+    TransferRequested {
+        call: CallHandle,
+        target: Party,
+        replacing: bool,
+    },
+    /// A key the far end pressed, sent as SIP INFO (RFC 4733 events stay in the media).
+    Dtmf {
+        call: CallHandle,
+        digit: char,
     },
     /// A NOTIFY of the directory subscription: the whole list (`full_state`, the first one
     /// and after every new subscription) or only the people who changed.
@@ -427,6 +454,14 @@ struct Call {
     remote_hold: bool,
     /// Our own offer in the dialog (hold, resume, or another re-INVITE).
     offer: Offer,
+    /// Our REFER in this call (we transfer it).
+    referring: Option<Referring>,
+    /// The far end's REFER we took (we are transferred).
+    referred: Option<Referred>,
+    /// This call was placed for a REFER in that call: its progress is reported there.
+    refer_of: Option<CallHandle>,
+    /// Answering this call ends that one (INVITE with Replaces).
+    replaces: Option<CallHandle>,
 }
 
 /// Our in-dialog offer (re-INVITE), one at a time.
@@ -465,6 +500,10 @@ impl Call {
             local_hold: false,
             remote_hold: false,
             offer: Offer::Idle,
+            referring: None,
+            referred: None,
+            refer_of: None,
+            replaces: None,
         }
     }
 
@@ -478,6 +517,7 @@ impl Call {
             (CallState::Ringing, _) => CallStatus::RingingIn,
             (CallState::Calling, _) => CallStatus::RingingOut,
             (CallState::Cancelling { .. } | CallState::Ended, _) => CallStatus::Ended,
+            _ if self.referring.is_some() => CallStatus::Transferring,
             _ if self.local_hold => CallStatus::Held,
             _ if self.remote_hold => CallStatus::HeldRemote,
             _ => CallStatus::Connected,
@@ -930,21 +970,42 @@ impl UserAgent {
 
     /// Places a call to `target` (an extension like "102" or a SIP URI) with our SDP offer.
     pub fn call(&mut self, target: &str, sdp: String, now: Instant) -> CallHandle {
-        let handle = CallHandle(self.next_call);
-        self.next_call += 1;
+        let uri = self.target_uri(target);
+        self.place_call(uri, sdp, &[], None, now)
+    }
+
+    /// The address of `target`: a SIP URI as written, else a user at our domain.
+    fn target_uri(&self, target: &str) -> Uri {
         let target = target.trim();
-        let uri = if target.starts_with("sip:") || target.starts_with("sips:") {
+        if target.starts_with("sip:") || target.starts_with("sips:") {
             Uri::parse(target).unwrap_or_else(|_| Uri::sip(Some(target), &self.cfg.domain))
         } else {
             let user = target.split('@').next().unwrap_or(target);
             Uri::sip(Some(user), &self.cfg.domain)
-        };
+        }
+    }
+
+    /// Sends an INVITE to `uri` with `extra` headers. The policy holds the calls going on,
+    /// except `spare` (a call being transferred away).
+    fn place_call(
+        &mut self,
+        uri: Uri,
+        sdp: String,
+        extra: &[(&str, String)],
+        spare: Option<CallHandle>,
+        now: Instant,
+    ) -> CallHandle {
+        let handle = CallHandle(self.next_call);
+        self.next_call += 1;
         let (mut r, _, _) = self.new_request(Method::Invite, uri);
         r.headers
             .push("Contact", format!("<{}>", self.contact_uri()));
         r.headers.push("Allow", ALLOW);
         r.headers.push("Supported", "outbound");
         r.headers.push("User-Agent", self.cfg.user_agent.clone());
+        for (name, value) in extra {
+            r.headers.push(name, value.clone());
+        }
         r.headers.push("Content-Type", "application/sdp");
         r.body = sdp.clone().into_bytes();
         let mut call = Call::new(handle, Direction::Outgoing, CallState::Calling, r.clone());
@@ -959,7 +1020,7 @@ impl UserAgent {
             return handle;
         }
         // The policy: a new call holds the ones going on.
-        self.hold_all_but(handle, now);
+        self.hold_all_but(handle, spare, now);
         call.invite_key = Some(self.tx.send_request(r, (), true, now));
         self.calls.push(call);
         self.drain(now);
@@ -967,11 +1028,11 @@ impl UserAgent {
     }
 
     /// Holds every call that is up, except `keep`.
-    fn hold_all_but(&mut self, keep: CallHandle, now: Instant) {
+    fn hold_all_but(&mut self, keep: CallHandle, spare: Option<CallHandle>, now: Instant) {
         let others: Vec<CallHandle> = self
             .calls
             .iter()
-            .filter(|c| c.handle != keep && c.live() && !c.want_hold)
+            .filter(|c| c.handle != keep && Some(c.handle) != spare && c.live() && !c.want_hold)
             .filter(|c| matches!(c.state, CallState::Connected | CallState::Answered { .. }))
             .map(|c| c.handle)
             .collect();
@@ -993,7 +1054,7 @@ impl UserAgent {
         if !self.calls.iter().any(|c| c.handle == handle && c.live()) {
             return;
         }
-        self.hold_all_but(handle, now);
+        self.hold_all_but(handle, None, now);
         self.set_hold(handle, false, now);
         self.drain(now);
     }
@@ -1166,8 +1227,20 @@ impl UserAgent {
         {
             return;
         }
+        // A call that replaces another (attended transfer) ends it: the far end of the new
+        // call takes its place (RFC 3891 3).
+        if let Some(old) = self
+            .calls
+            .iter()
+            .find(|c| c.handle == handle)
+            .and_then(|c| c.replaces)
+            && let Some(j) = self.calls.iter().position(|c| c.handle == old && c.live())
+        {
+            self.send_in_dialog(j, Method::Bye, now);
+            self.end(j, "Call transferred", None, true);
+        }
         // The policy: answering a call holds the ones going on.
-        self.hold_all_but(handle, now);
+        self.hold_all_but(handle, None, now);
         let Some(call) = self.calls.iter_mut().find(|c| c.handle == handle) else {
             return;
         };
@@ -1464,6 +1537,9 @@ impl UserAgent {
             self.reinvite_lost(i, 408, now);
             return;
         }
+        if self.on_refer_timeout(&key) {
+            return;
+        }
         if let Some(i) = self
             .calls
             .iter()
@@ -1473,7 +1549,11 @@ impl UserAgent {
                 CallState::Calling | CallState::Cancelling { .. }
             )
         {
-            self.end(i, "No answer from the phone system", Some(408), true);
+            let new = self.calls[i].handle;
+            self.referral_progress(new, 408, "Request Timeout", now);
+            if let Some(i) = self.calls.iter().position(|c| c.handle == new) {
+                self.end(i, "No answer from the phone system", Some(408), true);
+            }
         }
     }
 
@@ -1498,6 +1578,9 @@ impl UserAgent {
             self.on_reinvite_response(i, resp, now);
             return;
         }
+        if self.on_refer_response(&key, &resp) {
+            return;
+        }
         let Some(i) = self
             .calls
             .iter()
@@ -1510,6 +1593,29 @@ impl UserAgent {
         }
         let status = resp.status;
         let state = self.calls[i].state.clone();
+        if self.calls[i].refer_of.is_some() {
+            // A call placed for a REFER: its steps go back to the transferor.
+            let new = self.calls[i].handle;
+            let retrying_auth = (status == 401 || status == 407) && self.calls[i].auth_tries < 2;
+            match state {
+                CallState::Calling
+                    if status == 180 || status == 183 || (status >= 200 && !retrying_auth) =>
+                {
+                    self.referral_progress(new, status, &resp.reason.clone(), now)
+                }
+                CallState::Cancelling { .. } if status >= 200 => {
+                    self.referral_progress(new, 487, "Request Terminated", now)
+                }
+                _ => {}
+            }
+        }
+        let Some(i) = self
+            .calls
+            .iter()
+            .position(|c| c.invite_key.as_ref() == Some(&key))
+        else {
+            return;
+        };
         match (state, status) {
             (_, 100) => {}
             (CallState::Calling, 181) => {
@@ -1792,8 +1898,23 @@ impl UserAgent {
     fn on_invite(&mut self, key: TxKey, req: Request, now: Instant) {
         // The policy: another call waits, unless call waiting is off or the line is full.
         let going_on = self.calls.iter().filter(|c| c.live()).count();
-        let busy = going_on >= MAX_CALLS || (going_on > 0 && !self.cfg.call_waiting);
         let tag = self.rng.token(10);
+        // An attended transfer: this call takes the place of one of ours (RFC 3891).
+        let replaces = match req.headers.get("Replaces") {
+            None => None,
+            Some(r) => match self.replaced_call(r) {
+                Some(h) => Some(h),
+                None => {
+                    let mut r =
+                        req.response(481, "Call/Transaction Does Not Exist (nothing to replace)");
+                    r.set_to_tag(&tag);
+                    self.tx.send_response(&key, r, now);
+                    return;
+                }
+            },
+        };
+        let busy = replaces.is_none()
+            && (going_on >= MAX_CALLS || (going_on > 0 && !self.cfg.call_waiting));
         if busy {
             let mut r = req.response(486, "Busy Here");
             r.set_to_tag(&tag);
@@ -1830,6 +1951,7 @@ impl UserAgent {
         let mut call = Call::new(handle, Direction::Incoming, CallState::Ringing, req);
         call.invite_key = Some(key);
         call.dialog = Some(dialog);
+        call.replaces = replaces;
         self.calls.push(call);
         self.events.push_back(Event::IncomingCall {
             call: handle,
@@ -1840,7 +1962,8 @@ impl UserAgent {
             from_display: from.and_then(|f| f.display),
             sdp,
             diverted_from,
-            waiting: going_on > 0,
+            waiting: going_on > 0 && replaces.is_none(),
+            replaces,
         });
     }
 
@@ -1927,6 +2050,8 @@ impl UserAgent {
                     sdp,
                 });
             }
+            Method::Refer => self.on_refer(i, key, req, now),
+            Method::Notify => self.on_refer_notify(i, key, req, now),
             Method::Invite => {
                 // An offer-less re-INVITE: offer our current SDP again.
                 let mut ok = req.response(200, "OK");
@@ -1937,6 +2062,9 @@ impl UserAgent {
                 self.tx.send_response(&key, ok, now);
             }
             _ => {
+                if req.method == Method::Info {
+                    self.on_info_dtmf(i, &req);
+                }
                 let mut ok = req.response(200, "OK");
                 ok.headers.push("Allow", ALLOW);
                 self.tx.send_response(&key, ok, now);

@@ -1,13 +1,14 @@
 //! Several calls at once on virtual time: three user agents behind a stand-in proxy (it
 //! routes requests by the Request-URI and responses by the top Via) with a fixed delay.
 //! Call waiting, hold and resume by re-INVITE (RFC 6337), switching between calls, hanging
-//! one up, and a glared or refused re-INVITE (RFC 3261 14.1).
+//! one up, and a glared or refused re-INVITE (RFC 3261 14.1). Blind and attended transfer
+//! (REFER, RFC 3515 / 5589, with Replaces, RFC 3891), and DTMF received as SIP INFO.
 
 use std::collections::HashMap;
 
 use centrala_sip::Instant;
 use centrala_sip::message::{Message, Method, SipMessage, parse_datagram};
-use centrala_sip::ua::{CallHandle, CallStatus, Event, UaConfig, UserAgent};
+use centrala_sip::ua::{CallHandle, CallStatus, Event, TransferProgress, UaConfig, UserAgent};
 
 const DELAY: u64 = 20;
 
@@ -158,6 +159,16 @@ impl World {
                                     p.ua.calls().iter().any(|c| c.call == *call && c.local_hold);
                                 p.ua.accept_reoffer(*call, answer_to(offer, holding), now);
                             }
+                            // As the web app: place the call a transfer asks for, and take
+                            // the call that replaces one of ours without ringing.
+                            Event::TransferRequested { call, .. } => {
+                                p.ua.accept_transfer(*call, sdp("sendrecv"), now);
+                            }
+                            Event::IncomingCall {
+                                call,
+                                replaces: Some(_),
+                                ..
+                            } => p.ua.answer(*call, sdp("sendrecv"), now),
                             _ => {}
                         }
                     }
@@ -541,4 +552,271 @@ fn at_most_max_calls_ring_and_a_held_call_ignores_hold_again() {
         }
     }
     assert_eq!(ended_busy, 1, "B holds MAX_CALLS calls, the next is busy");
+}
+
+impl World {
+    /// Every transfer step phone `who` reported for `call`.
+    fn transfer_steps(&self, who: usize, call: CallHandle) -> Vec<TransferProgress> {
+        self.phones[who]
+            .events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::Transfer { call: c, progress } if *c == call => Some(progress.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Phone `who`'s newest call.
+    fn newest_call(&self, who: usize) -> Option<CallHandle> {
+        self.phones[who]
+            .ua
+            .calls()
+            .iter()
+            .map(|c| c.call)
+            .max_by_key(|c| c.0)
+    }
+
+    /// Sends raw text to phone `to` as if from the proxy, returns what it answered.
+    fn inject(&mut self, to: usize, text: &str) -> Vec<String> {
+        let now = self.now;
+        self.phones[to]
+            .ua
+            .handle_message(text.replace('\n', "\r\n").as_bytes(), now);
+        let mut out = Vec::new();
+        while let Some(t) = self.phones[to].ua.poll_transmit() {
+            out.push(t);
+        }
+        out
+    }
+
+    /// How many `method` requests phone `who` sent.
+    fn sent(&self, who: usize, method: &str) -> usize {
+        self.log
+            .iter()
+            .filter(|(_, f, line)| *f == who && line.starts_with(method))
+            .count()
+    }
+}
+
+#[test]
+fn blind_transfer_the_caller_rings_the_target_and_the_transferor_is_free() {
+    let mut w = World::new();
+    let (a_b, b_a) = w.call(A, B);
+    w.answer(B, b_a);
+    // B holds A, then transfers A to 103.
+    let now = w.now;
+    w.ua(B).hold(b_a, now);
+    w.run(now + 500);
+    let now = w.now;
+    assert!(w.ua(B).transfer(b_a, "103", now));
+    assert_eq!(w.status(B, b_a), Some(CallStatus::Transferring));
+    assert!(!w.ua(B).transfer(b_a, "103", now), "one transfer at a time");
+    w.run(now + 500);
+    // A was asked (and, as the web app does, called C); C rings.
+    assert!(w.phones[A].events.iter().any(|(_, e)| matches!(
+        e,
+        Event::TransferRequested { call, target, replacing: false } if *call == a_b && target.user == "103"
+    )));
+    let c_a = w.phones[C]
+        .events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::IncomingCall {
+                call,
+                from_user,
+                replaces: None,
+                ..
+            } if from_user == "101" => Some(*call),
+            _ => None,
+        })
+        .expect("the caller rings the target");
+    assert_eq!(
+        w.transfer_steps(B, b_a),
+        [
+            TransferProgress::Requested,
+            TransferProgress::Accepted,
+            TransferProgress::Ringing,
+            TransferProgress::Done
+        ]
+    );
+    // B is free as soon as C rings: its call with A is over (BYE), A's too.
+    assert!(w.ua(B).calls().is_empty(), "{:?}", w.ua(B).calls());
+    assert!(w.ended(A, a_b).is_some());
+    let a_c = w.newest_call(A).unwrap();
+    assert_eq!(w.status(A, a_c), Some(CallStatus::RingingOut));
+    // C answers: A and C talk.
+    w.answer(C, c_a);
+    assert_eq!(w.status(A, a_c), Some(CallStatus::Connected));
+    assert_eq!(w.status(C, c_a), Some(CallStatus::Connected));
+    assert_eq!(w.ua(A).calls().len(), 1);
+}
+
+#[test]
+fn attended_transfer_connects_caller_and_colleague_and_both_transferor_calls_end() {
+    let mut w = World::new();
+    let (a_b, b_a) = w.call(A, B);
+    w.answer(B, b_a);
+    // B consults C: calling holds A.
+    let (b_c, c_b) = w.call(B, C);
+    w.answer(C, c_b);
+    assert_eq!(w.status(B, b_a), Some(CallStatus::Held));
+    assert_eq!(w.status(B, b_c), Some(CallStatus::Connected));
+    // Complete: A is asked to call C in place of B's consultation.
+    let now = w.now;
+    assert!(!w.ua(B).transfer_to_call(b_a, b_a, now), "not with itself");
+    assert!(w.ua(B).transfer_to_call(b_a, b_c, now));
+    w.run(now + 1000);
+    assert!(w.phones[A].events.iter().any(|(_, e)| matches!(
+        e,
+        Event::TransferRequested { replacing: true, target, .. } if target.user == "103"
+    )));
+    // C took A's call in place of B's without ringing, and hung up on B.
+    let c_a = w.phones[C]
+        .events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::IncomingCall {
+                call,
+                replaces: Some(r),
+                waiting: false,
+                ..
+            } if *r == c_b => Some(*call),
+            _ => None,
+        })
+        .expect("an INVITE with Replaces");
+    assert_eq!(w.status(C, c_a), Some(CallStatus::Connected));
+    assert!(w.ended(C, c_b).is_some());
+    let a_c = w.newest_call(A).unwrap();
+    assert_eq!(w.status(A, a_c), Some(CallStatus::Connected));
+    assert!(w.ended(A, a_b).is_some(), "the transferred call ends");
+    assert_eq!(w.ua(A).calls().len(), 1);
+    assert_eq!(w.ua(C).calls().len(), 1);
+    // B is free: both its calls are over.
+    assert!(w.ua(B).calls().is_empty(), "{:?}", w.ua(B).calls());
+    assert_eq!(
+        w.transfer_steps(B, b_a).last(),
+        Some(&TransferProgress::Done)
+    );
+}
+
+#[test]
+fn a_cancelled_consultation_returns_to_the_caller() {
+    let mut w = World::new();
+    let (a_b, b_a) = w.call(A, B);
+    w.answer(B, b_a);
+    let (b_c, c_b) = w.call(B, C);
+    w.answer(C, c_b);
+    let now = w.now;
+    w.ua(B).hangup(b_c, now);
+    w.run(now + 500);
+    let now = w.now;
+    w.ua(B).resume(b_a, now);
+    w.run(now + 1000);
+    assert_eq!(w.status(B, b_a), Some(CallStatus::Connected));
+    assert_eq!(w.status(A, a_b), Some(CallStatus::Connected));
+    assert!(w.ended(C, c_b).is_some());
+}
+
+#[test]
+fn a_failed_blind_transfer_leaves_the_call_to_the_transferor() {
+    let mut w = World::new();
+    let (a_b, b_a) = w.call(A, B);
+    w.answer(B, b_a);
+    let now = w.now;
+    w.ua(B).hold(b_a, now);
+    w.run(now + 500);
+    // Nobody answers at 104: the stand-in proxy drops the INVITE, A's call times out (408).
+    let now = w.now;
+    assert!(w.ua(B).transfer(b_a, "104", now));
+    w.run(now + 40_000);
+    let steps = w.transfer_steps(B, b_a);
+    assert!(
+        matches!(
+            steps.last(),
+            Some(TransferProgress::Failed {
+                status: Some(408),
+                ..
+            })
+        ),
+        "{steps:?}"
+    );
+    assert_eq!(w.status(B, b_a), Some(CallStatus::Held), "B still has A");
+    assert_eq!(w.status(A, a_b), Some(CallStatus::HeldRemote));
+    // And can transfer again, or resume.
+    let now = w.now;
+    w.ua(B).resume(b_a, now);
+    w.run(now + 1000);
+    assert_eq!(w.status(A, a_b), Some(CallStatus::Connected));
+}
+
+#[test]
+fn refers_and_replaces_from_the_network_are_checked() {
+    let mut w = World::new();
+    let (a_b, b_a) = w.call(A, B);
+    w.answer(B, b_a);
+    // A REFER in a dialog A does not have: 481.
+    let stray = "REFER sip:x@y SIP/2.0\nVia: SIP/2.0/WS p.invalid;branch=z9hG4bKs1\nMax-Forwards: 70\nTo: <sip:101@example.com>;tag=nope\nFrom: <sip:102@example.com>;tag=nope2\nCall-ID: nope\nCSeq: 5 REFER\nRefer-To: <sip:103@example.com>\nContent-Length: 0\n\n";
+    let out = w.inject(A, stray);
+    assert!(out.iter().any(|m| m.starts_with("SIP/2.0 481")), "{out:?}");
+    assert_eq!(w.status(A, a_b), Some(CallStatus::Connected));
+    // An INVITE replacing a call A does not have (a guessed Call-ID): 481, nothing rings.
+    let replace = "INVITE sip:101@example.com SIP/2.0\nVia: SIP/2.0/WS p.invalid;branch=z9hG4bKs2\nMax-Forwards: 70\nTo: <sip:101@example.com>\nFrom: <sip:666@example.com>;tag=evil\nCall-ID: evil\nCSeq: 1 INVITE\nContact: <sip:666@p.invalid>\nReplaces: guessed;to-tag=a;from-tag=b\nContent-Type: application/sdp\nContent-Length: 4\n\nv=0\n";
+    let before = w.phones[A].events.len();
+    let out = w.inject(A, replace);
+    assert!(out.iter().any(|m| m.starts_with("SIP/2.0 481")), "{out:?}");
+    w.pump();
+    assert!(
+        !w.phones[A].events[before..]
+            .iter()
+            .any(|(_, e)| matches!(e, Event::IncomingCall { .. })),
+        "nothing rings"
+    );
+    // B (the real far end) asks for a transfer while A's own transfer of that call is under
+    // way: 491; A's transfer is B's to answer.
+    let now = w.now;
+    assert!(w.ua(A).transfer(a_b, "103", now));
+    assert!(w.ua(B).transfer(b_a, "103", now));
+    w.run(now + 1000);
+    let a_steps = w.transfer_steps(A, a_b);
+    let b_steps = w.transfer_steps(B, b_a);
+    let refused = |s: &[TransferProgress]| {
+        s.iter().any(|p| {
+            matches!(
+                p,
+                TransferProgress::Failed {
+                    status: Some(491),
+                    ..
+                }
+            )
+        })
+    };
+    assert!(
+        refused(&a_steps) && refused(&b_steps),
+        "crossing REFERs both get 491: {a_steps:?} {b_steps:?}"
+    );
+    assert_eq!(w.sent(A, "REFER"), 1);
+}
+
+#[test]
+fn dtmf_sent_as_info_is_reported_at_the_far_end() {
+    let mut w = World::new();
+    let (a_b, b_a) = w.call(A, B);
+    w.answer(B, b_a);
+    let now = w.now;
+    for d in ['1', '#', '*', '9'] {
+        assert!(w.ua(A).send_dtmf_info(a_b, d, now));
+    }
+    assert!(!w.ua(A).send_dtmf_info(a_b, 'x', now), "not a key");
+    w.run(now + 500);
+    let got: String = w.phones[B]
+        .events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Dtmf { call, digit } if *call == b_a => Some(*digit),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, "1#*9");
+    assert_eq!(w.sent(A, "INFO"), 4);
 }

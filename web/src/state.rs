@@ -1213,6 +1213,7 @@ mod tests {
             sdp: sdp.into(),
             diverted_from: None,
             waiting: false,
+            replaces: None,
         })
     }
 
@@ -1610,6 +1611,7 @@ mod tests {
                     sdp: OFFER_AUDIO.into(),
                     diverted_from: None,
                     waiting: true,
+                    replaces: None,
                 }),
                 Action::Tone(Tone::Waiting),
             ],
@@ -2140,6 +2142,7 @@ mod tests {
                 sdp: OFFER_AUDIO.into(),
                 diverted_from: None,
                 waiting: false,
+                replaces: None,
             })],
         );
         assert_eq!(s.call().unwrap().peer_name(), Some("Bob"));
@@ -2348,6 +2351,7 @@ mod tests {
                     count: 1,
                 }),
                 waiting: false,
+                replaces: None,
             })],
         );
         let c = s.call().unwrap();
