@@ -24,9 +24,11 @@ use crate::components::dialer::Dialer;
 use crate::components::login::{LoginForm, LoginRequest};
 use crate::components::set_password::SetPassword;
 use crate::components::status_bar::StatusBar;
+use crate::components::transfer::XferCmd;
 use crate::components::{Cx, contacts, history, shell};
 use crate::i18n::Strings;
 use crate::model::{Lang, MyStatus, PhoneNotice};
+use crate::state::transfer::TransferAction;
 use centrala_sip::ua::CallHandle;
 
 use crate::services::phone::{Phone, PhoneConfig};
@@ -788,6 +790,20 @@ fn phone_screen(
             }
         })
     };
+    let on_xfer = {
+        let (session, dispatch) = (session.clone(), dispatch.clone());
+        Callback::from(move |cmd: XferCmd| match cmd {
+            XferCmd::Open(h) => dispatch.emit(Action::Transfer(TransferAction::Open(h))),
+            XferCmd::Input(v) => dispatch.emit(Action::Transfer(TransferAction::Input(v))),
+            XferCmd::Close => dispatch.emit(Action::Transfer(TransferAction::Close)),
+            XferCmd::Blind(h, target) => with_phone(&session, |p| p.transfer(h, target)),
+            XferCmd::Consult(h, target) => with_phone(&session, |p| p.consult(h, target)),
+            XferCmd::Complete(original, consult) => {
+                with_phone(&session, |p| p.complete_transfer(original, consult))
+            }
+            XferCmd::Back(consult) => with_phone(&session, |p| p.hangup(Some(consult))),
+        })
+    };
     let d = dispatch;
     let main = match state.view {
         View::Contacts | View::Dialpad => contacts::view(state, cx),
@@ -823,6 +839,8 @@ fn phone_screen(
                     {on_hold}
                     {on_mute}
                     {on_camera}
+                    {on_xfer}
+                    transfer_form={state.transfer_form.clone()}
                 />
                 if state.calls.is_empty() {
                     <Dialer

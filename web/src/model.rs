@@ -633,6 +633,8 @@ pub enum EndReason {
     Media(MediaError),
     /// Another of my devices answered the call (not a missed call).
     AnsweredElsewhere,
+    /// The call was passed on: we transferred it, were transferred, or it was replaced.
+    Transferred,
 }
 
 impl EndReason {

@@ -31,6 +31,7 @@ pub mod history;
 pub mod phonebook;
 pub mod routing;
 pub mod tokens;
+pub mod transfer;
 
 use contacts::{ContactsState, Feed, Move, PresenceEntry, RowKey};
 use history::HistoryState;
@@ -258,6 +259,8 @@ pub struct Call {
     pub forwarded: Option<Forwarded>,
     /// The call came to us forwarded: by whom, in words ("Anna (101)"), and why.
     pub diverted_from: Option<(String, ForwardReason)>,
+    /// Its transfer, consultation, and keys received (see [`transfer`]).
+    pub xfer: transfer::CallTransfer,
     /// We hold the call.
     pub held: bool,
     /// The far end holds the call.
@@ -282,6 +285,7 @@ impl Call {
             duration_s: 0,
             forwarded: None,
             diverted_from: None,
+            xfer: transfer::CallTransfer::default(),
             held: false,
             remote_held: false,
             waiting: false,
@@ -343,6 +347,8 @@ pub struct AppState {
     pub calls: Vec<Call>,
     /// What plays for a ringing call.
     pub tone: Tone,
+    /// The transfer box, when open.
+    pub transfer_form: Option<transfer::TransferForm>,
     /// A second call may ring while one talks (else the caller hears busy); this browser's
     /// setting.
     pub call_waiting: bool,
@@ -394,6 +400,7 @@ impl AppState {
             dial: String::new(),
             calls: Vec::new(),
             tone: Tone::None,
+            transfer_form: None,
             call_waiting: true,
             end_reason: None,
             end_forwarded: None,
@@ -469,8 +476,15 @@ impl AppState {
     }
 
     /// Whether the call buttons may place a call now (registered, no call going on).
+    /// A call can be placed: registered, and every call going on is up (placing one holds
+    /// them), below the user agent's limit.
     pub fn can_call(&self) -> bool {
-        self.registration == Registration::Registered && self.calls.is_empty()
+        self.registration == Registration::Registered
+            && self.calls.len() < centrala_sip::ua::MAX_CALLS
+            && self
+                .calls
+                .iter()
+                .all(|c| c.handle.is_some() && c.phase == CallPhase::Connected)
     }
 
     /// Ends every call (the connection was lost).
@@ -488,6 +502,9 @@ impl AppState {
         self.end_forwarded = None;
         if let Some(i) = self.calls.iter().position(|c| c.handle == handle) {
             let c = self.calls.remove(i);
+            if handle.is_some() && self.transfer_form.as_ref().map(|f| f.call) == handle {
+                self.transfer_form = None;
+            }
             self.calls_ended += 1;
             self.end_forwarded = c.forwarded;
         }
@@ -515,6 +532,7 @@ impl AppState {
                 sdp,
                 diverted_from,
                 waiting,
+                replaces,
                 ..
             } => {
                 if self.calls.iter().any(|c| c.handle == Some(call)) {
@@ -522,6 +540,8 @@ impl AppState {
                 }
                 let mut c = Call::new(from_user, CallPhase::Incoming);
                 c.waiting = waiting;
+                // It takes the place of one of ours (attended transfer): answered at once.
+                c.answering = replaces.is_some();
                 c.handle = Some(call);
                 c.peer_display = from_display
                     .filter(|d| !d.trim().is_empty())
@@ -573,6 +593,9 @@ impl AppState {
                 status,
                 ..
             } => self.on_ended(call, status, EndReason::from_sip(status, reason, None)),
+            e @ (Event::Transfer { .. } | Event::TransferRequested { .. } | Event::Dtmf { .. }) => {
+                self.on_transfer_event(e)
+            }
             _ => {}
         }
     }
@@ -744,6 +767,8 @@ pub enum Action {
     },
     /// An event from the SIP user agent.
     Sip(Event),
+    /// Transfers (see [`transfer`]).
+    Transfer(transfer::TransferAction),
     /// The user agent ended call `call` (its `Event::Ended`), for `reason`; `status` is the
     /// SIP status, if any.
     Ended {
@@ -1057,6 +1082,7 @@ impl AppState {
                 }
             }
             Action::Sip(event) => self.on_sip(event),
+            Action::Transfer(a) => self.on_transfer(a),
             Action::Ended {
                 call,
                 status,

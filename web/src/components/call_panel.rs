@@ -6,9 +6,11 @@
 use centrala_sip::ua::CallHandle;
 use yew::prelude::*;
 
+use crate::components::transfer::{self, XferCmd};
 use crate::i18n::Strings;
 use crate::model::{EndReason, Lang};
 use crate::services::intl;
+use crate::state::transfer::TransferForm;
 use crate::state::{Call, CallPhase, Forwarded, Tone, format_duration, forward_reason_str};
 
 #[derive(Properties, PartialEq)]
@@ -34,6 +36,11 @@ pub struct CallPanelProps {
     pub on_hold: Callback<(CallHandle, bool)>,
     pub on_mute: Callback<()>,
     pub on_camera: Callback<()>,
+    /// Transfers: the box, blind, consult, complete (see [`transfer`]).
+    #[prop_or_default]
+    pub on_xfer: Callback<XferCmd>,
+    #[prop_or_default]
+    pub transfer_form: Option<TransferForm>,
 }
 
 #[function_component(CallPanel)]
@@ -151,8 +158,11 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
             </>
         },
     };
+    // A contact dropped on a connected call transfers it there.
+    let (ondragover, ondrop) = transfer::drop_handlers(call, &p.on_xfer);
+    let xfer = transfer::controls(t, call, &p.calls, p.transfer_form.as_ref(), &p.on_xfer);
     html! {
-        <div class="call-active">
+        <div class="call-active" data-drop={call.can_transfer().then_some("call")} {ondragover} {ondrop}>
             <p id="call-status" class="call-title" data-forwarded={call.forwarded.is_some().to_string()}>{ title }</p>
             <p id="call-peer" class="call-peer">
                 if let Some(name) = call.peer_name() {
@@ -177,6 +187,7 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
                 }
             </p>
             <div class="call-buttons">{ buttons }</div>
+            { xfer }
         </div>
     }
 }

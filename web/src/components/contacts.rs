@@ -232,10 +232,22 @@ fn row(r: &Row, selected: bool, st: &AppState, cx: &Cx) -> Html {
         }
         RowKey::Employee(_) => Html::default(),
     };
+    // Dragged onto a call, the row transfers it to this number.
+    let draggable = (!r.dial.is_empty()).then_some("true");
+    let ondragstart = {
+        let dial = r.dial.clone();
+        Callback::from(move |e: web_sys::DragEvent| {
+            if let Some(d) = e.data_transfer() {
+                let _ = d.set_data(crate::components::transfer::DRAG_TYPE, &dial);
+                let _ = d.set_data("text/plain", &dial);
+                d.set_effect_allowed("copy");
+            }
+        })
+    };
     html! {
         <tr id={key.dom_id()} class={classes!("contact-row", selected.then_some("selected"))}
             aria-selected={selected.to_string()} data-ext={r.extension.clone()}
-            data-presence={data_presence} {onclick} {ondblclick}>
+            data-presence={data_presence} {onclick} {ondblclick} {draggable} {ondragstart}>
             <td class="c-star">{ star }</td>
             <th scope="row" class="c-name">
                 <span class="name">{ r.name.clone() }</span>

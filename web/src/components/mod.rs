@@ -13,6 +13,7 @@ pub mod routing;
 pub mod set_password;
 pub mod shell;
 pub mod status_bar;
+pub mod transfer;
 
 use yew::Callback;
 

@@ -25,7 +25,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use centrala_sip::presence::ListResource;
-use centrala_sip::ua::{CallHandle, Event, Refusal, RegistrationState, UaConfig, UserAgent};
+use centrala_sip::ua::{
+    CallHandle, CallStatus, Event, Refusal, RegistrationState, TransferProgress, UaConfig,
+    UserAgent,
+};
 use gloo_events::EventListener;
 use gloo_timers::callback::Interval;
 use js_sys::{ArrayBuffer, Uint8Array};
@@ -43,6 +46,7 @@ use super::timer::Timer;
 use crate::model::{EndReason, MediaError, PhoneNotice, Presence};
 use crate::state::contacts::{PresenceEntry, extension_of};
 use crate::state::devices::browser_words;
+use crate::state::transfer::TransferAction;
 use crate::state::{Action, Tone};
 
 /// The WebSocket subprotocol for SIP (RFC 7118).
@@ -122,6 +126,11 @@ struct Inner {
     /// Why a call that ends now without a SIP status ends, while this shell makes it so
     /// (hanging up, the socket closing…); otherwise the other side hung up.
     end_cause: RefCell<Option<EndReason>>,
+    /// Calls that end because they were passed on (transferred, replaced).
+    transferred: RefCell<Vec<CallHandle>>,
+    /// Consultations: (the held call, the consultation's generation); when a consultation
+    /// ends without a transfer, the held call is resumed.
+    consults: RefCell<Vec<(CallHandle, u64)>>,
 }
 
 /// The wait before reconnect attempt `attempt` (1, 2, 3…): 1 s, 2 s, 4 s … capped at 30 s,
@@ -183,6 +192,8 @@ impl Phone {
                 generation: Cell::new(0),
                 ringtone: RefCell::new(None),
                 end_cause: RefCell::new(None),
+                transferred: RefCell::new(Vec::new()),
+                consults: RefCell::new(Vec::new()),
             }
         });
         // The company's presence list: subscribed once the registration succeeds, and again
@@ -212,7 +223,54 @@ impl Phone {
     /// Calls `target` (an extension or SIP address), with video or audio only. The user
     /// agent holds the calls going on.
     pub fn call(&self, target: String, video: bool) {
-        let inner = self.inner.clone();
+        self.inner.place(target, video, None);
+    }
+
+    /// Blind transfer: asks the far end of `call` to call `target` instead; the progress
+    /// comes from the user agent.
+    pub fn transfer(&self, call: CallHandle, target: String) {
+        let sent = self.inner.ua.borrow_mut().transfer(call, &target, now_ms());
+        self.inner
+            .dispatch
+            .emit(Action::Transfer(TransferAction::Blind {
+                call,
+                target,
+                sent,
+            }));
+        self.inner.pump();
+    }
+
+    /// Attended transfer, first step: calls `target` about `call` (which the user agent
+    /// holds). Hanging that call up returns to `call`.
+    pub fn consult(&self, call: CallHandle, target: String) {
+        let video = self.inner.media_of(call).is_some_and(|m| m.has_video());
+        self.inner.place(target, video, Some(call));
+    }
+
+    /// Attended transfer, completed: connects the far ends of `call` and `consultation`.
+    pub fn complete_transfer(&self, call: CallHandle, consultation: CallHandle) {
+        let sent = self
+            .inner
+            .ua
+            .borrow_mut()
+            .transfer_to_call(call, consultation, now_ms());
+        if !sent {
+            self.inner.dispatch.emit(Action::Sip(Event::Transfer {
+                call,
+                progress: TransferProgress::Failed {
+                    status: None,
+                    reason: "The call cannot be transferred now".into(),
+                },
+            }));
+        }
+        self.inner.pump();
+    }
+}
+
+impl Inner {
+    /// Places a call to `target` (a consultation about `consult_for` when given).
+    fn place(self: &Rc<Self>, target: String, video: bool, consult_for: Option<CallHandle>) {
+        let inner = self.clone();
         if inner.stopped.get() || inner.calls.borrow().iter().any(|c| c.handle.is_none()) {
             return; // one call at a time is being prepared
         }
@@ -221,6 +279,12 @@ impl Phone {
             peer: target.clone(),
             video,
         });
+        if let Some(original) = consult_for {
+            inner.consults.borrow_mut().push((original, generation));
+            inner
+                .dispatch
+                .emit(Action::Transfer(TransferAction::Consulting { original }));
+        }
         spawn_local(async move {
             let Some(media) = inner.open_media(generation, video).await else {
                 return;
@@ -241,40 +305,13 @@ impl Phone {
             });
         });
     }
+}
 
+impl Phone {
     /// Answers the incoming call `call`, with video or audio only. The user agent holds the
     /// calls going on.
     pub fn answer(&self, call: CallHandle, video: bool) {
-        let inner = self.inner.clone();
-        let pending = inner.calls.borrow_mut().iter_mut().find_map(|c| {
-            if c.handle != Some(call) {
-                return None;
-            }
-            let offer = c.remote_offer.take()?; // taken: a second click does nothing
-            Some((c.generation, offer))
-        });
-        let Some((generation, offer)) = pending else {
-            return;
-        };
-        inner.update_tone();
-        inner.dispatch.emit(Action::Answering { call, video });
-        spawn_local(async move {
-            let Some(media) = inner.open_media(generation, video).await else {
-                return;
-            };
-            let answer = match media.answer(&offer).await {
-                Ok(sdp) => sdp,
-                Err(e) => return inner.fail_local(generation, e),
-            };
-            if !inner.is_current(generation) {
-                return; // the caller gave up meanwhile
-            }
-            media.show_remote();
-            inner.ua.borrow_mut().answer(call, answer, now_ms());
-            inner.start_stats(generation);
-            inner.dispatch.emit(Action::AnswerSent { call });
-            inner.pump();
-        });
+        self.inner.answer(call, video);
     }
 
     /// Hangs up, cancels or declines call `call` (`None`: the outgoing call still being
@@ -567,9 +604,51 @@ impl Inner {
                     .emit(Action::PhoneUnavailable(PhoneNotice::LoginRefused));
                 return;
             }
-            Event::IncomingCall { call, sdp, .. } => {
+            Event::IncomingCall {
+                call,
+                sdp,
+                replaces,
+                ..
+            } => {
                 self.new_call(Some(*call), Some(sdp.clone()));
-                self.update_tone();
+                match replaces {
+                    // An attended transfer hands us the call in place of ours: no ringing,
+                    // answered at once, with video when the replaced call had it.
+                    Some(old) => {
+                        let video = self.media_of(*old).is_some_and(|m| m.has_video());
+                        self.transferred.borrow_mut().push(*old);
+                        self.dispatch.emit(Action::Sip(event.clone()));
+                        self.answer(*call, video);
+                        return;
+                    }
+                    None => self.update_tone(),
+                }
+            }
+            Event::TransferRequested { call, target, .. } => {
+                self.dispatch.emit(Action::Sip(event.clone()));
+                self.call_for_transfer(*call, target.user.clone());
+                return;
+            }
+            Event::Transfer {
+                call,
+                progress: TransferProgress::Done,
+            } => {
+                let mut t = self.transferred.borrow_mut();
+                t.push(*call);
+                // An attended transfer ends the consultation too.
+                let consults = self.consults.borrow();
+                for (original, g) in consults.iter() {
+                    if original == call
+                        && let Some(h) = self
+                            .calls
+                            .borrow()
+                            .iter()
+                            .find(|c| c.generation == *g)
+                            .and_then(|c| c.handle)
+                    {
+                        t.push(h);
+                    }
+                }
             }
             Event::Answered { call, sdp } => {
                 if let Some(media) = self.media_of(*call) {
@@ -660,12 +739,22 @@ impl Inner {
                 status,
                 answered_elsewhere,
             } => {
-                if let Some(g) = self.generation_of(*call) {
+                let generation = self.generation_of(*call);
+                if let Some(g) = generation {
                     self.drop_call(g);
                 }
+                let transferred = {
+                    let mut t = self.transferred.borrow_mut();
+                    let was = t.contains(call);
+                    t.retain(|h| h != call);
+                    was
+                };
+                self.consult_ended(*call, generation, transferred);
                 let local = self.end_cause.borrow().clone();
                 let reason = if *answered_elsewhere {
                     EndReason::AnsweredElsewhere
+                } else if transferred {
+                    EndReason::Transferred
                 } else {
                     EndReason::from_sip(*status, reason.clone(), local)
                 };
@@ -679,6 +768,132 @@ impl Inner {
             _ => {}
         }
         self.dispatch.emit(Action::Sip(event));
+    }
+
+    /// Answers the incoming call `call` (see [`Phone::answer`]).
+    fn answer(self: &Rc<Self>, call: CallHandle, video: bool) {
+        let inner = self.clone();
+        let pending = inner.calls.borrow_mut().iter_mut().find_map(|c| {
+            if c.handle != Some(call) {
+                return None;
+            }
+            let offer = c.remote_offer.take()?; // taken: a second click does nothing
+            Some((c.generation, offer))
+        });
+        let Some((generation, offer)) = pending else {
+            return;
+        };
+        inner.update_tone();
+        inner.dispatch.emit(Action::Answering { call, video });
+        spawn_local(async move {
+            let Some(media) = inner.open_media(generation, video).await else {
+                return;
+            };
+            let answer = match media.answer(&offer).await {
+                Ok(sdp) => sdp,
+                Err(e) => return inner.fail_local(generation, e),
+            };
+            if !inner.is_current(generation) {
+                return; // the caller gave up meanwhile
+            }
+            media.show_remote();
+            inner.ua.borrow_mut().answer(call, answer, now_ms());
+            inner.start_stats(generation);
+            inner.dispatch.emit(Action::AnswerSent { call });
+            inner.pump();
+        });
+    }
+
+    /// The far end of `call` asked us to call `target` (REFER): the new call gets media and
+    /// its offer goes to the user agent, which places it and reports to the transferor.
+    fn call_for_transfer(self: &Rc<Self>, call: CallHandle, target: String) {
+        let inner = self.clone();
+        if inner.calls.borrow().iter().any(|c| c.handle.is_none()) {
+            inner.ua.borrow_mut().refuse_transfer(call, now_ms());
+            inner.pump();
+            return;
+        }
+        let video = inner.media_of(call).is_some_and(|m| m.has_video());
+        let generation = inner.new_call(None, None);
+        inner.dispatch.emit(Action::OutgoingStarted {
+            peer: target,
+            video,
+        });
+        spawn_local(async move {
+            let offer = match inner.open_media(generation, video).await {
+                Some(media) => media
+                    .offer()
+                    .await
+                    .map_err(|e| inner.fail_local(generation, e))
+                    .ok(),
+                None => None,
+            };
+            let placed = match offer {
+                Some(sdp) if inner.is_current(generation) => {
+                    inner.ua.borrow_mut().accept_transfer(call, sdp, now_ms())
+                }
+                _ => None,
+            };
+            match placed {
+                Some(handle) => {
+                    inner.set_handle(generation, handle);
+                    inner.transferred.borrow_mut().push(call);
+                    inner.dispatch.emit(Action::OutgoingPlaced { call: handle });
+                }
+                None => {
+                    inner.ua.borrow_mut().refuse_transfer(call, now_ms());
+                    if inner.is_current(generation) {
+                        inner.drop_call(generation);
+                        inner.dispatch.emit(Action::CallEnded {
+                            call: None,
+                            reason: EndReason::NotConnected,
+                        });
+                    }
+                }
+            }
+            inner.pump();
+        });
+    }
+
+    /// A call ended: when it was a consultation that did not end in a transfer, go back to
+    /// the held call.
+    fn consult_ended(
+        self: &Rc<Self>,
+        call: CallHandle,
+        generation: Option<u64>,
+        transferred: bool,
+    ) {
+        let original = {
+            let mut consults = self.consults.borrow_mut();
+            let found = consults
+                .iter()
+                .position(|(_, g)| Some(*g) == generation)
+                .map(|i| consults.remove(i).0);
+            // A held call that ended takes its consultations' link with it.
+            consults.retain(|(o, _)| *o != call);
+            found
+        };
+        let Some(original) = original.filter(|_| !transferred) else {
+            return;
+        };
+        self.dispatch
+            .emit(Action::Transfer(TransferAction::ConsultCancelled {
+                original,
+            }));
+        let ua_has_it = self.ua.borrow().call_status(original).is_some_and(|s| {
+            matches!(
+                s,
+                CallStatus::Held | CallStatus::Connected | CallStatus::HeldRemote
+            )
+        });
+        if ua_has_it {
+            let inner = self.clone();
+            // After this event's turn: the user agent is borrowed while it is handled.
+            spawn_local(async move {
+                inner.ua.borrow_mut().resume(original, now_ms());
+                inner.pump();
+            });
+        }
     }
 
     /// Adds a call; returns its generation.
