@@ -131,6 +131,8 @@ struct Inner {
     /// Consultations: (the held call, the consultation's generation); when a consultation
     /// ends without a transfer, the held call is resumed.
     consults: RefCell<Vec<(CallHandle, u64)>>,
+    /// The handles of consultations once placed (the generation is gone once hung up here).
+    consult_handles: RefCell<Vec<(CallHandle, CallHandle)>>,
 }
 
 /// The wait before reconnect attempt `attempt` (1, 2, 3…): 1 s, 2 s, 4 s … capped at 30 s,
@@ -194,6 +196,7 @@ impl Phone {
                 end_cause: RefCell::new(None),
                 transferred: RefCell::new(Vec::new()),
                 consults: RefCell::new(Vec::new()),
+                consult_handles: RefCell::new(Vec::new()),
             }
         });
         // The company's presence list: subscribed once the registration succeeds, and again
@@ -865,13 +868,22 @@ impl Inner {
     ) {
         let original = {
             let mut consults = self.consults.borrow_mut();
-            let found = consults
+            let mut handles = self.consult_handles.borrow_mut();
+            let by_generation = consults
                 .iter()
                 .position(|(_, g)| Some(*g) == generation)
                 .map(|i| consults.remove(i).0);
+            let by_handle = handles
+                .iter()
+                .position(|(_, h)| *h == call)
+                .map(|i| handles.remove(i).0);
+            if let Some(o) = by_handle {
+                consults.retain(|(orig, _)| *orig != o);
+            }
             // A held call that ended takes its consultations' link with it.
             consults.retain(|(o, _)| *o != call);
-            found
+            handles.retain(|(o, _)| *o != call);
+            by_generation.or(by_handle)
         };
         let Some(original) = original.filter(|_| !transferred) else {
             return;
@@ -913,6 +925,14 @@ impl Inner {
 
     /// Gives call `generation` the user agent's handle (an outgoing call, once placed).
     fn set_handle(&self, generation: u64, handle: CallHandle) {
+        if let Some((original, _)) = self
+            .consults
+            .borrow()
+            .iter()
+            .find(|(_, g)| *g == generation)
+        {
+            self.consult_handles.borrow_mut().push((*original, handle));
+        }
         if let Some(c) = self
             .calls
             .borrow_mut()
