@@ -1317,6 +1317,13 @@ impl Core {
                 return;
             }
         };
+        if req.method == Method::Refer
+            && let Err((status, reason)) = refer_stays_in_company(&req)
+        {
+            info!(%flow, refer_to = ?req.headers.get("Refer-To"), "transfer out of the company refused");
+            self.reply(&key, &req, status, reason, now);
+            return;
+        }
         let identity = if self.trusted_flow(flow) {
             Identity::Keep
         } else {
@@ -1831,5 +1838,33 @@ fn mark_received(req: &mut Request, peer: SocketAddr) {
 
 #[cfg(test)]
 mod tests;
+
+/// A REFER within a call may only send the far end to someone of the same company: the
+/// Refer-To is a `sip:`/`sips:` address at the domain of the dialog's From or To (the
+/// company's). Anything else (another domain, a `tel:` or `http:` URI) is refused here, as
+/// such a call would be.
+fn refer_stays_in_company(req: &Request) -> Result<(), (u16, &'static str)> {
+    const OUTSIDE: (u16, &str) = (
+        403,
+        "Forbidden (calls can only be transferred to people of this company)",
+    );
+    let mut targets = req.headers.all("Refer-To");
+    let (Some(target), None) = (targets.next(), targets.next()) else {
+        return Err((400, "Bad Request (one Refer-To is required)"));
+    };
+    let Ok(target) = NameAddr::parse(target.trim()) else {
+        return Err(OUTSIDE);
+    };
+    if !matches!(target.uri.scheme.as_str(), "sip" | "sips") {
+        return Err(OUTSIDE);
+    }
+    let host = target.uri.host.to_ascii_lowercase();
+    let ours = [req.from(), req.to()]
+        .into_iter()
+        .flatten()
+        .any(|a| a.uri.host.eq_ignore_ascii_case(&host));
+    if ours { Ok(()) } else { Err(OUTSIDE) }
+}
+
 #[cfg(test)]
 mod tests_routing;

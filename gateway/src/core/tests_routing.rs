@@ -730,6 +730,25 @@ fn re_invite_update_info_refer_and_notify_pass_within_a_call_and_only_between_it
             assert!(got.headers.get("Refer-To").unwrap().contains("103"));
         }
     }
+    // A REFER sending the caller out of the company (another domain, a tel: or http: URI)
+    // is refused here, with a reason; one without a Refer-To is a bad request.
+    for (n, (extra, status)) in [
+        ("Refer-To: <sip:900@evil.example>\n", 403),
+        ("Refer-To: <tel:+48221234567>\n", 403),
+        ("Refer-To: <https://evil.example/x>\n", 403),
+        ("", 400),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let got = in_dialog(&mut w, 2, "REFER", 40 + n as u32, extra);
+        assert!(got.is_none(), "{extra}: not forwarded");
+        let r = w.responses(Dest::Flow(2)).pop().expect("an answer");
+        assert_eq!(r.status, status, "{extra}: {}", r.reason);
+        if status == 403 {
+            assert!(r.reason.contains("this company"), "{}", r.reason);
+        }
+    }
     // The callee's re-INVITE is answered by the caller; the callee's ACK reaches the caller.
     let ack = in_dialog(&mut w, 2, "ACK", 10, "");
     assert!(
