@@ -159,3 +159,80 @@ test('the web app holds and resumes a call with JsSIP, and is held and resumed b
   await jssip.context().close();
   await bob.page.context().close();
 });
+
+// Transfers with a standard client, both ways, and DTMF it sends as SIP INFO. JsSIP (103)
+// transfers the web app (101) to a colleague (102): the web app calls 102 and reports the
+// progress to JsSIP (NOTIFY), whose REFER is accepted; then the web app (101) transfers
+// JsSIP to 102, and JsSIP's own REFER handling calls 102.
+test('JsSIP transfers a call with the web app and is transferred by it; its INFO DTMF is shown', { timeout: 120000 }, async () => {
+  const alice = (await login(browser, '101')).page;
+  const bob = (await login(browser, '102')).page;
+  const jssip = await jssipPage();
+
+  // JsSIP calls Alice, sends keys as INFO, then transfers her to Bob.
+  const confirmed = jssip.evaluate(() => new Promise((resolve, reject) => {
+    navigator.mediaDevices.getUserMedia({ audio: true }).then((stream) => {
+      const s = window.ua.call(`sip:101@${window.domain}`, { mediaStream: stream, pcConfig: { iceServers: [] } });
+      window.outgoing = s;
+      s.on('confirmed', () => resolve('confirmed'));
+      s.on('failed', (e) => reject(new Error(`JsSIP call failed: ${e.cause}`)));
+    });
+  }));
+  await callState(alice, 'incoming');
+  await alice.click('#answer-audio');
+  assert.equal(await confirmed, 'confirmed');
+  await callState(alice, 'connected');
+  await jssip.evaluate(() => window.outgoing.sendDTMF('42#', { transportType: 'INFO', interToneGap: 100 }));
+  await alice.waitForSelector('#dtmf-received[data-digits="42#"]', { timeout: 10000 });
+
+  const referred = jssip.evaluate(() => new Promise((resolve, reject) => {
+    const sub = window.outgoing.refer(`sip:102@${window.domain}`);
+    sub.on('accepted', () => resolve('accepted'));
+    sub.on('failed', (e) => reject(new Error(`refer failed: ${e.status_line?.status_code ?? e}`)));
+    sub.on('requestFailed', (e) => reject(new Error(`REFER refused: ${e.response?.status_code}`)));
+  }));
+  await callState(bob, 'incoming');
+  assert.match(await bob.textContent('#call-peer'), /101/);
+  await bob.click('#answer-audio');
+  assert.equal(await referred, 'accepted', 'JsSIP hears that the transfer worked (NOTIFY 200)');
+  await callState(bob, 'connected');
+  assert.ok((await inboundBytes(bob)) > 0, 'Bob hears Alice');
+  // Alice's call with JsSIP ends (she hangs it up once Bob answered); she talks to Bob.
+  await jssip.waitForFunction(() => window.outgoing.isEnded(), null, { timeout: 10000 });
+  await callState(alice, 'connected');
+  assert.match(await alice.textContent('#call-peer'), /102/);
+  await bob.click('#hangup');
+  await callState(alice, 'idle');
+
+  // Alice calls JsSIP and transfers it to Bob; JsSIP accepts the REFER and calls Bob.
+  await jssip.evaluate(() => {
+    window.referred = null;
+    window.transferCall = null;
+    window.ua.on('newRTCSession', (e) => {
+      e.session.on('refer', (r) => {
+        window.referred = r.request.getHeader('Refer-To');
+        navigator.mediaDevices.getUserMedia({ audio: true }).then((stream) => {
+          r.accept((s) => { window.transferCall = s; }, { mediaStream: stream, pcConfig: { iceServers: [] } });
+        });
+      });
+    });
+  });
+  await alice.fill('#dial-input', '103');
+  await alice.click('#call-audio');
+  await callState(alice, 'connected');
+  await alice.click('#transfer');
+  await alice.fill('#transfer-target', '102');
+  await alice.click('#transfer-blind');
+  await callState(bob, 'incoming');
+  assert.match(await bob.textContent('#call-peer'), /103/);
+  await callState(alice, 'idle'); // free once Bob rings
+  assert.match(await jssip.evaluate(() => window.referred), /sip:102@/);
+  await bob.click('#answer-audio');
+  await callState(bob, 'connected');
+  assert.ok((await inboundBytes(bob)) > 0, 'Bob hears JsSIP');
+  await bob.click('#hangup');
+  await jssip.waitForFunction(() => window.transferCall?.isEnded(), null, { timeout: 10000 });
+  await jssip.context().close();
+  await alice.context().close();
+  await bob.context().close();
+});
