@@ -176,3 +176,38 @@ test('call waiting turned off in the settings: a second caller hears busy', { ti
   await alice.click('#hangup').catch(() => {});
   for (const p of [alice, bob, carol]) await p.context().close();
 });
+
+// Glare (RFC 3261 14.1): both press Hold at the same moment. Each re-INVITE meets the other's
+// and gets 491; each side rolls its offer back and tries again after a random wait (2.1–4 s
+// for the caller, who owns the Call-ID, 0–2 s for the callee), so both end up holding, and
+// resuming afterwards brings media back both ways.
+test('both sides hold at once: 491 glare, retried, both held, then resumed with media', { timeout: 90000 }, async () => {
+  const alice = (await login(browser, '101')).page;
+  const bob = (await login(browser, '102')).page;
+  await connect(alice, bob, '102');
+  // The SIP each page receives, to see the glare happen (DevTools protocol).
+  const received = [];
+  for (const p of [alice, bob]) {
+    const cdp = await p.context().newCDPSession(p);
+    await cdp.send('Network.enable');
+    cdp.on('Network.webSocketFrameReceived', (e) => received.push(e.response.payloadData));
+  }
+  await Promise.all([alice.click('#hold'), bob.click('#hold')]);
+  await callState(alice, 'held', 20000);
+  await callState(bob, 'held', 20000);
+  assert.equal(await alice.getAttribute('#hold', 'data-held'), 'true');
+  assert.equal(await bob.getAttribute('#hold', 'data-held'), 'true');
+  assert.ok(received.some((m) => m.startsWith('SIP/2.0 491')), `a 491 was seen: ${received.map((m) => m.split('\r\n')[0]).join(' | ')}`);
+  await still(alice, '#call-stats', 'both held (Alice)');
+  await still(bob, '#call-stats', 'both held (Bob)');
+  await alice.click('#hold');
+  await callState(alice, 'held-remote', 15000); // Bob still holds
+  await bob.click('#hold');
+  await callState(alice, 'connected');
+  await callState(bob, 'connected');
+  await grows(alice);
+  await grows(bob);
+  await alice.click('#hangup');
+  await callState(bob, 'idle');
+  for (const p of [alice, bob]) await p.context().close();
+});
