@@ -273,7 +273,7 @@ pub enum LinkKind {
 }
 
 impl LinkKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             LinkKind::Invite => "invite",
             LinkKind::Reset => "reset",

@@ -27,7 +27,8 @@ use crate::accounts::{
 use crate::core::{Choice, Registrations};
 use crate::driver::CoreInput;
 use crate::limits::{RateLimiter, source_key};
-use crate::mail::{self, Lang, Mailer};
+use crate::mail::{self, Lang};
+use crate::mailqueue::{MailQueue, Outgoing};
 
 mod phonebook;
 mod routing;
@@ -68,7 +69,8 @@ impl Default for ApiConfig {
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
-    pub mailer: Mailer,
+    /// Outgoing e-mail, through the database queue.
+    pub mail: MailQueue,
     pub core: mpsc::Sender<CoreInput>,
     pub cfg: ApiConfig,
     pub sip_secret: [u8; 32],
@@ -91,14 +93,14 @@ struct Limiters {
 impl ApiState {
     pub fn new(
         store: Store,
-        mailer: Mailer,
+        mail: MailQueue,
         core: mpsc::Sender<CoreInput>,
         cfg: ApiConfig,
         sip_secret: [u8; 32],
     ) -> ApiState {
         ApiState {
             store,
-            mailer,
+            mail,
             core,
             cfg,
             sip_secret,
@@ -1202,23 +1204,32 @@ async fn send_link(
             (link, letter)
         }
     };
-    st.mailer
-        .send(&e.name, email, letter, &link)
-        .await
-        .map_err(|err| {
-            warn!(employee = e.id, error = %err, "e-mail not sent");
-            ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "mail_failed",
-                format!(
-                    "The e-mail could not be sent ({err}). Check the mail settings and try again."
-                ),
-            )
-        })?;
+    // Queued first (nothing is lost), then one attempt now so that whoever asked learns at
+    // once when the mail settings are wrong.
+    let sent = st
+        .mail
+        .send_now(Outgoing {
+            to_name: e.name.clone(),
+            to: email.clone(),
+            letter,
+            link,
+            kind: kind.as_str(),
+        })
+        .await?;
     if kind == LinkKind::Invite {
         st.store.mark_invited(e.id).await?;
     }
-    Ok(())
+    sent.map_err(|err| {
+        warn!(employee = e.id, error = %err, "e-mail not sent yet; queued for retries");
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "mail_failed",
+            format!(
+                "The e-mail could not be sent yet ({err}). It stays queued and is tried again \
+                 for 24 hours; check the mail settings."
+            ),
+        )
+    })
 }
 
 /// Ends the web app's SIP credentials of `employee` (logout): raises the generation and

@@ -12,6 +12,7 @@ pub mod forwarding;
 pub mod headers;
 pub mod limits;
 pub mod mail;
+pub mod mailqueue;
 pub mod metrics;
 pub mod nonce;
 pub mod server;

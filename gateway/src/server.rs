@@ -30,6 +30,7 @@ use crate::driver::{CoreInput, Driver, ToConn, UdpIn};
 use crate::headers::SecurityHeaders;
 use crate::limits::{FloodGuard, Limits, source_key};
 use crate::mail::{MailConfig, Mailer};
+use crate::mailqueue::{MailQueue, RetryPolicy};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::trusted::{TrustedPeer, is_trusted};
@@ -56,6 +57,8 @@ pub struct ServeConfig {
     pub api: ApiConfig,
     /// Where e-mail goes (SMTP, or `.eml` files).
     pub mail: MailConfig,
+    /// How undelivered e-mail is retried.
+    pub mail_retry: RetryPolicy,
 }
 
 impl ServeConfig {
@@ -72,6 +75,7 @@ impl ServeConfig {
                 dir: PathBuf::from("data/mail"),
                 from: format!("Centrala <no-reply@{domain}>"),
             },
+            mail_retry: RetryPolicy::default(),
         }
     }
 }
@@ -249,6 +253,10 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("domain {}: {e}", cfg.domain))?;
     let sip_secret = sip_secret(&store).await?;
     let mailer = Mailer::new(&cfg.mail)?;
+    // Every e-mail goes through the database queue; its worker retries what failed, also
+    // mail left over from before a restart.
+    let mail = MailQueue::new(store.clone(), mailer, cfg.mail_retry);
+    tokio::spawn(mail.clone().run());
     let next_conn = Arc::new(AtomicU64::new(1));
     let udp = listeners.sip_udp;
     let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
@@ -296,7 +304,7 @@ pub async fn run(
     api_cfg.sip.tls = tls_addr;
     let api = crate::api::router(ApiState::new(
         store,
-        mailer,
+        mail,
         core_tx.clone(),
         api_cfg,
         sip_secret,

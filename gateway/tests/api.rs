@@ -26,10 +26,21 @@ use seed::{OTHER, employee_id, start_seeded};
 
 /// Accepts SMTP on 127.0.0.1 and hands over each message's data.
 async fn smtp_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (port, rx, _) = smtp_sink_on(TcpListener::bind("127.0.0.1:0").await.unwrap());
+    (port, rx)
+}
+
+/// [`smtp_sink`] on a given listener; aborting the handle closes the listener.
+fn smtp_sink_on(
+    l: TcpListener,
+) -> (
+    u16,
+    mpsc::UnboundedReceiver<String>,
+    tokio::task::AbortHandle,
+) {
     let port = l.local_addr().unwrap().port();
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         while let Ok((s, _)) = l.accept().await {
             let tx = tx.clone();
             tokio::spawn(async move {
@@ -71,7 +82,7 @@ async fn smtp_sink() -> (u16, mpsc::UnboundedReceiver<String>) {
             });
         }
     });
-    (port, rx)
+    (port, rx, task.abort_handle())
 }
 
 async fn next_mail(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
@@ -1209,5 +1220,109 @@ async fn every_endpoint_checks_who_is_asking() {
         .await
         .status,
         404
+    );
+}
+
+/// The mail queue: an invitation while the mail server is down is kept (the admin is told
+/// at once that it is not sent yet), retried with backoff until the server answers, and a
+/// mail still queued when the gateway stops goes out after the restart.
+#[tokio::test]
+async fn mail_waits_in_the_queue_while_the_server_is_down_and_survives_a_restart() {
+    // A port with nothing listening yet.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let quick = |cfg: &mut centrala_gateway::server::ServeConfig| {
+        cfg.mail_retry = centrala_gateway::mailqueue::RetryPolicy {
+            retry_base: Duration::from_millis(300),
+            give_up_after: Duration::from_secs(600),
+        };
+    };
+    let gw = seed::start_seeded_with(Some(port), quick).await;
+    let a = gw.addr;
+    let admin = login(a, "alice@a.test", "Correct-Horse-7").await;
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/employees",
+        Auth::Cookie(&admin),
+        Some(json!({"name": "Gosia Nowa", "email": "gosia@a.test", "app_access": true})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_i64().unwrap();
+    // Resending now: 502 that says the mail is kept and retried.
+    let r = http(
+        a,
+        "POST",
+        &format!("/api/v1/employees/{id}/invitation"),
+        Auth::Cookie(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.error(), "mail_failed");
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("queued"),
+        "{}",
+        r.body
+    );
+    // The mail server comes up: the queued mails go out by themselves (both of them).
+    let (_, mut mails, sink) = smtp_sink_on(TcpListener::bind(("127.0.0.1", port)).await.unwrap());
+    let first = next_mail(&mut mails).await;
+    let second = next_mail(&mut mails).await;
+    for m in [&first, &second] {
+        assert!(m.contains("gosia@a.test"), "{m}");
+    }
+    assert_ne!(link_token(&first, "invite"), link_token(&second, "invite"));
+    sink.abort();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Down again; another invitation waits; the gateway stops and starts again.
+    let r = http(
+        a,
+        "POST",
+        &format!("/api/v1/employees/{id}/invitation"),
+        Auth::Cookie(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    let dir = gw.stop();
+    let (port2, mut mails) = smtp_sink().await;
+    let gw = start_on(dir, |cfg| {
+        cfg.mail = MailConfig::Smtp {
+            host: "127.0.0.1".into(),
+            port: port2,
+            security: SmtpSecurity::None,
+            credentials: None,
+            from: "c@test.centrala".into(),
+        };
+        quick(cfg);
+    })
+    .await;
+    let mail = next_mail(&mut mails).await;
+    let token = link_token(&mail, "invite");
+    let r = http(
+        gw.addr,
+        "GET",
+        &format!("/api/v1/invitations/{token}"),
+        Auth::None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "the newest link works: {}", r.body);
+    // Once sent, nothing more arrives and the queue holds no link any more.
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), mails.recv())
+            .await
+            .is_err(),
+        "no duplicates"
+    );
+    let q = gw.store.mail_queue_state().await.unwrap();
+    assert_eq!(
+        (q.queued, q.sent, q.failed, q.holding_links),
+        (0, 3, 0, 0),
+        "{q:?}"
     );
 }
