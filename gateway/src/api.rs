@@ -32,6 +32,7 @@ use crate::mailqueue::{MailQueue, Outgoing};
 
 mod phonebook;
 mod routing;
+mod voicemail;
 use crate::sipcred;
 use crate::store::{Store, StoreError};
 pub use routing::{SipAccess, SipInfo};
@@ -776,6 +777,7 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::delete(delete_token),
         )
         .merge(routing::routes())
+        .merge(voicemail::routes())
         // Unknown API paths answer JSON, not the web app's page.
         .route(
             "/api/{*rest}",
@@ -804,7 +806,10 @@ pub fn router(state: ApiState) -> Router {
         routing::create_my_credential, routing::delete_my_credential,
         routing::employee_credentials, routing::create_employee_credential,
         routing::delete_employee_credential, routing::my_routing, routing::set_my_routing,
-        routing::employee_routing, routing::set_employee_routing
+        routing::employee_routing, routing::set_employee_routing,
+        voicemail::my_voicemail, voicemail::update_voicemail, voicemail::delete_voicemail,
+        voicemail::voicemail_audio, voicemail::my_greetings, voicemail::set_greeting,
+        voicemail::greeting_audio, voicemail::delete_greeting
     ),
     components(schemas(ErrorBody, InviteState, LinkKind, NumberLabel, ContactNumber)),
     modifiers(&Security)

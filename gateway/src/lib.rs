@@ -20,4 +20,5 @@ pub mod sipcred;
 pub mod store;
 pub mod tls;
 pub mod trusted;
+pub mod voicemail;
 pub mod ws;

@@ -252,6 +252,12 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("domain {}: {e}", cfg.domain))?;
     let sip_secret = sip_secret(&store).await?;
+    // Voicemail files an interrupted write left without a row.
+    match store.sweep_voicemail_files().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "voicemail: removed files without a message"),
+        Err(e) => tracing::warn!(error = %e, "voicemail: sweep failed"),
+    }
     let mailer = Mailer::new(&cfg.mail)?;
     // Every e-mail goes through the database queue; its worker retries what failed, also
     // mail left over from before a restart.

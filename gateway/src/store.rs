@@ -90,6 +90,8 @@ pub struct Store {
     pool: SqlitePool,
     /// Added to each lookup the SIP core makes ([`Store::slow_down`]).
     delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The data folder (the database, and files such as voicemail recordings).
+    data_dir: std::sync::Arc<std::path::PathBuf>,
 }
 
 /// Extensions are 2 to 8 digits.
@@ -137,6 +139,7 @@ impl Store {
         Ok(Store {
             pool,
             delay_ms: Default::default(),
+            data_dir: std::sync::Arc::new(data_dir.to_path_buf()),
         })
     }
 
@@ -158,6 +161,11 @@ impl Store {
     }
 
     /// The pool, for the account queries in [`crate::accounts`].
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
