@@ -113,7 +113,6 @@ pub async fn show(call: &RingingCall, words: &NotificationText<'_>) -> bool {
     set("tag", &tag(call.handle).into());
     set("requireInteraction", &JsValue::TRUE);
     set("renotify", &JsValue::TRUE);
-    set("icon", &"/icon.svg".into());
     let action = |id: &str, title: &str| {
         let a = Object::new();
         let _ = Reflect::set(&a, &"action".into(), &id.into());

@@ -1,0 +1,123 @@
+// Choosing devices in Settings (headless Chromium with fake devices): a non-default
+// microphone is used for the next call (the outgoing audio track's deviceId), switching it
+// during the call replaces the track live (no new offer) while audio keeps flowing to the far
+// end; the choice survives a reload; the chosen speaker is the remote element's sinkId; a
+// chosen microphone that is gone gives way to the default with a notice.
+import { test, before, after } from 'node:test';
+import { gateway, launch, login, callState, inboundBytes, assert } from './lib.mjs';
+
+let browser;
+before(async () => { await gateway.start(); browser = await launch(); });
+after(async () => { await browser?.close(); await gateway.kill(); });
+
+/** Records every RTCPeerConnection the page makes in `window.__pcs` (test instrumentation:
+ * the app keeps its connections to itself). Runs before the app's script on every load. */
+function instrument() {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.__pcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+}
+
+/** The device id of the audio track the newest connection sends. */
+const sentMic = (page) => page.evaluate(() => {
+  const pc = window.__pcs.at(-1);
+  const s = pc?.getSenders().find((x) => x.track && x.track.kind === 'audio');
+  return s ? s.track.getSettings().deviceId : null;
+});
+
+async function openSettings(page) {
+  await page.click('#nav-settings');
+  await page.waitForSelector('#mic-select');
+}
+
+/** The options of a select that name a device (not "Default"). */
+const deviceOptions = (page, sel) => page.$$eval(`${sel} option`,
+  (os) => os.filter((o) => o.value !== '').map((o) => ({ id: o.value, label: o.textContent.trim() })));
+
+const rxBytes = (page) => page.evaluate(() => Number(document.querySelector('#call-stats')?.dataset.rxBytes ?? 0));
+
+test('the chosen microphone and speaker are used, switched live, and kept', { timeout: 120000 }, async () => {
+  const alice = (await login(browser, '101')).page;
+  const bob = (await login(browser, '102')).page;
+  await alice.addInitScript(instrument);
+
+  await openSettings(alice);
+  // Before any permission the browser names no device: the page offers to allow.
+  if (await alice.$('#devices-allow')) await alice.click('#devices-allow');
+  await alice.waitForFunction(() => document.querySelectorAll('#mic-select option').length >= 3
+    && !document.querySelector('#devices-allow'), null, { timeout: 10000 });
+  const mics = await deviceOptions(alice, '#mic-select');
+  const speakers = await deviceOptions(alice, '#speaker-select');
+  console.log(`microphones: ${JSON.stringify(mics)}\nspeakers: ${JSON.stringify(speakers)}`);
+  assert.ok(mics.length >= 2, 'fake devices: several microphones');
+  assert.ok(mics.every((m) => m.label && !/^Microphone \d/.test(m.label)), 'named after the permission');
+  assert.ok(speakers.length >= 1, 'an output to choose');
+  assert.ok(await alice.$('#camera-select') && await alice.$('#ringtone-select'));
+  const [first, second] = [mics[0].id, mics.at(-1).id];
+  const speaker = speakers.at(-1).id;
+  await alice.selectOption('#mic-select', second);
+  await alice.selectOption('#speaker-select', speaker);
+  await alice.selectOption('#ringtone-select', speaker);
+
+  // Kept across a reload (the session stays logged in).
+  await alice.reload();
+  await alice.waitForSelector('#reg-status[data-state="registered"]', { timeout: 15000 });
+  await openSettings(alice);
+  await alice.waitForFunction((id) => document.querySelector('#mic-select').value === id, second, { timeout: 10000 });
+  assert.equal(await alice.inputValue('#speaker-select'), speaker);
+  assert.equal(await alice.inputValue('#ringtone-select'), speaker);
+
+  // A call sends the chosen microphone and plays on the chosen speaker.
+  await alice.fill('#dial-input', '102').catch(async () => {
+    await alice.click('#nav-dialpad');
+    await alice.fill('#dial-input', '102');
+  });
+  await alice.click('#call-audio');
+  await callState(bob, 'incoming');
+  await bob.click('#answer-audio');
+  await callState(alice, 'connected');
+  assert.equal(await sentMic(alice), second);
+  await alice.waitForFunction((id) => document.querySelector('#remote-video').sinkId === id, speaker, { timeout: 10000 });
+  const before = await inboundBytes(bob);
+
+  // Switched during the call: the same sender gets the new track; no new offer.
+  const sdpBefore = await alice.evaluate(() => window.__pcs.at(-1).localDescription.sdp);
+  await openSettings(alice);
+  await alice.selectOption('#mic-select', first);
+  await alice.waitForFunction((id) => {
+    const s = window.__pcs.at(-1).getSenders().find((x) => x.track && x.track.kind === 'audio');
+    return s && s.track.getSettings().deviceId === id && s.track.readyState === 'live';
+  }, first, { timeout: 10000 });
+  assert.equal(await alice.evaluate(() => window.__pcs.at(-1).localDescription.sdp), sdpBefore, 'no renegotiation');
+  assert.equal(await alice.evaluate(() => window.__pcs.at(-1).getSenders().length), 1);
+  // Audio still flows to the far end: its received bytes keep growing after the switch.
+  const atSwitch = await rxBytes(bob);
+  assert.ok(atSwitch >= before);
+  await bob.waitForFunction((n) => Number(document.querySelector('#call-stats').dataset.rxBytes) > n + 4000,
+    atSwitch, { timeout: 10000, polling: 250 });
+  assert.equal(await alice.$('#device-notice'), null, 'no device problem');
+  await alice.click('#hangup');
+  await callState(alice, 'idle');
+  await callState(bob, 'idle');
+
+  // A chosen microphone that is gone: the call uses the default and says so.
+  await alice.evaluate(() => localStorage.setItem('centrala.device.mic', 'gone-device-id'));
+  await alice.click('#nav-dialpad');
+  await alice.fill('#dial-input', '102');
+  await alice.click('#call-audio');
+  await callState(bob, 'incoming');
+  await bob.click('#answer-audio');
+  await callState(alice, 'connected');
+  const notice = await alice.textContent('#device-notice');
+  assert.match(notice, /chosen microphone is not connected: the default microphone is used/);
+  assert.ok(await sentMic(alice), 'a microphone is sent');
+  assert.notEqual(await sentMic(alice), 'gone-device-id');
+  await alice.click('#hangup');
+  await callState(bob, 'idle');
+  for (const p of [alice, bob]) await p.context().close();
+});
