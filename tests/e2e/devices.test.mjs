@@ -47,7 +47,10 @@ test('the chosen microphone and speaker are used, switched live, and kept', { ti
   await alice.addInitScript(instrument);
 
   await openSettings(alice);
-  // Before any permission the browser names no device: the page offers to allow.
+  // Listed once Settings opens; were the devices unnamed (no permission yet), the page
+  // offers to allow (this context has the microphone permission, so they are named).
+  await alice.waitForFunction(() => document.querySelectorAll('#mic-select option').length >= 2
+    || document.querySelector('#devices-allow'), null, { timeout: 10000 });
   if (await alice.$('#devices-allow')) await alice.click('#devices-allow');
   await alice.waitForFunction(() => document.querySelectorAll('#mic-select option').length >= 3
     && !document.querySelector('#devices-allow'), null, { timeout: 10000 });
@@ -73,16 +76,22 @@ test('the chosen microphone and speaker are used, switched live, and kept', { ti
   assert.equal(await alice.inputValue('#ringtone-select'), speaker);
 
   // A call sends the chosen microphone and plays on the chosen speaker.
-  await alice.fill('#dial-input', '102').catch(async () => {
-    await alice.click('#nav-dialpad');
-    await alice.fill('#dial-input', '102');
-  });
+  await alice.fill('#dial-input', '102');
   await alice.click('#call-audio');
   await callState(bob, 'incoming');
   await bob.click('#answer-audio');
   await callState(alice, 'connected');
   assert.equal(await sentMic(alice), second);
-  await alice.waitForFunction((id) => document.querySelector('#remote-video').sinkId === id, speaker, { timeout: 10000 });
+  try {
+    await alice.waitForFunction((id) => document.querySelector('#remote-video').sinkId === id, speaker, { timeout: 10000 });
+  } catch (e) {
+    const got = await alice.evaluate(async (id) => [document.querySelector('#remote-video').sinkId,
+      document.querySelector('#device-notice')?.textContent,
+      await document.querySelector('#remote-video').setSinkId(id).then(() => 'ok', (x) => `${x.name}: ${x.message}`),
+      await new Audio().setSinkId(id).then(() => 'ok', (x) => `${x.name}: ${x.message}`)], speaker);
+    e.message += `\nsinkId, notice: ${JSON.stringify(got)}\n${alice.dumpLog()}`;
+    throw e;
+  }
   const before = await inboundBytes(bob);
 
   // Switched during the call: the same sender gets the new track; no new offer.
@@ -107,7 +116,6 @@ test('the chosen microphone and speaker are used, switched live, and kept', { ti
 
   // A chosen microphone that is gone: the call uses the default and says so.
   await alice.evaluate(() => localStorage.setItem('centrala.device.mic', 'gone-device-id'));
-  await alice.click('#nav-dialpad');
   await alice.fill('#dial-input', '102');
   await alice.click('#call-audio');
   await callState(bob, 'incoming');

@@ -176,6 +176,7 @@ strings! {
         hist_forwarded_to: (&str, &str),
         hist_forwarded_from: (&str, &str),
         device_switch_failed: (&str),
+        speaker_failed: (&str),
     }
     lookups {
         // A stable API error code's words; `None`: the server's own message says it best
@@ -769,6 +770,9 @@ pub static EN: Strings = Strings {
     device_switch_failed: |why| {
         format!("Could not switch the device ({why}): the call goes on with the previous one.")
     },
+    speaker_failed: |why| {
+        format!("Could not use the chosen speaker ({why}): the call plays on the default output.")
+    },
     api_error: |code| {
         Some(match code {
             "invalid_credentials" => "Wrong e-mail or password.",
@@ -1350,6 +1354,9 @@ pub static PL: Strings = Strings {
     },
     device_switch_failed: |why| {
         format!("Nie udało się przełączyć urządzenia ({why}): rozmowa trwa z poprzednim.")
+    },
+    speaker_failed: |why| {
+        format!("Nie można użyć wybranego głośnika ({why}): rozmowa gra na domyślnym wyjściu.")
     },
     api_error: |code| {
         Some(match code {

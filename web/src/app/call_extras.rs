@@ -47,6 +47,8 @@ pub fn use_call_extras(state: &AppState, session: &SessionRef, dispatch: &Callba
         let dispatch = dispatch.clone();
         use_effect_with((on_settings, state.calls_ended), move |&(on, _)| {
             let listener = on.then(|| {
+                // Perhaps changed in the browser's site settings meanwhile.
+                dispatch.emit(Action::NotifyPermission(notify::permission()));
                 relist(dispatch.clone());
                 devices::on_change(move || relist(dispatch.clone()))
             });
@@ -133,10 +135,9 @@ pub fn callbacks(session: &SessionRef, dispatch: &Callback<Action>) -> SettingsC
                             crate::services::media::REMOTE_VIDEO_ID,
                         );
                         if let Some(el) = el
-                            && devices::apply_speaker(&el).await.is_err()
+                            && let Err(e) = devices::apply_speaker(&el).await
                         {
-                            let notice = DeviceNotice::Gone(DeviceKind::Speaker);
-                            d.emit(Action::DeviceNotice(Some(notice)));
+                            d.emit(Action::DeviceNotice(Some(e.speaker_notice())));
                         }
                     });
                 }

@@ -18,6 +18,7 @@ pub fn device_notice_words(t: &Strings, n: &DeviceNotice) -> String {
         DeviceNotice::Gone(DeviceKind::Speaker) => t.speaker_gone.into(),
         DeviceNotice::Gone(DeviceKind::Ringer) => t.ringer_gone.into(),
         DeviceNotice::SwitchFailed(_, e) => (t.device_switch_failed)(&t.media_error(e)),
+        DeviceNotice::SpeakerFailed(why) => (t.speaker_failed)(why),
         DeviceNotice::Denied => t.devices_denied.into(),
         DeviceNotice::Unsupported => t.devices_unsupported.into(),
     }
@@ -60,7 +61,7 @@ pub fn devices(st: &AppState, cx: &Cx) -> Html {
     html! {
         <section id="device-settings" class="settings-section" aria-labelledby="devices-title">
             <h3 id="devices-title">{ t.devices_title }</h3>
-            if b.devices.needs_permission() || !b.devices.loaded {
+            if b.devices.needs_permission() {
                 <p class="hint">{ t.devices_allow_hint }</p>
                 <button id="devices-allow" type="button" class="btn"
                     onclick={cx.allow_devices.reform(|_: MouseEvent| ())}>{ t.devices_allow }</button>

@@ -147,36 +147,79 @@ pub fn outputs_supported() -> (bool, bool) {
     )
 }
 
+/// Why an output could not be chosen: the `DOMException`'s name and the browser's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkError {
+    pub name: String,
+    pub message: String,
+}
+
+impl SinkError {
+    /// The device is not there (unplugged, or an id from another browser profile).
+    pub fn is_gone(&self) -> bool {
+        self.name == "NotFoundError"
+    }
+
+    /// What the user is told about the speaker.
+    pub fn speaker_notice(&self) -> crate::state::media_devices::DeviceNotice {
+        use crate::state::media_devices::DeviceNotice;
+        if self.is_gone() {
+            DeviceNotice::Gone(DeviceKind::Speaker)
+        } else {
+            DeviceNotice::SpeakerFailed(format!("{}: {}", self.name, self.message))
+        }
+    }
+}
+
 /// Plays `target` (a media element or an `AudioContext`) on output `id` ("" the default).
-/// `Ok(false)` when the browser cannot choose; `Err` with the browser's words when the
-/// device is gone or refused.
-pub async fn set_sink(target: &JsValue, id: &str) -> Result<bool, String> {
+/// `Ok(false)` when the browser cannot choose.
+pub async fn set_sink(target: &JsValue, id: &str) -> Result<bool, SinkError> {
     let Some(f) = Reflect::get(target, &"setSinkId".into())
         .ok()
         .and_then(|f| f.dyn_into::<Function>().ok())
     else {
         return Ok(false);
     };
+    let sink_error = |e: &JsValue| SinkError {
+        name: Reflect::get(e, &"name".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
+        message: error_words(e),
+    };
     let p: Promise = f
         .call1(target, &id.into())
-        .map_err(|e| error_words(&e))?
+        .map_err(|e| sink_error(&e))?
         .dyn_into()
-        .map_err(|_| "setSinkId".to_string())?;
+        .map_err(|e| sink_error(&e))?;
     JsFuture::from(p)
         .await
         .map(|_| true)
-        .map_err(|e| error_words(&e))
+        .map_err(|e| sink_error(&e))
 }
 
-/// The remote media element `#remote-video` on the chosen speaker. `Err`: the chosen one is
-/// gone (the element then plays on the default).
-pub async fn apply_speaker(el: &web_sys::HtmlMediaElement) -> Result<(), String> {
+/// Attempts at choosing an element's output: Chromium aborts a `setSinkId` while the
+/// element loads a new `srcObject` (as when a call's tracks arrive), so it is tried again.
+const SINK_ATTEMPTS: u32 = 10;
+const SINK_RETRY_MS: u32 = 200;
+
+/// The remote media element `#remote-video` on the chosen speaker. `Err`: the chosen one
+/// could not be used (the element then plays on the default).
+pub async fn apply_speaker(el: &web_sys::HtmlMediaElement) -> Result<(), SinkError> {
     let id = chosen(DeviceKind::Speaker).unwrap_or_default();
-    match set_sink(el, &id).await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let _ = set_sink(el, "").await;
-            Err(e)
+    let mut attempt = 1;
+    loop {
+        match set_sink(el, &id).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_gone() || attempt >= SINK_ATTEMPTS => {
+                web_sys::console::warn_1(&format!("speaker: {}: {}", e.name, e.message).into());
+                let _ = set_sink(el, "").await;
+                return Err(e);
+            }
+            Err(_) => {
+                attempt += 1;
+                gloo_timers::future::TimeoutFuture::new(SINK_RETRY_MS).await;
+            }
         }
     }
 }

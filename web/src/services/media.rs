@@ -350,7 +350,7 @@ impl CallMedia {
 
     /// Plays the call on the speaker chosen in Settings; `Err` with the browser's words when
     /// that one is gone (the default plays).
-    pub async fn apply_speaker(&self) -> Result<(), String> {
+    pub async fn apply_speaker(&self) -> Result<(), devices::SinkError> {
         match media_element(REMOTE_VIDEO_ID) {
             Some(el) => devices::apply_speaker(&el).await,
             None => Ok(()),

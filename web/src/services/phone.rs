@@ -788,10 +788,8 @@ impl Inner {
                 {
                     let (media, dispatch) = (media.clone(), self.dispatch.clone());
                     spawn_local(async move {
-                        if media.apply_speaker().await.is_err() {
-                            dispatch.emit(Action::DeviceNotice(Some(DeviceNotice::Gone(
-                                DeviceKind::Speaker,
-                            ))));
+                        if let Err(e) = media.apply_speaker().await {
+                            dispatch.emit(Action::DeviceNotice(Some(e.speaker_notice())));
                         }
                     });
                 }

@@ -55,9 +55,10 @@ impl Ringtone {
         if let Some(id) = devices::chosen(DeviceKind::Ringer) {
             let target = JsValue::from(ctx.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                if let Err(why) = devices::set_sink(&target, &id).await {
+                if let Err(e) = devices::set_sink(&target, &id).await {
                     // Settings shows the chosen output as not connected; it rings here.
-                    web_sys::console::warn_1(&format!("ringtone output: {why}").into());
+                    let why = format!("ringtone output: {}: {}", e.name, e.message);
+                    web_sys::console::warn_1(&why.into());
                 }
             });
         }

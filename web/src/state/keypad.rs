@@ -43,6 +43,40 @@ mod tests {
     }
 
     #[test]
+    fn the_reducer_keeps_each_calls_keypad_and_digits() {
+        use crate::state::{Action, AppState, Call, CallPhase};
+        use centrala_sip::ua::CallHandle;
+        let mut s = AppState::new(None);
+        for h in [1, 2] {
+            let mut c = Call::new(format!("10{h}"), CallPhase::Connected);
+            c.handle = Some(CallHandle(h));
+            s.calls.push(c);
+        }
+        let (one, two) = (CallHandle(1), CallHandle(2));
+        s.apply(Action::KeypadToggle { call: one });
+        s.apply(Action::DtmfSent {
+            call: one,
+            digit: '5',
+        });
+        s.apply(Action::DtmfSent {
+            call: one,
+            digit: '#',
+        });
+        s.apply(Action::DtmfUnavailable { call: two });
+        s.apply(Action::DtmfSent {
+            call: CallHandle(9),
+            digit: '1',
+        }); // gone: ignored
+        assert!(s.calls[0].keypad_open && !s.calls[1].keypad_open);
+        assert_eq!(s.calls[0].dtmf_sent, "5#");
+        assert!(!s.calls[0].dtmf_unavailable && s.calls[1].dtmf_unavailable);
+        assert_eq!(s.calls[1].dtmf_sent, "");
+        s.apply(Action::KeypadToggle { call: one });
+        assert!(!s.calls[0].keypad_open, "toggles back");
+        assert_eq!(s.calls[0].dtmf_sent, "5#", "the digits stay with the call");
+    }
+
+    #[test]
     fn long_digit_runs_keep_their_end() {
         assert_eq!(shown_digits("", 8), "");
         assert_eq!(shown_digits("1234#", 8), "1234#");

@@ -137,6 +137,9 @@ pub enum DeviceNotice {
     Gone(DeviceKind),
     /// Switching to the chosen device failed during a call: the call keeps the one it had.
     SwitchFailed(DeviceKind, crate::model::MediaError),
+    /// The chosen speaker could not be used (the browser's words): the call plays on the
+    /// default output.
+    SpeakerFailed(String),
     /// The user refused the microphone and camera, so the browser names no device.
     Denied,
     /// The browser lists no devices here (not https, or too old).
@@ -238,5 +241,78 @@ mod tests {
         assert_eq!(c.get(DeviceKind::Microphone), None);
         let keys: Vec<_> = DeviceKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(keys, ["mic", "camera", "speaker", "ringtone"]);
+    }
+
+    #[test]
+    fn the_reducer_keeps_browser_settings_across_logins_and_clears_stale_notices() {
+        use crate::model::MediaError;
+        use crate::state::notify::NotifyPermission;
+        use crate::state::{Action, AppState};
+        let mut s = AppState::new(None);
+        s.apply(Action::ShowLogin);
+        s.apply(Action::DeviceChosen(
+            DeviceKind::Microphone,
+            Some("a2".into()),
+        ));
+        s.apply(Action::NotifyPermission(NotifyPermission::Granted));
+        s.apply(Action::DeviceNotice(Some(DeviceNotice::Gone(
+            DeviceKind::Microphone,
+        ))));
+        // Choosing another camera leaves the microphone's notice; choosing a microphone
+        // clears it.
+        s.apply(Action::DeviceChosen(DeviceKind::Camera, None));
+        assert_eq!(
+            s.browser.notice,
+            Some(DeviceNotice::Gone(DeviceKind::Microphone))
+        );
+        s.apply(Action::DeviceChosen(
+            DeviceKind::Microphone,
+            Some("a1".into()),
+        ));
+        assert_eq!(s.browser.notice, None);
+        let failed =
+            DeviceNotice::SwitchFailed(DeviceKind::Camera, MediaError::InUse { video: true });
+        s.apply(Action::DeviceNotice(Some(failed)));
+        s.apply(Action::DeviceChosen(DeviceKind::Camera, Some("v1".into())));
+        assert_eq!(s.browser.notice, None);
+        // A list with names ends the "denied" notice.
+        s.apply(Action::DeviceNotice(Some(DeviceNotice::Denied)));
+        s.apply(Action::DevicesListed(DeviceList::new(vec![dev(
+            "audioinput",
+            "a1",
+            "Mic",
+        )])));
+        assert_eq!(s.browser.notice, None);
+        assert!(s.browser.devices.loaded);
+        // The browser's settings are the browser's: kept through a logout.
+        let kept = s.browser.clone();
+        s.apply(Action::SignedIn(me()));
+        s.apply(Action::Logout);
+        assert_eq!(s.browser, kept);
+        assert_eq!(s.browser.choices.get(DeviceKind::Microphone), Some("a1"));
+        assert_eq!(s.browser.notify, NotifyPermission::Granted);
+    }
+
+    fn me() -> crate::model::Me {
+        use crate::model::{Company, Employee, Me};
+        Me {
+            employee: Employee {
+                id: 1,
+                name: "Alice".into(),
+                email: "a@example.com".into(),
+                extension: "101".into(),
+                number: None,
+                role: "user".into(),
+                app_access: true,
+                invite_state: "active".into(),
+            },
+            company: Company {
+                id: 1,
+                name: "Acme".into(),
+                domain: "acme.example".into(),
+            },
+            presence: None,
+            language: None,
+        }
     }
 }
