@@ -102,3 +102,28 @@ test('digits pressed on the in-call keypad reach a baresip softphone as RFC 4733
   await phone.waitFor(/terminated|closed/i, 'the call ends at baresip', 10000);
   await alice.context().close();
 });
+
+test('a call whose sender cannot send DTMF says so instead of sending', { timeout: 60000 }, async () => {
+  const alice = (await login(browser, '101')).page;
+  const bob = (await login(browser, '102')).page;
+  // As when the far end offered no telephone-event: the browser's RTCDTMFSender reports
+  // canInsertDTMF false (test instrumentation, before the app loads again).
+  await alice.addInitScript(() => {
+    Object.defineProperty(RTCDTMFSender.prototype, 'canInsertDTMF', { configurable: true, get: () => false });
+  });
+  await alice.reload();
+  await alice.waitForSelector('#reg-status[data-state="registered"]', { timeout: 15000 });
+  await alice.fill('#dial-input', '102');
+  await alice.click('#call-audio');
+  await callState(bob, 'incoming');
+  await bob.click('#answer-audio');
+  await callState(alice, 'connected');
+  await alice.click('#keypad-toggle');
+  await alice.click('#call-keypad [data-digit="1"]');
+  await alice.waitForSelector('#dtmf-error');
+  assert.match(await alice.textContent('#dtmf-error'), /cannot be sent in this call/);
+  assert.equal(await alice.getAttribute('#dtmf-sent', 'data-digits'), '');
+  await alice.click('#hangup');
+  await callState(bob, 'idle');
+  for (const p of [alice, bob]) await p.context().close();
+});

@@ -837,7 +837,7 @@ fn phone_screen(
                         let session = session.clone();
                         Callback::from(move |(call, digit)| with_phone(&session, |p| p.send_dtmf(call, digit)))
                     }}
-                    device_notice={state.browser.notice.as_ref()
+                    device_notice={state.browser.notice.as_ref().filter(|_| !state.calls.is_empty())
                         .map(|n| AttrValue::from(crate::components::call_settings::device_notice_words(state.t(), n)))}
                 />
                 if state.calls.is_empty() {

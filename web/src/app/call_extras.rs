@@ -12,7 +12,7 @@ use yew::prelude::*;
 use super::{SessionRef, with_phone};
 use crate::services::{devices, notify};
 use crate::state::media_devices::{DeviceKind, DeviceNotice};
-use crate::state::notify::{NotifyAction, notification_changes, ringing_calls};
+use crate::state::notify::{NotifyAction, NotifyPermission, notification_changes, ringing_calls};
 use crate::state::{Action, AppState, Screen, View};
 
 /// The browser's part of the state at page load: the kept device choices, which outputs
@@ -85,7 +85,10 @@ pub fn use_call_extras(state: &AppState, session: &SessionRef, dispatch: &Callba
         let ringing = ringing_calls(&state.calls);
         let t = state.t();
         use_effect_with(ringing, move |now| {
-            let (show, close) = notification_changes(&shown.borrow(), now, notify::in_background());
+            // Without permission nothing shows (Settings says why).
+            let notify_now =
+                notify::in_background() && notify::permission() == NotifyPermission::Granted;
+            let (show, close) = notification_changes(&shown.borrow(), now, notify_now);
             shown.borrow_mut().retain(|h| !close.contains(h));
             for h in close {
                 spawn_local(notify::close(h));
@@ -98,7 +101,11 @@ pub fn use_call_extras(state: &AppState, session: &SessionRef, dispatch: &Callba
                         answer: t.answer,
                         decline: t.decline,
                     };
-                    notify::show(&call, &words).await;
+                    if !notify::show(&call, &words).await {
+                        // Allowed, yet the browser refused (no service worker yet…): the
+                        // page itself rings as it does in front.
+                        web_sys::console::warn_1(&"call notification not shown".into());
+                    }
                 });
             }
         });

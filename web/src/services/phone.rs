@@ -781,6 +781,8 @@ impl Inner {
         match CallMedia::open(video).await {
             Ok(media) => {
                 let media = Rc::new(media);
+                // A new call: what the last one said about devices no longer holds.
+                self.dispatch.emit(Action::DeviceNotice(None));
                 for kind in media.gone_devices() {
                     self.dispatch
                         .emit(Action::DeviceNotice(Some(DeviceNotice::Gone(*kind))));
