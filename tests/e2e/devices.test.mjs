@@ -4,7 +4,7 @@
 // end; the choice survives a reload; the chosen speaker is the remote element's sinkId; a
 // chosen microphone that is gone gives way to the default with a notice.
 import { test, before, after } from 'node:test';
-import { gateway, launch, login, callState, inboundBytes, assert } from './lib.mjs';
+import { gateway, launch, launchFirefox, loginFirefox, login, callState, inboundBytes, assert } from './lib.mjs';
 
 let browser;
 before(async () => { await gateway.start(); browser = await launch(); });
@@ -148,4 +148,48 @@ test('the chosen microphone and speaker are used, switched live, and kept', { ti
   await alice.click('#hangup');
   await callState(bob, 'idle');
   for (const p of [alice, bob]) await p.context().close();
+});
+
+test('Firefox: Settings offers the outputs it can choose and explains the others; a chosen microphone calls', { timeout: 90000 }, async () => {
+  const firefox = await launchFirefox();
+  try {
+    const fox = (await loginFirefox(firefox, '101')).page;
+    const bob = (await login(browser, '102')).page;
+    await fox.click('#nav-settings');
+    await fox.waitForSelector('#mic-select');
+    await fox.waitForFunction(() => document.querySelectorAll('#mic-select option').length >= 2
+      || document.querySelector('#devices-allow'), { timeout: 10000 });
+    if (await fox.$('#devices-allow')) {
+      await fox.click('#devices-allow');
+      await fox.waitForFunction(() => !document.querySelector('#devices-allow'), { timeout: 10000 });
+    }
+    const support = await fox.evaluate(() => ({
+      speaker: typeof HTMLMediaElement.prototype.setSinkId === 'function',
+      ringer: typeof AudioContext.prototype.setSinkId === 'function',
+    }));
+    console.log(`Firefox setSinkId: media elements ${support.speaker}, AudioContext ${support.ringer}`);
+    // Each output: a select where the browser can choose it, else a hint saying why not.
+    assert.equal(!!(await fox.$('#speaker-select')), support.speaker);
+    assert.equal(!!(await fox.$('#speaker-hint')), !support.speaker);
+    assert.equal(!!(await fox.$('#ringtone-select')), support.ringer);
+    assert.equal(!!(await fox.$('#ringtone-hint')), !support.ringer);
+    if (!support.ringer) {
+      assert.match(await fox.$eval('#ringtone-hint', (e) => e.textContent), /cannot choose the ringtone's output/);
+    }
+    const mics = await fox.$$eval('#mic-select option', (os) => os.filter((o) => o.value).map((o) => o.value));
+    assert.ok(mics.length >= 1, 'Firefox lists its (fake) microphone');
+    await fox.select('#mic-select', mics.at(-1));
+    await fox.type('#dial-input', '102');
+    await fox.click('#call-audio');
+    await callState(bob, 'incoming');
+    await bob.click('#answer-audio');
+    await fox.waitForSelector('#call-panel[data-state="connected"]', { timeout: 20000 });
+    assert.ok(await inboundBytes(bob, 20000) > 0, 'the chosen microphone is heard');
+    assert.equal(await fox.$('#device-notice'), null);
+    await bob.click('#hangup');
+    await callState(bob, 'idle');
+    await bob.context().close();
+  } finally {
+    await firefox.close();
+  }
 });
