@@ -250,9 +250,11 @@ fn keypad(p: &CallPanelProps, call: &Call) -> Html {
         <div id="call-keypad" class="call-keypad" role="group" aria-label={t.keypad_label}>
             <div class="keypad-keys">
                 { for KEYS.iter().map(|&d| html! {
-                    <button type="button" class="btn key" data-digit={d.to_string()}
+                    <button type="button" class="dialpad-key key" data-digit={d.to_string()}
                         aria-label={(t.dial_key)(d)}
-                        onclick={p.on_dtmf.reform(move |_: MouseEvent| (h, d))}>{ d.to_string() }</button>
+                        onclick={p.on_dtmf.reform(move |_: MouseEvent| (h, d))}>
+                        <span class="digit">{ d.to_string() }</span>
+                    </button>
                 }) }
             </div>
             <p class="dtmf-sent">
