@@ -4,7 +4,13 @@
 // end; the choice survives a reload; the chosen speaker is the remote element's sinkId; a
 // chosen microphone that is gone gives way to the default with a notice.
 import { test, before, after } from 'node:test';
-import { gateway, launch, launchFirefox, loginFirefox, login, callState, inboundBytes, assert } from './lib.mjs';
+import { createRequire } from 'node:module';
+import {
+  gateway, launch, launchFirefox, loginFirefox, login, callState, inboundBytes, assert, CHROMIUM_ARGS, BASE, emailOf,
+  PASSWORDS,
+} from './lib.mjs';
+
+const require = createRequire(new URL('../../tools/package.json', import.meta.url));
 
 let browser;
 before(async () => { await gateway.start(); browser = await launch(); });
@@ -191,5 +197,87 @@ test('Firefox: Settings offers the outputs it can choose and explains the others
     await bob.context().close();
   } finally {
     await firefox.close();
+  }
+});
+
+/** Chromium with two fake cameras (and microphones) and no automatic answer to permission
+ * prompts: a context without the permissions is refused, as a user saying no would. */
+function launchTwoCameras() {
+  const { chromium } = require('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [...CHROMIUM_ARGS.filter((a) => !a.startsWith('--use-fake-device-for-media-stream')
+      && a !== '--use-fake-ui-for-media-stream'), '--use-fake-device-for-media-stream=device-count=2'],
+  });
+}
+
+/** Logs `ext` in, in a new context of `b` with these permissions. */
+async function loginWith(b, ext, permissions) {
+  const context = await b.newContext({ permissions });
+  const page = await context.newPage();
+  const log = [];
+  page.on('console', (m) => log.push(`[${ext}] ${m.type()}: ${m.text()}`));
+  page.dumpLog = () => log.join('\n');
+  await page.goto(BASE);
+  await page.fill('#login-email', emailOf(ext));
+  await page.fill('#login-password', PASSWORDS[ext]);
+  await page.click('#login-submit');
+  await page.waitForSelector('#reg-status[data-state="registered"]', { timeout: 15000 });
+  return page;
+}
+
+test('the camera switches live in a video call; refused devices are explained', { timeout: 120000 }, async () => {
+  const b = await launchTwoCameras();
+  try {
+    const alice = await loginWith(b, '101', ['microphone', 'camera']);
+    const bob = await loginWith(b, '102', ['microphone', 'camera']);
+    await alice.addInitScript(instrument);
+    await alice.reload();
+    await alice.waitForSelector('#reg-status[data-state="registered"]', { timeout: 15000 });
+    await openSettings(alice);
+    await alice.waitForFunction(() => document.querySelectorAll('#camera-select option').length >= 3, null, { timeout: 10000 });
+    const cams = await deviceOptions(alice, '#camera-select');
+    assert.equal(cams.length, 2, JSON.stringify(cams));
+    await alice.selectOption('#camera-select', cams[1].id);
+
+    const sentCamera = () => alice.evaluate(() => {
+      const s = window.__pcs.at(-1).getSenders().find((x) => x.track && x.track.kind === 'video');
+      return s && s.track.readyState === 'live' ? s.track.getSettings().deviceId : null;
+    });
+    await alice.fill('#dial-input', '102');
+    await alice.click('#call-video');
+    await callState(bob, 'incoming');
+    await bob.click('#answer-video');
+    await callState(alice, 'connected');
+    assert.equal(await sentCamera(), cams[1].id);
+    await inboundBytes(bob);
+    const sdpBefore = await alice.evaluate(() => window.__pcs.at(-1).localDescription.sdp);
+    await alice.selectOption('#camera-select', cams[0].id);
+    await alice.waitForFunction((id) => {
+      const s = window.__pcs.at(-1).getSenders().find((x) => x.track && x.track.kind === 'video');
+      return s && s.track.getSettings().deviceId === id;
+    }, cams[0].id, { timeout: 10000 });
+    assert.equal(await alice.evaluate(() => window.__pcs.at(-1).localDescription.sdp), sdpBefore, 'no renegotiation');
+    // The preview shows the new camera.
+    assert.equal(await alice.evaluate(() => document.querySelector('#local-video').srcObject.getVideoTracks()[0].getSettings().deviceId),
+      cams[0].id);
+    const atSwitch = await rxBytes(bob);
+    await bob.waitForFunction((n) => Number(document.querySelector('#call-stats').dataset.rxBytes) > n + 20000,
+      atSwitch, { timeout: 10000, polling: 250 });
+    await alice.click('#hangup');
+    await callState(bob, 'idle');
+
+    // Without permission the browser names nothing: the page offers to allow, and says so
+    // when refused.
+    const carol = await loginWith(b, '103', []);
+    await openSettings(carol);
+    await carol.waitForSelector('#devices-allow', { timeout: 10000 });
+    await carol.click('#devices-allow');
+    await carol.waitForSelector('#devices-notice');
+    assert.match(await carol.textContent('#devices-notice'), /Access to the microphone and camera was denied/);
+    assert.ok(await carol.$('#devices-allow'), 'still offered, to try again');
+  } finally {
+    await b.close();
   }
 });
