@@ -240,34 +240,6 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
     }
 }
 
-/// The in-call dial pad: its keys send DTMF; the digits sent so far; why none can be sent.
-fn keypad(p: &CallPanelProps, call: &Call) -> Html {
-    let t = p.lang.t();
-    let Some(h) = call.handle else {
-        return Html::default();
-    };
-    html! {
-        <div id="call-keypad" class="call-keypad" role="group" aria-label={t.keypad_label}>
-            <div class="keypad-keys">
-                { for KEYS.iter().map(|&d| html! {
-                    <button type="button" class="dialpad-key key" data-digit={d.to_string()}
-                        aria-label={(t.dial_key)(d)}
-                        onclick={p.on_dtmf.reform(move |_: MouseEvent| (h, d))}>
-                        <span class="digit">{ d.to_string() }</span>
-                    </button>
-                }) }
-            </div>
-            <p class="dtmf-sent">
-                <span class="dtmf-label">{ t.dtmf_sent_label }</span>{ " " }
-                <output id="dtmf-sent" data-digits={call.dtmf_sent.clone()}>{ shown_digits(&call.dtmf_sent, 24) }</output>
-            </p>
-            if call.dtmf_unavailable {
-                <p id="dtmf-error" class="error" role="alert">{ t.dtmf_unavailable }</p>
-            }
-        </div>
-    }
-}
-
 /// Every call going on, each with what can be done to it.
 fn list(p: &CallPanelProps) -> Html {
     let t = p.lang.t();
@@ -313,4 +285,32 @@ fn list(p: &CallPanelProps) -> Html {
 
 fn bool_attr(b: bool) -> &'static str {
     if b { "true" } else { "false" }
+}
+
+/// The in-call dial pad: its keys send DTMF; the digits sent so far; why none can be sent.
+fn keypad(p: &CallPanelProps, call: &Call) -> Html {
+    let t = p.lang.t();
+    let Some(h) = call.handle else {
+        return Html::default();
+    };
+    html! {
+        <div id="call-keypad" class="call-keypad" role="group" aria-label={t.keypad_label}>
+            <div class="keypad-keys">
+                { for KEYS.iter().map(|&d| html! {
+                    <button type="button" class="dialpad-key key" data-digit={d.to_string()}
+                        aria-label={(t.dial_key)(d)}
+                        onclick={p.on_dtmf.reform(move |_: MouseEvent| (h, d))}>
+                        <span class="digit">{ d.to_string() }</span>
+                    </button>
+                }) }
+            </div>
+            <p class="dtmf-sent">
+                <span class="dtmf-label">{ t.dtmf_sent_label }</span>{ " " }
+                <output id="dtmf-sent" data-digits={call.dtmf_sent.clone()}>{ shown_digits(&call.dtmf_sent, 24) }</output>
+            </p>
+            if call.dtmf_unavailable {
+                <p id="dtmf-error" class="error" role="alert">{ t.dtmf_unavailable }</p>
+            }
+        </div>
+    }
 }
