@@ -43,6 +43,9 @@ export class Baresip {
       'module stdio.so',
       'module g711.so',
       ...(p.webrtc ? ['module opus.so', 'module dtls_srtp.so', 'module ice.so'] : []),
+      // WebRTC peers (Chromium) require RTCP multiplexed on the RTP port (RFC 5761); without
+      // it baresip also answers ICE with a=ice-mismatch (no RTCP candidate offered).
+      ...(p.webrtc ? ['rtcp_mux yes'] : []),
       'module ausine.so',
       'module aubridge.so',
       'module sndfile.so',

@@ -37,6 +37,8 @@ use crate::state::contacts::RowKey;
 use crate::state::phonebook::{ContactInput, FormProblem, is_vcard};
 use crate::state::{Action, AppState, Screen, View};
 
+mod call_extras;
+
 /// Retry after a failed credential fetch (no answer, server error).
 const RETRY_MS: u32 = 15_000;
 
@@ -266,9 +268,11 @@ async fn load_history(
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(|| {
-        AppState::new(browser::page_link())
-            .with_lang(browser::language())
-            .with_call_waiting(browser::call_waiting())
+        call_extras::initial(
+            AppState::new(browser::page_link())
+                .with_lang(browser::language())
+                .with_call_waiting(browser::call_waiting()),
+        )
     });
     let session: SessionRef = use_mut_ref(Session::default);
     let dispatch = {
@@ -277,6 +281,7 @@ pub fn app() -> Html {
     };
     let logged_in = state.screen == Screen::Phone;
     let t = state.t();
+    call_extras::use_call_extras(&state, &session, &dispatch);
 
     // Page load: a set-password link, or ask whether a session exists.
     {
@@ -605,6 +610,7 @@ fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) 
             });
         })
     };
+    let (choose_device, allow_devices, enable_notify) = call_extras::callbacks(session, dispatch);
     Cx {
         dispatch: dispatch.clone(),
         call,
@@ -616,6 +622,9 @@ fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) 
         set_lang,
         set_call_waiting,
         set_status,
+        choose_device,
+        allow_devices,
+        enable_notify,
     }
 }
 
@@ -841,6 +850,13 @@ fn phone_screen(
                     {on_camera}
                     {on_xfer}
                     transfer_form={state.transfer_form.clone()}
+                    on_keypad={d.reform(|call| Action::KeypadToggle { call })}
+                    on_dtmf={{
+                        let session = session.clone();
+                        Callback::from(move |(call, digit)| with_phone(&session, |p| p.send_dtmf(call, digit)))
+                    }}
+                    device_notice={state.browser.notice.as_ref().filter(|_| !state.calls.is_empty())
+                        .map(|n| AttrValue::from(crate::components::call_settings::device_notice_words(state.t(), n)))}
                 />
                 if state.calls.is_empty() {
                     <Dialer

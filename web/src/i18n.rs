@@ -54,6 +54,13 @@ strings! {
         in_call, cancel_call, answer, answering, answer_video, decline, mute, unmute,
         camera_off, camera_on, hang_up, hold, resume, on_hold, held_by_peer, calls_label,
         switch_call, call_waiting_setting, call_waiting_hint,
+        keypad_show, keypad_hide, keypad_label, dtmf_sent_label, dtmf_unavailable,
+        devices_title, mic_label, camera_label, speaker_label, ringtone_label, device_default,
+        device_not_connected, devices_allow, devices_allow_hint, devices_denied,
+        devices_unsupported, speaker_unsupported_hint, ringtone_unsupported_hint, unnamed_mic,
+        unnamed_camera, unnamed_output, mic_gone, camera_gone, speaker_gone, ringer_gone,
+        notify_title, notify_enable, notify_hint, notify_granted, notify_denied,
+        notify_unsupported, notify_incoming,
         settings_title, language, language_saved, account, field_name, field_email,
         field_extension, field_number, field_company,
         login_title, email, password, logging_in, log_in, forgot_password, reset_title,
@@ -171,6 +178,8 @@ strings! {
         fwd_from: (&str),
         hist_forwarded_to: (&str, &str),
         hist_forwarded_from: (&str, &str),
+        device_switch_failed: (&str),
+        speaker_failed: (&str),
     }
     lookups {
         // A stable API error code's words; `None`: the server's own message says it best
@@ -303,6 +312,38 @@ pub static EN: Strings = Strings {
     switch_call: "Switch to this call",
     call_waiting_setting: "Call waiting",
     call_waiting_hint: "A second caller rings while you talk; when off, they hear busy.",
+    keypad_show: "Keypad",
+    keypad_hide: "Hide keypad",
+    keypad_label: "Keypad: tones sent in the call",
+    dtmf_sent_label: "Sent:",
+    dtmf_unavailable: "Key tones (DTMF) cannot be sent in this call: the other side did not accept them.",
+    devices_title: "Microphone, camera and speakers",
+    mic_label: "Microphone",
+    camera_label: "Camera",
+    speaker_label: "Speaker for calls",
+    ringtone_label: "Ringtone output",
+    device_default: "Default",
+    device_not_connected: "not connected",
+    devices_allow: "Allow and list devices",
+    devices_allow_hint: "The browser shows the names of your devices once this page may use the microphone.",
+    devices_denied: "Access to the microphone and camera was denied, so the browser does not name the devices. Allow it in the browser's site settings, then try again.",
+    devices_unsupported: "This browser does not list media devices here (it needs https).",
+    speaker_unsupported_hint: "This browser cannot choose the speaker for calls: they play on the system's default output.",
+    ringtone_unsupported_hint: "This browser cannot choose the ringtone's output: it rings on the system's default output.",
+    unnamed_mic: "Microphone",
+    unnamed_camera: "Camera",
+    unnamed_output: "Output",
+    mic_gone: "The chosen microphone is not connected: the default microphone is used.",
+    camera_gone: "The chosen camera is not connected: the default camera is used.",
+    speaker_gone: "The chosen speaker is not connected: the call plays on the default output.",
+    ringer_gone: "The chosen ringtone output is not connected: it rings on the default output.",
+    notify_title: "Calls in the background",
+    notify_enable: "Notify me of calls in the background",
+    notify_hint: "When a call rings while this tab is hidden, a notification lets you answer or decline it.",
+    notify_granted: "Notifications are on: calls ringing in the background show a notification.",
+    notify_denied: "Notifications are blocked for this site. Allow them in the browser's site settings to be notified of calls.",
+    notify_unsupported: "This browser cannot show call notifications here.",
+    notify_incoming: "Incoming call",
     settings_title: "Settings",
     language: "Language",
     language_saved: "Saved.",
@@ -746,6 +787,12 @@ pub static EN: Strings = Strings {
             format!("forwarded from {who} — {why}")
         }
     },
+    device_switch_failed: |why| {
+        format!("Could not switch the device ({why}): the call goes on with the previous one.")
+    },
+    speaker_failed: |why| {
+        format!("Could not use the chosen speaker ({why}): the call plays on the default output.")
+    },
     api_error: |code| {
         Some(match code {
             "invalid_credentials" => "Wrong e-mail or password.",
@@ -878,6 +925,38 @@ pub static PL: Strings = Strings {
     switch_call: "Przełącz na tę rozmowę",
     call_waiting_setting: "Połączenia oczekujące",
     call_waiting_hint: "Drugi dzwoniący słyszy sygnał, gdy rozmawiasz; wyłączone — słyszy zajętość.",
+    keypad_show: "Klawiatura",
+    keypad_hide: "Ukryj klawiaturę",
+    keypad_label: "Klawiatura: tony wysyłane w rozmowie",
+    dtmf_sent_label: "Wysłano:",
+    dtmf_unavailable: "W tej rozmowie nie można wysyłać tonów klawiszy (DTMF): druga strona ich nie przyjęła.",
+    devices_title: "Mikrofon, kamera i głośniki",
+    mic_label: "Mikrofon",
+    camera_label: "Kamera",
+    speaker_label: "Głośnik rozmów",
+    ringtone_label: "Wyjście dzwonka",
+    device_default: "Domyślne",
+    device_not_connected: "niepodłączone",
+    devices_allow: "Zezwól i pokaż urządzenia",
+    devices_allow_hint: "Przeglądarka pokaże nazwy urządzeń, gdy ta strona będzie mogła używać mikrofonu.",
+    devices_denied: "Odmówiono dostępu do mikrofonu i kamery, więc przeglądarka nie podaje nazw urządzeń. Zezwól na to w ustawieniach witryny i spróbuj ponownie.",
+    devices_unsupported: "Ta przeglądarka nie pokazuje tu urządzeń (potrzebne jest https).",
+    speaker_unsupported_hint: "Ta przeglądarka nie pozwala wybrać głośnika rozmów: grają na domyślnym wyjściu systemu.",
+    ringtone_unsupported_hint: "Ta przeglądarka nie pozwala wybrać wyjścia dzwonka: dzwoni na domyślnym wyjściu systemu.",
+    unnamed_mic: "Mikrofon",
+    unnamed_camera: "Kamera",
+    unnamed_output: "Wyjście",
+    mic_gone: "Wybrany mikrofon nie jest podłączony: używany jest mikrofon domyślny.",
+    camera_gone: "Wybrana kamera nie jest podłączona: używana jest kamera domyślna.",
+    speaker_gone: "Wybrany głośnik nie jest podłączony: rozmowa gra na domyślnym wyjściu.",
+    ringer_gone: "Wybrane wyjście dzwonka nie jest podłączone: dzwoni na domyślnym wyjściu.",
+    notify_title: "Połączenia w tle",
+    notify_enable: "Powiadamiaj mnie o połączeniach w tle",
+    notify_hint: "Gdy połączenie dzwoni, a ta karta jest ukryta, powiadomienie pozwala je odebrać lub odrzucić.",
+    notify_granted: "Powiadomienia są włączone: połączenia dzwoniące w tle pokazują powiadomienie.",
+    notify_denied: "Powiadomienia są zablokowane dla tej witryny. Zezwól na nie w ustawieniach witryny, aby dostawać powiadomienia o połączeniach.",
+    notify_unsupported: "Ta przeglądarka nie może tu pokazywać powiadomień o połączeniach.",
+    notify_incoming: "Połączenie przychodzące",
     settings_title: "Ustawienia",
     language: "Język",
     language_saved: "Zapisano.",
@@ -1309,6 +1388,12 @@ pub static PL: Strings = Strings {
         } else {
             format!("przekierowane od: {who} — {why}")
         }
+    },
+    device_switch_failed: |why| {
+        format!("Nie udało się przełączyć urządzenia ({why}): rozmowa trwa z poprzednim.")
+    },
+    speaker_failed: |why| {
+        format!("Nie można użyć wybranego głośnika ({why}): rozmowa gra na domyślnym wyjściu.")
     },
     api_error: |code| {
         Some(match code {

@@ -28,6 +28,9 @@ pub mod admin;
 pub mod contacts;
 pub mod devices;
 pub mod history;
+pub mod keypad;
+pub mod media_devices;
+pub mod notify;
 pub mod phonebook;
 pub mod routing;
 pub mod tokens;
@@ -35,6 +38,8 @@ pub mod transfer;
 
 use contacts::{ContactsState, Feed, Move, PresenceEntry, RowKey};
 use history::HistoryState;
+use media_devices::{BrowserSettings, DeviceKind, DeviceList, DeviceNotice};
+use notify::NotifyPermission;
 use phonebook::{ContactForm, FormEdit, FormProblem, ImportBox};
 
 /// Which screen is showing.
@@ -267,6 +272,13 @@ pub struct Call {
     pub remote_held: bool,
     /// It rang while another call was going on.
     pub waiting: bool,
+    // Keypad, devices, notifications (issue 12)
+    /// The in-call dial pad is open.
+    pub keypad_open: bool,
+    /// The DTMF digits sent in this call, in order.
+    pub dtmf_sent: String,
+    /// This call cannot send DTMF (the far end took no telephone-event).
+    pub dtmf_unavailable: bool,
 }
 
 impl Call {
@@ -289,6 +301,9 @@ impl Call {
             held: false,
             remote_held: false,
             waiting: false,
+            keypad_open: false,
+            dtmf_sent: String::new(),
+            dtmf_unavailable: false,
         }
     }
 
@@ -373,6 +388,9 @@ pub struct AppState {
     pub import: ImportBox,
     /// The language switch's answer ("Saved." or why not).
     pub settings_notice: Option<String>,
+    // Keypad, devices, notifications (issue 12)
+    /// Devices, outputs and notifications in this browser (kept across logins).
+    pub browser: BrowserSettings,
 }
 
 impl AppState {
@@ -414,6 +432,7 @@ impl AppState {
             contact_form: None,
             import: ImportBox::default(),
             settings_notice: None,
+            browser: BrowserSettings::default(),
         }
     }
 
@@ -459,6 +478,7 @@ impl AppState {
             dial: std::mem::take(&mut self.dial),
             lang: self.lang,
             call_waiting: self.call_waiting,
+            browser: std::mem::take(&mut self.browser),
             ..AppState::new(None)
         };
         self.screen = Screen::Login;
@@ -824,6 +844,28 @@ pub enum Action {
     Tone(Tone),
     /// The user turned call waiting on or off.
     CallWaiting(bool),
+    // Keypad, devices, notifications (issue 12)
+    /// Open or close the dial pad of call `call`.
+    KeypadToggle {
+        call: CallHandle,
+    },
+    /// DTMF digit `digit` went out in call `call`.
+    DtmfSent {
+        call: CallHandle,
+        digit: char,
+    },
+    /// Call `call` cannot send DTMF.
+    DtmfUnavailable {
+        call: CallHandle,
+    },
+    /// The browser's devices were listed.
+    DevicesListed(DeviceList),
+    /// The user chose a device (`None`: the default).
+    DeviceChosen(DeviceKind, Option<String>),
+    /// Something about devices to tell the user (`None`: clear it).
+    DeviceNotice(Option<DeviceNotice>),
+    /// The notification permission is now this.
+    NotifyPermission(NotifyPermission),
 }
 
 impl Reducible for AppState {
@@ -874,6 +916,7 @@ impl AppState {
                     lang: me.language.unwrap_or(self.lang),
                     my_status: me.presence.unwrap_or_default(),
                     call_waiting: self.call_waiting,
+                    browser: std::mem::take(&mut self.browser),
                     ..AppState::new(None)
                 };
                 self.screen = Screen::Phone;
@@ -1152,6 +1195,37 @@ impl AppState {
             }
             Action::Tone(tone) => self.tone = tone,
             Action::CallWaiting(on) => self.call_waiting = on,
+            Action::KeypadToggle { call } => {
+                if let Some(c) = self.call_mut(call) {
+                    c.keypad_open = !c.keypad_open;
+                }
+            }
+            Action::DtmfSent { call, digit } => {
+                if let Some(c) = self.call_mut(call) {
+                    c.dtmf_sent.push(digit);
+                    c.dtmf_unavailable = false;
+                }
+            }
+            Action::DtmfUnavailable { call } => {
+                if let Some(c) = self.call_mut(call) {
+                    c.dtmf_unavailable = true;
+                }
+            }
+            Action::DevicesListed(list) => {
+                if self.browser.notice == Some(DeviceNotice::Denied) && !list.needs_permission() {
+                    self.browser.notice = None;
+                }
+                self.browser.devices = list;
+            }
+            Action::DeviceChosen(kind, id) => {
+                self.browser.choices.set(kind, id);
+                if matches!(&self.browser.notice, Some(DeviceNotice::Gone(k) | DeviceNotice::SwitchFailed(k, _)) if *k == kind)
+                {
+                    self.browser.notice = None;
+                }
+            }
+            Action::DeviceNotice(n) => self.browser.notice = n,
+            Action::NotifyPermission(p) => self.browser.notify = p,
         }
     }
 }

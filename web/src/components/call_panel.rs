@@ -4,12 +4,14 @@
 //! up one without touching the others.
 
 use centrala_sip::ua::CallHandle;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::components::transfer::{self, XferCmd};
 use crate::i18n::Strings;
 use crate::model::{EndReason, Lang};
 use crate::services::intl;
+use crate::state::keypad::{KEYS, dtmf_digit, shown_digits};
 use crate::state::transfer::TransferForm;
 use crate::state::{Call, CallPhase, Forwarded, Tone, format_duration, forward_reason_str};
 
@@ -41,6 +43,16 @@ pub struct CallPanelProps {
     pub on_xfer: Callback<XferCmd>,
     #[prop_or_default]
     pub transfer_form: Option<TransferForm>,
+    // Keypad, devices (issue 12)
+    /// Open or close this call's keypad.
+    #[prop_or_default]
+    pub on_keypad: Callback<CallHandle>,
+    /// Send this DTMF digit in this call.
+    #[prop_or_default]
+    pub on_dtmf: Callback<(CallHandle, char)>,
+    /// Something about devices, in words (the chosen one is gone…).
+    #[prop_or_default]
+    pub device_notice: Option<AttrValue>,
 }
 
 #[function_component(CallPanel)]
@@ -51,6 +63,39 @@ pub fn call_panel(p: &CallPanelProps) -> Html {
         .as_ref()
         .is_some_and(|c| c.phase == CallPhase::Connected && (c.video || c.offers_video));
     let show_local = p.call.as_ref().is_some_and(|c| c.video);
+    // Typing digits while the keypad is open sends them (not while typing in a field).
+    {
+        let open = p
+            .call
+            .as_ref()
+            .filter(|c| c.keypad_open && c.phase == CallPhase::Connected)
+            .and_then(|c| c.handle);
+        let on_dtmf = p.on_dtmf.clone();
+        use_effect_with(open, move |open| {
+            let listener = open.and_then(|h| {
+                let w = web_sys::window()?;
+                Some(gloo_events::EventListener::new(&w, "keydown", move |e| {
+                    let Some(e) = e.dyn_ref::<KeyboardEvent>() else {
+                        return;
+                    };
+                    if e.ctrl_key() || e.meta_key() || e.alt_key() || e.repeat() {
+                        return;
+                    }
+                    let typing = e
+                        .target()
+                        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                        .is_some_and(|el| {
+                            matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+                        });
+                    if let Some(d) = dtmf_digit(&e.key()).filter(|_| !typing) {
+                        e.prevent_default();
+                        on_dtmf.emit((h, d));
+                    }
+                }))
+            });
+            move || drop(listener)
+        });
+    }
     html! {
         <section id="call-panel" class={classes!("card", "call-panel", state)} data-state={state}
             data-tone={p.tone.as_str()} aria-live="polite" aria-label={p.lang.t().call_panel_label}>
@@ -66,6 +111,9 @@ pub fn call_panel(p: &CallPanelProps) -> Html {
             } }
             if p.calls.len() > 1 {
                 { list(p) }
+            }
+            if let Some(n) = &p.device_notice {
+                <p id="device-notice" class="notice" role="status">{ n.clone() }</p>
             }
         </section>
     }
@@ -154,6 +202,14 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
                         { if call.camera_off { t.camera_on } else { t.camera_off } }
                     </button>
                 }
+                // Keypad (issue 12)
+                if let Some(h) = handle {
+                    <button id="keypad-toggle" type="button" class="btn btn-toggle"
+                        aria-expanded={bool_attr(call.keypad_open)} aria-controls="call-keypad"
+                        onclick={p.on_keypad.reform(move |_: MouseEvent| h)}>
+                        { if call.keypad_open { t.keypad_hide } else { t.keypad_show } }
+                    </button>
+                }
                 { hangup(t.hang_up) }
             </>
         },
@@ -188,6 +244,9 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
             </p>
             <div class="call-buttons">{ buttons }</div>
             { xfer }
+            if call.phase == CallPhase::Connected && call.keypad_open {
+                { keypad(p, call) }
+            }
         </div>
     }
 }
@@ -237,4 +296,32 @@ fn list(p: &CallPanelProps) -> Html {
 
 fn bool_attr(b: bool) -> &'static str {
     if b { "true" } else { "false" }
+}
+
+/// The in-call dial pad: its keys send DTMF; the digits sent so far; why none can be sent.
+fn keypad(p: &CallPanelProps, call: &Call) -> Html {
+    let t = p.lang.t();
+    let Some(h) = call.handle else {
+        return Html::default();
+    };
+    html! {
+        <div id="call-keypad" class="call-keypad" role="group" aria-label={t.keypad_label}>
+            <div class="keypad-keys">
+                { for KEYS.iter().map(|&d| html! {
+                    <button type="button" class="dialpad-key key" data-digit={d.to_string()}
+                        aria-label={(t.dial_key)(d)}
+                        onclick={p.on_dtmf.reform(move |_: MouseEvent| (h, d))}>
+                        <span class="digit">{ d.to_string() }</span>
+                    </button>
+                }) }
+            </div>
+            <p class="dtmf-sent">
+                <span class="dtmf-label">{ t.dtmf_sent_label }</span>{ " " }
+                <output id="dtmf-sent" data-digits={call.dtmf_sent.clone()}>{ shown_digits(&call.dtmf_sent, 24) }</output>
+            </p>
+            if call.dtmf_unavailable {
+                <p id="dtmf-error" class="error" role="alert">{ t.dtmf_unavailable }</p>
+            }
+        </div>
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod call_panel;
+pub mod call_settings;
 pub mod contacts;
 pub mod devices;
 pub mod dialer;
@@ -39,4 +40,11 @@ pub struct Cx {
     /// Turn call waiting on or off (kept in this browser).
     pub set_call_waiting: Callback<bool>,
     pub set_status: Callback<MyStatus>,
+    // Keypad, devices, notifications (issue 12)
+    /// Use this device for this kind (`None`: the default), now and from now on.
+    pub choose_device: Callback<(crate::state::media_devices::DeviceKind, Option<String>)>,
+    /// Let the browser name the devices (asks for the microphone once).
+    pub allow_devices: Callback<()>,
+    /// Ask for permission to notify of calls in the background.
+    pub enable_notify: Callback<()>,
 }

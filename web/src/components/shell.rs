@@ -126,6 +126,8 @@ pub fn settings(st: &AppState, cx: &Cx) -> Html {
                 </label>
                 <p class="hint">{ t.call_waiting_hint }</p>
             </div>
+            { super::call_settings::devices(st, cx) }
+            { super::call_settings::notifications(st, cx) }
             <p id="settings-notice" class="notice" role="status" hidden={st.settings_notice.is_none()}>
                 { st.settings_notice.clone().unwrap_or_default() }
             </p>

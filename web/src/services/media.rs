@@ -21,7 +21,9 @@ use web_sys::{
 };
 
 use super::browser::media_element;
+use super::devices;
 use crate::model::MediaError;
+use crate::state::media_devices::DeviceKind;
 
 /// The longest we wait for ICE gathering before sending what we have.
 pub const GATHER_CAP_MS: u32 = 3_000;
@@ -42,13 +44,15 @@ pub struct CallMedia {
     senders: RefCell<Vec<(RtcRtpSender, MediaStreamTrack)>>,
     closed: Cell<bool>,
     _on_track: EventListener,
+    /// Chosen devices that were gone when the call opened its media (the default was used).
+    gone: Vec<DeviceKind>,
 }
 
 impl CallMedia {
     /// Asks for the microphone (and the camera when `video`) and creates the connection.
     /// Shows the camera in `#local-video` and plays what arrives in `#remote-video`.
     pub async fn open(video: bool) -> Result<CallMedia, MediaError> {
-        let local = user_media(video).await?;
+        let (local, gone) = user_media(video).await?;
         let config = RtcConfiguration::new();
         config.set_ice_servers(&Array::new());
         let pc = match RtcPeerConnection::new_with_configuration(&config) {
@@ -89,6 +93,7 @@ impl CallMedia {
             senders: RefCell::new(Vec::new()),
             closed: Cell::new(false),
             _on_track: on_track,
+            gone,
         })
     }
 
@@ -303,6 +308,118 @@ impl CallMedia {
         }
         unshow(REMOTE_VIDEO_ID, &self.remote);
     }
+
+    // Keypad, devices (issue 12)
+
+    /// Chosen devices that were gone when this call opened its media.
+    pub fn gone_devices(&self) -> &[DeviceKind] {
+        &self.gone
+    }
+
+    /// Sends DTMF `tones` (RFC 4733 telephone-events) on the call's audio sender, after
+    /// those still queued. `false` when this call cannot: no audio sender, no
+    /// `RTCDTMFSender`, or `canInsertDTMF` false (the far end took no telephone-event).
+    pub fn send_dtmf(&self, tones: &str) -> bool {
+        let senders = self.senders.borrow();
+        let Some(dtmf) = senders
+            .iter()
+            .find(|(_, t)| t.kind() == "audio")
+            .and_then(|(s, _)| s.dtmf())
+        else {
+            return false;
+        };
+        let can = Reflect::get(&dtmf, &JsValue::from_str("canInsertDTMF"))
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true); // browsers without the attribute throw below instead
+        if !can {
+            return false;
+        }
+        // insertDTMF replaces the queue: keep the digits not played yet.
+        let queued = dtmf.tone_buffer();
+        // Through Reflect: web-sys's `insert_dtmf` does not catch the InvalidStateError a
+        // sender that cannot send throws.
+        let insert = Reflect::get(&dtmf, &JsValue::from_str("insertDTMF"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        insert.is_some_and(|f| {
+            f.call1(&dtmf, &JsValue::from_str(&format!("{queued}{tones}")))
+                .is_ok()
+        })
+    }
+
+    /// Plays the call on the speaker chosen in Settings; `Err` with the browser's words when
+    /// that one is gone (the default plays).
+    pub async fn apply_speaker(&self) -> Result<(), devices::SinkError> {
+        match media_element(REMOTE_VIDEO_ID) {
+            Some(el) => devices::apply_speaker(&el).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Switches the microphone or camera to device `id` (`None`: the default) without
+    /// renegotiating: the new track replaces the old on its sender (`replaceTrack`), keeps
+    /// its mute, and is held back while the call is held. A camera switch in an audio call
+    /// does nothing.
+    pub async fn switch_input(&self, kind: DeviceKind, id: Option<&str>) -> Result<(), MediaError> {
+        let video = kind == DeviceKind::Camera;
+        let track_kind = if video { "video" } else { "audio" };
+        if self.closed.get() || (video && !self.has_video()) {
+            return Ok(());
+        }
+        let (audio, vid) = if video {
+            (None, Some(id))
+        } else {
+            (Some(id), None)
+        };
+        let stream = get_media(audio, vid)
+            .await
+            .map_err(|(name, e)| media_error(&name, video, || js_error(&e)))?;
+        let Some(track) = stream
+            .get_tracks()
+            .iter()
+            .map(|t| t.unchecked_into::<MediaStreamTrack>())
+            .find(|t| t.kind() == track_kind)
+        else {
+            stop_tracks(&stream);
+            return Err(MediaError::NotFound { video });
+        };
+        let entry = self
+            .senders
+            .borrow()
+            .iter()
+            .position(|(_, t)| t.kind() == track_kind);
+        let Some(i) = entry else {
+            track.stop();
+            return Ok(());
+        };
+        let (sender, old) = self.senders.borrow()[i].clone();
+        track.set_enabled(old.enabled());
+        // While held the sender sends nothing: the new track goes on at resume.
+        if sender.track().is_some()
+            && let Err(e) = JsFuture::from(sender.replace_track(Some(&track))).await
+        {
+            track.stop();
+            return Err(MediaError::Other {
+                video,
+                detail: js_error(&e),
+            });
+        }
+        if self.closed.get() {
+            track.stop();
+            return Ok(());
+        }
+        self.senders.borrow_mut()[i].1 = track.clone();
+        self.local.remove_track(&old);
+        self.local.add_track(&track);
+        if let Some(p) = self.preview.as_ref().filter(|_| video) {
+            p.remove_track(&old);
+            p.add_track(&track);
+            show(LOCAL_VIDEO_ID, p);
+        }
+        old.stop();
+        Ok(())
+    }
 }
 
 impl Drop for CallMedia {
@@ -311,21 +428,67 @@ impl Drop for CallMedia {
     }
 }
 
-async fn user_media(video: bool) -> Result<MediaStream, MediaError> {
-    let window = web_sys::window().ok_or(MediaError::Insecure)?;
-    let devices = window
-        .navigator()
-        .media_devices()
-        .map_err(|_| MediaError::Insecure)?;
+/// The microphone (and camera) for a call: the devices chosen in Settings, else the
+/// defaults. A chosen device that is gone (`OverconstrainedError`, `NotFoundError`) gives way
+/// to the default; the kinds that did so come back with the stream.
+async fn user_media(video: bool) -> Result<(MediaStream, Vec<DeviceKind>), MediaError> {
+    let mic = devices::chosen(DeviceKind::Microphone);
+    let cam = devices::chosen(DeviceKind::Camera).filter(|_| video);
+    // With each chosen device, then without the microphone's, the camera's, both.
+    let mut tries: Vec<(Option<&str>, Option<&str>)> = vec![(mic.as_deref(), cam.as_deref())];
+    for t in [(None, cam.as_deref()), (mic.as_deref(), None), (None, None)] {
+        if !tries.contains(&t) {
+            tries.push(t);
+        }
+    }
+    let mut first_error = None;
+    for (m, c) in tries {
+        match get_media(Some(m), video.then_some(c)).await {
+            Ok(stream) => {
+                let mut gone = Vec::new();
+                if mic.is_some() && m.is_none() {
+                    gone.push(DeviceKind::Microphone);
+                }
+                if cam.is_some() && c.is_none() {
+                    gone.push(DeviceKind::Camera);
+                }
+                return Ok((stream, gone));
+            }
+            Err((name, _)) if name == INSECURE => return Err(MediaError::Insecure),
+            Err((name, e)) => {
+                let missing = matches!(name.as_str(), "OverconstrainedError" | "NotFoundError");
+                let error = first_error.get_or_insert(media_error(&name, video, || js_error(&e)));
+                if !missing {
+                    return Err(error.clone());
+                }
+            }
+        }
+    }
+    Err(first_error.unwrap_or(MediaError::NotFound { video }))
+}
+
+/// Our own name for "the browser offers no devices here" (not a `DOMException`'s).
+const INSECURE: &str = "centrala.Insecure";
+
+/// `getUserMedia` with the audio and video members: `None` leaves one out, `Some(None)` is
+/// the default device, `Some(Some(id))` that device. `Err`: the `DOMException`'s name and
+/// the error.
+async fn get_media(
+    audio: Option<Option<&str>>,
+    video: Option<Option<&str>>,
+) -> Result<MediaStream, (String, JsValue)> {
+    let insecure = || (INSECURE.to_string(), JsValue::from_str("no mediaDevices"));
+    let window = web_sys::window().ok_or_else(insecure)?;
+    let devices = window.navigator().media_devices().map_err(|_| insecure())?;
     if JsValue::from(devices.clone()).is_undefined() {
-        return Err(MediaError::Insecure);
+        return Err(insecure());
     }
     let constraints = MediaStreamConstraints::new();
-    constraints.set_audio(&JsValue::TRUE);
-    constraints.set_video(&JsValue::from_bool(video));
+    constraints.set_audio(&audio.map_or(JsValue::FALSE, devices::constraint));
+    constraints.set_video(&video.map_or(JsValue::FALSE, devices::constraint));
     let promise = devices
         .get_user_media_with_constraints(&constraints)
-        .map_err(|_| MediaError::Insecure)?;
+        .map_err(|e| ("TypeError".to_string(), e))?;
     match JsFuture::from(promise).await {
         Ok(stream) => Ok(stream.unchecked_into()),
         Err(e) => {
@@ -333,7 +496,7 @@ async fn user_media(video: bool) -> Result<MediaStream, MediaError> {
                 .ok()
                 .and_then(|v| v.as_string())
                 .unwrap_or_default();
-            Err(media_error(&name, video, || js_error(&e)))
+            Err((name, e))
         }
     }
 }

@@ -3,8 +3,10 @@
 
 pub mod api;
 pub mod browser;
+pub mod devices;
 pub mod intl;
 pub mod media;
+pub mod notify;
 pub mod phone;
 pub mod ringtone;
 pub mod timer;

@@ -46,6 +46,7 @@ use super::timer::Timer;
 use crate::model::{EndReason, MediaError, PhoneNotice, Presence};
 use crate::state::contacts::{PresenceEntry, extension_of};
 use crate::state::devices::browser_words;
+use crate::state::media_devices::{DeviceKind, DeviceNotice};
 use crate::state::transfer::TransferAction;
 use crate::state::{Action, Tone};
 
@@ -413,6 +414,42 @@ impl Phone {
             drop(_listeners);
             // Queued messages (the BYE, the un-REGISTER) go out before the close frame.
             let _ = ws.close_with_code(1000);
+        }
+    }
+
+    // Keypad, devices (issue 12)
+
+    /// Sends DTMF digit `digit` in call `call` (RFC 4733, on the call's audio sender).
+    pub fn send_dtmf(&self, call: CallHandle, digit: char) {
+        let Some(media) = self.inner.media_of(call) else {
+            return;
+        };
+        let action = if media.send_dtmf(&digit.to_string()) {
+            Action::DtmfSent { call, digit }
+        } else {
+            Action::DtmfUnavailable { call }
+        };
+        self.inner.dispatch.emit(action);
+    }
+
+    /// Switches every call's microphone or camera to device `id` (`None`: the default),
+    /// live; a failure leaves the call with the device it had and says why.
+    pub fn switch_input(&self, kind: DeviceKind, id: Option<String>) {
+        let medias: Vec<Rc<CallMedia>> = self
+            .inner
+            .calls
+            .borrow()
+            .iter()
+            .filter_map(|c| c.media.clone())
+            .collect();
+        for media in medias {
+            let (dispatch, id) = (self.inner.dispatch.clone(), id.clone());
+            spawn_local(async move {
+                if let Err(e) = media.switch_input(kind, id.as_deref()).await {
+                    let notice = DeviceNotice::SwitchFailed(kind, e);
+                    dispatch.emit(Action::DeviceNotice(Some(notice)));
+                }
+            });
         }
     }
 }
@@ -979,6 +1016,20 @@ impl Inner {
         match CallMedia::open(video).await {
             Ok(media) => {
                 let media = Rc::new(media);
+                // A new call: what the last one said about devices no longer holds.
+                self.dispatch.emit(Action::DeviceNotice(None));
+                for kind in media.gone_devices() {
+                    self.dispatch
+                        .emit(Action::DeviceNotice(Some(DeviceNotice::Gone(*kind))));
+                }
+                {
+                    let (media, dispatch) = (media.clone(), self.dispatch.clone());
+                    spawn_local(async move {
+                        if let Err(e) = media.apply_speaker().await {
+                            dispatch.emit(Action::DeviceNotice(Some(e.speaker_notice())));
+                        }
+                    });
+                }
                 let mut calls = self.calls.borrow_mut();
                 match calls.iter_mut().find(|c| c.generation == generation) {
                     Some(c) => {

@@ -4,7 +4,11 @@
 //! the [`Ringtone`] stops it.
 
 use gloo_timers::callback::Interval;
+use wasm_bindgen::JsValue;
 use web_sys::{AudioContext, GainNode, OscillatorNode, OscillatorType};
+
+use super::devices;
+use crate::state::media_devices::DeviceKind;
 
 /// How a tone sounds: pitch, loudness, period, and its beeps (on, off seconds from the start).
 struct Pattern {
@@ -47,6 +51,17 @@ impl Ringtone {
 
     fn play(p: &'static Pattern) -> Option<Ringtone> {
         let ctx = AudioContext::new().ok()?;
+        // The ringtone output chosen in Settings, where the browser can choose one.
+        if let Some(id) = devices::chosen(DeviceKind::Ringer) {
+            let target = JsValue::from(ctx.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = devices::set_sink(&target, &id).await {
+                    // Settings shows the chosen output as not connected; it rings here.
+                    let why = format!("ringtone output: {}: {}", e.name, e.message);
+                    web_sys::console::warn_1(&why.into());
+                }
+            });
+        }
         let osc = ctx.create_oscillator().ok()?;
         let gain = ctx.create_gain().ok()?;
         osc.set_type(OscillatorType::Sine);
