@@ -424,7 +424,16 @@ impl Phone {
         let Some(media) = self.inner.media_of(call) else {
             return;
         };
-        let action = if media.send_dtmf(&digit.to_string()) {
+        // RFC 4733 in the media when the far end takes telephone-events; else SIP INFO
+        // (what the gateway's media plane and many PBX menus take).
+        let sent = media.send_dtmf(&digit.to_string())
+            || self
+                .inner
+                .ua
+                .borrow_mut()
+                .send_dtmf_info(call, digit, now_ms());
+        self.inner.pump();
+        let action = if sent {
             Action::DtmfSent { call, digit }
         } else {
             Action::DtmfUnavailable { call }
