@@ -542,6 +542,11 @@ fn sdp_holds(sdp: &[u8]) -> Option<bool> {
     }
     let (mut session_holds, mut session_zero) = (None, false);
     let mut streams: Vec<Stream> = Vec::new();
+    // With ICE the addresses are in the candidates, and 0.0.0.0 in `c=` means nothing
+    // (Firefox writes it in every SDP, RFC 8839 5.1): only the direction holds.
+    let ice = text
+        .lines()
+        .any(|l| l.trim_end().starts_with("a=ice-ufrag:"));
     for line in text.lines().map(str::trim_end) {
         if let Some(m) = line.strip_prefix("m=") {
             let port = m.split_whitespace().nth(1).unwrap_or("0");
@@ -573,7 +578,9 @@ fn sdp_holds(sdp: &[u8]) -> Option<bool> {
     }
     let mut used = streams.iter().filter(|s| s.used).peekable();
     used.peek()?;
-    Some(used.all(|s| s.zero.unwrap_or(session_zero) || s.holds.or(session_holds).unwrap_or(false)))
+    Some(used.all(|s| {
+        (!ice && s.zero.unwrap_or(session_zero)) || s.holds.or(session_holds).unwrap_or(false)
+    }))
 }
 
 #[derive(Debug, Clone)]
@@ -1383,19 +1390,21 @@ impl UserAgent {
     }
 
     /// Sends a re-INVITE with a new offer (e.g. camera turned on). The answer comes as
-    /// `Event::Answered`.
-    pub fn reinvite(&mut self, handle: CallHandle, sdp: String, now: Instant) {
+    /// `Event::Answered`. `false` (nothing sent) while another offer is under way in the
+    /// call or it is not connected: roll the offer back and try again later.
+    pub fn reinvite(&mut self, handle: CallHandle, sdp: String, now: Instant) -> bool {
         let Some(i) = self.calls.iter().position(|c| {
             c.handle == handle
                 && c.state == CallState::Connected
                 && c.offer == Offer::Idle
                 && c.pending_reoffer.is_none()
         }) else {
-            return;
+            return false;
         };
         let hold = self.calls[i].local_hold;
         self.send_reinvite(i, sdp, hold, now);
         self.drain(now);
+        true
     }
 
     fn send_in_dialog(&mut self, i: usize, method: Method, now: Instant) {
@@ -2746,7 +2755,7 @@ mod tests {
     }
 
     #[test]
-    fn an_sdp_holds_when_every_stream_in_use_is_sendonly_inactive_or_on_0_0_0_0() {
+    fn an_sdp_holds_when_every_stream_in_use_is_sendonly_inactive_or_on_0_0_0_0_without_ice() {
         let sdp = |c: &str, dirs: &[&str]| {
             let mut s = format!("v=0\r\no=- 1 1 IN IP4 {c}\r\ns=-\r\nc=IN IP4 {c}\r\nt=0 0\r\n");
             for (i, d) in dirs.iter().enumerate() {
@@ -2786,6 +2795,13 @@ mod tests {
             None,
             "no port: not in use"
         );
+        // With ICE (Firefox), 0.0.0.0 is no hold; the direction still is.
+        let firefox = b"v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 109\r\n\
+                        c=IN IP4 0.0.0.0\r\na=ice-ufrag:8f1e\r\na=sendrecv\r\n";
+        assert_eq!(sdp_holds(firefox), Some(false));
+        let firefox_holding = b"v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 109\r\n\
+                                a=ice-ufrag:8f1e\r\na=sendonly\r\n";
+        assert_eq!(sdp_holds(firefox_holding), Some(true));
         assert_eq!(sdp_holds(b"not sdp \xff"), None);
         assert_eq!(sdp_holds(b""), None);
     }
