@@ -31,6 +31,7 @@ pub mod history;
 pub mod phonebook;
 pub mod routing;
 pub mod tokens;
+pub mod video;
 
 use contacts::{ContactsState, Feed, Move, PresenceEntry, RowKey};
 use history::HistoryState;
@@ -249,7 +250,6 @@ pub struct Call {
     /// The user pressed Answer; media is being set up.
     pub answering: bool,
     pub muted: bool,
-    pub camera_off: bool,
     /// Sum of `bytesReceived` over inbound RTP streams.
     pub rx_bytes: u64,
     /// Seconds since the call connected.
@@ -264,6 +264,19 @@ pub struct Call {
     pub remote_held: bool,
     /// It rang while another call was going on.
     pub waiting: bool,
+    // Video and Meet & Share (issue 12)
+    /// We share our screen.
+    pub sharing: bool,
+    /// The far end sends its camera.
+    pub remote_video: bool,
+    /// The far end shares its screen.
+    pub remote_screen: bool,
+    /// A camera or sharing change is under way (the buttons wait).
+    pub video_busy: bool,
+    /// Why the last camera or sharing change did not work.
+    pub video_problem: Option<video::VideoProblem>,
+    /// Video frames and audio bytes so far (for `#call-stats`).
+    pub video_stats: video::VideoStats,
 }
 
 impl Call {
@@ -277,7 +290,6 @@ impl Call {
             offers_video: false,
             answering: false,
             muted: false,
-            camera_off: false,
             rx_bytes: 0,
             duration_s: 0,
             forwarded: None,
@@ -285,6 +297,13 @@ impl Call {
             held: false,
             remote_held: false,
             waiting: false,
+            // Video and Meet & Share (issue 12)
+            sharing: false,
+            remote_video: false,
+            remote_screen: false,
+            video_busy: false,
+            video_problem: None,
+            video_stats: video::VideoStats::default(),
         }
     }
 
@@ -785,10 +804,6 @@ pub enum Action {
         call: CallHandle,
         muted: bool,
     },
-    CameraOff {
-        call: CallHandle,
-        off: bool,
-    },
     /// Once a second during call `call`.
     Stats {
         call: CallHandle,
@@ -799,6 +814,22 @@ pub enum Action {
     Tone(Tone),
     /// The user turned call waiting on or off.
     CallWaiting(bool),
+    // Video and Meet & Share (issue 12)
+    /// What call `call` now sends and receives in video.
+    Video {
+        call: CallHandle,
+        state: video::VideoState,
+    },
+    /// A camera or sharing change in call `call` did not work.
+    VideoFailed {
+        call: CallHandle,
+        problem: video::VideoProblem,
+    },
+    /// Once a second during call `call`, with [`Action::Stats`].
+    VideoStats {
+        call: CallHandle,
+        stats: video::VideoStats,
+    },
 }
 
 impl Reducible for AppState {
@@ -1109,11 +1140,6 @@ impl AppState {
                     c.muted = muted;
                 }
             }
-            Action::CameraOff { call, off } => {
-                if let Some(c) = self.call_mut(call) {
-                    c.camera_off = off;
-                }
-            }
             Action::Stats {
                 call,
                 rx_bytes,
@@ -1126,6 +1152,29 @@ impl AppState {
             }
             Action::Tone(tone) => self.tone = tone,
             Action::CallWaiting(on) => self.call_waiting = on,
+            // Video and Meet & Share (issue 12)
+            Action::Video { call, state } => {
+                if let Some(c) = self.call_mut(call) {
+                    if state.busy && !c.video_busy {
+                        c.video_problem = None; // a new attempt
+                    }
+                    c.video = state.camera;
+                    c.sharing = state.sharing;
+                    c.remote_video = state.remote_camera;
+                    c.remote_screen = state.remote_screen;
+                    c.video_busy = state.busy;
+                }
+            }
+            Action::VideoFailed { call, problem } => {
+                if let Some(c) = self.call_mut(call) {
+                    c.video_problem = Some(problem);
+                }
+            }
+            Action::VideoStats { call, stats } => {
+                if let Some(c) = self.call_mut(call) {
+                    c.video_stats = stats;
+                }
+            }
         }
     }
 }
@@ -1788,14 +1837,18 @@ mod tests {
                     call: CallHandle(5),
                     muted: true,
                 },
-                Action::CameraOff {
+                // The camera turned off (stopped, renegotiated); the far end's goes on.
+                Action::Video {
                     call: CallHandle(5),
-                    off: true,
+                    state: video::VideoState {
+                        remote_camera: true,
+                        ..Default::default()
+                    },
                 },
             ],
         );
         let c = s.call().unwrap();
-        assert!(c.muted && c.camera_off);
+        assert!(c.muted && !c.video && c.remote_video);
 
         let s = run(
             s,

@@ -22,6 +22,9 @@ use web_sys::{
 
 use super::browser::media_element;
 use crate::model::MediaError;
+use crate::state::video::{
+    VideoProblem, VideoState, VideoStats, sends_video, share_problem, video_mids,
+};
 
 /// The longest we wait for ICE gathering before sending what we have.
 pub const GATHER_CAP_MS: u32 = 3_000;
@@ -30,18 +33,57 @@ pub const QUIET_MS: u32 = 20;
 
 pub const REMOTE_VIDEO_ID: &str = "remote-video";
 pub const LOCAL_VIDEO_ID: &str = "local-video";
+/// The far end's shared screen (see [`crate::state::video`] for how it is told apart).
+pub const REMOTE_SCREEN_ID: &str = "remote-screen";
+/// Our own shared screen, small.
+pub const LOCAL_SCREEN_ID: &str = "local-screen";
 
 /// The media of one call. [`CallMedia::close`] (or drop) stops the tracks and the connection.
 pub struct CallMedia {
     pc: RtcPeerConnection,
     local: MediaStream,
     remote: MediaStream,
-    /// The camera alone, for `#local-video`.
-    preview: Option<MediaStream>,
+    /// The camera alone, for `#local-video` (empty while the camera is off).
+    preview: MediaStream,
     /// Our senders and the track each sends (taken off while held).
     senders: RefCell<Vec<(RtcRtpSender, MediaStreamTrack)>>,
     closed: Cell<bool>,
     _on_track: EventListener,
+    // Video and Meet & Share (issue 12)
+    /// What arrives on the screen m-line, for `#remote-screen`.
+    remote_screen: MediaStream,
+    /// The screen we share (for `#local-screen`) and the listener of its `ended` event.
+    screen: RefCell<Option<(MediaStream, EventListener)>>,
+    /// The call is held by us (set by [`CallMedia::apply_hold`]).
+    held: Cell<bool>,
+    /// Where a camera or sharing change stands in the offer/answer.
+    pub negotiation: Negotiation,
+}
+
+/// Where a camera or sharing change of a call stands. The phone service drives it: the
+/// user agent takes a new offer only while no other offer is under way, so a change waits
+/// ([`Negotiation::wanted`]) until it can go out.
+#[derive(Default)]
+pub struct Negotiation {
+    /// A change was made and wants a new offer.
+    pub wanted: Cell<bool>,
+    /// This side is making an offer (ours, or the user agent's hold offer).
+    pub offering: Cell<bool>,
+    /// Our offer went out; its answer has not come yet.
+    pub sent: Cell<bool>,
+    /// How many hold offers were made (to tell when one overlapped ours).
+    pub hold_offers: Cell<u32>,
+    /// The camera or the screen is being opened.
+    pub opening: Cell<bool>,
+    /// A retry is scheduled.
+    pub retry: Cell<bool>,
+}
+
+impl Negotiation {
+    /// A change is under way (the video buttons wait).
+    pub fn busy(&self) -> bool {
+        self.wanted.get() || self.sent.get() || self.opening.get()
+    }
 }
 
 impl CallMedia {
@@ -67,19 +109,19 @@ impl CallMedia {
                 let Some(e) = e.dyn_ref::<RtcTrackEvent>() else {
                     return;
                 };
+                if e.track().kind() == "video" {
+                    return; // placed by `sync_remote`, camera or screen by its m-line
+                }
                 remote.add_track(&e.track());
                 show(REMOTE_VIDEO_ID, &remote);
             })
         };
         // The preview shows only the camera: our own voice must not play back.
-        let preview = if video {
-            MediaStream::new_with_tracks(&local.get_video_tracks()).ok()
-        } else {
-            None
-        };
-        if let Some(p) = &preview {
-            show(LOCAL_VIDEO_ID, p);
-        }
+        let preview = MediaStream::new_with_tracks(&local.get_video_tracks())
+            .map_err(|e| MediaError::Unsupported(js_error(&e)))?;
+        let remote_screen =
+            MediaStream::new().map_err(|e| MediaError::Unsupported(js_error(&e)))?;
+        show(LOCAL_VIDEO_ID, &preview);
         show(REMOTE_VIDEO_ID, &remote);
         Ok(CallMedia {
             pc,
@@ -89,6 +131,10 @@ impl CallMedia {
             senders: RefCell::new(Vec::new()),
             closed: Cell::new(false),
             _on_track: on_track,
+            remote_screen,
+            screen: RefCell::new(None),
+            held: Cell::new(false),
+            negotiation: Negotiation::default(),
         })
     }
 
@@ -109,6 +155,7 @@ impl CallMedia {
     /// (sendrecv ↔ sendonly, recvonly ↔ inactive) and what the senders send.
     pub async fn apply_hold(&self, hold: bool) {
         use RtcRtpTransceiverDirection as D;
+        self.held.set(hold);
         for t in self.pc.get_transceivers().iter() {
             let t: RtcRtpTransceiver = t.unchecked_into();
             let next = match (t.direction(), hold) {
@@ -155,6 +202,7 @@ impl CallMedia {
     pub fn show_remote(&self) {
         if !self.closed.get() {
             show(REMOTE_VIDEO_ID, &self.remote);
+            show(REMOTE_SCREEN_ID, &self.remote_screen);
         }
     }
 
@@ -211,7 +259,9 @@ impl CallMedia {
         JsFuture::from(self.pc.set_remote_description(&desc))
             .await
             .map(drop)
-            .map_err(|e| MediaError::RemoteRefused(js_error(&e)))
+            .map_err(|e| MediaError::RemoteRefused(js_error(&e)))?;
+        self.sync_remote();
+        Ok(())
     }
 
     /// Waits until the candidates are in, then returns the local SDP with them in it. Without
@@ -265,11 +315,6 @@ impl CallMedia {
         set_enabled(&self.local.get_audio_tracks(), enabled);
     }
 
-    /// Turns the camera picture on or off (the track stays, sending black).
-    pub fn set_video_enabled(&self, enabled: bool) {
-        set_enabled(&self.local.get_video_tracks(), enabled);
-    }
-
     /// Bytes received so far: `bytesReceived` summed over the `inbound-rtp` stats.
     pub async fn rx_bytes(&self) -> Option<u64> {
         let report = JsFuture::from(self.pc.get_stats()).await.ok()?;
@@ -297,11 +342,269 @@ impl CallMedia {
         }
         stop_tracks(&self.local);
         stop_tracks(&self.remote);
-        self.pc.close();
-        if let Some(p) = &self.preview {
-            unshow(LOCAL_VIDEO_ID, p);
+        if let Some((screen, _)) = self.screen.take() {
+            stop_tracks(&screen);
+            unshow(LOCAL_SCREEN_ID, &screen);
         }
+        self.pc.close();
+        unshow(LOCAL_VIDEO_ID, &self.preview);
         unshow(REMOTE_VIDEO_ID, &self.remote);
+        unshow(REMOTE_SCREEN_ID, &self.remote_screen);
+    }
+
+    // Video and Meet & Share (issue 12). The m-line order that tells the camera from the
+    // screen is explained in `crate::state::video`.
+
+    /// Whether we share our screen.
+    pub fn sharing(&self) -> bool {
+        self.screen.borrow().is_some()
+    }
+
+    /// What this call sends and receives in video now (`busy` from [`Self::negotiation`]).
+    pub fn video_state(&self) -> VideoState {
+        let (remote_camera, remote_screen) = self
+            .pc
+            .remote_description()
+            .map_or((false, false), |d| sends_video(&d.sdp()));
+        VideoState {
+            camera: self.has_video(),
+            sharing: self.sharing(),
+            remote_camera,
+            remote_screen,
+            busy: self.negotiation.busy(),
+        }
+    }
+
+    /// Turns our camera on (asks for it and sends it on the camera m-line) or off (stops it,
+    /// so the camera light goes off, and only receives there). A new offer is then needed.
+    pub async fn set_camera(&self, on: bool) -> Result<(), VideoProblem> {
+        if on == self.has_video() || self.closed.get() {
+            return Ok(());
+        }
+        if on {
+            let track = camera_track().await?;
+            if self.closed.get() || self.has_video() {
+                track.stop();
+                return Ok(());
+            }
+            let t = self.ensure_video_slot(false);
+            self.attach(&t, &track).await;
+            self.local.add_track(&track);
+            self.preview.add_track(&track);
+            show(LOCAL_VIDEO_ID, &self.preview);
+        } else {
+            for track in self.local.get_video_tracks().iter() {
+                let track: MediaStreamTrack = track.unchecked_into();
+                self.detach(&track).await;
+                track.stop();
+                self.local.remove_track(&track);
+                self.preview.remove_track(&track);
+            }
+            if let Some(t) = self.video_slot(false) {
+                self.set_receive_only(&t);
+            }
+            show(LOCAL_VIDEO_ID, &self.preview);
+        }
+        Ok(())
+    }
+
+    /// Shares the screen (`getDisplayMedia`, on the second video m-line, with a camera
+    /// m-line before it if there was none) or stops sharing. `on_ended` runs when the
+    /// browser's own "Stop sharing" ends the screen track. A new offer is then needed.
+    pub async fn set_sharing(
+        &self,
+        on: bool,
+        on_ended: impl FnMut(&web_sys::Event) + 'static,
+    ) -> Result<(), VideoProblem> {
+        if on == self.sharing() || self.closed.get() {
+            return Ok(());
+        }
+        if on {
+            let stream = display_media().await?;
+            let Some(track) = stream
+                .get_video_tracks()
+                .iter()
+                .next()
+                .map(|t| t.unchecked_into::<MediaStreamTrack>())
+            else {
+                stop_tracks(&stream);
+                return Err(VideoProblem::ShareUnavailable);
+            };
+            if self.closed.get() || self.sharing() {
+                stop_tracks(&stream);
+                return Ok(());
+            }
+            let t = self.ensure_video_slot(true);
+            self.attach(&t, &track).await;
+            let ended = EventListener::new(&track, "ended", on_ended);
+            show(LOCAL_SCREEN_ID, &stream);
+            *self.screen.borrow_mut() = Some((stream, ended));
+        } else {
+            let Some((stream, _ended)) = self.screen.take() else {
+                return Ok(());
+            };
+            for track in stream.get_tracks().iter() {
+                let track: MediaStreamTrack = track.unchecked_into();
+                self.detach(&track).await;
+                track.stop(); // `stop` fires no `ended`
+            }
+            unshow(LOCAL_SCREEN_ID, &stream);
+            if let Some(t) = self.video_slot(true) {
+                self.set_receive_only(&t);
+            }
+        }
+        Ok(())
+    }
+
+    /// A new offer with the transceivers as they are now (a camera or sharing change).
+    pub async fn renegotiation_offer(&self) -> Result<String, MediaError> {
+        let offer = JsFuture::from(self.pc.create_offer())
+            .await
+            .map_err(|e| sdp_error(&e))?;
+        self.set_local(&offer).await?;
+        self.gathered_sdp().await
+    }
+
+    /// Whether `sdp` is still our local offer waiting for its answer (no other offer, ours
+    /// or the far end's, replaced it meanwhile).
+    pub fn is_pending_offer(&self, sdp: &str) -> bool {
+        self.pc.signaling_state() == RtcSignalingState::HaveLocalOffer
+            && self.pc.local_description().is_some_and(|d| d.sdp() == sdp)
+    }
+
+    /// No offer is under way in the connection.
+    pub fn is_stable(&self) -> bool {
+        self.pc.signaling_state() == RtcSignalingState::Stable
+    }
+
+    /// Video frames so far, for the call panel's stats: decoded from the far end's camera
+    /// and screen, encoded and sent by us; and audio bytes received.
+    pub async fn video_stats(&self) -> VideoStats {
+        let mut out = VideoStats::default();
+        for (screen, slot) in [
+            (false, self.video_slot(false)),
+            (true, self.video_slot(true)),
+        ] {
+            let Some(t) = slot else { continue };
+            let receiver = Reflect::get(&t, &JsValue::from_str("receiver")).unwrap_or_default();
+            let frames = stats_sum(&receiver, "inbound-rtp", "framesDecoded").await;
+            if screen {
+                out.screen_in = frames;
+            } else {
+                out.camera_in = frames;
+            }
+        }
+        let pc: JsValue = self.pc.clone().into();
+        out.video_out = stats_sum_kind(&pc, "outbound-rtp", "video", "framesEncoded").await;
+        out.audio_rx = stats_sum_kind(&pc, "inbound-rtp", "audio", "bytesReceived").await;
+        out
+    }
+
+    /// The video transceivers by the order of their m-lines (see `crate::state::video`):
+    /// index 0 the camera's, 1 the screen's. Those not negotiated yet come last, in the
+    /// order they were made.
+    fn video_slot(&self, screen: bool) -> Option<RtcRtpTransceiver> {
+        let order = self
+            .pc
+            .local_description()
+            .or_else(|| self.pc.remote_description())
+            .map(|d| video_mids(&d.sdp()))
+            .unwrap_or_default();
+        let mut video: Vec<(usize, RtcRtpTransceiver)> = self
+            .pc
+            .get_transceivers()
+            .iter()
+            .map(|t| t.unchecked_into::<RtcRtpTransceiver>())
+            .filter(|t| receiver_track(t).is_some_and(|r| r.kind() == "video"))
+            .map(|t| {
+                let at = t
+                    .mid()
+                    .and_then(|m| order.iter().position(|o| *o == m))
+                    .unwrap_or(usize::MAX);
+                (at, t)
+            })
+            .collect();
+        video.sort_by_key(|(at, _)| *at);
+        video.into_iter().nth(usize::from(screen)).map(|(_, t)| t)
+    }
+
+    /// The camera's (or the screen's) transceiver, made when missing; a screen's comes after
+    /// a camera's, made receive-only when there is none yet.
+    fn ensure_video_slot(&self, screen: bool) -> RtcRtpTransceiver {
+        loop {
+            if let Some(t) = self.video_slot(screen) {
+                return t;
+            }
+            let t = self.pc.add_transceiver_with_str("video");
+            self.set_receive_only(&t);
+        }
+    }
+
+    /// Sends `track` on `t` (not while held: resuming puts it on, as for the microphone).
+    async fn attach(&self, t: &RtcRtpTransceiver, track: &MediaStreamTrack) {
+        use RtcRtpTransceiverDirection as D;
+        let sender = t.sender();
+        self.senders
+            .borrow_mut()
+            .push((sender.clone(), track.clone()));
+        let held = self.held.get();
+        t.set_direction(if held { D::Sendonly } else { D::Sendrecv });
+        if !held {
+            let _ = JsFuture::from(sender.replace_track(Some(track))).await;
+        }
+    }
+
+    /// Stops sending `track` (its sender then sends nothing).
+    async fn detach(&self, track: &MediaStreamTrack) {
+        let sender = {
+            let mut senders = self.senders.borrow_mut();
+            let i = senders.iter().position(|(_, t)| t == track);
+            i.map(|i| senders.remove(i).0)
+        };
+        if let Some(sender) = sender {
+            let _ = JsFuture::from(sender.replace_track(None)).await;
+        }
+    }
+
+    /// `t` receives only (or nothing while held): we send nothing on it.
+    fn set_receive_only(&self, t: &RtcRtpTransceiver) {
+        use RtcRtpTransceiverDirection as D;
+        t.set_direction(if self.held.get() {
+            D::Inactive
+        } else {
+            D::Recvonly
+        });
+    }
+
+    /// Puts the far end's camera track in `#remote-video` (with the sound) and its screen in
+    /// `#remote-screen`, by their m-lines; after every remote description.
+    fn sync_remote(&self) {
+        if self.closed.get() {
+            return;
+        }
+        for (screen, stream, id) in [
+            (false, &self.remote, REMOTE_VIDEO_ID),
+            (true, &self.remote_screen, REMOTE_SCREEN_ID),
+        ] {
+            let want = self.video_slot(screen).and_then(|t| receiver_track(&t));
+            let mut changed = false;
+            for t in stream.get_video_tracks().iter() {
+                let t: MediaStreamTrack = t.unchecked_into();
+                if want.as_ref() != Some(&t) {
+                    stream.remove_track(&t);
+                    changed = true;
+                }
+            }
+            if let Some(w) = want
+                && stream.get_track_by_id(&w.id()).is_none()
+            {
+                stream.add_track(&w);
+                changed = true;
+            }
+            if changed {
+                show(id, stream);
+            }
+        }
     }
 }
 
@@ -403,6 +706,124 @@ fn unshow(id: &str, stream: &MediaStream) {
     {
         el.set_src_object(None);
     }
+}
+
+// Video and Meet & Share (issue 12)
+
+/// The track a transceiver receives (always there, muted while nothing arrives).
+fn receiver_track(t: &RtcRtpTransceiver) -> Option<MediaStreamTrack> {
+    let receiver = Reflect::get(t, &JsValue::from_str("receiver")).ok()?;
+    let track = Reflect::get(&receiver, &JsValue::from_str("track")).ok()?;
+    track.dyn_into::<MediaStreamTrack>().ok()
+}
+
+/// The sum of `field` over the stats of `kind` (`type`) that `source.getStats()` reports.
+async fn stats_sum(source: &JsValue, kind: &str, field: &str) -> u64 {
+    stats_fold(source, kind, None, field).await
+}
+
+/// Likewise, only for the `media_kind` (`kind`: audio or video).
+async fn stats_sum_kind(source: &JsValue, kind: &str, media_kind: &str, field: &str) -> u64 {
+    stats_fold(source, kind, Some(media_kind), field).await
+}
+
+async fn stats_fold(source: &JsValue, kind: &str, media: Option<&str>, field: &str) -> u64 {
+    let get = |o: &JsValue, k: &str| Reflect::get(o, &JsValue::from_str(k)).unwrap_or_default();
+    let Ok(f) = get(source, "getStats").dyn_into::<js_sys::Function>() else {
+        return 0;
+    };
+    let Ok(promise) = f
+        .call0(source)
+        .and_then(|p| p.dyn_into::<js_sys::Promise>())
+    else {
+        return 0;
+    };
+    let Ok(report) = JsFuture::from(promise).await else {
+        return 0;
+    };
+    let Ok(Some(entries)) = js_sys::try_iter(&report) else {
+        return 0;
+    };
+    let mut total = 0.0;
+    for entry in entries.flatten() {
+        let stats = get(&entry, "1");
+        if get(&stats, "type").as_string().as_deref() != Some(kind) {
+            continue;
+        }
+        if let Some(m) = media
+            && get(&stats, "kind").as_string().as_deref() != Some(m)
+        {
+            continue;
+        }
+        total += get(&stats, field).as_f64().unwrap_or(0.0);
+    }
+    total as u64
+}
+
+/// The camera alone (the microphone is already in the call).
+async fn camera_track() -> Result<MediaStreamTrack, VideoProblem> {
+    let problem = |e: MediaError| VideoProblem::Camera(e);
+    let window = web_sys::window().ok_or(problem(MediaError::Insecure))?;
+    let devices = window
+        .navigator()
+        .media_devices()
+        .map_err(|_| problem(MediaError::Insecure))?;
+    if JsValue::from(devices.clone()).is_undefined() {
+        return Err(problem(MediaError::Insecure));
+    }
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_video(&JsValue::TRUE);
+    let promise = devices
+        .get_user_media_with_constraints(&constraints)
+        .map_err(|_| problem(MediaError::Insecure))?;
+    match JsFuture::from(promise).await {
+        Ok(stream) => {
+            let stream: MediaStream = stream.unchecked_into();
+            stream
+                .get_video_tracks()
+                .iter()
+                .next()
+                .map(|t| t.unchecked_into())
+                .ok_or(problem(MediaError::NotFound { video: true }))
+        }
+        Err(e) => Err(problem(media_error(&error_name(&e), true, || js_error(&e)))),
+    }
+}
+
+/// The screen (or a window or tab) the user picks, by `getDisplayMedia`.
+async fn display_media() -> Result<MediaStream, VideoProblem> {
+    let devices = web_sys::window()
+        .and_then(|w| w.navigator().media_devices().ok())
+        .map(JsValue::from)
+        .filter(|d| !d.is_undefined())
+        .ok_or(VideoProblem::ShareUnsupported)?;
+    let Ok(f) = Reflect::get(&devices, &JsValue::from_str("getDisplayMedia"))
+        .and_then(|f| f.dyn_into::<js_sys::Function>())
+    else {
+        return Err(VideoProblem::ShareUnsupported);
+    };
+    let constraints = js_sys::Object::new();
+    let _ = Reflect::set(&constraints, &JsValue::from_str("video"), &JsValue::TRUE);
+    let _ = Reflect::set(&constraints, &JsValue::from_str("audio"), &JsValue::FALSE);
+    let result = f
+        .call1(&devices, &constraints)
+        .and_then(|p| p.dyn_into::<js_sys::Promise>());
+    let promise = match result {
+        Ok(p) => p,
+        Err(e) => return Err(share_problem(&error_name(&e), || js_error(&e))),
+    };
+    match JsFuture::from(promise).await {
+        Ok(stream) => Ok(stream.unchecked_into()),
+        Err(e) => Err(share_problem(&error_name(&e), || js_error(&e))),
+    }
+}
+
+/// The `name` of a `DOMException`.
+fn error_name(e: &JsValue) -> String {
+    Reflect::get(e, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
