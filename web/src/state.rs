@@ -1746,6 +1746,110 @@ mod tests {
         assert!(s.call().unwrap().offers_video);
     }
 
+    // Video and Meet & Share (issue 12)
+    #[test]
+    fn an_audio_call_upgraded_to_video_and_back_with_a_problem_on_the_way() {
+        use video::{VideoProblem, VideoState, VideoStats};
+        let h = CallHandle(1);
+        let s = run(
+            registered(),
+            [
+                incoming(1, OFFER_AUDIO),
+                Action::Answering {
+                    call: h,
+                    video: false,
+                },
+                Action::AnswerSent { call: h },
+            ],
+        );
+        let c = s.call().unwrap();
+        assert!(!c.video && !c.remote_video && !c.sharing && !c.video_busy);
+        // The far end turns its camera on: shown, ours stays off.
+        let v = |state: VideoState| Action::Video { call: h, state };
+        let s = run(
+            s,
+            [v(VideoState {
+                remote_camera: true,
+                ..Default::default()
+            })],
+        );
+        let c = s.call().unwrap();
+        assert!(c.remote_video && !c.video);
+        // Our camera: being opened (the buttons wait), then refused.
+        let s = run(
+            s,
+            [
+                v(VideoState {
+                    remote_camera: true,
+                    busy: true,
+                    ..Default::default()
+                }),
+                Action::VideoFailed {
+                    call: h,
+                    problem: VideoProblem::Camera(MediaError::Denied { video: true }),
+                },
+                v(VideoState {
+                    remote_camera: true,
+                    ..Default::default()
+                }),
+            ],
+        );
+        let c = s.call().unwrap();
+        assert!(!c.video_busy && !c.video);
+        assert!(matches!(c.video_problem, Some(VideoProblem::Camera(_))));
+        // A new attempt clears the problem; it works; the screen is shared too.
+        let s = run(
+            s,
+            [v(VideoState {
+                remote_camera: true,
+                busy: true,
+                ..Default::default()
+            })],
+        );
+        assert_eq!(s.call().unwrap().video_problem, None);
+        let s = run(
+            s,
+            [
+                v(VideoState {
+                    camera: true,
+                    sharing: true,
+                    remote_camera: true,
+                    remote_screen: true,
+                    busy: false,
+                }),
+                Action::VideoStats {
+                    call: h,
+                    stats: VideoStats {
+                        camera_in: 30,
+                        screen_in: 5,
+                        video_out: 60,
+                        audio_rx: 9000,
+                    },
+                },
+            ],
+        );
+        let c = s.call().unwrap();
+        assert!(c.video && c.sharing && c.remote_screen);
+        assert_eq!(c.video_stats.screen_in, 5);
+        // All off again: nothing of it stays.
+        let s = run(s, [v(VideoState::default())]);
+        let c = s.call().unwrap();
+        assert!(!c.video && !c.sharing && !c.remote_video && !c.remote_screen);
+        // Another call's report changes nothing here.
+        let before = s.clone();
+        let s = run(
+            s,
+            [Action::Video {
+                call: CallHandle(9),
+                state: VideoState {
+                    camera: true,
+                    ..Default::default()
+                },
+            }],
+        );
+        assert_eq!(s, before);
+    }
+
     #[test]
     fn a_second_incoming_call_does_not_replace_the_first() {
         let s = run(

@@ -1001,7 +1001,7 @@ impl Inner {
                 Err(e) => {
                     media.rollback().await;
                     media.negotiation.wanted.set(false);
-                    let problem = VideoProblem::Camera(e);
+                    let problem = VideoProblem::Offer(e);
                     inner.dispatch.emit(Action::VideoFailed { call, problem });
                     return inner.report_video(call, &media);
                 }

@@ -60,6 +60,8 @@ pub enum VideoProblem {
     ShareOther(String),
     /// The other side did not accept the new offer; the call goes on as it was.
     Refused,
+    /// The new offer could not be made (the browser's words, if any).
+    Offer(MediaError),
 }
 
 impl VideoProblem {
@@ -72,6 +74,7 @@ impl VideoProblem {
             VideoProblem::ShareUnsupported => t.share_unsupported.into(),
             VideoProblem::ShareOther(why) => (t.share_other)(why),
             VideoProblem::Refused => t.video_refused.into(),
+            VideoProblem::Offer(e) => t.media_error(e),
         }
     }
 }
