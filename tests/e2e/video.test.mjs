@@ -125,3 +125,45 @@ test('the camera turned on while the call is held goes out only when resumed', {
   await callState(bob, 'idle');
   for (const p of [alice, bob]) await p.context().close();
 });
+
+test('no click is lost: both cameras turned on at once (glare), a camera change right after a hold', { timeout: 180000 }, async () => {
+  const alice = (await login(browser, '101')).page;
+  const bob = (await login(browser, '102')).page;
+  await alice.fill('#dial-input', '102');
+  await alice.click('#call-audio');
+  await callState(bob, 'incoming');
+  await bob.click('#answer-audio');
+  await callState(alice, 'connected');
+  await callState(bob, 'connected');
+
+  // Both offer at once: one re-INVITE meets the other (491), and each change still goes out.
+  await Promise.all([press(alice, '#camera'), press(bob, '#camera')]);
+  await attr(alice, '#camera', 'aria-pressed', 'true');
+  await attr(bob, '#camera', 'aria-pressed', 'true');
+  await attr(alice, '#call-panel .media', 'data-remote-video', 'true', 20000);
+  await attr(bob, '#call-panel .media', 'data-remote-video', 'true', 20000);
+  await attr(alice, '#camera', 'data-busy', 'false', 20000);
+  await attr(bob, '#camera', 'data-busy', 'false', 20000);
+  await grows(alice, 'video-in', 20, 'Alice decodes Bob\'s camera');
+  await grows(bob, 'video-in', 20, 'Bob decodes Alice\'s camera');
+
+  // Hold, and at once the camera off: the camera change waits for the hold's offer.
+  await alice.click('#hold');
+  await alice.click('#camera');
+  await callState(alice, 'held');
+  await callState(bob, 'held-remote');
+  await attr(alice, '#camera', 'aria-pressed', 'false');
+  await attr(alice, '#camera', 'data-busy', 'false', 20000);
+  assert.equal(await liveCameraTracks(alice), 0);
+  await attr(bob, '#call-panel .media', 'data-remote-video', 'false', 20000);
+  await press(alice, '#hold');
+  await callState(alice, 'connected');
+  await callState(bob, 'connected');
+  await grows(alice, 'video-in', 20, 'Alice decodes Bob\'s camera after resume');
+  await still(bob, 'video-in', 'Bob: Alice\'s camera stays off after resume');
+  await grows(bob, 'audio-rx', 2000, 'Bob hears Alice');
+
+  await alice.click('#hangup');
+  await callState(bob, 'idle');
+  for (const p of [alice, bob]) await p.context().close();
+});

@@ -226,6 +226,7 @@ impl CallMedia {
     /// Our answer to a new offer during the call (re-INVITE or UPDATE).
     pub async fn answer_reoffer(&self, offer: &str) -> Result<String, MediaError> {
         self.set_remote(RtcSdpType::Offer, offer).await?;
+        self.place_tracks().await;
         self.create_answer().await
     }
 
@@ -387,24 +388,19 @@ impl CallMedia {
                 track.stop();
                 return Ok(());
             }
-            let t = self.ensure_video_slot(false);
-            self.attach(&t, &track).await;
+            self.ensure_video_slot(false);
             self.local.add_track(&track);
             self.preview.add_track(&track);
-            show(LOCAL_VIDEO_ID, &self.preview);
         } else {
             for track in self.local.get_video_tracks().iter() {
                 let track: MediaStreamTrack = track.unchecked_into();
-                self.detach(&track).await;
                 track.stop();
                 self.local.remove_track(&track);
                 self.preview.remove_track(&track);
             }
-            if let Some(t) = self.video_slot(false) {
-                self.set_receive_only(&t);
-            }
-            show(LOCAL_VIDEO_ID, &self.preview);
         }
+        self.place_tracks().await;
+        show(LOCAL_VIDEO_ID, &self.preview);
         Ok(())
     }
 
@@ -421,12 +417,7 @@ impl CallMedia {
         }
         if on {
             let stream = display_media().await?;
-            let Some(track) = stream
-                .get_video_tracks()
-                .iter()
-                .next()
-                .map(|t| t.unchecked_into::<MediaStreamTrack>())
-            else {
+            let Some(track) = first_video(&stream) else {
                 stop_tracks(&stream);
                 return Err(VideoProblem::ShareUnavailable);
             };
@@ -434,30 +425,21 @@ impl CallMedia {
                 stop_tracks(&stream);
                 return Ok(());
             }
-            let t = self.ensure_video_slot(true);
-            self.attach(&t, &track).await;
+            self.ensure_video_slot(true);
             let ended = EventListener::new(&track, "ended", on_ended);
             show(LOCAL_SCREEN_ID, &stream);
             *self.screen.borrow_mut() = Some((stream, ended));
-        } else {
-            let Some((stream, _ended)) = self.screen.take() else {
-                return Ok(());
-            };
-            for track in stream.get_tracks().iter() {
-                let track: MediaStreamTrack = track.unchecked_into();
-                self.detach(&track).await;
-                track.stop(); // `stop` fires no `ended`
-            }
+        } else if let Some((stream, _ended)) = self.screen.take() {
+            stop_tracks(&stream); // `stop` fires no `ended`
             unshow(LOCAL_SCREEN_ID, &stream);
-            if let Some(t) = self.video_slot(true) {
-                self.set_receive_only(&t);
-            }
         }
+        self.place_tracks().await;
         Ok(())
     }
 
     /// A new offer with the transceivers as they are now (a camera or sharing change).
     pub async fn renegotiation_offer(&self) -> Result<String, MediaError> {
+        self.place_tracks().await;
         let offer = JsFuture::from(self.pc.create_offer())
             .await
             .map_err(|e| sdp_error(&e))?;
@@ -470,6 +452,14 @@ impl CallMedia {
     pub fn is_pending_offer(&self, sdp: &str) -> bool {
         self.pc.signaling_state() == RtcSignalingState::HaveLocalOffer
             && self.pc.local_description().is_some_and(|d| d.sdp() == sdp)
+    }
+
+    /// Takes back our own offer, if one waits for its answer (never the far end's).
+    pub async fn rollback_own(&self) {
+        if self.pc.signaling_state() == RtcSignalingState::HaveLocalOffer {
+            let desc = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
+            let _ = JsFuture::from(self.pc.set_local_description(&desc)).await;
+        }
     }
 
     /// No offer is under way in the connection.
@@ -501,15 +491,17 @@ impl CallMedia {
     }
 
     /// The video transceivers by the order of their m-lines (see `crate::state::video`):
-    /// index 0 the camera's, 1 the screen's. Those not negotiated yet come last, in the
-    /// order they were made.
-    fn video_slot(&self, screen: bool) -> Option<RtcRtpTransceiver> {
-        let order = self
-            .pc
-            .local_description()
-            .or_else(|| self.pc.remote_description())
-            .map(|d| video_mids(&d.sdp()))
-            .unwrap_or_default();
+    /// index 0 the camera's, 1 the screen's. The order is the latest offer's (the far end's
+    /// while we answer it); those in none yet come last, in the order they were made.
+    fn video_slots(&self) -> Vec<RtcRtpTransceiver> {
+        let latest = if self.pc.signaling_state() == RtcSignalingState::HaveRemoteOffer {
+            self.pc.remote_description()
+        } else {
+            self.pc
+                .local_description()
+                .or_else(|| self.pc.remote_description())
+        };
+        let order = latest.map(|d| video_mids(&d.sdp())).unwrap_or_default();
         let mut video: Vec<(usize, RtcRtpTransceiver)> = self
             .pc
             .get_transceivers()
@@ -525,55 +517,69 @@ impl CallMedia {
             })
             .collect();
         video.sort_by_key(|(at, _)| *at);
-        video.into_iter().nth(usize::from(screen)).map(|(_, t)| t)
+        video.into_iter().map(|(_, t)| t).collect()
     }
 
-    /// The camera's (or the screen's) transceiver, made when missing; a screen's comes after
-    /// a camera's, made receive-only when there is none yet.
-    fn ensure_video_slot(&self, screen: bool) -> RtcRtpTransceiver {
-        loop {
-            if let Some(t) = self.video_slot(screen) {
-                return t;
-            }
+    /// The camera's (`screen` false) or the screen's video transceiver.
+    fn video_slot(&self, screen: bool) -> Option<RtcRtpTransceiver> {
+        self.video_slots().into_iter().nth(usize::from(screen))
+    }
+
+    /// Makes the camera's (or the screen's) transceiver when missing, receiving only (the
+    /// tracks are placed by [`Self::place_tracks`]); a screen's comes after a camera's.
+    fn ensure_video_slot(&self, screen: bool) {
+        while self.video_slot(screen).is_none() {
             let t = self.pc.add_transceiver_with_str("video");
-            self.set_receive_only(&t);
+            t.set_direction(RtcRtpTransceiverDirection::Recvonly);
         }
     }
 
-    /// Sends `track` on `t` (not while held: resuming puts it on, as for the microphone).
-    async fn attach(&self, t: &RtcRtpTransceiver, track: &MediaStreamTrack) {
+    /// Puts our camera on the first video m-line's sender and our screen on the second's,
+    /// nothing on any other, each with its direction: sending and receiving where a track
+    /// is (`sendonly` while held), receiving only elsewhere (`inactive` while held). While
+    /// held the senders stay empty; resuming puts the tracks on (see `apply_hold`).
+    ///
+    /// Done after every change and before every answer to a far end's offer: when both
+    /// sides add a video m-line at once (a glare, both offers taken back), the far end's
+    /// offer comes with its new m-line first, and our camera moves onto it rather than onto
+    /// an m-line after it, which would make it arrive as a screen.
+    async fn place_tracks(&self) {
         use RtcRtpTransceiverDirection as D;
-        let sender = t.sender();
-        self.senders
-            .borrow_mut()
-            .push((sender.clone(), track.clone()));
+        let camera = first_video(&self.local);
+        let screen = self
+            .screen
+            .borrow()
+            .as_ref()
+            .and_then(|(s, _)| first_video(s));
         let held = self.held.get();
-        t.set_direction(if held { D::Sendonly } else { D::Sendrecv });
-        if !held {
-            let _ = JsFuture::from(sender.replace_track(Some(track))).await;
+        for (i, t) in self.video_slots().into_iter().enumerate() {
+            let want = match i {
+                0 => camera.clone(),
+                1 => screen.clone(),
+                _ => None,
+            };
+            let sender = t.sender();
+            let had = {
+                let mut senders = self.senders.borrow_mut();
+                let at = senders.iter().position(|(s, _)| *s == sender);
+                at.map(|at| senders.remove(at).1)
+            };
+            if let Some(w) = &want {
+                self.senders.borrow_mut().push((sender.clone(), w.clone()));
+            }
+            if had != want && !held {
+                let _ = JsFuture::from(sender.replace_track(want.as_ref())).await;
+            }
+            let direction = match (want.is_some(), held) {
+                (true, false) => D::Sendrecv,
+                (true, true) => D::Sendonly,
+                (false, false) => D::Recvonly,
+                (false, true) => D::Inactive,
+            };
+            if t.direction() != direction {
+                t.set_direction(direction);
+            }
         }
-    }
-
-    /// Stops sending `track` (its sender then sends nothing).
-    async fn detach(&self, track: &MediaStreamTrack) {
-        let sender = {
-            let mut senders = self.senders.borrow_mut();
-            let i = senders.iter().position(|(_, t)| t == track);
-            i.map(|i| senders.remove(i).0)
-        };
-        if let Some(sender) = sender {
-            let _ = JsFuture::from(sender.replace_track(None)).await;
-        }
-    }
-
-    /// `t` receives only (or nothing while held): we send nothing on it.
-    fn set_receive_only(&self, t: &RtcRtpTransceiver) {
-        use RtcRtpTransceiverDirection as D;
-        t.set_direction(if self.held.get() {
-            D::Inactive
-        } else {
-            D::Recvonly
-        });
     }
 
     /// Puts the far end's camera track in `#remote-video` (with the sound) and its screen in
@@ -709,6 +715,15 @@ fn unshow(id: &str, stream: &MediaStream) {
 }
 
 // Video and Meet & Share (issue 12)
+
+/// The first video track of `stream`.
+fn first_video(stream: &MediaStream) -> Option<MediaStreamTrack> {
+    stream
+        .get_video_tracks()
+        .iter()
+        .next()
+        .map(|t| t.unchecked_into())
+}
 
 /// The track a transceiver receives (always there, muted while nothing arrives).
 fn receiver_track(t: &RtcRtpTransceiver) -> Option<MediaStreamTrack> {

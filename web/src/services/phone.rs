@@ -274,7 +274,6 @@ impl Phone {
             inner.ua.borrow_mut().answer(call, answer, now_ms());
             inner.start_stats(generation);
             inner.dispatch.emit(Action::AnswerSent { call });
-            inner.report_video(call, &media);
             inner.pump();
         });
     }
@@ -910,7 +909,10 @@ impl Inner {
             let rx_bytes = media.rx_bytes().await.unwrap_or(0);
             let stats = media.video_stats().await;
             if inner.is_current(generation) {
+                // The video state too: it follows the answer of a call answered here
+                // (the reducer keeps the state when nothing changed).
                 inner.dispatch.emit(Action::VideoStats { call, stats });
+                inner.report_video(call, &media);
                 let duration_s = now_ms().saturating_sub(since) / 1000;
                 inner.dispatch.emit(Action::Stats {
                     call,
@@ -998,8 +1000,13 @@ impl Inner {
             }
             let sdp = match offer {
                 Ok(sdp) => sdp,
+                Err(_) if !media.is_stable() => {
+                    // The far end's offer came meanwhile: again once it is answered.
+                    media.rollback_own().await;
+                    return inner.retry_renegotiation(call, &media);
+                }
                 Err(e) => {
-                    media.rollback().await;
+                    media.rollback_own().await;
                     media.negotiation.wanted.set(false);
                     let problem = VideoProblem::Offer(e);
                     inner.dispatch.emit(Action::VideoFailed { call, problem });
@@ -1024,7 +1031,7 @@ impl Inner {
                 // Not now. Take the offer back unless a hold offer overlapped it (then that
                 // one is what the user agent sent, with these changes in it).
                 if media.negotiation.hold_offers.get() == holds && media.is_pending_offer(&sdp) {
-                    media.rollback().await;
+                    media.rollback_own().await;
                 }
                 inner.retry_renegotiation(call, &media);
             }
