@@ -116,3 +116,26 @@ test('an audio call: the screen alone, then the far end\'s camera on the camera 
   await callState(bob, 'idle');
   for (const p of [alice, bob]) await p.context().close();
 });
+
+test('sharing refused in the browser\'s picker: said in words, the call goes on', { timeout: 120000 }, async () => {
+  const alice = (await login(browser, '101')).page;
+  const bob = (await login(browser, '102')).page;
+  await call(alice, bob, 'audio');
+  // Headless Chromium's fake picker always shares; the page answers as the browser does
+  // when the person cancels its picker (NotAllowedError).
+  await alice.evaluate(() => {
+    navigator.mediaDevices.getDisplayMedia = () =>
+      Promise.reject(new DOMException('Permission denied by user', 'NotAllowedError'));
+  });
+  await press(alice, '#share-screen');
+  await until(alice, () => document.querySelector('#video-problem')?.textContent, null, 'the sharing problem');
+  assert.equal(await alice.textContent('#video-problem'), 'Screen sharing was refused');
+  await attr(alice, '#share-screen', 'aria-pressed', 'false');
+  await attr(alice, '#camera', 'data-busy', 'false');
+  await callState(alice, 'connected');
+  assert.equal(await bob.getAttribute('#call-panel .media', 'data-remote-screen'), 'false');
+  await grows(bob, 'audio-rx', 2000, 'Bob still hears Alice');
+  await alice.click('#hangup');
+  await callState(bob, 'idle');
+  for (const p of [alice, bob]) await p.context().close();
+});

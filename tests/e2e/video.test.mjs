@@ -6,7 +6,7 @@
 // (`#call-stats` data-video-in / data-video-out / data-audio-rx).
 import { test, before, after } from 'node:test';
 import { gateway, launch, login, callState, assert } from './lib.mjs';
-import { grows, still, press, attr, layout, liveCameraTracks, stat } from './video-lib.mjs';
+import { grows, still, press, attr, layout, liveCameraTracks, stat, until } from './video-lib.mjs';
 
 let browser;
 before(async () => { await gateway.start(); browser = await launch(); });
@@ -163,6 +163,43 @@ test('no click is lost: both cameras turned on at once (glare), a camera change 
   await still(bob, 'video-in', 'Bob: Alice\'s camera stays off after resume');
   await grows(bob, 'audio-rx', 2000, 'Bob hears Alice');
 
+  await alice.click('#hangup');
+  await callState(bob, 'idle');
+  for (const p of [alice, bob]) await p.context().close();
+});
+
+test('the camera refused: said in words, the call goes on, a later try works', { timeout: 120000 }, async () => {
+  const alice = (await login(browser, '101')).page;
+  const bob = (await login(browser, '102')).page;
+  await alice.fill('#dial-input', '102');
+  await alice.click('#call-audio');
+  await callState(bob, 'incoming');
+  await bob.click('#answer-audio');
+  await callState(alice, 'connected');
+  // Headless Chromium grants the fake camera without a prompt; the page refuses it the way
+  // the browser does when the person answers "Block" (NotAllowedError), while asked to.
+  await alice.evaluate(() => {
+    const md = navigator.mediaDevices;
+    const real = md.getUserMedia.bind(md);
+    window.refuseCamera = true;
+    md.getUserMedia = (c) => (window.refuseCamera && c?.video && !c?.audio
+      ? Promise.reject(new DOMException('Permission denied', 'NotAllowedError'))
+      : real(c));
+  });
+  await press(alice, '#camera');
+  await until(alice, () => document.querySelector('#video-problem')?.textContent, null, 'the camera problem');
+  assert.equal(await alice.textContent('#video-problem'), 'Access to the camera was denied');
+  await attr(alice, '#camera', 'aria-pressed', 'false');
+  await attr(alice, '#camera', 'data-busy', 'false');
+  await callState(alice, 'connected');
+  assert.equal(await bob.getAttribute('#call-panel .media', 'data-remote-video'), 'false');
+  await grows(bob, 'audio-rx', 2000, 'Bob still hears Alice');
+
+  await alice.evaluate(() => { window.refuseCamera = false; });
+  await press(alice, '#camera');
+  await attr(alice, '#camera', 'aria-pressed', 'true');
+  await until(alice, () => !document.querySelector('#video-problem'), null, 'the problem to go');
+  await grows(bob, 'video-in', 20, 'Bob decodes Alice\'s camera');
   await alice.click('#hangup');
   await callState(bob, 'idle');
   for (const p of [alice, bob]) await p.context().close();

@@ -68,6 +68,10 @@ impl VideoProblem {
     /// The problem in words, in the language of `t`.
     pub fn words(&self, t: &Strings) -> String {
         match self {
+            VideoProblem::Camera(MediaError::Denied { .. }) => t.camera_denied.into(),
+            VideoProblem::Camera(MediaError::NotFound { .. }) => t.camera_not_found.into(),
+            VideoProblem::Camera(MediaError::InUse { .. }) => t.camera_in_use.into(),
+            VideoProblem::Camera(MediaError::Other { detail, .. }) => (t.camera_problem)(detail),
             VideoProblem::Camera(e) => (t.camera_problem)(&t.media_error(e)),
             VideoProblem::ShareDenied => t.share_denied.into(),
             VideoProblem::ShareUnavailable => t.share_unavailable.into(),
@@ -253,11 +257,23 @@ mod tests {
             "Ta przeglądarka nie ma tu czego udostępnić (brak ekranu do przechwycenia)"
         );
         let denied = VideoProblem::Camera(MediaError::Denied { video: true });
+        assert_eq!(denied.words(&EN), "Access to the camera was denied");
+        assert_eq!(denied.words(&PL), "Odmówiono dostępu do kamery");
+        let busy = VideoProblem::Camera(MediaError::InUse { video: true });
+        assert_eq!(busy.words(&PL), "Kamera jest używana przez inny program");
+        let odd = VideoProblem::Camera(MediaError::Other {
+            video: true,
+            detail: "bad constraint".into(),
+        });
         assert_eq!(
-            denied.words(&EN),
-            "Could not turn the camera on: Access to the camera and microphone was denied"
+            odd.words(&EN),
+            "Could not turn the camera on: bad constraint"
         );
-        assert!(denied.words(&PL).starts_with("Nie można włączyć kamery: "));
+        assert!(
+            VideoProblem::Camera(MediaError::Insecure)
+                .words(&PL)
+                .starts_with("Nie można włączyć kamery: ")
+        );
         assert_eq!(
             VideoProblem::ShareOther("x".into()).words(&PL),
             "Nie można udostępnić ekranu (x)"
