@@ -658,7 +658,7 @@ impl Inner {
                         }
                     }
                     spawn_local(async move {
-                        media.rollback().await;
+                        media.rollback_own().await; // our offer, never the far end's
                         inner.negotiated(call, &media);
                     });
                 }
