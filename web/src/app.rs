@@ -791,11 +791,20 @@ fn phone_screen(
             }
         })
     };
+    // Video and Meet & Share (issue 12): the camera and the screen on and off.
     let on_camera = {
-        let (session, call) = (session.clone(), shown.map(|c| (c.handle, c.camera_off)));
+        let (session, call) = (session.clone(), shown.map(|c| (c.handle, c.video)));
         Callback::from(move |()| {
-            if let Some((Some(h), off)) = call {
-                with_phone(&session, |p| p.set_camera_off(h, !off));
+            if let Some((Some(h), on)) = call {
+                with_phone(&session, |p| p.set_camera(h, !on));
+            }
+        })
+    };
+    let on_share = {
+        let (session, call) = (session.clone(), shown.map(|c| (c.handle, c.sharing)));
+        Callback::from(move |()| {
+            if let Some((Some(h), on)) = call {
+                with_phone(&session, |p| p.set_sharing(h, !on));
             }
         })
     };
@@ -857,6 +866,7 @@ fn phone_screen(
                     }}
                     device_notice={state.browser.notice.as_ref().filter(|_| !state.calls.is_empty())
                         .map(|n| AttrValue::from(crate::components::call_settings::device_notice_words(state.t(), n)))}
+                    {on_share}
                 />
                 if state.calls.is_empty() {
                     <Dialer

@@ -35,6 +35,9 @@ macro_rules! strings {
 strings! {
     text {
         loading, sections, nav_contacts, nav_history, nav_dialpad, nav_settings, nav_admin,
+        share_screen, stop_sharing, video_busy, remote_screen_label, share_denied,
+        share_unavailable, share_unsupported, video_refused, camera_denied, camera_not_found,
+        camera_in_use,
         admin_employees, admin_blocks, admin_import, logout, reg_unregistered, reg_connecting,
         my_status, presence_available, presence_in_call, presence_ringing, presence_dnd,
         presence_away, presence_offline, presence_lost, set_available, set_dnd, set_away,
@@ -114,6 +117,8 @@ strings! {
         xfer_failed, xfer_away, xfer_consulting, xfer_invalid, dtmf_received_label,
     }
     fns {
+        share_other: (&str),
+        camera_problem: (&str),
         reg_online: (&str),
         reg_failed: (&str),
         no_phone_login: (&str),
@@ -205,6 +210,19 @@ pub fn pl_plural(n: u64, one: &str, few: &str, many: &str) -> String {
 
 pub static EN: Strings = Strings {
     loading: "Loading…",
+    share_screen: "Share screen",
+    stop_sharing: "Stop sharing",
+    video_busy: "Changing the video…",
+    remote_screen_label: "Shared screen",
+    share_denied: "Screen sharing was refused",
+    share_unavailable: "There is nothing this browser can share here (no screen to capture)",
+    share_unsupported: "This browser cannot share the screen",
+    video_refused: "The other side did not accept the change; the call goes on as it was",
+    camera_denied: "Access to the camera was denied",
+    camera_not_found: "No camera found",
+    camera_in_use: "The camera is being used by another program",
+    share_other: |why| format!("Could not share the screen ({why})"),
+    camera_problem: |why| format!("Could not turn the camera on: {why}"),
     sections: "Sections",
     nav_contacts: "Contacts",
     nav_history: "History",
@@ -818,6 +836,19 @@ pub static EN: Strings = Strings {
 
 pub static PL: Strings = Strings {
     loading: "Wczytywanie…",
+    share_screen: "Udostępnij ekran",
+    stop_sharing: "Zakończ udostępnianie",
+    video_busy: "Zmiana obrazu…",
+    remote_screen_label: "Udostępniony ekran",
+    share_denied: "Odmówiono udostępnienia ekranu",
+    share_unavailable: "Ta przeglądarka nie ma tu czego udostępnić (brak ekranu do przechwycenia)",
+    share_unsupported: "Ta przeglądarka nie potrafi udostępniać ekranu",
+    video_refused: "Druga strona nie przyjęła zmiany; rozmowa trwa jak dotąd",
+    camera_denied: "Odmówiono dostępu do kamery",
+    camera_not_found: "Nie znaleziono kamery",
+    camera_in_use: "Kamera jest używana przez inny program",
+    share_other: |why| format!("Nie można udostępnić ekranu ({why})"),
+    camera_problem: |why| format!("Nie można włączyć kamery: {why}"),
     sections: "Sekcje",
     nav_contacts: "Kontakty",
     nav_history: "Historia",

@@ -35,6 +35,7 @@ pub mod phonebook;
 pub mod routing;
 pub mod tokens;
 pub mod transfer;
+pub mod video;
 
 use contacts::{ContactsState, Feed, Move, PresenceEntry, RowKey};
 use history::HistoryState;
@@ -255,7 +256,6 @@ pub struct Call {
     /// The user pressed Answer; media is being set up.
     pub answering: bool,
     pub muted: bool,
-    pub camera_off: bool,
     /// Sum of `bytesReceived` over inbound RTP streams.
     pub rx_bytes: u64,
     /// Seconds since the call connected.
@@ -279,6 +279,19 @@ pub struct Call {
     pub dtmf_sent: String,
     /// This call cannot send DTMF (the far end took no telephone-event).
     pub dtmf_unavailable: bool,
+    // Video and Meet & Share (issue 12)
+    /// We share our screen.
+    pub sharing: bool,
+    /// The far end sends its camera.
+    pub remote_video: bool,
+    /// The far end shares its screen.
+    pub remote_screen: bool,
+    /// A camera or sharing change is under way (the buttons wait).
+    pub video_busy: bool,
+    /// Why the last camera or sharing change did not work.
+    pub video_problem: Option<video::VideoProblem>,
+    /// Video frames and audio bytes so far (for `#call-stats`).
+    pub video_stats: video::VideoStats,
 }
 
 impl Call {
@@ -292,7 +305,6 @@ impl Call {
             offers_video: false,
             answering: false,
             muted: false,
-            camera_off: false,
             rx_bytes: 0,
             duration_s: 0,
             forwarded: None,
@@ -304,6 +316,13 @@ impl Call {
             keypad_open: false,
             dtmf_sent: String::new(),
             dtmf_unavailable: false,
+            // Video and Meet & Share (issue 12)
+            sharing: false,
+            remote_video: false,
+            remote_screen: false,
+            video_busy: false,
+            video_problem: None,
+            video_stats: video::VideoStats::default(),
         }
     }
 
@@ -830,10 +849,6 @@ pub enum Action {
         call: CallHandle,
         muted: bool,
     },
-    CameraOff {
-        call: CallHandle,
-        off: bool,
-    },
     /// Once a second during call `call`.
     Stats {
         call: CallHandle,
@@ -866,6 +881,22 @@ pub enum Action {
     DeviceNotice(Option<DeviceNotice>),
     /// The notification permission is now this.
     NotifyPermission(NotifyPermission),
+    // Video and Meet & Share (issue 12)
+    /// What call `call` now sends and receives in video.
+    Video {
+        call: CallHandle,
+        state: video::VideoState,
+    },
+    /// A camera or sharing change in call `call` did not work.
+    VideoFailed {
+        call: CallHandle,
+        problem: video::VideoProblem,
+    },
+    /// Once a second during call `call`, with [`Action::Stats`].
+    VideoStats {
+        call: CallHandle,
+        stats: video::VideoStats,
+    },
 }
 
 impl Reducible for AppState {
@@ -1178,11 +1209,6 @@ impl AppState {
                     c.muted = muted;
                 }
             }
-            Action::CameraOff { call, off } => {
-                if let Some(c) = self.call_mut(call) {
-                    c.camera_off = off;
-                }
-            }
             Action::Stats {
                 call,
                 rx_bytes,
@@ -1226,6 +1252,29 @@ impl AppState {
             }
             Action::DeviceNotice(n) => self.browser.notice = n,
             Action::NotifyPermission(p) => self.browser.notify = p,
+            // Video and Meet & Share (issue 12)
+            Action::Video { call, state } => {
+                if let Some(c) = self.call_mut(call) {
+                    if state.busy && !c.video_busy {
+                        c.video_problem = None; // a new attempt
+                    }
+                    c.video = state.camera;
+                    c.sharing = state.sharing;
+                    c.remote_video = state.remote_camera;
+                    c.remote_screen = state.remote_screen;
+                    c.video_busy = state.busy;
+                }
+            }
+            Action::VideoFailed { call, problem } => {
+                if let Some(c) = self.call_mut(call) {
+                    c.video_problem = Some(problem);
+                }
+            }
+            Action::VideoStats { call, stats } => {
+                if let Some(c) = self.call_mut(call) {
+                    c.video_stats = stats;
+                }
+            }
         }
     }
 }
@@ -1799,6 +1848,110 @@ mod tests {
         assert!(s.call().unwrap().offers_video);
     }
 
+    // Video and Meet & Share (issue 12)
+    #[test]
+    fn an_audio_call_upgraded_to_video_and_back_with_a_problem_on_the_way() {
+        use video::{VideoProblem, VideoState, VideoStats};
+        let h = CallHandle(1);
+        let s = run(
+            registered(),
+            [
+                incoming(1, OFFER_AUDIO),
+                Action::Answering {
+                    call: h,
+                    video: false,
+                },
+                Action::AnswerSent { call: h },
+            ],
+        );
+        let c = s.call().unwrap();
+        assert!(!c.video && !c.remote_video && !c.sharing && !c.video_busy);
+        // The far end turns its camera on: shown, ours stays off.
+        let v = |state: VideoState| Action::Video { call: h, state };
+        let s = run(
+            s,
+            [v(VideoState {
+                remote_camera: true,
+                ..Default::default()
+            })],
+        );
+        let c = s.call().unwrap();
+        assert!(c.remote_video && !c.video);
+        // Our camera: being opened (the buttons wait), then refused.
+        let s = run(
+            s,
+            [
+                v(VideoState {
+                    remote_camera: true,
+                    busy: true,
+                    ..Default::default()
+                }),
+                Action::VideoFailed {
+                    call: h,
+                    problem: VideoProblem::Camera(MediaError::Denied { video: true }),
+                },
+                v(VideoState {
+                    remote_camera: true,
+                    ..Default::default()
+                }),
+            ],
+        );
+        let c = s.call().unwrap();
+        assert!(!c.video_busy && !c.video);
+        assert!(matches!(c.video_problem, Some(VideoProblem::Camera(_))));
+        // A new attempt clears the problem; it works; the screen is shared too.
+        let s = run(
+            s,
+            [v(VideoState {
+                remote_camera: true,
+                busy: true,
+                ..Default::default()
+            })],
+        );
+        assert_eq!(s.call().unwrap().video_problem, None);
+        let s = run(
+            s,
+            [
+                v(VideoState {
+                    camera: true,
+                    sharing: true,
+                    remote_camera: true,
+                    remote_screen: true,
+                    busy: false,
+                }),
+                Action::VideoStats {
+                    call: h,
+                    stats: VideoStats {
+                        camera_in: 30,
+                        screen_in: 5,
+                        video_out: 60,
+                        audio_rx: 9000,
+                    },
+                },
+            ],
+        );
+        let c = s.call().unwrap();
+        assert!(c.video && c.sharing && c.remote_screen);
+        assert_eq!(c.video_stats.screen_in, 5);
+        // All off again: nothing of it stays.
+        let s = run(s, [v(VideoState::default())]);
+        let c = s.call().unwrap();
+        assert!(!c.video && !c.sharing && !c.remote_video && !c.remote_screen);
+        // Another call's report changes nothing here.
+        let before = s.clone();
+        let s = run(
+            s,
+            [Action::Video {
+                call: CallHandle(9),
+                state: VideoState {
+                    camera: true,
+                    ..Default::default()
+                },
+            }],
+        );
+        assert_eq!(s, before);
+    }
+
     #[test]
     fn a_second_incoming_call_does_not_replace_the_first() {
         let s = run(
@@ -1890,14 +2043,18 @@ mod tests {
                     call: CallHandle(5),
                     muted: true,
                 },
-                Action::CameraOff {
+                // The camera turned off (stopped, renegotiated); the far end's goes on.
+                Action::Video {
                     call: CallHandle(5),
-                    off: true,
+                    state: video::VideoState {
+                        remote_camera: true,
+                        ..Default::default()
+                    },
                 },
             ],
         );
         let c = s.call().unwrap();
-        assert!(c.muted && c.camera_off);
+        assert!(c.muted && !c.video && c.remote_video);
 
         let s = run(
             s,

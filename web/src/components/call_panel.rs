@@ -37,6 +37,7 @@ pub struct CallPanelProps {
     /// Hold (`true`) or resume this call; resuming holds the others.
     pub on_hold: Callback<(CallHandle, bool)>,
     pub on_mute: Callback<()>,
+    /// Turn our camera on or off (a renegotiation).
     pub on_camera: Callback<()>,
     /// Transfers: the box, blind, consult, complete (see [`transfer`]).
     #[prop_or_default]
@@ -53,16 +54,22 @@ pub struct CallPanelProps {
     /// Something about devices, in words (the chosen one is gone…).
     #[prop_or_default]
     pub device_notice: Option<AttrValue>,
+    // Video and Meet & Share (issue 12)
+    /// Start or stop sharing the screen.
+    #[prop_or_default]
+    pub on_share: Callback<()>,
 }
 
 #[function_component(CallPanel)]
 pub fn call_panel(p: &CallPanelProps) -> Html {
     let state = p.call.as_ref().map_or("idle", Call::data_state);
-    let show_video = p
-        .call
-        .as_ref()
-        .is_some_and(|c| c.phase == CallPhase::Connected && (c.video || c.offers_video));
-    let show_local = p.call.as_ref().is_some_and(|c| c.video);
+    // Video and Meet & Share (issue 12): the layout follows what is sent and received.
+    let connected = p.call.as_ref().filter(|c| c.phase == CallPhase::Connected);
+    let remote_camera = connected.is_some_and(|c| c.remote_video);
+    let remote_screen = connected.is_some_and(|c| c.remote_screen);
+    let sharing = connected.is_some_and(|c| c.sharing);
+    let show_local = connected.is_some_and(|c| c.video);
+    let show_video = remote_camera || remote_screen || show_local || sharing;
     // Typing digits while the keypad is open sends them (not while typing in a field).
     {
         let open = p
@@ -101,9 +108,16 @@ pub fn call_panel(p: &CallPanelProps) -> Html {
             data-tone={p.tone.as_str()} aria-live="polite" aria-label={p.lang.t().call_panel_label}>
             // The media elements come first and never move, so that the streams the phone
             // service attaches to them survive every re-render.
-            <div class={classes!("media", (!show_video).then_some("audio-only"), (!show_local).then_some("no-local"))}>
+            // The far end's screen (when shared) is the large view, its camera beside it.
+            <div class={classes!("media", (!show_video).then_some("audio-only"), (!show_local).then_some("no-local"),
+                    remote_screen.then_some("has-screen"), (!remote_camera).then_some("no-remote-camera"),
+                    (!sharing).then_some("no-local-screen"))}
+                data-remote-video={bool_attr(remote_camera)} data-remote-screen={bool_attr(remote_screen)}>
+                <video id="remote-screen" muted=true autoplay=true playsinline=true
+                    aria-label={p.lang.t().remote_screen_label}></video>
                 <video id="remote-video" autoplay=true playsinline=true></video>
                 <video id="local-video" muted=true autoplay=true playsinline=true></video>
+                <video id="local-screen" muted=true autoplay=true playsinline=true></video>
             </div>
             { match &p.call {
                 None => idle(p),
@@ -196,12 +210,16 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
                     onclick={p.on_mute.reform(|_: MouseEvent| ())}>
                     { if call.muted { t.unmute } else { t.mute } }
                 </button>
-                if call.video {
-                    <button id="camera" type="button" class="btn btn-toggle" aria-pressed={bool_attr(call.camera_off)}
-                        onclick={p.on_camera.reform(|_: MouseEvent| ())}>
-                        { if call.camera_off { t.camera_on } else { t.camera_off } }
-                    </button>
-                }
+                // Video and Meet & Share (issue 12): each waits while a change is under way.
+                <button id="camera" type="button" class="btn btn-toggle" aria-pressed={bool_attr(call.video)}
+                    disabled={call.video_busy} data-busy={bool_attr(call.video_busy)}
+                    onclick={p.on_camera.reform(|_: MouseEvent| ())}>
+                    { if call.video { t.camera_off } else { t.camera_on } }
+                </button>
+                <button id="share-screen" type="button" class="btn btn-toggle" aria-pressed={bool_attr(call.sharing)}
+                    disabled={call.video_busy} onclick={p.on_share.reform(|_: MouseEvent| ())}>
+                    { if call.sharing { t.stop_sharing } else { t.share_screen } }
+                </button>
                 // Keypad (issue 12)
                 if let Some(h) = handle {
                     <button id="keypad-toggle" type="button" class="btn btn-toggle"
@@ -237,11 +255,19 @@ fn active(p: &CallPanelProps, call: &Call) -> Html {
             if call.phase == CallPhase::Connected {
                 <p class="call-duration">{ format_duration(call.duration_s) }</p>
             }
-            <p id="call-stats" class="call-stats" data-call={call.data_id()} data-rx-bytes={call.rx_bytes.to_string()}>
+            <p id="call-stats" class="call-stats" data-call={call.data_id()} data-rx-bytes={call.rx_bytes.to_string()}
+                data-audio-rx={call.video_stats.audio_rx.to_string()} data-video-in={call.video_stats.camera_in.to_string()}
+                data-screen-in={call.video_stats.screen_in.to_string()} data-video-out={call.video_stats.video_out.to_string()}>
                 if call.phase == CallPhase::Connected {
                     { (t.received)(&intl::bytes(p.lang, call.rx_bytes)) }
                 }
             </p>
+            if let Some(problem) = call.video_problem.as_ref().filter(|_| call.phase == CallPhase::Connected) {
+                <p id="video-problem" class="call-problem" role="alert">{ problem.words(t) }</p>
+            }
+            if call.video_busy {
+                <p id="video-busy" class="call-stats">{ t.video_busy }</p>
+            }
             <div class="call-buttons">{ buttons }</div>
             { xfer }
             if call.phase == CallPhase::Connected && call.keypad_open {

@@ -24,6 +24,9 @@ use super::browser::media_element;
 use super::devices;
 use crate::model::MediaError;
 use crate::state::media_devices::DeviceKind;
+use crate::state::video::{
+    VideoProblem, VideoState, VideoStats, sends_video, share_problem, video_mids,
+};
 
 /// The longest we wait for ICE gathering before sending what we have.
 pub const GATHER_CAP_MS: u32 = 3_000;
@@ -32,20 +35,59 @@ pub const QUIET_MS: u32 = 20;
 
 pub const REMOTE_VIDEO_ID: &str = "remote-video";
 pub const LOCAL_VIDEO_ID: &str = "local-video";
+/// The far end's shared screen (see [`crate::state::video`] for how it is told apart).
+pub const REMOTE_SCREEN_ID: &str = "remote-screen";
+/// Our own shared screen, small.
+pub const LOCAL_SCREEN_ID: &str = "local-screen";
 
 /// The media of one call. [`CallMedia::close`] (or drop) stops the tracks and the connection.
 pub struct CallMedia {
     pc: RtcPeerConnection,
     local: MediaStream,
     remote: MediaStream,
-    /// The camera alone, for `#local-video`.
-    preview: Option<MediaStream>,
+    /// The camera alone, for `#local-video` (empty while the camera is off).
+    preview: MediaStream,
     /// Our senders and the track each sends (taken off while held).
     senders: RefCell<Vec<(RtcRtpSender, MediaStreamTrack)>>,
     closed: Cell<bool>,
     _on_track: EventListener,
     /// Chosen devices that were gone when the call opened its media (the default was used).
     gone: Vec<DeviceKind>,
+    // Video and Meet & Share (issue 12)
+    /// What arrives on the screen m-line, for `#remote-screen`.
+    remote_screen: MediaStream,
+    /// The screen we share (for `#local-screen`) and the listener of its `ended` event.
+    screen: RefCell<Option<(MediaStream, EventListener)>>,
+    /// The call is held by us (set by [`CallMedia::apply_hold`]).
+    held: Cell<bool>,
+    /// Where a camera or sharing change stands in the offer/answer.
+    pub negotiation: Negotiation,
+}
+
+/// Where a camera or sharing change of a call stands. The phone service drives it: the
+/// user agent takes a new offer only while no other offer is under way, so a change waits
+/// ([`Negotiation::wanted`]) until it can go out.
+#[derive(Default)]
+pub struct Negotiation {
+    /// A change was made and wants a new offer.
+    pub wanted: Cell<bool>,
+    /// This side is making an offer (ours, or the user agent's hold offer).
+    pub offering: Cell<bool>,
+    /// Our offer went out; its answer has not come yet.
+    pub sent: Cell<bool>,
+    /// How many hold offers were made (to tell when one overlapped ours).
+    pub hold_offers: Cell<u32>,
+    /// The camera or the screen is being opened.
+    pub opening: Cell<bool>,
+    /// A retry is scheduled.
+    pub retry: Cell<bool>,
+}
+
+impl Negotiation {
+    /// A change is under way (the video buttons wait).
+    pub fn busy(&self) -> bool {
+        self.wanted.get() || self.sent.get() || self.opening.get()
+    }
 }
 
 impl CallMedia {
@@ -71,19 +113,19 @@ impl CallMedia {
                 let Some(e) = e.dyn_ref::<RtcTrackEvent>() else {
                     return;
                 };
+                if e.track().kind() == "video" {
+                    return; // placed by `sync_remote`, camera or screen by its m-line
+                }
                 remote.add_track(&e.track());
                 show(REMOTE_VIDEO_ID, &remote);
             })
         };
         // The preview shows only the camera: our own voice must not play back.
-        let preview = if video {
-            MediaStream::new_with_tracks(&local.get_video_tracks()).ok()
-        } else {
-            None
-        };
-        if let Some(p) = &preview {
-            show(LOCAL_VIDEO_ID, p);
-        }
+        let preview = MediaStream::new_with_tracks(&local.get_video_tracks())
+            .map_err(|e| MediaError::Unsupported(js_error(&e)))?;
+        let remote_screen =
+            MediaStream::new().map_err(|e| MediaError::Unsupported(js_error(&e)))?;
+        show(LOCAL_VIDEO_ID, &preview);
         show(REMOTE_VIDEO_ID, &remote);
         Ok(CallMedia {
             pc,
@@ -94,6 +136,10 @@ impl CallMedia {
             closed: Cell::new(false),
             _on_track: on_track,
             gone,
+            remote_screen,
+            screen: RefCell::new(None),
+            held: Cell::new(false),
+            negotiation: Negotiation::default(),
         })
     }
 
@@ -114,6 +160,7 @@ impl CallMedia {
     /// (sendrecv ↔ sendonly, recvonly ↔ inactive) and what the senders send.
     pub async fn apply_hold(&self, hold: bool) {
         use RtcRtpTransceiverDirection as D;
+        self.held.set(hold);
         for t in self.pc.get_transceivers().iter() {
             let t: RtcRtpTransceiver = t.unchecked_into();
             let next = match (t.direction(), hold) {
@@ -160,6 +207,7 @@ impl CallMedia {
     pub fn show_remote(&self) {
         if !self.closed.get() {
             show(REMOTE_VIDEO_ID, &self.remote);
+            show(REMOTE_SCREEN_ID, &self.remote_screen);
         }
     }
 
@@ -183,6 +231,7 @@ impl CallMedia {
     /// Our answer to a new offer during the call (re-INVITE or UPDATE).
     pub async fn answer_reoffer(&self, offer: &str) -> Result<String, MediaError> {
         self.set_remote(RtcSdpType::Offer, offer).await?;
+        self.place_tracks().await;
         self.create_answer().await
     }
 
@@ -216,7 +265,9 @@ impl CallMedia {
         JsFuture::from(self.pc.set_remote_description(&desc))
             .await
             .map(drop)
-            .map_err(|e| MediaError::RemoteRefused(js_error(&e)))
+            .map_err(|e| MediaError::RemoteRefused(js_error(&e)))?;
+        self.sync_remote();
+        Ok(())
     }
 
     /// Waits until the candidates are in, then returns the local SDP with them in it. Without
@@ -270,11 +321,6 @@ impl CallMedia {
         set_enabled(&self.local.get_audio_tracks(), enabled);
     }
 
-    /// Turns the camera picture on or off (the track stays, sending black).
-    pub fn set_video_enabled(&self, enabled: bool) {
-        set_enabled(&self.local.get_video_tracks(), enabled);
-    }
-
     /// Bytes received so far: `bytesReceived` summed over the `inbound-rtp` stats.
     pub async fn rx_bytes(&self) -> Option<u64> {
         let report = JsFuture::from(self.pc.get_stats()).await.ok()?;
@@ -302,11 +348,274 @@ impl CallMedia {
         }
         stop_tracks(&self.local);
         stop_tracks(&self.remote);
-        self.pc.close();
-        if let Some(p) = &self.preview {
-            unshow(LOCAL_VIDEO_ID, p);
+        if let Some((screen, _)) = self.screen.take() {
+            stop_tracks(&screen);
+            unshow(LOCAL_SCREEN_ID, &screen);
         }
+        self.pc.close();
+        unshow(LOCAL_VIDEO_ID, &self.preview);
         unshow(REMOTE_VIDEO_ID, &self.remote);
+        unshow(REMOTE_SCREEN_ID, &self.remote_screen);
+    }
+
+    // Video and Meet & Share (issue 12). The m-line order that tells the camera from the
+    // screen is explained in `crate::state::video`.
+
+    /// Whether we share our screen.
+    pub fn sharing(&self) -> bool {
+        self.screen.borrow().is_some()
+    }
+
+    /// What this call sends and receives in video now (`busy` from [`Self::negotiation`]).
+    pub fn video_state(&self) -> VideoState {
+        let (remote_camera, remote_screen) = self
+            .pc
+            .remote_description()
+            .map_or((false, false), |d| sends_video(&d.sdp()));
+        VideoState {
+            camera: self.has_video(),
+            sharing: self.sharing(),
+            remote_camera,
+            remote_screen,
+            busy: self.negotiation.busy(),
+        }
+    }
+
+    /// Turns our camera on (asks for it and sends it on the camera m-line) or off (stops it,
+    /// so the camera light goes off, and only receives there). A new offer is then needed.
+    pub async fn set_camera(&self, on: bool) -> Result<(), VideoProblem> {
+        if on == self.has_video() || self.closed.get() {
+            return Ok(());
+        }
+        if on {
+            let track = camera_track().await?;
+            if self.closed.get() || self.has_video() {
+                track.stop();
+                return Ok(());
+            }
+            self.ensure_video_slot(false);
+            self.local.add_track(&track);
+            self.preview.add_track(&track);
+        } else {
+            for track in self.local.get_video_tracks().iter() {
+                let track: MediaStreamTrack = track.unchecked_into();
+                track.stop();
+                self.local.remove_track(&track);
+                self.preview.remove_track(&track);
+            }
+        }
+        self.place_tracks().await;
+        show(LOCAL_VIDEO_ID, &self.preview);
+        Ok(())
+    }
+
+    /// Shares the screen (`getDisplayMedia`, on the second video m-line, with a camera
+    /// m-line before it if there was none) or stops sharing. `on_ended` runs when the
+    /// browser's own "Stop sharing" ends the screen track. A new offer is then needed.
+    pub async fn set_sharing(
+        &self,
+        on: bool,
+        on_ended: impl FnMut(&web_sys::Event) + 'static,
+    ) -> Result<(), VideoProblem> {
+        if on == self.sharing() || self.closed.get() {
+            return Ok(());
+        }
+        if on {
+            let stream = display_media().await?;
+            let Some(track) = first_video(&stream) else {
+                stop_tracks(&stream);
+                return Err(VideoProblem::ShareUnavailable);
+            };
+            if self.closed.get() || self.sharing() {
+                stop_tracks(&stream);
+                return Ok(());
+            }
+            self.ensure_video_slot(true);
+            let ended = EventListener::new(&track, "ended", on_ended);
+            show(LOCAL_SCREEN_ID, &stream);
+            *self.screen.borrow_mut() = Some((stream, ended));
+        } else if let Some((stream, _ended)) = self.screen.take() {
+            stop_tracks(&stream); // `stop` fires no `ended`
+            unshow(LOCAL_SCREEN_ID, &stream);
+        }
+        self.place_tracks().await;
+        Ok(())
+    }
+
+    /// A new offer with the transceivers as they are now (a camera or sharing change).
+    pub async fn renegotiation_offer(&self) -> Result<String, MediaError> {
+        self.place_tracks().await;
+        let offer = JsFuture::from(self.pc.create_offer())
+            .await
+            .map_err(|e| sdp_error(&e))?;
+        self.set_local(&offer).await?;
+        self.gathered_sdp().await
+    }
+
+    /// Whether `sdp` is still our local offer waiting for its answer (no other offer, ours
+    /// or the far end's, replaced it meanwhile).
+    pub fn is_pending_offer(&self, sdp: &str) -> bool {
+        self.pc.signaling_state() == RtcSignalingState::HaveLocalOffer
+            && self.pc.local_description().is_some_and(|d| d.sdp() == sdp)
+    }
+
+    /// Takes back our own offer, if one waits for its answer (never the far end's).
+    pub async fn rollback_own(&self) {
+        if self.pc.signaling_state() == RtcSignalingState::HaveLocalOffer {
+            let desc = RtcSessionDescriptionInit::new(RtcSdpType::Rollback);
+            let _ = JsFuture::from(self.pc.set_local_description(&desc)).await;
+        }
+    }
+
+    /// No offer is under way in the connection.
+    pub fn is_stable(&self) -> bool {
+        self.pc.signaling_state() == RtcSignalingState::Stable
+    }
+
+    /// Video frames so far, for the call panel's stats: decoded from the far end's camera
+    /// and screen, encoded and sent by us; and audio bytes received.
+    pub async fn video_stats(&self) -> VideoStats {
+        let mut out = VideoStats::default();
+        for (screen, slot) in [
+            (false, self.video_slot(false)),
+            (true, self.video_slot(true)),
+        ] {
+            let Some(t) = slot else { continue };
+            let receiver = Reflect::get(&t, &JsValue::from_str("receiver")).unwrap_or_default();
+            let frames = stats_sum(&receiver, "inbound-rtp", "framesDecoded").await;
+            if screen {
+                out.screen_in = frames;
+            } else {
+                out.camera_in = frames;
+            }
+        }
+        let pc: JsValue = self.pc.clone().into();
+        out.video_out = stats_sum_kind(&pc, "outbound-rtp", "video", "framesEncoded").await;
+        out.audio_rx = stats_sum_kind(&pc, "inbound-rtp", "audio", "bytesReceived").await;
+        out
+    }
+
+    /// The video transceivers by the order of their m-lines (see `crate::state::video`):
+    /// index 0 the camera's, 1 the screen's. The order is the latest offer's (the far end's
+    /// while we answer it); those in none yet come last, in the order they were made.
+    fn video_slots(&self) -> Vec<RtcRtpTransceiver> {
+        let latest = if self.pc.signaling_state() == RtcSignalingState::HaveRemoteOffer {
+            self.pc.remote_description()
+        } else {
+            self.pc
+                .local_description()
+                .or_else(|| self.pc.remote_description())
+        };
+        let order = latest.map(|d| video_mids(&d.sdp())).unwrap_or_default();
+        let mut video: Vec<(usize, RtcRtpTransceiver)> = self
+            .pc
+            .get_transceivers()
+            .iter()
+            .map(|t| t.unchecked_into::<RtcRtpTransceiver>())
+            .filter(|t| receiver_track(t).is_some_and(|r| r.kind() == "video"))
+            .map(|t| {
+                let at = t
+                    .mid()
+                    .and_then(|m| order.iter().position(|o| *o == m))
+                    .unwrap_or(usize::MAX);
+                (at, t)
+            })
+            .collect();
+        video.sort_by_key(|(at, _)| *at);
+        video.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// The camera's (`screen` false) or the screen's video transceiver.
+    fn video_slot(&self, screen: bool) -> Option<RtcRtpTransceiver> {
+        self.video_slots().into_iter().nth(usize::from(screen))
+    }
+
+    /// Makes the camera's (or the screen's) transceiver when missing, receiving only (the
+    /// tracks are placed by [`Self::place_tracks`]); a screen's comes after a camera's.
+    fn ensure_video_slot(&self, screen: bool) {
+        while self.video_slot(screen).is_none() {
+            let t = self.pc.add_transceiver_with_str("video");
+            t.set_direction(RtcRtpTransceiverDirection::Recvonly);
+        }
+    }
+
+    /// Puts our camera on the first video m-line's sender and our screen on the second's,
+    /// nothing on any other, each with its direction: sending and receiving where a track
+    /// is (`sendonly` while held), receiving only elsewhere (`inactive` while held). While
+    /// held the senders stay empty; resuming puts the tracks on (see `apply_hold`).
+    ///
+    /// Done after every change and before every answer to a far end's offer: when both
+    /// sides add a video m-line at once (a glare, both offers taken back), the far end's
+    /// offer comes with its new m-line first, and our camera moves onto it rather than onto
+    /// an m-line after it, which would make it arrive as a screen.
+    async fn place_tracks(&self) {
+        use RtcRtpTransceiverDirection as D;
+        let camera = first_video(&self.local);
+        let screen = self
+            .screen
+            .borrow()
+            .as_ref()
+            .and_then(|(s, _)| first_video(s));
+        let held = self.held.get();
+        for (i, t) in self.video_slots().into_iter().enumerate() {
+            let want = match i {
+                0 => camera.clone(),
+                1 => screen.clone(),
+                _ => None,
+            };
+            let sender = t.sender();
+            let had = {
+                let mut senders = self.senders.borrow_mut();
+                let at = senders.iter().position(|(s, _)| *s == sender);
+                at.map(|at| senders.remove(at).1)
+            };
+            if let Some(w) = &want {
+                self.senders.borrow_mut().push((sender.clone(), w.clone()));
+            }
+            if had != want && !held {
+                let _ = JsFuture::from(sender.replace_track(want.as_ref())).await;
+            }
+            let direction = match (want.is_some(), held) {
+                (true, false) => D::Sendrecv,
+                (true, true) => D::Sendonly,
+                (false, false) => D::Recvonly,
+                (false, true) => D::Inactive,
+            };
+            if t.direction() != direction {
+                t.set_direction(direction);
+            }
+        }
+    }
+
+    /// Puts the far end's camera track in `#remote-video` (with the sound) and its screen in
+    /// `#remote-screen`, by their m-lines; after every remote description.
+    fn sync_remote(&self) {
+        if self.closed.get() {
+            return;
+        }
+        for (screen, stream, id) in [
+            (false, &self.remote, REMOTE_VIDEO_ID),
+            (true, &self.remote_screen, REMOTE_SCREEN_ID),
+        ] {
+            let want = self.video_slot(screen).and_then(|t| receiver_track(&t));
+            let mut changed = false;
+            for t in stream.get_video_tracks().iter() {
+                let t: MediaStreamTrack = t.unchecked_into();
+                if want.as_ref() != Some(&t) {
+                    stream.remove_track(&t);
+                    changed = true;
+                }
+            }
+            if let Some(w) = want
+                && stream.get_track_by_id(&w.id()).is_none()
+            {
+                stream.add_track(&w);
+                changed = true;
+            }
+            if changed {
+                show(id, stream);
+            }
+        }
     }
 
     // Keypad, devices (issue 12)
@@ -384,11 +693,23 @@ impl CallMedia {
             stop_tracks(&stream);
             return Err(MediaError::NotFound { video });
         };
+        // The camera's sender, not the shared screen's (both send video).
+        let screen_ids: Vec<String> = self
+            .screen
+            .borrow()
+            .as_ref()
+            .map(|(s, _)| {
+                s.get_tracks()
+                    .iter()
+                    .map(|t| t.unchecked_into::<MediaStreamTrack>().id())
+                    .collect()
+            })
+            .unwrap_or_default();
         let entry = self
             .senders
             .borrow()
             .iter()
-            .position(|(_, t)| t.kind() == track_kind);
+            .position(|(_, t)| t.kind() == track_kind && !screen_ids.contains(&t.id()));
         let Some(i) = entry else {
             track.stop();
             return Ok(());
@@ -412,10 +733,10 @@ impl CallMedia {
         self.senders.borrow_mut()[i].1 = track.clone();
         self.local.remove_track(&old);
         self.local.add_track(&track);
-        if let Some(p) = self.preview.as_ref().filter(|_| video) {
-            p.remove_track(&old);
-            p.add_track(&track);
-            show(LOCAL_VIDEO_ID, p);
+        if video {
+            self.preview.remove_track(&old);
+            self.preview.add_track(&track);
+            show(LOCAL_VIDEO_ID, &self.preview);
         }
         old.stop();
         Ok(())
@@ -566,6 +887,134 @@ fn unshow(id: &str, stream: &MediaStream) {
     {
         el.set_src_object(None);
     }
+}
+
+// Video and Meet & Share (issue 12)
+
+/// The first video track of `stream`.
+fn first_video(stream: &MediaStream) -> Option<MediaStreamTrack> {
+    stream
+        .get_video_tracks()
+        .iter()
+        .next()
+        .map(|t| t.unchecked_into())
+}
+
+/// The track a transceiver receives (always there, muted while nothing arrives).
+fn receiver_track(t: &RtcRtpTransceiver) -> Option<MediaStreamTrack> {
+    let receiver = Reflect::get(t, &JsValue::from_str("receiver")).ok()?;
+    let track = Reflect::get(&receiver, &JsValue::from_str("track")).ok()?;
+    track.dyn_into::<MediaStreamTrack>().ok()
+}
+
+/// The sum of `field` over the stats of `kind` (`type`) that `source.getStats()` reports.
+async fn stats_sum(source: &JsValue, kind: &str, field: &str) -> u64 {
+    stats_fold(source, kind, None, field).await
+}
+
+/// Likewise, only for the `media_kind` (`kind`: audio or video).
+async fn stats_sum_kind(source: &JsValue, kind: &str, media_kind: &str, field: &str) -> u64 {
+    stats_fold(source, kind, Some(media_kind), field).await
+}
+
+async fn stats_fold(source: &JsValue, kind: &str, media: Option<&str>, field: &str) -> u64 {
+    let get = |o: &JsValue, k: &str| Reflect::get(o, &JsValue::from_str(k)).unwrap_or_default();
+    let Ok(f) = get(source, "getStats").dyn_into::<js_sys::Function>() else {
+        return 0;
+    };
+    let Ok(promise) = f
+        .call0(source)
+        .and_then(|p| p.dyn_into::<js_sys::Promise>())
+    else {
+        return 0;
+    };
+    let Ok(report) = JsFuture::from(promise).await else {
+        return 0;
+    };
+    let Ok(Some(entries)) = js_sys::try_iter(&report) else {
+        return 0;
+    };
+    let mut total = 0.0;
+    for entry in entries.flatten() {
+        let stats = get(&entry, "1");
+        if get(&stats, "type").as_string().as_deref() != Some(kind) {
+            continue;
+        }
+        if let Some(m) = media
+            && get(&stats, "kind").as_string().as_deref() != Some(m)
+        {
+            continue;
+        }
+        total += get(&stats, field).as_f64().unwrap_or(0.0);
+    }
+    total as u64
+}
+
+/// The camera alone (the microphone is already in the call): the one chosen in Settings,
+/// else (gone) the default.
+async fn camera_track() -> Result<MediaStreamTrack, VideoProblem> {
+    let problem = |name: &str, e: &JsValue| {
+        if name == INSECURE {
+            VideoProblem::Camera(MediaError::Insecure)
+        } else {
+            VideoProblem::Camera(media_error(name, true, || js_error(e)))
+        }
+    };
+    let chosen = devices::chosen(DeviceKind::Camera);
+    let stream = match get_media(None, Some(chosen.as_deref())).await {
+        Ok(s) => s,
+        Err((name, _))
+            if chosen.is_some()
+                && matches!(name.as_str(), "OverconstrainedError" | "NotFoundError") =>
+        {
+            get_media(None, Some(None))
+                .await
+                .map_err(|(n, e)| problem(&n, &e))?
+        }
+        Err((name, e)) => return Err(problem(&name, &e)),
+    };
+    stream
+        .get_video_tracks()
+        .iter()
+        .next()
+        .map(|t| t.unchecked_into())
+        .ok_or(VideoProblem::Camera(MediaError::NotFound { video: true }))
+}
+
+/// The screen (or a window or tab) the user picks, by `getDisplayMedia`.
+async fn display_media() -> Result<MediaStream, VideoProblem> {
+    let devices = web_sys::window()
+        .and_then(|w| w.navigator().media_devices().ok())
+        .map(JsValue::from)
+        .filter(|d| !d.is_undefined())
+        .ok_or(VideoProblem::ShareUnsupported)?;
+    let Ok(f) = Reflect::get(&devices, &JsValue::from_str("getDisplayMedia"))
+        .and_then(|f| f.dyn_into::<js_sys::Function>())
+    else {
+        return Err(VideoProblem::ShareUnsupported);
+    };
+    let constraints = js_sys::Object::new();
+    let _ = Reflect::set(&constraints, &JsValue::from_str("video"), &JsValue::TRUE);
+    let _ = Reflect::set(&constraints, &JsValue::from_str("audio"), &JsValue::FALSE);
+    let result = f
+        .call1(&devices, &constraints)
+        .and_then(|p| p.dyn_into::<js_sys::Promise>());
+    let promise = match result {
+        Ok(p) => p,
+        Err(e) => return Err(share_problem(&error_name(&e), || js_error(&e))),
+    };
+    match JsFuture::from(promise).await {
+        Ok(stream) => Ok(stream.unchecked_into()),
+        Err(e) => Err(share_problem(&error_name(&e), || js_error(&e))),
+    }
+}
+
+/// The `name` of a `DOMException`.
+fn error_name(e: &JsValue) -> String {
+    Reflect::get(e, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ use crate::state::contacts::{PresenceEntry, extension_of};
 use crate::state::devices::browser_words;
 use crate::state::media_devices::{DeviceKind, DeviceNotice};
 use crate::state::transfer::TransferAction;
+use crate::state::video::VideoProblem;
 use crate::state::{Action, Tone};
 
 /// The WebSocket subprotocol for SIP (RFC 7118).
@@ -370,11 +371,17 @@ impl Phone {
         }
     }
 
-    pub fn set_camera_off(&self, call: CallHandle, off: bool) {
-        if let Some(m) = self.inner.media_of(call).filter(|m| m.has_video()) {
-            m.set_video_enabled(!off);
-            self.inner.dispatch.emit(Action::CameraOff { call, off });
-        }
+    // Video and Meet & Share (issue 12)
+
+    /// Turns our camera on or off in call `call` (a new offer follows; see
+    /// [`Inner::renegotiate`]).
+    pub fn set_camera(&self, call: CallHandle, on: bool) {
+        self.inner.change_video(call, Change::Camera(on));
+    }
+
+    /// Starts or stops sharing the screen in call `call`.
+    pub fn set_sharing(&self, call: CallHandle, on: bool) {
+        self.inner.change_video(call, Change::Sharing(on));
     }
 
     /// Ends any call, removes the registration, closes the WebSocket and stops all timers.
@@ -707,11 +714,15 @@ impl Inner {
                         media.show_remote();
                         self.start_stats(g);
                     }
+                    let call = *call;
                     spawn_local(async move {
-                        if let Err(e) = media.accept_answer(&sdp).await
-                            && let Some(g) = generation
-                        {
-                            inner.fail_local(g, e);
+                        match media.accept_answer(&sdp).await {
+                            Ok(()) => inner.negotiated(call, &media),
+                            Err(e) => {
+                                if let Some(g) = generation {
+                                    inner.fail_local(g, e);
+                                }
+                            }
                         }
                     });
                 }
@@ -725,6 +736,7 @@ impl Inner {
                             Ok(answer) if inner.is_current(generation) => {
                                 inner.ua.borrow_mut().accept_reoffer(call, answer, now_ms());
                                 inner.pump();
+                                inner.negotiated(call, &media);
                             }
                             Ok(_) => {}
                             Err(_) => {
@@ -741,8 +753,14 @@ impl Inner {
                 if let Some(media) = self.media_of(*call) {
                     let (inner, call, hold) = (self.clone(), *call, *hold);
                     let generation = self.generation_of(call).unwrap_or(0);
+                    // A camera or sharing change waits for this offer (see `renegotiate`).
+                    let n = &media.negotiation;
+                    n.offering.set(true);
+                    n.hold_offers.set(n.hold_offers.get() + 1);
                     spawn_local(async move {
-                        match media.hold_offer(hold).await {
+                        let offer = media.hold_offer(hold).await;
+                        media.negotiation.offering.set(false);
+                        match offer {
                             Ok(offer) if inner.is_current(generation) => {
                                 inner.ua.borrow_mut().send_offer(call, offer, now_ms());
                                 inner.pump();
@@ -754,9 +772,23 @@ impl Inner {
                 }
                 return;
             }
-            Event::OfferFailed { call, .. } => {
+            Event::OfferFailed { call, retrying, .. } => {
                 if let Some(media) = self.media_of(*call) {
-                    spawn_local(async move { media.rollback().await });
+                    let (inner, call) = (self.clone(), *call);
+                    if media.negotiation.sent.replace(false) {
+                        if *retrying {
+                            media.negotiation.wanted.set(true); // glare: again after a while
+                        } else {
+                            self.dispatch.emit(Action::VideoFailed {
+                                call,
+                                problem: VideoProblem::Refused,
+                            });
+                        }
+                    }
+                    spawn_local(async move {
+                        media.rollback_own().await; // our offer, never the far end's
+                        inner.negotiated(call, &media);
+                    });
                 }
                 return;
             }
@@ -1170,7 +1202,12 @@ impl Inner {
         let inner = self.clone();
         spawn_local(async move {
             let rx_bytes = media.rx_bytes().await.unwrap_or(0);
+            let stats = media.video_stats().await;
             if inner.is_current(generation) {
+                // The video state too: it follows the answer of a call answered here
+                // (the reducer keeps the state when nothing changed).
+                inner.dispatch.emit(Action::VideoStats { call, stats });
+                inner.report_video(call, &media);
                 let duration_s = now_ms().saturating_sub(since) / 1000;
                 inner.dispatch.emit(Action::Stats {
                     call,
@@ -1178,6 +1215,152 @@ impl Inner {
                     duration_s,
                 });
             }
+        });
+    }
+}
+
+// Video and Meet & Share (issue 12)
+
+/// A camera or sharing change asked for by the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Camera(bool),
+    Sharing(bool),
+}
+
+/// How long a camera or sharing change waits before trying again to send its offer, while
+/// another offer is under way (a hold, the far end's offer, a glare's wait).
+const RENEGOTIATE_RETRY_MS: u32 = 250;
+
+impl Inner {
+    /// Opens or closes the camera or the screen of call `call`, then renegotiates. One
+    /// change at a time (the buttons wait meanwhile); a failure is shown in the panel.
+    fn change_video(self: &Rc<Self>, call: CallHandle, change: Change) {
+        let Some(media) = self.media_of(call) else {
+            return;
+        };
+        if media.negotiation.opening.replace(true) {
+            return;
+        }
+        self.report_video(call, &media);
+        let inner = self.clone();
+        spawn_local(async move {
+            let result = match change {
+                Change::Camera(on) => media.set_camera(on).await,
+                Change::Sharing(on) => {
+                    // The browser's own "Stop sharing" ends the track: stop it in the call.
+                    let weak = Rc::downgrade(&inner);
+                    let on_ended = move |_: &web_sys::Event| {
+                        if let Some(i) = weak.upgrade() {
+                            i.change_video(call, Change::Sharing(false));
+                        }
+                    };
+                    media.set_sharing(on, on_ended).await
+                }
+            };
+            media.negotiation.opening.set(false);
+            match result {
+                Ok(()) => media.negotiation.wanted.set(true),
+                Err(problem) => inner.dispatch.emit(Action::VideoFailed { call, problem }),
+            }
+            inner.report_video(call, &media);
+            inner.renegotiate(call);
+        });
+    }
+
+    /// Sends a new offer for call `call` when a camera or sharing change wants one. The user
+    /// agent takes it (`reinvite`) only when no other offer is under way and says nothing
+    /// otherwise, so this checks what it queued: a re-INVITE, or nothing — then the offer
+    /// is rolled back and tried again shortly, until it goes out (the change is never lost).
+    fn renegotiate(self: &Rc<Self>, call: CallHandle) {
+        let Some(media) = self.media_of(call) else {
+            return;
+        };
+        let n = &media.negotiation;
+        if !n.wanted.get() || n.opening.get() {
+            return;
+        }
+        if n.offering.get() || n.sent.get() || !media.is_stable() {
+            return self.retry_renegotiation(call, &media);
+        }
+        n.offering.set(true);
+        let generation = self.generation_of(call).unwrap_or(0);
+        let inner = self.clone();
+        spawn_local(async move {
+            let holds = media.negotiation.hold_offers.get();
+            let offer = media.renegotiation_offer().await;
+            media.negotiation.offering.set(false);
+            if !inner.is_current(generation) {
+                return;
+            }
+            let sdp = match offer {
+                Ok(sdp) => sdp,
+                Err(_) if !media.is_stable() => {
+                    // The far end's offer came meanwhile: again once it is answered.
+                    media.rollback_own().await;
+                    return inner.retry_renegotiation(call, &media);
+                }
+                Err(e) => {
+                    media.rollback_own().await;
+                    media.negotiation.wanted.set(false);
+                    let problem = VideoProblem::Offer(e);
+                    inner.dispatch.emit(Action::VideoFailed { call, problem });
+                    return inner.report_video(call, &media);
+                }
+            };
+            if !media.is_pending_offer(&sdp) {
+                // Another offer replaced it meanwhile (a hold, the far end's).
+                return inner.retry_renegotiation(call, &media);
+            }
+            inner.pump(); // so that what follows `reinvite` is its own message
+            inner.ua.borrow_mut().reinvite(call, sdp.clone(), now_ms());
+            let first = inner.ua.borrow_mut().poll_transmit();
+            let sent = first.as_deref().is_some_and(|m| m.starts_with("INVITE "));
+            if let Some(text) = first {
+                inner.send(&text);
+            }
+            if sent {
+                media.negotiation.wanted.set(false);
+                media.negotiation.sent.set(true);
+            } else {
+                // Not now. Take the offer back unless a hold offer overlapped it (then that
+                // one is what the user agent sent, with these changes in it).
+                if media.negotiation.hold_offers.get() == holds && media.is_pending_offer(&sdp) {
+                    media.rollback_own().await;
+                }
+                inner.retry_renegotiation(call, &media);
+            }
+            inner.pump();
+            inner.report_video(call, &media);
+        });
+    }
+
+    /// Tries [`Self::renegotiate`] again in a moment (once, however often asked).
+    fn retry_renegotiation(self: &Rc<Self>, call: CallHandle, media: &Rc<CallMedia>) {
+        if media.negotiation.retry.replace(true) {
+            return;
+        }
+        let (inner, media) = (self.clone(), media.clone());
+        spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(RENEGOTIATE_RETRY_MS).await;
+            media.negotiation.retry.set(false);
+            inner.renegotiate(call);
+        });
+    }
+
+    /// An offer/answer of call `call` completed (or was rolled back): show what the far end
+    /// sends now, and send a change that waited.
+    fn negotiated(self: &Rc<Self>, call: CallHandle, media: &Rc<CallMedia>) {
+        media.negotiation.sent.set(false);
+        self.report_video(call, media);
+        self.renegotiate(call);
+    }
+
+    /// Tells the reducer what call `call` sends and receives in video.
+    fn report_video(&self, call: CallHandle, media: &CallMedia) {
+        self.dispatch.emit(Action::Video {
+            call,
+            state: media.video_state(),
         });
     }
 }
