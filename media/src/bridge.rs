@@ -348,7 +348,7 @@ impl Bridge {
         let media = self
             .legs
             .iter()
-            .map(|l| l.last_media() + self.config.media_timeout);
+            .filter_map(|l| l.last_media().checked_add(self.config.media_timeout));
         let dtmf = self
             .dtmf
             .iter()
@@ -382,9 +382,8 @@ impl Bridge {
             .telephone_event()
             .ok_or(MediaError::NoTelephoneEvent)?;
         let ticks = (duration.as_millis() * 8).clamp(u128::from(DTMF_TICKS_PER_STEP), 0xffff);
-        let next_at = self.dtmf[to.index()]
-            .back()
-            .map_or(now, |s| s.next_at.max(now) + DTMF_STEP * 8);
+        // A key queued behind another starts after its pause (see `send_due_dtmf`).
+        let next_at = now;
         self.dtmf[to.index()].push_back(DtmfSender {
             pt,
             event,
@@ -440,6 +439,10 @@ impl Bridge {
                 }
                 if done {
                     self.dtmf[i].pop_front();
+                    // 40 ms between keys, so the far end hears two presses.
+                    if let Some(next) = self.dtmf[i].front_mut() {
+                        next.next_at = next.next_at.max(now + DTMF_STEP * 2);
+                    }
                 }
             }
         }

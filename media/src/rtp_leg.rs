@@ -289,14 +289,13 @@ mod tests {
             }
             .to_bytes()
         };
-        let mut seq = 10;
-        for (end, d) in [
+        for (seq, (end, d)) in (10u16..).zip([
             (false, 160),
             (false, 320),
             (true, 800),
             (true, 800),
             (true, 800),
-        ] {
+        ]) {
             let mut p = Vec::new();
             let h = RtpHeader {
                 marker: seq == 10,
@@ -307,7 +306,6 @@ mod tests {
             };
             write_rtp(&h, &ev(end, d), &mut p);
             leg.handle_input(&p, from, now).unwrap();
-            seq += 1;
         }
         let mut digits = Vec::new();
         while let Some(o) = leg.poll_output() {

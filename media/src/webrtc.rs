@@ -141,9 +141,9 @@ impl WebRtcLeg {
             .accept_offer(parsed)
             .map_err(|e| MediaError::Sdp(e.to_string()))?;
         self.negotiated(mid)?;
-        self.rtc
-            .handle_input(Input::Timeout(now))
-            .map_err(|e| MediaError::WebRtc(e.to_string()))?;
+        // The silence clock runs from the answer: the browser has the media timeout to
+        // connect and start sending.
+        self.last_media = now;
         Ok(answer.to_sdp_string())
     }
 

@@ -23,6 +23,31 @@ struct Pair {
 }
 
 impl Pair {
+    /// The gateway offers (a phone calls a browser) and the browser answers.
+    fn offering(codecs: Vec<Codec>) -> (Pair, String) {
+        let now = Instant::now();
+        let mut leg = WebRtcLeg::new(
+            WebRtcConfig {
+                local: gateway_addr(),
+                codecs,
+            },
+            now,
+        )
+        .unwrap();
+        let offer = leg.create_offer().unwrap();
+        let (browser, answer) = Browser::answering(&offer, now);
+        leg.accept_answer(&answer).unwrap();
+        let mut pair = Pair {
+            now,
+            browser,
+            leg,
+            leg_timeout: now,
+            leg_events: Vec::new(),
+        };
+        pair.drain_leg();
+        (pair, offer)
+    }
+
     fn new(codecs: Vec<Codec>) -> (Pair, String) {
         let now = Instant::now();
         let (mut browser, offer) = Browser::new(now);
@@ -222,4 +247,84 @@ fn hostile_datagrams_are_refused_without_panic() {
             .iter()
             .any(|e| matches!(e, LegEvent::Rtp(_)))
     );
+}
+
+#[test]
+fn the_gateway_offers_to_a_browser_and_media_flows() {
+    // A desk phone offered PCMA then PCMU: the browser is offered those alone.
+    let (mut pair, offer) = Pair::offering(vec![Codec::Pcma, Codec::Pcmu]);
+    assert!(offer.contains("a=ice-lite"), "{offer}");
+    assert!(!offer.contains("opus"), "{offer}");
+    pair.connect();
+    let pcma = pair.browser.pt(StrCodec::PCMA);
+    assert_eq!(
+        pair.leg.formats().by_pt(pcma).map(|f| f.codec.clone()),
+        Some(Codec::Pcma)
+    );
+    let now = pair.now;
+    pair.browser.send(pcma, 320, &payload(3), now);
+    for _ in 0..4 {
+        pair.step();
+    }
+    let header = RtpHeader {
+        marker: true,
+        pt: pcma,
+        seq: 1,
+        timestamp: 160,
+        ssrc: 0,
+    };
+    let now = pair.now;
+    pair.leg.send_rtp(header, &payload(4), now).unwrap();
+    pair.drain_leg();
+    for _ in 0..4 {
+        pair.step();
+    }
+    assert!(
+        pair.leg_events
+            .iter()
+            .any(|e| matches!(e, LegEvent::Rtp(f) if f.payload == payload(3)))
+    );
+    assert_eq!(pair.browser.received.len(), 1);
+    assert_eq!(pair.browser.received[0].payload, payload(4));
+}
+
+#[test]
+fn refuses_what_it_cannot_carry() {
+    let now = Instant::now();
+    // A browser that offers only Opus to a leg bridged to a G.711 phone.
+    let opus_only = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        a=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n\
+        a=ice-ufrag:abcd\r\na=ice-pwd:aaaaaaaaaaaaaaaaaaaaaaaa\r\n\
+        a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n\
+        a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n";
+    let config = WebRtcConfig {
+        local: gateway_addr(),
+        codecs: vec![Codec::Pcmu],
+    };
+    let mut leg = WebRtcLeg::new(config.clone(), now).unwrap();
+    let err = leg.accept_offer(opus_only, now).unwrap_err();
+    assert!(err.to_string().contains("no common codec"), "{err}");
+    let mut leg = WebRtcLeg::new(config.clone(), now).unwrap();
+    assert!(leg.accept_offer("not sdp", now).is_err());
+    let no_audio = opus_only.replace("m=audio", "m=video");
+    assert!(leg.accept_offer(&no_audio, now).is_err());
+    assert!(
+        leg.send_rtp(
+            RtpHeader {
+                marker: false,
+                pt: 0,
+                seq: 1,
+                timestamp: 0,
+                ssrc: 0
+            },
+            &[0; 160],
+            now
+        )
+        .is_err()
+    );
+    let g729 = WebRtcConfig {
+        codecs: vec![Codec::Other("G729".into())],
+        ..config
+    };
+    assert!(WebRtcLeg::new(g729, now).is_err());
 }

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec as StrCodec;
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
@@ -71,6 +71,40 @@ impl Browser {
             seq: 1000,
         };
         (browser, offer.to_sdp_string())
+    }
+
+    /// A browser answering the gateway's offer (a phone calls a browser).
+    pub fn answering(offer: &str, now: Instant) -> (Browser, String) {
+        let mut rtc = Rtc::builder()
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_opus(true)
+            .enable_pcmu(true)
+            .enable_pcma(true)
+            .build(now);
+        rtc.add_local_candidate(Candidate::host(browser_addr(), "udp").unwrap());
+        let offer = SdpOffer::from_sdp_string(offer).unwrap();
+        let answer = rtc.sdp_api().accept_offer(offer).unwrap();
+        let sdp = answer.to_sdp_string();
+        let mid = sdp
+            .lines()
+            .find_map(|l| l.strip_prefix("a=mid:"))
+            .unwrap()
+            .trim()
+            .into();
+        let mut browser = Browser {
+            rtc,
+            addr: browser_addr(),
+            mid,
+            pending: None,
+            connected: false,
+            received: Vec::new(),
+            timeout: now,
+            outbox: Vec::new(),
+            seq: 1000,
+        };
+        browser.drain(now);
+        (browser, sdp)
     }
 
     pub fn accept_answer(&mut self, answer: &str, now: Instant) {
