@@ -567,3 +567,75 @@ fn phone_to_phone_relays_audio_and_dtmf() {
     }
     assert!(bridge.poll_output().is_none());
 }
+
+/// Keys sent towards a phone one after another: each its own event (a new timestamp,
+/// the marker on its first packet), with a pause between them.
+#[test]
+fn queued_keys_are_sent_one_after_another() {
+    let start = Instant::now();
+    let phone: SocketAddr = "192.168.1.30:6000".parse().unwrap();
+    let formats = centrala_media::Formats(vec![
+        centrala_media::PayloadFormat::pcmu(),
+        centrala_media::PayloadFormat::telephone_event(101),
+    ]);
+    let mut a = RtpLeg::new(
+        RtpLegConfig {
+            local: gw_rtp(),
+            ssrc: 1,
+        },
+        start,
+    );
+    a.set_remote(phone_sdp_addr(), formats.clone());
+    let mut b = RtpLeg::new(
+        RtpLegConfig {
+            local: "203.0.113.5:40004".parse().unwrap(),
+            ssrc: 2,
+        },
+        start,
+    );
+    b.set_remote(phone, formats);
+    let mut bridge = Bridge::new(Leg::Rtp(a), Leg::Rtp(b), BridgeConfig::default(), start);
+    for key in ['1', '2', 'D'] {
+        bridge
+            .send_dtmf(LegId::B, key, Duration::from_millis(60), start)
+            .unwrap();
+    }
+    assert!(
+        bridge
+            .send_dtmf(LegId::B, 'x', Duration::from_millis(60), start)
+            .is_err()
+    );
+    let mut now = start;
+    let mut sent = Vec::new();
+    while now - start < Duration::from_secs(1) {
+        while let Some(o) = bridge.poll_output() {
+            if let BridgeOutput::Transmit(LegId::B, t) = o {
+                let p = parse_rtp(&t.payload).unwrap();
+                let ev = TelephoneEvent::parse(p.payload).unwrap();
+                sent.push((now - start, p.header, ev));
+            }
+        }
+        now = bridge
+            .poll_timeout()
+            .unwrap()
+            .min(now + Duration::from_millis(100));
+        bridge.handle_timeout(now);
+    }
+    let starts: Vec<_> = sent.iter().filter(|(_, h, _)| h.marker).collect();
+    assert_eq!(starts.len(), 3, "{sent:?}");
+    let digits: Vec<u8> = starts.iter().map(|(_, _, e)| e.event).collect();
+    assert_eq!(digits, vec![1, 2, 15]);
+    assert!(
+        starts
+            .windows(2)
+            .all(|w| w[1].1.timestamp != w[0].1.timestamp)
+    );
+    // Each key: 60 ms = updates at 0, 20, 40 ms (the last is the end), the end three times.
+    assert_eq!(sent.len(), 3 * 5, "{sent:?}");
+    assert!(
+        sent.windows(2)
+            .all(|w| w[1].1.seq == w[0].1.seq.wrapping_add(1))
+    );
+    // 40 ms of pause after a key's last end packet.
+    assert_eq!(starts[1].0 - sent[4].0, Duration::from_millis(40));
+}
