@@ -16,11 +16,10 @@ use centrala_media::{
     RtpLeg, RtpLegConfig, WebRtcConfig, WebRtcLeg,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use str0m::change::SdpAnswer;
-use str0m::media::{Direction, MediaKind, Mid};
-use str0m::net::{Protocol, Receive};
-use str0m::rtp::{RtpWrite, SeqNo};
-use str0m::{Candidate, Event, Input, Output, Rtc};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::Browser;
 
 const NEVER: Duration = Duration::from_secs(10 * 24 * 3600);
 
@@ -63,40 +62,27 @@ fn drain(bridge: &mut Bridge) -> usize {
     n
 }
 
-/// A browser (str0m, full ICE) connected to a bridge's WebRTC leg A; leg B is a phone.
+/// A browser (the tests' str0m peer, full ICE) connected to a bridge's WebRTC leg A; leg B
+/// is a phone.
 struct Connected {
-    browser: Rtc,
-    mid: Mid,
+    browser: Browser,
     bridge: Bridge,
     now: Instant,
 }
 
 fn connected() -> Connected {
     let mut now = Instant::now();
-    let browser_addr = addr("192.0.2.10:50000");
-    let gw = addr("203.0.113.5:40000");
-    let mut browser = Rtc::builder()
-        .set_rtp_mode(true)
-        .clear_codecs()
-        .enable_pcmu(true)
-        .build(now);
-    browser.add_local_candidate(Candidate::host(browser_addr, "udp").unwrap());
-    let mut api = browser.sdp_api();
-    let mid = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
-    let (offer, pending) = api.apply().unwrap();
+    let (mut browser, offer) = Browser::new(now);
     let mut leg = WebRtcLeg::new(
         WebRtcConfig {
-            local: gw,
+            local: addr("203.0.113.5:40000"),
             codecs: vec![Codec::Pcmu],
         },
         now,
     )
     .unwrap();
-    let answer = leg.accept_offer(&offer.to_sdp_string(), now).unwrap();
-    browser
-        .sdp_api()
-        .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
-        .unwrap();
+    let answer = leg.accept_offer(&offer, now).unwrap();
+    browser.accept_answer(&answer, now);
     let phone = rtp_leg("203.0.113.5:40002", "192.168.1.20:5004", now);
     let mut bridge = Bridge::new(
         Leg::WebRtc(Box::new(leg)),
@@ -106,33 +92,20 @@ fn connected() -> Connected {
         },
         now,
     );
-    let mut connected = false;
     for _ in 0..4000 {
-        // Browser → gateway.
-        browser.handle_input(Input::Timeout(now)).unwrap();
-        loop {
-            match browser.poll_output().unwrap() {
-                Output::Transmit(t) => {
-                    let _ =
-                        bridge.handle_input(LegId::A, &t.contents, t.source, t.destination, now);
-                }
-                Output::Event(Event::Connected) => connected = true,
-                Output::Event(_) => {}
-                Output::Timeout(_) => break,
-            }
+        browser.tick(now);
+        for (from, to, d) in std::mem::take(&mut browser.outbox) {
+            let _ = bridge.handle_input(LegId::A, &d, from, to, now);
         }
-        // Gateway → browser.
         bridge.handle_timeout(now);
         while let Some(o) = bridge.poll_output() {
             if let BridgeOutput::Transmit(LegId::A, t) = o {
-                let r = Receive::new(Protocol::Udp, t.from, t.to, &t.payload).unwrap();
-                browser.handle_input(Input::Receive(now, r)).unwrap();
+                browser.receive(t.from, &t.payload, now);
             }
         }
-        if connected {
+        if browser.connected {
             return Connected {
                 browser,
-                mid,
                 bridge,
                 now,
             };
@@ -198,31 +171,18 @@ fn relay(c: &mut Criterion) {
 
     group.bench_function("webrtc_srtp_to_rtp", |b| {
         let mut c = connected();
-        let mut seq = 1u64;
+        let mut seq = 1u32;
         b.iter_custom(|iters| {
             // Made by the browser outside the measurement: SRTP packets, each new.
             let mut packets = Vec::with_capacity(iters as usize);
             while (packets.len() as u64) < iters {
                 c.now += Duration::from_millis(20);
                 seq += 1;
-                let mut api = c.browser.direct_api();
-                let stream = api.stream_tx_by_mid(c.mid, None).unwrap();
-                stream.write_rtp(RtpWrite::new(
-                    0.into(),
-                    SeqNo::from(seq),
-                    (seq * 160) as u32,
-                    c.now,
-                    vec![0x55; 160],
-                ));
-                c.browser.handle_input(Input::Timeout(c.now)).unwrap();
-                loop {
-                    match c.browser.poll_output().unwrap() {
-                        Output::Transmit(t) => {
-                            packets.push((c.now, t.source, t.destination, t.contents.to_vec()))
-                        }
-                        Output::Timeout(_) => break,
-                        Output::Event(_) => {}
-                    }
+                let now = c.now;
+                c.browser.send(0, seq.wrapping_mul(160), &[0x55; 160], now);
+                c.browser.tick(now);
+                for (from, to, d) in std::mem::take(&mut c.browser.outbox) {
+                    packets.push((now, from, to, d));
                 }
             }
             let start = Instant::now();

@@ -522,14 +522,9 @@ impl Bridge {
             self.dropped += 1;
             return;
         };
-        let clock_rate = self.legs[to.index()]
-            .formats()
-            .by_pt(pt)
-            .map_or(8000, |f| f.clock_rate);
-        let is_event = self.legs[to.index()]
-            .formats()
-            .by_pt(pt)
-            .is_some_and(|f| f.codec == Codec::TelephoneEvent);
+        let format = self.legs[to.index()].formats().by_pt(pt);
+        let clock_rate = format.map_or(8000, |f| f.clock_rate);
+        let is_event = format.is_some_and(|f| f.codec == Codec::TelephoneEvent);
         // While we send our own DTMF towards `to`, its audio from the other side waits.
         if !is_event && !self.dtmf[to.index()].is_empty() {
             self.dropped += 1;
