@@ -189,11 +189,12 @@ impl Rewriter {
         out
     }
 
-    /// Takes a sequence number (and the current timestamp) for a packet we make ourselves:
-    /// relayed packets after it shift by one so numbers never repeat.
+    /// Takes a sequence number (and the current timestamp) for a packet we make ourselves.
+    /// The next relayed packet is anchored afresh after it (as for a new source: numbers
+    /// run on without a repeat or a gap, and it starts a talkspurt).
     fn inject(&mut self, clock_rate: u32, now: Instant) -> (u16, u32) {
         let (seq, ts) = self.continue_at(clock_rate, now).unwrap_or((1, 0));
-        self.seq_delta = self.seq_delta.wrapping_add(1);
+        self.source = None;
         self.record(seq, ts, clock_rate, now);
         (seq, ts)
     }
@@ -525,7 +526,8 @@ impl Bridge {
         let format = self.legs[to.index()].formats().by_pt(pt);
         let clock_rate = format.map_or(8000, |f| f.clock_rate);
         let is_event = format.is_some_and(|f| f.codec == Codec::TelephoneEvent);
-        // While we send our own DTMF towards `to`, its audio from the other side waits.
+        // While we send our own DTMF towards `to`, audio for it is dropped: the far end
+        // hears the key alone, and the numbering runs on after it (see `Rewriter::inject`).
         if !is_event && !self.dtmf[to.index()].is_empty() {
             self.dropped += 1;
             return;
