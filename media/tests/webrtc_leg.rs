@@ -130,6 +130,8 @@ impl Pair {
 fn browser_offer_gets_an_ice_lite_answer_with_g711() {
     let (_pair, answer) = Pair::new(vec![Codec::Pcmu, Codec::Pcma, Codec::Opus]);
     assert!(answer.contains("a=ice-lite"), "{answer}");
+    // The gateway is the DTLS server; the browser (actpass in its offer) the client.
+    assert!(answer.contains("a=setup:passive"), "{answer}");
     assert!(answer.contains("203.0.113.5 40000 typ host"), "{answer}");
     assert!(answer.contains("PCMU/8000"), "{answer}");
     assert!(answer.contains("PCMA/8000"), "{answer}");
