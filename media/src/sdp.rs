@@ -527,6 +527,44 @@ mod tests {
         );
     }
 
+    /// Fuzz-like: mutated browser and phone descriptions are refused or rewritten, never
+    /// a panic.
+    #[test]
+    fn never_panics_on_mutated_sdp() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b" \r\n:/=0123456789abcPCMUAmIN";
+        for base in [CHROME_OFFER, PHONE_OFFER, PHONE_G729] {
+            for _ in 0..1500 {
+                let mut bytes = base.as_bytes().to_vec();
+                for _ in 0..(next() % 6 + 1) {
+                    let i = (next() as usize) % bytes.len();
+                    match next() % 3 {
+                        0 => bytes[i] = alphabet[(next() as usize) % alphabet.len()],
+                        1 => {
+                            bytes.remove(i);
+                        }
+                        _ => bytes.truncate(i),
+                    }
+                    if bytes.is_empty() {
+                        break;
+                    }
+                }
+                let sdp = String::from_utf8_lossy(&bytes);
+                let _ = offer_for_phone(&sdp, ours(), ORIGIN);
+                let _ = answer_from_phone(&sdp);
+                let _ = phone_offer(&sdp);
+                let _ = answer_for_phone(&sdp, &Codec::Pcmu, ours(), ORIGIN);
+                let _ = relay(&sdp, Side::Phone, ours(), ORIGIN);
+            }
+        }
+    }
+
     #[test]
     fn broken_or_audioless_sdp_is_refused() {
         assert!(matches!(

@@ -647,3 +647,72 @@ fn queued_keys_are_sent_one_after_another() {
     // 40 ms of pause after a key's last end packet.
     assert_eq!(starts[1].0 - sent[4].0, Duration::from_millis(40));
 }
+
+/// The default timeout, on virtual time: of two phones, the silent one ends the bridge
+/// 30 s after it was last heard, while the other talks on.
+#[test]
+fn default_media_timeout_is_30_seconds_of_silence() {
+    let start = Instant::now();
+    let formats = centrala_media::Formats(vec![centrala_media::PayloadFormat::pcmu()]);
+    let a_addr: SocketAddr = "192.168.1.20:5004".parse().unwrap();
+    let gw_a: SocketAddr = "203.0.113.5:40004".parse().unwrap();
+    let mut a = RtpLeg::new(
+        RtpLegConfig {
+            local: gw_a,
+            ssrc: 1,
+        },
+        start,
+    );
+    a.set_remote(a_addr, formats.clone());
+    let mut b = RtpLeg::new(
+        RtpLegConfig {
+            local: "203.0.113.5:40006".parse().unwrap(),
+            ssrc: 2,
+        },
+        start,
+    );
+    b.set_remote("192.168.1.30:6000".parse().unwrap(), formats);
+    let mut bridge = Bridge::new(Leg::Rtp(a), Leg::Rtp(b), BridgeConfig::default(), start);
+    let mut now = start;
+    let mut seq = 0u16;
+    let ended = loop {
+        // A talks every 20 ms; B never does.
+        seq = seq.wrapping_add(1);
+        let h = RtpHeader {
+            marker: false,
+            pt: 0,
+            seq,
+            timestamp: u32::from(seq) * 160,
+            ssrc: 5,
+        };
+        let mut d = Vec::new();
+        write_rtp(&h, &payload(u32::from(seq)), &mut d);
+        let _ = bridge.handle_input(LegId::A, &d, a_addr, gw_a, now);
+        let next = now + Duration::from_millis(20);
+        if let Some(t) = bridge.poll_timeout().filter(|t| *t <= next) {
+            bridge.handle_timeout(t);
+        }
+        now = next;
+        let ended = std::iter::from_fn(|| bridge.poll_output()).find_map(|o| match o {
+            BridgeOutput::Event(BridgeEvent::Ended { reason }) => Some(reason),
+            _ => None,
+        });
+        if let Some(reason) = ended {
+            break (now, reason);
+        }
+        assert!(now - start < Duration::from_secs(40), "never ended");
+    };
+    assert_eq!(
+        ended.1,
+        EndReason::MediaTimeout {
+            leg: LegId::B,
+            silent_for: Duration::from_secs(30)
+        }
+    );
+    assert!(ended.0 - start <= Duration::from_secs(30) + Duration::from_millis(20));
+    assert!(bridge.is_ended());
+    assert_eq!(
+        bridge.handle_input(LegId::A, &[0x80; 20], a_addr, gw_a, now),
+        Err(centrala_media::MediaError::Ended)
+    );
+}
