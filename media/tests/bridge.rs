@@ -101,6 +101,52 @@ impl Call {
         call
     }
 
+    /// A desk phone calls a browser: the gateway offers the browser the phone's G.711
+    /// codecs and answers the phone with the browser's choice.
+    fn phone_calls_browser(phone_offer: &str) -> (Call, String) {
+        let now = Instant::now();
+        let (stream, codecs) = sdp::phone_offer(phone_offer).unwrap();
+        let mut webrtc = WebRtcLeg::new(
+            WebRtcConfig {
+                local: gw_webrtc(),
+                codecs,
+            },
+            now,
+        )
+        .unwrap();
+        let offer = webrtc.create_offer().unwrap();
+        let (browser, browser_answer) = Browser::answering(&offer, now);
+        webrtc.accept_answer(&browser_answer).unwrap();
+        let chosen = webrtc.formats().0[0].codec.clone();
+        let answer = sdp::answer_for_phone(phone_offer, &chosen, gw_rtp(), ORIGIN).unwrap();
+        let ours = sdp::audio_stream(&answer, Side::Phone).unwrap();
+        let mut rtp = RtpLeg::new(
+            RtpLegConfig {
+                local: gw_rtp(),
+                ssrc: 0x5eed,
+            },
+            now,
+        );
+        rtp.set_remote(stream.addr, ours.formats);
+        let bridge = Bridge::new(
+            Leg::WebRtc(Box::new(webrtc)),
+            Leg::Rtp(rtp),
+            BridgeConfig::default(),
+            now,
+        );
+        let mut call = Call {
+            now,
+            browser,
+            bridge,
+            to_phone: Vec::new(),
+            events: Vec::new(),
+            phone_seq: 100,
+            phone_ts: 0,
+        };
+        call.drain();
+        (call, answer)
+    }
+
     fn drain(&mut self) {
         while let Some(out) = self.bridge.poll_output() {
             match out {
@@ -200,8 +246,12 @@ impl Call {
     }
 
     fn browser_talks(&mut self, n: u32, ts: u32) {
+        self.browser_talks_pt(0, n, ts);
+    }
+
+    fn browser_talks_pt(&mut self, pt: u8, n: u32, ts: u32) {
         let now = self.now;
-        self.browser.send(0, ts, &payload(n), now);
+        self.browser.send(pt, ts, &payload(n), now);
         self.run_for(Duration::from_millis(20));
     }
 
@@ -714,5 +764,74 @@ fn default_media_timeout_is_30_seconds_of_silence() {
     assert_eq!(
         bridge.handle_input(LegId::A, &[0x80; 20], a_addr, gw_a, now),
         Err(centrala_media::MediaError::Ended)
+    );
+}
+
+/// A desk phone (PCMA first, telephone-event on 96) calls a browser: PCMA both ways on each
+/// side's payload types, and the phone's keys reported.
+#[test]
+fn a_phone_calls_a_browser() {
+    let phone_offer = "v=0\r\no=phone 1 1 IN IP4 192.168.1.20\r\ns=-\r\n\
+        c=IN IP4 192.168.1.20\r\nt=0 0\r\nm=audio 5004 RTP/AVP 8 0 18 96\r\n\
+        a=rtpmap:18 G729/8000\r\na=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-15\r\n";
+    let (mut call, answer) = Call::phone_calls_browser(phone_offer);
+    assert!(
+        answer.contains("m=audio 40002 RTP/AVP 8 96\r\n"),
+        "{answer}"
+    );
+    call.connect();
+
+    for n in 0..5u32 {
+        call.phone_ts = call.phone_ts.wrapping_add(160);
+        let ts = call.phone_ts;
+        call.phone_sends(8, n == 0, ts, &payload(n));
+        call.run_for(Duration::from_millis(20));
+    }
+    let rx = &call.browser.received;
+    assert_eq!(rx.len(), 5);
+    assert!(rx.iter().all(|r| r.pt == 8));
+    assert_eq!(rx[4].payload, payload(4));
+
+    for n in 0..5 {
+        call.browser_talks_pt(8, n, n * 160);
+    }
+    assert_eq!(call.to_phone.len(), 5);
+    assert!(
+        call.to_phone
+            .iter()
+            .all(|(to, p)| *to == phone_nat() && p.header.pt == 8)
+    );
+
+    let ev = TelephoneEvent {
+        event: 10,
+        end: true,
+        volume: 10,
+        duration: 400,
+    };
+    let ts = call.phone_ts.wrapping_add(160);
+    call.phone_sends(96, true, ts, &ev.to_bytes());
+    assert!(call.events.iter().any(|(_, e)| matches!(
+        e,
+        BridgeEvent::Dtmf { from: LegId::B, event } if event.digit == '*'
+    )));
+    // The G729 the phone also offered is not ours to relay.
+    let ts = call.phone_ts.wrapping_add(320);
+    let mut d = Vec::new();
+    write_rtp(
+        &RtpHeader {
+            marker: false,
+            pt: 18,
+            seq: 1,
+            timestamp: ts,
+            ssrc: 0xfeed,
+        },
+        &[0; 20],
+        &mut d,
+    );
+    let now = call.now;
+    assert!(
+        call.bridge
+            .handle_input(LegId::B, &d, phone_nat(), gw_rtp(), now)
+            .is_err()
     );
 }
