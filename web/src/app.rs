@@ -25,6 +25,7 @@ use crate::components::login::{LoginForm, LoginRequest};
 use crate::components::set_password::SetPassword;
 use crate::components::status_bar::StatusBar;
 use crate::components::transfer::XferCmd;
+use crate::components::voicemail::VoicemailPanel;
 use crate::components::{Cx, contacts, history, shell};
 use crate::i18n::Strings;
 use crate::model::{Lang, MyStatus, PhoneNotice};
@@ -229,6 +230,15 @@ async fn load_missed(dispatch: Callback<Action>) {
     let r = api::get("/api/v1/history/missed").await;
     if r.ok() {
         dispatch.emit(Action::MissedCount(api::missed_unseen(&r.body)));
+    }
+    // The voicemail badge follows with it (a call may have left a message).
+    let r = api::get("/api/v1/me/voicemail").await;
+    if r.ok() {
+        let new = crate::state::voicemail::messages_of(&r.body)
+            .iter()
+            .filter(|m| !m.heard)
+            .count();
+        dispatch.emit(Action::VoicemailCount(new as u64));
     }
 }
 
@@ -827,6 +837,11 @@ fn phone_screen(
         View::Contacts | View::Dialpad => contacts::view(state, cx),
         View::History => history::view(state, cx),
         View::Settings => shell::settings(state, cx),
+        View::Voicemail => html! {
+            <VoicemailPanel lang={state.lang}
+                on_new_count={d.reform(|n: usize| Action::VoicemailCount(n as u64))}
+                on_session_ended={d.reform(|()| Action::SessionEnded)} />
+        },
         View::Devices => {
             let this_device = browser::stored_instance_id()
                 .map(|id| AttrValue::from(centrala_sip::ua::device_id(&id)));

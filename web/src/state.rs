@@ -36,6 +36,7 @@ pub mod routing;
 pub mod tokens;
 pub mod transfer;
 pub mod video;
+pub mod voicemail;
 
 use contacts::{ContactsState, Feed, Move, PresenceEntry, RowKey};
 use history::HistoryState;
@@ -77,6 +78,8 @@ pub enum View {
     Settings,
     /// One's devices, device logins, ring strategy and forwarding.
     Devices,
+    /// One's voicemail messages and greetings.
+    Voicemail,
     /// Administrators only.
     Admin(AdminSection),
 }
@@ -90,6 +93,7 @@ impl View {
             View::Dialpad => "dialpad",
             View::Settings => "settings",
             View::Devices => "devices",
+            View::Voicemail => "voicemail",
             View::Admin(_) => "admin",
         }
     }
@@ -383,6 +387,8 @@ pub struct AppState {
     pub tone: Tone,
     /// The transfer box, when open.
     pub transfer_form: Option<transfer::TransferForm>,
+    /// Voicemail messages not heard yet (the menu's badge).
+    pub voicemail_new: u64,
     /// A second call may ring while one talks (else the caller hears busy); this browser's
     /// setting.
     pub call_waiting: bool,
@@ -438,6 +444,7 @@ impl AppState {
             calls: Vec::new(),
             tone: Tone::None,
             transfer_form: None,
+            voicemail_new: 0,
             call_waiting: true,
             end_reason: None,
             end_forwarded: None,
@@ -789,6 +796,8 @@ pub enum Action {
     HistoryFailed(String),
     /// The gateway's count of unseen missed calls.
     MissedCount(u64),
+    /// How many voicemail messages are new.
+    VoicemailCount(u64),
     /// The history was opened: the missed calls are seen.
     HistorySeen,
     /// Arrow keys in the history (`true`: down).
@@ -1133,6 +1142,7 @@ impl AppState {
                 self.history.error = Some(why);
             }
             Action::MissedCount(n) => self.history.missed_unseen = n,
+            Action::VoicemailCount(n) => self.voicemail_new = n,
             Action::HistorySeen => self.history.missed_unseen = 0,
             Action::HistoryMove(down) => self.history.move_selection(down),
             Action::HistorySelect(id) => self.history.selected = Some(id),

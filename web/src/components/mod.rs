@@ -15,6 +15,7 @@ pub mod set_password;
 pub mod shell;
 pub mod status_bar;
 pub mod transfer;
+pub mod voicemail;
 
 use yew::Callback;
 

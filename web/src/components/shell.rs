@@ -31,7 +31,8 @@ pub fn nav(st: &AppState, cx: &Cx) -> Html {
                     <span class="nav-icon" aria-hidden="true">{ icon }</span>
                     <span class="nav-label">{ label }</span>
                     if let Some((n, words)) = badge {
-                        <span id="missed-badge" class="badge" aria-label={words.clone()} title={words}>{ n }</span>
+                        <span id={if id == "nav-history" { "missed-badge" } else { "voicemail-badge" }}
+                            class="badge" aria-label={words.clone()} title={words}>{ n }</span>
                     }
                 </button>
             </li>
@@ -47,6 +48,8 @@ pub fn nav(st: &AppState, cx: &Cx) -> Html {
             <ul>
                 { item(View::Contacts, "nav-phone", icons::contacts(), t.nav_contacts, None) }
                 { item(View::History, "nav-history", icons::history(), t.nav_history, badge) }
+                { item(View::Voicemail, "nav-voicemail", icons::history(), t.nav_voicemail,
+                    (st.voicemail_new > 0).then(|| (st.voicemail_new.to_string(), format!("{} {}", st.voicemail_new, t.vm_badge_label)))) }
                 { item(View::Dialpad, "nav-dialpad", icons::dialpad(), t.nav_dialpad, None) }
                 { item(View::Devices, "nav-devices", icons::desk_phone(), t.nav_devices, None) }
                 { item(View::Settings, "nav-settings", icons::settings(), t.nav_settings, None) }

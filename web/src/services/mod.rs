@@ -8,5 +8,6 @@ pub mod intl;
 pub mod media;
 pub mod notify;
 pub mod phone;
+pub mod recorder;
 pub mod ringtone;
 pub mod timer;
