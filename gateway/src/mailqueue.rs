@@ -83,6 +83,13 @@ impl MailQueue {
 
     /// Writes `m` to the queue; returns its id. The worker delivers it.
     pub async fn enqueue(&self, m: Outgoing) -> Result<i64, StoreError> {
+        let id = self.insert(m, 0).await?;
+        self.wake.notify_one();
+        Ok(id)
+    }
+
+    /// Writes `m` to the queue, due for the worker in `delay_ms`.
+    async fn insert(&self, m: Outgoing, delay_ms: i64) -> Result<i64, StoreError> {
         let now = unix_now_ms();
         let id = sqlx::query(
             "INSERT INTO mail_queue (kind, to_name, to_addr, lang, subject, body, link, created_ms, next_ms) \
@@ -96,7 +103,7 @@ impl MailQueue {
         .bind(&m.letter.body)
         .bind(&m.link)
         .bind(now)
-        .bind(now)
+        .bind(now + delay_ms)
         .fetch_one(self.store.pool())
         .await?
         .get::<i64, _>(0);
@@ -106,7 +113,9 @@ impl MailQueue {
     /// Queues `m` and tries to deliver it at once: `Ok(())` when it went out, else why
     /// not (it stays queued and is retried).
     pub async fn send_now(&self, m: Outgoing) -> Result<Result<(), MailError>, StoreError> {
-        let id = self.enqueue(m).await?;
+        // Not due for the worker before this attempt is over (it would send it twice); a
+        // crash in between leaves it to the worker a minute later.
+        let id = self.insert(m, 60_000).await?;
         let outcome = self.attempt(id).await?;
         self.wake.notify_one();
         Ok(match outcome {
