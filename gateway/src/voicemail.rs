@@ -22,6 +22,15 @@ pub const MAX_GREETING_S: u32 = 60;
 /// The largest greeting upload (bytes): 60 s of 16-bit mono at 48 kHz, with room.
 pub const MAX_GREETING_BYTES: usize = 6 << 20;
 
+/// The built-in greeting in `lang`, for whoever recorded none: 8 kHz mono WAV made with
+/// espeak-ng (`scripts/greetings.sh`).
+pub fn builtin_greeting(lang: crate::mail::Lang) -> &'static [u8] {
+    match lang {
+        crate::mail::Lang::Pl => include_bytes!("../assets/greetings/pl.wav"),
+        _ => include_bytes!("../assets/greetings/en.wav"),
+    }
+}
+
 /// Why a call went to voicemail, which also picks the greeting played.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -459,6 +468,23 @@ mod tests {
         }
         w.finalize().unwrap();
         out.into_inner()
+    }
+
+    #[test]
+    fn the_built_in_greetings_are_short_8_khz_wavs_in_both_languages() {
+        for lang in [crate::mail::Lang::En, crate::mail::Lang::Pl] {
+            let wav = builtin_greeting(lang);
+            let ms = check_wav(wav, 20).unwrap();
+            assert!((3_000..15_000).contains(&ms), "{lang:?}: {ms} ms");
+            let spec = hound::WavReader::new(std::io::Cursor::new(wav))
+                .unwrap()
+                .spec();
+            assert_eq!(spec.sample_rate, 8000);
+        }
+        assert_ne!(
+            builtin_greeting(crate::mail::Lang::En),
+            builtin_greeting(crate::mail::Lang::Pl)
+        );
     }
 
     #[test]

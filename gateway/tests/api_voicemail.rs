@@ -293,4 +293,27 @@ async fn voicemail_is_private_to_its_owner_and_greetings_are_checked() {
     )
     .await;
     assert_eq!(r.status, 404);
+    // The built-in greeting (espeak-ng), in both languages, to anyone logged in.
+    for lang in ["en", "pl"] {
+        let path = format!("/api/v1/greetings/builtin/{lang}");
+        let (status, head, body) = raw(a, "GET", &path, Some(&bob), &[], None).await;
+        assert_eq!(status, 200, "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: audio/wav")
+        );
+        assert_eq!(&body[..4], b"RIFF");
+    }
+    let (status, _, _) = raw(
+        a,
+        "GET",
+        "/api/v1/greetings/builtin/de",
+        Some(&bob),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _, _) = raw(a, "GET", "/api/v1/greetings/builtin/en", None, &[], None).await;
+    assert_eq!(status, 401);
 }

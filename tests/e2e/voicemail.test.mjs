@@ -20,6 +20,15 @@ test('a greeting is recorded in the page, kept as WAV, played back and removed',
   const busy = '#greetings .greeting[data-situation="busy"]';
   assert.equal(await a.getAttribute(busy, 'data-recorded'), 'false');
   await a.waitForSelector(`${busy} .greeting-builtin`);
+  // The built-in greeting (espeak-ng, in the page's language) plays: its player loads it.
+  const builtin = await a.evaluate(async (sel) => {
+    const el = document.querySelector(`${sel} .greeting-play.builtin`);
+    el.preload = 'auto';
+    el.load();
+    await new Promise((res, rej) => { el.onloadedmetadata = res; el.onerror = () => rej(new Error('audio error')); });
+    return el.duration;
+  }, busy);
+  assert.ok(builtin > 3 && builtin < 15, `built-in greeting of ${builtin} s`);
 
   // Record about 1.5 s, then stop: the greeting is saved for "busy" only.
   await a.click(`${busy} .greeting-record`);
@@ -54,7 +63,7 @@ test('a greeting is recorded in the page, kept as WAV, played back and removed',
 
   // Played back in the page: the player loads it and knows its length.
   const seconds = await a.evaluate(async (sel) => {
-    const el = document.querySelector(`${sel} .greeting-play`);
+    const el = document.querySelector(`${sel} .greeting-play:not(.builtin)`);
     el.preload = 'auto';
     el.load();
     await new Promise((res, rej) => { el.onloadedmetadata = res; el.onerror = () => rej(new Error('audio error')); });

@@ -27,6 +27,7 @@ pub(super) fn routes() -> Router<ApiState> {
         )
         .route("/api/v1/me/voicemail/{id}/audio", get(voicemail_audio))
         .route("/api/v1/me/greetings", get(my_greetings))
+        .route("/api/v1/greetings/builtin/{lang}", get(builtin_greeting))
         .route(
             "/api/v1/me/greetings/{situation}",
             get(greeting_audio)
@@ -228,6 +229,26 @@ pub(super) async fn delete_greeting(
     } else {
         Err(ApiError::not_found("greeting"))
     }
+}
+
+/// The built-in greeting in a language (`en`, `pl`), which callers hear when the person
+/// recorded none.
+#[utoipa::path(get, path = "/api/v1/greetings/builtin/{lang}", params(("lang" = String, Path)),
+    responses((status = 200, content_type = "audio/wav"), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(super) async fn builtin_greeting(
+    _caller: Caller,
+    Path(lang): Path<String>,
+) -> ApiResult<Response> {
+    let lang = crate::mail::Lang::parse(&lang).ok_or_else(|| ApiError::not_found("language"))?;
+    let mut resp = crate::voicemail::builtin_greeting(lang).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    Ok(resp)
 }
 
 /// Serves a file (ranges, conditional requests) as `audio/wav`, private to the caller.

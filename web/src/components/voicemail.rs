@@ -265,7 +265,13 @@ pub fn voicemail_panel(p: &VoicemailProps) -> Html {
                             <button type="button" class="btn btn-small btn-quiet greeting-remove" disabled={busy} onclick={remove}>{ t.vm_remove_greeting }</button>
                         </>
                     },
-                    None => html! { <span class="hint greeting-builtin">{ t.vm_builtin }</span> },
+                    None => html! {
+                        <>
+                            <audio class="greeting-play builtin" controls=true preload="none"
+                                src={format!("/api/v1/greetings/builtin/{}", p.lang.tag())}></audio>
+                            <span class="hint greeting-builtin">{ t.vm_builtin }</span>
+                        </>
+                    },
                 } }
                 if recording_this {
                     <button type="button" class="btn btn-small btn-hangup greeting-stop" disabled={s.saving} onclick={stop}>
