@@ -1389,6 +1389,17 @@ impl UserAgent {
         self.drain(now);
     }
 
+    /// Whether call `handle` would take a new offer now ([`Self::reinvite`]): connected, and
+    /// no offer under way in it (ours, the far end's, or a glare's wait before retrying).
+    pub fn can_offer(&self, handle: CallHandle) -> bool {
+        self.calls.iter().any(|c| {
+            c.handle == handle
+                && c.state == CallState::Connected
+                && c.offer == Offer::Idle
+                && c.pending_reoffer.is_none()
+        })
+    }
+
     /// Sends a re-INVITE with a new offer (e.g. camera turned on). The answer comes as
     /// `Event::Answered`. `false` (nothing sent) while another offer is under way in the
     /// call or it is not connected: roll the offer back and try again later.

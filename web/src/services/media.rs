@@ -512,6 +512,11 @@ impl CallMedia {
             .get_transceivers()
             .iter()
             .map(|t| t.unchecked_into::<RtcRtpTransceiver>())
+            // A transceiver stopped by a rolled-back offer (a glare) takes no direction.
+            .filter(|t| {
+                t.direction() != RtcRtpTransceiverDirection::Stopped
+                    && t.current_direction() != Some(RtcRtpTransceiverDirection::Stopped)
+            })
             .filter(|t| receiver_track(t).is_some_and(|r| r.kind() == "video"))
             .map(|t| {
                 let at = t

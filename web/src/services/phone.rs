@@ -1280,7 +1280,14 @@ impl Inner {
         if !n.wanted.get() || n.opening.get() {
             return;
         }
-        if n.offering.get() || n.sent.get() || !media.is_stable() {
+        // Not while an offer is under way, nor during a glare's wait (RFC 3261 14.1: the
+        // user agent waits 2.1–4 s or 0–2 s): making and taking back offers meanwhile would
+        // cross the far end's retried offer.
+        if n.offering.get()
+            || n.sent.get()
+            || !media.is_stable()
+            || !self.ua.borrow().can_offer(call)
+        {
             return self.retry_renegotiation(call, &media);
         }
         n.offering.set(true);
