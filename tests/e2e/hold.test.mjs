@@ -181,7 +181,7 @@ test('call waiting turned off in the settings: a second caller hears busy', { ti
 // and gets 491; each side rolls its offer back and tries again after a random wait (2.1–4 s
 // for the caller, who owns the Call-ID, 0–2 s for the callee), so both end up holding, and
 // resuming afterwards brings media back both ways.
-test('both sides hold at once: 491 glare, retried, both held, then resumed with media', { timeout: 90000 }, async () => {
+test('both sides hold at once: 491 glare, retried, both held, then resumed with media', { timeout: 150000 }, async () => {
   const alice = (await login(browser, '101')).page;
   const bob = (await login(browser, '102')).page;
   await connect(alice, bob, '102');
@@ -192,12 +192,27 @@ test('both sides hold at once: 491 glare, retried, both held, then resumed with 
     await cdp.send('Network.enable');
     cdp.on('Network.webSocketFrameReceived', (e) => received.push(e.response.payloadData));
   }
-  await Promise.all([alice.click('#hold'), bob.click('#hold')]);
-  await callState(alice, 'held', 20000);
-  await callState(bob, 'held', 20000);
+  // Both press Hold in the same moment (clicks dispatched in the pages, without the driver's
+  // waits). Whether the two re-INVITEs cross depends on timing: when they did not (each side
+  // saw the other's first), both resume and press again, up to 6 times, until a 491 is seen.
+  let glared = false;
+  for (let i = 0; i < 6 && !glared; i++) {
+    const from = received.length;
+    await Promise.all([alice, bob].map((p) => p.evaluate(() => document.querySelector('#hold').click())));
+    await callState(alice, 'held', 20000);
+    await callState(bob, 'held', 20000);
+    glared = received.slice(from).some((m) => m.startsWith('SIP/2.0 491'));
+    if (!glared) {
+      await alice.click('#hold');
+      await callState(alice, 'held-remote', 15000);
+      await bob.click('#hold');
+      await callState(alice, 'connected');
+      await callState(bob, 'connected');
+    }
+  }
   assert.equal(await alice.getAttribute('#hold', 'data-held'), 'true');
   assert.equal(await bob.getAttribute('#hold', 'data-held'), 'true');
-  assert.ok(received.some((m) => m.startsWith('SIP/2.0 491')), `a 491 was seen: ${received.map((m) => m.split('\r\n')[0]).join(' | ')}`);
+  assert.ok(glared, `a 491 was seen: ${received.map((m) => m.split('\r\n')[0]).join(' | ')}`);
   await still(alice, '#call-stats', 'both held (Alice)');
   await still(bob, '#call-stats', 'both held (Bob)');
   await alice.click('#hold');
