@@ -235,29 +235,7 @@ pub async fn send_bytes(method: &str, path: &str, content_type: &str, body: &JsV
 
 /// Sends a request with a text body (`text/vcard`, `text/csv`) and reads the JSON answer.
 pub async fn send_text(path: &str, content_type: &str, body: &str) -> Reply {
-    let attempt = async {
-        let window = web_sys::window().ok_or(JsValue::NULL)?;
-        let init = RequestInit::new();
-        init.set_method("POST");
-        init.set_credentials(RequestCredentials::SameOrigin);
-        init.set_cache(RequestCache::NoStore);
-        init.set_headers(&obj(&[("Content-Type", content_type.into())]));
-        init.set_body(&JsValue::from_str(body));
-        let resp: Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
-            .await?
-            .dyn_into()?;
-        let status = resp.status();
-        let raw = JsFuture::from(resp.text()?).await?.as_string();
-        let body = raw
-            .filter(|t| !t.trim().is_empty())
-            .and_then(|t| JSON::parse(&t).ok())
-            .unwrap_or(JsValue::NULL);
-        Ok::<Reply, JsValue>(Reply { status, body })
-    };
-    attempt.await.unwrap_or(Reply {
-        status: 0,
-        body: JsValue::NULL,
-    })
+    send_bytes("POST", path, content_type, &JsValue::from_str(body)).await
 }
 
 fn opt_i64(v: &JsValue, key: &str) -> Option<i64> {
