@@ -1219,6 +1219,7 @@ async fn send_link(
             letter,
             link,
             kind: kind.as_str(),
+            attachment: None,
         })
         .await?;
     if kind == LinkKind::Invite {

@@ -67,6 +67,11 @@ pub enum CoreInput {
     Closed {
         conn: ConnId,
     },
+    /// The in-process voicemail service connects: calls for voicemail rules go to `sender`.
+    Voicemail {
+        conn: ConnId,
+        sender: Outbound,
+    },
     /// An extension's account changed (see [`Input::AccountChanged`]).
     AccountChanged {
         company: i64,
@@ -265,6 +270,19 @@ impl Driver {
                     peer,
                     transport,
                 }
+            }
+            CoreInput::Voicemail { conn, sender } => {
+                self.senders.insert(FlowId(conn), sender);
+                let flow = FlowId(conn);
+                self.core.handle(
+                    Input::Connected {
+                        flow,
+                        peer: SocketAddr::from(([127, 0, 0, 1], 0)),
+                        transport: Transport::Tcp,
+                    },
+                    now,
+                );
+                Input::Voicemail { flow }
             }
             CoreInput::Message { conn, message } => Input::Message {
                 flow: FlowId(conn),

@@ -20,5 +20,6 @@ pub mod sipcred;
 pub mod store;
 pub mod tls;
 pub mod trusted;
+pub mod vmserver;
 pub mod voicemail;
 pub mod ws;

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lettre::message::Mailbox;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,10 @@ pub struct Texts {
     pub reset_body: &'static str,
     /// "72 hours", with the language's plural.
     pub hours: fn(i64) -> String,
+    /// Fields: caller.
+    pub voicemail_subject: &'static str,
+    /// Fields: name, caller, when, length, link.
+    pub voicemail_body: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -108,6 +112,11 @@ pub static EN: Texts = Texts {
         e-mail: your password stays as it is.\n\n\
         \u{2014} Centrala\n",
     hours: |n| format!("{n} {}", if n == 1 { "hour" } else { "hours" }),
+    voicemail_subject: "New voicemail from {caller}",
+    voicemail_body: "Hello {name},\n\n\
+        {caller} left you a voicemail message ({length}) at {when}.\n\n\
+        The recording is attached. Listen to it, or delete it, on your phone's page:\n{link}\n\n\
+        \u{2014} Centrala\n",
 };
 
 pub static PL: Texts = Texts {
@@ -130,6 +139,12 @@ pub static PL: Texts = Texts {
         Pozdrawiamy\n\
         Centrala\n",
     hours: polish_hours,
+    voicemail_subject: "Nowa wiadomość głosowa od: {caller}",
+    voicemail_body: "Dzień dobry,\n\n\
+        {caller} zostawił(a) Ci wiadomość głosową ({length}), {when}.\n\n\
+        Nagranie jest w załączniku. Odsłuchasz je lub usuniesz na stronie swojego telefonu:\n{link}\n\n\
+        Pozdrawiamy\n\
+        Centrala\n",
 };
 
 /// "za 1 godzinę, 2 godziny, 5 godzin, 22 godziny" (accusative after "za").
@@ -170,6 +185,14 @@ pub fn fill(template: &str, fields: &[(&str, &str)]) -> String {
     out
 }
 
+/// A file to attach to a mail.
+#[derive(Debug, Clone)]
+pub struct FileAttachment {
+    pub name: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// A message's subject and plain-text body.
 #[derive(Debug, Clone)]
 pub struct Letter {
@@ -205,6 +228,34 @@ pub fn invitation(
                 ("number", &number),
                 ("link", link),
                 ("hours", &hours),
+            ],
+        ),
+    }
+}
+
+/// A new voicemail message from `caller` (name and number), `secs` long, received `when`
+/// (the recipient's local wording is left to the client: UTC, RFC 3339).
+pub fn voicemail(
+    lang: Lang,
+    name: &str,
+    caller: &str,
+    secs: i64,
+    when: &str,
+    link: &str,
+) -> Letter {
+    let t = lang.texts();
+    let length = format!("{}:{:02}", secs / 60, secs % 60);
+    Letter {
+        lang,
+        subject: fill(t.voicemail_subject, &[("caller", caller)]),
+        body: fill(
+            t.voicemail_body,
+            &[
+                ("name", name),
+                ("caller", caller),
+                ("when", when),
+                ("length", &length),
+                ("link", link),
             ],
         ),
     }
@@ -339,13 +390,15 @@ impl Mailer {
         })
     }
 
-    /// Sends a plain-text message. `link` is logged when mail only goes to files.
+    /// Sends a plain-text message, with a file attached if given. `link` is logged when mail
+    /// only goes to files.
     pub async fn send(
         &self,
         to_name: &str,
         to: &str,
         letter: Letter,
         link: &str,
+        attachment: Option<FileAttachment>,
     ) -> Result<(), MailError> {
         let Letter {
             lang,
@@ -357,14 +410,24 @@ impl Mailer {
             to.parse()
                 .map_err(|e| MailError::Address(format!("{to}: {e}")))?,
         );
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to_box)
             .subject(subject.as_str())
-            .header(ContentType::TEXT_PLAIN)
-            .header(ContentLanguage(lang))
-            .body(body)
-            .map_err(|e| MailError::Build(e.to_string()))?;
+            .header(ContentLanguage(lang));
+        let message = match attachment {
+            None => builder.header(ContentType::TEXT_PLAIN).body(body),
+            Some(a) => {
+                let media = ContentType::parse(&a.media_type)
+                    .map_err(|e| MailError::Build(format!("{}: {e}", a.media_type)))?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(body))
+                        .singlepart(Attachment::new(a.name).body(a.bytes, media)),
+                )
+            }
+        }
+        .map_err(|e| MailError::Build(e.to_string()))?;
         match &self.transport {
             Transport::Smtp(t) => {
                 t.send(message)

@@ -60,6 +60,19 @@ pub struct Outgoing {
     pub link: String,
     /// What it is, for the logs: "invite", "reset", "voicemail".
     pub kind: &'static str,
+    /// A file to attach (a voicemail message), read when the mail is sent.
+    pub attachment: Option<Attachment>,
+}
+
+/// A file under the data folder attached to a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Relative to the store's data folder.
+    pub path: String,
+    /// The file name the recipient sees.
+    pub name: String,
+    /// Its media type, e.g. `audio/wav`.
+    pub media_type: String,
 }
 
 /// The queue and its worker's wake-up call.
@@ -92,8 +105,9 @@ impl MailQueue {
     async fn insert(&self, m: Outgoing, delay_ms: i64) -> Result<i64, StoreError> {
         let now = unix_now_ms();
         let id = sqlx::query(
-            "INSERT INTO mail_queue (kind, to_name, to_addr, lang, subject, body, link, created_ms, next_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO mail_queue (kind, to_name, to_addr, lang, subject, body, link, created_ms, next_ms, \
+             attachment_path, attachment_name, attachment_type) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(m.kind)
         .bind(&m.to_name)
@@ -104,6 +118,9 @@ impl MailQueue {
         .bind(&m.link)
         .bind(now)
         .bind(now + delay_ms)
+        .bind(m.attachment.as_ref().map(|a| a.path.as_str()))
+        .bind(m.attachment.as_ref().map(|a| a.name.as_str()))
+        .bind(m.attachment.as_ref().map(|a| a.media_type.as_str()))
         .fetch_one(self.store.pool())
         .await?
         .get::<i64, _>(0);
@@ -170,8 +187,8 @@ impl MailQueue {
     /// One delivery attempt of mail `id` (if it is still queued).
     async fn attempt(&self, id: i64) -> Result<Attempt, StoreError> {
         let row = sqlx::query(
-            "SELECT kind, to_name, to_addr, lang, subject, body, link, created_ms, attempts \
-             FROM mail_queue WHERE id = ? AND state = 'queued'",
+            "SELECT kind, to_name, to_addr, lang, subject, body, link, created_ms, attempts, \
+             attachment_path, attachment_name, attachment_type FROM mail_queue WHERE id = ? AND state = 'queued'",
         )
         .bind(id)
         .fetch_optional(self.store.pool())
@@ -189,7 +206,33 @@ impl MailQueue {
         let link: String = r.get(6);
         let created: i64 = r.get(7);
         let attempts: u32 = r.get::<i64, _>(8).max(0) as u32 + 1;
-        match self.mailer.send(&to_name, &to, letter, &link).await {
+        let attachment = match r.get::<Option<String>, _>(9) {
+            None => None,
+            // A file gone since (the message was deleted) is left out; the mail still goes.
+            Some(rel) => {
+                let path = self.store.data_dir().join(&rel);
+                match tokio::fs::read(&path).await {
+                    Ok(bytes) => Some(crate::mail::FileAttachment {
+                        name: r
+                            .get::<Option<String>, _>(10)
+                            .unwrap_or_else(|| "attachment".into()),
+                        media_type: r
+                            .get::<Option<String>, _>(11)
+                            .unwrap_or_else(|| "application/octet-stream".into()),
+                        bytes,
+                    }),
+                    Err(e) => {
+                        warn!(id, file = %path.display(), error = %e, "mail attachment missing: sent without it");
+                        None
+                    }
+                }
+            }
+        };
+        match self
+            .mailer
+            .send(&to_name, &to, letter, &link, attachment)
+            .await
+        {
             Ok(()) => {
                 sqlx::query(
                     "UPDATE mail_queue SET state = 'sent', body = '', link = '', attempts = ?, sent_ms = ?, last_error = NULL WHERE id = ?",

@@ -104,6 +104,25 @@ enum Command {
         /// Repeatable.
         #[arg(long = "metrics-allow", value_name = "ADDR")]
         metrics_allow: Vec<std::net::IpAddr>,
+        /// The address the media plane (voicemail) binds and puts in its SDP: one the
+        /// callers' browsers and phones can reach.
+        #[arg(long, default_value = "127.0.0.1", env = "CENTRALA_MEDIA_ADDRESS")]
+        media_address: std::net::IpAddr,
+        /// The UDP ports of the media plane, FIRST-LAST (two per call leg).
+        #[arg(long, default_value = "40000-40999", env = "CENTRALA_MEDIA_PORTS")]
+        media_ports: centrala_media::PortRange,
+        /// A call leg with no media for this many seconds is ended.
+        #[arg(long, default_value_t = 30)]
+        media_timeout: u64,
+        /// The longest voicemail message, in seconds.
+        #[arg(long, default_value_t = 180)]
+        voicemail_max: u64,
+        /// Seconds of silence that end a voicemail message.
+        #[arg(long, default_value_t = 5)]
+        voicemail_silence: u64,
+        /// No voicemail service (voicemail forwarding rules are skipped).
+        #[arg(long)]
+        no_voicemail: bool,
         #[command(flatten)]
         mail: MailArgs,
     },
@@ -518,6 +537,12 @@ async fn run() -> anyhow::Result<()> {
             public_url,
             allowed_origins,
             metrics_allow,
+            media_address,
+            media_ports,
+            media_timeout,
+            voicemail_max,
+            voicemail_silence,
+            no_voicemail,
             mail,
         } => {
             let store = open(&data).await?;
@@ -586,6 +611,18 @@ async fn run() -> anyhow::Result<()> {
             tracing::info!(origins = ?cfg.api.origins().iter().collect::<Vec<_>>(), "pages of these origins may use the API and /sip");
             cfg.api.sip.host = sip_host;
             cfg.mail = mail.config(&data, &domain);
+            if !no_voicemail {
+                cfg.media = Some(centrala_gateway::vmserver::MediaConfig {
+                    address: media_address,
+                    ports: media_ports,
+                    timeout: std::time::Duration::from_secs(media_timeout.max(1)),
+                    answering: centrala_media::AnsweringConfig {
+                        max_message: std::time::Duration::from_secs(voicemail_max.max(1)),
+                        silence: std::time::Duration::from_secs(voicemail_silence.max(1)),
+                        ..Default::default()
+                    },
+                });
+            }
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
                 tracing::info!("shutting down");

@@ -59,6 +59,9 @@ pub struct ServeConfig {
     pub mail: MailConfig,
     /// How undelivered e-mail is retried.
     pub mail_retry: RetryPolicy,
+    /// The media plane and its voicemail service; `None`: no voicemail (its rules are
+    /// skipped).
+    pub media: Option<crate::vmserver::MediaConfig>,
 }
 
 impl ServeConfig {
@@ -76,6 +79,7 @@ impl ServeConfig {
                 from: format!("Centrala <no-reply@{domain}>"),
             },
             mail_retry: RetryPolicy::default(),
+            media: None,
         }
     }
 }
@@ -309,8 +313,8 @@ pub async fn run(
     api_cfg.sip.tcp = tcp_addr;
     api_cfg.sip.tls = tls_addr;
     let api = crate::api::router(ApiState::new(
-        store,
-        mail,
+        store.clone(),
+        mail.clone(),
         core_tx.clone(),
         api_cfg,
         sip_secret,
@@ -375,6 +379,18 @@ pub async fn run(
                 driver.run(core_rx, answered, udp_in).await;
             });
         })?;
+    if let Some(media) = cfg.media.clone() {
+        let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
+        crate::vmserver::start(
+            media,
+            conn,
+            edge.core.clone(),
+            store.clone(),
+            mail.clone(),
+            cfg.api.public_url.clone(),
+        )
+        .await?;
+    }
     if let Some(tcp) = listeners.sip_tcp {
         info!(addr = %tcp.local_addr()?, "SIP over TCP");
         tokio::spawn(tcp_loop(tcp, None, edge.clone()));

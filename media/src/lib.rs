@@ -45,6 +45,8 @@
 //!   issue #994 is open), so browsers send and receive DTMF as SIP INFO, which the web app
 //!   already does.
 
+pub mod answering;
+pub mod audio;
 pub mod bridge;
 pub mod codec;
 pub mod ports;
@@ -58,6 +60,7 @@ use std::time::Instant;
 
 use thiserror::Error;
 
+pub use answering::{Answering, AnsweringConfig, EndCause, Phase};
 pub use bridge::{Bridge, BridgeConfig, BridgeEvent, BridgeOutput, EndReason, Leg, LegId};
 pub use codec::{Codec, Formats, PayloadFormat};
 pub use ports::{PortError, PortPool, PortRange};

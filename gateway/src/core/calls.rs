@@ -118,6 +118,14 @@ impl Calls {
         Some(callee)
     }
 
+    /// The call's record names `ext` as its callee (voicemail took it for them) without
+    /// making them busy.
+    pub fn set_callee_ext(&mut self, call_id: &str, ext: &str) {
+        if let Some(call) = self.by_id.get_mut(call_id) {
+            call.record.callee_ext = Some(ext.to_string());
+        }
+    }
+
     /// An unanswered call was forwarded away from `from` (for `cause`) to `to`: `to` rings
     /// now instead. Returns the parties whose activity changed.
     pub fn retarget(

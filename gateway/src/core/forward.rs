@@ -26,6 +26,8 @@ pub(super) struct LiveWorld<'a> {
     pub presence: &'a Presence,
     pub exclude: FlowId,
     pub now: Instant,
+    /// The voicemail service is connected.
+    pub voicemail: bool,
 }
 
 impl World for LiveWorld<'_> {
@@ -38,6 +40,10 @@ impl World for LiveWorld<'_> {
 
     fn choice(&self, aor: &AorKey) -> Choice {
         self.presence.choice(aor)
+    }
+
+    fn voicemail(&self) -> bool {
+        self.voicemail
     }
 }
 
@@ -63,6 +69,7 @@ impl Core {
             presence: &self.presence,
             exclude,
             now,
+            voicemail: self.voicemail.is_some(),
         }
     }
 
@@ -167,7 +174,9 @@ impl Core {
                 | centrala_sip::message::Method::Refer
         );
         let world = self.world(flow, now);
-        if !who.aors().iter().any(|a| world.reachable(a)) {
+        if !matches!(who, Ringing::Voicemail { .. })
+            && !who.aors().iter().any(|a| world.reachable(a))
+        {
             self.reply(
                 &key,
                 &req,
@@ -228,8 +237,16 @@ impl Core {
             }
             info!(from = %caller, to = ?who, call_id, devices = forked, hops = hops.len(), "call");
         }
+        if let (Some(r), Ringing::Voicemail { owner, .. }) = (record.as_mut(), &who) {
+            // The person whose voicemail took it (the history shows it for them).
+            r.callee_ext = Some(owner.ext.to_string());
+        }
         if let Some(rec) = record {
-            let callee = who.aors().into_iter().next();
+            // Voicemail answering does not make its owner "on the phone".
+            let callee = match &who {
+                Ringing::Voicemail { .. } => None,
+                _ => who.aors().into_iter().next(),
+            };
             let mut changed: Vec<AorKey> = callee.iter().cloned().collect();
             changed.extend(caller_aor.clone());
             if self.calls.start(caller_aor, callee, rec, now) {
@@ -280,7 +297,20 @@ impl Core {
         );
         let rung: &[Box<str>] = ctx.fwd.as_ref().map_or(&[], |f| &f.rung[..]);
         let mut targets: Vec<(Uri, FlowId, Box<str>)> = Vec::new();
-        for aor in who.aors() {
+        if let Ringing::Voicemail { owner, cause } = who {
+            // The voicemail service learns whose box and why from the request URI.
+            if let Some(vm) = self.voicemail
+                && !rung.iter().any(|k| &**k == VOICEMAIL_KEY)
+                && let Some(uri) = voicemail_uri(owner, *cause)
+            {
+                targets.push((uri, vm, VOICEMAIL_KEY.into()));
+            }
+        }
+        for aor in who
+            .aors()
+            .into_iter()
+            .filter(|_| !matches!(who, Ringing::Voicemail { .. }))
+        {
             for b in self.location.bindings(&aor) {
                 if b.expires_at > now
                     && b.flow != upstream
@@ -399,6 +429,7 @@ impl Core {
             presence: &self.presence,
             exclude: upstream,
             now,
+            voicemail: self.voicemail.is_some(),
         };
         let before = f.route.hops.len();
         let decision = match cause {
@@ -434,12 +465,14 @@ impl Core {
         self.respond(key, r, now);
         self.cancel_branches(key, now);
         if let Some(hop) = hops.first() {
-            let changed = self.calls.retarget(
-                &call_id,
-                who.aors().into_iter().next(),
-                &hop.from,
-                hop.cause,
-            );
+            let (to, voicemail) = match &who {
+                Ringing::Voicemail { owner, .. } => (None, Some(owner)),
+                _ => (who.aors().into_iter().next(), None),
+            };
+            let changed = self.calls.retarget(&call_id, to, &hop.from, hop.cause);
+            if let Some(owner) = voicemail {
+                self.calls.set_callee_ext(&call_id, &owner.ext);
+            }
             self.calls_changed(&changed, now);
         }
         let first = first_only.as_ref().map(|(d, _)| &**d);
@@ -452,6 +485,20 @@ impl Core {
         self.arm_ring(key, ring_ms, first_only.map(|(_, a)| a), now);
         Rerouted::Ringing
     }
+}
+
+/// The branch key of the voicemail service (in the list of what a call has rung).
+const VOICEMAIL_KEY: &str = "voicemail";
+
+/// The request URI of a call for `owner`'s voicemail: `sip:EXT@voicemail.invalid;company=ID;cause=CAUSE`.
+pub(crate) fn voicemail_uri(owner: &AorKey, cause: Cause) -> Option<Uri> {
+    let uri = format!(
+        "sip:{}@voicemail.invalid;company={};cause={}",
+        owner.ext,
+        owner.company,
+        cause.as_str()
+    );
+    Uri::parse(&uri).ok()
 }
 
 /// 181 Call Is Being Forwarded, with the request's History-Info (the caller's screen shows

@@ -116,6 +116,9 @@ pub enum Input {
     Datagram { peer: SocketAddr, message: Message },
     /// A stream flow closed.
     Closed { flow: FlowId },
+    /// The in-process voicemail service is the (already connected) `flow`: calls for a
+    /// voicemail rule go there, and it is not limited as a device's connection is.
+    Voicemail { flow: FlowId },
     /// An extension's account changed (access revoked, removed, renumbered, a new password):
     /// forget what is cached of it and drop registrations as `drop` says.
     AccountChanged {
@@ -311,6 +314,8 @@ pub struct Core {
     sweeps: u64,
     /// Devices removed through the API, refused for a while.
     removed: devices::Removed,
+    /// The voicemail service's flow, while it is connected.
+    voicemail: Option<FlowId>,
 }
 
 macro_rules! park_or {
@@ -343,6 +348,7 @@ impl Core {
             timers,
             rng: Rng::new(seed),
             parked: HashMap::default(),
+            voicemail: None,
             parked_count: 0,
             out: VecDeque::new(),
             stats: Stats::default(),
@@ -381,7 +387,17 @@ impl Core {
                 self.count_in(&message);
                 self.tx.receive_unreliable(message, flow, now);
             }
-            Input::Closed { flow } => self.on_closed(flow, now),
+            Input::Closed { flow } => {
+                if self.voicemail == Some(flow) {
+                    warn!(%flow, "the voicemail service disconnected: voicemail rules are skipped");
+                    self.voicemail = None;
+                }
+                self.on_closed(flow, now)
+            }
+            Input::Voicemail { flow } => {
+                info!(%flow, "voicemail service connected");
+                self.voicemail = Some(flow);
+            }
             Input::AccountChanged { company, ext, drop } => {
                 self.on_account_changed(company, &ext, drop, now)
             }
@@ -1354,6 +1370,10 @@ impl Core {
 
     /// How many more dialogs `flow` may be a side of.
     fn dialog_room(&self, flow: FlowId) -> usize {
+        if Some(flow) == self.voicemail {
+            return MAX_DIALOGS_TRUSTED
+                .saturating_sub(self.flows.get(flow).map_or(0, |f| f.dialogs.len()));
+        }
         dialog_room(&self.flows, &self.cfg.trusted, flow)
     }
 

@@ -19,6 +19,8 @@ use super::location::AorKey;
 
 /// How long an unanswered call rings before the caller hears "no answer".
 pub const RING_TIMEOUT_MS: u64 = 120_000;
+/// How long the voicemail service has to answer (it answers at once; this is its limit).
+pub const VOICEMAIL_ANSWER_MS: u64 = 32_000;
 /// A call is forwarded at most this many times (a longer chain is refused as a loop would be).
 pub const MAX_HOPS: usize = 5;
 
@@ -35,6 +37,10 @@ pub trait World {
     /// Whether `aor` has a device to ring.
     fn reachable(&self, aor: &AorKey) -> bool;
     fn choice(&self, aor: &AorKey) -> Choice;
+    /// Whether the voicemail service is up (a voicemail rule is skipped while it is not).
+    fn voicemail(&self) -> bool {
+        false
+    }
 }
 
 /// One forwarding step: away from `from`, for `cause`, to `to`.
@@ -52,6 +58,8 @@ pub enum Ringing {
     Person(AorKey),
     /// A group's members' devices at once (their own rules do not apply).
     Group(Vec<AorKey>),
+    /// `owner`'s voicemail answers (the call came there for `cause`).
+    Voicemail { owner: AorKey, cause: Cause },
 }
 
 impl Ringing {
@@ -59,6 +67,7 @@ impl Ringing {
         match self {
             Ringing::Person(a) => vec![a.clone()],
             Ringing::Group(v) => v.clone(),
+            Ringing::Voicemail { owner, .. } => vec![owner.clone()],
         }
     }
 }
@@ -137,10 +146,10 @@ impl Route {
             let routing = self.routing(&aor);
             let choice = world.choice(&aor);
             let mut cause_target = None;
-            if let Some(t) = deliverable(routing.always.as_ref()) {
+            if let Some(t) = deliverable(routing.always.as_ref(), world) {
                 cause_target = Some((Cause::Always, t.clone()));
             } else if matches!(choice, Choice::Dnd | Choice::Away)
-                && let Some(t) = deliverable(routing.unavailable.as_ref())
+                && let Some(t) = deliverable(routing.unavailable.as_ref(), world)
             {
                 cause_target = Some((Cause::Unavailable, t.clone()));
             } else if choice == Choice::Dnd {
@@ -149,7 +158,7 @@ impl Route {
                     reason: "Busy Here (do not disturb)".into(),
                 };
             } else if !world.reachable(&aor) {
-                match deliverable(routing.offline.as_ref()) {
+                match deliverable(routing.offline.as_ref(), world) {
                     Some(t) => cause_target = Some((Cause::Offline, t.clone())),
                     None => {
                         return Decision::Refuse {
@@ -162,7 +171,7 @@ impl Route {
                 }
             }
             match cause_target {
-                None => return self.ring_person(aor, &routing),
+                None => return self.ring_person(aor, &routing, world),
                 Some((cause, target)) => match self.hop(&aor, cause, &target, world) {
                     Next::Person(b) => aor = b,
                     Next::Done(d) => return d,
@@ -175,7 +184,7 @@ impl Route {
     pub fn on_busy(&mut self, world: &impl World) -> Option<Decision> {
         self.after(
             world,
-            |r| deliverable(r.busy.as_ref()).cloned(),
+            |r| deliverable(r.busy.as_ref(), world).cloned(),
             Cause::Busy,
         )
     }
@@ -187,7 +196,7 @@ impl Route {
             |r| {
                 r.no_answer
                     .as_ref()
-                    .and_then(|n| deliverable(Some(&n.target)).cloned())
+                    .and_then(|n| deliverable(Some(&n.target), world).cloned())
             },
             Cause::NoAnswer,
         )
@@ -248,15 +257,27 @@ impl Route {
                     first_only: None,
                 })
             }
+            Target::Voicemail => {
+                let who = Ringing::Voicemail {
+                    owner: from.clone(),
+                    cause,
+                };
+                self.ringing = Some(who.clone());
+                Next::Done(Decision::Ring {
+                    who,
+                    ring_ms: VOICEMAIL_ANSWER_MS,
+                    first_only: None,
+                })
+            }
             _ => Next::Person(to.into_iter().next().expect("an extension target")),
         }
     }
 
-    fn ring_person(&mut self, aor: AorKey, routing: &Routing) -> Decision {
+    fn ring_person(&mut self, aor: AorKey, routing: &Routing, world: &impl World) -> Decision {
         let ring_ms = routing
             .no_answer
             .as_ref()
-            .filter(|n| n.target.deliverable())
+            .filter(|n| deliverable(Some(&n.target), world).is_some())
             .map_or(RING_TIMEOUT_MS, |n| u64::from(n.after_secs) * 1000);
         let first_only = match (routing.strategy, self.default_device(&aor)) {
             (Strategy::DefaultFirst, Some(d)) => Some((d, routing.ring_first_ms())),
@@ -302,8 +323,9 @@ enum Next {
     Done(Decision),
 }
 
-fn deliverable(t: Option<&Target>) -> Option<&Target> {
-    t.filter(|t| t.deliverable())
+/// A rule's target if calls can go there now: voicemail only while its service is up.
+fn deliverable<'a>(t: Option<&'a Target>, world: &impl World) -> Option<&'a Target> {
+    t.filter(|t| t.deliverable() || (**t == Target::Voicemail && world.voicemail()))
 }
 
 /// What a dialled string reaches: an extension of `company`, or one of its public numbers

@@ -1,0 +1,829 @@
+//! The voicemail service: the media plane's first user. It is a SIP endpoint inside the
+//! gateway, connected to the core like a device on a stream connection (the core sends it
+//! the calls of voicemail rules, [`crate::core::Input::Voicemail`]). Each call gets its own
+//! task: a user agent (the same sans-IO one the web app runs), one UDP socket from the
+//! media port range, a media leg (WebRTC for a browser, plain RTP for a desk phone) and the
+//! answering machine ([`centrala_media::Answering`]): greeting, tone, message. The message
+//! is stored as an 8 kHz WAV file with its row, and mailed to its owner.
+//!
+//! The request URI says whose box and why (`sip:EXT@voicemail.invalid;company=ID;cause=..`,
+//! made by the core). Nothing else reaches this connection.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use centrala_media::audio::{self, FRAME};
+use centrala_media::sdp::Origin;
+use centrala_media::{
+    Answering, AnsweringConfig, Codec, LegEvent, LegOutput, Phase, PortPool, PortRange, RtpHeader,
+    RtpLeg, RtpLegConfig, WebRtcConfig, WebRtcLeg,
+};
+use centrala_sip::message::{Message, Method, SipMessage, parse_datagram};
+use centrala_sip::ua::{CallHandle, Event, UaConfig, UserAgent};
+use futures_util::StreamExt;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::driver::{ConnId, CoreInput, ToConn};
+use crate::mail::Lang;
+use crate::mailqueue::{Attachment, MailQueue, Outgoing};
+use crate::store::Store;
+use crate::voicemail::{NewVoicemail, Situation, builtin_greeting};
+
+/// Where media is served and how long a silent leg lives.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// The address in our SDP and the one the media sockets bind (`--media-address`).
+    pub address: IpAddr,
+    /// `--media-ports`.
+    pub ports: PortRange,
+    /// A leg with no media this long is ended (`--media-timeout`).
+    pub timeout: Duration,
+    /// Message limits (`--voicemail-max`).
+    pub answering: AnsweringConfig,
+}
+
+/// What every call's task shares.
+struct Shared {
+    cfg: MediaConfig,
+    conn: ConnId,
+    core: mpsc::Sender<CoreInput>,
+    store: Store,
+    mail: MailQueue,
+    ports: Mutex<PortPool>,
+    /// The web app's address, for the link in the mail.
+    public_url: String,
+}
+
+/// Connects the service to the core and serves it until the core goes away.
+pub async fn start(
+    cfg: MediaConfig,
+    conn: ConnId,
+    core: mpsc::Sender<CoreInput>,
+    store: Store,
+    mail: MailQueue,
+    public_url: String,
+) -> anyhow::Result<()> {
+    let (tx, rx) = futures_channel::mpsc::unbounded::<ToConn>();
+    let shared = Arc::new(Shared {
+        ports: Mutex::new(PortPool::new(cfg.ports)),
+        cfg,
+        conn,
+        core: core.clone(),
+        store,
+        mail,
+        public_url,
+    });
+    core.send(CoreInput::Voicemail { conn, sender: tx })
+        .await
+        .map_err(|_| anyhow::anyhow!("the core is not running"))?;
+    info!(address = %shared.cfg.address, ports = %shared.cfg.ports, "voicemail service ready");
+    tokio::spawn(dispatch(rx, shared));
+    Ok(())
+}
+
+/// Routes what the core sends to each call's task by Call-ID; a new INVITE starts one.
+async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shared: Arc<Shared>) {
+    let mut calls: HashMap<String, mpsc::UnboundedSender<Box<str>>> = HashMap::new();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+    loop {
+        tokio::select! {
+            m = rx.next() => {
+                let Some(ToConn::Sip(text)) = m else { break };
+                let Ok(msg) = parse_datagram(text.as_bytes()) else {
+                    warn!("voicemail: unparsable message from the core");
+                    continue;
+                };
+                let Some(call_id) = msg.headers().get("Call-ID").map(str::to_string) else { continue };
+                if let Some(tx) = calls.get(&call_id)
+                    && tx.send(text.clone()).is_ok()
+                {
+                    continue;
+                }
+                calls.remove(&call_id);
+                match msg {
+                    Message::Request(req) if req.method == Method::Invite && req.to_tag().is_none() => {
+                        let Some(owner) = Owner::of(&req.uri) else {
+                            reply(&shared, &req, 404, "Not Found (no such voicemail box)").await;
+                            continue;
+                        };
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        let _ = tx.send(text);
+                        calls.insert(call_id.clone(), tx);
+                        tokio::spawn(call(shared.clone(), owner, call_id, rx, done_tx.clone()));
+                    }
+                    Message::Request(req) if req.method != Method::Ack => {
+                        reply(&shared, &req, 481, "Call/Transaction Does Not Exist").await;
+                    }
+                    _ => {}
+                }
+            }
+            Some(id) = done_rx.recv() => {
+                calls.remove(&id);
+            }
+        }
+    }
+    warn!("voicemail service: the core closed its connection");
+}
+
+async fn reply(shared: &Shared, req: &centrala_sip::message::Request, status: u16, reason: &str) {
+    let message = Message::Response(req.response(status, reason));
+    let _ = shared
+        .core
+        .send(CoreInput::Message {
+            conn: shared.conn,
+            message,
+        })
+        .await;
+}
+
+/// Whose box a call is for, from the request URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner {
+    company: i64,
+    ext: String,
+    situation: Situation,
+}
+
+impl Owner {
+    fn of(uri: &centrala_sip::message::Uri) -> Option<Owner> {
+        if uri.host != "voicemail.invalid" {
+            return None;
+        }
+        let company = uri.params.value("company")?.parse().ok()?;
+        let situation = match uri.params.value("cause").unwrap_or("") {
+            "busy" => Situation::Busy,
+            "no_answer" => Situation::NoAnswer,
+            "offline" => Situation::Offline,
+            _ => Situation::Default,
+        };
+        Some(Owner {
+            company,
+            ext: uri.user.clone()?,
+            situation,
+        })
+    }
+}
+
+/// A call's media leg.
+enum Leg {
+    WebRtc(Box<WebRtcLeg>),
+    Rtp(RtpLeg),
+}
+
+/// One caller's visit to the voicemail box.
+struct Visit {
+    shared: Arc<Shared>,
+    ua: UserAgent,
+    epoch: Instant,
+    call: Option<CallHandle>,
+    socket: Option<Arc<UdpSocket>>,
+    port: Option<u16>,
+    leg: Option<Leg>,
+    /// The codec we send and record (PCMU or PCMA) and its payload type.
+    codec: Option<(Codec, u8)>,
+    connected: bool,
+    leg_deadline: Option<Instant>,
+    machine: Option<Answering>,
+    seq: u16,
+    ts: u32,
+    caller: String,
+    caller_name: Option<String>,
+    /// The UA reported the call's end.
+    ended: bool,
+    /// We sent BYE (the message ended by key, silence or length).
+    hung_up_at: Option<Instant>,
+}
+
+async fn call(
+    shared: Arc<Shared>,
+    owner: Owner,
+    call_id: String,
+    mut rx: mpsc::UnboundedReceiver<Box<str>>,
+    done: mpsc::UnboundedSender<String>,
+) {
+    let mut ua_cfg = UaConfig::new("voicemail", "voicemail.invalid", "");
+    ua_cfg.user_agent = "Centrala-Voicemail".into();
+    ua_cfg.display_name = Some("Voicemail".into());
+    let mut v = Visit {
+        ua: UserAgent::new(ua_cfg, rand::random()),
+        shared,
+        epoch: Instant::now(),
+        call: None,
+        socket: None,
+        port: None,
+        leg: None,
+        codec: None,
+        connected: false,
+        leg_deadline: None,
+        machine: None,
+        seq: rand::random(),
+        ts: rand::random(),
+        caller: String::new(),
+        caller_name: None,
+        ended: false,
+        hung_up_at: None,
+    };
+    let mut buf = vec![0u8; 2048];
+    let mut frames = tokio::time::interval(Duration::from_millis(20));
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    loop {
+        let ua_at =
+            v.ua.poll_timeout()
+                .map(|t| v.epoch + Duration::from_millis(t));
+        let next = [ua_at, v.leg_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let socket = v.socket.clone();
+        tokio::select! {
+            m = rx.recv() => {
+                let Some(text) = m else { break };
+                let now = v.now_ms();
+                v.ua.handle_message(text.as_bytes(), now);
+                v.drain(&owner).await;
+            }
+            r = recv(socket.as_deref(), &mut buf) => {
+                if let Ok((n, from)) = r {
+                    v.datagram(&buf[..n], from);
+                    v.after_media();
+                    v.drain(&owner).await;
+                }
+            }
+            _ = frames.tick() => {
+                v.frame();
+                v.after_media();
+                v.drain(&owner).await;
+            }
+            _ = tokio::time::sleep_until(next.into()) => {
+                let now = v.now_ms();
+                v.ua.handle_timeout(now);
+                if let Some(Leg::WebRtc(l)) = &mut v.leg
+                    && v.leg_deadline.is_some_and(|d| d <= Instant::now())
+                    && l.handle_timeout(Instant::now()).is_err()
+                {
+                    v.leg_lost("WebRTC session failed");
+                }
+                v.after_media();
+                v.drain(&owner).await;
+            }
+        }
+        v.check_timeouts();
+        v.drain(&owner).await;
+        let finished = v
+            .machine
+            .as_ref()
+            .is_some_and(|m| matches!(m.phase(), Phase::Finished(_)));
+        if v.call.is_none() && started.elapsed() > Duration::from_secs(32) {
+            break;
+        }
+        if finished
+            && (v.ended
+                || v.hung_up_at
+                    .is_some_and(|t| t.elapsed() > Duration::from_secs(4)))
+        {
+            break;
+        }
+        if v.call.is_some() && v.ended && v.machine.is_none() {
+            break;
+        }
+    }
+    if let Some(m) = v.machine.as_mut() {
+        m.hangup();
+    }
+    v.save(&owner, &call_id).await;
+    if let Some(port) = v.port.take() {
+        let _ = v.shared.ports.lock().map(|mut p| p.release(port));
+    }
+    let _ = done.send(call_id);
+}
+
+/// A datagram from the call's socket, or never when there is none yet.
+async fn recv(socket: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Visit {
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Sends what the user agent wrote and handles what it reported.
+    async fn drain(&mut self, owner: &Owner) {
+        loop {
+            while let Some(text) = self.ua.poll_transmit() {
+                match parse_datagram(text.as_bytes()) {
+                    Ok(message) => {
+                        let _ = self
+                            .shared
+                            .core
+                            .send(CoreInput::Message {
+                                conn: self.shared.conn,
+                                message,
+                            })
+                            .await;
+                    }
+                    Err(e) => warn!(error = %e, "voicemail: our own message did not parse"),
+                }
+            }
+            let Some(event) = self.ua.poll_event() else {
+                break;
+            };
+            self.event(event, owner).await;
+        }
+    }
+
+    async fn event(&mut self, event: Event, owner: &Owner) {
+        match event {
+            Event::IncomingCall {
+                call,
+                from_user,
+                from_display,
+                sdp,
+                ..
+            } => {
+                if self.call.is_some() {
+                    let now = self.now_ms();
+                    self.ua.reject(call, 486, now);
+                    return;
+                }
+                self.call = Some(call);
+                self.caller = from_user;
+                self.caller_name = from_display.filter(|n| !n.is_empty());
+                let greeting = self.greeting(owner).await;
+                match self.open_leg(&sdp) {
+                    Ok(answer) => {
+                        info!(box_ext = %owner.ext, company = owner.company, caller = %self.caller, situation = owner.situation.as_str(), "voicemail answers");
+                        self.machine = Some(Answering::new(&greeting, self.shared.cfg.answering));
+                        let now = self.now_ms();
+                        self.ua.answer(call, answer, now);
+                        self.after_media();
+                    }
+                    Err((status, reason)) => {
+                        info!(status, %reason, "voicemail: call refused");
+                        let now = self.now_ms();
+                        self.ua.reject(call, status, now);
+                    }
+                }
+            }
+            Event::Dtmf { digit, .. } => {
+                if let Some(m) = &mut self.machine {
+                    m.on_key(digit);
+                }
+            }
+            Event::Reoffer { call, .. } => {
+                let now = self.now_ms();
+                self.ua.reject_reoffer(call, now);
+            }
+            Event::Ended { reason, .. } => {
+                debug!(%reason, "voicemail call ended");
+                self.ended = true;
+                if let Some(m) = &mut self.machine {
+                    m.hangup();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The owner's greeting for the situation (or their default one, or the built-in one
+    /// in their language), as 8 kHz samples.
+    async fn greeting(&self, owner: &Owner) -> Vec<i16> {
+        let store = &self.shared.store;
+        let mut lang = Lang::default();
+        if let Ok(Some(e)) = store.employee_by_ext(owner.company, &owner.ext).await {
+            if let Ok(Some((_, Some(l)))) = store.employee_settings(e.id).await {
+                lang = l;
+            }
+            for situation in [owner.situation, Situation::Default] {
+                if let Ok(Some(path)) = store.greeting_file(e.id, situation).await
+                    && let Ok(bytes) = tokio::fs::read(&path).await
+                    && let Some(samples) = wav_8k(&bytes)
+                {
+                    return samples;
+                }
+            }
+        }
+        wav_8k(builtin_greeting(lang)).unwrap_or_default()
+    }
+
+    /// Takes a port, binds it, makes the leg for the caller's offer; returns our answer.
+    fn open_leg(&mut self, offer: &str) -> Result<String, (u16, String)> {
+        let busy = || (503, "Service Unavailable (no free media port)".to_string());
+        let mut socket = None;
+        for _ in 0..4 {
+            let port = self
+                .shared
+                .ports
+                .lock()
+                .map_err(|_| busy())?
+                .allocate()
+                .map_err(|_| busy())?;
+            let addr = SocketAddr::new(self.shared.cfg.address, port);
+            match std::net::UdpSocket::bind(addr)
+                .and_then(|s| s.set_nonblocking(true).map(|_| s))
+                .and_then(UdpSocket::from_std)
+            {
+                Ok(s) => {
+                    self.port = Some(port);
+                    socket = Some(s);
+                    break;
+                }
+                Err(e) => {
+                    warn!(%addr, error = %e, "media port taken: trying another");
+                    let _ = self.shared.ports.lock().map(|mut p| p.release(port));
+                }
+            }
+        }
+        let socket = socket.ok_or_else(busy)?;
+        let local = socket.local_addr().map_err(|_| busy())?;
+        self.socket = Some(Arc::new(socket));
+        let now = Instant::now();
+        let webrtc = offer.contains("a=ice-ufrag") || offer.contains("RTP/SAVPF");
+        if webrtc {
+            let mut leg = WebRtcLeg::new(
+                WebRtcConfig {
+                    local,
+                    codecs: vec![Codec::Pcmu, Codec::Pcma],
+                },
+                now,
+            )
+            .map_err(|e| (500, format!("Server Internal Error ({e})")))?;
+            let answer = leg.accept_offer(offer, now).map_err(|e| {
+                (
+                    488,
+                    format!("Not Acceptable Here ({e}: voicemail takes PCMU or PCMA)"),
+                )
+            })?;
+            let f = leg
+                .formats()
+                .0
+                .iter()
+                .find(|f| f.codec.is_g711())
+                .cloned()
+                .ok_or((
+                    488,
+                    "Not Acceptable Here (voicemail takes PCMU or PCMA)".to_string(),
+                ))?;
+            self.codec = Some((f.codec.clone(), f.pt));
+            self.leg = Some(Leg::WebRtc(Box::new(leg)));
+            Ok(answer)
+        } else {
+            let (stream, codecs) = centrala_media::sdp::phone_offer(offer)
+                .map_err(|r| (r.status(), r.status_line()))?;
+            let codec = codecs.into_iter().find(Codec::is_g711).ok_or((
+                488,
+                "Not Acceptable Here (voicemail takes PCMU or PCMA)".to_string(),
+            ))?;
+            let origin = Origin {
+                session_id: rand::random::<u32>().into(),
+                version: 1,
+            };
+            let answer = centrala_media::sdp::answer_for_phone(offer, &codec, local, origin)
+                .map_err(|r| (r.status(), r.status_line()))?;
+            let pt = stream
+                .formats
+                .by_codec(&codec, 8000)
+                .map(|f| f.pt)
+                .ok_or((488, "Not Acceptable Here".to_string()))?;
+            let mut leg = RtpLeg::new(
+                RtpLegConfig {
+                    local,
+                    ssrc: rand::random(),
+                },
+                now,
+            );
+            leg.set_remote(stream.addr, stream.formats.clone());
+            self.codec = Some((codec, pt));
+            self.connected = true;
+            self.leg = Some(Leg::Rtp(leg));
+            Ok(answer)
+        }
+    }
+
+    fn datagram(&mut self, bytes: &[u8], from: SocketAddr) {
+        let now = Instant::now();
+        let Some(local) = self.socket.as_ref().and_then(|s| s.local_addr().ok()) else {
+            return;
+        };
+        let r = match &mut self.leg {
+            Some(Leg::WebRtc(l)) => l.handle_input(bytes, from, local, now),
+            Some(Leg::Rtp(l)) => l.handle_input(bytes, from, now),
+            None => Ok(()),
+        };
+        if let Err(e) = r {
+            debug!(%from, error = %e, "voicemail: datagram dropped");
+        }
+    }
+
+    /// One 20 ms tick: the next frame of the prompt goes out.
+    fn frame(&mut self) {
+        if !self.connected || self.ended {
+            return;
+        }
+        let (Some(m), Some((codec, pt))) = (self.machine.as_mut(), self.codec.clone()) else {
+            return;
+        };
+        let Some(samples) = m.next_frame() else {
+            return;
+        };
+        let payload = audio::encode(&codec, samples).unwrap_or_default();
+        let header = RtpHeader {
+            marker: false,
+            pt,
+            seq: self.seq,
+            timestamp: self.ts,
+            ssrc: 0,
+        };
+        self.seq = self.seq.wrapping_add(1);
+        self.ts = self.ts.wrapping_add(FRAME as u32);
+        let r = match &mut self.leg {
+            Some(Leg::WebRtc(l)) => l.send_rtp(header, &payload, Instant::now()),
+            Some(Leg::Rtp(l)) => l.send_rtp(header, &payload),
+            None => Ok(()),
+        };
+        if let Err(e) = r {
+            debug!(error = %e, "voicemail: frame not sent");
+        }
+    }
+
+    /// Sends the leg's datagrams and takes its events.
+    fn after_media(&mut self) {
+        let Some(socket) = self.socket.clone() else {
+            return;
+        };
+        loop {
+            let out = match &mut self.leg {
+                Some(Leg::WebRtc(l)) => match l.poll_output() {
+                    Ok(o) => o,
+                    Err(e) => {
+                        self.leg_lost(&e.to_string());
+                        return;
+                    }
+                },
+                Some(Leg::Rtp(l)) => match l.poll_output() {
+                    Some(o) => o,
+                    None => return,
+                },
+                None => return,
+            };
+            match out {
+                LegOutput::Timeout(t) => {
+                    self.leg_deadline = Some(t);
+                    return;
+                }
+                LegOutput::Transmit(t) => {
+                    let _ = socket.try_send_to(&t.payload, t.to);
+                }
+                LegOutput::Event(LegEvent::Connected) => self.connected = true,
+                LegOutput::Event(LegEvent::Disconnected) => {}
+                LegOutput::Event(LegEvent::Dtmf(d)) => {
+                    if let Some(m) = &mut self.machine {
+                        m.on_key(d.digit);
+                    }
+                }
+                LegOutput::Event(LegEvent::Rtp(frame)) => {
+                    if let (Some((codec, pt)), Some(m)) = (&self.codec, &mut self.machine)
+                        && frame.header.pt == *pt
+                        && let Some(samples) = audio::decode(codec, &frame.payload)
+                    {
+                        m.on_audio(&samples);
+                    }
+                }
+                LegOutput::Event(_) => {}
+            }
+        }
+    }
+
+    fn leg_lost(&mut self, why: &str) {
+        warn!(%why, "voicemail: media leg failed; hanging up");
+        self.leg = None;
+        self.hang_up();
+    }
+
+    /// Ends the call from our side (BYE) once the message is over, or when media stopped.
+    fn check_timeouts(&mut self) {
+        let silent_for = match &self.leg {
+            Some(Leg::WebRtc(l)) => l.last_media().elapsed(),
+            Some(Leg::Rtp(l)) => l.last_media().elapsed(),
+            None => Duration::ZERO,
+        };
+        if self.leg.is_some()
+            && !self.ended
+            && self.hung_up_at.is_none()
+            && silent_for > self.shared.cfg.timeout
+        {
+            warn!(silent_s = silent_for.as_secs(), caller = %self.caller, "voicemail: no media from the caller: call ended");
+            if let Some(m) = &mut self.machine {
+                m.hangup();
+            }
+            self.hang_up();
+            return;
+        }
+        if let Some(m) = &self.machine
+            && matches!(m.phase(), Phase::Finished(_))
+            && !self.ended
+            && self.hung_up_at.is_none()
+        {
+            self.hang_up();
+        }
+    }
+
+    fn hang_up(&mut self) {
+        if self.hung_up_at.is_some() {
+            return;
+        }
+        self.hung_up_at = Some(Instant::now());
+        if let Some(call) = self.call {
+            let now = self.now_ms();
+            self.ua.hangup(call, now);
+        }
+    }
+
+    /// Stores the message (file, then row) and queues the mail.
+    async fn save(&mut self, owner: &Owner, call_id: &str) {
+        let Some(m) = &self.machine else { return };
+        let cause = match m.phase() {
+            Phase::Finished(c) => c.as_str(),
+            _ => "?",
+        };
+        let Some(samples) = m.message() else {
+            info!(caller = %self.caller, cause, "voicemail: no message left");
+            return;
+        };
+        let duration_ms = (samples.len() as i64) * 1000 / i64::from(audio::RATE);
+        let wav = wav_bytes(samples);
+        let store = &self.shared.store;
+        let employee = match store.employee_by_ext(owner.company, &owner.ext).await {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                warn!(ext = %owner.ext, "voicemail: the box's owner is gone; message dropped");
+                return;
+            }
+            Err(e) => {
+                warn!(error = %e, "voicemail: store unavailable; message dropped");
+                return;
+            }
+        };
+        let id = match store
+            .add_voicemail(
+                employee.id,
+                NewVoicemail {
+                    caller: &self.caller,
+                    caller_name: self.caller_name.as_deref(),
+                    situation: owner.situation,
+                    duration_ms,
+                    wav: &wav,
+                },
+            )
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => {
+                warn!(error = %e, call_id, "voicemail: message not stored");
+                return;
+            }
+        };
+        info!(id, box_ext = %owner.ext, caller = %self.caller, duration_ms, cause, "voicemail: message stored");
+        let Some(email) = employee.email.clone() else {
+            return;
+        };
+        let Ok(Some((vm, path))) = store.voicemail(employee.id, id).await else {
+            return;
+        };
+        let rel = path
+            .strip_prefix(store.data_dir())
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let lang = store
+            .employee_settings(employee.id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|(_, l)| l)
+            .unwrap_or_default();
+        let caller = match &self.caller_name {
+            Some(n) => format!("{n} ({})", self.caller),
+            None => self.caller.clone(),
+        };
+        let link = format!(
+            "{}/#voicemail",
+            self.shared.public_url.trim_end_matches('/')
+        );
+        let letter = crate::mail::voicemail(
+            lang,
+            &employee.name,
+            &caller,
+            duration_ms / 1000,
+            &vm.received_at,
+            &link,
+        );
+        let stamp = vm.received_at.replace([':', 'T'], "-");
+        let out = Outgoing {
+            to_name: employee.name.clone(),
+            to: email,
+            letter,
+            link,
+            kind: "voicemail",
+            attachment: Some(Attachment {
+                path: rel,
+                name: format!(
+                    "voicemail-{}-{}.wav",
+                    self.caller,
+                    stamp.trim_end_matches('Z')
+                ),
+                media_type: "audio/wav".into(),
+            }),
+        };
+        if let Err(e) = self.shared.mail.enqueue(out).await {
+            warn!(error = %e, "voicemail: mail not queued");
+        }
+    }
+}
+
+/// A WAV file's audio as 8 kHz mono samples (the first channel), if it is 16-bit PCM.
+fn wav_8k(bytes: &[u8]) -> Option<Vec<i16>> {
+    let mut r = hound::WavReader::new(std::io::Cursor::new(bytes)).ok()?;
+    let spec = r.spec();
+    if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
+        return None;
+    }
+    let ch = usize::from(spec.channels.max(1));
+    let samples: Vec<i16> = r
+        .samples::<i16>()
+        .step_by(ch)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    Some(audio::to_8k(&samples, spec.sample_rate))
+}
+
+/// 8 kHz samples as a 16-bit mono WAV file.
+fn wav_bytes(samples: &[i16]) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: audio::RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut out = std::io::Cursor::new(Vec::with_capacity(44 + samples.len() * 2));
+    if let Ok(mut w) = hound::WavWriter::new(&mut out, spec) {
+        for s in samples {
+            let _ = w.write_sample(*s);
+        }
+        let _ = w.finalize();
+    }
+    out.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_box_comes_from_the_request_uri() {
+        let uri = centrala_sip::message::Uri::parse(
+            "sip:102@voicemail.invalid;company=7;cause=no_answer",
+        )
+        .unwrap();
+        assert_eq!(
+            Owner::of(&uri),
+            Some(Owner {
+                company: 7,
+                ext: "102".into(),
+                situation: Situation::NoAnswer
+            })
+        );
+        for bad in [
+            "sip:102@centrala.local;company=7",
+            "sip:102@voicemail.invalid",
+            "sip:102@voicemail.invalid;company=x",
+            "sip:voicemail.invalid;company=1",
+        ] {
+            assert_eq!(
+                Owner::of(&centrala_sip::message::Uri::parse(bad).unwrap()),
+                None,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn wav_round_trip_and_resampling() {
+        let tone = audio::tone(440.0, 500, 9000);
+        let back = wav_8k(&wav_bytes(&tone)).unwrap();
+        assert_eq!(back, tone);
+        assert!(wav_8k(b"not a wav").is_none());
+        // The built-in greetings are readable.
+        for lang in [Lang::En, Lang::Pl] {
+            assert!(wav_8k(builtin_greeting(lang)).unwrap().len() > 8000);
+        }
+    }
+}

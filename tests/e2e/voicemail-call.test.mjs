@@ -1,0 +1,165 @@
+// Voicemail answers a call, end to end through the gateway's media plane: Anna (101, Chromium
+// whose fake microphone plays a 600 Hz tone file) calls Bob (102), who does not answer; his
+// no-answer rule sends the call to voicemail. Anna hears the greeting (inbound audio over
+// WebRTC from the gateway), then leaves about 3 s of tone and presses # (SIP INFO). Bob sees
+// the message in his list, the stored file is an 8 kHz WAV of the right length whose audio is
+// the 600 Hz tone, and the e-mail with the recording attached reaches the SMTP listener.
+import { test, before, after } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { gateway, login, callState, inboundBytes, assert, recordMetric, CHROMIUM_ARGS, ARTIFACTS } from './lib.mjs';
+import { startSmtp } from './smtp.mjs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(new URL('../../tools/package.json', import.meta.url));
+const TONE_HZ = 600;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A 48 kHz mono 16-bit WAV of a sine tone. */
+function toneWav(path, hz, secs) {
+  const rate = 48000;
+  const n = rate * secs;
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVE', 8);
+  b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+  b.write('data', 36); b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin(2 * Math.PI * hz * i / rate)), 44 + i * 2);
+  writeFileSync(path, b);
+}
+
+/** Goertzel power of `hz` in 16-bit samples at `rate`. */
+function power(samples, rate, hz) {
+  const k = 2 * Math.cos(2 * Math.PI * hz / rate);
+  let s1 = 0; let s2 = 0;
+  for (const x of samples) { const s = x + k * s1 - s2; s2 = s1; s1 = s; }
+  return (s1 * s1 + s2 * s2 - k * s1 * s2) / (samples.length ** 2);
+}
+
+let smtp;
+let annaBrowser;
+let bobBrowser;
+before(async () => {
+  smtp = await startSmtp();
+  Object.assign(process.env, {
+    CENTRALA_SMTP_HOST: '127.0.0.1',
+    CENTRALA_SMTP_PORT: String(smtp.port),
+    CENTRALA_SMTP_SECURITY: 'none',
+    CENTRALA_MAIL_FROM: 'Centrala <no-reply@e2e.centrala>',
+  });
+  await gateway.start(['--media-ports', '41000-41099']);
+  const tone = `${ARTIFACTS}/tone-${TONE_HZ}.wav`;
+  toneWav(tone, TONE_HZ, 10);
+  const { chromium } = require('playwright-core');
+  const exe = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  annaBrowser = await chromium.launch({
+    executablePath: exe, headless: true, args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${tone}`],
+  });
+  bobBrowser = await chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS });
+});
+after(async () => {
+  for (const k of ['CENTRALA_SMTP_HOST', 'CENTRALA_SMTP_PORT', 'CENTRALA_SMTP_SECURITY', 'CENTRALA_MAIL_FROM']) delete process.env[k];
+  await annaBrowser?.close();
+  await bobBrowser?.close();
+  await gateway.kill();
+  await smtp?.close();
+});
+
+async function api(page, method, path, body) {
+  return page.evaluate(async ([m, p, b]) => {
+    const r = await fetch(p, {
+      method: m,
+      headers: b === undefined ? {} : { 'content-type': 'application/json' },
+      body: b === undefined ? undefined : JSON.stringify(b),
+    });
+    const text = await r.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { json = text; }
+    return { status: r.status, body: json };
+  }, [method, path, body]);
+}
+
+test('an unanswered call goes to voicemail: greeting heard, message recorded, listed, mailed', { timeout: 120000 }, async () => {
+  const bob = (await login(bobBrowser, '102')).page;
+  const before = await api(bob, 'GET', '/api/v1/me/voicemail');
+  assert.equal(before.status, 200);
+  const known = new Set(before.body.items.map((m) => m.id));
+  const routing = await api(bob, 'GET', '/api/v1/me/routing');
+  const r = await api(bob, 'PUT', '/api/v1/me/routing', {
+    ...routing.body, no_answer: { after_secs: 5, target: { kind: 'voicemail' } },
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  // Bob's own greeting language decides the built-in greeting; its length paces the test.
+  const builtin = await bob.evaluate(async () => {
+    const b = new DataView(await (await fetch('/api/v1/greetings/builtin/en')).arrayBuffer());
+    return (b.byteLength - 44) / (b.getUint32(28, true));
+  });
+  try {
+    const anna = (await login(annaBrowser, '101')).page;
+    const t0 = Date.now();
+    await anna.fill('#dial-input', '102');
+    await anna.click('#call-audio');
+    await callState(bob, 'incoming');
+    // Nobody answers: after 5 s the voicemail takes the call.
+    await callState(anna, 'connected', 20000);
+    const answeredMs = Date.now() - t0;
+    await callState(bob, 'idle');
+    // The greeting arrives as audio over WebRTC from the gateway.
+    assert.ok(await inboundBytes(anna, 10000) > 0, 'the greeting is heard');
+    // Greeting, pause and tone, then 3 s of message, then #.
+    await sleep(builtin * 1000 + 600 + 3000);
+    await anna.click('#keypad-toggle');
+    await anna.waitForSelector('#call-keypad');
+    await anna.click('#call-keypad [data-digit="#"]');
+    // The voicemail hangs up once the message is over.
+    await callState(anna, 'idle', 10000);
+
+    // Bob's list has the new message from Anna.
+    let msg;
+    for (let i = 0; i < 50 && !msg; i++) {
+      const list = await api(bob, 'GET', '/api/v1/me/voicemail');
+      msg = list.body.items.find((m) => !known.has(m.id));
+      if (!msg) await sleep(200);
+    }
+    assert.ok(msg, 'a new message');
+    assert.equal(msg.caller, '101');
+    assert.equal(msg.heard, false);
+    assert.equal(msg.situation, 'no_answer');
+    assert.ok(msg.duration_ms > 2000 && msg.duration_ms < 5000, `message of ${msg.duration_ms} ms`);
+
+    // The file: 8 kHz mono 16-bit WAV, its audio Anna's 600 Hz tone.
+    const wav = await bob.evaluate(async (id) => {
+      const r = await fetch(`/api/v1/me/voicemail/${id}/audio`);
+      return { type: r.headers.get('content-type'), bytes: Array.from(new Uint8Array(await r.arrayBuffer())) };
+    }, msg.id);
+    assert.equal(wav.type, 'audio/wav');
+    const buf = Buffer.from(wav.bytes);
+    assert.equal(buf.toString('ascii', 0, 4), 'RIFF');
+    assert.deepEqual([buf.readUInt16LE(22), buf.readUInt32LE(24), buf.readUInt16LE(34)], [1, 8000, 16]);
+    const samples = [];
+    for (let o = 44; o + 1 < buf.length; o += 2) samples.push(buf.readInt16LE(o));
+    assert.ok(Math.abs(samples.length / 8000 - msg.duration_ms / 1000) < 0.05);
+    const mid = samples.slice(samples.length / 4, (3 * samples.length) / 4);
+    const at = power(mid, 8000, TONE_HZ);
+    for (const other of [400, 1000, 1500]) {
+      assert.ok(at > 50 * power(mid, 8000, other), `${TONE_HZ} Hz dominates (${at} vs ${other} Hz)`);
+    }
+
+    // The list in the page, with the badge.
+    await bob.click('#nav-voicemail');
+    await bob.waitForSelector(`#voicemail .vm[data-id="${msg.id}"][data-heard="false"]`, { timeout: 10000 });
+
+    // The e-mail with the recording attached.
+    const mail = await smtp.message(0);
+    assert.match(mail, /New voicemail from/);
+    assert.match(mail, /Content-Type: audio\/wav/i);
+    assert.match(mail, /filename(\*0)?="?voicemail-101-/);
+    // The attachment is the stored file, byte for byte.
+    const b64 = mail.split(/Content-Type: audio\/wav\r?\nContent-Transfer-Encoding: base64\r?\n\r?\n/i)[1]
+      ?.split(/\r?\n--/)[0].replace(/\s+/g, '');
+    assert.ok(b64, 'a base64 audio part');
+    assert.ok(Buffer.from(b64, 'base64').equals(buf), 'the attachment is the recording');
+    recordMetric('voicemail_answer_ms', answeredMs);
+  } finally {
+    await api(bob, 'PUT', '/api/v1/me/routing', routing.body);
+  }
+});
