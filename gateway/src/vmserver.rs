@@ -46,6 +46,11 @@ pub struct MediaConfig {
     pub answering: AnsweringConfig,
 }
 
+mod bridge;
+
+/// Where the messages of each Call-ID go (a bridged call has two).
+type Routes = Mutex<HashMap<String, mpsc::UnboundedSender<Box<str>>>>;
+
 /// What every call's task shares.
 struct Shared {
     cfg: MediaConfig,
@@ -56,6 +61,45 @@ struct Shared {
     ports: Mutex<PortPool>,
     /// The web app's address, for the link in the mail.
     public_url: String,
+    routes: Routes,
+}
+
+impl Shared {
+    /// A socket on a free media port (a few tries: another program may hold one).
+    fn bind(&self) -> Option<(UdpSocket, u16)> {
+        for _ in 0..4 {
+            let port = self.ports.lock().ok()?.allocate().ok()?;
+            let addr = SocketAddr::new(self.cfg.address, port);
+            match std::net::UdpSocket::bind(addr)
+                .and_then(|s| s.set_nonblocking(true).map(|_| s))
+                .and_then(UdpSocket::from_std)
+            {
+                Ok(s) => return Some((s, port)),
+                Err(e) => {
+                    warn!(%addr, error = %e, "media port taken: trying another");
+                    self.release(port);
+                }
+            }
+        }
+        None
+    }
+
+    fn release(&self, port: u16) {
+        if let Ok(mut p) = self.ports.lock() {
+            let _ = p.release(port);
+        }
+    }
+
+    /// Sends a message to the core on the service's connection.
+    async fn send(&self, message: Message) {
+        let _ = self
+            .core
+            .send(CoreInput::Message {
+                conn: self.conn,
+                message,
+            })
+            .await;
+    }
 }
 
 /// Connects the service to the core and serves it until the core goes away.
@@ -76,6 +120,7 @@ pub async fn start(
         store,
         mail,
         public_url,
+        routes: Mutex::new(HashMap::new()),
     });
     core.send(CoreInput::Voicemail { conn, sender: tx })
         .await
@@ -87,8 +132,7 @@ pub async fn start(
 
 /// Routes what the core sends to each call's task by Call-ID; a new INVITE starts one.
 async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shared: Arc<Shared>) {
-    let mut calls: HashMap<String, mpsc::UnboundedSender<Box<str>>> = HashMap::new();
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Vec<String>>();
     loop {
         tokio::select! {
             m = rx.next() => {
@@ -98,21 +142,30 @@ async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shar
                     continue;
                 };
                 let Some(call_id) = msg.headers().get("Call-ID").map(str::to_string) else { continue };
-                if let Some(tx) = calls.get(&call_id)
-                    && tx.send(text.clone()).is_ok()
                 {
-                    continue;
+                    let mut routes = shared.routes.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(tx) = routes.get(&call_id) {
+                        if tx.send(text.clone()).is_ok() {
+                            continue;
+                        }
+                        routes.remove(&call_id);
+                    }
                 }
-                calls.remove(&call_id);
                 match msg {
                     Message::Request(req) if req.method == Method::Invite && req.to_tag().is_none() => {
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        if req.uri.params.has(crate::core::BRIDGE_PARAM) {
+                            let _ = tx.send(text);
+                            shared.routes.lock().unwrap_or_else(|e| e.into_inner()).insert(call_id.clone(), tx);
+                            tokio::spawn(bridge::call(shared.clone(), req, call_id, rx, done_tx.clone()));
+                            continue;
+                        }
                         let Some(owner) = Owner::of(&req.uri) else {
                             reply(&shared, &req, 404, "Not Found (no such voicemail box)").await;
                             continue;
                         };
-                        let (tx, rx) = mpsc::unbounded_channel();
                         let _ = tx.send(text);
-                        calls.insert(call_id.clone(), tx);
+                        shared.routes.lock().unwrap_or_else(|e| e.into_inner()).insert(call_id.clone(), tx);
                         tokio::spawn(call(shared.clone(), owner, call_id, rx, done_tx.clone()));
                     }
                     Message::Request(req) if req.method != Method::Ack => {
@@ -121,8 +174,11 @@ async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shar
                     _ => {}
                 }
             }
-            Some(id) = done_rx.recv() => {
-                calls.remove(&id);
+            Some(ids) = done_rx.recv() => {
+                let mut routes = shared.routes.lock().unwrap_or_else(|e| e.into_inner());
+                for id in ids {
+                    routes.remove(&id);
+                }
             }
         }
     }
@@ -130,14 +186,7 @@ async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shar
 }
 
 async fn reply(shared: &Shared, req: &centrala_sip::message::Request, status: u16, reason: &str) {
-    let message = Message::Response(req.response(status, reason));
-    let _ = shared
-        .core
-        .send(CoreInput::Message {
-            conn: shared.conn,
-            message,
-        })
-        .await;
+    shared.send(Message::Response(req.response(status, reason))).await;
 }
 
 /// Whose box a call is for, from the request URI.
@@ -203,7 +252,7 @@ async fn call(
     owner: Owner,
     call_id: String,
     mut rx: mpsc::UnboundedReceiver<Box<str>>,
-    done: mpsc::UnboundedSender<String>,
+    done: mpsc::UnboundedSender<Vec<String>>,
 ) {
     let mut ua_cfg = UaConfig::new("voicemail", "voicemail.invalid", "");
     ua_cfg.user_agent = "Centrala-Voicemail".into();
@@ -298,9 +347,9 @@ async fn call(
     }
     v.save(&owner, &call_id).await;
     if let Some(port) = v.port.take() {
-        let _ = v.shared.ports.lock().map(|mut p| p.release(port));
+        v.shared.release(port);
     }
-    let _ = done.send(call_id);
+    let _ = done.send(vec![call_id]);
 }
 
 /// A datagram from the call's socket, or never when there is none yet.
@@ -321,16 +370,7 @@ impl Visit {
         loop {
             while let Some(text) = self.ua.poll_transmit() {
                 match parse_datagram(text.as_bytes()) {
-                    Ok(message) => {
-                        let _ = self
-                            .shared
-                            .core
-                            .send(CoreInput::Message {
-                                conn: self.shared.conn,
-                                message,
-                            })
-                            .await;
-                    }
+                    Ok(message) => self.shared.send(message).await,
                     Err(e) => warn!(error = %e, "voicemail: our own message did not parse"),
                 }
             }
@@ -418,32 +458,8 @@ impl Visit {
     /// Takes a port, binds it, makes the leg for the caller's offer; returns our answer.
     fn open_leg(&mut self, offer: &str) -> Result<String, (u16, String)> {
         let busy = || (503, "Service Unavailable (no free media port)".to_string());
-        let mut socket = None;
-        for _ in 0..4 {
-            let port = self
-                .shared
-                .ports
-                .lock()
-                .map_err(|_| busy())?
-                .allocate()
-                .map_err(|_| busy())?;
-            let addr = SocketAddr::new(self.shared.cfg.address, port);
-            match std::net::UdpSocket::bind(addr)
-                .and_then(|s| s.set_nonblocking(true).map(|_| s))
-                .and_then(UdpSocket::from_std)
-            {
-                Ok(s) => {
-                    self.port = Some(port);
-                    socket = Some(s);
-                    break;
-                }
-                Err(e) => {
-                    warn!(%addr, error = %e, "media port taken: trying another");
-                    let _ = self.shared.ports.lock().map(|mut p| p.release(port));
-                }
-            }
-        }
-        let socket = socket.ok_or_else(busy)?;
+        let (socket, port) = self.shared.bind().ok_or_else(busy)?;
+        self.port = Some(port);
         let local = socket.local_addr().map_err(|_| busy())?;
         self.socket = Some(Arc::new(socket));
         let now = Instant::now();

@@ -834,6 +834,12 @@ impl UserAgent {
         self.send_register(now, None);
     }
 
+    /// The transport is up but this user agent does not register: a server-side one (the
+    /// gateway's voicemail and media bridge) that only takes and places calls.
+    pub fn attach(&mut self) {
+        self.connected = true;
+    }
+
     /// The WebSocket closed: every call ends, registration and the directory subscription
     /// are gone until `connected` (which brings both back).
     pub fn disconnected(&mut self) {

@@ -1,7 +1,8 @@
 // A baresip softphone (Debian's baresip, no audio hardware) driven over stdin for the
 // end-to-end tests: its own config folder, a sine tone as microphone, SIP trace kept.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS } from './lib.mjs';
@@ -129,4 +130,38 @@ export class Baresip {
     }
     writeFileSync(`${ARTIFACTS}/baresip-${this.ext}.log`, this.log());
   }
+}
+
+/** The decoded (received) audio baresip's sndfile wrote: 16-bit PCM samples (mono, 8 kHz). */
+export function decodedAudio(phone) {
+  const files = readdirSync(phone.snd).filter((f) => f.endsWith('-dec.wav'));
+  assert.equal(files.length, 1, `${phone.ext}: one decoded-audio file in ${phone.snd}: ${files}`);
+  const buf = readFileSync(join(phone.snd, files[0]));
+  assert.equal(buf.toString('ascii', 0, 4), 'RIFF', `${phone.ext}: a WAV file`);
+  const channels = buf.readUInt16LE(22);
+  const rate = buf.readUInt32LE(24);
+  assert.equal(buf.readUInt16LE(34), 16, `${phone.ext}: 16-bit samples`);
+  // Walk the chunks to "data"; read to the end of the file (its size field may not be final).
+  let off = 12;
+  while (off + 8 <= buf.length && buf.toString('ascii', off, off + 4) !== 'data') {
+    off += 8 + buf.readUInt32LE(off + 4);
+  }
+  assert.ok(off + 8 <= buf.length, `${phone.ext}: WAV has a data chunk`);
+  const samples = [];
+  for (let i = off + 8; i + 2 * channels <= buf.length; i += 2 * channels) samples.push(buf.readInt16LE(i));
+  return { rate, samples };
+}
+
+/** The loud part of the audio: its length in seconds, RMS and pitch (by zero crossings). */
+export function tone({ rate, samples }) {
+  const first = samples.findIndex((s) => Math.abs(s) > 1000);
+  if (first < 0) return { seconds: 0, rms: 0, hz: 0 };
+  let last = samples.length - 1;
+  while (Math.abs(samples[last]) <= 1000) last--;
+  const loud = samples.slice(first, last + 1);
+  let crossings = 0;
+  for (let i = 1; i < loud.length; i++) if ((loud[i - 1] < 0) !== (loud[i] < 0)) crossings++;
+  const seconds = loud.length / rate;
+  const rms = Math.sqrt(loud.reduce((a, s) => a + s * s, 0) / loud.length);
+  return { seconds, rms: Math.round(rms), hz: Math.round(crossings / 2 / seconds) };
 }

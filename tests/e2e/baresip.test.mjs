@@ -5,51 +5,16 @@
 // baresip needs a network interface besides lo: in-netns.sh gives the namespace a veth pair
 // (192.0.2.1); SIP stays on 127.0.0.1, RTP goes 192.0.2.1 <-> 192.0.2.1 inside the namespace.
 import { test, before, after } from 'node:test';
-import { readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import { gateway, PASSWORDS, ARTIFACTS, assert } from './lib.mjs';
-import { Baresip, BARESIP, GW_SIP, sleep, esc } from './baresip-lib.mjs';
+import { Baresip, BARESIP, GW_SIP, sleep, esc, decodedAudio, tone } from './baresip-lib.mjs';
 
 // baresip binds UDP and TCP on sip_listen's port and TLS on the next one: keep them apart.
 const PHONES = {
   101: { sip: '127.0.0.1:5301', rtp: [20100, 20119], tone: 440, pass: PASSWORDS[101] },
   102: { sip: '127.0.0.1:5311', rtp: [20200, 20219], tone: 660, auto: true, pass: PASSWORDS[102] },
 };
-
-/** The decoded (received) audio baresip's sndfile wrote: 16-bit PCM samples (mono, 8 kHz). */
-function decodedAudio(phone) {
-  const files = readdirSync(phone.snd).filter((f) => f.endsWith('-dec.wav'));
-  assert.equal(files.length, 1, `${phone.ext}: one decoded-audio file in ${phone.snd}: ${files}`);
-  const buf = readFileSync(join(phone.snd, files[0]));
-  assert.equal(buf.toString('ascii', 0, 4), 'RIFF', `${phone.ext}: a WAV file`);
-  const channels = buf.readUInt16LE(22);
-  const rate = buf.readUInt32LE(24);
-  assert.equal(buf.readUInt16LE(34), 16, `${phone.ext}: 16-bit samples`);
-  // Walk the chunks to "data"; read to the end of the file (its size field may not be final).
-  let off = 12;
-  while (off + 8 <= buf.length && buf.toString('ascii', off, off + 4) !== 'data') {
-    off += 8 + buf.readUInt32LE(off + 4);
-  }
-  assert.ok(off + 8 <= buf.length, `${phone.ext}: WAV has a data chunk`);
-  const samples = [];
-  for (let i = off + 8; i + 2 * channels <= buf.length; i += 2 * channels) samples.push(buf.readInt16LE(i));
-  return { rate, samples };
-}
-
-/** The loud part of the audio: its length in seconds, RMS and pitch (by zero crossings). */
-function tone({ rate, samples }) {
-  const first = samples.findIndex((s) => Math.abs(s) > 1000);
-  if (first < 0) return { seconds: 0, rms: 0, hz: 0 };
-  let last = samples.length - 1;
-  while (Math.abs(samples[last]) <= 1000) last--;
-  const loud = samples.slice(first, last + 1);
-  let crossings = 0;
-  for (let i = 1; i < loud.length; i++) if ((loud[i - 1] < 0) !== (loud[i] < 0)) crossings++;
-  const seconds = loud.length / rate;
-  const rms = Math.sqrt(loud.reduce((a, s) => a + s * s, 0) / loud.length);
-  return { seconds, rms: Math.round(rms), hz: Math.round(crossings / 2 / seconds) };
-}
 
 const phones = [];
 let failed = true;

@@ -57,6 +57,31 @@ export async function launch() {
   });
 }
 
+/** A 48 kHz mono 16-bit WAV of a sine tone. */
+export function toneWav(path, hz, secs) {
+  const rate = 48000;
+  const n = rate * secs;
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVE', 8);
+  b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+  b.write('data', 36); b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin(2 * Math.PI * hz * i / rate)), 44 + i * 2);
+  writeFileSync(path, b);
+}
+
+/** Chromium whose fake microphone plays a `hz` sine tone (a 10 s file, looped). */
+export async function launchWithTone(hz) {
+  const { chromium } = require('playwright-core');
+  const file = `${ARTIFACTS}/tone-${hz}.wav`;
+  toneWav(file, hz, 10);
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${file}`],
+  });
+}
+
 /** A fresh browser context (its own storage), with a page that logs its console on failure. */
 export async function newPage(browser, name) {
   const context = await browser.newContext({ permissions: ['microphone', 'camera'] });

@@ -5,27 +5,10 @@
 // the message in his list, the stored file is an 8 kHz WAV of the right length whose audio is
 // the 600 Hz tone, and the e-mail with the recording attached reaches the SMTP listener.
 import { test, before, after } from 'node:test';
-import { writeFileSync } from 'node:fs';
-import { gateway, login, callState, inboundBytes, assert, recordMetric, CHROMIUM_ARGS, ARTIFACTS } from './lib.mjs';
+import { gateway, login, callState, inboundBytes, assert, recordMetric, launch, launchWithTone } from './lib.mjs';
 import { startSmtp } from './smtp.mjs';
-import { createRequire } from 'node:module';
-
-const require = createRequire(new URL('../../tools/package.json', import.meta.url));
 const TONE_HZ = 600;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A 48 kHz mono 16-bit WAV of a sine tone. */
-function toneWav(path, hz, secs) {
-  const rate = 48000;
-  const n = rate * secs;
-  const b = Buffer.alloc(44 + n * 2);
-  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVE', 8);
-  b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
-  b.write('data', 36); b.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin(2 * Math.PI * hz * i / rate)), 44 + i * 2);
-  writeFileSync(path, b);
-}
 
 /** Goertzel power of `hz` in 16-bit samples at `rate`. */
 function power(samples, rate, hz) {
@@ -47,14 +30,8 @@ before(async () => {
     CENTRALA_MAIL_FROM: 'Centrala <no-reply@e2e.centrala>',
   });
   await gateway.start(['--media-ports', '41000-41099']);
-  const tone = `${ARTIFACTS}/tone-${TONE_HZ}.wav`;
-  toneWav(tone, TONE_HZ, 10);
-  const { chromium } = require('playwright-core');
-  const exe = process.env.CHROMIUM ?? '/usr/bin/chromium';
-  annaBrowser = await chromium.launch({
-    executablePath: exe, headless: true, args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${tone}`],
-  });
-  bobBrowser = await chromium.launch({ executablePath: exe, headless: true, args: CHROMIUM_ARGS });
+  annaBrowser = await launchWithTone(TONE_HZ);
+  bobBrowser = await launch();
 });
 after(async () => {
   for (const k of ['CENTRALA_SMTP_HOST', 'CENTRALA_SMTP_PORT', 'CENTRALA_SMTP_SECURITY', 'CENTRALA_MAIL_FROM']) delete process.env[k];

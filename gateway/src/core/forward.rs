@@ -351,7 +351,14 @@ impl Core {
         }
         let request = ctx.request.clone();
         let n = targets.len();
-        for (uri, bflow, bkey) in targets {
+        for (mut uri, mut bflow, bkey) in targets {
+            // A browser calling a desk phone (or a phone calling a browser) cannot share
+            // media directly: the media service bridges the call (WebRTC on one side,
+            // plain RTP on the other). It calls the device back through us.
+            if let Some(media) = self.bridge_for(&request, upstream, bflow) {
+                uri.params.set(BRIDGE_PARAM, Some(&bflow.0.to_string()));
+                bflow = media;
+            }
             let tx = self.forward(&request, uri, upstream, bflow, creates, identity, now);
             self.proxy.add_branch(skey, Branch::new(tx, bflow));
             if let Some(f) = self
@@ -484,6 +491,28 @@ impl Core {
         }
         self.arm_ring(key, ring_ms, first_only.map(|(_, a)| a), now);
         Rerouted::Ringing
+    }
+}
+
+/// The request-URI parameter that tells the media service which flow (device) a bridged
+/// call is for, and tells us, when the service calls that device, where it goes.
+pub const BRIDGE_PARAM: &str = "centrala-bridge";
+
+impl Core {
+    /// The media service's flow when an INVITE from `from` to `to` needs its bridge: one
+    /// side is a browser (WebSocket) and the other is not, and the INVITE carries an offer.
+    fn bridge_for(&self, req: &Request, from: FlowId, to: FlowId) -> Option<FlowId> {
+        use super::Transport;
+        let media = self.voicemail?;
+        if req.method != centrala_sip::message::Method::Invite
+            || req.body.is_empty()
+            || from == media
+            || to == media
+        {
+            return None;
+        }
+        let ws = |f| self.flows.transport_of(f) == Transport::Ws;
+        (ws(from) != ws(to)).then_some(media)
     }
 }
 

@@ -25,6 +25,7 @@ pub mod devices;
 pub mod dialogs;
 pub mod flows;
 mod forward;
+pub use forward::BRIDGE_PARAM;
 pub mod location;
 pub mod presence;
 pub mod proxy;
@@ -772,8 +773,50 @@ impl Core {
                 );
                 self.respond(&key, ok, now);
             }
+            Method::Invite if Some(flow) == self.voicemail => {
+                self.on_bridge_call(key, req, flow, now)
+            }
             _ => self.dispatch(key, req, flow, Stage::Fresh, now),
         }
+    }
+
+    /// The media service calls a device for a call it bridges: the request URI names the
+    /// device's flow ([`forward::BRIDGE_PARAM`], set by us when the call reached the
+    /// service). Nothing else may come from there out of dialog.
+    fn on_bridge_call(&mut self, key: TxKey, mut req: Request, flow: FlowId, now: Instant) {
+        let Some(target) = req
+            .uri
+            .params
+            .value(forward::BRIDGE_PARAM)
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(FlowId)
+        else {
+            self.reply(&key, &req, 403, "Forbidden (not a bridged call)", now);
+            return;
+        };
+        if self.flows.get(target).is_none() {
+            self.reply(
+                &key,
+                &req,
+                480,
+                "Temporarily Unavailable (the device went away)",
+                now,
+            );
+            return;
+        }
+        req.uri.params.remove(forward::BRIDGE_PARAM);
+        let uri = req.uri.clone();
+        let tx = self.forward(&req, uri, flow, target, true, &Identity::Keep, now);
+        let ctx = Ctx::new(
+            req,
+            flow,
+            Kind::Initial {
+                creates_dialogs: true,
+                dialogs: Vec::new(),
+            },
+        );
+        self.proxy.insert(key.clone(), ctx);
+        self.proxy.add_branch(&key, Branch::new(tx, target));
     }
 
     /// Handles a REGISTER or an out-of-dialog request from `stage` on (again, after a lookup).

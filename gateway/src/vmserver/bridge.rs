@@ -1,0 +1,529 @@
+//! Bridged calls: a browser (WebRTC) and a desk phone (plain RTP) cannot exchange media, so
+//! the core hands such a call's branch to the media service (the request URI names the
+//! device's flow in [`crate::core::BRIDGE_PARAM`]). The service is a back-to-back user
+//! agent: it answers the caller with one user agent, calls the device back through the core
+//! with another (same caller identity, an offer the device understands), and relays the
+//! media between a [`WebRtcLeg`] and an [`RtpLeg`] in a [`Bridge`]. Ringing, answer,
+//! refusal, hang-up and cancel pass from one side to the other; DTMF crosses (SIP INFO on
+//! the browser's side, RFC 4733 on the phone's); a silent leg ends the call.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use centrala_media::sdp::{self, AudioStream, Origin};
+use centrala_media::{
+    Bridge, BridgeConfig, BridgeEvent, BridgeOutput, Codec, Leg, LegId, RtpLeg, RtpLegConfig,
+    WebRtcConfig, WebRtcLeg,
+};
+use centrala_sip::message::{Request, SipMessage, parse_datagram};
+use centrala_sip::ua::{CallHandle, Event, UaConfig, UserAgent};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::{Shared, recv};
+
+/// Which side is the browser: A is always the WebRTC leg, B the plain RTP one.
+const BROWSER: LegId = LegId::A;
+const PHONE: LegId = LegId::B;
+
+/// A DTMF key sent to the phone lasts this long.
+const DTMF_MS: u64 = 120;
+
+struct Call {
+    shared: Arc<Shared>,
+    epoch: Instant,
+    /// Answers the caller.
+    inbound: UserAgent,
+    in_call: Option<CallHandle>,
+    in_id: String,
+    /// Calls the device.
+    outbound: UserAgent,
+    out_call: Option<CallHandle>,
+    out_id: Option<String>,
+    /// The device to call (the request URI with the bridge parameter).
+    target: String,
+    /// The caller is the browser (else the phone).
+    caller_is_browser: bool,
+    offer: String,
+    /// The phone's offer (phone → browser).
+    phone_stream: Option<AudioStream>,
+    /// The browser's leg, made early when we offer to the browser.
+    pending_webrtc: Option<WebRtcLeg>,
+    sockets: [Option<Arc<UdpSocket>>; 2],
+    ports: Vec<u16>,
+    bridge: Option<Bridge>,
+    bridge_at: Option<Instant>,
+    over: bool,
+    over_at: Option<Instant>,
+}
+
+/// Serves one bridged call until both sides are done.
+pub(super) async fn call(
+    shared: Arc<Shared>,
+    invite: Request,
+    call_id: String,
+    mut rx: mpsc::UnboundedReceiver<Box<str>>,
+    done: mpsc::UnboundedSender<Vec<String>>,
+) {
+    let (user, host) = invite
+        .from_user_host()
+        .map(|(u, h)| (u.unwrap_or("anonymous").to_string(), h.to_string()))
+        .unwrap_or_else(|| ("anonymous".into(), "invalid".into()));
+    let display = invite
+        .headers
+        .get("From")
+        .and_then(|f| centrala_sip::message::NameAddr::parse(f).ok())
+        .and_then(|n| n.display)
+        .filter(|d| !d.is_empty());
+    let mut out_cfg = UaConfig::new(&user, &host, "");
+    out_cfg.display_name = display;
+    out_cfg.user_agent = "Centrala-Bridge".into();
+    let mut in_cfg = UaConfig::new("bridge", "bridge.invalid", "");
+    in_cfg.user_agent = "Centrala-Bridge".into();
+    let mut outbound = UserAgent::new(out_cfg, rand::random());
+    outbound.attach();
+    let mut c = Call {
+        epoch: Instant::now(),
+        inbound: UserAgent::new(in_cfg, rand::random()),
+        in_call: None,
+        in_id: call_id,
+        outbound,
+        out_call: None,
+        out_id: None,
+        target: invite.uri.to_string(),
+        caller_is_browser: false,
+        offer: String::new(),
+        phone_stream: None,
+        pending_webrtc: None,
+        sockets: [None, None],
+        ports: Vec::new(),
+        bridge: None,
+        bridge_at: None,
+        over: false,
+        over_at: None,
+        shared,
+    };
+    let mut bufs = [vec![0u8; 2048], vec![0u8; 2048]];
+    let started = Instant::now();
+    loop {
+        let next = [
+            c.inbound.poll_timeout().map(|t| c.epoch + Duration::from_millis(t)),
+            c.outbound.poll_timeout().map(|t| c.epoch + Duration::from_millis(t)),
+            c.bridge_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let (s0, s1) = (c.sockets[0].clone(), c.sockets[1].clone());
+        let [b0, b1] = &mut bufs;
+        tokio::select! {
+            m = rx.recv() => {
+                let Some(text) = m else { break };
+                c.sip(&text);
+            }
+            r = recv(s0.as_deref(), b0) => {
+                if let Ok((n, from)) = r {
+                    c.datagram(BROWSER, &b0[..n], from);
+                }
+            }
+            r = recv(s1.as_deref(), b1) => {
+                if let Ok((n, from)) = r {
+                    c.datagram(PHONE, &b1[..n], from);
+                }
+            }
+            _ = tokio::time::sleep_until(next.into()) => {
+                let now = c.now_ms();
+                c.inbound.handle_timeout(now);
+                c.outbound.handle_timeout(now);
+                if let Some(b) = &mut c.bridge
+                    && c.bridge_at.is_some_and(|t| t <= Instant::now())
+                {
+                    b.handle_timeout(Instant::now());
+                }
+            }
+        }
+        c.drain().await;
+        if c.over && c.over_at.is_some_and(|t| t.elapsed() > Duration::from_secs(4)) {
+            break;
+        }
+        if c.in_call.is_none() && started.elapsed() > Duration::from_secs(32) {
+            break;
+        }
+    }
+    for port in c.ports.drain(..) {
+        c.shared.release(port);
+    }
+    let mut ids = vec![c.in_id.clone()];
+    ids.extend(c.out_id.clone());
+    let _ = done.send(ids);
+}
+
+impl Call {
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// A SIP message for one of the two sides, by its Call-ID.
+    fn sip(&mut self, text: &str) {
+        let now = self.now_ms();
+        let Ok(msg) = parse_datagram(text.as_bytes()) else { return };
+        if msg.headers().get("Call-ID") == Some(self.in_id.as_str()) {
+            self.inbound.handle_message(text.as_bytes(), now);
+        } else {
+            self.outbound.handle_message(text.as_bytes(), now);
+        }
+    }
+
+    fn datagram(&mut self, leg: LegId, bytes: &[u8], from: SocketAddr) {
+        let Some(local) = self.sockets[index(leg)]
+            .as_ref()
+            .and_then(|s| s.local_addr().ok())
+        else {
+            return;
+        };
+        match &mut self.bridge {
+            Some(b) => {
+                if let Err(e) = b.handle_input(leg, bytes, from, local, Instant::now()) {
+                    debug!(%from, error = %e, "bridge: datagram dropped");
+                }
+            }
+            // The browser may start ICE before the call is answered: it tries again.
+            None => debug!(%from, "bridge: media before the answer dropped"),
+        }
+    }
+
+    /// Sends what the user agents wrote, handles what they and the bridge reported, until
+    /// nothing is left.
+    async fn drain(&mut self) {
+        loop {
+            let mut busy = false;
+            while let Some(text) = self.inbound.poll_transmit() {
+                busy = true;
+                self.forward(&text).await;
+            }
+            while let Some(text) = self.outbound.poll_transmit() {
+                busy = true;
+                if self.out_id.is_none()
+                    && let Ok(m) = parse_datagram(text.as_bytes())
+                    && let Some(id) = m.headers().get("Call-ID")
+                {
+                    // The device's answers come with the new call's Call-ID.
+                    self.out_id = Some(id.to_string());
+                    let mut routes = self.shared.routes.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(tx) = routes.get(&self.in_id).cloned() {
+                        routes.insert(id.to_string(), tx);
+                    }
+                }
+                self.forward(&text).await;
+            }
+            while let Some(e) = self.inbound.poll_event() {
+                busy = true;
+                self.on_inbound(e);
+            }
+            while let Some(e) = self.outbound.poll_event() {
+                busy = true;
+                self.on_outbound(e);
+            }
+            if self.media() {
+                busy = true;
+            }
+            if !busy {
+                break;
+            }
+        }
+    }
+
+    async fn forward(&self, text: &str) {
+        match parse_datagram(text.as_bytes()) {
+            Ok(m) => self.shared.send(m).await,
+            Err(e) => warn!(error = %e, "bridge: our own message did not parse"),
+        }
+    }
+
+    /// The bridge's datagrams and events; `true` if there were any.
+    fn media(&mut self) -> bool {
+        let Some(b) = &mut self.bridge else {
+            return false;
+        };
+        let mut any = false;
+        let mut ended = None;
+        let mut keys = Vec::new();
+        while let Some(out) = b.poll_output() {
+            any = true;
+            match out {
+                BridgeOutput::Transmit(leg, t) => {
+                    if let Some(s) = &self.sockets[index(leg)] {
+                        let _ = s.try_send_to(&t.payload, t.to);
+                    }
+                }
+                BridgeOutput::Event(BridgeEvent::Dtmf { from, event }) if from == PHONE => {
+                    keys.push(event.digit);
+                }
+                BridgeOutput::Event(BridgeEvent::Ended { reason }) => ended = Some(reason),
+                BridgeOutput::Event(_) => {}
+            }
+        }
+        self.bridge_at = b.poll_timeout();
+        let now = self.now_ms();
+        if let Some(call) = self.in_call
+            && self.caller_is_browser
+        {
+            for k in keys {
+                self.inbound.send_dtmf_info(call, k, now);
+            }
+        } else if let Some(call) = self.out_call {
+            for k in keys {
+                self.outbound.send_dtmf_info(call, k, now);
+            }
+        }
+        if let Some(reason) = ended {
+            warn!(?reason, "bridged call ended: media stopped");
+            self.end_both();
+        }
+        any
+    }
+
+    fn on_inbound(&mut self, e: Event) {
+        let now = self.now_ms();
+        match e {
+            Event::IncomingCall { call, sdp, .. } => {
+                if self.in_call.is_some() {
+                    self.inbound.reject(call, 486, now);
+                    return;
+                }
+                self.in_call = Some(call);
+                self.offer = sdp.clone();
+                self.caller_is_browser = is_webrtc(&sdp);
+                if let Err((status, why)) = self.place_call(&sdp) {
+                    info!(status, %why, "bridge: call refused");
+                    self.inbound.reject(call, status, now);
+                    self.over();
+                }
+            }
+            Event::Dtmf { digit, .. } => self.key_from(true, digit),
+            Event::Reoffer { call, .. } => self.inbound.reject_reoffer(call, now),
+            Event::Ended { .. } => {
+                if let Some(call) = self.out_call {
+                    self.outbound.hangup(call, now);
+                }
+                self.over();
+            }
+            _ => {}
+        }
+    }
+
+    fn on_outbound(&mut self, e: Event) {
+        let now = self.now_ms();
+        match e {
+            Event::Answered { sdp, .. } => {
+                if let Err((status, why)) = self.answered(&sdp) {
+                    warn!(status, %why, "bridge: the device's answer cannot be bridged");
+                    if let Some(call) = self.out_call {
+                        self.outbound.hangup(call, now);
+                    }
+                    if let Some(call) = self.in_call {
+                        self.inbound.reject(call, status, now);
+                    }
+                    self.over();
+                }
+            }
+            Event::Dtmf { digit, .. } => self.key_from(false, digit),
+            Event::Reoffer { call, .. } => self.outbound.reject_reoffer(call, now),
+            Event::Ended { status, .. } => {
+                if let Some(call) = self.in_call {
+                    if self.bridge.is_some() {
+                        self.inbound.hangup(call, now);
+                    } else {
+                        // Refused or unreachable: the caller's proxy context goes on to
+                        // the other devices (or forwarding) with this status.
+                        self.inbound.reject(call, status.filter(|s| *s >= 300).unwrap_or(480), now);
+                    }
+                }
+                self.over();
+            }
+            _ => {}
+        }
+    }
+
+    /// A key pressed on one side (SIP INFO) goes to the other: RFC 4733 to a phone, INFO
+    /// to a browser.
+    fn key_from(&mut self, inbound: bool, digit: char) {
+        let from_browser = inbound == self.caller_is_browser;
+        if from_browser {
+            if let Some(b) = &mut self.bridge {
+                let _ = b.send_dtmf(PHONE, digit, Duration::from_millis(DTMF_MS), Instant::now());
+            }
+        } else {
+            let now = self.now_ms();
+            let (ua, call) = if inbound {
+                (&mut self.outbound, self.out_call)
+            } else {
+                (&mut self.inbound, self.in_call)
+            };
+            if let Some(call) = call {
+                ua.send_dtmf_info(call, digit, now);
+            }
+        }
+    }
+
+    /// Opens both media sockets and calls the device with an offer it understands.
+    fn place_call(&mut self, offer: &str) -> Result<(), (u16, String)> {
+        let busy = || (503, "Service Unavailable (no free media port)".to_string());
+        for i in 0..2 {
+            let (s, port) = self.shared.bind().ok_or_else(busy)?;
+            self.ports.push(port);
+            self.sockets[i] = Some(Arc::new(s));
+        }
+        let local = |i: usize| -> Result<SocketAddr, (u16, String)> {
+            self.sockets[i]
+                .as_ref()
+                .and_then(|s| s.local_addr().ok())
+                .ok_or_else(busy)
+        };
+        let (browser_addr, phone_addr) = (local(0)?, local(1)?);
+        let our_offer = if self.caller_is_browser {
+            sdp::offer_for_phone(offer, phone_addr, origin())
+                .map_err(|r| (r.status(), r.status_line()))?
+        } else {
+            let (stream, codecs) =
+                sdp::phone_offer(offer).map_err(|r| (r.status(), r.status_line()))?;
+            self.phone_stream = Some(stream);
+            let mut leg = WebRtcLeg::new(
+                WebRtcConfig {
+                    local: browser_addr,
+                    codecs,
+                },
+                Instant::now(),
+            )
+            .map_err(|e| (500, format!("Server Internal Error ({e})")))?;
+            let o = leg
+                .create_offer()
+                .map_err(|e| (500, format!("Server Internal Error ({e})")))?;
+            self.pending_webrtc = Some(leg);
+            o
+        };
+        let now = self.now_ms();
+        info!(target = %self.target, browser_calls = self.caller_is_browser, "bridging a call");
+        self.out_call = Some(self.outbound.call(&self.target, our_offer, now));
+        Ok(())
+    }
+
+    /// The device answered: both legs are negotiated, the caller gets our answer and the
+    /// bridge starts.
+    fn answered(&mut self, answer: &str) -> Result<(), (u16, String)> {
+        let now = Instant::now();
+        let local = |i: usize| {
+            self.sockets[i]
+                .as_ref()
+                .and_then(|s| s.local_addr().ok())
+                .ok_or((500, "Server Internal Error (no media socket)".to_string()))
+        };
+        let (browser_addr, phone_addr) = (local(0)?, local(1)?);
+        let bad = |e: centrala_media::MediaError| (488, format!("Not Acceptable Here ({e})"));
+        let (webrtc, rtp, ours) = if self.caller_is_browser {
+            let (stream, codec) =
+                sdp::answer_from_phone(answer).map_err(|r| (r.status(), r.status_line()))?;
+            let mut leg = WebRtcLeg::new(
+                WebRtcConfig {
+                    local: browser_addr,
+                    codecs: vec![codec],
+                },
+                now,
+            )
+            .map_err(bad)?;
+            let ours = leg.accept_offer(&self.offer, now).map_err(bad)?;
+            let mut rtp = RtpLeg::new(
+                RtpLegConfig {
+                    local: phone_addr,
+                    ssrc: rand::random(),
+                },
+                now,
+            );
+            rtp.set_remote(stream.addr, stream.formats);
+            (leg, rtp, ours)
+        } else {
+            let mut leg = self
+                .pending_webrtc
+                .take()
+                .ok_or((500, "Server Internal Error (no offer made)".to_string()))?;
+            leg.accept_answer(answer).map_err(bad)?;
+            let codec: Codec = leg
+                .formats()
+                .0
+                .iter()
+                .find(|f| f.codec.is_g711())
+                .map(|f| f.codec.clone())
+                .ok_or((488, "Not Acceptable Here (no G.711 in the answer)".to_string()))?;
+            let ours = sdp::answer_for_phone(&self.offer, &codec, phone_addr, origin())
+                .map_err(|r| (r.status(), r.status_line()))?;
+            let stream = self
+                .phone_stream
+                .take()
+                .ok_or((500, "Server Internal Error".to_string()))?;
+            let mut rtp = RtpLeg::new(
+                RtpLegConfig {
+                    local: phone_addr,
+                    ssrc: rand::random(),
+                },
+                now,
+            );
+            rtp.set_remote(stream.addr, stream.formats);
+            (leg, rtp, ours)
+        };
+        let cfg = BridgeConfig {
+            media_timeout: self.shared.cfg.timeout,
+        };
+        self.bridge = Some(Bridge::new(
+            Leg::WebRtc(Box::new(webrtc)),
+            Leg::Rtp(rtp),
+            cfg,
+            now,
+        ));
+        if let Some(call) = self.in_call {
+            let t = self.now_ms();
+            self.inbound.answer(call, ours, t);
+        }
+        info!(target = %self.target, "bridged call answered");
+        Ok(())
+    }
+
+    fn end_both(&mut self) {
+        let now = self.now_ms();
+        if let Some(call) = self.in_call {
+            self.inbound.hangup(call, now);
+        }
+        if let Some(call) = self.out_call {
+            self.outbound.hangup(call, now);
+        }
+        self.over();
+    }
+
+    fn over(&mut self) {
+        if !self.over {
+            self.over = true;
+            self.over_at = Some(Instant::now());
+        }
+    }
+}
+
+fn index(leg: LegId) -> usize {
+    match leg {
+        LegId::A => 0,
+        LegId::B => 1,
+    }
+}
+
+fn origin() -> Origin {
+    Origin {
+        session_id: rand::random::<u32>().into(),
+        version: 1,
+    }
+}
+
+/// A browser's offer (ICE and DTLS-SRTP) rather than a plain RTP one.
+fn is_webrtc(sdp: &str) -> bool {
+    sdp.contains("a=ice-ufrag") || sdp.contains("RTP/SAVPF")
+}

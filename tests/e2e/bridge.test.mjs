@@ -1,0 +1,91 @@
+// Browsers and desk phones talk through the gateway's media bridge: a baresip desk phone over
+// UDP (plain RTP/AVP, PCMU only, no ICE, no DTLS) and the web app in Chromium (WebRTC) cannot
+// exchange media directly, so the gateway answers each side in its own terms and relays
+// G.711 between them. The browser's fake microphone plays 600 Hz, the phone's source 440 Hz:
+// each side must hear the other's tone. Both directions, DTMF from the in-call keypad (SIP
+// INFO from the browser, RFC 4733 at the phone), and hang-up from either side.
+import { test, before, after } from 'node:test';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { gateway, login, callState, inboundBytes, assert, PASSWORDS, launchWithTone, recordMetric } from './lib.mjs';
+import { Baresip, BARESIP, GW_SIP, sleep, esc, decodedAudio, tone } from './baresip-lib.mjs';
+
+let browser;
+let phone;
+before(async () => {
+  await gateway.start(['--sip-udp', GW_SIP, '--media-ports', '41200-41299']);
+  browser = await launchWithTone(600);
+  assert.ok(existsSync(BARESIP), `${BARESIP} missing`);
+  phone = new Baresip('103', { sip: '127.0.0.1:5341', rtp: [20500, 20519], tone: 440, pass: PASSWORDS[103], auto: true });
+  await phone.waitFor(new RegExp(`${esc('103')}@[\\d.]+: \\{0/UDP/v4\\} 200 OK`), 'registered', 10000,
+    /reg: [^\n]*\b[3-6]\d\d [^\n]*/);
+});
+after(async () => {
+  await phone?.stop();
+  await browser?.close();
+  await gateway.kill();
+});
+
+/** The page's inbound audio byte count now (0 without a call). */
+async function rxBytes(page) {
+  return Number(await page.getAttribute('#call-stats', 'data-rx-bytes').catch(() => 0) ?? 0);
+}
+
+function fresh() {
+  for (const f of readdirSync(phone.snd)) rmSync(join(phone.snd, f), { force: true });
+}
+
+test('a browser calls a desk phone: media both ways through the bridge, keys reach the phone', { timeout: 90000 }, async () => {
+  fresh();
+  const alice = (await login(browser, '101')).page;
+  const t0 = Date.now();
+  await alice.fill('#dial-input', '103');
+  await alice.click('#call-audio');
+  try {
+    await callState(alice, 'connected', 20000);
+    const first = await inboundBytes(alice, 15000);
+    recordMetric('bridge_browser_to_phone_media_ms', Date.now() - t0);
+    await sleep(3000);
+    assert.ok(await rxBytes(alice) > first + 8000, 'the phone\'s audio keeps arriving in the browser');
+    // Keys from the keypad: SIP INFO to the gateway, RFC 4733 telephone-events to the phone.
+    await alice.click('#keypad-toggle');
+    await alice.waitForSelector('#call-keypad');
+    for (const d of ['1', '2', '#']) await alice.click(`#call-keypad [data-digit="${d}"]`);
+    await alice.waitForSelector('#dtmf-sent[data-digits="12#"]', { timeout: 5000 });
+    await phone.waitFor(/received event: '1'[\s\S]*received event: '2'[\s\S]*received event: '#'/, 'the keys at the phone', 10000);
+  } catch (e) {
+    e.message += `\n--- page ---\n${alice.dumpLog()}\n--- baresip ---\n${phone.log()}`;
+    throw e;
+  }
+  await alice.click('#hangup');
+  await callState(alice, 'idle');
+  await phone.waitFor(/terminated|closed/i, 'the call ends at baresip', 10000);
+  // What the phone decoded: the browser's 600 Hz tone, relayed as PCMU.
+  const heard = tone(decodedAudio(phone));
+  assert.ok(heard.seconds > 2, `the phone heard ${heard.seconds} s`);
+  assert.ok(Math.abs(heard.hz - 600) < 40, `the phone heard ${heard.hz} Hz, not the browser's 600 Hz`);
+  await alice.context().close();
+});
+
+test('a desk phone calls a browser: it rings, is answered, media flows both ways; the phone hangs up', { timeout: 90000 }, async () => {
+  fresh();
+  const alice = (await login(browser, '101')).page;
+  phone.send(`/dial sip:101@${GW_SIP}`);
+  try {
+    await callState(alice, 'incoming', 15000);
+    await alice.click('#answer-audio');
+    await callState(alice, 'connected', 15000);
+    const first = await inboundBytes(alice, 15000);
+    await sleep(3000);
+    assert.ok(await rxBytes(alice) > first + 8000, 'the phone\'s audio keeps arriving in the browser');
+  } catch (e) {
+    e.message += `\n--- page ---\n${alice.dumpLog()}\n--- baresip ---\n${phone.log()}`;
+    throw e;
+  }
+  phone.send('/hangup');
+  await callState(alice, 'idle', 10000);
+  const heard = tone(decodedAudio(phone));
+  assert.ok(heard.seconds > 2, `the phone heard ${heard.seconds} s`);
+  assert.ok(Math.abs(heard.hz - 600) < 40, `the phone heard ${heard.hz} Hz`);
+  await alice.context().close();
+});
