@@ -186,7 +186,9 @@ async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shar
 }
 
 async fn reply(shared: &Shared, req: &centrala_sip::message::Request, status: u16, reason: &str) {
-    shared.send(Message::Response(req.response(status, reason))).await;
+    shared
+        .send(Message::Response(req.response(status, reason)))
+        .await;
 }
 
 /// Whose box a call is for, from the request URI.

@@ -1,9 +1,11 @@
-// DTMF from the in-call keypad: the web app (Chromium) calls a baresip softphone in WebRTC mode
-// (DTLS-SRTP, ICE, Opus) that answers by itself; digits pressed on the keypad and typed on the
-// keyboard go out as RFC 4733 telephone-events through the browser's RTCDTMFSender, and baresip
-// reports each event it receives. The test asserts baresip got exactly those digits, in order.
-// When the media cannot carry them (no telephone-event), the keys go as SIP INFO and the far
-// end's web app shows them.
+// DTMF from the in-call keypad: a baresip softphone in WebRTC mode (DTLS-SRTP, ICE, Opus) over
+// UDP calls the web app (Chromium), which answers; its offer is WebRTC media already, so the
+// gateway leaves the media peer to peer (no bridge). Digits pressed on the keypad and typed on
+// the keyboard go out as RFC 4733 telephone-events through the browser's RTCDTMFSender, and
+// baresip reports each event it receives. The test asserts baresip got exactly those digits, in
+// order. When the media cannot carry them (no telephone-event), the keys go as SIP INFO and the
+// far end's web app shows them. (Keys from a browser to a plain RTP desk phone cross the
+// gateway's media bridge: bridge.test.mjs.)
 import { test, before, after } from 'node:test';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,7 +41,7 @@ function receivedDigits(p) {
   return [...p.log().matchAll(/received event: '(.)' \(end=0\)/g)].map((m) => m[1]).join('');
 }
 
-test('digits pressed on the in-call keypad reach a baresip softphone as RFC 4733 events', { timeout: 90000 }, async () => {
+test('digits pressed on the in-call keypad reach a WebRTC SIP softphone as RFC 4733 events, peer to peer', { timeout: 90000 }, async () => {
   assert.ok(existsSync(BARESIP), `${BARESIP} missing`);
   phone = new Baresip('103', {
     sip: '127.0.0.1:5331', rtp: [20400, 20419], tone: 440, pass: PASSWORDS[103], auto: true, webrtc: true,
@@ -48,9 +50,10 @@ test('digits pressed on the in-call keypad reach a baresip softphone as RFC 4733
     /reg: [^\n]*\b[3-6]\d\d [^\n]*/);
 
   const alice = (await login(browser, '101')).page;
-  await alice.fill('#dial-input', '103');
-  await alice.click('#call-audio');
+  phone.send(`/dial sip:101@${GW_SIP}`);
   try {
+    await callState(alice, 'incoming', 15000);
+    await alice.click('#answer-audio');
     await callState(alice, 'connected', 20000);
     // Media flows from baresip (its sine tone, Opus over DTLS-SRTP).
     assert.ok(await inboundBytes(alice, 20000) > 0);

@@ -207,7 +207,7 @@ test('a desk phone (baresip over UDP) with a device login rings with the browser
   assert.equal(pass.length, 20);
 
   const desk = new Baresip('desk', {
-    sip: '127.0.0.1:5321', rtp: [20300, 20319], tone: 550, user, pass, webrtc: true,
+    sip: '127.0.0.1:5321', rtp: [20300, 20319], tone: 550, user, pass,
   });
   phones.push(desk);
   await desk.waitFor(new RegExp(`${user}@[\\d.]+: \\{0/UDP/v4\\} 200 OK`), 'registered', 10000,
@@ -231,7 +231,7 @@ test('a desk phone (baresip over UDP) with a device login rings with the browser
     null, { timeout: 10000 });
   await desk.stop();
   const again = new Baresip('desk2', {
-    sip: '127.0.0.1:5321', rtp: [20300, 20319], tone: 550, user, pass, webrtc: true,
+    sip: '127.0.0.1:5321', rtp: [20300, 20319], tone: 550, user, pass,
   });
   phones.push(again);
   await again.waitFor(/403 Forbidden \(this device was removed/, 'refused as removed', 10000);

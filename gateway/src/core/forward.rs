@@ -512,8 +512,21 @@ impl Core {
             return None;
         }
         let ws = |f| self.flows.transport_of(f) == Transport::Ws;
+        // A SIP client over UDP/TCP/TLS that offers WebRTC media itself (DTLS-SRTP with ICE)
+        // reaches a browser directly; only plain RTP needs the bridge.
+        if !ws(from) && offers_webrtc(&req.body) {
+            return None;
+        }
         (ws(from) != ws(to)).then_some(media)
     }
+}
+
+/// Whether an SDP offer's audio is WebRTC media: DTLS-SRTP (`UDP/TLS/RTP/SAVP` or `…/SAVPF`),
+/// which browsers take.
+fn offers_webrtc(body: &[u8]) -> bool {
+    String::from_utf8_lossy(body)
+        .lines()
+        .any(|l| l.starts_with("m=audio ") && l.contains(" UDP/TLS/RTP/SAVP"))
 }
 
 /// The branch key of the voicemail service (in the list of what a call has rung).

@@ -319,17 +319,37 @@ impl World {
         assert_eq!(r.status, 200, "{}", r.reason);
     }
 
-    fn invite_text(&mut self, flow: u64, from: &str, to: &str, call: &str, auth: &str) -> String {
+    fn invite_text(
+        &mut self,
+        flow: u64,
+        (from, to, call): (&str, &str, &str),
+        auth: &str,
+        body: &str,
+    ) -> String {
+        let body = body.replace("\r\n", "\n").replace('\n', "\r\n");
         format!(
-            "INVITE sip:{to}@{DOMAIN} SIP/2.0\nVia: SIP/2.0/WSS c{flow}.invalid;branch=z9hG4bK{call}{}\nMax-Forwards: 70\nTo: <sip:{to}@{DOMAIN}>\nFrom: <sip:{from}@{DOMAIN}>;tag=t{call}\nCall-ID: {call}\nCSeq: 1 INVITE\nContact: <sip:{from}@c{flow}.invalid;transport=ws>\nContent-Length: 0\n{auth}\n",
-            auth.len()
+            "INVITE sip:{to}@{DOMAIN} SIP/2.0\nVia: SIP/2.0/WSS c{flow}.invalid;branch=z9hG4bK{call}{}\nMax-Forwards: 70\nTo: <sip:{to}@{DOMAIN}>\nFrom: <sip:{from}@{DOMAIN}>;tag=t{call}\nCall-ID: {call}\nCSeq: 1 INVITE\nContact: <sip:{from}@c{flow}.invalid;transport=ws>\n{auth}Content-Length: {}\n\n{body}",
+            auth.len(),
+            body.len()
         )
     }
 
     /// `from` on `flow` calls `to`: 407, then the INVITE with credentials. Returns what the
     /// caller got so far.
     pub(super) fn call(&mut self, flow: u64, from: &str, to: &str, call: &str) -> Vec<Response> {
-        let text = self.invite_text(flow, from, to, call, "");
+        self.call_with_offer(flow, from, to, call, "")
+    }
+
+    /// [`World::call`] with an SDP offer as the INVITE's body.
+    pub(super) fn call_with_offer(
+        &mut self,
+        flow: u64,
+        from: &str,
+        to: &str,
+        call: &str,
+        sdp: &str,
+    ) -> Vec<Response> {
+        let text = self.invite_text(flow, (from, to, call), "", sdp);
         self.send(Dest::Flow(flow), &text);
         let r = self.responses(Dest::Flow(flow));
         let ch = r
@@ -348,10 +368,9 @@ impl World {
         );
         let text = self.invite_text(
             flow,
-            from,
-            to,
-            call,
+            (from, to, call),
             &format!("Proxy-Authorization: {creds}\n"),
+            sdp,
         );
         self.send(Dest::Flow(flow), &text);
         self.responses(Dest::Flow(flow))

@@ -847,3 +847,172 @@ fn an_invite_with_replaces_rings_only_the_device_in_that_dialog_and_is_not_forwa
         "the always rule is not applied"
     );
 }
+
+/// The in-process media service (voicemail and the bridge) on `flow`, as the driver starts it.
+fn start_media_service(w: &mut World, flow: u64) {
+    let input = Input::Connected {
+        flow: FlowId(flow),
+        peer: "127.0.0.1:0".parse().unwrap(),
+        transport: Transport::Tcp,
+    };
+    w.core.handle(input, w.now);
+    w.core
+        .handle(Input::Voicemail { flow: FlowId(flow) }, w.now);
+    w.step();
+}
+
+/// A desk phone on a TCP flow (as SIP over TCP or TLS reaches the core), registered as `ext`.
+fn desk_phone(w: &mut World, flow: u64, ext: &str) {
+    let input = Input::Connected {
+        flow: FlowId(flow),
+        peer: "198.51.100.7:5060".parse().unwrap(),
+        transport: Transport::Tcp,
+    };
+    w.core.handle(input, w.now);
+    w.step();
+    let contact = format!("<sip:{ext}@198.51.100.7:5060;transport=tcp>");
+    let r = w.register_with(Dest::Flow(flow), ext, &contact, 600);
+    assert_eq!(r.status, 200, "{}", r.reason);
+}
+
+const BROWSER_OFFER: &str = "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nt=0 0\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\nc=IN IP4 0.0.0.0\na=rtpmap:111 opus/48000/2\n";
+const PHONE_OFFER: &str = "v=0\no=- 1 1 IN IP4 198.51.100.7\ns=-\nt=0 0\nm=audio 4000 RTP/AVP 0 101\nc=IN IP4 198.51.100.7\na=rtpmap:0 PCMU/8000\n";
+
+#[test]
+fn a_voicemail_rule_rings_the_voicemail_service_with_owner_and_cause_or_rings_out_without_it() {
+    let mut w = World::new();
+    w.connect(1);
+    w.connect(2);
+    w.register(1, "101");
+    w.register(2, "102");
+    set(
+        &mut w,
+        "102",
+        Routing {
+            no_answer: Some(NoAnswer {
+                after_secs: 5,
+                target: Target::Voicemail,
+            }),
+            ..Routing::default()
+        },
+    );
+    // No voicemail service (started with --no-voicemail): the call rings out as if unset.
+    w.call(1, "101", "102", "nv");
+    let inv = invite_at(&mut w, 2);
+    w.answer_invite(2, &inv, 180, "d2");
+    w.responses(Dest::Flow(1));
+    w.advance(30_000);
+    let cancel = w.requests(Dest::Flow(2));
+    assert!(cancel.iter().any(|r| r.method == Method::Cancel));
+    w.answer_invite(2, &inv, 487, "d2");
+    let got = statuses(&w.responses(Dest::Flow(1)));
+    assert!(
+        got.iter().any(|&s| s == 480 || s == 408),
+        "rings out: {got:?}"
+    );
+
+    // With the service: after 5 s the call goes to it, naming the owner, company and cause.
+    start_media_service(&mut w, 9);
+    w.call(1, "101", "102", "vm");
+    let inv = invite_at(&mut w, 2);
+    w.answer_invite(2, &inv, 180, "d3");
+    w.responses(Dest::Flow(1));
+    w.advance(4_999);
+    assert!(w.requests(Dest::Flow(9)).is_empty(), "not before 5 s");
+    w.advance(2);
+    let vm = invite_at(&mut w, 9);
+    assert_eq!(
+        vm.uri.to_string(),
+        "sip:102@voicemail.invalid;company=1;cause=no_answer"
+    );
+    assert!(vm.headers.get("From").unwrap().contains("sip:101@"));
+    assert_eq!(
+        statuses(&w.responses(Dest::Flow(1))),
+        [181],
+        "the caller hears of the forwarding"
+    );
+    w.answer_invite(2, &inv, 487, "d3");
+    w.answer_invite(9, &vm, 200, "vmtag");
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))), [200]);
+    // The service going away takes the target with it.
+    w.close(9);
+    w.call(1, "101", "102", "gone");
+    let inv = invite_at(&mut w, 2);
+    w.answer_invite(2, &inv, 180, "d4");
+    w.advance(30_000);
+    assert!(w.requests(Dest::Flow(9)).is_empty());
+}
+
+#[test]
+fn browser_and_plain_rtp_phone_calls_go_through_the_media_bridge_and_webrtc_offers_do_not() {
+    let mut w = World::new();
+    w.connect(1);
+    w.register(1, "101");
+    desk_phone(&mut w, 3, "103");
+    start_media_service(&mut w, 9);
+
+    // Browser → desk phone: the branch goes to the service, naming the phone's flow.
+    w.call_with_offer(1, "101", "103", "b1", BROWSER_OFFER);
+    assert!(
+        w.requests(Dest::Flow(3)).is_empty(),
+        "not straight to the phone"
+    );
+    let to_service = invite_at(&mut w, 9);
+    assert_eq!(
+        to_service.uri.params.value(BRIDGE_PARAM),
+        Some("3"),
+        "{}",
+        to_service.uri
+    );
+    // The service calls the phone back through the core, keeping the caller's identity.
+    let uri = to_service.uri.to_string();
+    w.send(
+        Dest::Flow(9),
+        &format!(
+            "INVITE {uri} SIP/2.0\nVia: SIP/2.0/TCP 127.0.0.1:0;branch=z9hG4bKbr1\nMax-Forwards: 70\nTo: <sip:103@d.example>\nFrom: <sip:101@d.example>;tag=svc1\nCall-ID: svc-b1\nCSeq: 1 INVITE\nContact: <sip:media@127.0.0.1:0;transport=tcp>\nContent-Length: {}\n\n{}",
+            PHONE_OFFER.replace('\n', "\r\n").len(),
+            PHONE_OFFER
+        ),
+    );
+    let at_phone = invite_at(&mut w, 3);
+    assert_eq!(
+        at_phone.uri.params.value(BRIDGE_PARAM),
+        None,
+        "the parameter is ours"
+    );
+    assert!(at_phone.headers.get("From").unwrap().contains("sip:101@"));
+    assert!(String::from_utf8_lossy(&at_phone.body).contains("RTP/AVP"));
+
+    // Out of dialog, the service may only make bridged calls.
+    w.send(
+        Dest::Flow(9),
+        "INVITE sip:103@d.example SIP/2.0\nVia: SIP/2.0/TCP 127.0.0.1:0;branch=z9hG4bKbr2\nMax-Forwards: 70\nTo: <sip:103@d.example>\nFrom: <sip:101@d.example>;tag=svc2\nCall-ID: svc-b2\nCSeq: 1 INVITE\nContact: <sip:media@127.0.0.1:0;transport=tcp>\nContent-Length: 0\n\n",
+    );
+    let r = w.responses(Dest::Flow(9));
+    assert!(r.iter().any(|r| r.status == 403), "{:?}", statuses(&r));
+    assert!(w.requests(Dest::Flow(3)).is_empty());
+
+    // A browser cannot smuggle the parameter to reach a flow of its choosing: it is a normal
+    // call to 103 (bridged again), never a direct INVITE to flow 3.
+    w.connect(4);
+    w.register(4, "104");
+    w.call_with_offer(4, "104", "103;centrala-bridge=1", "b3", BROWSER_OFFER);
+    assert!(w.requests(Dest::Flow(1)).is_empty(), "101 is not rung");
+
+    // Desk phone → browser, plain RTP: bridged. A WebRTC-capable SIP client: peer to peer.
+    w.call_with_offer(3, "103", "101", "p1", PHONE_OFFER);
+    let to_service = invite_at(&mut w, 9);
+    assert_eq!(to_service.uri.params.value(BRIDGE_PARAM), Some("1"));
+    assert!(w.requests(Dest::Flow(1)).is_empty());
+    let webrtc = PHONE_OFFER.replace("RTP/AVP", "UDP/TLS/RTP/SAVPF");
+    w.call_with_offer(3, "103", "101", "p2", &webrtc);
+    assert!(w.requests(Dest::Flow(9)).is_empty());
+    invite_at(&mut w, 1);
+
+    // Browser to browser stays peer to peer; without the service, no bridge at all.
+    w.call_with_offer(4, "104", "101", "b4", BROWSER_OFFER);
+    invite_at(&mut w, 1);
+    w.close(9);
+    w.call_with_offer(1, "101", "103", "b5", BROWSER_OFFER);
+    invite_at(&mut w, 3);
+}

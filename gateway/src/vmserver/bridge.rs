@@ -109,8 +109,12 @@ pub(super) async fn call(
     let started = Instant::now();
     loop {
         let next = [
-            c.inbound.poll_timeout().map(|t| c.epoch + Duration::from_millis(t)),
-            c.outbound.poll_timeout().map(|t| c.epoch + Duration::from_millis(t)),
+            c.inbound
+                .poll_timeout()
+                .map(|t| c.epoch + Duration::from_millis(t)),
+            c.outbound
+                .poll_timeout()
+                .map(|t| c.epoch + Duration::from_millis(t)),
             c.bridge_at,
         ]
         .into_iter()
@@ -146,7 +150,10 @@ pub(super) async fn call(
             }
         }
         c.drain().await;
-        if c.over && c.over_at.is_some_and(|t| t.elapsed() > Duration::from_secs(4)) {
+        if c.over
+            && c.over_at
+                .is_some_and(|t| t.elapsed() > Duration::from_secs(4))
+        {
             break;
         }
         if c.in_call.is_none() && started.elapsed() > Duration::from_secs(32) {
@@ -169,7 +176,9 @@ impl Call {
     /// A SIP message for one of the two sides, by its Call-ID.
     fn sip(&mut self, text: &str) {
         let now = self.now_ms();
-        let Ok(msg) = parse_datagram(text.as_bytes()) else { return };
+        let Ok(msg) = parse_datagram(text.as_bytes()) else {
+            return;
+        };
         if msg.headers().get("Call-ID") == Some(self.in_id.as_str()) {
             self.inbound.handle_message(text.as_bytes(), now);
         } else {
@@ -339,7 +348,8 @@ impl Call {
                     } else {
                         // Refused or unreachable: the caller's proxy context goes on to
                         // the other devices (or forwarding) with this status.
-                        self.inbound.reject(call, status.filter(|s| *s >= 300).unwrap_or(480), now);
+                        self.inbound
+                            .reject(call, status.filter(|s| *s >= 300).unwrap_or(480), now);
                     }
                 }
                 self.over();
@@ -456,7 +466,10 @@ impl Call {
                 .iter()
                 .find(|f| f.codec.is_g711())
                 .map(|f| f.codec.clone())
-                .ok_or((488, "Not Acceptable Here (no G.711 in the answer)".to_string()))?;
+                .ok_or((
+                    488,
+                    "Not Acceptable Here (no G.711 in the answer)".to_string(),
+                ))?;
             let ours = sdp::answer_for_phone(&self.offer, &codec, phone_addr, origin())
                 .map_err(|r| (r.status(), r.status_line()))?;
             let stream = self
