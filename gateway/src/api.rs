@@ -2405,7 +2405,7 @@ pub struct Peer {
 pub struct HistoryItem {
     pub id: i64,
     pub direction: Direction,
-    /// answered, missed, declined, busy, unavailable or failed.
+    /// answered, missed, declined, busy, unavailable, failed or voicemail (taken by voicemail).
     pub outcome: String,
     /// An incoming call nobody answered.
     pub missed: bool,

@@ -78,6 +78,11 @@ pub enum CoreInput {
         ext: String,
         drop: Registrations,
     },
+    /// An extension's voicemail changed (see [`Input::MailboxChanged`]).
+    MailboxChanged {
+        company: i64,
+        ext: String,
+    },
     /// A person's own status was set through the API (already stored).
     PresenceChoice {
         company: i64,
@@ -293,6 +298,7 @@ impl Driver {
                 self.senders.remove(&FlowId(conn));
                 Input::Closed { flow: FlowId(conn) }
             }
+            CoreInput::MailboxChanged { company, ext } => Input::MailboxChanged { company, ext },
             CoreInput::AccountChanged { company, ext, drop } => {
                 Input::AccountChanged { company, ext, drop }
             }
@@ -404,6 +410,15 @@ impl Driver {
                     company: None,
                     number,
                 } => store.owner_of_number(number).await.map(Answer::Number),
+                Query::Mailbox { company, ext } => {
+                    mailbox_of(&store, *company, ext)
+                        .await
+                        .map(|mailbox| Answer::Mailbox {
+                            company: *company,
+                            ext: ext.clone(),
+                            mailbox,
+                        })
+                }
                 Query::Roster { company } => {
                     store.roster(*company).await.map(|people| Answer::Roster {
                         company: *company,
@@ -449,4 +464,21 @@ async fn write_records(store: Store, mut rx: mpsc::UnboundedReceiver<crate::core
         }
         batch.clear();
     }
+}
+
+/// An extension's voicemail counts (zero when nobody has that extension).
+async fn mailbox_of(
+    store: &Store,
+    company: i64,
+    ext: &str,
+) -> Result<centrala_sip::mwi::Mailbox, crate::store::StoreError> {
+    let Some(user) = store.find_sip_user(company, ext).await? else {
+        return Ok(centrala_sip::mwi::Mailbox::default());
+    };
+    let (new, old) = store.voicemail_counts(user.employee_id).await?;
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(centrala_sip::mwi::Mailbox {
+        new: count(new),
+        old: count(old),
+    })
 }

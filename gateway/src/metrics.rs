@@ -201,6 +201,7 @@ impl Metrics {
             Query::Domain { .. } => "domain",
             Query::Number { .. } => "number",
             Query::Roster { .. } => "roster",
+            Query::Mailbox { .. } => "mailbox",
         };
         self.lookups.get_or_create(&LookupLabel { kind }).inc();
         self.lookup_seconds

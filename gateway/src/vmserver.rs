@@ -31,7 +31,8 @@ use crate::driver::{ConnId, CoreInput, ToConn};
 use crate::mail::Lang;
 use crate::mailqueue::{Attachment, MailQueue, Outgoing};
 use crate::store::Store;
-use crate::voicemail::{NewVoicemail, Situation, builtin_greeting};
+use crate::voicemail::{NewVoicemail, Situation, builtin_greeting, builtin_prompts};
+use centrala_media::mailbox::{Action, Listener, Prompts};
 
 /// Where media is served and how long a silent leg lives.
 #[derive(Debug, Clone)]
@@ -197,6 +198,8 @@ struct Owner {
     company: i64,
     ext: String,
     situation: Situation,
+    /// The owner listens to their own box (the short code), nobody leaves a message.
+    listen: bool,
 }
 
 impl Owner {
@@ -215,6 +218,7 @@ impl Owner {
             company,
             ext: uri.user.clone()?,
             situation,
+            listen: uri.params.value("mode") == Some("listen"),
         })
     }
 }
@@ -223,6 +227,47 @@ impl Owner {
 enum Leg {
     WebRtc(Box<WebRtcLeg>),
     Rtp(RtpLeg),
+}
+
+/// What the box does with the call: take a message, or play the owner's new ones.
+enum Machine {
+    Answering(Answering),
+    Listening { listener: Listener, employee: i64 },
+}
+
+impl Machine {
+    fn next_frame(&mut self) -> Option<Vec<i16>> {
+        match self {
+            Machine::Answering(m) => m.next_frame().map(<[i16]>::to_vec),
+            Machine::Listening { listener, .. } => listener.next_frame(),
+        }
+    }
+
+    fn on_audio(&mut self, samples: &[i16]) {
+        if let Machine::Answering(m) = self {
+            m.on_audio(samples);
+        }
+    }
+
+    fn on_key(&mut self, digit: char) {
+        match self {
+            Machine::Answering(m) => m.on_key(digit),
+            Machine::Listening { listener, .. } => listener.on_key(digit),
+        }
+    }
+
+    fn hangup(&mut self) {
+        if let Machine::Answering(m) = self {
+            m.hangup();
+        }
+    }
+
+    fn finished(&self) -> bool {
+        match self {
+            Machine::Answering(m) => matches!(m.phase(), Phase::Finished(_)),
+            Machine::Listening { listener, .. } => listener.is_done(),
+        }
+    }
 }
 
 /// One caller's visit to the voicemail box.
@@ -238,7 +283,7 @@ struct Visit {
     codec: Option<(Codec, u8)>,
     connected: bool,
     leg_deadline: Option<Instant>,
-    machine: Option<Answering>,
+    machine: Option<Machine>,
     seq: u16,
     ts: u32,
     caller: String,
@@ -326,10 +371,8 @@ async fn call(
         }
         v.check_timeouts();
         v.drain(&owner).await;
-        let finished = v
-            .machine
-            .as_ref()
-            .is_some_and(|m| matches!(m.phase(), Phase::Finished(_)));
+        v.listener_actions(&owner).await;
+        let finished = v.machine.as_ref().is_some_and(Machine::finished);
         if v.call.is_none() && started.elapsed() > Duration::from_secs(32) {
             break;
         }
@@ -400,11 +443,23 @@ impl Visit {
                 self.call = Some(call);
                 self.caller = from_user;
                 self.caller_name = from_display.filter(|n| !n.is_empty());
-                let greeting = self.greeting(owner).await;
+                let machine = if owner.listen {
+                    match self.listening(owner).await {
+                        Some(m) => m,
+                        None => {
+                            let now = self.now_ms();
+                            self.ua.reject(call, 404, now);
+                            return;
+                        }
+                    }
+                } else {
+                    let greeting = self.greeting(owner).await;
+                    Machine::Answering(Answering::new(&greeting, self.shared.cfg.answering))
+                };
                 match self.open_leg(&sdp) {
                     Ok(answer) => {
-                        info!(box_ext = %owner.ext, company = owner.company, caller = %self.caller, situation = owner.situation.as_str(), "voicemail answers");
-                        self.machine = Some(Answering::new(&greeting, self.shared.cfg.answering));
+                        info!(box_ext = %owner.ext, company = owner.company, caller = %self.caller, situation = owner.situation.as_str(), listen = owner.listen, "voicemail answers");
+                        self.machine = Some(machine);
                         let now = self.now_ms();
                         self.ua.answer(call, answer, now);
                         self.after_media();
@@ -433,6 +488,88 @@ impl Visit {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The owner's new messages, oldest first, and the words in their language; `None` when
+    /// the owner is gone.
+    async fn listening(&self, owner: &Owner) -> Option<Machine> {
+        let store = &self.shared.store;
+        let e = store
+            .employee_by_ext(owner.company, &owner.ext)
+            .await
+            .ok()
+            .flatten()?;
+        let lang = store
+            .employee_settings(e.id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|(_, l)| l)
+            .unwrap_or_default();
+        let [none, intro, deleted, end] =
+            builtin_prompts(lang).map(|w| wav_8k(w).unwrap_or_default());
+        let (list, _) = store.voicemails(e.id).await.ok()?;
+        let mut new: Vec<_> = list.into_iter().filter(|m| !m.heard).collect();
+        new.sort_by(|a, b| a.received_at.cmp(&b.received_at).then(a.id.cmp(&b.id)));
+        let mut messages = Vec::new();
+        for m in new {
+            if let Ok(Some((_, path))) = store.voicemail(e.id, m.id).await
+                && let Ok(bytes) = tokio::fs::read(&path).await
+                && let Some(samples) = wav_8k(&bytes)
+            {
+                messages.push((m.id, samples));
+            }
+        }
+        info!(box_ext = %owner.ext, new = messages.len(), "voicemail: the owner listens");
+        Some(Machine::Listening {
+            listener: Listener::new(
+                Prompts {
+                    none,
+                    intro,
+                    deleted,
+                    end,
+                },
+                messages,
+            ),
+            employee: e.id,
+        })
+    }
+
+    /// Carries out what the listener asked for: a message heard or deleted (the
+    /// message-waiting lamps follow), or the end of the call.
+    async fn listener_actions(&mut self, owner: &Owner) {
+        loop {
+            let Some(Machine::Listening { listener, employee }) = &mut self.machine else {
+                return;
+            };
+            let employee = *employee;
+            let Some(action) = listener.poll_action() else {
+                return;
+            };
+            let store = &self.shared.store;
+            let done = match action {
+                Action::Heard(id) => store
+                    .set_voicemail_heard(employee, id, true)
+                    .await
+                    .map(|_| ()),
+                Action::Delete(id) => store.delete_voicemail(employee, id).await.map(|_| ()),
+                Action::Hangup => {
+                    self.hang_up();
+                    continue;
+                }
+            };
+            if let Err(e) = done {
+                warn!(error = %e, ?action, "voicemail: could not update the box");
+            }
+            let _ = self
+                .shared
+                .core
+                .send(CoreInput::MailboxChanged {
+                    company: owner.company,
+                    ext: owner.ext.clone(),
+                })
+                .await;
         }
     }
 
@@ -553,7 +690,7 @@ impl Visit {
         let Some(samples) = m.next_frame() else {
             return;
         };
-        let payload = audio::encode(&codec, samples).unwrap_or_default();
+        let payload = audio::encode(&codec, &samples).unwrap_or_default();
         let header = RtpHeader {
             marker: false,
             pt,
@@ -647,7 +784,7 @@ impl Visit {
             return;
         }
         if let Some(m) = &self.machine
-            && matches!(m.phase(), Phase::Finished(_))
+            && m.finished()
             && !self.ended
             && self.hung_up_at.is_none()
         {
@@ -668,7 +805,9 @@ impl Visit {
 
     /// Stores the message (file, then row) and queues the mail.
     async fn save(&mut self, owner: &Owner, call_id: &str) {
-        let Some(m) = &self.machine else { return };
+        let Some(Machine::Answering(m)) = &self.machine else {
+            return;
+        };
         let cause = match m.phase() {
             Phase::Finished(c) => c.as_str(),
             _ => "?",
@@ -711,6 +850,15 @@ impl Visit {
             }
         };
         info!(id, box_ext = %owner.ext, caller = %self.caller, duration_ms, cause, "voicemail: message stored");
+        // Message-waiting lamps light up.
+        let _ = self
+            .shared
+            .core
+            .send(CoreInput::MailboxChanged {
+                company: owner.company,
+                ext: owner.ext.clone(),
+            })
+            .await;
         let Some(email) = employee.email.clone() else {
             return;
         };

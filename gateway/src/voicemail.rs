@@ -31,6 +31,25 @@ pub fn builtin_greeting(lang: crate::mail::Lang) -> &'static [u8] {
     }
 }
 
+/// The words of listening to one's voicemail (`scripts/greetings.sh`), 8 kHz WAV:
+/// none, intro, deleted, end.
+pub fn builtin_prompts(lang: crate::mail::Lang) -> [&'static [u8]; 4] {
+    match lang {
+        crate::mail::Lang::Pl => [
+            include_bytes!("../assets/prompts/pl-none.wav"),
+            include_bytes!("../assets/prompts/pl-intro.wav"),
+            include_bytes!("../assets/prompts/pl-deleted.wav"),
+            include_bytes!("../assets/prompts/pl-end.wav"),
+        ],
+        _ => [
+            include_bytes!("../assets/prompts/en-none.wav"),
+            include_bytes!("../assets/prompts/en-intro.wav"),
+            include_bytes!("../assets/prompts/en-deleted.wav"),
+            include_bytes!("../assets/prompts/en-end.wav"),
+        ],
+    }
+}
+
 /// Why a call went to voicemail, which also picks the greeting played.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -473,6 +492,10 @@ mod tests {
     #[test]
     fn the_built_in_greetings_are_short_8_khz_wavs_in_both_languages() {
         for lang in [crate::mail::Lang::En, crate::mail::Lang::Pl] {
+            for p in builtin_prompts(lang) {
+                let ms = check_wav(p, 20).unwrap();
+                assert!((500..15_000).contains(&ms), "{lang:?}: a prompt of {ms} ms");
+            }
             let wav = builtin_greeting(lang);
             let ms = check_wav(wav, 20).unwrap();
             assert!((3_000..15_000).contains(&ms), "{lang:?}: {ms} ms");

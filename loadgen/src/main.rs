@@ -14,11 +14,15 @@
 //!   company directory (RFC 4662 list) and answers NOTIFYs; the login storm's NOTIFY traffic
 //!   is counted, then client 0 PUBLISHes do not disturb / available in turn and every
 //!   watcher times change -> NOTIFY.
+//! - `bridge`: every client is a WebRTC caller (str0m: ICE, DTLS-SRTP, PCMU) that calls one
+//!   extension answered by a plain RTP echo (sipp), so the gateway's media bridge relays each
+//!   call both ways; packet loss, round trips and the gateway's CPU per call (see `media.rs`).
 //!
 //! Traffic goes only to 127.0.0.0/8 (or ::1): other targets are refused. Every phase is bounded
 //! in time, and the whole run stops by itself after `--hard-limit` seconds.
 
 mod client;
+mod media;
 mod presence;
 mod stats;
 
@@ -156,6 +160,19 @@ enum Mode {
         #[arg(long, default_value_t = 3600)]
         sub_expires: u32,
     },
+    /// Bridged calls: WebRTC callers to a plain RTP echo through the media bridge, at 50
+    /// packets/s each way; loss, round trips and the gateway's CPU per call.
+    Bridge {
+        /// The extension the echo phone registered (sipp uas_answer.xml with -rtp_echo).
+        #[arg(long, default_value = "3000")]
+        callee: String,
+        /// Length of the measuring window, in seconds.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Seconds between the end of the ramp and the window.
+        #[arg(long, default_value_t = 5)]
+        warmup: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -231,6 +248,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         vec![IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)]
     };
+    if let Mode::Bridge {
+        callee,
+        seconds,
+        warmup,
+    } = &cli.mode
+    {
+        return bridge(&c, server, sources, callee, *seconds, *warmup).await;
+    }
     let (call_secs, ring) = match &cli.mode {
         Mode::Mix {
             call_secs, ring_ms, ..
@@ -283,6 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Mode::Storm { .. } => "storm",
             Mode::Mix { .. } => "mix",
             Mode::Presence { .. } => "presence",
+            Mode::Bridge { .. } => "bridge",
         }
     );
     let gw_rss_before = c.gateway_pid.and_then(rss_kb);
@@ -392,6 +418,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             presence::drive(&sh, &fleet.cmds[0], plan, t0, gw_cpu_before).await;
             report(&sh, "presence");
         }
+        // Handled before the fleet starts.
+        Mode::Bridge { .. } => {}
     }
     shutdown(fleet).await;
     Ok(())
@@ -668,4 +696,142 @@ async fn shutdown(fleet: Fleet) {
             break;
         }
     }
+}
+
+/// The `bridge` mode (see `media.rs`).
+async fn bridge(
+    c: &Common,
+    server: SocketAddr,
+    sources: Vec<IpAddr>,
+    callee: &str,
+    seconds: u64,
+    warmup: u64,
+) -> anyhow::Result<()> {
+    use media::{MediaCfg, MediaStats, now_ns};
+    let cfg = Arc::new(MediaCfg {
+        url: c.url.clone(),
+        server,
+        domain: c.domain.clone(),
+        first_ext: c.first_ext,
+        password_template: c.password.clone(),
+        callee: callee.to_string(),
+        sources,
+    });
+    let st = Arc::new(MediaStats::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ramp = Arc::new(Semaphore::new(c.ramp_concurrency.max(1)));
+    media::epoch();
+    println!(
+        "loadgen bridge: {} WebRTC callers (ext {}..) -> {callee} (RTP echo) via {}",
+        c.clients, c.first_ext, c.url
+    );
+    let t0 = Instant::now();
+    let tasks: Vec<_> = (0..c.clients)
+        .map(|i| {
+            tokio::spawn(media::caller(
+                i,
+                cfg.clone(),
+                st.clone(),
+                ramp.clone(),
+                stop_rx.clone(),
+            ))
+        })
+        .collect();
+    let n = c.clients as u64;
+    let deadline = t0 + Duration::from_secs(c.ramp_timeout);
+    let mut last_print = Instant::now();
+    let counts = |st: &MediaStats| {
+        (
+            st.registered.load(Ordering::Relaxed),
+            st.answered.load(Ordering::Relaxed),
+            st.connected.load(Ordering::Relaxed),
+            st.failed.load(Ordering::Relaxed),
+        )
+    };
+    loop {
+        let (r, a, k, f) = counts(&st);
+        if k + f >= n || Instant::now() >= deadline {
+            break;
+        }
+        if last_print.elapsed() >= Duration::from_secs(5) {
+            last_print = Instant::now();
+            println!(
+                "  ramp {:>6.1}s: registered {r}, answered {a}, media {k}, failed {f}",
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (r, a, k, f) = counts(&st);
+    println!(
+        "ramp: {k}/{n} calls with media in {:.1} s (registered {r}, answered {a}, failed {f})",
+        t0.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(warmup)).await;
+    let gw_cpu0 = c
+        .gateway_pid
+        .and_then(|p| presence::cpu_secs(&p.to_string()));
+    let lg_cpu0 = presence::cpu_secs("self");
+    let held_before = st.live.load(Ordering::Relaxed).max(0) as u64;
+    let w0 = Instant::now();
+    st.window_start.store(now_ns().max(1), Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    st.window_end.store(now_ns(), Ordering::Relaxed);
+    let window = w0.elapsed().as_secs_f64();
+    let gw_cpu = c
+        .gateway_pid
+        .and_then(|p| Some(presence::cpu_secs(&p.to_string())? - gw_cpu0?));
+    let lg_cpu = presence::cpu_secs("self").zip(lg_cpu0).map(|(b, a)| b - a);
+    let held_after = st.live.load(Ordering::Relaxed).max(0) as u64;
+    // Packets sent at the window's end are still on their way.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+    let sent = st.sent.load(Ordering::Relaxed);
+    let received = st.received.load(Ordering::Relaxed);
+    let loss = if sent == 0 {
+        100.0
+    } else {
+        100.0 * sent.saturating_sub(received) as f64 / sent as f64
+    };
+    let mut rtts = std::mem::take(&mut *st.rtts.lock().unwrap_or_else(|e| e.into_inner()));
+    rtts.sort_unstable();
+    let pct = |q: f64| -> f64 {
+        if rtts.is_empty() {
+            return 0.0;
+        }
+        let i = ((rtts.len() as f64 * q).ceil() as usize).clamp(1, rtts.len()) - 1;
+        f64::from(rtts[i]) / 1000.0
+    };
+    let calls = held_before.min(held_after);
+    println!(
+        "window {window:.1} s: {calls} calls held, {sent} packets sent, {received} back, loss {loss:.3} %"
+    );
+    println!(
+        "round trip through the bridge twice (ms): p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        pct(1.0)
+    );
+    if let Some(g) = gw_cpu {
+        println!(
+            "gateway CPU: {:.1} % of one core ({:.3} % per call); load generator {:.1} %",
+            100.0 * g / window,
+            100.0 * g / window / calls.max(1) as f64,
+            100.0 * lg_cpu.unwrap_or(0.0) / window
+        );
+    }
+    println!(
+        "RESULT bridge calls={calls} sent={sent} received={received} loss_pct={loss:.4} rtt_p50_ms={:.3} rtt_p99_ms={:.3} rtt_max_ms={:.3} gw_cpu_pct={:.1} gw_cpu_pct_per_call={:.4} loadgen_cpu_pct={:.1}",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+        gw_cpu.map_or(0.0, |g| 100.0 * g / window),
+        gw_cpu.map_or(0.0, |g| 100.0 * g / window / calls.max(1) as f64),
+        100.0 * lg_cpu.unwrap_or(0.0) / window
+    );
+    Ok(())
 }

@@ -49,6 +49,7 @@ pub mod answering;
 pub mod audio;
 pub mod bridge;
 pub mod codec;
+pub mod mailbox;
 pub mod ports;
 pub mod rtp;
 pub mod rtp_leg;

@@ -10,6 +10,7 @@ pub mod dialog;
 pub mod digest;
 pub mod framing;
 pub mod message;
+pub mod mwi;
 pub mod presence;
 pub mod rng;
 pub mod sdp;

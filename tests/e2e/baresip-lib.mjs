@@ -16,7 +16,8 @@ export const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * `p`: `sip` (its listen address; baresip binds UDP and TCP on that port and TLS on the next,
  * so keep phones 10 apart), `rtp` ([first, last] port), `tone` (Hz), `auto` (answers by
  * itself), `user` and `pass` (the SIP user name, `ext` by default, and its password),
- * `webrtc` (accepts DTLS-SRTP, ICE and Opus offers). */
+ * `webrtc` (accepts DTLS-SRTP, ICE and Opus offers), `mwi` (subscribes to its message-waiting
+ * summary, RFC 3842, once registered). */
 export class Baresip {
   constructor(ext, p) {
     this.ext = ext;
@@ -52,6 +53,7 @@ export class Baresip {
       'module sndfile.so',
       'module_app account.so',
       'module_app menu.so',
+      ...(p.mwi ? ['module_app mwi.so'] : []),
       '',
     ].join('\n'));
     // `webrtc`: it takes the web app's offers (DTLS-SRTP, ICE, Opus), as a desk phone of
@@ -99,11 +101,17 @@ export class Baresip {
     this.proc.stdin.write(`${cmd}\n`);
   }
 
-  /** Waits until the output matches `re` (returns the match); fails fast on `fail`. */
-  async waitFor(re, what, timeout = 10000, fail = null) {
+  /** Where its output is now: [`waitFor`] from here sees only what comes after. */
+  mark() {
+    return this.out.length;
+  }
+
+  /** Waits until the output (from `from` on) matches `re` (returns the match); fails fast on
+   * `fail`. */
+  async waitFor(re, what, timeout = 10000, fail = null, from = 0) {
     const deadline = Date.now() + timeout;
     for (;;) {
-      const m = this.out.replace(/\x1b\[[0-9;]*m/g, '').match(re);
+      const m = this.out.slice(from).replace(/\x1b\[[0-9;]*m/g, '').match(re);
       if (m) return m;
       const bad = fail && this.out.replace(/\x1b\[[0-9;]*m/g, '').match(fail);
       if (bad) {

@@ -3,9 +3,14 @@
 // no-answer rule sends the call to voicemail. Anna hears the greeting (inbound audio over
 // WebRTC from the gateway), then leaves about 3 s of tone and presses # (SIP INFO). Bob sees
 // the message in his list, the stored file is an 8 kHz WAV of the right length whose audio is
-// the 600 Hz tone, and the e-mail with the recording attached reaches the SMTP listener.
+// the 600 Hz tone, and the e-mail with the recording attached reaches the SMTP listener. Bob's
+// desk phone (baresip over UDP, which rings along) lights its message-waiting lamp: a
+// message-summary NOTIFY (RFC 3842) says a message waits, and another that none does once Bob
+// has heard them in the web app.
 import { test, before, after } from 'node:test';
-import { gateway, login, callState, inboundBytes, assert, recordMetric, launch, launchWithTone } from './lib.mjs';
+import { existsSync } from 'node:fs';
+import { gateway, login, callState, inboundBytes, assert, recordMetric, launch, launchWithTone, PASSWORDS } from './lib.mjs';
+import { Baresip, BARESIP, GW_SIP, esc } from './baresip-lib.mjs';
 import { startSmtp } from './smtp.mjs';
 const TONE_HZ = 600;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -18,9 +23,11 @@ function power(samples, rate, hz) {
   return (s1 * s1 + s2 * s2 - k * s1 * s2) / (samples.length ** 2);
 }
 
+const GATEWAY_ARGS = ['--sip-udp', GW_SIP, '--media-ports', '41000-41099'];
 let smtp;
 let annaBrowser;
 let bobBrowser;
+let desk;
 before(async () => {
   smtp = await startSmtp();
   Object.assign(process.env, {
@@ -29,11 +36,18 @@ before(async () => {
     CENTRALA_SMTP_SECURITY: 'none',
     CENTRALA_MAIL_FROM: 'Centrala <no-reply@e2e.centrala>',
   });
-  await gateway.start(['--media-ports', '41000-41099']);
+  await gateway.start(GATEWAY_ARGS);
   annaBrowser = await launchWithTone(TONE_HZ);
   bobBrowser = await launch();
+  assert.ok(existsSync(BARESIP), `${BARESIP} missing`);
+  desk = new Baresip('102', { sip: '127.0.0.1:5351', rtp: [20600, 20619], tone: 440, pass: PASSWORDS[102], mwi: true });
+  await desk.waitFor(new RegExp(`${esc('102')}@[\\d.]+: \\{0/UDP/v4\\} 200 OK`), 'registered', 10000,
+    /reg: [^\n]*\b[3-6]\d\d [^\n]*/);
+  // Subscribed: the first message-summary NOTIFY (whatever earlier tests left).
+  await desk.waitFor(/NOTIFY sip:[\s\S]*?Messages-Waiting: (yes|no)/, 'the first message-summary NOTIFY', 10000);
 });
 after(async () => {
+  await desk?.stop();
   for (const k of ['CENTRALA_SMTP_HOST', 'CENTRALA_SMTP_PORT', 'CENTRALA_SMTP_SECURITY', 'CENTRALA_MAIL_FROM']) delete process.env[k];
   await annaBrowser?.close();
   await bobBrowser?.close();
@@ -55,6 +69,15 @@ async function api(page, method, path, body) {
   }, [method, path, body]);
 }
 
+/** The built-in English greeting's length in seconds (Bob's language decides the greeting;
+ * its length paces the tests). */
+function builtinGreetingSeconds(page) {
+  return page.evaluate(async () => {
+    const b = new DataView(await (await fetch('/api/v1/greetings/builtin/en')).arrayBuffer());
+    return (b.byteLength - 44) / (b.getUint32(28, true));
+  });
+}
+
 test('an unanswered call goes to voicemail: greeting heard, message recorded, listed, mailed', { timeout: 120000 }, async () => {
   const bob = (await login(bobBrowser, '102')).page;
   const before = await api(bob, 'GET', '/api/v1/me/voicemail');
@@ -65,13 +88,10 @@ test('an unanswered call goes to voicemail: greeting heard, message recorded, li
     ...routing.body, no_answer: { after_secs: 5, target: { kind: 'voicemail' } },
   });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  // Bob's own greeting language decides the built-in greeting; its length paces the test.
-  const builtin = await bob.evaluate(async () => {
-    const b = new DataView(await (await fetch('/api/v1/greetings/builtin/en')).arrayBuffer());
-    return (b.byteLength - 44) / (b.getUint32(28, true));
-  });
+  const builtin = await builtinGreetingSeconds(bob);
   try {
     const anna = (await login(annaBrowser, '101')).page;
+    const deskMark = desk.mark();
     const t0 = Date.now();
     await anna.fill('#dial-input', '102');
     await anna.click('#call-audio');
@@ -121,6 +141,20 @@ test('an unanswered call goes to voicemail: greeting heard, message recorded, li
       assert.ok(at > 50 * power(mid, 8000, other), `${TONE_HZ} Hz dominates (${at} vs ${other} Hz)`);
     }
 
+    // Both histories show the call as gone to voicemail (the record is written when the
+    // call ends, moments after).
+    for (const [page, peer] of [[bob, '101'], [anna, '102']]) {
+      let item;
+      for (let i = 0; i < 50 && !item; i++) {
+        const h = await api(page, 'GET', '/api/v1/history?limit=5');
+        item = h.body.items.find((x) => x.peer.number === peer && x.started_ms >= t0 - 1000);
+        if (!item) await sleep(200);
+      }
+      assert.equal(item?.outcome, 'voicemail', JSON.stringify(item));
+    }
+    await bob.click('#nav-history');
+    await bob.waitForSelector('#history [data-outcome="voicemail"]', { timeout: 10000 });
+
     // The list in the page, with the badge.
     await bob.click('#nav-voicemail');
     await bob.waitForSelector(`#voicemail .vm[data-id="${msg.id}"][data-heard="false"]`, { timeout: 10000 });
@@ -136,7 +170,103 @@ test('an unanswered call goes to voicemail: greeting heard, message recorded, li
     assert.ok(b64, 'a base64 audio part');
     assert.ok(Buffer.from(b64, 'base64').equals(buf), 'the attachment is the recording');
     recordMetric('voicemail_answer_ms', answeredMs);
+
+    // The desk phone rang along (through the media bridge) and now hears that a message waits.
+    try {
+      await desk.waitFor(/Messages-Waiting: yes\r?\nMessage-Account: sip:102@[^\r\n]+\r?\nVoice-Message: [1-9]\d*\/\d+/,
+        'message waiting', 10000, null, deskMark);
+      // Bob hears his new messages in the web app: the lamp goes out.
+      const all = await api(bob, 'GET', '/api/v1/me/voicemail');
+      const heardMark = desk.mark();
+      for (const m of all.body.items.filter((x) => !x.heard)) {
+        assert.equal((await api(bob, 'PATCH', `/api/v1/me/voicemail/${m.id}`, { heard: true })).status, 200);
+      }
+      await desk.waitFor(/Messages-Waiting: no\r?\n[\s\S]*?Voice-Message: 0\/[1-9]/, 'no message waiting', 10000, null, heardMark);
+    } catch (e) {
+      e.message += `\n--- baresip ---\n${desk.log()}`;
+      throw e;
+    }
   } finally {
     await api(bob, 'PUT', '/api/v1/me/routing', routing.body);
   }
+});
+
+test('the gateway killed during a recording loses no earlier message, and answers again after', { timeout: 120000 }, async () => {
+  const bob = (await login(bobBrowser, '102')).page;
+  const before = (await api(bob, 'GET', '/api/v1/me/voicemail')).body.items;
+  assert.ok(before.length >= 1, 'the test before left a message');
+  const audioSize = (page, id) => page.evaluate(async (i) => {
+    const r = await fetch(`/api/v1/me/voicemail/${i}/audio`);
+    return r.ok ? (await r.arrayBuffer()).byteLength : -r.status;
+  }, id);
+  const sizes = {};
+  for (const m of before) sizes[m.id] = await audioSize(bob, m.id);
+  const routing = await api(bob, 'GET', '/api/v1/me/routing');
+  const r = await api(bob, 'PUT', '/api/v1/me/routing', { ...routing.body, always: { kind: 'voicemail' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const builtin = await builtinGreetingSeconds(bob);
+  const anna = (await login(annaBrowser, '101')).page;
+  try {
+    await anna.fill('#dial-input', '102');
+    await anna.click('#call-audio');
+    await callState(anna, 'connected', 20000);
+    // Into the recording, then the gateway dies as in a crash and comes back.
+    await sleep(builtin * 1000 + 600 + 1500);
+    await gateway.kill();
+    await gateway.start(GATEWAY_ARGS);
+    await callState(anna, 'idle', 20000);
+    // Every earlier message is there, whole.
+    const after = (await api(bob, 'GET', '/api/v1/me/voicemail')).body.items;
+    for (const m of before) {
+      const same = after.find((x) => x.id === m.id);
+      assert.ok(same, `message ${m.id} survived`);
+      assert.equal(same.duration_ms, m.duration_ms);
+      assert.equal(await audioSize(bob, m.id), sizes[m.id], `message ${m.id}'s file is whole`);
+    }
+    // The recording cut by the crash was in memory only: no half message, no broken file.
+    assert.equal(after.length, before.length);
+    for (const m of after) assert.ok(await audioSize(bob, m.id) > 44, `message ${m.id} plays`);
+    // The restarted gateway answers for voicemail again.
+    await anna.waitForSelector('#reg-status[data-state="registered"]', { timeout: 20000 });
+    await anna.fill('#dial-input', '102');
+    await anna.click('#call-audio');
+    await callState(anna, 'connected', 20000);
+    assert.ok(await inboundBytes(anna, 10000) > 0, 'the greeting is heard again');
+    await anna.click('#hangup');
+    await callState(anna, 'idle');
+  } finally {
+    await api(bob, 'PUT', '/api/v1/me/routing', routing.body);
+    await anna.context().close();
+  }
+});
+
+test('the owner dials *98 and hears the new message; 7 deletes it and the box says goodbye', { timeout: 90000 }, async () => {
+  const bob = (await login(bobBrowser, '102')).page;
+  const list = (await api(bob, 'GET', '/api/v1/me/voicemail')).body.items;
+  assert.ok(list.length >= 1, 'a message from the tests before');
+  // One new message: the newest; the others heard.
+  const [msg, ...rest] = list;
+  assert.equal((await api(bob, 'PATCH', `/api/v1/me/voicemail/${msg.id}`, { heard: false })).status, 200);
+  for (const m of rest) await api(bob, 'PATCH', `/api/v1/me/voicemail/${m.id}`, { heard: true });
+  await bob.fill('#dial-input', '*98');
+  await bob.click('#call-audio');
+  try {
+    await callState(bob, 'connected', 20000);
+    assert.ok(await inboundBytes(bob, 10000) > 0, 'the box speaks');
+    await bob.click('#keypad-toggle');
+    await bob.waitForSelector('#call-keypad');
+    // # skips the words; the message plays (its length), then 7 deletes it.
+    await bob.click('#call-keypad [data-digit="#"]');
+    await sleep(1500);
+    await bob.click('#call-keypad [data-digit="7"]');
+    // "Message deleted. No more new messages. Goodbye." and the box hangs up.
+    await callState(bob, 'idle', 20000);
+  } catch (e) {
+    e.message += `\n--- page ---\n${bob.dumpLog()}`;
+    throw e;
+  }
+  const after = (await api(bob, 'GET', '/api/v1/me/voicemail')).body.items;
+  assert.equal(after.find((m) => m.id === msg.id), undefined, 'deleted');
+  assert.equal(after.length, list.length - 1);
+  assert.equal(await bob.evaluate(async (id) => (await fetch(`/api/v1/me/voicemail/${id}/audio`)).status, msg.id), 404);
 });

@@ -274,6 +274,8 @@ pub enum Outcome {
     Busy,
     Unavailable,
     Failed,
+    /// Taken by voicemail.
+    Voicemail,
 }
 
 impl Outcome {
@@ -284,6 +286,7 @@ impl Outcome {
             "declined" => Outcome::Declined,
             "busy" => Outcome::Busy,
             "unavailable" => Outcome::Unavailable,
+            "voicemail" => Outcome::Voicemail,
             _ => Outcome::Failed,
         }
     }
@@ -296,6 +299,7 @@ impl Outcome {
             Outcome::Busy => "busy",
             Outcome::Unavailable => "unavailable",
             Outcome::Failed => "failed",
+            Outcome::Voicemail => "voicemail",
         }
     }
 }

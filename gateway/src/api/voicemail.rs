@@ -81,6 +81,7 @@ pub(super) async fn update_voicemail(
         .set_voicemail_heard(me, id, body.heard)
         .await?
         .ok_or_else(|| ApiError::not_found("message"))?;
+    mailbox_changed(&st, &caller).await;
     Ok(Json(v))
 }
 
@@ -93,6 +94,7 @@ pub(super) async fn delete_voicemail(
 ) -> ApiResult<StatusCode> {
     let me = person(&caller)?.id;
     if st.store.delete_voicemail(me, id).await? {
+        mailbox_changed(&st, &caller).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("message"))
@@ -283,4 +285,17 @@ fn mime_wav() -> mime::Mime {
     "audio/wav"
         .parse()
         .unwrap_or(mime::APPLICATION_OCTET_STREAM)
+}
+
+/// Tells the core that the caller's mailbox changed (message-waiting NOTIFYs follow).
+async fn mailbox_changed(st: &ApiState, caller: &Caller) {
+    if let Ok(me) = person(caller) {
+        let _ = st
+            .core
+            .send(crate::driver::CoreInput::MailboxChanged {
+                company: me.company_id,
+                ext: me.extension.clone(),
+            })
+            .await;
+    }
 }

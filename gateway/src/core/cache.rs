@@ -33,6 +33,8 @@ pub enum Query {
     },
     /// A company's directory (extension and name of everyone), for presence lists.
     Roster { company: i64 },
+    /// How many new and old voicemail messages an extension's owner has.
+    Mailbox { company: i64, ext: Box<str> },
 }
 
 /// What the driver found.
@@ -46,6 +48,12 @@ pub enum Answer {
     Roster {
         company: i64,
         people: Vec<(String, String)>,
+    },
+    /// An extension's voice mailbox (zero counts when the extension is gone).
+    Mailbox {
+        company: i64,
+        ext: Box<str>,
+        mailbox: centrala_sip::mwi::Mailbox,
     },
     /// The store failed; the text is logged.
     Failed(String),
@@ -172,6 +180,15 @@ impl Cache {
         self.start(Query::Roster { company })
     }
 
+    /// Reads an extension's voicemail counts (not cached here: the presence state keeps
+    /// them while someone watches).
+    pub fn mailbox(&mut self, company: i64, ext: &str) -> LookupId {
+        self.start(Query::Mailbox {
+            company,
+            ext: ext.into(),
+        })
+    }
+
     /// Starts a lookup unless the same one is running; its id either way.
     fn start(&mut self, query: Query) -> LookupId {
         if let Some(&id) = self.by_query.get(&query) {
@@ -243,7 +260,7 @@ impl Cache {
                         e.reloading = false;
                     }
                 }
-                Query::Roster { .. } => {}
+                Query::Roster { .. } | Query::Mailbox { .. } => {}
             },
         }
         true

@@ -95,6 +95,13 @@ impl Calls {
         true
     }
 
+    /// The call answered was taken by the voicemail service.
+    pub fn to_voicemail(&mut self, call_id: &str) {
+        if let Some(call) = self.by_id.get_mut(call_id) {
+            call.record.outcome = Outcome::Voicemail;
+        }
+    }
+
     /// The call was answered (on `device`); returns the callee, whose activity changed.
     pub fn answered(
         &mut self,

@@ -529,6 +529,19 @@ fn offers_webrtc(body: &[u8]) -> bool {
         .any(|l| l.starts_with("m=audio ") && l.contains(" UDP/TLS/RTP/SAVP"))
 }
 
+/// What one dials to listen to one's own voicemail.
+pub const VOICEMAIL_CODE: &str = "*98";
+
+/// The request URI of `owner` listening to their box:
+/// `sip:EXT@voicemail.invalid;company=ID;mode=listen`.
+pub(crate) fn listen_uri(owner: &AorKey) -> Option<Uri> {
+    Uri::parse(&format!(
+        "sip:{}@voicemail.invalid;company={};mode=listen",
+        owner.ext, owner.company
+    ))
+    .ok()
+}
+
 /// The branch key of the voicemail service (in the list of what a call has rung).
 const VOICEMAIL_KEY: &str = "voicemail";
 

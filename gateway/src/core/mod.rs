@@ -120,6 +120,9 @@ pub enum Input {
     /// The in-process voicemail service is the (already connected) `flow`: calls for a
     /// voicemail rule go there, and it is not limited as a device's connection is.
     Voicemail { flow: FlowId },
+    /// An extension's voicemail changed (a message left, heard or deleted): its
+    /// message-summary watchers get the new counts.
+    MailboxChanged { company: i64, ext: String },
     /// An extension's account changed (access revoked, removed, renumbered, a new password):
     /// forget what is cached of it and drop registrations as `drop` says.
     AccountChanged {
@@ -399,6 +402,9 @@ impl Core {
                 info!(%flow, "voicemail service connected");
                 self.voicemail = Some(flow);
             }
+            Input::MailboxChanged { company, ext } => {
+                self.mailbox_changed(&AorKey::new(company, &ext));
+            }
             Input::AccountChanged { company, ext, drop } => {
                 self.on_account_changed(company, &ext, drop, now)
             }
@@ -624,6 +630,15 @@ impl Core {
         {
             self.roster_loaded(*company, people.clone(), now);
         }
+        if let Answer::Mailbox {
+            company,
+            ext,
+            mailbox,
+        } = &answer
+            && self.cache.in_flight(id)
+        {
+            self.mailbox_loaded(AorKey::new(*company, ext), *mailbox, now);
+        }
         if let Answer::Failed(e) = &answer {
             warn!(lookup = id, error = %e, "store lookup failed");
         }
@@ -817,6 +832,40 @@ impl Core {
         );
         self.proxy.insert(key.clone(), ctx);
         self.proxy.add_branch(&key, Branch::new(tx, target));
+    }
+
+    /// Sends `owner`'s call to their own voicemail box to the voicemail service.
+    fn listen_to_voicemail(
+        &mut self,
+        key: TxKey,
+        req: Request,
+        flow: FlowId,
+        owner: &AorKey,
+        identity: &Identity,
+        now: Instant,
+    ) {
+        let (Some(vm), Some(uri)) = (self.voicemail, forward::listen_uri(owner)) else {
+            self.reply(
+                &key,
+                &req,
+                480,
+                "Temporarily Unavailable (voicemail is off)",
+                now,
+            );
+            return;
+        };
+        info!(box_ext = %owner.ext, "listening to voicemail");
+        let tx = self.forward(&req, uri, flow, vm, true, identity, now);
+        let ctx = Ctx::new(
+            req,
+            flow,
+            Kind::Initial {
+                creates_dialogs: true,
+                dialogs: Vec::new(),
+            },
+        );
+        self.proxy.insert(key.clone(), ctx);
+        self.proxy.add_branch(&key, Branch::new(tx, vm));
     }
 
     /// Handles a REGISTER or an out-of-dialog request from `stage` on (again, after a lookup).
@@ -1260,6 +1309,21 @@ impl Core {
                 return;
             }
         }
+        // The short code for one's own voicemail box: the voicemail service plays the new
+        // messages (only for the authenticated owner: the box is the caller's own).
+        if req.method == Method::Invite && dialled == forward::VOICEMAIL_CODE {
+            let Some(owner) = caller_aor.clone() else {
+                self.reply(
+                    &key,
+                    &req,
+                    403,
+                    "Forbidden (voicemail is for employees)",
+                    now,
+                );
+                return;
+            };
+            return self.listen_to_voicemail(key, req, flow, &owner, &identity, now);
+        }
         let resolved = match routing::resolve(&mut self.cache, company, &dialled, now) {
             Cached::Miss(id) => return self.park(id, key, req, flow, stage, now),
             Cached::Hit(r) => r,
@@ -1670,6 +1734,13 @@ impl Core {
             && matches!(ctx.kind, Kind::Initial { .. }))
         .then(|| ctx.request.call_id().map(Into::into))
         .flatten();
+        // The voicemail service answered (not its bridge for a device: that is the device).
+        let by_voicemail = step.answered
+            && self.voicemail == Some(ctx.branches[bi].flow)
+            && matches!(
+                ctx.fwd.as_ref().and_then(|f| f.route.ringing.as_ref()),
+                Some(Ringing::Voicemail { .. })
+            );
         // A group rings several people: the one whose device answered takes the call.
         let group_answer = match (&ctx.fwd, step.answered) {
             (Some(f), true) => match &f.route.ringing {
@@ -1703,6 +1774,9 @@ impl Core {
                     let unix = self.unix_ms(now);
                     if let Some(callee) = self.calls.answered(call_id, unix, device.flatten()) {
                         self.calls_changed(&[callee], now);
+                    }
+                    if by_voicemail {
+                        self.calls.to_voicemail(call_id);
                     }
                 } else if final_status >= 300 {
                     self.end_call(call_id, Some(final_status), now);

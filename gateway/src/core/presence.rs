@@ -44,6 +44,9 @@ pub enum EventKind {
     Presence,
     /// `Event: dialog`: dialog-info, for busy-lamp fields.
     Dialog,
+    /// `Event: message-summary` (RFC 3842): one's own voice mailbox, for the message-waiting
+    /// lamp of desk phones and SIP clients.
+    MessageSummary,
 }
 
 impl EventKind {
@@ -53,6 +56,8 @@ impl EventKind {
             Some(EventKind::Presence)
         } else if package.eq_ignore_ascii_case("dialog") {
             Some(EventKind::Dialog)
+        } else if package.eq_ignore_ascii_case(centrala_sip::mwi::EVENT) {
+            Some(EventKind::MessageSummary)
         } else {
             None
         }
@@ -62,6 +67,7 @@ impl EventKind {
         match self {
             EventKind::Presence => "presence",
             EventKind::Dialog => "dialog",
+            EventKind::MessageSummary => centrala_sip::mwi::EVENT,
         }
     }
 }
@@ -160,6 +166,9 @@ pub struct Presence {
     pub shown: HashMap<AorKey, Status>,
     /// Directories of companies with list watchers.
     pub rosters: HashMap<i64, Roster>,
+    /// Voice mailboxes with message-summary watchers (or asked for): their counts as last
+    /// read from the store.
+    pub mailboxes: HashMap<AorKey, centrala_sip::mwi::Mailbox>,
     /// PUBLISH entity tags: whose, and until when.
     pub publications: HashMap<Box<str>, (AorKey, Instant)>,
     /// Bumped whenever what a list shows may differ (a status shown changed, a directory
@@ -254,7 +263,19 @@ impl Presence {
             }
         }
         match &sub.target {
-            Target::One(aor) => unlist(&mut self.watch_one, aor, id),
+            Target::One(aor) => {
+                unlist(&mut self.watch_one, aor, id);
+                let mwi_left = self.watch_one.get(aor).is_some_and(|ids| {
+                    ids.iter().any(|i| {
+                        self.subs
+                            .get(i)
+                            .is_some_and(|s| s.event == EventKind::MessageSummary)
+                    })
+                });
+                if !mwi_left {
+                    self.mailboxes.remove(aor);
+                }
+            }
             Target::List(c) => {
                 unlist(&mut self.watch_list, c, id);
                 if !self.watch_list.contains_key(c) {
@@ -359,6 +380,8 @@ pub enum Outcome {
     Busy,
     Unavailable,
     Failed,
+    /// The voicemail service took it (for the box's owner: a message may wait).
+    Voicemail,
 }
 
 impl Outcome {
@@ -370,6 +393,7 @@ impl Outcome {
             Outcome::Busy => "busy",
             Outcome::Unavailable => "unavailable",
             Outcome::Failed => "failed",
+            Outcome::Voicemail => "voicemail",
         }
     }
 }

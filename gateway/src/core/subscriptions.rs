@@ -79,6 +79,7 @@ impl Core {
                     let tell = match sub.event {
                         EventKind::Presence => changed,
                         EventKind::Dialog => calls,
+                        EventKind::MessageSummary => false,
                     };
                     if tell {
                         sub.pending = Pending::Full;
@@ -97,6 +98,40 @@ impl Core {
             self.presence.ready.extend(touched);
         }
         self.fan_out(now);
+    }
+
+    /// An extension's voicemail counts as read from the store: kept while someone watches
+    /// them (or a SUBSCRIBE waits for them), and told to its message-summary watchers when
+    /// they changed.
+    pub(super) fn mailbox_loaded(
+        &mut self,
+        aor: AorKey,
+        mailbox: centrala_sip::mwi::Mailbox,
+        now: Instant,
+    ) {
+        let old = self.presence.mailboxes.insert(aor.clone(), mailbox);
+        if old.is_none_or(|o| o == mailbox) {
+            return;
+        }
+        let mut touched = Vec::new();
+        for id in self.presence.watch_one.get(&aor).into_iter().flatten() {
+            if let Some(sub) = self.presence.subs.get_mut(id)
+                && sub.event == EventKind::MessageSummary
+            {
+                sub.pending = Pending::Full;
+                touched.push(*id);
+            }
+        }
+        self.presence.ready.extend(touched);
+        self.fan_out(now);
+    }
+
+    /// `aor`'s voicemail changed (a message left, heard or deleted): read the counts again
+    /// if someone watches them.
+    pub(super) fn mailbox_changed(&mut self, aor: &AorKey) {
+        if self.presence.mailboxes.contains_key(aor) {
+            self.cache.mailbox(aor.company, &aor.ext);
+        }
     }
 
     /// Sends the NOTIFYs of a change, at most [`FANOUT_SLICE`] at a time: the rest wait
@@ -182,6 +217,20 @@ impl Core {
                 (
                     "application/dialog-info+xml".to_string(),
                     docs::dialog_info(&entity, version, true, &dialogs),
+                    false,
+                )
+            }
+            (Target::One(aor), EventKind::MessageSummary) => {
+                let account = format!("sip:{}@{}", aor.ext, sub.domain);
+                let mailbox = self
+                    .presence
+                    .mailboxes
+                    .get(aor)
+                    .copied()
+                    .unwrap_or_default();
+                (
+                    centrala_sip::mwi::CONTENT_TYPE.to_string(),
+                    centrala_sip::mwi::message_summary(&account, mailbox),
                     false,
                 )
             }
@@ -381,7 +430,26 @@ impl Core {
         let event = EventKind::from_header(req.headers.get("Event")?)?;
         let dialled = req.uri.user.as_deref().unwrap_or_default();
         let company = user.company_id;
-        let target = if dialled.eq_ignore_ascii_case(DIRECTORY_USER) {
+        let own = dialled == user.ext
+            || user
+                .login
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case(dialled));
+        let target = if event == EventKind::MessageSummary {
+            // One's own mailbox only (a desk phone with a device credential subscribes to
+            // its user name: the same mailbox).
+            if !own {
+                self.reply(
+                    key,
+                    req,
+                    403,
+                    "Forbidden (only your own voicemail box)",
+                    now,
+                );
+                return Some(());
+            }
+            Watch::One(AorKey::new(company, &user.ext))
+        } else if dialled.eq_ignore_ascii_case(DIRECTORY_USER) {
             if event != EventKind::Presence {
                 let mut r = req.response(489, "Bad Event (the directory serves presence only)");
                 r.headers.push("Allow-Events", "presence");
@@ -413,6 +481,15 @@ impl Core {
                 Cached::Hit(Some(aor)) => Watch::One(aor),
             }
         };
+        // Message waiting: its counts are read before the first NOTIFY.
+        if let Watch::One(aor) = &target
+            && event == EventKind::MessageSummary
+            && !self.presence.mailboxes.contains_key(aor)
+        {
+            let id = self.cache.mailbox(company, &aor.ext);
+            self.park(id, key.clone(), req.clone(), flow, stage.clone(), now);
+            return Some(());
+        }
         // The directory's people must be known before the first NOTIFY.
         if matches!(target, Watch::List) && !self.presence.rosters.contains_key(&company) {
             let id = self.cache.roster(company);

@@ -60,6 +60,8 @@ pub(super) struct World {
     /// Call records and presence choices the core asked to store.
     pub records: Vec<CallRecord>,
     saved: Vec<(i64, String, Choice)>,
+    /// Voicemail counts by extension (company 1).
+    pub mailboxes: HashMap<String, centrala_sip::mwi::Mailbox>,
 }
 
 impl World {
@@ -98,6 +100,7 @@ impl World {
             cseq: 0,
             records: Vec::new(),
             saved: Vec::new(),
+            mailboxes: HashMap::new(),
         }
     }
 
@@ -160,6 +163,11 @@ impl World {
                 _ => None,
             }),
             Query::Number { .. } => Answer::Number(None),
+            Query::Mailbox { company, ext } => Answer::Mailbox {
+                company: *company,
+                ext: ext.clone(),
+                mailbox: self.mailboxes.get(&**ext).copied().unwrap_or_default(),
+            },
             Query::Roster { company } => Answer::Roster {
                 company: *company,
                 people: if *company == 1 {
@@ -1568,4 +1576,78 @@ fn a_change_to_many_watchers_goes_out_in_slices_and_reaches_all() {
     w.step();
     assert_eq!(waiting(&w), watchers.len());
     assert_eq!(w.core.presence.ready_since, None);
+}
+
+#[test]
+fn message_waiting_tells_ones_own_phone_its_counts_and_follows_changes() {
+    use centrala_sip::mwi::{CONTENT_TYPE, Mailbox, parse_message_summary};
+    fn summary(n: &Request) -> Option<(bool, Option<Mailbox>)> {
+        assert_eq!(n.headers.get("Event"), Some("message-summary"));
+        assert_eq!(n.headers.get("Content-Type"), Some(CONTENT_TYPE));
+        parse_message_summary(std::str::from_utf8(&n.body).unwrap())
+    }
+    let mut w = World::new();
+    w.connect(3);
+    w.connect(4);
+    w.register(3, "103");
+    w.register(4, "104");
+    w.mailboxes.insert("103".into(), Mailbox { new: 1, old: 2 });
+    let ok = w.subscribe(3, "103", "103", "message-summary", "m1");
+    assert_eq!(ok.status, 200, "{}", ok.reason);
+    let n = w.notifies(3, 200);
+    assert_eq!(n.len(), 1);
+    assert_eq!(
+        summary(&n[0]),
+        Some((true, Some(Mailbox { new: 1, old: 2 })))
+    );
+    assert!(
+        std::str::from_utf8(&n[0].body)
+            .unwrap()
+            .contains("Message-Account: sip:103@d.example\r\n")
+    );
+    // Someone else's mailbox is not for watching.
+    let r = w.subscribe(4, "104", "103", "message-summary", "m2");
+    assert_eq!(
+        (r.status, &*r.reason),
+        (403, "Forbidden (only your own voicemail box)")
+    );
+    assert!(w.notifies(4, 200).is_empty());
+    // The message is heard: the store is read again and the lamp goes out.
+    w.mailboxes.insert("103".into(), Mailbox { new: 0, old: 3 });
+    w.advance(1_000);
+    let input = || Input::MailboxChanged {
+        company: 1,
+        ext: "103".into(),
+    };
+    w.core.handle(input(), w.now);
+    w.step();
+    let n = w.notifies(3, 200);
+    assert_eq!(n.len(), 1);
+    assert_eq!(
+        summary(&n[0]),
+        Some((false, Some(Mailbox { new: 0, old: 3 })))
+    );
+    // Nothing changed: no NOTIFY. Presence changes do not concern it either.
+    w.advance(1_000);
+    w.core.handle(input(), w.now);
+    w.step();
+    w.connect(5);
+    w.register(5, "103");
+    w.call(4, "104", "103", "c1");
+    w.advance(1_000);
+    assert!(w.notifies(3, 200).is_empty());
+    // Nobody watching 104's mailbox: a change there reads nothing.
+    let before = w.lookups.len();
+    w.core.handle(
+        Input::MailboxChanged {
+            company: 1,
+            ext: "104".into(),
+        },
+        w.now,
+    );
+    w.step();
+    assert_eq!(w.lookups.len(), before);
+    // The watcher leaves: its mailbox is forgotten.
+    w.close(3);
+    assert!(w.core.presence.mailboxes.is_empty());
 }

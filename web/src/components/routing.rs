@@ -269,7 +269,7 @@ fn rule_row(
             }
         }
         Choice::Voicemail => html! {
-            <p id={format!("fwd-{dom}-note")} class="hint">{ t.fwd_voicemail }</p>
+            <p id={format!("fwd-{dom}-note")} class="hint">{ t.fwd_voicemail_note }</p>
         },
     };
     let secs = (rule == Rule::NoAnswer && r.choice != Choice::Off).then(|| {
