@@ -964,9 +964,14 @@ mod tests {
             Some(Owner {
                 company: 7,
                 ext: "102".into(),
-                situation: Situation::NoAnswer
+                situation: Situation::NoAnswer,
+                listen: false,
             })
         );
+        let uri =
+            centrala_sip::message::Uri::parse("sip:101@voicemail.invalid;company=7;mode=listen")
+                .unwrap();
+        assert!(Owner::of(&uri).is_some_and(|o| o.listen && o.ext == "101"));
         for bad in [
             "sip:102@centrala.local;company=7",
             "sip:102@voicemail.invalid",
