@@ -12,7 +12,7 @@ use std::time::Duration;
 use centrala_sip::message::Message;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use crate::core::{Answer, Core, FlowId, Input, Output, Query, Registrations, Transport};
 use crate::metrics::Metrics;
@@ -442,7 +442,8 @@ impl Driver {
 
 /// Writes finished calls: what has arrived meanwhile goes in one transaction (at thousands
 /// of calls a second, one insert each would be the store's whole capacity). A failed write
-/// is retried once a second; records wait in memory meanwhile.
+/// is retried once a second; records wait in memory meanwhile. A record the database refuses
+/// for what it is (a constraint) is logged and left out, so it cannot hold up the others.
 async fn write_records(store: Store, mut rx: mpsc::UnboundedReceiver<crate::core::CallRecord>) {
     let mut batch = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -456,6 +457,23 @@ async fn write_records(store: Store, mut rx: mpsc::UnboundedReceiver<crate::core
         loop {
             match store.record_calls(&batch).await {
                 Ok(()) => break,
+                Err(e) if e.is_constraint() => {
+                    // One of them is refused: each on its own, the refused ones left out.
+                    let mut kept = Vec::new();
+                    for r in batch.drain(..) {
+                        match store.record_calls(std::slice::from_ref(&r)).await {
+                            Ok(()) => {}
+                            Err(e) if e.is_constraint() => {
+                                error!(error = %e, call_id = %r.sip_call_id, "call record refused by the database; left out");
+                            }
+                            Err(_) => kept.push(r),
+                        }
+                    }
+                    batch = kept;
+                    if batch.is_empty() {
+                        break;
+                    }
+                }
                 Err(e) => {
                     warn!(error = %e, records = batch.len(), "call records not stored; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -44,6 +44,23 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl StoreError {
+    /// The database refused the data itself (a CHECK, UNIQUE, NOT NULL or foreign key
+    /// constraint): trying again will not help.
+    pub fn is_constraint(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => matches!(
+                e.kind(),
+                sqlx::error::ErrorKind::UniqueViolation
+                    | sqlx::error::ErrorKind::ForeignKeyViolation
+                    | sqlx::error::ErrorKind::NotNullViolation
+                    | sqlx::error::ErrorKind::CheckViolation
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// A SIP user as the registrar needs it: no passwords, only digest HA1 values of the SIP
 /// password (if one was set) and whether the web app may register (short-lived credentials).
 #[derive(Debug, Clone)]
@@ -999,7 +1016,10 @@ mod tests {
             diverted_from: Some("101".into()),
             diversion: Some(Cause::NoAnswer),
         };
-        store.record_calls(&[record]).await.unwrap();
+        store
+            .record_calls(std::slice::from_ref(&record))
+            .await
+            .unwrap();
         let row = sqlx::query(
             "SELECT callee_id, diverted_from_id, diverted_from_number, diversion FROM calls",
         )
@@ -1013,5 +1033,21 @@ mod tests {
             row.get::<Option<String>, _>(3).as_deref(),
             Some("no_answer")
         );
+        // A call voicemail took is stored as such; a record the database refuses (no such
+        // company) is told apart from a passing failure.
+        let mut vm = record.clone();
+        vm.sip_call_id = "vm1".into();
+        vm.outcome = crate::core::Outcome::Voicemail;
+        store.record_calls(std::slice::from_ref(&vm)).await.unwrap();
+        let outcome: String =
+            sqlx::query_scalar("SELECT outcome FROM calls WHERE sip_call_id = 'vm1'")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(outcome, "voicemail");
+        let mut bad = vm.clone();
+        bad.company = 999;
+        let e = store.record_calls(&[bad]).await.unwrap_err();
+        assert!(e.is_constraint(), "{e}");
     }
 }

@@ -131,7 +131,38 @@ pub async fn start(
     Ok(())
 }
 
-/// Routes what the core sends to each call's task by Call-ID; a new INVITE starts one.
+/// The task a message from the core is for. A call's first INVITE (and its CANCEL and ACK)
+/// by Call-ID and kind: one call may reach the service twice, a branch bridged to a device
+/// being cancelled while another goes to voicemail. Everything else by the host of the
+/// user agent it is for: in its request URI (our Contact) or its response's top Via.
+fn route_key(msg: &Message) -> Option<String> {
+    let call_id = msg.headers().get("Call-ID")?;
+    match msg {
+        Message::Request(r) if r.uri.params.has(crate::core::BRIDGE_PARAM) => {
+            Some(format!("b:{call_id}"))
+        }
+        Message::Request(r) if r.uri.host == "voicemail.invalid" => Some(format!("v:{call_id}")),
+        Message::Request(r) => Some(format!("h:{}", r.uri.host)),
+        Message::Response(r) => {
+            let via = r.headers.get("Via")?;
+            let sent_by = via.split_whitespace().nth(1)?;
+            let host = sent_by.split([';', ':']).next()?;
+            Some(format!("h:{host}"))
+        }
+    }
+}
+
+impl Shared {
+    /// Messages for `key` go where those for `existing` go.
+    fn alias(&self, existing: &str, key: String) {
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(tx) = routes.get(existing).cloned() {
+            routes.insert(key, tx);
+        }
+    }
+}
+
+/// Routes what the core sends to each call's task ([`route_key`]); a new INVITE starts one.
 async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shared: Arc<Shared>) {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Vec<String>>();
     loop {
@@ -142,14 +173,14 @@ async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shar
                     warn!("voicemail: unparsable message from the core");
                     continue;
                 };
-                let Some(call_id) = msg.headers().get("Call-ID").map(str::to_string) else { continue };
+                let Some(key) = route_key(&msg) else { continue };
                 {
                     let mut routes = shared.routes.lock().unwrap_or_else(|e| e.into_inner());
-                    if let Some(tx) = routes.get(&call_id) {
+                    if let Some(tx) = routes.get(&key) {
                         if tx.send(text.clone()).is_ok() {
                             continue;
                         }
-                        routes.remove(&call_id);
+                        routes.remove(&key);
                     }
                 }
                 match msg {
@@ -157,8 +188,8 @@ async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shar
                         let (tx, rx) = mpsc::unbounded_channel();
                         if req.uri.params.has(crate::core::BRIDGE_PARAM) {
                             let _ = tx.send(text);
-                            shared.routes.lock().unwrap_or_else(|e| e.into_inner()).insert(call_id.clone(), tx);
-                            tokio::spawn(bridge::call(shared.clone(), req, call_id, rx, done_tx.clone()));
+                            shared.routes.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), tx);
+                            tokio::spawn(bridge::call(shared.clone(), req, key, rx, done_tx.clone()));
                             continue;
                         }
                         let Some(owner) = Owner::of(&req.uri) else {
@@ -166,8 +197,8 @@ async fn dispatch(mut rx: futures_channel::mpsc::UnboundedReceiver<ToConn>, shar
                             continue;
                         };
                         let _ = tx.send(text);
-                        shared.routes.lock().unwrap_or_else(|e| e.into_inner()).insert(call_id.clone(), tx);
-                        tokio::spawn(call(shared.clone(), owner, call_id, rx, done_tx.clone()));
+                        shared.routes.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), tx);
+                        tokio::spawn(call(shared.clone(), owner, key, rx, done_tx.clone()));
                     }
                     Message::Request(req) if req.method != Method::Ack => {
                         reply(&shared, &req, 481, "Call/Transaction Does Not Exist").await;
@@ -297,7 +328,7 @@ struct Visit {
 async fn call(
     shared: Arc<Shared>,
     owner: Owner,
-    call_id: String,
+    key: String,
     mut rx: mpsc::UnboundedReceiver<Box<str>>,
     done: mpsc::UnboundedSender<Vec<String>>,
 ) {
@@ -323,6 +354,9 @@ async fn call(
         ended: false,
         hung_up_at: None,
     };
+    // In-dialog requests and responses come to the user agent's host.
+    let host_key = format!("h:{}", v.ua.via_host());
+    v.shared.alias(&key, host_key.clone());
     let mut buf = vec![0u8; 2048];
     let mut frames = tokio::time::interval(Duration::from_millis(20));
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -390,11 +424,11 @@ async fn call(
     if let Some(m) = v.machine.as_mut() {
         m.hangup();
     }
-    v.save(&owner, &call_id).await;
+    v.save(&owner, &key).await;
     if let Some(port) = v.port.take() {
         v.shared.release(port);
     }
-    let _ = done.send(vec![call_id]);
+    let _ = done.send(vec![key, host_key]);
 }
 
 /// A datagram from the call's socket, or never when there is none yet.
@@ -952,6 +986,33 @@ fn wav_bytes(samples: &[i16]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_go_to_the_task_of_their_kind_or_user_agent() {
+        let key =
+            |text: &str| route_key(&parse_datagram(text.replace('\n', "\r\n").as_bytes()).unwrap());
+        let req = |uri: &str| {
+            format!(
+                "INVITE {uri} SIP/2.0\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1\nFrom: <sip:101@d>;tag=a\nTo: <sip:102@d>\nCall-ID: c1\nCSeq: 1 INVITE\nContent-Length: 0\n\n"
+            )
+        };
+        // One call, two branches: a bridge to a device and voicemail, each its own task.
+        assert_eq!(
+            key(&req("sip:102@127.0.0.1:5060;centrala-bridge=4")).as_deref(),
+            Some("b:c1")
+        );
+        assert_eq!(
+            key(&req("sip:102@voicemail.invalid;company=1;cause=busy")).as_deref(),
+            Some("v:c1")
+        );
+        // Within a dialog: the user agent's own host.
+        assert_eq!(
+            key(&req("sip:x1y2@abc123.invalid;transport=ws;ob")).as_deref(),
+            Some("h:abc123.invalid")
+        );
+        let resp = "SIP/2.0 200 OK\nVia: SIP/2.0/WS abc123.invalid;branch=z9hG4bK9\nFrom: <sip:102@d>;tag=b\nTo: <sip:101@d>;tag=a\nCall-ID: c1\nCSeq: 2 BYE\nContent-Length: 0\n\n";
+        assert_eq!(key(resp).as_deref(), Some("h:abc123.invalid"));
+    }
 
     #[test]
     fn the_box_comes_from_the_request_uri() {

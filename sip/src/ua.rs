@@ -904,6 +904,12 @@ impl UserAgent {
         format!("SIP/2.0/{t} {};branch={}", self.via_host, self.rng.branch())
     }
 
+    /// The made-up host of our Via and Contact (`<random>.invalid`): requests within our
+    /// dialogs come to it, responses to our requests carry it in their top Via.
+    pub fn via_host(&self) -> &str {
+        &self.via_host
+    }
+
     fn contact_uri(&self) -> String {
         format!(
             "sip:{}@{};transport=ws;ob",

@@ -37,6 +37,7 @@ struct Call {
     /// Answers the caller.
     inbound: UserAgent,
     in_call: Option<CallHandle>,
+    /// The service's route to this task (see `route_key`).
     in_id: String,
     /// Calls the device.
     outbound: UserAgent,
@@ -105,6 +106,14 @@ pub(super) async fn call(
         over_at: None,
         shared,
     };
+    // Requests within either dialog and responses to either user agent come to its host.
+    let hosts = [
+        format!("h:{}", c.inbound.via_host()),
+        format!("h:{}", c.outbound.via_host()),
+    ];
+    for h in &hosts {
+        c.shared.alias(&c.in_id, h.clone());
+    }
     let mut bufs = [vec![0u8; 2048], vec![0u8; 2048]];
     let started = Instant::now();
     loop {
@@ -164,7 +173,7 @@ pub(super) async fn call(
         c.shared.release(port);
     }
     let mut ids = vec![c.in_id.clone()];
-    ids.extend(c.out_id.clone());
+    ids.extend(hosts);
     let _ = done.send(ids);
 }
 
@@ -173,16 +182,16 @@ impl Call {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// A SIP message for one of the two sides, by its Call-ID.
+    /// A SIP message for one of the two sides, by its Call-ID (the device's call has its own).
     fn sip(&mut self, text: &str) {
         let now = self.now_ms();
         let Ok(msg) = parse_datagram(text.as_bytes()) else {
             return;
         };
-        if msg.headers().get("Call-ID") == Some(self.in_id.as_str()) {
-            self.inbound.handle_message(text.as_bytes(), now);
-        } else {
+        if self.out_id.is_some() && msg.headers().get("Call-ID") == self.out_id.as_deref() {
             self.outbound.handle_message(text.as_bytes(), now);
+        } else {
+            self.inbound.handle_message(text.as_bytes(), now);
         }
     }
 
@@ -219,12 +228,7 @@ impl Call {
                     && let Ok(m) = parse_datagram(text.as_bytes())
                     && let Some(id) = m.headers().get("Call-ID")
                 {
-                    // The device's answers come with the new call's Call-ID.
                     self.out_id = Some(id.to_string());
-                    let mut routes = self.shared.routes.lock().unwrap_or_else(|e| e.into_inner());
-                    if let Some(tx) = routes.get(&self.in_id).cloned() {
-                        routes.insert(id.to_string(), tx);
-                    }
                 }
                 self.forward(&text).await;
             }
