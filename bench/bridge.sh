@@ -15,6 +15,7 @@
 # the gateway's CPU time per call over the window.
 #
 # Environment: BENCH_DIR (default /tmp/centrala-bridge-bench), CALLS, SECONDS_PER_RUN (30),
+# LOADGEN_THREADS (tokio workers of the load generator, default 2),
 # SKIP_BUILD=1. All traffic stays on 127.0.0.0/8.
 set -euo pipefail
 
@@ -44,8 +45,9 @@ gcc -O2 -shared -fPIC -o "$WORK/md5only.so" "$SIPP/md5only.c" -ldl
 
 MAX=0
 for n in $CALLS; do [ "$n" -gt "$MAX" ] && MAX=$n; done
-if [ ! -f "$WORK/data/centrala.db" ]; then
-    python3 "$ROOT/bench/mkusers.py" --centrala "$CENTRALA" --data "$WORK/data" --domain "$DOMAIN" \
+DATA=$WORK/data-$MAX
+if [ ! -f "$DATA/centrala.db" ]; then
+    python3 "$ROOT/bench/mkusers.py" --centrala "$CENTRALA" --data "$DATA" --domain "$DOMAIN" \
         --first 3000 --count $((MAX + 1))
 fi
 
@@ -56,7 +58,7 @@ trap cleanup EXIT
 : >"$WORK/results.txt"
 for n in $CALLS; do
     echo "== $n bridged calls"
-    RUST_LOG=warn "$CENTRALA" serve --listen "$C_HTTP" --sip-udp "$C_SIP" --data "$WORK/data" \
+    RUST_LOG=warn "$CENTRALA" serve --listen "$C_HTTP" --sip-udp "$C_SIP" --data "$DATA" \
         --domain "$DOMAIN" --web-root /nonexistent --flood-limit 4000000000 \
         --media-address 127.0.0.1 --media-ports 30000-33999 --media-timeout 30 \
         >"$WORK/centrala-$n.log" 2>&1 &
@@ -72,7 +74,7 @@ for n in $CALLS; do
     PIDS+=("$!")
     sleep 1
     "$LOADGEN" --url "ws://$C_HTTP/sip" --domain "$DOMAIN" -n "$n" --first-ext 3001 \
-        --ramp-concurrency 32 --ramp-timeout 180 --gateway-pid "$GW" --threads 1 --hard-limit 600 \
+        --ramp-concurrency 32 --ramp-timeout 180 --gateway-pid "$GW" --threads "${LOADGEN_THREADS:-2}" --hard-limit 600 \
         bridge --callee 3000 --seconds "$SECS" --warmup 5 | tee "$WORK/loadgen-$n.txt"
     grep '^RESULT' "$WORK/loadgen-$n.txt" | sed "s/^RESULT bridge/n=$n/" >>"$WORK/results.txt"
     cleanup
