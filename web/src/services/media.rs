@@ -170,9 +170,7 @@ impl CallMedia {
                 (D::Inactive, false) => D::Recvonly,
                 (d, _) => d,
             };
-            if next != t.direction() {
-                t.set_direction(next);
-            }
+            set_direction(&t, next);
         }
         let senders = self.senders.borrow().clone();
         for (sender, track) in senders {
@@ -540,7 +538,7 @@ impl CallMedia {
     fn ensure_video_slot(&self, screen: bool) {
         while self.video_slot(screen).is_none() {
             let t = self.pc.add_transceiver_with_str("video");
-            t.set_direction(RtcRtpTransceiverDirection::Recvonly);
+            set_direction(&t, RtcRtpTransceiverDirection::Recvonly);
         }
     }
 
@@ -586,9 +584,7 @@ impl CallMedia {
                 (false, false) => D::Recvonly,
                 (false, true) => D::Inactive,
             };
-            if t.direction() != direction {
-                t.set_direction(direction);
-            }
+            set_direction(&t, direction);
         }
     }
 
@@ -1020,6 +1016,33 @@ fn error_name(e: &JsValue) -> String {
         .ok()
         .and_then(|v| v.as_string())
         .unwrap_or_default()
+}
+
+/// Sets a transceiver's direction, unless it is stopped: a glare's rolled-back offer can stop
+/// one while we await something between choosing it and setting it, and the browser throws
+/// for a stopped one. A refusal is logged, never thrown into the app.
+fn set_direction(t: &RtcRtpTransceiver, d: RtcRtpTransceiverDirection) {
+    use RtcRtpTransceiverDirection as D;
+    if t.direction() == d
+        || t.direction() == D::Stopped
+        || t.current_direction() == Some(D::Stopped)
+    {
+        return;
+    }
+    let value = match d {
+        D::Sendrecv => "sendrecv",
+        D::Sendonly => "sendonly",
+        D::Recvonly => "recvonly",
+        D::Inactive => "inactive",
+        _ => return,
+    };
+    if let Err(e) = Reflect::set(
+        t,
+        &JsValue::from_str("direction"),
+        &JsValue::from_str(value),
+    ) {
+        web_sys::console::warn_2(&JsValue::from_str("transceiver direction not set:"), &e);
+    }
 }
 
 #[cfg(test)]
