@@ -3,6 +3,9 @@ import net from 'node:net';
 
 export async function startSmtp() {
   const messages = [];
+  // As received (dot-stuffing undone only): base64 parts whose last line ends in '=' padding
+  // must not go through the quoted-printable undoing of `messages`.
+  const raws = [];
   const waiters = [];
   const server = net.createServer((sock) => {
     sock.setEncoding('utf8');
@@ -18,7 +21,9 @@ export async function startSmtp() {
         if (data !== null) {
           if (line === '.') {
             // Undo quoted-printable soft breaks and '=' escapes, enough to read links.
-            const text = data.join('\r\n').replace(/=\r\n/g, '').replace(/=3D/g, '=');
+            const raw = data.join('\r\n');
+            const text = raw.replace(/=\r\n/g, '').replace(/=3D/g, '=');
+            raws.push(raw);
             messages.push(text);
             waiters.splice(0).forEach((w) => w());
             data = null;
@@ -49,6 +54,11 @@ export async function startSmtp() {
         await new Promise((r) => { waiters.push(r); setTimeout(r, 200); });
       }
       return messages[n];
+    },
+    /** The n-th message as received (see `raws`), once it is there. */
+    async raw(n, timeout = 15000) {
+      await this.message(n, timeout);
+      return raws[n];
     },
     close: () => new Promise((r) => server.close(r)),
   };

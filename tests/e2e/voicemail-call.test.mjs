@@ -161,11 +161,13 @@ test('an unanswered call goes to voicemail: greeting heard, message recorded, li
     await bob.waitForSelector(`#voicemail .vm[data-id="${msg.id}"][data-heard="false"]`, { timeout: 10000 });
 
     // The e-mail with the recording attached (the file, byte for byte). Other mails of the
-    // run may come first: the one for this message is looked for.
+    // run may come first: the one for this message is looked for. The attachment is read
+    // from the mail as received (a base64 part ending in '=' padding would otherwise be
+    // joined to the boundary by the quoted-printable undoing).
     const seen = [];
     let mail;
     for (let i = 0; i < 5 && !mail; i++) {
-      const m = await smtp.message(i).catch(() => null);
+      const m = await smtp.raw(i).catch(() => null);
       if (!m) break;
       const b64 = m.split(/Content-Type: audio\/wav\r?\nContent-Transfer-Encoding: base64\r?\n\r?\n/i)[1]
         ?.split(/\r?\n--/)[0].replace(/\s+/g, '');
