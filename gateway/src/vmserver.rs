@@ -153,6 +153,17 @@ fn route_key(msg: &Message) -> Option<String> {
 }
 
 impl Shared {
+    /// Tells the core that `owner`'s box changed (message-waiting NOTIFYs follow).
+    async fn mailbox_changed(&self, owner: &Owner) {
+        let _ = self
+            .core
+            .send(CoreInput::MailboxChanged {
+                company: owner.company,
+                ext: owner.ext.clone(),
+            })
+            .await;
+    }
+
     /// Messages for `key` go where those for `existing` go.
     fn alias(&self, existing: &str, key: String) {
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
@@ -596,14 +607,7 @@ impl Visit {
             if let Err(e) = done {
                 warn!(error = %e, ?action, "voicemail: could not update the box");
             }
-            let _ = self
-                .shared
-                .core
-                .send(CoreInput::MailboxChanged {
-                    company: owner.company,
-                    ext: owner.ext.clone(),
-                })
-                .await;
+            self.shared.mailbox_changed(owner).await;
         }
     }
 
@@ -885,14 +889,7 @@ impl Visit {
         };
         info!(id, box_ext = %owner.ext, caller = %self.caller, duration_ms, cause, "voicemail: message stored");
         // Message-waiting lamps light up.
-        let _ = self
-            .shared
-            .core
-            .send(CoreInput::MailboxChanged {
-                company: owner.company,
-                ext: owner.ext.clone(),
-            })
-            .await;
+        self.shared.mailbox_changed(owner).await;
         let Some(email) = employee.email.clone() else {
             return;
         };

@@ -821,7 +821,23 @@ impl Core {
         }
         req.uri.params.remove(forward::BRIDGE_PARAM);
         let uri = req.uri.clone();
-        let tx = self.forward(&req, uri, flow, target, true, &Identity::Keep, now);
+        self.proxy_to_one(key, req, flow, uri, target, &Identity::Keep, now);
+    }
+
+    /// Proxies a dialog-creating request from `flow` to `to` alone (record-routed, one
+    /// branch, no forwarding rules).
+    #[allow(clippy::too_many_arguments)]
+    fn proxy_to_one(
+        &mut self,
+        key: TxKey,
+        req: Request,
+        flow: FlowId,
+        uri: Uri,
+        to: FlowId,
+        identity: &Identity,
+        now: Instant,
+    ) {
+        let tx = self.forward(&req, uri, flow, to, true, identity, now);
         let ctx = Ctx::new(
             req,
             flow,
@@ -831,7 +847,7 @@ impl Core {
             },
         );
         self.proxy.insert(key.clone(), ctx);
-        self.proxy.add_branch(&key, Branch::new(tx, target));
+        self.proxy.add_branch(&key, Branch::new(tx, to));
     }
 
     /// Sends `owner`'s call to their own voicemail box to the voicemail service.
@@ -855,17 +871,7 @@ impl Core {
             return;
         };
         info!(box_ext = %owner.ext, "listening to voicemail");
-        let tx = self.forward(&req, uri, flow, vm, true, identity, now);
-        let ctx = Ctx::new(
-            req,
-            flow,
-            Kind::Initial {
-                creates_dialogs: true,
-                dialogs: Vec::new(),
-            },
-        );
-        self.proxy.insert(key.clone(), ctx);
-        self.proxy.add_branch(&key, Branch::new(tx, vm));
+        self.proxy_to_one(key, req, flow, uri, vm, identity, now);
     }
 
     /// Handles a REGISTER or an out-of-dialog request from `stage` on (again, after a lookup).

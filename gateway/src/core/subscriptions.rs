@@ -430,14 +430,14 @@ impl Core {
         let event = EventKind::from_header(req.headers.get("Event")?)?;
         let dialled = req.uri.user.as_deref().unwrap_or_default();
         let company = user.company_id;
-        let own = dialled == user.ext
-            || user
-                .login
-                .as_deref()
-                .is_some_and(|l| l.eq_ignore_ascii_case(dialled));
         let target = if event == EventKind::MessageSummary {
             // One's own mailbox only (a desk phone with a device credential subscribes to
             // its user name: the same mailbox).
+            let own = dialled == user.ext
+                || user
+                    .login
+                    .as_deref()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(dialled));
             if !own {
                 self.reply(
                     key,

@@ -447,7 +447,7 @@ impl Call {
         };
         let (browser_addr, phone_addr) = (local(0)?, local(1)?);
         let bad = |e: centrala_media::MediaError| (488, format!("Not Acceptable Here ({e})"));
-        let (webrtc, rtp, ours) = if self.caller_is_browser {
+        let (webrtc, stream, ours) = if self.caller_is_browser {
             let (stream, codec) =
                 sdp::answer_from_phone(answer).map_err(|r| (r.status(), r.status_line()))?;
             let mut leg = WebRtcLeg::new(
@@ -459,15 +459,7 @@ impl Call {
             )
             .map_err(bad)?;
             let ours = leg.accept_offer(&self.offer, now).map_err(bad)?;
-            let mut rtp = RtpLeg::new(
-                RtpLegConfig {
-                    local: phone_addr,
-                    ssrc: rand::random(),
-                },
-                now,
-            );
-            rtp.set_remote(stream.addr, stream.formats);
-            (leg, rtp, ours)
+            (leg, stream, ours)
         } else {
             let mut leg = self
                 .pending_webrtc
@@ -490,16 +482,16 @@ impl Call {
                 .phone_stream
                 .take()
                 .ok_or((500, "Server Internal Error".to_string()))?;
-            let mut rtp = RtpLeg::new(
-                RtpLegConfig {
-                    local: phone_addr,
-                    ssrc: rand::random(),
-                },
-                now,
-            );
-            rtp.set_remote(stream.addr, stream.formats);
-            (leg, rtp, ours)
+            (leg, stream, ours)
         };
+        let mut rtp = RtpLeg::new(
+            RtpLegConfig {
+                local: phone_addr,
+                ssrc: rand::random(),
+            },
+            now,
+        );
+        rtp.set_remote(stream.addr, stream.formats);
         let cfg = BridgeConfig {
             media_timeout: self.shared.cfg.timeout,
         };
