@@ -74,6 +74,26 @@ impl Leg {
         }
     }
 
+    fn touch(&mut self, now: Instant) {
+        match self {
+            Leg::WebRtc(l) => l.touch(now),
+            Leg::Rtp(l) => l.touch(now),
+        }
+    }
+
+    /// When the silence clock of this leg says it is gone. Normally: no media for the
+    /// timeout. On hold a browser sends no media but still its ICE consent checks, so it
+    /// is gone when it sends nothing at all; a held phone may send nothing whatever (a
+    /// phone's RTCP comes to the port above ours, which the bridge does not take), so it
+    /// is not timed out until the call is resumed.
+    fn silent_since(&self, held: bool) -> Option<Instant> {
+        match (self, held) {
+            (l, false) => Some(l.last_media()),
+            (Leg::WebRtc(l), true) => Some(l.last_heard()),
+            (Leg::Rtp(_), true) => None,
+        }
+    }
+
     fn local(&self) -> SocketAddr {
         match self {
             Leg::WebRtc(l) => l.local(),
@@ -243,6 +263,8 @@ pub struct Bridge {
     leg_timeouts: [Option<Instant>; 2],
     dtmf: [VecDeque<DtmfSender>; 2],
     out: VecDeque<BridgeOutput>,
+    /// One side holds the call (see [`Bridge::set_held`]).
+    held: bool,
     ended: bool,
     relayed: u64,
     dropped: u64,
@@ -263,6 +285,7 @@ impl Bridge {
             leg_timeouts: [None, None],
             dtmf: Default::default(),
             out: VecDeque::new(),
+            held: false,
             ended: false,
             relayed: 0,
             dropped: 0,
@@ -274,6 +297,39 @@ impl Bridge {
     /// A leg, to read its state.
     pub fn leg(&self, id: LegId) -> &Leg {
         &self.legs[id.index()]
+    }
+
+    /// A leg, to renegotiate it (a re-INVITE); call [`Bridge::renegotiated`] after.
+    pub fn leg_mut(&mut self, id: LegId) -> &mut Leg {
+        &mut self.legs[id.index()]
+    }
+
+    /// A leg's formats may have changed (a new offer and answer): the payload type maps
+    /// are made again, and what the leg has to send goes out.
+    pub fn renegotiated(&mut self, now: Instant) {
+        let [a, b] = &self.legs;
+        self.maps = [
+            PtMap::new(a.formats(), b.formats()),
+            PtMap::new(b.formats(), a.formats()),
+        ];
+        self.drain(now);
+    }
+
+    /// The call is held (or resumed). A held call's legs may stop sending media: a browser
+    /// is then ended only when it sends nothing at all (not even its ICE consent checks)
+    /// for the timeout, a phone not at all. Resuming restarts both silence clocks.
+    pub fn set_held(&mut self, held: bool, now: Instant) {
+        if self.held && !held {
+            for l in &mut self.legs {
+                l.touch(now);
+            }
+        }
+        self.held = held;
+    }
+
+    /// Is the call held?
+    pub fn is_held(&self) -> bool {
+        self.held
     }
 
     /// Packets relayed, and packets dropped (unnegotiated payload, peer not ready).
@@ -313,7 +369,10 @@ impl Bridge {
             return;
         }
         for id in [LegId::A, LegId::B] {
-            let silent_for = now.saturating_duration_since(self.legs[id.index()].last_media());
+            let Some(since) = self.legs[id.index()].silent_since(self.held) else {
+                continue;
+            };
+            let silent_for = now.saturating_duration_since(since);
             if silent_for >= self.config.media_timeout {
                 self.end(EndReason::MediaTimeout {
                     leg: id,
@@ -349,7 +408,8 @@ impl Bridge {
         let media = self
             .legs
             .iter()
-            .filter_map(|l| l.last_media().checked_add(self.config.media_timeout));
+            .filter_map(|l| l.silent_since(self.held))
+            .filter_map(|t| t.checked_add(self.config.media_timeout));
         let dtmf = self
             .dtmf
             .iter()

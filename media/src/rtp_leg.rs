@@ -71,6 +71,11 @@ impl RtpLeg {
         self.formats = formats;
     }
 
+    /// Restarts the silence clock (a call taken off hold gets the whole timeout to resume).
+    pub fn touch(&mut self, now: Instant) {
+        self.last_media = now;
+    }
+
     /// The negotiated payload formats.
     pub fn formats(&self) -> &Formats {
         &self.formats

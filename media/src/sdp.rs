@@ -339,6 +339,18 @@ pub fn answer_for_phone(
     ))
 }
 
+/// A new offer to a phone in a call already set up (a re-INVITE): the `formats` negotiated
+/// with it, from our media address, `sendonly` to hold it or `sendrecv` to resume.
+/// `origin` must be the one of our last description with its version increased (RFC 3264 8).
+pub fn phone_reoffer(ours: SocketAddr, origin: Origin, formats: &Formats, hold: bool) -> String {
+    let dir = if hold {
+        Direction::SendOnly
+    } else {
+        Direction::SendRecv
+    };
+    write_rtp_avp(ours, origin, formats, dir)
+}
+
 /// RTP ↔ RTP: the same description with the gateway's address: `o=`, `c=` and the audio
 /// port become ours, other m-lines are refused (port 0), and attributes that name the
 /// other side's transport (`a=rtcp`, ICE, crypto) are dropped. Codecs and payload types
@@ -579,5 +591,25 @@ mod tests {
         );
         let no_addr = "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\n";
         assert!(relay(no_addr, Side::Phone, ours(), ORIGIN).is_err());
+    }
+
+    #[test]
+    fn a_phone_reoffer_holds_and_resumes_the_negotiated_formats() {
+        let formats = Formats(vec![
+            PayloadFormat::pcma(),
+            PayloadFormat::telephone_event(96),
+        ]);
+        let v2 = Origin {
+            session_id: 7,
+            version: 2,
+        };
+        let held = phone_reoffer(ours(), v2, &formats, true);
+        let s = audio_stream(&held, Side::Phone).unwrap();
+        assert_eq!((s.addr, s.direction), (ours(), Direction::SendOnly));
+        assert_eq!(s.formats, formats);
+        assert!(held.contains("o=centrala 7 2 "), "{held}");
+        let resumed = phone_reoffer(ours(), v2, &formats, false);
+        let s = audio_stream(&resumed, Side::Phone).unwrap();
+        assert_eq!(s.direction, Direction::SendRecv);
     }
 }

@@ -49,6 +49,8 @@ pub struct WebRtcLeg {
     formats: Formats,
     connected: bool,
     last_media: Instant,
+    /// When the browser last sent anything we accepted (RTP, RTCP, ICE consent checks).
+    last_heard: Instant,
 }
 
 impl std::fmt::Debug for WebRtcLeg {
@@ -94,6 +96,7 @@ impl WebRtcLeg {
             formats: Formats::default(),
             connected: false,
             last_media: now,
+            last_heard: now,
         })
     }
 
@@ -115,6 +118,44 @@ impl WebRtcLeg {
     /// When the last RTP packet arrived (or the leg was made).
     pub fn last_media(&self) -> Instant {
         self.last_media
+    }
+
+    /// When the browser last sent anything the leg accepted: RTP, RTCP, or the ICE
+    /// consent checks (RFC 7675) a browser sends every few seconds even while it sends no
+    /// media (on hold). Tells a held browser that is still there from one that is gone.
+    pub fn last_heard(&self) -> Instant {
+        self.last_heard
+    }
+
+    /// Restarts the silence clock (a call taken off hold gets the whole timeout to resume).
+    pub fn touch(&mut self, now: Instant) {
+        self.last_media = now;
+        self.last_heard = now;
+    }
+
+    /// A new offer for the browser in the session already negotiated, to hold the call
+    /// (audio `sendonly`) or resume it (`sendrecv`). Its answer goes to
+    /// [`WebRtcLeg::accept_answer`]; a refused offer is dropped with
+    /// [`WebRtcLeg::cancel_offer`].
+    pub fn create_reoffer(&mut self, hold: bool) -> Result<String, MediaError> {
+        let mid = self.mid.ok_or(MediaError::NotNegotiated)?;
+        let mut change = self.rtc.sdp_api();
+        let direction = if hold {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        };
+        change.set_direction(mid, direction);
+        let (offer, pending) = change
+            .apply()
+            .ok_or(MediaError::Sdp("nothing to change".into()))?;
+        self.pending = Some(pending);
+        Ok(offer.to_sdp_string())
+    }
+
+    /// Forgets an offer the browser did not take (the session stays as it was).
+    pub fn cancel_offer(&mut self) {
+        self.pending = None;
     }
 
     /// Answers a browser's offer. Its first audio m-line is accepted with the configured
@@ -230,7 +271,9 @@ impl WebRtcLeg {
         }
         self.rtc
             .handle_input(input)
-            .map_err(|e| MediaError::WebRtc(e.to_string()))
+            .map_err(|e| MediaError::WebRtc(e.to_string()))?;
+        self.last_heard = now;
+        Ok(())
     }
 
     /// Moves str0m's clock to `now` (at the timeout [`WebRtcLeg::poll_output`] gave).

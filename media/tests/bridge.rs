@@ -835,3 +835,137 @@ fn a_phone_calls_a_browser() {
             .is_err()
     );
 }
+
+/// Renegotiates the browser's leg with the browser's new offer, as the gateway does for a
+/// re-INVITE, and returns the answer.
+fn browser_reoffers(call: &mut Call, dir: str0m::media::Direction) -> String {
+    let now = call.now;
+    let offer = call.browser.reoffer(dir, now);
+    let Leg::WebRtc(leg) = call.bridge.leg_mut(LegId::A) else {
+        panic!("leg A is the browser")
+    };
+    let answer = leg.accept_offer(&offer, now).unwrap();
+    call.browser.accept_answer(&answer, now);
+    call.bridge.renegotiated(now);
+    call.drain();
+    answer
+}
+
+#[test]
+fn a_held_call_outlives_the_silence_it_asks_for_and_resumes() {
+    use str0m::media::Direction;
+    let timeout = Duration::from_secs(10);
+    let mut call = Call::new(BridgeConfig {
+        media_timeout: timeout,
+    });
+    call.connect();
+    for n in 0..20 {
+        call.phone_talks(n);
+        call.browser_talks(n, n * 160);
+    }
+    // The browser holds: sendonly, and then sends no media at all; the gateway answers
+    // recvonly and the phone is told to hold too (in the gateway, by SIP).
+    let answer = browser_reoffers(&mut call, Direction::SendOnly);
+    assert!(answer.contains("a=recvonly"), "{answer}");
+    call.bridge.set_held(true, call.now);
+    assert!(call.bridge.is_held());
+    // Five timeouts of no media from either side: the call goes on (the browser's ICE
+    // consent checks show it is still there).
+    call.run_for(timeout * 5);
+    assert!(call.ended().is_none(), "{:?}", call.ended());
+
+    // Resumed: media flows again both ways, relayed as before.
+    let answer = browser_reoffers(&mut call, Direction::SendRecv);
+    assert!(answer.contains("a=sendrecv"), "{answer}");
+    call.bridge.set_held(false, call.now);
+    let (phone_before, browser_before) = (call.to_phone.len(), call.browser.received.len());
+    for n in 100..120 {
+        call.phone_talks(n);
+        call.browser_talks(n, n * 160);
+    }
+    assert!(
+        call.to_phone.len() >= phone_before + 19,
+        "the phone hears the browser again"
+    );
+    assert!(
+        call.browser.received.len() >= browser_before + 19,
+        "the browser hears the phone again"
+    );
+    assert!(call.ended().is_none());
+
+    // And the silence clock is back: a phone that stops now ends the call.
+    for n in 0..550 {
+        call.browser_talks(n, n * 160);
+    }
+    assert!(matches!(
+        call.ended(),
+        Some((_, EndReason::MediaTimeout { leg: LegId::B, .. }))
+    ));
+}
+
+#[test]
+fn a_held_browser_that_vanishes_is_still_ended() {
+    use str0m::media::Direction;
+    let timeout = Duration::from_secs(10);
+    let mut call = Call::new(BridgeConfig {
+        media_timeout: timeout,
+    });
+    call.connect();
+    browser_reoffers(&mut call, Direction::SendOnly);
+    call.bridge.set_held(true, call.now);
+    // The browser is gone (tab closed, network lost): nothing from it, not even ICE.
+    let gone_at = call.now;
+    while call.ended().is_none() && call.now - gone_at < timeout * 5 {
+        call.now += Duration::from_millis(100);
+        if call.bridge.poll_timeout().is_some_and(|t| t <= call.now) {
+            call.bridge.handle_timeout(call.now);
+            call.drain();
+        }
+    }
+    let (at, reason) = call.ended().expect("a vanished browser ends the held call");
+    assert!(matches!(
+        reason,
+        EndReason::MediaTimeout { leg: LegId::A, .. }
+    ));
+    assert!(at - gone_at >= timeout && at - gone_at <= timeout + Duration::from_secs(1));
+}
+
+#[test]
+fn the_gateway_holds_and_resumes_the_browser_when_the_phone_does() {
+    use str0m::media::Direction;
+    let mut call = Call::new(BridgeConfig::default());
+    call.connect();
+    for (hold, want) in [(true, Direction::RecvOnly), (false, Direction::SendRecv)] {
+        let Leg::WebRtc(leg) = call.bridge.leg_mut(LegId::A) else {
+            panic!()
+        };
+        let offer = leg.create_reoffer(hold).unwrap();
+        assert!(
+            offer.contains(if hold { "a=sendonly" } else { "a=sendrecv" }),
+            "{offer}"
+        );
+        let now = call.now;
+        let answer = call.browser.answer_reoffer(&offer, now);
+        let Leg::WebRtc(leg) = call.bridge.leg_mut(LegId::A) else {
+            panic!()
+        };
+        leg.accept_answer(&answer).unwrap();
+        call.bridge.set_held(hold, now);
+        call.bridge.renegotiated(now);
+        call.drain();
+        assert_eq!(call.browser.direction(), want);
+        call.run_for(Duration::from_millis(200));
+    }
+    // A refused re-offer leaves the session as it was.
+    let Leg::WebRtc(leg) = call.bridge.leg_mut(LegId::A) else {
+        panic!()
+    };
+    leg.create_reoffer(true).unwrap();
+    leg.cancel_offer();
+    let before = call.browser.received.len();
+    for n in 0..10 {
+        call.phone_talks(n);
+    }
+    assert!(call.browser.received.len() >= before + 9);
+    assert!(call.ended().is_none());
+}

@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import { gateway, login, callState, inboundBytes, assert, PASSWORDS, launchWithTone, recordMetric } from './lib.mjs';
 import { Baresip, BARESIP, GW_SIP, sleep, esc, decodedAudio, tone } from './baresip-lib.mjs';
 
+const MEDIA_TIMEOUT_S = 5;
 let browser;
 let phone;
 before(async () => {
-  await gateway.start(['--sip-udp', GW_SIP, '--media-ports', '41200-41299']);
+  // A short media timeout, so the hold test shows a held call outliving it.
+  await gateway.start(['--sip-udp', GW_SIP, '--media-ports', '41200-41299', '--media-timeout', String(MEDIA_TIMEOUT_S)]);
   browser = await launchWithTone(600);
   assert.ok(existsSync(BARESIP), `${BARESIP} missing`);
   phone = new Baresip('103', { sip: '127.0.0.1:5341', rtp: [20500, 20519], tone: 440, pass: PASSWORDS[103], auto: true });
@@ -64,6 +66,50 @@ test('a browser calls a desk phone: media both ways through the bridge, keys rea
   const heard = tone(decodedAudio(phone));
   assert.ok(heard.seconds > 2, `the phone heard ${heard.seconds} s`);
   assert.ok(Math.abs(heard.hz - 600) < 40, `the phone heard ${heard.hz} Hz, not the browser's 600 Hz`);
+  await alice.context().close();
+});
+
+test('hold through the bridge: either side holds for longer than the media timeout, the other side is held too, and media flows again', { timeout: 120000 }, async () => {
+  fresh();
+  const alice = (await login(browser, '101')).page;
+  await alice.fill('#dial-input', '103');
+  await alice.click('#call-audio');
+  try {
+    await callState(alice, 'connected', 20000);
+    await inboundBytes(alice, 15000);
+    // The browser holds: the gateway answers it and holds the phone with its own re-INVITE.
+    let mark = phone.mark();
+    await alice.click('#hold');
+    await callState(alice, 'held', 10000);
+    await phone.waitFor(/a=sendonly/, 'the gateway holds the phone (a=sendonly)', 10000, null, mark);
+    // Neither sends media now; the call outlives the media timeout.
+    await sleep((MEDIA_TIMEOUT_S + 3) * 1000);
+    await callState(alice, 'held', 1000);
+    mark = phone.mark();
+    await alice.click('#hold'); // the toggle resumes
+    await callState(alice, 'connected', 10000);
+    await phone.waitFor(/a=sendrecv/, 'the gateway resumes the phone', 10000, null, mark);
+    let before = await rxBytes(alice);
+    await sleep(3000);
+    assert.ok(await rxBytes(alice) > before + 8000, 'after resuming, the phone\'s audio arrives again');
+
+    // The phone holds: the browser is held by the gateway and says so; then it resumes.
+    phone.send('/hold');
+    await callState(alice, 'held-remote', 10000);
+    await sleep((MEDIA_TIMEOUT_S + 2) * 1000);
+    await callState(alice, 'held-remote', 1000);
+    phone.send('/resume');
+    await callState(alice, 'connected', 10000);
+    before = await rxBytes(alice);
+    await sleep(3000);
+    assert.ok(await rxBytes(alice) > before + 8000, 'after the phone resumes, its audio arrives again');
+  } catch (e) {
+    e.message += `\n--- page ---\n${alice.dumpLog()}\n--- baresip ---\n${phone.log()}`;
+    throw e;
+  }
+  await alice.click('#hangup');
+  await callState(alice, 'idle');
+  await phone.waitFor(/terminated|closed/i, 'the call ends at baresip', 10000);
   await alice.context().close();
 });
 

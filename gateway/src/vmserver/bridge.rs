@@ -56,6 +56,11 @@ struct Call {
     ports: Vec<u16>,
     bridge: Option<Bridge>,
     bridge_at: Option<Instant>,
+    /// Our descriptions to the phone: one session, its version raised for each (RFC 3264 8).
+    phone_origin: Origin,
+    /// Who holds the call: `[browser, phone]` (each side's own re-INVITE, as its user agent
+    /// reported in `Event::Hold`). Either side's hold is passed on to the other one.
+    held_by: [bool; 2],
     over: bool,
     over_at: Option<Instant>,
 }
@@ -102,6 +107,8 @@ pub(super) async fn call(
         ports: Vec::new(),
         bridge: None,
         bridge_at: None,
+        phone_origin: origin(),
+        held_by: [false, false],
         over: false,
         over_at: None,
         shared,
@@ -327,7 +334,11 @@ impl Call {
                 }
             }
             Event::Dtmf { digit, .. } => self.key_from(true, digit),
-            Event::Reoffer { call, .. } => self.inbound.reject_reoffer(call, now),
+            e @ (Event::Reoffer { .. }
+            | Event::OfferNeeded { .. }
+            | Event::OfferFailed { .. }
+            | Event::Hold { .. }
+            | Event::Answered { .. }) => self.renegotiation(true, e),
             Event::Ended { .. } => {
                 if let Some(call) = self.out_call {
                     self.outbound.hangup(call, now);
@@ -341,6 +352,15 @@ impl Call {
     fn on_outbound(&mut self, e: Event) {
         let now = self.now_ms();
         match e {
+            e @ (Event::Reoffer { .. }
+            | Event::OfferNeeded { .. }
+            | Event::OfferFailed { .. }
+            | Event::Hold { .. })
+                if self.bridge.is_some() =>
+            {
+                self.renegotiation(false, e)
+            }
+            e @ Event::Answered { .. } if self.bridge.is_some() => self.renegotiation(false, e),
             Event::Answered { sdp, .. } => {
                 if let Err((status, why)) = self.answered(&sdp) {
                     warn!(status, %why, "bridge: the device's answer cannot be bridged");
@@ -369,6 +389,130 @@ impl Call {
                 self.over();
             }
             _ => {}
+        }
+    }
+
+    /// New offers and answers in a call that is up: hold and resume. Each side's offer is
+    /// answered here, in that side's terms (str0m renegotiates the browser's session; the
+    /// phone gets our plain RTP description with the direction mirrored), and a side that
+    /// holds the call has the other side held by us, by a re-INVITE of our own, until it
+    /// resumes. While the call is held the bridge does not end it for the silence the hold
+    /// asks for (see `Bridge::set_held`).
+    fn renegotiation(&mut self, inbound: bool, e: Event) {
+        let now = self.now_ms();
+        let browser = inbound == self.caller_is_browser;
+        let side = if browser { 0 } else { 1 };
+        let Some(bridge) = &mut self.bridge else {
+            // Before the answer: nothing to renegotiate yet.
+            if let Event::Reoffer { call, .. } = e {
+                self.ua(inbound).reject_reoffer(call, now);
+            }
+            return;
+        };
+        let phone_addr = bridge.local(PHONE);
+        match e {
+            Event::Reoffer { call, sdp } => {
+                let answer = if browser {
+                    match bridge.leg_mut(BROWSER) {
+                        Leg::WebRtc(l) => l
+                            .accept_offer(&sdp, Instant::now())
+                            .map_err(|e| e.to_string()),
+                        Leg::Rtp(_) => Err("not a browser leg".into()),
+                    }
+                } else {
+                    self.phone_origin.version += 1;
+                    let origin = self.phone_origin;
+                    phone_reanswer(bridge, &sdp, phone_addr, origin)
+                };
+                bridge.renegotiated(Instant::now());
+                match answer {
+                    Ok(a) => self.ua(inbound).accept_reoffer(call, a, now),
+                    Err(why) => {
+                        info!(%why, browser, "bridge: a new offer refused");
+                        self.ua(inbound).reject_reoffer(call, now);
+                    }
+                }
+            }
+            Event::OfferNeeded { call, hold } => {
+                let offer = if browser {
+                    match bridge.leg_mut(BROWSER) {
+                        Leg::WebRtc(l) => l.create_reoffer(hold).ok(),
+                        Leg::Rtp(_) => None,
+                    }
+                } else {
+                    self.phone_origin.version += 1;
+                    match bridge.leg(PHONE) {
+                        Leg::Rtp(l) => Some(sdp::phone_reoffer(
+                            phone_addr,
+                            self.phone_origin,
+                            l.formats(),
+                            hold,
+                        )),
+                        Leg::WebRtc(_) => None,
+                    }
+                };
+                match offer {
+                    Some(o) => self.ua(inbound).send_offer(call, o, now),
+                    None => warn!(browser, "bridge: no new offer could be made"),
+                }
+            }
+            Event::Answered { sdp, .. } => {
+                let result = if browser {
+                    match bridge.leg_mut(BROWSER) {
+                        Leg::WebRtc(l) => l.accept_answer(&sdp).map_err(|e| e.to_string()),
+                        Leg::Rtp(_) => Ok(()),
+                    }
+                } else {
+                    phone_moved(bridge, &sdp);
+                    Ok(())
+                };
+                bridge.renegotiated(Instant::now());
+                if let Err(why) = result {
+                    warn!(%why, "bridge: the browser's answer to our new offer was not taken");
+                }
+            }
+            Event::OfferFailed { .. } => {
+                if browser && let Leg::WebRtc(l) = bridge.leg_mut(BROWSER) {
+                    l.cancel_offer();
+                }
+            }
+            Event::Hold { remote, .. } => {
+                if self.held_by[side] != remote {
+                    self.held_by[side] = remote;
+                    info!(
+                        browser,
+                        held = remote,
+                        "bridge: hold passed on to the other side"
+                    );
+                    // The other side is held by us while this one holds.
+                    let other_inbound = !inbound;
+                    let call = if other_inbound {
+                        self.in_call
+                    } else {
+                        self.out_call
+                    };
+                    if let Some(call) = call {
+                        if remote {
+                            self.ua(other_inbound).hold(call, now);
+                        } else {
+                            self.ua(other_inbound).resume(call, now);
+                        }
+                    }
+                }
+                let held = self.held_by.iter().any(|h| *h);
+                if let Some(b) = &mut self.bridge {
+                    b.set_held(held, Instant::now());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn ua(&mut self, inbound: bool) -> &mut UserAgent {
+        if inbound {
+            &mut self.inbound
+        } else {
+            &mut self.outbound
         }
     }
 
@@ -409,7 +553,7 @@ impl Call {
         };
         let (browser_addr, phone_addr) = (local(0)?, local(1)?);
         let our_offer = if self.caller_is_browser {
-            sdp::offer_for_phone(offer, phone_addr, origin())
+            sdp::offer_for_phone(offer, phone_addr, self.phone_origin)
                 .map_err(|r| (r.status(), r.status_line()))?
         } else {
             let (stream, codecs) =
@@ -476,7 +620,7 @@ impl Call {
                     488,
                     "Not Acceptable Here (no G.711 in the answer)".to_string(),
                 ))?;
-            let ours = sdp::answer_for_phone(&self.offer, &codec, phone_addr, origin())
+            let ours = sdp::answer_for_phone(&self.offer, &codec, phone_addr, self.phone_origin)
                 .map_err(|r| (r.status(), r.status_line()))?;
             let stream = self
                 .phone_stream
@@ -525,6 +669,51 @@ impl Call {
             self.over = true;
             self.over_at = Some(Instant::now());
         }
+        // No more relaying (nor a media timeout reported for a call already over) while
+        // the user agents finish their transactions.
+        self.bridge = None;
+        self.bridge_at = None;
+    }
+}
+
+/// Answers a phone's new offer in the call: the codec the bridge carries (on the phone's
+/// payload types), from our address, its direction mirrored; the phone's new address is
+/// taken unless it is the old-style hold address 0.0.0.0.
+fn phone_reanswer(
+    bridge: &mut Bridge,
+    offer: &str,
+    ours: SocketAddr,
+    origin: Origin,
+) -> Result<String, String> {
+    let Leg::Rtp(leg) = bridge.leg(PHONE) else {
+        return Err("not a phone leg".into());
+    };
+    let codec = leg
+        .formats()
+        .0
+        .iter()
+        .find(|f| f.codec.is_g711())
+        .map(|f| f.codec.clone())
+        .ok_or("no G.711 negotiated")?;
+    let answer = sdp::answer_for_phone(offer, &codec, ours, origin).map_err(|r| r.status_line())?;
+    let ours = sdp::audio_stream(&answer, sdp::Side::Phone).map_err(|r| r.status_line())?;
+    let theirs = sdp::audio_stream(offer, sdp::Side::Phone).map_err(|r| r.status_line())?;
+    if let Leg::Rtp(leg) = bridge.leg_mut(PHONE)
+        && !theirs.addr.ip().is_unspecified()
+    {
+        leg.set_remote(theirs.addr, ours.formats);
+    }
+    Ok(answer)
+}
+
+/// The phone's answer to our new offer: its address may have changed.
+fn phone_moved(bridge: &mut Bridge, answer: &str) {
+    if let Ok(theirs) = sdp::audio_stream(answer, sdp::Side::Phone)
+        && !theirs.addr.ip().is_unspecified()
+        && let Leg::Rtp(leg) = bridge.leg_mut(PHONE)
+    {
+        let formats = leg.formats().clone();
+        leg.set_remote(theirs.addr, formats);
     }
 }
 

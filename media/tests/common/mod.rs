@@ -116,6 +116,29 @@ impl Browser {
         self.drain(now);
     }
 
+    /// A new offer in the running session with the audio direction changed (hold/resume).
+    pub fn reoffer(&mut self, dir: Direction, now: Instant) -> String {
+        let mut api = self.rtc.sdp_api();
+        api.set_direction(self.mid, dir);
+        let (offer, pending) = api.apply().unwrap();
+        self.pending = Some(pending);
+        self.drain(now);
+        offer.to_sdp_string()
+    }
+
+    /// Answers the gateway's new offer in the running session.
+    pub fn answer_reoffer(&mut self, offer: &str, now: Instant) -> String {
+        let offer = SdpOffer::from_sdp_string(offer).unwrap();
+        let answer = self.rtc.sdp_api().accept_offer(offer).unwrap();
+        self.drain(now);
+        answer.to_sdp_string()
+    }
+
+    /// The browser's own audio direction now.
+    pub fn direction(&self) -> Direction {
+        self.rtc.media(self.mid).unwrap().direction()
+    }
+
     pub fn receive(&mut self, from: SocketAddr, data: &[u8], now: Instant) {
         let r = Receive::new(Protocol::Udp, from, self.addr, data).unwrap();
         self.rtc.handle_input(Input::Receive(now, r)).unwrap();
