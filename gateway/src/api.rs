@@ -809,7 +809,8 @@ pub fn router(state: ApiState) -> Router {
         routing::employee_routing, routing::set_employee_routing,
         voicemail::my_voicemail, voicemail::update_voicemail, voicemail::delete_voicemail,
         voicemail::voicemail_audio, voicemail::my_greetings, voicemail::set_greeting,
-        voicemail::greeting_audio, voicemail::delete_greeting, voicemail::builtin_greeting
+        voicemail::greeting_audio, voicemail::delete_greeting, voicemail::builtin_greeting,
+        voicemail::my_voicemail_pin, voicemail::set_voicemail_pin, voicemail::delete_voicemail_pin
     ),
     components(schemas(ErrorBody, InviteState, LinkKind, NumberLabel, ContactNumber)),
     modifiers(&Security)

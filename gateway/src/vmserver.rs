@@ -31,8 +31,10 @@ use crate::driver::{ConnId, CoreInput, ToConn};
 use crate::mail::Lang;
 use crate::mailqueue::{Attachment, MailQueue, Outgoing};
 use crate::store::Store;
-use crate::voicemail::{NewVoicemail, Situation, builtin_greeting, builtin_prompts};
-use centrala_media::mailbox::{Action, Listener, Prompts};
+use crate::voicemail::{
+    NewVoicemail, Situation, builtin_greeting, builtin_login_prompts, builtin_prompts,
+};
+use centrala_media::mailbox::{Action, Listener, Login, LoginAction, LoginPrompts, Prompts};
 
 /// Where media is served and how long a silent leg lives.
 #[derive(Debug, Clone)]
@@ -63,6 +65,8 @@ struct Shared {
     /// The web app's address, for the link in the mail.
     public_url: String,
     routes: Routes,
+    /// Wrong PINs per box, against guessing (see [`PinGuard`]).
+    pins: Mutex<PinGuard>,
 }
 
 impl Shared {
@@ -103,6 +107,45 @@ impl Shared {
     }
 }
 
+/// Wrong PINs keyed for each box `(company, extension)`, against guessing: after
+/// [`PinGuard::MAX_FAILURES`] wrong PINs within [`PinGuard::WINDOW`] the box opens to no PIN
+/// until the window (from its first wrong PIN) is over. A right PIN clears the count. One
+/// call has three tries (`mailbox::LOGIN_TRIES`); calling again does not reset this.
+#[derive(Debug, Default)]
+struct PinGuard {
+    failures: HashMap<(i64, String), (u32, Instant)>,
+}
+
+impl PinGuard {
+    const MAX_FAILURES: u32 = 5;
+    const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    /// Is the box locked now?
+    fn locked(&mut self, key: &(i64, String), now: Instant) -> bool {
+        self.expire(now);
+        self.failures
+            .get(key)
+            .is_some_and(|(n, _)| *n >= Self::MAX_FAILURES)
+    }
+
+    /// A wrong PIN; `true` when this one locked the box.
+    fn failure(&mut self, key: (i64, String), now: Instant) -> bool {
+        self.expire(now);
+        let entry = self.failures.entry(key).or_insert((0, now));
+        entry.0 += 1;
+        entry.0 == Self::MAX_FAILURES
+    }
+
+    fn success(&mut self, key: &(i64, String)) {
+        self.failures.remove(key);
+    }
+
+    fn expire(&mut self, now: Instant) {
+        self.failures
+            .retain(|_, (_, first)| now.saturating_duration_since(*first) < Self::WINDOW);
+    }
+}
+
 /// Connects the service to the core and serves it until the core goes away.
 pub async fn start(
     cfg: MediaConfig,
@@ -122,6 +165,7 @@ pub async fn start(
         mail,
         public_url,
         routes: Mutex::new(HashMap::new()),
+        pins: Mutex::new(PinGuard::default()),
     });
     core.send(CoreInput::Voicemail { conn, sender: tx })
         .await
@@ -242,6 +286,9 @@ struct Owner {
     situation: Situation,
     /// The owner listens to their own box (the short code), nobody leaves a message.
     listen: bool,
+    /// The caller logs in to a box of the company with its PIN (the other short code);
+    /// `ext` is the caller's own, for the language.
+    login: bool,
 }
 
 impl Owner {
@@ -261,6 +308,7 @@ impl Owner {
             ext: uri.user.clone()?,
             situation,
             listen: uri.params.value("mode") == Some("listen"),
+            login: uri.params.value("mode") == Some("login"),
         })
     }
 }
@@ -274,7 +322,13 @@ enum Leg {
 /// What the box does with the call: take a message, or play the owner's new ones.
 enum Machine {
     Answering(Answering),
-    Listening { listener: Listener, employee: i64 },
+    Listening {
+        listener: Listener,
+        employee: i64,
+        /// Whose box it is (the caller's own, or the one logged in to).
+        owner: Owner,
+    },
+    LoggingIn(Login),
 }
 
 impl Machine {
@@ -282,6 +336,7 @@ impl Machine {
         match self {
             Machine::Answering(m) => m.next_frame().map(<[i16]>::to_vec),
             Machine::Listening { listener, .. } => listener.next_frame(),
+            Machine::LoggingIn(l) => l.next_frame(),
         }
     }
 
@@ -295,6 +350,7 @@ impl Machine {
         match self {
             Machine::Answering(m) => m.on_key(digit),
             Machine::Listening { listener, .. } => listener.on_key(digit),
+            Machine::LoggingIn(l) => l.on_key(digit),
         }
     }
 
@@ -308,6 +364,8 @@ impl Machine {
         match self {
             Machine::Answering(m) => matches!(m.phase(), Phase::Finished(_)),
             Machine::Listening { listener, .. } => listener.is_done(),
+            // Logged in becomes listening; only a goodbye ends it.
+            Machine::LoggingIn(l) => l.is_done(),
         }
     }
 }
@@ -488,7 +546,17 @@ impl Visit {
                 self.call = Some(call);
                 self.caller = from_user;
                 self.caller_name = from_display.filter(|n| !n.is_empty());
-                let machine = if owner.listen {
+                let machine = if owner.login {
+                    let lang = self.language(owner).await;
+                    let [mailbox, pin, wrong, bye] =
+                        builtin_login_prompts(lang).map(|w| wav_8k(w).unwrap_or_default());
+                    Machine::LoggingIn(Login::new(LoginPrompts {
+                        mailbox,
+                        pin,
+                        wrong,
+                        bye,
+                    }))
+                } else if owner.listen {
                     match self.listening(owner).await {
                         Some(m) => m,
                         None => {
@@ -545,13 +613,7 @@ impl Visit {
             .await
             .ok()
             .flatten()?;
-        let lang = store
-            .employee_settings(e.id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|(_, l)| l)
-            .unwrap_or_default();
+        let lang = self.language(owner).await;
         let [none, intro, deleted, end] =
             builtin_prompts(lang).map(|w| wav_8k(w).unwrap_or_default());
         let (list, _) = store.voicemails(e.id).await.ok()?;
@@ -578,17 +640,83 @@ impl Visit {
                 messages,
             ),
             employee: e.id,
+            owner: Owner {
+                listen: true,
+                login: false,
+                situation: Situation::Default,
+                ..owner.clone()
+            },
         })
+    }
+
+    /// The language `owner` chose in the web app (English when none).
+    async fn language(&self, owner: &Owner) -> Lang {
+        let store = &self.shared.store;
+        let Ok(Some(e)) = store.employee_by_ext(owner.company, &owner.ext).await else {
+            return Lang::default();
+        };
+        store
+            .employee_settings(e.id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|(_, l)| l)
+            .unwrap_or_default()
+    }
+
+    /// Checks a mailbox number and PIN keyed after `*97` in `company`. A box without a PIN
+    /// never opens this way; a box with too many wrong PINs lately is locked for a while
+    /// (see [`PinGuard`]), whatever is keyed. The hash is checked off the runtime's threads,
+    /// and as long when there is no such box or PIN (the time does not tell).
+    async fn check_pin(&self, company: i64, mailbox: &str, pin: &str) -> bool {
+        let key = (company, mailbox.to_string());
+        let locked = self
+            .shared
+            .pins
+            .lock()
+            .map(|mut g| g.locked(&key, Instant::now()))
+            .unwrap_or(true);
+        let hash = match self
+            .shared
+            .store
+            .voicemail_pin_by_ext(company, mailbox)
+            .await
+        {
+            Ok(found) => found.and_then(|(_, h)| h),
+            Err(e) => {
+                warn!(error = %e, "voicemail: PIN lookup failed");
+                None
+            }
+        };
+        let right = crate::accounts::verify_password(pin, hash.as_deref())
+            .await
+            .unwrap_or(false)
+            && !locked;
+        if let Ok(mut g) = self.shared.pins.lock() {
+            if right {
+                g.success(&key);
+            } else if g.failure(key, Instant::now()) {
+                warn!(company, box_ext = %mailbox, "voicemail: too many wrong PINs, the box is locked for a while");
+            }
+        }
+        info!(company, box_ext = %mailbox, right, locked, caller = %self.caller, "voicemail: PIN login");
+        right
     }
 
     /// Carries out what the listener asked for: a message heard or deleted (the
     /// message-waiting lamps follow), or the end of the call.
-    async fn listener_actions(&mut self, owner: &Owner) {
+    async fn listener_actions(&mut self, caller: &Owner) {
+        self.login_actions(caller).await;
         loop {
-            let Some(Machine::Listening { listener, employee }) = &mut self.machine else {
+            let Some(Machine::Listening {
+                listener,
+                employee,
+                owner,
+            }) = &mut self.machine
+            else {
                 return;
             };
-            let employee = *employee;
+            let (employee, owner) = (*employee, owner.clone());
             let Some(action) = listener.poll_action() else {
                 return;
             };
@@ -607,7 +735,40 @@ impl Visit {
             if let Err(e) = done {
                 warn!(error = %e, ?action, "voicemail: could not update the box");
             }
-            self.shared.mailbox_changed(owner).await;
+            self.shared.mailbox_changed(&owner).await;
+        }
+    }
+
+    /// Carries out what a login asked for: check a PIN, open the box, or hang up.
+    async fn login_actions(&mut self, caller: &Owner) {
+        loop {
+            let Some(Machine::LoggingIn(login)) = &mut self.machine else {
+                return;
+            };
+            let Some(action) = login.poll_action() else {
+                return;
+            };
+            match action {
+                LoginAction::Check { mailbox, pin } => {
+                    let right = self.check_pin(caller.company, &mailbox, &pin).await;
+                    if let Some(Machine::LoggingIn(login)) = &mut self.machine {
+                        login.checked(right);
+                    }
+                }
+                LoginAction::LoggedIn(mailbox) => {
+                    let owner = Owner {
+                        ext: mailbox,
+                        listen: true,
+                        login: false,
+                        ..caller.clone()
+                    };
+                    match self.listening(&owner).await {
+                        Some(m) => self.machine = Some(m),
+                        None => self.hang_up(),
+                    }
+                }
+                LoginAction::Hangup => self.hang_up(),
+            }
         }
     }
 
@@ -1012,6 +1173,36 @@ mod tests {
     }
 
     #[test]
+    fn wrong_pins_lock_a_box_for_a_while() {
+        let mut g = PinGuard::default();
+        let t0 = Instant::now();
+        let a = (1, "101".to_string());
+        let b = (1, "102".to_string());
+        for i in 1..PinGuard::MAX_FAILURES {
+            assert!(!g.failure(a.clone(), t0 + Duration::from_secs(i.into())));
+            assert!(!g.locked(&a, t0 + Duration::from_secs(i.into())));
+        }
+        // The fifth wrong PIN locks the box (and only that one).
+        assert!(g.failure(a.clone(), t0 + Duration::from_secs(10)));
+        assert!(g.locked(&a, t0 + Duration::from_secs(11)));
+        assert!(!g.locked(&b, t0 + Duration::from_secs(11)));
+        assert!(
+            !g.locked(&(2, "101".to_string()), t0),
+            "another company's 101"
+        );
+        // Until the window from the first wrong PIN is over.
+        assert!(g.locked(&a, t0 + PinGuard::WINDOW - Duration::from_secs(1)));
+        assert!(!g.locked(&a, t0 + PinGuard::WINDOW + Duration::from_secs(1)));
+        // A right PIN clears the count.
+        for _ in 0..PinGuard::MAX_FAILURES - 1 {
+            g.failure(b.clone(), t0);
+        }
+        g.success(&b);
+        assert!(!g.failure(b.clone(), t0));
+        assert!(!g.locked(&b, t0));
+    }
+
+    #[test]
     fn the_box_comes_from_the_request_uri() {
         let uri = centrala_sip::message::Uri::parse(
             "sip:102@voicemail.invalid;company=7;cause=no_answer",
@@ -1024,12 +1215,17 @@ mod tests {
                 ext: "102".into(),
                 situation: Situation::NoAnswer,
                 listen: false,
+                login: false,
             })
         );
         let uri =
             centrala_sip::message::Uri::parse("sip:101@voicemail.invalid;company=7;mode=listen")
                 .unwrap();
-        assert!(Owner::of(&uri).is_some_and(|o| o.listen && o.ext == "101"));
+        assert!(Owner::of(&uri).is_some_and(|o| o.listen && !o.login && o.ext == "101"));
+        let uri =
+            centrala_sip::message::Uri::parse("sip:101@voicemail.invalid;company=7;mode=login")
+                .unwrap();
+        assert!(Owner::of(&uri).is_some_and(|o| o.login && !o.listen));
         for bad in [
             "sip:102@centrala.local;company=7",
             "sip:102@voicemail.invalid",

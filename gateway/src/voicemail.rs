@@ -50,6 +50,25 @@ pub fn builtin_prompts(lang: crate::mail::Lang) -> [&'static [u8]; 4] {
     }
 }
 
+/// The words of logging in to a box from another phone (`*97`), WAV: the mailbox number, the
+/// PIN, wrong, goodbye.
+pub fn builtin_login_prompts(lang: crate::mail::Lang) -> [&'static [u8]; 4] {
+    match lang {
+        crate::mail::Lang::Pl => [
+            include_bytes!("../assets/prompts/pl-mailbox.wav"),
+            include_bytes!("../assets/prompts/pl-pin.wav"),
+            include_bytes!("../assets/prompts/pl-wrong.wav"),
+            include_bytes!("../assets/prompts/pl-bye.wav"),
+        ],
+        _ => [
+            include_bytes!("../assets/prompts/en-mailbox.wav"),
+            include_bytes!("../assets/prompts/en-pin.wav"),
+            include_bytes!("../assets/prompts/en-wrong.wav"),
+            include_bytes!("../assets/prompts/en-bye.wav"),
+        ],
+    }
+}
+
 /// Why a call went to voicemail, which also picks the greeting played.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -280,6 +299,45 @@ impl Store {
         }))
     }
 
+    /// Sets (a hash) or removes (`None`) `employee`'s voicemail PIN.
+    pub async fn set_voicemail_pin(
+        &self,
+        employee: i64,
+        hash: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE employees SET voicemail_pin = ? WHERE id = ?")
+            .bind(hash)
+            .bind(employee)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Does `employee` have a voicemail PIN?
+    pub async fn has_voicemail_pin(&self, employee: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT voicemail_pin IS NOT NULL FROM employees WHERE id = ?")
+            .bind(employee)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some_and(|r| r.get::<bool, _>(0)))
+    }
+
+    /// The employee with extension `ext` in `company` and their voicemail PIN's hash (`None`
+    /// when they have none); `None` when there is no such extension.
+    pub async fn voicemail_pin_by_ext(
+        &self,
+        company: i64,
+        ext: &str,
+    ) -> Result<Option<(i64, Option<String>)>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, voicemail_pin FROM employees WHERE company_id = ? AND ext = ?")
+                .bind(company)
+                .bind(ext)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
     /// Marks a message heard (or new again).
     pub async fn set_voicemail_heard(
         &self,
@@ -492,7 +550,10 @@ mod tests {
     #[test]
     fn the_built_in_greetings_are_short_8_khz_wavs_in_both_languages() {
         for lang in [crate::mail::Lang::En, crate::mail::Lang::Pl] {
-            for p in builtin_prompts(lang) {
+            for p in builtin_prompts(lang)
+                .into_iter()
+                .chain(builtin_login_prompts(lang))
+            {
                 let ms = check_wav(p, 20).unwrap();
                 assert!((500..15_000).contains(&ms), "{lang:?}: a prompt of {ms} ms");
             }

@@ -193,6 +193,291 @@ impl Listener {
     }
 }
 
+/// The words of logging in to a box from another phone, 8 kHz.
+#[derive(Debug, Clone, Default)]
+pub struct LoginPrompts {
+    /// "Please enter the mailbox number, then the hash key."
+    pub mailbox: Vec<i16>,
+    /// "Please enter the PIN, then the hash key."
+    pub pin: Vec<i16>,
+    /// "Wrong mailbox number or PIN."
+    pub wrong: Vec<i16>,
+    /// "Goodbye."
+    pub bye: Vec<i16>,
+}
+
+/// What the driver must do for a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginAction {
+    /// Check this mailbox number and PIN, then call [`Login::checked`].
+    Check {
+        /// The mailbox (an extension) as keyed.
+        mailbox: String,
+        /// The PIN as keyed.
+        pin: String,
+    },
+    /// The right PIN: the caller listens to this box now (the driver starts a
+    /// [`Listener`] for it).
+    LoggedIn(String),
+    /// Too many wrong tries (or nothing keyed in time): hang up.
+    Hangup,
+}
+
+/// How many tries one call has.
+pub const LOGIN_TRIES: u32 = 3;
+/// The longest mailbox number or PIN taken; more keys are ignored.
+const MAX_KEYS: usize = 12;
+/// Nothing keyed for this long after a prompt (in frames, 15 s): the call ends.
+const KEY_WAIT_FRAMES: usize = 750;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LoginState {
+    /// Asks for (and collects) the mailbox number.
+    Mailbox(String),
+    /// Asks for (and collects) the PIN for the mailbox keyed.
+    Pin {
+        mailbox: String,
+        pin: String,
+    },
+    /// The driver checks; keys are ignored.
+    Checking(String),
+    /// Says goodbye; then hang up.
+    Bye,
+    Done,
+}
+
+/// Logging in to a mailbox from a phone that is not its owner's: the caller keys the mailbox
+/// number and `#`, then the PIN and `#`; [`LoginAction::Check`] asks the driver, whose
+/// answer ([`Login::checked`]) either logs in or says "wrong" and starts over, up to
+/// [`LOGIN_TRIES`] times. Keys pressed while a prompt plays count (the caller may know it).
+#[derive(Debug)]
+pub struct Login {
+    prompts: LoginPrompts,
+    queue: VecDeque<i16>,
+    state: LoginState,
+    tries: u32,
+    idle: usize,
+    actions: VecDeque<LoginAction>,
+}
+
+impl Login {
+    pub fn new(prompts: LoginPrompts) -> Login {
+        let mut l = Login {
+            prompts,
+            queue: VecDeque::new(),
+            state: LoginState::Mailbox(String::new()),
+            tries: 0,
+            idle: 0,
+            actions: VecDeque::new(),
+        };
+        let words = l.prompts.mailbox.clone();
+        l.play(&words);
+        l
+    }
+
+    fn play(&mut self, samples: &[i16]) {
+        self.queue.clear();
+        self.queue.extend(samples.iter().copied());
+        let pad = (FRAME - self.queue.len() % FRAME) % FRAME;
+        self.queue.extend(std::iter::repeat_n(0, pad));
+        self.idle = 0;
+    }
+
+    fn bye(&mut self, words: Vec<i16>) {
+        self.state = LoginState::Bye;
+        self.play(&words);
+    }
+
+    /// The next 20 ms to send (silence while waiting for keys); `None` once over.
+    pub fn next_frame(&mut self) -> Option<Vec<i16>> {
+        if self.state == LoginState::Done {
+            return None;
+        }
+        if self.queue.len() >= FRAME {
+            return Some(self.queue.drain(..FRAME).collect());
+        }
+        match &self.state {
+            LoginState::Bye => {
+                self.state = LoginState::Done;
+                self.actions.push_back(LoginAction::Hangup);
+                return None;
+            }
+            LoginState::Mailbox(_) | LoginState::Pin { .. } => {
+                self.idle += 1;
+                if self.idle >= KEY_WAIT_FRAMES {
+                    let words = self.prompts.bye.clone();
+                    self.bye(words);
+                }
+            }
+            _ => {}
+        }
+        Some(vec![0; FRAME])
+    }
+
+    /// A key the caller pressed.
+    pub fn on_key(&mut self, digit: char) {
+        self.idle = 0;
+        match &mut self.state {
+            LoginState::Mailbox(m) => match digit {
+                '#' if !m.is_empty() => {
+                    let mailbox = std::mem::take(m);
+                    self.state = LoginState::Pin {
+                        mailbox,
+                        pin: String::new(),
+                    };
+                    let words = self.prompts.pin.clone();
+                    self.play(&words);
+                }
+                '*' => m.clear(),
+                d if d.is_ascii_digit() && m.len() < MAX_KEYS => m.push(d),
+                _ => {}
+            },
+            LoginState::Pin { mailbox, pin } => match digit {
+                '#' => {
+                    let (mailbox, pin) = (std::mem::take(mailbox), std::mem::take(pin));
+                    self.state = LoginState::Checking(mailbox.clone());
+                    self.queue.clear();
+                    self.actions.push_back(LoginAction::Check { mailbox, pin });
+                }
+                '*' => pin.clear(),
+                d if d.is_ascii_digit() && pin.len() < MAX_KEYS => pin.push(d),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// The driver's answer to [`LoginAction::Check`]: the PIN is right for the mailbox.
+    pub fn checked(&mut self, right: bool) {
+        let LoginState::Checking(mailbox) = &self.state else {
+            return;
+        };
+        if right {
+            let mailbox = mailbox.clone();
+            self.state = LoginState::Done;
+            self.actions.push_back(LoginAction::LoggedIn(mailbox));
+            return;
+        }
+        self.tries += 1;
+        let mut words = self.prompts.wrong.clone();
+        words.extend(std::iter::repeat_n(0, (RATE / 5) as usize));
+        if self.tries >= LOGIN_TRIES {
+            words.extend_from_slice(&self.prompts.bye);
+            self.bye(words);
+        } else {
+            words.extend_from_slice(&self.prompts.mailbox);
+            self.state = LoginState::Mailbox(String::new());
+            self.play(&words);
+        }
+    }
+
+    /// What the driver must do next.
+    pub fn poll_action(&mut self) -> Option<LoginAction> {
+        self.actions.pop_front()
+    }
+
+    /// Over: logged in, or hung up.
+    pub fn is_done(&self) -> bool {
+        self.state == LoginState::Done
+    }
+}
+
+#[cfg(test)]
+mod login_tests {
+    use super::*;
+
+    fn prompts() -> LoginPrompts {
+        LoginPrompts {
+            mailbox: vec![1; FRAME * 3],
+            pin: vec![2; FRAME * 2],
+            wrong: vec![3; FRAME],
+            bye: vec![4; FRAME],
+        }
+    }
+
+    fn keys(l: &mut Login, s: &str) {
+        for c in s.chars() {
+            l.on_key(c);
+        }
+    }
+
+    fn frames(l: &mut Login, n: usize) -> Vec<i16> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            match l.next_frame() {
+                Some(f) => out.extend(f),
+                None => break,
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn mailbox_then_pin_then_in() {
+        let mut l = Login::new(prompts());
+        assert_eq!(frames(&mut l, 1)[0], 1, "asks for the mailbox");
+        // A key during the words counts; '*' starts the number again.
+        keys(&mut l, "9*101#");
+        assert_eq!(frames(&mut l, 1)[0], 2, "asks for the PIN");
+        keys(&mut l, "4826#");
+        assert_eq!(
+            l.poll_action(),
+            Some(LoginAction::Check {
+                mailbox: "101".into(),
+                pin: "4826".into()
+            })
+        );
+        // Keys while checking are ignored.
+        keys(&mut l, "77#");
+        assert_eq!(l.poll_action(), None);
+        l.checked(true);
+        assert_eq!(l.poll_action(), Some(LoginAction::LoggedIn("101".into())));
+        assert!(l.is_done());
+    }
+
+    #[test]
+    fn three_wrong_tries_and_goodbye() {
+        let mut l = Login::new(prompts());
+        for n in 1..=LOGIN_TRIES {
+            keys(&mut l, "101#0000#");
+            assert!(matches!(l.poll_action(), Some(LoginAction::Check { .. })));
+            l.checked(false);
+            let heard = frames(&mut l, 3);
+            assert_eq!(heard[0], 3, "try {n}: says wrong");
+        }
+        // No fourth try: the keys do nothing, goodbye plays, then hang up.
+        keys(&mut l, "101#1234#");
+        let rest = frames(&mut l, 100);
+        assert!(rest.contains(&4), "says goodbye");
+        assert_eq!(l.poll_action(), Some(LoginAction::Hangup));
+        assert!(l.is_done());
+        assert!(l.next_frame().is_none());
+    }
+
+    #[test]
+    fn an_empty_mailbox_is_not_taken_and_long_input_is_cut() {
+        let mut l = Login::new(prompts());
+        keys(&mut l, "#");
+        keys(&mut l, &"1".repeat(40));
+        keys(&mut l, "#");
+        keys(&mut l, &"2".repeat(40));
+        keys(&mut l, "#");
+        match l.poll_action() {
+            Some(LoginAction::Check { mailbox, pin }) => {
+                assert_eq!((mailbox.len(), pin.len()), (MAX_KEYS, MAX_KEYS));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_silent_caller_is_hung_up() {
+        let mut l = Login::new(prompts());
+        let _ = frames(&mut l, KEY_WAIT_FRAMES + 10);
+        assert_eq!(l.poll_action(), Some(LoginAction::Hangup));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -249,6 +249,88 @@ test('the gateway killed during a recording loses no earlier message, and answer
   }
 });
 
+test('from a colleague\'s phone: *97, the box number and its PIN open the box; wrong PINs do not, and the PIN is set in the web app', { timeout: 150000 }, async () => {
+  const bob = (await login(bobBrowser, '102')).page;
+  // Bob sets a PIN on his voicemail page; a bad one is refused with the reason.
+  await bob.click('#nav-voicemail');
+  await bob.waitForSelector('#vm-pin-form[data-set="false"]');
+  for (const [pin, why] of [['12', /4 to 10 digits/], ['1234', /too easy to guess/]]) {
+    await bob.fill('#vm-pin', pin);
+    await bob.click('#vm-pin-save');
+    await bob.waitForSelector('#vm-pin-error');
+    assert.match(await bob.textContent('#vm-pin-error'), why);
+  }
+  assert.equal((await api(bob, 'PUT', '/api/v1/me/voicemail-pin', { pin: '102' })).status, 400, 'the extension itself');
+  await bob.fill('#vm-pin', '4826');
+  await bob.click('#vm-pin-save');
+  await bob.waitForSelector('#vm-pin-form[data-set="true"] #vm-pin-saved');
+  const state = await api(bob, 'GET', '/api/v1/me/voicemail-pin');
+  assert.deepEqual(state.body, { set: true }, 'the PIN itself is never shown');
+  // One new message in Bob's box.
+  const list = (await api(bob, 'GET', '/api/v1/me/voicemail')).body.items;
+  assert.ok(list.length >= 1, 'a message from the tests before');
+  const [msg, ...rest] = list;
+  assert.equal((await api(bob, 'PATCH', `/api/v1/me/voicemail/${msg.id}`, { heard: false })).status, 200);
+  for (const m of rest) await api(bob, 'PATCH', `/api/v1/me/voicemail/${m.id}`, { heard: true });
+
+  const anna = (await login(annaBrowser, '101')).page;
+  const keys = async (digits) => {
+    for (const d of digits) await anna.click(`#call-keypad [data-digit="${d}"]`);
+  };
+  const dial = async () => {
+    await anna.fill('#dial-input', '*97');
+    await anna.click('#call-audio');
+    await callState(anna, 'connected', 20000);
+    assert.ok(await inboundBytes(anna, 10000) > 0, 'the box asks for the mailbox number');
+    await anna.click('#keypad-toggle');
+    await anna.waitForSelector('#call-keypad');
+  };
+  try {
+    // Three wrong PINs: the box says goodbye and hangs up; nothing was opened.
+    await dial();
+    for (const pin of ['1111', '0000', '4827']) {
+      await keys(`102#${pin}#`);
+      await sleep(1500); // the check, then "wrong" (keys during a check do not count)
+    }
+    await callState(anna, 'idle', 20000);
+    let now = (await api(bob, 'GET', '/api/v1/me/voicemail')).body.items.find((m) => m.id === msg.id);
+    assert.equal(now.heard, false, 'wrong PINs open nothing');
+    // A wrong box number, then the right box and PIN: Bob's new message plays; # marks it
+    // heard and goes on; no more messages, goodbye.
+    await dial();
+    await keys('109#4826#');
+    await sleep(1500);
+    await keys('102#4826#');
+    await sleep(1500);
+    await keys('#'); // skips the words: the message plays
+    await sleep(1500);
+    await keys('#'); // heard, next: none left
+    await callState(anna, 'idle', 20000);
+    now = (await api(bob, 'GET', '/api/v1/me/voicemail')).body.items.find((m) => m.id === msg.id);
+    assert.equal(now.heard, true, 'the message was played to Anna, from Bob\'s box');
+  } catch (e) {
+    e.message += `\n--- page ---\n${anna.dumpLog()}`;
+    throw e;
+  }
+  // Without a PIN, the box does not open from another phone at all: the old PIN is wrong.
+  await bob.click('#vm-pin-remove');
+  await bob.waitForSelector('#vm-pin-form[data-set="false"] #vm-pin-saved');
+  assert.deepEqual((await api(bob, 'GET', '/api/v1/me/voicemail-pin')).body, { set: false });
+  await api(bob, 'PATCH', `/api/v1/me/voicemail/${msg.id}`, { heard: false });
+  await dial();
+  await keys('102#4826#');
+  await sleep(1500);
+  await keys('#');
+  await sleep(1500);
+  await keys('#');
+  await sleep(1000);
+  await anna.click('#hangup');
+  await callState(anna, 'idle', 10000);
+  const still = (await api(bob, 'GET', '/api/v1/me/voicemail')).body.items.find((m) => m.id === msg.id);
+  assert.equal(still.heard, false, 'a removed PIN opens nothing');
+  await anna.context().close();
+});
+
 test('the owner dials *98 and hears the new message; 7 deletes it and the box says goodbye', { timeout: 90000 }, async () => {
   const bob = (await login(bobBrowser, '102')).page;
   const list = (await api(bob, 'GET', '/api/v1/me/voicemail')).body.items;

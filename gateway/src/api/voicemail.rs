@@ -26,6 +26,12 @@ pub(super) fn routes() -> Router<ApiState> {
             patch(update_voicemail).delete(delete_voicemail),
         )
         .route("/api/v1/me/voicemail/{id}/audio", get(voicemail_audio))
+        .route(
+            "/api/v1/me/voicemail-pin",
+            get(my_voicemail_pin)
+                .put(set_voicemail_pin)
+                .delete(delete_voicemail_pin),
+        )
         .route("/api/v1/me/greetings", get(my_greetings))
         .route("/api/v1/greetings/builtin/{lang}", get(builtin_greeting))
         .route(
@@ -99,6 +105,80 @@ pub(super) async fn delete_voicemail(
     } else {
         Err(ApiError::not_found("message"))
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VoicemailPinState {
+    /// A PIN is set: the box opens from any company phone with `*97`.
+    pub set: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VoicemailPinBody {
+    /// 4 to 10 digits.
+    pub pin: String,
+}
+
+/// Why `pin` is refused as a voicemail PIN for extension `ext`, if it is.
+pub(crate) fn pin_problem(pin: &str, ext: &str) -> Option<&'static str> {
+    if !(4..=10).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Some("must be 4 to 10 digits");
+    }
+    let b = pin.as_bytes();
+    let same = b.iter().all(|d| *d == b[0]);
+    let up = b.windows(2).all(|w| w[1] == w[0] + 1);
+    let down = b.windows(2).all(|w| w[0] == w[1] + 1);
+    if same || up || down || pin == ext {
+        return Some("is too easy to guess (all one digit, a run like 1234, or your extension)");
+    }
+    None
+}
+
+/// Whether the caller has a voicemail PIN (the PIN itself is never shown).
+#[utoipa::path(get, path = "/api/v1/me/voicemail-pin",
+    responses((status = 200, body = VoicemailPinState), (status = 401, body = ErrorBody)))]
+pub(super) async fn my_voicemail_pin(
+    State(st): State<ApiState>,
+    caller: Caller,
+) -> ApiResult<Json<VoicemailPinState>> {
+    let set = st.store.has_voicemail_pin(person(&caller)?.id).await?;
+    Ok(Json(VoicemailPinState { set }))
+}
+
+/// Sets the PIN that opens the caller's box from another phone (`*97`, the extension, the
+/// PIN). Stored as an argon2 hash.
+#[utoipa::path(put, path = "/api/v1/me/voicemail-pin", request_body = VoicemailPinBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub(super) async fn set_voicemail_pin(
+    State(st): State<ApiState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<VoicemailPinBody>,
+) -> ApiResult<StatusCode> {
+    let me = person(&caller)?;
+    if let Some(problem) = pin_problem(&body.pin, &me.extension) {
+        return Err(ApiError::field(
+            "validation_failed",
+            StatusCode::BAD_REQUEST,
+            "pin",
+            problem,
+        ));
+    }
+    let hash = crate::accounts::hash_password(&body.pin).await?;
+    st.store.set_voicemail_pin(me.id, Some(&hash)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes the PIN: the box opens only from the caller's own devices again.
+#[utoipa::path(delete, path = "/api/v1/me/voicemail-pin",
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub(super) async fn delete_voicemail_pin(
+    State(st): State<ApiState>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    st.store
+        .set_voicemail_pin(person(&caller)?.id, None)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The recording (WAV), with ranges for seeking; `?download` asks the browser to save it.
@@ -297,5 +377,33 @@ async fn mailbox_changed(st: &ApiState, caller: &Caller) {
                 ext: me.extension.clone(),
             })
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pin_problem;
+
+    #[test]
+    fn guessable_pins_are_refused() {
+        for bad in [
+            "",
+            "123",
+            "12a4",
+            "12345678901",
+            "0000",
+            "1234",
+            "98765",
+            "101",
+        ] {
+            assert!(pin_problem(bad, "101").is_some(), "{bad:?}");
+        }
+        assert!(
+            pin_problem("4101", "4101").is_some(),
+            "the extension itself"
+        );
+        for good in ["4826", "9031", "1235", "0112358"] {
+            assert_eq!(pin_problem(good, "101"), None, "{good:?}");
+        }
     }
 }

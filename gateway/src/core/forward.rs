@@ -531,13 +531,19 @@ fn offers_webrtc(body: &[u8]) -> bool {
 
 /// What one dials to listen to one's own voicemail.
 pub const VOICEMAIL_CODE: &str = "*98";
+/// What one dials to listen to a box from a phone that is not its owner's: the box asks for
+/// its number and PIN.
+pub const VOICEMAIL_LOGIN_CODE: &str = "*97";
 
-/// The request URI of `owner` listening to their box:
-/// `sip:EXT@voicemail.invalid;company=ID;mode=listen`.
-pub(crate) fn listen_uri(owner: &AorKey) -> Option<Uri> {
+/// The request URI of `caller` listening to their box (`mode=listen`), or to a box of the
+/// company they log in to with its PIN (`mode=login`; the caller's extension then only
+/// picks the language): `sip:EXT@voicemail.invalid;company=ID;mode=MODE`.
+pub(crate) fn listen_uri(caller: &AorKey, login: bool) -> Option<Uri> {
     Uri::parse(&format!(
-        "sip:{}@voicemail.invalid;company={};mode=listen",
-        owner.ext, owner.company
+        "sip:{}@voicemail.invalid;company={};mode={}",
+        caller.ext,
+        caller.company,
+        if login { "login" } else { "listen" }
     ))
     .ok()
 }

@@ -850,17 +850,18 @@ impl Core {
         self.proxy.add_branch(&key, Branch::new(tx, to));
     }
 
-    /// Sends `owner`'s call to their own voicemail box to the voicemail service.
+    /// Sends a caller's call to listen to voicemail (`forward::listen_uri`) to the voicemail
+    /// service.
     fn listen_to_voicemail(
         &mut self,
         key: TxKey,
         req: Request,
         flow: FlowId,
-        owner: &AorKey,
+        uri: Option<Uri>,
         identity: &Identity,
         now: Instant,
     ) {
-        let (Some(vm), Some(uri)) = (self.voicemail, forward::listen_uri(owner)) else {
+        let (Some(vm), Some(uri)) = (self.voicemail, uri) else {
             self.reply(
                 &key,
                 &req,
@@ -870,7 +871,7 @@ impl Core {
             );
             return;
         };
-        info!(box_ext = %owner.ext, "listening to voicemail");
+        info!(%uri, "listening to voicemail");
         self.proxy_to_one(key, req, flow, uri, vm, identity, now);
     }
 
@@ -1316,8 +1317,10 @@ impl Core {
             }
         }
         // The short code for one's own voicemail box: the voicemail service plays the new
-        // messages (only for the authenticated owner: the box is the caller's own).
-        if req.method == Method::Invite && dialled == forward::VOICEMAIL_CODE {
+        // messages (only for the authenticated owner: the box is the caller's own). The
+        // other code opens a box of the caller's company with its PIN (the service asks).
+        let login = dialled == forward::VOICEMAIL_LOGIN_CODE;
+        if req.method == Method::Invite && (dialled == forward::VOICEMAIL_CODE || login) {
             let Some(owner) = caller_aor.clone() else {
                 self.reply(
                     &key,
@@ -1328,7 +1331,8 @@ impl Core {
                 );
                 return;
             };
-            return self.listen_to_voicemail(key, req, flow, &owner, &identity, now);
+            let uri = forward::listen_uri(&owner, login);
+            return self.listen_to_voicemail(key, req, flow, uri, &identity, now);
         }
         let resolved = match routing::resolve(&mut self.cache, company, &dialled, now) {
             Cached::Miss(id) => return self.park(id, key, req, flow, stage, now),

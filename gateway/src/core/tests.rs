@@ -69,7 +69,7 @@ impl World {
         World::with(|_| {})
     }
 
-    fn with(tune: impl FnOnce(&mut CoreConfig)) -> World {
+    pub(super) fn with(tune: impl FnOnce(&mut CoreConfig)) -> World {
         let mut cfg = CoreConfig {
             own: OwnAddresses {
                 domain: DOMAIN.into(),
@@ -215,6 +215,17 @@ impl World {
             flow: FlowId(flow),
             peer: WS_PEER.parse().unwrap(),
             transport: Transport::Ws,
+        };
+        self.core.handle(input, self.now);
+        self.step();
+    }
+
+    /// A TCP connection from `peer` (a trunk when `peer` is a trusted peer's address).
+    pub(super) fn connect_tcp(&mut self, flow: u64, peer: &str) {
+        let input = Input::Connected {
+            flow: FlowId(flow),
+            peer: peer.parse().unwrap(),
+            transport: Transport::Tcp,
         };
         self.core.handle(input, self.now);
         self.step();

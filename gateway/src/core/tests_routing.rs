@@ -1045,4 +1045,42 @@ fn the_short_code_takes_the_caller_to_their_own_voicemail_box() {
     );
     w.answer_invite(9, &inv, 200, "lb");
     assert_eq!(statuses(&w.responses(Dest::Flow(1))), [200]);
+    // The other code: the service asks which box and its PIN, in the caller's company.
+    w.call(1, "101", "*97", "l2");
+    let inv = invite_at(&mut w, 9);
+    assert_eq!(
+        inv.uri.to_string(),
+        "sip:101@voicemail.invalid;company=1;mode=login"
+    );
+}
+
+#[test]
+fn a_trunk_cannot_reach_a_voicemail_box_by_short_code() {
+    let mut w = World::with(|c| {
+        c.trusted = vec![crate::trusted::TrustedPeer::stream(
+            "198.51.100.9".parse().unwrap(),
+        )]
+    });
+    start_media_service(&mut w, 9);
+    w.connect_tcp(5, "198.51.100.9:5060");
+    for (code, call) in [("*98", "t1"), ("*97", "t2")] {
+        let text = format!(
+            "INVITE sip:{code}@{DOMAIN} SIP/2.0\r\nVia: SIP/2.0/TCP 198.51.100.9:5060;branch=z9hG4bK{call}\r\n\
+             Max-Forwards: 70\r\nTo: <sip:{code}@{DOMAIN}>\r\nFrom: <sip:+48226006100@carrier.example>;tag={call}\r\n\
+             Call-ID: {call}\r\nCSeq: 1 INVITE\r\nContact: <sip:+48226006100@198.51.100.9:5060;transport=tcp>\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        w.send(Dest::Flow(5), &text);
+        let r = w.responses(Dest::Flow(5));
+        let last = r.last().expect("an answer");
+        assert_eq!(
+            (last.status, &*last.reason),
+            (403, "Forbidden (voicemail is for employees)"),
+            "{code}"
+        );
+    }
+    assert!(
+        w.requests(Dest::Flow(9)).is_empty(),
+        "nothing reached the service"
+    );
 }

@@ -5,7 +5,9 @@
 //! Ids and classes: `#voicemail-view`, `#voicemail` with rows `.vm[data-id][data-heard]`
 //! (`.vm-play` an `<audio>`, `.vm-download`, `.vm-heard`, `.vm-delete`), `#voicemail-empty`,
 //! `#voicemail-error`; `#greetings` with `.greeting[data-situation][data-recorded]`
-//! (`.greeting-record`, `.greeting-stop`, `.greeting-play` an `<audio>`, `.greeting-remove`).
+//! (`.greeting-record`, `.greeting-stop`, `.greeting-play` an `<audio>`, `.greeting-remove`);
+//! the PIN for listening from another phone: `#vm-pin-form[data-set]` with `#vm-pin`,
+//! `#vm-pin-save`, `#vm-pin-remove`, `#vm-pin-status`, `#vm-pin-error`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -293,7 +295,148 @@ pub fn voicemail_panel(p: &VoicemailProps) -> Html {
             <h3>{ t.vm_greetings_title }</h3>
             <p class="hint">{ t.vm_greetings_hint }</p>
             <ul id="greetings" class="greetings">{ for greetings }</ul>
+            <PinSettings lang={p.lang} on_session_ended={p.on_session_ended.clone()} />
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct PinProps {
+    lang: Lang,
+    on_session_ended: Callback<()>,
+}
+
+/// What the PIN form shows.
+#[derive(Clone, Default, PartialEq)]
+struct PinView {
+    /// Whether a PIN is set (`None` until known).
+    set: Option<bool>,
+    busy: bool,
+    /// The last outcome: a confirmation, or an error (`true`).
+    said: Option<(String, bool)>,
+}
+
+/// The same rules as the server's (`api::voicemail::pin_problem`), for a message in the
+/// user's language before anything is sent: the format here; "too easy" comes back as 400.
+fn pin_format_ok(pin: &str) -> bool {
+    (4..=10).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[function_component(PinSettings)]
+fn pin_settings(p: &PinProps) -> Html {
+    let t = p.lang.t();
+    let view = use_state(PinView::default);
+    let input = use_node_ref();
+    {
+        let (view, ended) = (view.clone(), p.on_session_ended.clone());
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                let r = api::get("/api/v1/me/voicemail-pin").await;
+                if r.status == 401 {
+                    return ended.emit(());
+                }
+                let set = r.ok().then(|| {
+                    js_sys::Reflect::get(&r.body, &JsValue::from_str("set"))
+                        .ok()
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false)
+                });
+                view.set(PinView {
+                    set,
+                    ..PinView::default()
+                });
+            });
+        });
+    }
+    // Saves the PIN typed, or removes the PIN.
+    let change: Rc<dyn Fn(bool)> = {
+        let (view, input, ended) = (view.clone(), input.clone(), p.on_session_ended.clone());
+        Rc::new(move |remove: bool| {
+            let field = input.cast::<web_sys::HtmlInputElement>();
+            let pin = field.as_ref().map(|f| f.value()).unwrap_or_default();
+            let pin = pin.trim().to_string();
+            if !remove && !pin_format_ok(&pin) {
+                view.set(PinView {
+                    said: Some((t.vm_pin_invalid.into(), true)),
+                    ..(*view).clone()
+                });
+                return;
+            }
+            view.set(PinView {
+                busy: true,
+                said: None,
+                ..(*view).clone()
+            });
+            let (view, ended) = (view.clone(), ended.clone());
+            spawn_local(async move {
+                let r = if remove {
+                    api::send("DELETE", "/api/v1/me/voicemail-pin", None).await
+                } else {
+                    let body = api::obj(&[("pin", JsValue::from_str(&pin))]);
+                    api::send("PUT", "/api/v1/me/voicemail-pin", Some(body)).await
+                };
+                if r.status == 401 {
+                    return ended.emit(());
+                }
+                let (set, said) = if r.ok() {
+                    if let Some(f) = &field {
+                        f.set_value("");
+                    }
+                    let words = if remove {
+                        t.vm_pin_removed
+                    } else {
+                        t.vm_pin_saved
+                    };
+                    (Some(!remove), (words.to_string(), false))
+                } else if r.status == 400 {
+                    (view.set, (t.vm_pin_weak.to_string(), true))
+                } else {
+                    let m = format!("{}: {}", t.vm_pin_failed, r.problem().message);
+                    (view.set, (m, true))
+                };
+                view.set(PinView {
+                    set,
+                    busy: false,
+                    said: Some(said),
+                });
+            });
+        })
+    };
+    let save = {
+        let change = change.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            change(false);
+        })
+    };
+    let remove = Callback::from(move |_: MouseEvent| change(true));
+    let v = &*view;
+    html! {
+        <>
+            <h3>{ t.vm_pin_title }</h3>
+            <p class="hint">{ t.vm_pin_hint }</p>
+            <form id="vm-pin-form" class="pin-form" onsubmit={save}
+                data-set={v.set.map(|s| s.to_string()).unwrap_or_default()}>
+                <p id="vm-pin-status" class="hint">
+                    { match v.set { Some(true) => t.vm_pin_is_set, Some(false) => t.vm_pin_not_set, None => "" } }
+                </p>
+                <label for="vm-pin">{ t.vm_pin_label }</label>
+                <input id="vm-pin" ref={input} type="password" inputmode="numeric"
+                    autocomplete="off" maxlength="10" disabled={v.busy} />
+                <button id="vm-pin-save" type="submit" class="btn btn-small" disabled={v.busy}>{ t.vm_pin_save }</button>
+                if v.set == Some(true) {
+                    <button id="vm-pin-remove" type="button" class="btn btn-small btn-quiet"
+                        disabled={v.busy} onclick={remove}>{ t.vm_pin_remove }</button>
+                }
+                if let Some((words, error)) = &v.said {
+                    if *error {
+                        <p id="vm-pin-error" class="error" role="alert">{ words.clone() }</p>
+                    } else {
+                        <p id="vm-pin-saved" class="hint" role="status">{ words.clone() }</p>
+                    }
+                }
+            </form>
+        </>
     }
 }
 
