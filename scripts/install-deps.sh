@@ -11,6 +11,8 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 apt_pkgs=()
 command -v npm >/dev/null || apt_pkgs+=(nodejs npm)
 command -v cc >/dev/null || apt_pkgs+=(gcc)
+# The media bridge transcodes Opus <-> G.711 with libopus (the `opus` crate finds it by pkg-config).
+pkg-config --exists opus 2>/dev/null || apt_pkgs+=(libopus-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null || apt_pkgs+=(chromium)
   command -v chromedriver >/dev/null || apt_pkgs+=(chromium-driver)

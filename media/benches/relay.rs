@@ -1,7 +1,11 @@
 //! Per-packet relay cost of a bridge, one core: G.711 packets through
 //! - two plain RTP legs (phone ↔ phone),
 //! - an RTP leg into a connected WebRTC leg (phone → browser: SRTP protect),
-//! - a connected WebRTC leg into an RTP leg (browser → phone: SRTP unprotect).
+//! - a connected WebRTC leg into an RTP leg (browser → phone: SRTP unprotect);
+//!
+//! and the added cost of transcoding one 20 ms packet (libopus, 8 kHz mono):
+//! - `transcode/opus_to_pcmu` (decode Opus, compand), `transcode/pcmu_to_opus` (expand,
+//!   encode Opus at 24 kb/s).
 //!
 //! `cargo bench -p centrala-media --bench relay`; the figure is criterion's `thrpt`
 //! (packets per second). A G.711 call is 50 packets/s each way: 500 calls are 50,000/s.
@@ -199,5 +203,54 @@ fn relay(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, relay);
+fn transcode(c: &mut Criterion) {
+    use centrala_media::Transcoder;
+    use centrala_media::audio::{self, FRAME, tone};
+    let mut group = c.benchmark_group("transcode");
+    group.throughput(Throughput::Elements(1));
+    group.measurement_time(Duration::from_secs(4));
+    let speech = tone(440.0, 1000, 8000);
+    let pcmu: Vec<Vec<u8>> = speech
+        .chunks(FRAME)
+        .map(|f| audio::encode(&Codec::Pcmu, f).unwrap())
+        .collect();
+    let header = |seq: u16, pt: u8| RtpHeader {
+        marker: false,
+        pt,
+        seq,
+        timestamp: u32::from(seq) * 160,
+        ssrc: 1,
+    };
+    group.bench_function("pcmu_to_opus", |b| {
+        let mut t = Transcoder::new(LegId::A, 111, Codec::Pcmu, 0).unwrap();
+        let mut seq = 0u16;
+        b.iter(|| {
+            seq = seq.wrapping_add(1);
+            let p = &pcmu[usize::from(seq) % pcmu.len()];
+            black_box(t.transcode(LegId::B, &header(seq, 0), p).unwrap())
+        });
+    });
+    group.bench_function("opus_to_pcmu", |b| {
+        let mut enc = Transcoder::new(LegId::A, 111, Codec::Pcmu, 0).unwrap();
+        let opus: Vec<Vec<u8>> = pcmu
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                enc.transcode(LegId::B, &header(i as u16, 0), p).unwrap()[0]
+                    .1
+                    .clone()
+            })
+            .collect();
+        let mut t = Transcoder::new(LegId::A, 111, Codec::Pcmu, 0).unwrap();
+        let mut seq = 0u16;
+        b.iter(|| {
+            seq = seq.wrapping_add(1);
+            let p = &opus[usize::from(seq) % opus.len()];
+            black_box(t.transcode(LegId::A, &header(seq, 111), p).unwrap())
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, relay, transcode);
 criterion_main!(benches);

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use crate::codec::{Codec, Formats, PtMap};
 use crate::rtp::{RtpHeader, TelephoneEvent, dtmf_event};
-use crate::{DtmfEvent, LegEvent, LegOutput, MediaError, RtpFrame, RtpLeg, Transmit, WebRtcLeg};
+use crate::{
+    DtmfEvent, LegEvent, LegOutput, MediaError, RtpFrame, RtpLeg, Transcoder, Transmit, WebRtcLeg,
+};
 
 /// One of the two legs of a bridge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -265,6 +267,8 @@ pub struct Bridge {
     out: VecDeque<BridgeOutput>,
     /// One side holds the call (see [`Bridge::set_held`]).
     held: bool,
+    /// Opus ↔ G.711 when the legs share no audio codec (see [`transcoder_for`]).
+    transcoder: Option<Transcoder>,
     ended: bool,
     relayed: u64,
     dropped: u64,
@@ -286,12 +290,19 @@ impl Bridge {
             dtmf: Default::default(),
             out: VecDeque::new(),
             held: false,
+            transcoder: None,
             ended: false,
             relayed: 0,
             dropped: 0,
         };
+        bridge.transcoder = transcoder_for(&bridge.legs);
         bridge.drain(now);
         bridge
+    }
+
+    /// Does the bridge transcode (Opus ↔ G.711)?
+    pub fn transcodes(&self) -> bool {
+        self.transcoder.is_some()
     }
 
     /// A leg, to read its state.
@@ -312,6 +323,9 @@ impl Bridge {
             PtMap::new(a.formats(), b.formats()),
             PtMap::new(b.formats(), a.formats()),
         ];
+        if transcoder_for(&self.legs).is_some() != self.transcoder.is_some() {
+            self.transcoder = transcoder_for(&self.legs);
+        }
         self.drain(now);
     }
 
@@ -580,7 +594,7 @@ impl Bridge {
     fn relay(&mut self, from: LegId, frame: RtpFrame, now: Instant) {
         let to = from.other();
         let Some(pt) = self.maps[from.index()].get(frame.header.pt) else {
-            self.dropped += 1;
+            self.relay_transcoded(from, frame, now);
             return;
         };
         let format = self.legs[to.index()].formats().by_pt(pt);
@@ -600,8 +614,62 @@ impl Bridge {
         }
     }
 
+    /// A packet whose codec the other leg does not have: transcoded if the bridge
+    /// transcodes it, else dropped.
+    fn relay_transcoded(&mut self, from: LegId, frame: RtpFrame, now: Instant) {
+        let to = from.other();
+        let Some(t) = self
+            .transcoder
+            .as_mut()
+            .filter(|t| t.takes(from, frame.header.pt))
+        else {
+            self.dropped += 1;
+            return;
+        };
+        if !self.dtmf[to.index()].is_empty() {
+            self.dropped += 1;
+            return;
+        }
+        let Ok(packets) = t.transcode(from, &frame.header, &frame.payload) else {
+            self.dropped += 1;
+            return;
+        };
+        for (h, payload) in packets {
+            let clock_rate = self.legs[to.index()]
+                .formats()
+                .by_pt(h.pt)
+                .map_or(8000, |f| f.clock_rate);
+            let mut header = self.rewriters[to.index()].map(&h, clock_rate, now);
+            header.pt = h.pt;
+            match self.legs[to.index()].send(header, &payload, now) {
+                Ok(()) => self.relayed += 1,
+                Err(_) => self.dropped += 1,
+            }
+        }
+    }
+
     /// The socket address of leg `id` (where its datagrams go out from).
     pub fn local(&self, id: LegId) -> SocketAddr {
         self.legs[id.index()].local()
     }
+}
+
+/// A transcoder when one leg has Opus and no G.711 and the other G.711 and no Opus (a
+/// browser offering Opus alone, a phone): the first G.711 codec of the G.711 leg.
+fn transcoder_for(legs: &[Leg; 2]) -> Option<Transcoder> {
+    let g711 = |l: &Leg| {
+        l.formats()
+            .0
+            .iter()
+            .find(|f| f.codec.is_g711() && f.clock_rate == 8000)
+            .cloned()
+    };
+    let opus = |l: &Leg| l.formats().by_codec(&Codec::Opus, 48000).cloned();
+    for (o, g) in [(LegId::A, LegId::B), (LegId::B, LegId::A)] {
+        let (ol, gl) = (&legs[o.index()], &legs[g.index()]);
+        if let (Some(op), None, Some(gf), None) = (opus(ol), g711(ol), g711(gl), opus(gl)) {
+            return Transcoder::new(o, op.pt, gf.codec, gf.pt).ok();
+        }
+    }
+    None
 }

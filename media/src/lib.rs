@@ -39,8 +39,9 @@
 //!
 //! # What is absent on purpose
 //!
-//! - No transcoding: Opus ↔ G.711 needs libopus and comes later; such calls get 488 with
-//!   the reason (see [`sdp::Rejection`]).
+//! - Transcoding only where the legs share no codec, and only Opus ↔ G.711
+//!   ([`transcode`], libopus): a browser offering Opus alone to a phone. Other codecs a
+//!   phone may offer (G.729, G.722) get 488 with the reason (see [`sdp::Rejection`]).
 //! - No telephone-event on the WebRTC side: str0m 0.23 does not negotiate it (its upstream
 //!   issue #994 is open), so browsers send and receive DTMF as SIP INFO, which the web app
 //!   already does.
@@ -54,6 +55,7 @@ pub mod ports;
 pub mod rtp;
 pub mod rtp_leg;
 pub mod sdp;
+pub mod transcode;
 pub mod webrtc;
 
 use std::net::SocketAddr;
@@ -67,6 +69,7 @@ pub use codec::{Codec, Formats, PayloadFormat};
 pub use ports::{PortError, PortPool, PortRange};
 pub use rtp::{RtpError, RtpHeader};
 pub use rtp_leg::{RtpLeg, RtpLegConfig};
+pub use transcode::Transcoder;
 pub use webrtc::{WebRtcConfig, WebRtcLeg};
 
 /// A datagram to send.
@@ -160,6 +163,9 @@ pub enum MediaError {
     /// str0m failed.
     #[error("WebRTC: {0}")]
     WebRtc(String),
+    /// libopus refused to encode or decode.
+    #[error("transcoding: {0}")]
+    Transcoding(String),
     /// DTMF towards a leg without telephone-event.
     #[error("telephone-event was not negotiated on that leg")]
     NoTelephoneEvent,

@@ -65,7 +65,7 @@ pub enum Rejection {
     /// The two sides share no codec the gateway can relay.
     #[error(
         "no common codec: the {side} offers {offered}, the {other} {supported}{}",
-        if *.transcoding_needed { " (Opus/G.711 transcoding is not available yet)" } else { "" }
+        if *.transcoding_needed { " (Opus from a plain RTP phone is not carried yet)" } else { "" }
     )]
     NoCommonCodec {
         /// Who offered.
@@ -76,7 +76,8 @@ pub enum Rejection {
         other: Side,
         /// What the other side takes (`PCMU/PCMA/opus`).
         supported: String,
-        /// Would Opus ↔ G.711 transcoding have made the call?
+        /// The phone offers Opus over plain RTP (not carried yet; a browser's Opus is
+        /// transcoded to G.711).
         transcoding_needed: bool,
     },
 }
@@ -257,13 +258,18 @@ pub fn offer_for_phone(
     let browser = audio_stream(browser_offer, Side::Browser)?;
     let mut formats = g711_of(&browser.formats);
     if formats.0.is_empty() {
-        return Err(Rejection::NoCommonCodec {
-            side: Side::Browser,
-            offered: offered_names(&browser.formats),
-            other: Side::Phone,
-            supported: "PCMU/PCMA".into(),
-            transcoding_needed: browser.formats.by_codec(&Codec::Opus, 48000).is_some(),
-        });
+        if browser.formats.by_codec(&Codec::Opus, 48000).is_none() {
+            return Err(Rejection::NoCommonCodec {
+                side: Side::Browser,
+                offered: offered_names(&browser.formats),
+                other: Side::Phone,
+                supported: "PCMU/PCMA/opus".into(),
+                transcoding_needed: false,
+            });
+        }
+        // Opus alone: the bridge transcodes (see `crate::transcode`); the phone is offered
+        // G.711 in the usual order.
+        formats = Formats(vec![PayloadFormat::pcmu(), PayloadFormat::pcma()]);
     }
     formats
         .0
@@ -285,6 +291,26 @@ pub fn answer_from_phone(phone_answer: &str) -> Result<(AudioStream, Codec), Rej
             supported: BROWSER_CODECS.into(),
             transcoding_needed: false,
         }),
+    }
+}
+
+/// WebRTC → RTP: the codec the browser's leg is answered with once the phone chose
+/// `phone_codec`: the same when the browser offered it (relayed as is), else Opus (the
+/// bridge transcodes).
+pub fn browser_codec(browser_offer: &str, phone_codec: &Codec) -> Result<Codec, Rejection> {
+    let browser = audio_stream(browser_offer, Side::Browser)?;
+    if browser.formats.by_codec(phone_codec, 8000).is_some() {
+        Ok(phone_codec.clone())
+    } else if browser.formats.by_codec(&Codec::Opus, 48000).is_some() {
+        Ok(Codec::Opus)
+    } else {
+        Err(Rejection::NoCommonCodec {
+            side: Side::Browser,
+            offered: offered_names(&browser.formats),
+            other: Side::Phone,
+            supported: phone_codec.to_string(),
+            transcoding_needed: false,
+        })
     }
 }
 
@@ -530,12 +556,30 @@ mod tests {
             answer_from_phone(&answer).unwrap_err().to_string(),
             "no common codec: the phone offers G729, the browser PCMU/PCMA/opus"
         );
-        let opus = offer_for_phone(OPUS_ONLY_OFFER, ours(), ORIGIN).unwrap_err();
-        assert_eq!(opus.status(), 488);
+        let no_audio_codec = OPUS_ONLY_OFFER.replace("opus/48000/2", "VP8/90000");
         assert_eq!(
-            opus.to_string(),
-            "no common codec: the browser offers opus, the phone PCMU/PCMA \
-             (Opus/G.711 transcoding is not available yet)"
+            offer_for_phone(&no_audio_codec, ours(), ORIGIN)
+                .unwrap_err()
+                .status(),
+            488
+        );
+    }
+
+    #[test]
+    fn a_browser_offering_opus_alone_is_transcoded() {
+        // The phone is offered G.711; the browser is answered with Opus.
+        let offer = offer_for_phone(OPUS_ONLY_OFFER, ours(), ORIGIN).unwrap();
+        let s = check_plain(&offer);
+        let names: Vec<Codec> = s.formats.0.iter().map(|f| f.codec.clone()).collect();
+        assert_eq!(names, [Codec::Pcmu, Codec::Pcma, Codec::TelephoneEvent]);
+        assert_eq!(
+            browser_codec(OPUS_ONLY_OFFER, &Codec::Pcma).unwrap(),
+            Codec::Opus
+        );
+        // A browser that has the phone's codec gets it, relayed as is.
+        assert_eq!(
+            browser_codec(CHROME_OFFER, &Codec::Pcma).unwrap(),
+            Codec::Pcma
         );
     }
 

@@ -59,8 +59,13 @@ struct Call {
 
 impl Call {
     fn new(config: BridgeConfig) -> Call {
+        Call::with_browser(config, true)
+    }
+
+    /// `g711: false`: the browser offers Opus alone (the bridge transcodes).
+    fn with_browser(config: BridgeConfig, g711: bool) -> Call {
         let now = Instant::now();
-        let (mut browser, offer) = Browser::new(now);
+        let (mut browser, offer) = Browser::offering(now, g711);
         // Browser → phone: the phone gets a plain RTP offer from our RTP port...
         let phone_offer = sdp::offer_for_phone(&offer, gw_rtp(), ORIGIN).unwrap();
         assert!(
@@ -69,6 +74,7 @@ impl Call {
         );
         // ... answers PCMU, and the browser gets the WebRTC leg's answer with PCMU only.
         let (stream, codec) = sdp::answer_from_phone(PHONE_ANSWER).unwrap();
+        let codec = sdp::browser_codec(&offer, &codec).unwrap();
         let mut webrtc = WebRtcLeg::new(
             WebRtcConfig {
                 local: gw_webrtc(),
@@ -968,4 +974,70 @@ fn the_gateway_holds_and_resumes_the_browser_when_the_phone_does() {
     }
     assert!(call.browser.received.len() >= before + 9);
     assert!(call.ended().is_none());
+}
+
+#[test]
+fn a_browser_offering_opus_alone_is_transcoded_both_ways() {
+    use centrala_media::Codec;
+    use centrala_media::audio::{self, power_at, tone};
+    let mut call = Call::with_browser(BridgeConfig::default(), false);
+    assert!(call.bridge.transcodes());
+    call.connect();
+    let opus_pt = call.browser.pt(str0m::format::Codec::Opus);
+    // The browser says 440 Hz in Opus (20 ms packets, 48 kHz clock); the phone 600 Hz in PCMU.
+    let mut enc = opus::Encoder::new(8000, opus::Channels::Mono, opus::Application::Voip).unwrap();
+    let (browser_tone, phone_tone) = (tone(440.0, 2000, 8000), tone(600.0, 2000, 8000));
+    for (i, (b, p)) in browser_tone
+        .chunks(audio::FRAME)
+        .zip(phone_tone.chunks(audio::FRAME))
+        .enumerate()
+    {
+        let opus = enc.encode_vec(b, 1500).unwrap();
+        let now = call.now;
+        call.browser.send(opus_pt, (i as u32) * 960, &opus, now);
+        call.phone_ts = call.phone_ts.wrapping_add(160);
+        let ts = call.phone_ts;
+        call.phone_sends(0, false, ts, &audio::encode(&Codec::Pcmu, p).unwrap());
+        call.run_for(Duration::from_millis(20));
+    }
+    // The phone got PCMU, 20 ms each, numbered and timed as one stream, with the tone.
+    let pkts: Vec<Pkt> = call.to_phone.iter().map(|(_, p)| p.clone()).collect();
+    assert!(pkts.len() >= 95, "{} packets to the phone", pkts.len());
+    assert!(
+        pkts.iter()
+            .all(|p| p.header.pt == 0 && p.payload.len() == 160)
+    );
+    consecutive(&pkts, 160);
+    let heard: Vec<i16> = pkts
+        .iter()
+        .flat_map(|p| audio::decode(&Codec::Pcmu, &p.payload).unwrap())
+        .collect();
+    let tail = &heard[heard.len() / 2..];
+    assert!(
+        power_at(tail, 440.0) > 20.0 * power_at(tail, 600.0),
+        "the phone hears 440 Hz"
+    );
+    // The browser got Opus on its payload type, 960 ticks apart, with the phone's tone.
+    let got: Vec<_> = call
+        .browser
+        .received
+        .iter()
+        .filter(|r| r.pt == opus_pt)
+        .collect();
+    assert!(got.len() >= 95, "{} Opus packets to the browser", got.len());
+    for w in got.windows(2) {
+        assert_eq!(w[1].timestamp.wrapping_sub(w[0].timestamp), 960);
+    }
+    let mut dec = opus::Decoder::new(8000, opus::Channels::Mono).unwrap();
+    let mut pcm = Vec::new();
+    for r in &got {
+        let mut buf = vec![0i16; 960];
+        let n = dec.decode(&r.payload, &mut buf, false).unwrap();
+        pcm.extend_from_slice(&buf[..n]);
+    }
+    let tail = &pcm[pcm.len() / 2..];
+    assert!(
+        power_at(tail, 600.0) > 20.0 * power_at(tail, 440.0),
+        "the browser hears 600 Hz"
+    );
 }

@@ -5,9 +5,9 @@
 // each side must hear the other's tone. Both directions, DTMF from the in-call keypad (SIP
 // INFO from the browser, RFC 4733 at the phone), and hang-up from either side.
 import { test, before, after } from 'node:test';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gateway, login, callState, inboundBytes, assert, PASSWORDS, launchWithTone, recordMetric } from './lib.mjs';
+import { gateway, login, callState, inboundBytes, assert, PASSWORDS, launchWithTone, recordMetric, ARTIFACTS } from './lib.mjs';
 import { Baresip, BARESIP, GW_SIP, sleep, esc, decodedAudio, tone } from './baresip-lib.mjs';
 
 const MEDIA_TIMEOUT_S = 5;
@@ -63,6 +63,50 @@ test('a browser calls a desk phone: media both ways through the bridge, keys rea
   await callState(alice, 'idle');
   await phone.waitFor(/terminated|closed/i, 'the call ends at baresip', 10000);
   // What the phone decoded: the browser's 600 Hz tone, relayed as PCMU.
+  const heard = tone(decodedAudio(phone));
+  assert.ok(heard.seconds > 2, `the phone heard ${heard.seconds} s`);
+  assert.ok(Math.abs(heard.hz - 600) < 40, `the phone heard ${heard.hz} Hz, not the browser's 600 Hz`);
+  await alice.context().close();
+});
+
+// Chromium always offers G.711 too; this page's offers are made Opus-only (the transceivers'
+// codec preferences, set before each offer), as a browser without G.711 would send.
+const OPUS_ONLY = `(() => {
+  const create = RTCPeerConnection.prototype.createOffer;
+  RTCPeerConnection.prototype.createOffer = function (...args) {
+    const opus = RTCRtpReceiver.getCapabilities('audio').codecs.filter((c) => /opus/i.test(c.mimeType));
+    for (const t of this.getTransceivers()) {
+      if (!t.stopped && t.receiver.track?.kind === 'audio') t.setCodecPreferences(opus);
+    }
+    return create.apply(this, args);
+  };
+})();`;
+
+test('a browser offering Opus alone calls a desk phone (G.711 only): the bridge transcodes both ways', { timeout: 90000 }, async () => {
+  fresh();
+  const alice = (await login(browser, '101')).page;
+  await alice.addInitScript(OPUS_ONLY);
+  await alice.reload();
+  await alice.waitForSelector('#reg-status[data-state="registered"]', { timeout: 15000 });
+  const logAt = readFileSync(`${ARTIFACTS}/gateway.log`, 'utf8').length;
+  await alice.fill('#dial-input', '103');
+  await alice.click('#call-audio');
+  try {
+    await callState(alice, 'connected', 20000);
+    const first = await inboundBytes(alice, 15000);
+    await sleep(3000);
+    assert.ok(await rxBytes(alice) > first + 4000, 'the phone\'s audio arrives in the browser, as Opus');
+    const log = readFileSync(`${ARTIFACTS}/gateway.log`, 'utf8').slice(logAt).replace(/\x1b\[[0-9;]*m/g, '');
+    assert.match(log, /bridged call answered[^\n]*transcodes=true/, 'the gateway transcodes this call');
+    assert.match(phone.log(), /m=audio \d+ RTP\/AVP 0 8 101/, 'the phone is offered G.711');
+  } catch (e) {
+    e.message += `\n--- page ---\n${alice.dumpLog()}\n--- baresip ---\n${phone.log()}`;
+    throw e;
+  }
+  await alice.click('#hangup');
+  await callState(alice, 'idle');
+  await phone.waitFor(/terminated|closed/i, 'the call ends at baresip', 10000);
+  // What the phone decoded: the browser's 600 Hz tone, Opus decoded and sent as PCMU.
   const heard = tone(decodedAudio(phone));
   assert.ok(heard.seconds > 2, `the phone heard ${heard.seconds} s`);
   assert.ok(Math.abs(heard.hz - 600) < 40, `the phone heard ${heard.hz} Hz, not the browser's 600 Hz`);

@@ -237,7 +237,7 @@ impl Call {
             let mut busy = false;
             while let Some(text) = self.inbound.poll_transmit() {
                 busy = true;
-                self.forward(&text).await;
+                forward(&self.shared, &text).await;
             }
             while let Some(text) = self.outbound.poll_transmit() {
                 busy = true;
@@ -247,7 +247,7 @@ impl Call {
                 {
                     self.out_id = Some(id.to_string());
                 }
-                self.forward(&text).await;
+                forward(&self.shared, &text).await;
             }
             while let Some(e) = self.inbound.poll_event() {
                 busy = true;
@@ -263,13 +263,6 @@ impl Call {
             if !busy {
                 break;
             }
-        }
-    }
-
-    async fn forward(&self, text: &str) {
-        match parse_datagram(text.as_bytes()) {
-            Ok(m) => self.shared.send(m).await,
-            Err(e) => warn!(error = %e, "bridge: our own message did not parse"),
         }
     }
 
@@ -594,6 +587,9 @@ impl Call {
         let (webrtc, stream, ours) = if self.caller_is_browser {
             let (stream, codec) =
                 sdp::answer_from_phone(answer).map_err(|r| (r.status(), r.status_line()))?;
+            // The phone's codec when the browser has it (relayed), else Opus (transcoded).
+            let codec = sdp::browser_codec(&self.offer, &codec)
+                .map_err(|r| (r.status(), r.status_line()))?;
             let mut leg = WebRtcLeg::new(
                 WebRtcConfig {
                     local: browser_addr,
@@ -649,7 +645,8 @@ impl Call {
             let t = self.now_ms();
             self.inbound.answer(call, ours, t);
         }
-        info!(target = %self.target, "bridged call answered");
+        let transcodes = self.bridge.as_ref().is_some_and(Bridge::transcodes);
+        info!(target = %self.target, transcodes, "bridged call answered");
         Ok(())
     }
 
@@ -714,6 +711,15 @@ fn phone_moved(bridge: &mut Bridge, answer: &str) {
     {
         let formats = leg.formats().clone();
         leg.set_remote(theirs.addr, formats);
+    }
+}
+
+/// Sends what a user agent wrote to the core. (A free function: the call itself, which
+/// holds libopus state when it transcodes, is `Send` but not `Sync`.)
+async fn forward(shared: &Shared, text: &str) {
+    match parse_datagram(text.as_bytes()) {
+        Ok(m) => shared.send(m).await,
+        Err(e) => warn!(error = %e, "bridge: our own message did not parse"),
     }
 }
 

@@ -48,12 +48,17 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(now: Instant) -> (Browser, String) {
+        Browser::offering(now, true)
+    }
+
+    /// A browser offering Opus alone (`g711: false`), or Opus, PCMU and PCMA.
+    pub fn offering(now: Instant, g711: bool) -> (Browser, String) {
         let mut rtc = Rtc::builder()
             .set_rtp_mode(true)
             .clear_codecs()
             .enable_opus(true)
-            .enable_pcmu(true)
-            .enable_pcma(true)
+            .enable_pcmu(g711)
+            .enable_pcma(g711)
             .build(now);
         rtc.add_local_candidate(Candidate::host(browser_addr(), "udp").unwrap());
         let mut api = rtc.sdp_api();
