@@ -32,7 +32,8 @@ use crate::mail::Lang;
 use crate::mailqueue::{Attachment, MailQueue, Outgoing};
 use crate::store::Store;
 use crate::voicemail::{
-    NewVoicemail, Situation, builtin_greeting, builtin_login_prompts, builtin_prompts,
+    NewVoicemail, Situation, SpooledVoicemail, builtin_greeting, builtin_login_prompts,
+    builtin_prompts,
 };
 use centrala_media::mailbox::{Action, Listener, Login, LoginAction, LoginPrompts, Prompts};
 
@@ -67,6 +68,9 @@ struct Shared {
     routes: Routes,
     /// Wrong PINs per box, against guessing (see [`PinGuard`]).
     pins: Mutex<PinGuard>,
+    /// One delivery of spooled messages at a time (a call's own and the retries'), so an
+    /// entry is never stored twice.
+    delivering: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -166,11 +170,13 @@ pub async fn start(
         public_url,
         routes: Mutex::new(HashMap::new()),
         pins: Mutex::new(PinGuard::default()),
+        delivering: tokio::sync::Mutex::new(()),
     });
     core.send(CoreInput::Voicemail { conn, sender: tx })
         .await
         .map_err(|_| anyhow::anyhow!("the core is not running"))?;
     info!(address = %shared.cfg.address, ports = %shared.cfg.ports, "voicemail service ready");
+    tokio::spawn(redeliver(shared.clone()));
     tokio::spawn(dispatch(rx, shared));
     Ok(())
 }
@@ -1017,93 +1023,150 @@ impl Visit {
         };
         let duration_ms = (samples.len() as i64) * 1000 / i64::from(audio::RATE);
         let wav = wav_bytes(samples);
-        let store = &self.shared.store;
-        let employee = match store.employee_by_ext(owner.company, &owner.ext).await {
-            Ok(Some(e)) => e,
-            Ok(None) => {
-                warn!(ext = %owner.ext, "voicemail: the box's owner is gone; message dropped");
-                return;
+        let spooled = SpooledVoicemail {
+            company: owner.company,
+            ext: owner.ext.clone(),
+            caller: self.caller.clone(),
+            caller_name: self.caller_name.clone(),
+            situation: owner.situation,
+            duration_ms,
+            received_at: crate::accounts::unix_now(),
+        };
+        // On disk first: whatever happens next, the message is delivered (now, or by the
+        // spool's retries).
+        match self.shared.store.spool_voicemail(&spooled, &wav).await {
+            Ok(path) => {
+                info!(box_ext = %owner.ext, caller = %self.caller, duration_ms, cause, call_id, "voicemail: message recorded");
+                deliver(&self.shared, &path).await;
             }
             Err(e) => {
-                warn!(error = %e, "voicemail: store unavailable; message dropped");
-                return;
+                // No room on disk (or no rights): the database is the last chance.
+                warn!(error = %e, call_id, "voicemail: the message could not be spooled; storing it directly");
+                let store = &self.shared.store;
+                if let Ok(Some(employee)) = store.employee_by_ext(owner.company, &owner.ext).await {
+                    let m = NewVoicemail {
+                        caller: &spooled.caller,
+                        caller_name: spooled.caller_name.as_deref(),
+                        situation: spooled.situation,
+                        duration_ms,
+                        wav: &wav,
+                    };
+                    match store.add_voicemail(employee.id, m).await {
+                        Ok(id) => announce(&self.shared, &spooled, &employee, id).await,
+                        Err(e) => warn!(error = %e, call_id, "voicemail: message lost"),
+                    }
+                }
             }
-        };
-        let id = match store
-            .add_voicemail(
-                employee.id,
-                NewVoicemail {
-                    caller: &self.caller,
-                    caller_name: self.caller_name.as_deref(),
-                    situation: owner.situation,
-                    duration_ms,
-                    wav: &wav,
-                },
-            )
-            .await
-        {
-            Ok(id) => id,
-            Err(e) => {
-                warn!(error = %e, call_id, "voicemail: message not stored");
-                return;
-            }
-        };
-        info!(id, box_ext = %owner.ext, caller = %self.caller, duration_ms, cause, "voicemail: message stored");
-        // Message-waiting lamps light up.
-        self.shared.mailbox_changed(owner).await;
-        let Some(email) = employee.email.clone() else {
-            return;
-        };
-        let Ok(Some((vm, path))) = store.voicemail(employee.id, id).await else {
-            return;
-        };
-        let rel = path
-            .strip_prefix(store.data_dir())
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let lang = store
-            .employee_settings(employee.id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|(_, l)| l)
-            .unwrap_or_default();
-        let caller = match &self.caller_name {
-            Some(n) => format!("{n} ({})", self.caller),
-            None => self.caller.clone(),
-        };
-        let link = format!(
-            "{}/#voicemail",
-            self.shared.public_url.trim_end_matches('/')
-        );
-        let letter = crate::mail::voicemail(
-            lang,
-            &employee.name,
-            &caller,
-            duration_ms / 1000,
-            &vm.received_at,
-            &link,
-        );
-        let stamp = vm.received_at.replace([':', 'T'], "-");
-        let out = Outgoing {
-            to_name: employee.name.clone(),
-            to: email,
-            letter,
-            link,
-            kind: "voicemail",
-            attachment: Some(Attachment {
-                path: rel,
-                name: format!(
-                    "voicemail-{}-{}.wav",
-                    self.caller,
-                    stamp.trim_end_matches('Z')
-                ),
-                media_type: "audio/wav".into(),
-            }),
-        };
-        if let Err(e) = self.shared.mail.enqueue(out).await {
-            warn!(error = %e, "voicemail: mail not queued");
         }
+    }
+}
+
+/// Stores a spooled message and tells of it (lamps, mail); an entry that cannot be stored
+/// now stays in the spool for [`redeliver`]. `false`: the store failed, try again later.
+async fn deliver(shared: &Shared, path: &std::path::Path) -> bool {
+    let _one = shared.delivering.lock().await;
+    if !path.exists() {
+        return true; // delivered meanwhile
+    }
+    match shared.store.deliver_spooled(path).await {
+        Ok(Some((m, employee, id))) => {
+            info!(id, box_ext = %m.ext, caller = %m.caller, "voicemail: message stored");
+            announce(shared, &m, &employee, id).await;
+            true
+        }
+        Ok(None) => {
+            warn!("voicemail: the box's owner is gone; message dropped");
+            true
+        }
+        Err(e) if !path.exists() => {
+            // A damaged entry, set aside (`.json.bad`): the others go on.
+            warn!(error = %e, "voicemail: a damaged spool entry was set aside");
+            true
+        }
+        Err(e) => {
+            warn!(error = %e, spool = %path.display(), "voicemail: message kept in the spool; stored when the database is back");
+            false
+        }
+    }
+}
+
+/// How often the spool is looked at for messages not stored yet.
+const REDELIVER_EVERY: Duration = Duration::from_secs(20);
+
+/// Delivers what the spool holds: at start (messages recorded before a stop) and then
+/// every [`REDELIVER_EVERY`] (messages whose row could not be written).
+async fn redeliver(shared: Arc<Shared>) {
+    loop {
+        for path in shared.store.spooled_voicemails() {
+            if !deliver(&shared, &path).await {
+                break; // the database is still away: try again later
+            }
+        }
+        tokio::time::sleep(REDELIVER_EVERY).await;
+    }
+}
+
+/// A new message: the message-waiting lamps follow, and the owner gets the mail.
+async fn announce(
+    shared: &Shared,
+    m: &SpooledVoicemail,
+    employee: &crate::accounts::Employee,
+    id: i64,
+) {
+    let owner = Owner {
+        company: m.company,
+        ext: m.ext.clone(),
+        situation: m.situation,
+        listen: false,
+        login: false,
+    };
+    shared.mailbox_changed(&owner).await;
+    let store = &shared.store;
+    let Some(email) = employee.email.clone() else {
+        return;
+    };
+    let Ok(Some((vm, path))) = store.voicemail(employee.id, id).await else {
+        return;
+    };
+    let rel = path
+        .strip_prefix(store.data_dir())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lang = store
+        .employee_settings(employee.id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|(_, l)| l)
+        .unwrap_or_default();
+    let caller = match &m.caller_name {
+        Some(n) => format!("{n} ({})", m.caller),
+        None => m.caller.clone(),
+    };
+    let link = format!("{}/#voicemail", shared.public_url.trim_end_matches('/'));
+    let letter = crate::mail::voicemail(
+        lang,
+        &employee.name,
+        &caller,
+        m.duration_ms / 1000,
+        &vm.received_at,
+        &link,
+    );
+    let stamp = vm.received_at.replace([':', 'T'], "-");
+    let out = Outgoing {
+        to_name: employee.name.clone(),
+        to: email,
+        letter,
+        link,
+        kind: "voicemail",
+        attachment: Some(Attachment {
+            path: rel,
+            name: format!("voicemail-{}-{}.wav", m.caller, stamp.trim_end_matches('Z')),
+            media_type: "audio/wav".into(),
+        }),
+    };
+    if let Err(e) = shared.mail.enqueue(out).await {
+        warn!(error = %e, "voicemail: mail not queued");
     }
 }
 

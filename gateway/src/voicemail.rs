@@ -5,7 +5,9 @@
 //! Durability: a file is written to a temporary name, flushed to disk and renamed before its
 //! row is inserted, so a crash never leaves a row without its file, and a message saved is
 //! never lost to a later crash (a half-written file of an interrupted recording has no row
-//! and is swept at start, [`Store::sweep_voicemail_files`]).
+//! and is swept at start, [`Store::sweep_voicemail_files`]). Before that, a recording is
+//! spooled (`voicemail/spool/`, [`Store::spool_voicemail`]): if its row cannot be written
+//! (the database is away) it waits there for [`Store::deliver_spooled`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use crate::accounts::{rfc3339, unix_now};
+use crate::accounts::{Employee, rfc3339, unix_now};
 use crate::store::{Store, StoreError};
 
 /// The longest greeting kept (seconds).
@@ -129,6 +131,19 @@ pub struct NewVoicemail<'a> {
     pub wav: &'a [u8],
 }
 
+/// A recorded message waiting in the spool for its row: whose box and its details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpooledVoicemail {
+    pub company: i64,
+    pub ext: String,
+    pub caller: String,
+    pub caller_name: Option<String>,
+    pub situation: Situation,
+    pub duration_ms: i64,
+    /// Unix seconds.
+    pub received_at: i64,
+}
+
 /// One greeting, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Greeting {
@@ -203,6 +218,35 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// In the spool (see [`Store::spool_voicemail`]) only debris goes: interrupted writes
+/// (`.part`) and a recording whose JSON was never written (the gateway stopped between the
+/// two), once it is an hour old. Complete entries wait for delivery.
+fn sweep_spool(dir: &Path) -> usize {
+    let Ok(files) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let stale = |p: &Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(3600))
+    };
+    let mut removed = 0;
+    for f in files.flatten() {
+        let p = f.path();
+        let debris = match p.extension().and_then(|x| x.to_str()) {
+            Some("part") => true,
+            Some("wav") => !p.with_extension("json").exists() && stale(&p),
+            _ => false,
+        };
+        if debris && std::fs::remove_file(&p).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 fn io(e: std::io::Error, what: &Path) -> StoreError {
     StoreError::Invalid(format!("{}: {e}", what.display()))
 }
@@ -212,13 +256,116 @@ impl Store {
         self.data_dir().join("voicemail").join(employee.to_string())
     }
 
+    /// Where recorded messages wait for their row (see [`Store::spool_voicemail`]).
+    pub fn voicemail_spool(&self) -> PathBuf {
+        self.data_dir().join("voicemail").join("spool")
+    }
+
+    /// Keeps a just-recorded message on disk before anything else: its WAV, then a JSON
+    /// file with whose it is and its details (written last: a spool entry is complete when
+    /// its JSON exists). [`Store::deliver_spooled`] turns it into a stored message; an entry
+    /// left behind (the database was unavailable, the gateway stopped in between) is
+    /// delivered later, so a message, once recorded, is not lost. Returns the JSON's path.
+    pub async fn spool_voicemail(
+        &self,
+        m: &SpooledVoicemail,
+        wav: &[u8],
+    ) -> Result<PathBuf, StoreError> {
+        let dir = self.voicemail_spool();
+        let stem = format!("{}-{:08x}", m.received_at, rand::random::<u32>());
+        let (wav_path, json_path) = (
+            dir.join(format!("{stem}.wav")),
+            dir.join(format!("{stem}.json")),
+        );
+        let json = serde_json::to_vec(m).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let (w, j, bytes) = (wav_path.clone(), json_path.clone(), wav.to_vec());
+        tokio::task::spawn_blocking(move || {
+            write_atomically(&w, &bytes)?;
+            write_atomically(&j, &json)
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(e.to_string()))?
+        .map_err(|e| io(e, &json_path))?;
+        Ok(json_path)
+    }
+
+    /// The complete spool entries (their JSON files), oldest first.
+    pub fn spooled_voicemails(&self) -> Vec<PathBuf> {
+        let Ok(dir) = std::fs::read_dir(self.voicemail_spool()) else {
+            return Vec::new();
+        };
+        let mut v: Vec<PathBuf> = dir
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Stores a spooled message (file and row) and removes the spool entry. `Ok(None)`: the
+    /// box's owner is gone, the entry is removed; an error leaves it for the next try.
+    pub async fn deliver_spooled(
+        &self,
+        json_path: &Path,
+    ) -> Result<Option<(SpooledVoicemail, Employee, i64)>, StoreError> {
+        let wav_path = json_path.with_extension("wav");
+        let remove = |p: &Path, w: &Path| {
+            let _ = std::fs::remove_file(w);
+            let _ = std::fs::remove_file(p);
+        };
+        let json = tokio::fs::read(json_path)
+            .await
+            .map_err(|e| io(e, json_path))?;
+        let Ok(m) = serde_json::from_slice::<SpooledVoicemail>(&json) else {
+            // Not ours, or damaged: set aside, not retried for ever.
+            let bad = json_path.with_extension("json.bad");
+            let _ = std::fs::rename(json_path, &bad);
+            return Err(StoreError::Invalid(format!(
+                "{}: not a spooled message",
+                json_path.display()
+            )));
+        };
+        let wav = tokio::fs::read(&wav_path)
+            .await
+            .map_err(|e| io(e, &wav_path))?;
+        let Some(employee) = self.employee_by_ext(m.company, &m.ext).await? else {
+            remove(json_path, &wav_path);
+            return Ok(None);
+        };
+        let id = self
+            .add_voicemail_at(
+                employee.id,
+                NewVoicemail {
+                    caller: &m.caller,
+                    caller_name: m.caller_name.as_deref(),
+                    situation: m.situation,
+                    duration_ms: m.duration_ms,
+                    wav: &wav,
+                },
+                m.received_at,
+            )
+            .await?;
+        remove(json_path, &wav_path);
+        Ok(Some((m, employee, id)))
+    }
+
     /// Stores a message for `employee`: the file first, then its row. Returns its id.
     pub async fn add_voicemail(
         &self,
         employee: i64,
         m: NewVoicemail<'_>,
     ) -> Result<i64, StoreError> {
-        let now = unix_now();
+        self.add_voicemail_at(employee, m, unix_now()).await
+    }
+
+    /// [`Store::add_voicemail`] for a message received at `now` (Unix seconds).
+    pub async fn add_voicemail_at(
+        &self,
+        employee: i64,
+        m: NewVoicemail<'_>,
+        now: i64,
+    ) -> Result<i64, StoreError> {
         let name = format!(
             "{now}-{}.wav",
             format_args!("{:08x}", rand::random::<u32>())
@@ -395,6 +542,10 @@ impl Store {
             return Ok(0);
         };
         for person in people.flatten() {
+            if person.file_name() == "spool" {
+                removed += sweep_spool(&person.path());
+                continue;
+            }
             let Ok(files) = std::fs::read_dir(person.path()) else {
                 continue;
             };

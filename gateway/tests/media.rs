@@ -86,3 +86,96 @@ async fn a_voicemail_caller_who_sends_no_media_is_hung_up_after_the_timeout() {
         &buf[..16]
     );
 }
+
+/// A 16-bit 8 kHz mono WAV of `ms` of silence.
+fn silence_wav(ms: u32) -> Vec<u8> {
+    let n = ms * 8;
+    let mut w = Vec::new();
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + n * 2).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes());
+    w.extend_from_slice(&8000u32.to_le_bytes());
+    w.extend_from_slice(&16000u32.to_le_bytes());
+    w.extend_from_slice(&2u16.to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&(n * 2).to_le_bytes());
+    w.resize(w.len() + (n * 2) as usize, 0);
+    w
+}
+
+#[tokio::test]
+async fn messages_left_in_the_spool_are_stored_when_the_gateway_starts() {
+    use centrala_gateway::voicemail::{Situation, SpooledVoicemail};
+    // A gateway stopped (or its database away) after recording, before storing: the
+    // messages wait in the spool, one of them damaged.
+    let dir = tempfile::tempdir().unwrap();
+    let store = centrala_gateway::store::Store::open(dir.path())
+        .await
+        .unwrap();
+    for ext in ["101", "102"] {
+        store
+            .add_user(
+                ext,
+                &format!("User {ext}"),
+                &common::password(ext),
+                common::DOMAIN,
+            )
+            .await
+            .unwrap();
+    }
+    for (caller, at) in [("101", 1_800_000_000), ("+48226006100", 1_800_000_060)] {
+        let m = SpooledVoicemail {
+            company: 1,
+            ext: "102".into(),
+            caller: caller.into(),
+            caller_name: None,
+            situation: Situation::Busy,
+            duration_ms: 1200,
+            received_at: at,
+        };
+        store.spool_voicemail(&m, &silence_wav(1200)).await.unwrap();
+    }
+    let spool = store.voicemail_spool();
+    std::fs::write(spool.join("0-bad.json"), b"{not json").unwrap();
+    assert_eq!(store.spooled_voicemails().len(), 3);
+    drop(store);
+
+    let gw = common::start_on(dir, |c| {
+        c.media = Some(MediaConfig {
+            address: "127.0.0.1".parse().unwrap(),
+            ports: "47200-47299".parse().unwrap(),
+            timeout: Duration::from_secs(5),
+            answering: AnsweringConfig::default(),
+        })
+    })
+    .await;
+    let bob = gw.store.employee_by_ext(1, "102").await.unwrap().unwrap();
+    let mut list = Vec::new();
+    for _ in 0..50 {
+        list = gw.store.voicemails(bob.id).await.unwrap().0;
+        if list.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(list.len(), 2, "both spooled messages stored");
+    // Newest first, with the time they were recorded, not stored.
+    assert_eq!(list[0].caller, "+48226006100");
+    assert_eq!(list[1].caller, "101");
+    assert_eq!(list[1].received_at, "2027-01-15T08:00:00Z");
+    assert!(list.iter().all(|m| m.duration_ms == 1200 && !m.heard));
+    // The spool is empty; the damaged entry is set aside, not retried for ever.
+    assert!(gw.store.spooled_voicemails().is_empty());
+    assert!(spool.join("0-bad.json.bad").exists());
+    let (_, path) = gw
+        .store
+        .voicemail(bob.id, list[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(std::fs::metadata(path).unwrap().len() > 19_000);
+}
