@@ -103,6 +103,10 @@ struct Common {
     /// Tokio worker threads of the load generator.
     #[arg(long, default_value_t = 1, global = true)]
     threads: usize,
+    /// `bridge` and `rtpengine`: the callers offer no RTP header extensions (a browser offers
+    /// audio level, abs-send-time, transport-wide CC and mid; rtpengine's answer drops them).
+    #[arg(long, global = true)]
+    no_rtp_extensions: bool,
     /// The whole run stops after this many seconds, whatever the mode.
     #[arg(long, default_value_t = 3600, global = true)]
     hard_limit: u64,
@@ -748,6 +752,7 @@ async fn bridge(
         password_template: c.password.clone(),
         callee: callee.to_string(),
         sources,
+        rtp_extensions: !c.no_rtp_extensions,
     });
     let st = Arc::new(MediaStats::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -925,7 +930,12 @@ async fn rtpengine_mode(
         println!("rtpengine's pid not given nor found: its CPU is not measured");
     }
     let echo = rtpengine::start_echo(ng.ip())?;
-    let cfg = Arc::new(rtpengine::RtpengineCfg { ng, sources, echo });
+    let cfg = Arc::new(rtpengine::RtpengineCfg {
+        ng,
+        sources,
+        echo,
+        rtp_extensions: !c.no_rtp_extensions,
+    });
     let st = Arc::new(media::MediaStats::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let ramp = Arc::new(Semaphore::new(c.ramp_concurrency.max(1)));

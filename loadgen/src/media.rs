@@ -43,6 +43,9 @@ pub struct MediaCfg {
     pub password_template: String,
     pub callee: String,
     pub sources: Vec<IpAddr>,
+    /// Offer str0m's default RTP header extensions (audio level, abs-send-time, transport-wide
+    /// CC, mid, rid), as a browser does; without them, no transport-wide CC feedback either.
+    pub rtp_extensions: bool,
 }
 
 /// Counts shared by every client.
@@ -128,14 +131,18 @@ pub(crate) struct Media {
 }
 
 impl Media {
-    /// A caller on `local` and its SDP offer (one PCMU audio section).
-    pub(crate) fn new(local: SocketAddr) -> anyhow::Result<(Media, String)> {
+    /// A caller on `local` and its SDP offer (one PCMU audio section), with or without
+    /// str0m's default RTP header extensions.
+    pub(crate) fn new(local: SocketAddr, extensions: bool) -> anyhow::Result<(Media, String)> {
         let now = Instant::now();
-        let mut rtc = Rtc::builder()
+        let mut builder = Rtc::builder()
             .set_rtp_mode(true)
             .clear_codecs()
-            .enable_pcmu(true)
-            .build(now);
+            .enable_pcmu(true);
+        if !extensions {
+            builder = builder.clear_extension_map();
+        }
+        let mut rtc = builder.build(now);
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| anyhow!("{e}"))?);
         let mut api = rtc.sdp_api();
         let mid = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -304,7 +311,7 @@ async fn caller_inner(
     let permit = ramp.acquire().await?;
     let mut ws = connect(cfg, src).await.context("connect")?;
     let udp = UdpSocket::bind(SocketAddr::new(src, 0)).await?;
-    let (mut media, offer) = Media::new(udp.local_addr()?)?;
+    let (mut media, offer) = Media::new(udp.local_addr()?, cfg.rtp_extensions)?;
     let password = cfg.password_template.replace("{ext}", &ext.to_string());
     let mut ua_cfg = UaConfig::new(&ext.to_string(), &cfg.domain, &password);
     ua_cfg.instance_id = format!("urn:uuid:00000000-0000-4000-8000-{ext:012}");

@@ -36,6 +36,8 @@ pub struct RtpengineCfg {
     pub sources: Vec<IpAddr>,
     /// The RTP echo (see [`start_echo`]).
     pub echo: SocketAddr,
+    /// See `MediaCfg::rtp_extensions`.
+    pub rtp_extensions: bool,
 }
 
 /// Starts the RTP echo on `ip`: returns every datagram to its sender, on a thread of its own.
@@ -220,7 +222,7 @@ async fn caller_inner(
     let src = cfg.sources[i % cfg.sources.len()];
     let permit = ramp.acquire().await?;
     let udp = UdpSocket::bind(SocketAddr::new(src, 0)).await?;
-    let (mut media, offer) = Media::new(udp.local_addr()?)?;
+    let (mut media, offer) = Media::new(udp.local_addr()?, cfg.rtp_extensions)?;
     let echo_ssrc = !first_ssrc(&offer).context("the caller's offer announces no SSRC")?;
     let ng = UdpSocket::bind(SocketAddr::new(cfg.ng.ip(), 0)).await?;
     ng.connect(cfg.ng).await?;
@@ -317,4 +319,33 @@ async fn caller_inner(
     .context("ng delete");
     result?;
     deleted.map(|_| ()).map_err(|e| anyhow!("{e:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_group_is_added_after_the_timing_line() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\r\na=mid:x1\r\n";
+        let out = with_bundle_group(sdp);
+        assert!(
+            out.contains("t=0 0\r\na=group:BUNDLE x1\r\nm=audio"),
+            "{out}"
+        );
+        // Already grouped, or no mid: unchanged.
+        assert_eq!(with_bundle_group(&out), out);
+        let no_mid = "v=0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+        assert_eq!(with_bundle_group(no_mid), no_mid);
+    }
+
+    #[test]
+    fn the_echo_announces_its_own_ssrc() {
+        let offer = "v=0\r\na=ssrc:2644169396 cname:abc\r\na=ssrc:2644169396 msid:x y\r\n";
+        let ssrc = !first_ssrc(offer).unwrap();
+        let answer = plain_answer("127.0.0.1:16000".parse().unwrap(), 7, ssrc);
+        assert!(answer.contains("m=audio 16000 RTP/AVP 0\r\n"));
+        assert!(answer.contains(&format!("a=ssrc:{} cname:echo7\r\n", !2644169396u32)));
+        assert_eq!(first_ssrc("v=0\r\n"), None);
+    }
 }
