@@ -16,7 +16,8 @@
 #
 # Environment: BENCH_DIR (default /tmp/centrala-bridge-bench), CALLS, SECONDS_PER_RUN (30),
 # LOADGEN_THREADS (tokio workers of the load generator, default 2),
-# SKIP_BUILD=1. All traffic stays on 127.0.0.0/8.
+# LOADGEN_ARGS (more global loadgen options, e.g. --no-rtp-extensions),
+# SKIP_BUILD=1; CARGO_TARGET_DIR is honoured. All traffic stays on 127.0.0.0/8.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,8 +40,9 @@ command -v sipp >/dev/null || {
 if [ -z "${SKIP_BUILD:-}" ]; then
     (cd "$ROOT" && cargo build --release -p centrala-gateway -p centrala-loadgen)
 fi
-CENTRALA=${CENTRALA_BIN:-$ROOT/target/release/centrala}
-LOADGEN=$ROOT/target/release/centrala-loadgen
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+CENTRALA=${CENTRALA_BIN:-$TARGET/release/centrala}
+LOADGEN=$TARGET/release/centrala-loadgen
 gcc -O2 -shared -fPIC -o "$WORK/md5only.so" "$SIPP/md5only.c" -ldl
 
 MAX=0
@@ -74,7 +76,7 @@ for n in $CALLS; do
     PIDS+=("$!")
     sleep 1
     "$LOADGEN" --url "ws://$C_HTTP/sip" --domain "$DOMAIN" -n "$n" --first-ext 3001 \
-        --ramp-concurrency 32 --ramp-timeout 180 --gateway-pid "$GW" --threads "${LOADGEN_THREADS:-2}" --hard-limit 600 \
+        --ramp-concurrency 32 --ramp-timeout 180 --gateway-pid "$GW" --threads "${LOADGEN_THREADS:-2}" ${LOADGEN_ARGS:-} --hard-limit 600 \
         bridge --callee 3000 --seconds "$SECS" --warmup 5 | tee "$WORK/loadgen-$n.txt"
     grep '^RESULT' "$WORK/loadgen-$n.txt" | sed "s/^RESULT bridge/n=$n/" >>"$WORK/results.txt"
     cleanup

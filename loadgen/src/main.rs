@@ -17,6 +17,9 @@
 //! - `bridge`: every client is a WebRTC caller (str0m: ICE, DTLS-SRTP, PCMU) that calls one
 //!   extension answered by a plain RTP echo (sipp), so the gateway's media bridge relays each
 //!   call both ways; packet loss, round trips and the gateway's CPU per call (see `media.rs`).
+//! - `rtpengine`: the same WebRTC callers and echo without SIP, each call set up through
+//!   rtpengine's ng control protocol so rtpengine relays it instead of the gateway; the same
+//!   figures, with rtpengine's CPU per call (see `rtpengine.rs`).
 //!
 //! Traffic goes only to 127.0.0.0/8 (or ::1): other targets are refused. Every phase is bounded
 //! in time, and the whole run stops by itself after `--hard-limit` seconds.
@@ -24,6 +27,7 @@
 mod client;
 mod media;
 mod presence;
+mod rtpengine;
 mod stats;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -99,6 +103,10 @@ struct Common {
     /// Tokio worker threads of the load generator.
     #[arg(long, default_value_t = 1, global = true)]
     threads: usize,
+    /// `bridge` and `rtpengine`: the callers offer no RTP header extensions (a browser offers
+    /// audio level, abs-send-time, transport-wide CC and mid; rtpengine's answer drops them).
+    #[arg(long, global = true)]
+    no_rtp_extensions: bool,
     /// The whole run stops after this many seconds, whatever the mode.
     #[arg(long, default_value_t = 3600, global = true)]
     hard_limit: u64,
@@ -166,6 +174,24 @@ enum Mode {
         /// The extension the echo phone registered (sipp uas_answer.xml with -rtp_echo).
         #[arg(long, default_value = "3000")]
         callee: String,
+        /// Length of the measuring window, in seconds.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Seconds between the end of the ramp and the window.
+        #[arg(long, default_value_t = 5)]
+        warmup: u64,
+    },
+    /// The `bridge` workload relayed by rtpengine: WebRTC callers set up through its ng
+    /// protocol (no SIP) to a plain RTP echo in this process; loss, round trips and
+    /// rtpengine's CPU per call.
+    Rtpengine {
+        /// rtpengine's ng control socket (UDP, loopback only).
+        #[arg(long, default_value = "127.0.0.1:22222")]
+        ng: SocketAddr,
+        /// rtpengine's process id, for its CPU time (default: the one process named
+        /// `rtpengine`, if there is exactly one).
+        #[arg(long)]
+        rtpengine_pid: Option<u32>,
         /// Length of the measuring window, in seconds.
         #[arg(long, default_value_t = 30)]
         seconds: u64,
@@ -256,6 +282,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     {
         return bridge(&c, server, sources, callee, *seconds, *warmup).await;
     }
+    if let Mode::Rtpengine {
+        ng,
+        rtpengine_pid,
+        seconds,
+        warmup,
+    } = &cli.mode
+    {
+        return rtpengine_mode(&c, *ng, *rtpengine_pid, sources, *seconds, *warmup).await;
+    }
     let (call_secs, ring) = match &cli.mode {
         Mode::Mix {
             call_secs, ring_ms, ..
@@ -309,6 +344,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Mode::Mix { .. } => "mix",
             Mode::Presence { .. } => "presence",
             Mode::Bridge { .. } => "bridge",
+            Mode::Rtpengine { .. } => "rtpengine",
         }
     );
     let gw_rss_before = c.gateway_pid.and_then(rss_kb);
@@ -419,7 +455,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             report(&sh, "presence");
         }
         // Handled before the fleet starts.
-        Mode::Bridge { .. } => {}
+        Mode::Bridge { .. } | Mode::Rtpengine { .. } => {}
     }
     shutdown(fleet).await;
     Ok(())
@@ -707,7 +743,7 @@ async fn bridge(
     seconds: u64,
     warmup: u64,
 ) -> anyhow::Result<()> {
-    use media::{MediaCfg, MediaStats, now_ns};
+    use media::{MediaCfg, MediaStats};
     let cfg = Arc::new(MediaCfg {
         url: c.url.clone(),
         server,
@@ -716,6 +752,7 @@ async fn bridge(
         password_template: c.password.clone(),
         callee: callee.to_string(),
         sources,
+        rtp_extensions: !c.no_rtp_extensions,
     });
     let st = Arc::new(MediaStats::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -737,6 +774,43 @@ async fn bridge(
             ))
         })
         .collect();
+    let relay = Relay {
+        pid: c.gateway_pid,
+        name: "gateway",
+        key: "gw",
+        path: "through the bridge twice",
+        mode: "bridge",
+    };
+    measure_media(c, &st, tasks, stop_tx, t0, &relay, seconds, warmup).await
+}
+
+/// The relay whose CPU a media run measures, and how the report names it.
+struct Relay {
+    pid: Option<u32>,
+    /// In the report's sentences, and (`key`) its RESULT line's keys.
+    name: &'static str,
+    key: &'static str,
+    /// What a round trip passes through.
+    path: &'static str,
+    /// The RESULT line's mode.
+    mode: &'static str,
+}
+
+/// The ramp, warm-up, window and report shared by the `bridge` and `rtpengine` modes: waits
+/// until every caller has media (or failed), measures loss, round trips and CPU over the
+/// window, then stops the callers.
+#[allow(clippy::too_many_arguments)]
+async fn measure_media(
+    c: &Common,
+    st: &media::MediaStats,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop_tx: tokio::sync::watch::Sender<bool>,
+    t0: Instant,
+    relay: &Relay,
+    seconds: u64,
+    warmup: u64,
+) -> anyhow::Result<()> {
+    use media::{MediaStats, now_ns};
     let n = c.clients as u64;
     let deadline = t0 + Duration::from_secs(c.ramp_timeout);
     let mut last_print = Instant::now();
@@ -749,7 +823,7 @@ async fn bridge(
         )
     };
     loop {
-        let (r, a, k, f) = counts(&st);
+        let (r, a, k, f) = counts(st);
         if k + f >= n || Instant::now() >= deadline {
             break;
         }
@@ -762,15 +836,13 @@ async fn bridge(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (r, a, k, f) = counts(&st);
+    let (r, a, k, f) = counts(st);
     println!(
         "ramp: {k}/{n} calls with media in {:.1} s (registered {r}, answered {a}, failed {f})",
         t0.elapsed().as_secs_f64()
     );
     tokio::time::sleep(Duration::from_secs(warmup)).await;
-    let gw_cpu0 = c
-        .gateway_pid
-        .and_then(|p| presence::cpu_secs(&p.to_string()));
+    let gw_cpu0 = relay.pid.and_then(|p| presence::cpu_secs(&p.to_string()));
     let lg_cpu0 = presence::cpu_secs("self");
     let held_before = st.live.load(Ordering::Relaxed).max(0) as u64;
     let w0 = Instant::now();
@@ -778,8 +850,8 @@ async fn bridge(
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     st.window_end.store(now_ns(), Ordering::Relaxed);
     let window = w0.elapsed().as_secs_f64();
-    let gw_cpu = c
-        .gateway_pid
+    let gw_cpu = relay
+        .pid
         .and_then(|p| Some(presence::cpu_secs(&p.to_string())? - gw_cpu0?));
     let lg_cpu = presence::cpu_secs("self").zip(lg_cpu0).map(|(b, a)| b - a);
     let held_after = st.live.load(Ordering::Relaxed).max(0) as u64;
@@ -810,7 +882,8 @@ async fn bridge(
         "window {window:.1} s: {calls} calls held, {sent} packets sent, {received} back, loss {loss:.3} %"
     );
     println!(
-        "round trip through the bridge twice (ms): p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
+        "round trip {} (ms): p50 {:.2}, p90 {:.2}, p99 {:.2}, max {:.2}",
+        relay.path,
         pct(0.5),
         pct(0.9),
         pct(0.99),
@@ -818,20 +891,89 @@ async fn bridge(
     );
     if let Some(g) = gw_cpu {
         println!(
-            "gateway CPU: {:.1} % of one core ({:.3} % per call); load generator {:.1} %",
+            "{} CPU: {:.1} % of one core ({:.3} % per call); load generator {:.1} %",
+            relay.name,
             100.0 * g / window,
             100.0 * g / window / calls.max(1) as f64,
             100.0 * lg_cpu.unwrap_or(0.0) / window
         );
     }
     println!(
-        "RESULT bridge calls={calls} sent={sent} received={received} loss_pct={loss:.4} rtt_p50_ms={:.3} rtt_p99_ms={:.3} rtt_max_ms={:.3} gw_cpu_pct={:.1} gw_cpu_pct_per_call={:.4} loadgen_cpu_pct={:.1}",
+        "RESULT {} calls={calls} sent={sent} received={received} loss_pct={loss:.4} rtt_p50_ms={:.3} rtt_p99_ms={:.3} rtt_max_ms={:.3} {}_cpu_pct={:.1} {}_cpu_pct_per_call={:.4} loadgen_cpu_pct={:.1}",
+        relay.mode,
         pct(0.5),
         pct(0.99),
         pct(1.0),
+        relay.key,
         gw_cpu.map_or(0.0, |g| 100.0 * g / window),
+        relay.key,
         gw_cpu.map_or(0.0, |g| 100.0 * g / window / calls.max(1) as f64),
         100.0 * lg_cpu.unwrap_or(0.0) / window
     );
     Ok(())
+}
+
+/// The `rtpengine` mode (see `rtpengine.rs`).
+async fn rtpengine_mode(
+    c: &Common,
+    ng: SocketAddr,
+    pid: Option<u32>,
+    sources: Vec<IpAddr>,
+    seconds: u64,
+    warmup: u64,
+) -> anyhow::Result<()> {
+    if !ng.ip().is_loopback() {
+        bail!("{ng} is not a loopback address: load goes to 127.0.0.0/8 or ::1 only");
+    }
+    let pid = pid.or_else(find_rtpengine);
+    if pid.is_none() {
+        println!("rtpengine's pid not given nor found: its CPU is not measured");
+    }
+    let echo = rtpengine::start_echo(ng.ip())?;
+    let cfg = Arc::new(rtpengine::RtpengineCfg {
+        ng,
+        sources,
+        echo,
+        rtp_extensions: !c.no_rtp_extensions,
+    });
+    let st = Arc::new(media::MediaStats::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ramp = Arc::new(Semaphore::new(c.ramp_concurrency.max(1)));
+    media::epoch();
+    println!(
+        "loadgen rtpengine: {} WebRTC callers -> RTP echo {echo} via rtpengine (ng {ng}, pid {})",
+        c.clients,
+        pid.map_or("?".into(), |p| p.to_string())
+    );
+    let t0 = Instant::now();
+    let tasks: Vec<_> = (0..c.clients)
+        .map(|i| {
+            tokio::spawn(rtpengine::caller(
+                i,
+                cfg.clone(),
+                st.clone(),
+                ramp.clone(),
+                stop_rx.clone(),
+            ))
+        })
+        .collect();
+    let relay = Relay {
+        pid,
+        name: "rtpengine",
+        key: "rtpengine",
+        path: "through rtpengine twice",
+        mode: "rtpengine",
+    };
+    measure_media(c, &st, tasks, stop_tx, t0, &relay, seconds, warmup).await
+}
+
+/// The pid of the one process named `rtpengine`, if there is exactly one.
+fn find_rtpengine() -> Option<u32> {
+    let mut found = std::fs::read_dir("/proc").ok()?.filter_map(|e| {
+        let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.trim() == "rtpengine").then_some(pid)
+    });
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }

@@ -43,6 +43,9 @@ pub struct MediaCfg {
     pub password_template: String,
     pub callee: String,
     pub sources: Vec<IpAddr>,
+    /// Offer str0m's default RTP header extensions (audio level, abs-send-time, transport-wide
+    /// CC, mid, rid), as a browser does; without them, no transport-wide CC feedback either.
+    pub rtp_extensions: bool,
 }
 
 /// Counts shared by every client.
@@ -70,6 +73,14 @@ impl MediaStats {
         let s = MediaStats::default();
         s.window_end.store(u64::MAX, Ordering::Relaxed);
         s
+    }
+
+    /// A client's round trips, when it ends.
+    pub fn add_rtts(&self, rtts: Vec<u32>) {
+        self.rtts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(rtts);
     }
 
     fn in_window(&self, ns: u64) -> bool {
@@ -106,26 +117,32 @@ async fn connect(
     Ok(ws)
 }
 
-/// The caller's WebRTC side: str0m with full ICE on one host candidate.
-struct Media {
+/// The caller's WebRTC side: str0m with full ICE on one host candidate (shared by the
+/// `bridge` and `rtpengine` modes).
+pub(crate) struct Media {
     rtc: Rtc,
     local: SocketAddr,
     mid: Mid,
     pending: Option<SdpPendingOffer>,
     pt: u8,
     seq: u64,
-    connected: bool,
-    deadline: Instant,
+    pub(crate) connected: bool,
+    pub(crate) deadline: Instant,
 }
 
 impl Media {
-    fn new(local: SocketAddr) -> anyhow::Result<(Media, String)> {
+    /// A caller on `local` and its SDP offer (one PCMU audio section), with or without
+    /// str0m's default RTP header extensions.
+    pub(crate) fn new(local: SocketAddr, extensions: bool) -> anyhow::Result<(Media, String)> {
         let now = Instant::now();
-        let mut rtc = Rtc::builder()
+        let mut builder = Rtc::builder()
             .set_rtp_mode(true)
             .clear_codecs()
-            .enable_pcmu(true)
-            .build(now);
+            .enable_pcmu(true);
+        if !extensions {
+            builder = builder.clear_extension_map();
+        }
+        let mut rtc = builder.build(now);
         rtc.add_local_candidate(Candidate::host(local, "udp").map_err(|e| anyhow!("{e}"))?);
         let mut api = rtc.sdp_api();
         let mid = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -152,7 +169,7 @@ impl Media {
         ))
     }
 
-    fn accept_answer(&mut self, sdp: &str) -> anyhow::Result<()> {
+    pub(crate) fn accept_answer(&mut self, sdp: &str) -> anyhow::Result<()> {
         let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| anyhow!("answer: {e}"))?;
         let pending = self.pending.take().context("no offer pending")?;
         self.rtc
@@ -163,7 +180,7 @@ impl Media {
     }
 
     /// Runs str0m until it waits; sends what it transmits.
-    fn drain(
+    pub(crate) fn drain(
         &mut self,
         udp: &UdpSocket,
         st: &MediaStats,
@@ -200,6 +217,41 @@ impl Media {
                 Output::Event(_) => {}
             }
         }
+    }
+
+    /// A datagram from the network.
+    pub(crate) fn receive(&mut self, from: SocketAddr, data: &[u8]) -> anyhow::Result<()> {
+        if let Ok(rx) = Receive::new(Protocol::Udp, from, self.local, data) {
+            self.rtc
+                .handle_input(Input::Receive(Instant::now(), rx))
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(())
+    }
+
+    /// A timer fired: sends the packet due (while `sending`, once connected) and lets str0m
+    /// handle its own timeout.
+    pub(crate) fn wake(
+        &mut self,
+        st: &MediaStats,
+        next_packet: &mut Instant,
+        sending: bool,
+    ) -> anyhow::Result<()> {
+        let now = Instant::now();
+        if now >= *next_packet && self.connected && sending {
+            self.send_packet(st);
+            *next_packet += PACKET;
+            // Far behind (the machine is saturated): skip, do not burst.
+            if *next_packet + PACKET * 5 < now {
+                *next_packet = now + PACKET;
+            }
+        }
+        if now >= self.deadline {
+            self.rtc
+                .handle_input(Input::Timeout(now))
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(())
     }
 
     fn send_packet(&mut self, st: &MediaStats) {
@@ -259,7 +311,7 @@ async fn caller_inner(
     let permit = ramp.acquire().await?;
     let mut ws = connect(cfg, src).await.context("connect")?;
     let udp = UdpSocket::bind(SocketAddr::new(src, 0)).await?;
-    let (mut media, offer) = Media::new(udp.local_addr()?)?;
+    let (mut media, offer) = Media::new(udp.local_addr()?, cfg.rtp_extensions)?;
     let password = cfg.password_template.replace("{ext}", &ext.to_string());
     let mut ua_cfg = UaConfig::new(&ext.to_string(), &cfg.domain, &password);
     ua_cfg.instance_id = format!("urn:uuid:00000000-0000-4000-8000-{ext:012}");
@@ -323,23 +375,10 @@ async fn caller_inner(
             },
             r = udp.recv_from(&mut buf) => {
                 let (n, from) = r?;
-                if let Ok(rx) = Receive::new(Protocol::Udp, from, media.local, &buf[..n]) {
-                    media.rtc.handle_input(Input::Receive(Instant::now(), rx)).map_err(|e| anyhow!("{e}"))?;
-                }
+                media.receive(from, &buf[..n])?;
             }
             _ = tokio::time::sleep_until(wake.into()) => {
-                let now = Instant::now();
-                if now >= next_packet && media.connected && !hung_up {
-                    media.send_packet(st);
-                    next_packet += PACKET;
-                    // Far behind (the machine is saturated): skip, do not burst.
-                    if next_packet + PACKET * 5 < now {
-                        next_packet = now + PACKET;
-                    }
-                }
-                if now >= media.deadline {
-                    media.rtc.handle_input(Input::Timeout(now)).map_err(|e| anyhow!("{e}"))?;
-                }
+                media.wake(st, &mut next_packet, !hung_up)?;
                 ua.handle_timeout(ms());
             }
             _ = stop.changed(), if !hung_up => {
@@ -351,9 +390,6 @@ async fn caller_inner(
             }
         }
     };
-    st.rtts
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .extend(rtts);
+    st.add_rtts(rtts);
     result
 }
