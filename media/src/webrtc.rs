@@ -19,7 +19,7 @@ use centrala_sip::sdp::SessionDescription;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{RtpWrite, SeqNo, Ssrc};
+use str0m::rtp::{Extension, RtpWrite, SeqNo, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use crate::codec::{Codec, Formats, PayloadFormat};
@@ -67,9 +67,15 @@ impl std::fmt::Debug for WebRtcLeg {
 impl WebRtcLeg {
     /// A leg with nothing negotiated yet; `now` starts its silence clock.
     pub fn new(config: WebRtcConfig, now: Instant) -> Result<WebRtcLeg, MediaError> {
+        // Header extensions: only the mid (BUNDLE demultiplexing). A relayed audio leg has
+        // no use for audio levels, send times or transport-wide congestion feedback, and
+        // computing and parsing them was a quarter to a third of a bridged call's CPU
+        // (docs/benchmarks.md §6, against rtpengine).
         let mut builder = Rtc::builder()
             .set_ice_lite(true)
             .set_rtp_mode(true)
+            .clear_extension_map()
+            .set_extension(4, Extension::RtpMid)
             .clear_codecs();
         for codec in &config.codecs {
             builder = match codec {
