@@ -515,6 +515,26 @@ impl Store {
         )
     }
 
+    /// Does company `id` want its browsers' media through the relay only?
+    pub async fn company_relay_media(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("SELECT relay_media FROM companies WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
+                .is_some_and(|r| r.get::<i64, _>(0) != 0),
+        )
+    }
+
+    pub async fn set_company_relay_media(&self, id: i64, relay: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE companies SET relay_media = ? WHERE id = ?")
+            .bind(i64::from(relay))
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn company_by_domain(&self, domain: &str) -> Result<Option<Company>, StoreError> {
         self.pause().await;
         Ok(

@@ -30,6 +30,7 @@ use crate::limits::{RateLimiter, source_key};
 use crate::mail::{self, Lang};
 use crate::mailqueue::{MailQueue, Outgoing};
 
+mod media;
 mod phonebook;
 mod routing;
 mod voicemail;
@@ -52,6 +53,8 @@ pub struct ApiConfig {
     pub reset_ttl_secs: i64,
     /// Where phones register (the device credentials page's `sip` block).
     pub sip: SipAccess,
+    /// The media relay browsers are given (`GET /api/v1/ice`).
+    pub turn: Option<crate::turn::TurnConfig>,
 }
 
 impl Default for ApiConfig {
@@ -63,6 +66,7 @@ impl Default for ApiConfig {
             invite_ttl_secs: 72 * 3600,
             reset_ttl_secs: 24 * 3600,
             sip: SipAccess::default(),
+            turn: None,
         }
     }
 }
@@ -778,6 +782,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .merge(routing::routes())
         .merge(voicemail::routes())
+        .merge(media::routes())
         // Unknown API paths answer JSON, not the web app's page.
         .route(
             "/api/{*rest}",
@@ -810,7 +815,8 @@ pub fn router(state: ApiState) -> Router {
         voicemail::my_voicemail, voicemail::update_voicemail, voicemail::delete_voicemail,
         voicemail::voicemail_audio, voicemail::my_greetings, voicemail::set_greeting,
         voicemail::greeting_audio, voicemail::delete_greeting, voicemail::builtin_greeting,
-        voicemail::my_voicemail_pin, voicemail::set_voicemail_pin, voicemail::delete_voicemail_pin
+        voicemail::my_voicemail_pin, voicemail::set_voicemail_pin, voicemail::delete_voicemail_pin,
+        media::ice, media::company_media, media::set_company_media
     ),
     components(schemas(ErrorBody, InviteState, LinkKind, NumberLabel, ContactNumber)),
     modifiers(&Security)

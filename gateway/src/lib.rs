@@ -20,6 +20,7 @@ pub mod sipcred;
 pub mod store;
 pub mod tls;
 pub mod trusted;
+pub mod turn;
 pub mod vmserver;
 pub mod voicemail;
 pub mod ws;

@@ -123,6 +123,13 @@ enum Command {
         /// No voicemail service (voicemail forwarding rules are skipped).
         #[arg(long)]
         no_voicemail: bool,
+        /// The UDP port of the media relay for browsers (TURN) on the media address; 0: no
+        /// relay (browsers that cannot reach each other directly then have no media).
+        #[arg(long, default_value_t = 3478, env = "CENTRALA_TURN_PORT")]
+        turn_port: u16,
+        /// The UDP ports of relayed candidates, FIRST-LAST.
+        #[arg(long, default_value = "50000-50999", env = "CENTRALA_TURN_PORTS")]
+        turn_ports: centrala_media::PortRange,
         #[command(flatten)]
         mail: MailArgs,
     },
@@ -543,6 +550,8 @@ async fn run() -> anyhow::Result<()> {
             voicemail_max,
             voicemail_silence,
             no_voicemail,
+            turn_port,
+            turn_ports,
             mail,
         } => {
             let store = open(&data).await?;
@@ -621,6 +630,14 @@ async fn run() -> anyhow::Result<()> {
                         silence: std::time::Duration::from_secs(voicemail_silence.max(1)),
                         ..Default::default()
                     },
+                });
+            }
+            if turn_port != 0 {
+                cfg.turn = Some(centrala_gateway::turn::TurnConfig {
+                    listen: std::net::SocketAddr::new(media_address, turn_port),
+                    relay_address: media_address,
+                    ports: turn_ports,
+                    secret: rand::random(),
                 });
             }
             let shutdown = async {

@@ -62,6 +62,8 @@ pub struct ServeConfig {
     /// The media plane and its voicemail service; `None`: no voicemail (its rules are
     /// skipped).
     pub media: Option<crate::vmserver::MediaConfig>,
+    /// The media relay for browsers (TURN); `None`: browsers get no relay.
+    pub turn: Option<crate::turn::TurnConfig>,
 }
 
 impl ServeConfig {
@@ -80,6 +82,7 @@ impl ServeConfig {
             },
             mail_retry: RetryPolicy::default(),
             media: None,
+            turn: None,
         }
     }
 }
@@ -309,6 +312,17 @@ pub async fn run(
     let l = &cfg.limits;
     // The device credentials page tells phones where SIP is served.
     let mut api_cfg = cfg.api.clone();
+    // The relay for browsers; it serves as long as this function runs.
+    let _turn = match &cfg.turn {
+        Some(t) => {
+            let server = crate::turn::start(t)
+                .await
+                .map_err(|e| anyhow::anyhow!("TURN relay on {}: {e}", t.listen))?;
+            api_cfg.turn = Some(t.clone());
+            Some(server)
+        }
+        None => None,
+    };
     api_cfg.sip.udp = udp_addr;
     api_cfg.sip.tcp = tcp_addr;
     api_cfg.sip.tls = tls_addr;

@@ -137,8 +137,15 @@ fn browser_offer_gets_an_ice_lite_answer_with_g711() {
     assert!(answer.contains("PCMA/8000"), "{answer}");
     // One header extension, the mid: no audio level, send time or congestion feedback to
     // compute for a relayed leg.
-    let extmaps: Vec<&str> = answer.lines().filter(|l| l.starts_with("a=extmap:")).collect();
-    assert_eq!(extmaps, ["a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid"], "{answer}");
+    let extmaps: Vec<&str> = answer
+        .lines()
+        .filter(|l| l.starts_with("a=extmap:"))
+        .collect();
+    assert_eq!(
+        extmaps,
+        ["a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid"],
+        "{answer}"
+    );
     assert!(!answer.contains("transport-wide-cc"), "{answer}");
 }
 

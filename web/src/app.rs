@@ -120,6 +120,7 @@ fn fetch_credentials(session: SessionRef, dispatch: Callback<Action>, seq: u64, 
                         Callback::from(move |()| {
                             // A new login is a new device: this one is refused for a while.
                             browser::forget_instance_id();
+                            crate::services::media::forget_ice();
                             dispatch.emit(Action::DeviceRemoved);
                             spawn_local(async {
                                 let _ = api::send("DELETE", "/api/v1/sessions/current", None).await;
@@ -410,6 +411,7 @@ pub fn app() -> Html {
         let dispatch = dispatch.clone();
         Callback::from(move |()| {
             dispatch.emit(Action::Logout);
+            crate::services::media::forget_ice();
             spawn_local(async {
                 let _ = api::send("DELETE", "/api/v1/sessions/current", None).await;
             });

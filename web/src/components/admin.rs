@@ -481,11 +481,81 @@ pub fn admin(p: &AdminProps) -> Html {
                     <>
                         { employees_card(&st, &ctx) }
                         { employee_form(&st, &ctx) }
+                        <MediaRelayCard lang={p.lang} on_session_ended={p.on_session_ended.clone()} />
                     </>
                 },
                 (AdminSection::NumberBlocks, _) => blocks_card(&st, &ctx),
                 (AdminSection::Import, _) => import_card(&st.import, &ctx),
                 (AdminSection::ApiTokens, _) => tokens_card(&st.tokens, &ctx),
+            } }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct MediaRelayProps {
+    lang: Lang,
+    on_session_ended: Callback<()>,
+}
+
+/// The company's choice of relaying every call between browsers through the gateway
+/// (`PUT /api/v1/company/media`): `#media-relay` (a checkbox), `#media-relay-saved`,
+/// `#media-relay-error`.
+#[function_component(MediaRelayCard)]
+fn media_relay_card(p: &MediaRelayProps) -> Html {
+    let t = p.lang.t();
+    // (known, relay, saving, outcome: Some(true) saved, Some(false) failed)
+    let state = use_state(|| (false, false, false, None::<bool>));
+    {
+        let (state, ended) = (state.clone(), p.on_session_ended.clone());
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                let r = api::get("/api/v1/company/media").await;
+                if r.status == 401 {
+                    return ended.emit(());
+                }
+                let relay = js_sys::Reflect::get(&r.body, &JsValue::from_str("relay"))
+                    .ok()
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false);
+                state.set((r.ok(), relay, false, None));
+            });
+        });
+    }
+    let on_change = {
+        let (state, ended) = (state.clone(), p.on_session_ended.clone());
+        Callback::from(move |e: Event| {
+            let Some(input) = e.target_dyn_into::<HtmlInputElement>() else {
+                return;
+            };
+            let want = input.checked();
+            let (state, ended) = (state.clone(), ended.clone());
+            state.set((true, want, true, None));
+            spawn_local(async move {
+                let body = api::obj(&[("relay", JsValue::from_bool(want))]);
+                let r = api::send("PUT", "/api/v1/company/media", Some(body)).await;
+                if r.status == 401 {
+                    return ended.emit(());
+                }
+                let relay = if r.ok() { want } else { !want };
+                state.set((true, relay, false, Some(r.ok())));
+            });
+        })
+    };
+    let (known, relay, saving, outcome) = *state;
+    html! {
+        <section class="card" aria-labelledby="media-relay-title">
+            <h2 id="media-relay-title">{ t.adm_media_title }</h2>
+            <label class="check">
+                <input id="media-relay" type="checkbox" checked={relay}
+                    disabled={!known || saving} onchange={on_change} />
+                { t.adm_media_relay }
+            </label>
+            <p class="hint">{ t.adm_media_hint }</p>
+            { match outcome {
+                Some(true) => html! { <p id="media-relay-saved" class="hint" role="status">{ t.adm_media_saved }</p> },
+                Some(false) => html! { <p id="media-relay-error" class="error" role="alert">{ t.adm_media_failed }</p> },
+                None => html! {},
             } }
         </section>
     }

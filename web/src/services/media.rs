@@ -32,6 +32,9 @@ use crate::state::video::{
 pub const GATHER_CAP_MS: u32 = 3_000;
 /// Candidates have stopped coming when none came for this long.
 pub const QUIET_MS: u32 = 20;
+/// With a relay configured, how long we wait for its candidate (an allocation is a round
+/// trip or two to the gateway) before sending without it.
+pub const RELAY_WAIT_MS: u32 = 1_000;
 
 pub const REMOTE_VIDEO_ID: &str = "remote-video";
 pub const LOCAL_VIDEO_ID: &str = "local-video";
@@ -43,6 +46,8 @@ pub const LOCAL_SCREEN_ID: &str = "local-screen";
 /// The media of one call. [`CallMedia::close`] (or drop) stops the tracks and the connection.
 pub struct CallMedia {
     pc: RtcPeerConnection,
+    /// A relay (TURN) is configured: its candidate comes a round trip after the host ones.
+    relay: bool,
     local: MediaStream,
     remote: MediaStream,
     /// The camera alone, for `#local-video` (empty while the camera is off).
@@ -90,13 +95,76 @@ impl Negotiation {
     }
 }
 
+/// The gateway's media relay (TURN) for this browser, from `GET /api/v1/ice`: the
+/// `iceServers` array, whether the company relays every call, and when it was fetched.
+struct Ice {
+    servers: JsValue,
+    relay_only: bool,
+    fetched_ms: u64,
+}
+
+thread_local! {
+    static ICE: RefCell<Option<Ice>> = const { RefCell::new(None) };
+}
+
+/// Credentials last 12 hours; fetched again after 5 minutes (a changed company setting
+/// reaches new calls within that time).
+const ICE_REFRESH_MS: u64 = 300_000;
+
+/// The relay settings, fetched when missing or 5 minutes old. Without them (no relay on the
+/// gateway, or the request failed) calls go peer to peer only, as before.
+async fn ice() -> (JsValue, bool) {
+    let now = super::browser::now_ms();
+    let fresh = ICE.with(|i| {
+        i.borrow()
+            .as_ref()
+            .filter(|i| now.saturating_sub(i.fetched_ms) < ICE_REFRESH_MS)
+            .map(|i| (i.servers.clone(), i.relay_only))
+    });
+    if let Some(f) = fresh {
+        return f;
+    }
+    let r = super::api::get("/api/v1/ice").await;
+    if !r.ok() {
+        return (Array::new().into(), false);
+    }
+    let servers = Reflect::get(&r.body, &"ice_servers".into())
+        .ok()
+        .filter(Array::is_array)
+        .unwrap_or_else(|| Array::new().into());
+    let relay_only = Reflect::get(&r.body, &"relay_only".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    ICE.with(|i| {
+        *i.borrow_mut() = Some(Ice {
+            servers: servers.clone(),
+            relay_only,
+            fetched_ms: now,
+        })
+    });
+    (servers, relay_only)
+}
+
+/// Forgets the relay settings (logged out: the credentials were the person's).
+pub fn forget_ice() {
+    ICE.with(|i| *i.borrow_mut() = None);
+}
+
 impl CallMedia {
     /// Asks for the microphone (and the camera when `video`) and creates the connection.
     /// Shows the camera in `#local-video` and plays what arrives in `#remote-video`.
     pub async fn open(video: bool) -> Result<CallMedia, MediaError> {
         let (local, gone) = user_media(video).await?;
         let config = RtcConfiguration::new();
-        config.set_ice_servers(&Array::new());
+        // The gateway's relay: a fallback when the browsers cannot reach each other, or the
+        // only way when the company says so.
+        let (servers, relay_only) = ice().await;
+        let relay = Array::from(&servers).length() > 0;
+        config.set_ice_servers(&servers);
+        if relay_only {
+            config.set_ice_transport_policy(web_sys::RtcIceTransportPolicy::Relay);
+        }
         let pc = match RtcPeerConnection::new_with_configuration(&config) {
             Ok(pc) => pc,
             Err(e) => {
@@ -129,6 +197,7 @@ impl CallMedia {
         show(REMOTE_VIDEO_ID, &remote);
         Ok(CallMedia {
             pc,
+            relay,
             local,
             remote,
             preview,
@@ -272,7 +341,8 @@ impl CallMedia {
     /// ICE servers every candidate is a host one and they come in a burst within a few ms,
     /// while Chromium reports gathering complete only ~130 ms later: so the wait ends when
     /// gathering completes or when candidates have come and none for [`QUIET_MS`] (at most
-    /// [`GATHER_CAP_MS`]). That keeps the INVITE from waiting on nothing (issue 12's
+    /// [`GATHER_CAP_MS`]), and, with the gateway's relay configured, its candidate is in
+    /// (at most [`RELAY_WAIT_MS`]). That keeps the INVITE from waiting on nothing (issue 12's
     /// click-to-ringing benchmark, `bench/call-setup.bench.mjs`).
     async fn gathered_sdp(&self) -> Result<String, MediaError> {
         if self.pc.ice_gathering_state() != RtcIceGatheringState::Complete {
@@ -299,7 +369,16 @@ impl CallMedia {
                     Either::Right(_) => {
                         waited += QUIET_MS;
                         let now = candidates(&self.pc);
-                        if now > 0 && now == before {
+                        // The host candidates' burst is not the end when the relayed one
+                        // is still on its way (browsers that cannot reach each other need
+                        // it); we wait for it up to RELAY_WAIT_MS.
+                        let relay_pending = self.relay
+                            && waited < RELAY_WAIT_MS
+                            && !self
+                                .pc
+                                .local_description()
+                                .is_some_and(|d| d.sdp().contains(" typ relay"));
+                        if now > 0 && now == before && !relay_pending {
                             break;
                         }
                         before = now;
