@@ -313,14 +313,20 @@ pub async fn run(
     // The device credentials page tells phones where SIP is served.
     let mut api_cfg = cfg.api.clone();
     // The relay for browsers; it serves as long as this function runs.
+    // A relay that cannot start (its port taken, say by another TURN server on this
+    // machine) is reported, and the gateway serves without it: browsers then get no relay
+    // (`GET /api/v1/ice` lists none) rather than no phone system.
     let _turn = match &cfg.turn {
-        Some(t) => {
-            let server = crate::turn::start(t)
-                .await
-                .map_err(|e| anyhow::anyhow!("TURN relay on {}: {e}", t.listen))?;
-            api_cfg.turn = Some(t.clone());
-            Some(server)
-        }
+        Some(t) => match crate::turn::start(t).await {
+            Ok(server) => {
+                api_cfg.turn = Some(t.clone());
+                Some(server)
+            }
+            Err(e) => {
+                tracing::error!(listen = %t.listen, error = %e, "the TURN relay for browsers did not start (--turn-port 0 turns it off); serving without it");
+                None
+            }
+        },
         None => None,
     };
     api_cfg.sip.udp = udp_addr;
