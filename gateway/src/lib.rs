@@ -15,6 +15,7 @@ pub mod mail;
 pub mod mailqueue;
 pub mod metrics;
 pub mod nonce;
+pub mod numbering;
 pub mod server;
 pub mod sipcred;
 pub mod store;
