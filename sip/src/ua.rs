@@ -1754,6 +1754,10 @@ impl UserAgent {
                     480 => "Not available: nobody is logged in on that extension".to_string(),
                     486 | 600 => "Busy".to_string(),
                     603 => "Declined".to_string(),
+                    // The gateway's reason for a refusal (in brackets) says what to do.
+                    403 if resp.reason.contains('(') => {
+                        format!("The phone system refused the call: {}", resp.reason)
+                    }
                     401 | 407 | 403 => "The phone system refused the call".to_string(),
                     408 => "No answer".to_string(),
                     487 => "Call cancelled".to_string(),

@@ -49,10 +49,21 @@ test('wrong password is refused with a clear message', async () => {
   assert.equal(await page.inputValue('#login-password'), '');
 });
 
-test('calling an unknown extension says so', async () => {
+test('calling an unknown extension says so; a number outside the company and an emergency number say why they cannot go out', async () => {
   const alice = await login(browser, '101');
-  await alice.page.fill('#dial-input', '999');
-  await alice.page.click('#call-audio');
-  await alice.page.waitForFunction(() => /no such extension/i.test(document.querySelector('#call-end-reason')?.textContent ?? ''), null, { timeout: 15000 });
-  await callState(alice.page, 'idle');
+  for (const [dialled, said] of [
+    ['199', /no such extension/i],
+    ['+48 601 234 567', /no line to the phone network/i],
+    ['112', /emergency numbers cannot be called from here yet/i],
+  ]) {
+    await alice.page.fill('#dial-input', dialled);
+    await alice.page.click('#call-audio');
+    try {
+      await alice.page.waitForFunction((re) => new RegExp(re, 'i').test(document.querySelector('#call-end-reason')?.textContent ?? ''), said.source, { timeout: 15000 });
+    } catch (e) {
+      e.message += `\n${dialled}: the page said ${JSON.stringify(await alice.page.textContent('#call-end-reason').catch(() => null))}\n${alice.page.dumpLog()}`;
+      throw e;
+    }
+    await callState(alice.page, 'idle');
+  }
 });

@@ -462,7 +462,13 @@ fn make_cx(state: &AppState, session: &SessionRef, dispatch: &Callback<Action>) 
     let call = {
         let session = session.clone();
         Callback::from(move |(number, video): (String, bool)| {
-            with_phone(&session, |p| p.call(number, video))
+            // "+48 601 234-567" is dialled as +48601234567 (a SIP address as written).
+            let target = if number.contains(':') || number.contains('@') {
+                number
+            } else {
+                crate::addr::compact_number(&number)
+            };
+            with_phone(&session, |p| p.call(target, video))
         })
     };
     let favourite = {

@@ -92,7 +92,8 @@ strings! {
         tok_col_last_used, tok_never, tok_no_expiry, tok_expired, tok_revoke, tok_none,
         tok_load_failed, tok_revoke_failed, tok_name_missing, tok_days_invalid,
         end_you_hung_up, end_other_hung_up, end_missed, end_not_connected,
-        end_no_such_extension, end_unavailable, end_busy, end_declined, end_refused,
+        end_no_such_extension, end_no_trunk, end_no_trunk_emergency, end_unavailable, end_busy,
+        end_declined, end_refused,
         end_no_answer, end_cancelled, phone_login_refused, media_insecure, media_prepare,
         cred_tls_proxy, dev_confirm_remove_this, nav_devices, dev_title, dev_hint,
         dev_admin_hint, dev_none, dev_kind_browser,
@@ -400,6 +401,8 @@ pub static EN: Strings = Strings {
     end_missed: "Missed call: the caller hung up",
     end_not_connected: "Not connected to the phone system",
     end_no_such_extension: "No such extension",
+    end_no_trunk: "Calls outside the company are not set up yet: there is no line to the phone network.",
+    end_no_trunk_emergency: "Emergency numbers cannot be called from here yet: there is no line to the phone network. Use a mobile phone or a landline.",
     end_unavailable: "Not available: nobody is logged in on that extension",
     end_busy: "Busy",
     end_declined: "Declined",
@@ -1072,6 +1075,8 @@ pub static PL: Strings = Strings {
     end_missed: "Nieodebrane: dzwoniący się rozłączył",
     end_not_connected: "Brak połączenia z centralą",
     end_no_such_extension: "Nie ma takiego numeru",
+    end_no_trunk: "Połączenia poza firmę nie są jeszcze skonfigurowane: brak linii do sieci telefonicznej.",
+    end_no_trunk_emergency: "Numerów alarmowych nie można jeszcze stąd wybrać: brak linii do sieci telefonicznej. Użyj telefonu komórkowego lub stacjonarnego.",
     end_unavailable: "Niedostępny: nikt nie jest zalogowany na tym numerze",
     end_busy: "Zajęte",
     end_declined: "Odrzucone",
@@ -1804,6 +1809,11 @@ impl Strings {
             EndReason::NotConnected => self.end_not_connected,
             EndReason::Status { code, words } => match code {
                 404 => self.end_no_such_extension,
+                // The gateway's words for a number outside the company (no trunk yet).
+                403 if words.contains("emergency call: no line to the phone network") => {
+                    self.end_no_trunk_emergency
+                }
+                403 if words.contains("no line to the phone network") => self.end_no_trunk,
                 480 => self.end_unavailable,
                 486 | 600 => self.end_busy,
                 603 => self.end_declined,
@@ -2062,6 +2072,21 @@ mod tests {
         assert_eq!(EN.end_reason(&status(486, "Busy Everywhere")), "Busy");
         assert_eq!(EN.end_reason(&status(600, "x")), "Busy");
         assert_eq!(EN.end_reason(&status(404, "x")), "No such extension");
+        assert!(
+            EN.end_reason(&status(
+                403,
+                "Forbidden (no line to the phone network is set up)"
+            ))
+            .starts_with("Calls outside the company are not set up")
+        );
+        assert!(
+            PL.end_reason(&status(
+                403,
+                "Forbidden (emergency call: no line to the phone network is set up)"
+            ))
+            .starts_with("Numerów alarmowych")
+        );
+        assert_eq!(EN.end_reason(&status(403, "Forbidden")), EN.end_refused);
         assert_eq!(
             EN.end_reason(&EndReason::OtherHungUp),
             "The other side hung up"

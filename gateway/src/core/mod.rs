@@ -1371,8 +1371,23 @@ impl Core {
             diversion: None,
         });
         let Some(aor) = resolved else {
-            self.reply(&key, &req, 404, "Not Found (no such extension)", now);
-            self.record_refused(record, 404, now);
+            // A number outside the company, from an employee: said so (issue 15 routes such
+            // calls to a trunk; until then there is none).
+            let outside = caller_aor
+                .as_ref()
+                .and_then(|_| crate::numbering::parse(&dialled).ok());
+            let (status, reason) = match outside {
+                Some(crate::numbering::Dialled::Emergency(_)) => (
+                    403,
+                    "Forbidden (emergency call: no line to the phone network is set up)",
+                ),
+                Some(crate::numbering::Dialled::Number { .. }) => {
+                    (403, "Forbidden (no line to the phone network is set up)")
+                }
+                None => (404, "Not Found (no such extension)"),
+            };
+            self.reply(&key, &req, status, reason, now);
+            self.record_refused(record, status, now);
             return;
         };
         let call = record.map(|r| (r, caller_aor));

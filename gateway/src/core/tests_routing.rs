@@ -1084,3 +1084,29 @@ fn a_trunk_cannot_reach_a_voicemail_box_by_short_code() {
         "nothing reached the service"
     );
 }
+
+#[test]
+fn a_number_outside_the_company_is_refused_with_the_reason() {
+    let mut w = World::new();
+    w.connect(1);
+    w.register(1, "101");
+    for (dialled, call, status, reason) in [
+        (
+            "+48601234567",
+            "o1",
+            403,
+            "Forbidden (no line to the phone network is set up)",
+        ),
+        (
+            "112",
+            "o2",
+            403,
+            "Forbidden (emergency call: no line to the phone network is set up)",
+        ),
+        ("199", "o3", 404, "Not Found (no such extension)"),
+    ] {
+        let r = w.call(1, "101", dialled, call);
+        let last = r.last().expect("an answer");
+        assert_eq!((last.status, &*last.reason), (status, reason), "{dialled}");
+    }
+}
