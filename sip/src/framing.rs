@@ -85,7 +85,11 @@ impl Framer {
                     };
                 };
                 let body = content_length(&self.buf[..from + head_end])?;
-                let n = from + body_start + body;
+                // A Content-Length near usize::MAX must not wrap the sum into a small
+                // number (it would frame garbage): anything past the limit is refused.
+                let n = (from + body_start)
+                    .checked_add(body)
+                    .ok_or(ParseError::TooLarge)?;
                 self.need = Some(n);
                 n
             }
@@ -128,6 +132,19 @@ mod tests {
     use super::*;
 
     const OPTIONS: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 3\r\n\r\nabc";
+
+    #[test]
+    fn a_content_length_near_the_integer_limit_is_refused_not_wrapped() {
+        // Found by the stream_framing fuzz target: 18446744073709551615 (u64::MAX) parsed
+        // as a length, and the frame's end overflowed.
+        let head = String::from_utf8_lossy(OPTIONS).replace(
+            "Content-Length: 3",
+            "Content-Length: 00018446744073709551615",
+        );
+        let mut f = Framer::new();
+        f.push(head.as_bytes());
+        assert!(matches!(f.next_frame(), Err(ParseError::TooLarge)));
+    }
 
     #[test]
     fn messages_split_across_reads_and_joined_in_one_read() {
