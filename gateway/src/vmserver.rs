@@ -619,7 +619,7 @@ impl Visit {
             .await
             .ok()
             .flatten()?;
-        let lang = self.language(owner).await;
+        let lang = language_of(store, e.id).await;
         let [none, intro, deleted, end] =
             builtin_prompts(lang).map(|w| wav_8k(w).unwrap_or_default());
         let (list, _) = store.voicemails(e.id).await.ok()?;
@@ -658,16 +658,10 @@ impl Visit {
     /// The language `owner` chose in the web app (English when none).
     async fn language(&self, owner: &Owner) -> Lang {
         let store = &self.shared.store;
-        let Ok(Some(e)) = store.employee_by_ext(owner.company, &owner.ext).await else {
-            return Lang::default();
-        };
-        store
-            .employee_settings(e.id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|(_, l)| l)
-            .unwrap_or_default()
+        match store.employee_by_ext(owner.company, &owner.ext).await {
+            Ok(Some(e)) => language_of(store, e.id).await,
+            _ => Lang::default(),
+        }
     }
 
     /// Checks a mailbox number and PIN keyed after `*97` in `company`. A box without a PIN
@@ -784,9 +778,7 @@ impl Visit {
         let store = &self.shared.store;
         let mut lang = Lang::default();
         if let Ok(Some(e)) = store.employee_by_ext(owner.company, &owner.ext).await {
-            if let Ok(Some((_, Some(l)))) = store.employee_settings(e.id).await {
-                lang = l;
-            }
+            lang = language_of(store, e.id).await;
             for situation in [owner.situation, Situation::Default] {
                 if let Ok(Some(path)) = store.greeting_file(e.id, situation).await
                     && let Ok(bytes) = tokio::fs::read(&path).await
@@ -1090,6 +1082,17 @@ async fn deliver(shared: &Shared, path: &std::path::Path) -> bool {
     }
 }
 
+/// The language `employee` chose in the web app (English when none, or unreadable).
+async fn language_of(store: &crate::store::Store, employee: i64) -> Lang {
+    store
+        .employee_settings(employee)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|(_, l)| l)
+        .unwrap_or_default()
+}
+
 /// How often the spool is looked at for messages not stored yet.
 const REDELIVER_EVERY: Duration = Duration::from_secs(20);
 
@@ -1132,13 +1135,7 @@ async fn announce(
         .strip_prefix(store.data_dir())
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let lang = store
-        .employee_settings(employee.id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|(_, l)| l)
-        .unwrap_or_default();
+    let lang = language_of(store, employee.id).await;
     let caller = match &m.caller_name {
         Some(n) => format!("{n} ({})", m.caller),
         None => m.caller.clone(),

@@ -89,22 +89,19 @@ async fn a_voicemail_caller_who_sends_no_media_is_hung_up_after_the_timeout() {
 
 /// A 16-bit 8 kHz mono WAV of `ms` of silence.
 fn silence_wav(ms: u32) -> Vec<u8> {
-    let n = ms * 8;
-    let mut w = Vec::new();
-    w.extend_from_slice(b"RIFF");
-    w.extend_from_slice(&(36 + n * 2).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&16u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&8000u32.to_le_bytes());
-    w.extend_from_slice(&16000u32.to_le_bytes());
-    w.extend_from_slice(&2u16.to_le_bytes());
-    w.extend_from_slice(&16u16.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&(n * 2).to_le_bytes());
-    w.resize(w.len() + (n * 2) as usize, 0);
-    w
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
+    for _ in 0..ms * 8 {
+        w.write_sample(0i16).unwrap();
+    }
+    w.finalize().unwrap();
+    out.into_inner()
 }
 
 #[tokio::test]

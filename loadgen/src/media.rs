@@ -83,6 +83,17 @@ impl MediaStats {
             .extend(rtts);
     }
 
+    /// Caller `i` gave up (`had_media`: it had counted itself live); the first few
+    /// reasons are printed.
+    pub fn caller_failed(&self, i: usize, had_media: bool, e: &anyhow::Error) {
+        if had_media {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+        }
+        if self.failed.fetch_add(1, Ordering::Relaxed) < 5 {
+            eprintln!("  client {i}: {e:#}");
+        }
+    }
+
     fn in_window(&self, ns: u64) -> bool {
         let start = self.window_start.load(Ordering::Relaxed);
         start != 0 && ns >= start && ns < self.window_end.load(Ordering::Relaxed)
@@ -288,13 +299,7 @@ pub async fn caller(
 ) {
     let mut had_media = false;
     if let Err(e) = caller_inner(i, &cfg, &st, &ramp, &mut stop, &mut had_media).await {
-        if had_media {
-            st.live.fetch_sub(1, Ordering::Relaxed);
-        }
-        st.failed.fetch_add(1, Ordering::Relaxed);
-        if st.failed.load(Ordering::Relaxed) <= 5 {
-            eprintln!("  client {i}: {e:#}");
-        }
+        st.caller_failed(i, had_media, &e);
     }
 }
 

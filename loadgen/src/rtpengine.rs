@@ -201,13 +201,7 @@ pub async fn caller(
 ) {
     let mut had_media = false;
     if let Err(e) = caller_inner(i, &cfg, &st, &ramp, &mut stop, &mut had_media).await {
-        if had_media {
-            st.live.fetch_sub(1, Ordering::Relaxed);
-        }
-        st.failed.fetch_add(1, Ordering::Relaxed);
-        if st.failed.load(Ordering::Relaxed) <= 5 {
-            eprintln!("  client {i}: {e:#}");
-        }
+        st.caller_failed(i, had_media, &e);
     }
 }
 

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::codec::{Codec, Formats, PtMap};
 use crate::rtp::{RtpHeader, TelephoneEvent, dtmf_event};
+use crate::transcode::TranscodePlan;
 use crate::{
     DtmfEvent, LegEvent, LegOutput, MediaError, RtpFrame, RtpLeg, Transcoder, Transmit, WebRtcLeg,
 };
@@ -267,7 +268,7 @@ pub struct Bridge {
     out: VecDeque<BridgeOutput>,
     /// One side holds the call (see [`Bridge::set_held`]).
     held: bool,
-    /// Opus ↔ G.711 when the legs share no audio codec (see [`transcoder_for`]).
+    /// Opus ↔ G.711 when the legs share no audio codec (see [`transcoding`]).
     transcoder: Option<Transcoder>,
     ended: bool,
     relayed: u64,
@@ -295,7 +296,7 @@ impl Bridge {
             relayed: 0,
             dropped: 0,
         };
-        bridge.transcoder = transcoder_for(&bridge.legs);
+        bridge.transcoder = transcoding(&bridge.legs).and_then(start_transcoder);
         bridge.drain(now);
         bridge
     }
@@ -323,8 +324,10 @@ impl Bridge {
             PtMap::new(a.formats(), b.formats()),
             PtMap::new(b.formats(), a.formats()),
         ];
-        if transcoder_for(&self.legs).is_some() != self.transcoder.is_some() {
-            self.transcoder = transcoder_for(&self.legs);
+        // A transcoder (libopus state) is made again only when what it converts changed.
+        let plan = transcoding(&self.legs);
+        if plan != self.transcoder.as_ref().map(Transcoder::plan) {
+            self.transcoder = plan.and_then(start_transcoder);
         }
         self.drain(now);
     }
@@ -654,9 +657,10 @@ impl Bridge {
     }
 }
 
-/// A transcoder when one leg has Opus and no G.711 and the other G.711 and no Opus (a
+/// What to transcode, `(Opus leg, its Opus payload type, the other leg's G.711 codec and
+/// payload type)`, when one leg has Opus and no G.711 and the other G.711 and no Opus (a
 /// browser offering Opus alone, a phone): the first G.711 codec of the G.711 leg.
-fn transcoder_for(legs: &[Leg; 2]) -> Option<Transcoder> {
+fn transcoding(legs: &[Leg; 2]) -> Option<TranscodePlan> {
     let g711 = |l: &Leg| {
         l.formats()
             .0
@@ -665,11 +669,17 @@ fn transcoder_for(legs: &[Leg; 2]) -> Option<Transcoder> {
             .cloned()
     };
     let opus = |l: &Leg| l.formats().by_codec(&Codec::Opus, 48000).cloned();
-    for (o, g) in [(LegId::A, LegId::B), (LegId::B, LegId::A)] {
-        let (ol, gl) = (&legs[o.index()], &legs[g.index()]);
-        if let (Some(op), None, Some(gf), None) = (opus(ol), g711(ol), g711(gl), opus(gl)) {
-            return Transcoder::new(o, op.pt, gf.codec, gf.pt).ok();
-        }
-    }
-    None
+    [(LegId::A, LegId::B), (LegId::B, LegId::A)]
+        .into_iter()
+        .find_map(|(o, g)| {
+            let (ol, gl) = (&legs[o.index()], &legs[g.index()]);
+            match (opus(ol), g711(ol), g711(gl), opus(gl)) {
+                (Some(op), None, Some(gf), None) => Some((o, op.pt, gf.codec, gf.pt)),
+                _ => None,
+            }
+        })
+}
+
+fn start_transcoder((opus_leg, opus_pt, g711, g711_pt): TranscodePlan) -> Option<Transcoder> {
+    Transcoder::new(opus_leg, opus_pt, g711, g711_pt).ok()
 }

@@ -48,6 +48,14 @@ enum State {
     Done,
 }
 
+/// Puts `samples` in `queue` in place of what it held, padded with silence to whole frames.
+fn play(queue: &mut VecDeque<i16>, samples: &[i16]) {
+    queue.clear();
+    queue.extend(samples.iter().copied());
+    let pad = (FRAME - queue.len() % FRAME) % FRAME;
+    queue.extend(std::iter::repeat_n(0, pad));
+}
+
 /// One owner listening to their new messages.
 #[derive(Debug)]
 pub struct Listener {
@@ -84,10 +92,7 @@ impl Listener {
     }
 
     fn play(&mut self, samples: &[i16]) {
-        self.queue.clear();
-        self.queue.extend(samples.iter().copied());
-        let pad = (FRAME - self.queue.len() % FRAME) % FRAME;
-        self.queue.extend(std::iter::repeat_n(0, pad));
+        play(&mut self.queue, samples);
     }
 
     /// Message `i`, after a short tone.
@@ -276,10 +281,7 @@ impl Login {
     }
 
     fn play(&mut self, samples: &[i16]) {
-        self.queue.clear();
-        self.queue.extend(samples.iter().copied());
-        let pad = (FRAME - self.queue.len() % FRAME) % FRAME;
-        self.queue.extend(std::iter::repeat_n(0, pad));
+        play(&mut self.queue, samples);
         self.idle = 0;
     }
 

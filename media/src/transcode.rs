@@ -52,6 +52,10 @@ impl Anchor {
     }
 }
 
+/// What a [`Transcoder`] converts: the Opus leg and its payload type, the G.711 codec and
+/// its payload type on the other leg.
+pub type TranscodePlan = (LegId, u8, Codec, u8);
+
 /// Transcodes one call's audio between its Opus leg and its G.711 leg.
 pub struct Transcoder {
     /// The leg that speaks Opus (a browser).
@@ -118,9 +122,15 @@ impl Transcoder {
             encoder,
             to_g711: Anchor::default(),
             to_opus: Anchor::default(),
-            opus_seq: rand_seq(),
+            // Any start will do: the bridge's rewriter renumbers the stream anyway.
+            opus_seq: 0,
             pcm: vec![0; MAX_DECODED],
         })
+    }
+
+    /// What it converts (as given to [`Transcoder::new`]).
+    pub fn plan(&self) -> TranscodePlan {
+        (self.opus_leg, self.opus_pt, self.g711.clone(), self.g711_pt)
     }
 
     /// Is a packet of payload type `pt` from leg `from` one this transcoder takes?
@@ -180,11 +190,6 @@ impl Transcoder {
             Ok(out)
         }
     }
-}
-
-/// Where our Opus numbering starts (no need for a secret: the rewriter renumbers anyway).
-fn rand_seq() -> u16 {
-    1
 }
 
 #[cfg(test)]

@@ -345,15 +345,16 @@ impl Call {
     fn on_outbound(&mut self, e: Event) {
         let now = self.now_ms();
         match e {
+            // Once the bridge runs, an answer is to one of our new offers.
             e @ (Event::Reoffer { .. }
             | Event::OfferNeeded { .. }
             | Event::OfferFailed { .. }
-            | Event::Hold { .. })
+            | Event::Hold { .. }
+            | Event::Answered { .. })
                 if self.bridge.is_some() =>
             {
                 self.renegotiation(false, e)
             }
-            e @ Event::Answered { .. } if self.bridge.is_some() => self.renegotiation(false, e),
             Event::Answered { sdp, .. } => {
                 if let Err((status, why)) = self.answered(&sdp) {
                     warn!(status, %why, "bridge: the device's answer cannot be bridged");
