@@ -1330,3 +1330,135 @@ async fn mail_waits_in_the_queue_while_the_server_is_down_and_survives_a_restart
         "{q:?}"
     );
 }
+
+/// The media relay, the company's media setting and the voicemail PIN (issue 14): nothing
+/// without a session, the setting only by an admin and only for the admin's own company,
+/// a PIN only one's own and never shown.
+#[tokio::test]
+async fn relay_settings_and_voicemail_pins_check_who_is_asking() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    for (m, p) in [
+        ("GET", "/api/v1/ice"),
+        ("GET", "/api/v1/company/media"),
+        ("PUT", "/api/v1/company/media"),
+        ("GET", "/api/v1/me/voicemail-pin"),
+        ("PUT", "/api/v1/me/voicemail-pin"),
+        ("DELETE", "/api/v1/me/voicemail-pin"),
+    ] {
+        let body = (m == "PUT").then(|| json!({"relay": true, "pin": "4826"}));
+        let r = http(a, m, p, Auth::None, body.clone()).await;
+        assert_eq!(r.status, 401, "{m} {p} without a session: {}", r.body);
+        let r = http(a, m, p, Auth::Cookie("centrala_session=forged"), body).await;
+        assert_eq!(r.status, 401, "{m} {p} with a forged session");
+    }
+    let bob = login(a, "bob@a.test", "Correct-Horse-7").await;
+    let alice = login(a, "alice@a.test", "Correct-Horse-7").await;
+    let olga = login(a, "olga@b.test", "Correct-Horse-7").await;
+    let relay = |who: &str| {
+        let who = who.to_string();
+        async move {
+            http(a, "GET", "/api/v1/company/media", Auth::Cookie(&who), None)
+                .await
+                .json()["relay"]
+                .clone()
+        }
+    };
+    // A user may not change it; the admin of another company changes only her own.
+    let on = Some(json!({"relay": true}));
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/company/media",
+        Auth::Cookie(&bob),
+        on.clone(),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/company/media",
+        Auth::Cookie(&olga),
+        on.clone(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(relay(&olga).await, json!(true));
+    assert_eq!(
+        relay(&bob).await,
+        json!(false),
+        "Olga's setting is not ours"
+    );
+    let r = http(a, "PUT", "/api/v1/company/media", Auth::Cookie(&alice), on).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(relay(&bob).await, json!(true));
+    // No relay on this gateway: no ICE servers, and so no relay-only either.
+    let r = http(a, "GET", "/api/v1/ice", Auth::Cookie(&bob), None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["ice_servers"], json!([]));
+    assert_eq!(r.json()["relay_only"], json!(false));
+    // Bob's PIN is Bob's: set, never shown, and Alice's stays unset.
+    let pin = |p: &str| Some(json!({ "pin": p }));
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/me/voicemail-pin",
+        Auth::Cookie(&bob),
+        pin("1234"),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.json()["fields"]["pin"].is_string());
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/me/voicemail-pin",
+        Auth::Cookie(&bob),
+        pin("4826"),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = http(
+        a,
+        "GET",
+        "/api/v1/me/voicemail-pin",
+        Auth::Cookie(&bob),
+        None,
+    )
+    .await;
+    assert_eq!(r.json(), json!({"set": true}));
+    let r = http(
+        a,
+        "GET",
+        "/api/v1/me/voicemail-pin",
+        Auth::Cookie(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(r.json(), json!({"set": false}));
+    let hash = gw.store.voicemail_pin_by_ext(1, "102").await.unwrap();
+    assert!(
+        hash.and_then(|(_, h)| h)
+            .is_some_and(|h| h.starts_with("$argon2") && !h.contains("4826")),
+        "stored as an argon2 hash"
+    );
+    let r = http(
+        a,
+        "DELETE",
+        "/api/v1/me/voicemail-pin",
+        Auth::Cookie(&bob),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = http(
+        a,
+        "GET",
+        "/api/v1/me/voicemail-pin",
+        Auth::Cookie(&bob),
+        None,
+    )
+    .await;
+    assert_eq!(r.json(), json!({"set": false}));
+}
