@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"  # one build per run: incremental state is only disk
 export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
 start=$(date +%s)
 step() { printf '\n\033[1m== %s (%ss)\033[0m\n' "$*" "$(( $(date +%s) - start ))"; }
