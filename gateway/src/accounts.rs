@@ -691,6 +691,9 @@ impl Store {
         number: &str,
     ) -> Result<Option<String>, StoreError> {
         self.pause().await;
+        if let Some((_, ext)) = self.main_number_target(Some(company), number).await? {
+            return Ok(Some(ext));
+        }
         Ok(self
             .number_blocks(company)
             .await?
@@ -701,6 +704,10 @@ impl Store {
     /// The company that owns a public number, and the extension it reaches there.
     pub async fn owner_of_number(&self, number: &str) -> Result<Option<(i64, String)>, StoreError> {
         self.pause().await;
+        // A company's main number rings where its admin says.
+        if let Some(target) = self.main_number_target(None, number).await? {
+            return Ok(Some(target));
+        }
         let rows =
             sqlx::query("SELECT id, first_number, size, first_ext, company_id FROM number_blocks")
                 .fetch_all(self.pool())

@@ -106,6 +106,8 @@ pub enum CoreInput {
         ext: String,
         username: String,
     },
+    /// The trunks changed (see [`Input::Trunks`]).
+    Trunks(Vec<crate::trunks::CoreTrunk>),
     /// Remove a device (see [`crate::core::Core::remove_device`]); the reply says whether
     /// there was one.
     RemoveDevice {
@@ -312,6 +314,7 @@ impl Driver {
                 choice,
             },
             CoreInput::RosterChanged { company } => Input::RosterChanged { company },
+            CoreInput::Trunks(t) => Input::Trunks(t),
             CoreInput::Devices {
                 company,
                 ext,

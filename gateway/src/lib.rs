@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod calling;
 pub mod core;
 pub mod driver;
 pub mod forwarding;
@@ -20,6 +21,7 @@ pub mod server;
 pub mod sipcred;
 pub mod store;
 pub mod tls;
+pub mod trunks;
 pub mod trusted;
 pub mod turn;
 pub mod vmserver;

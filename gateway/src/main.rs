@@ -150,6 +150,14 @@ enum Command {
         #[arg(long, env = "CENTRALA_DOMAIN", global = true)]
         domain: Option<String>,
     },
+    /// Manages the trunks to the phone network (SIP carriers). A running gateway picks
+    /// changes up within 10 s.
+    Trunk {
+        #[command(subcommand)]
+        command: TrunkCommand,
+        #[arg(long, default_value = "data", env = "CENTRALA_DATA", global = true)]
+        data: PathBuf,
+    },
     /// Creates (or resets) the demo company: extensions 101, 102 and 103 with new passwords,
     /// printed on the console.
     Demo {
@@ -206,6 +214,36 @@ impl MailArgs {
             },
         }
     }
+}
+
+#[derive(Subcommand)]
+enum TrunkCommand {
+    /// Adds a trunk: a carrier's SIP server that trusts this gateway by its address (calls
+    /// in from the carrier's address are not challenged). Calls out try trunks by
+    /// priority, lowest first, and fail over on a 5xx or silence.
+    Add {
+        /// A short name, e.g. carrier-a.
+        #[arg(long)]
+        name: String,
+        /// The carrier's SIP host name or IP address.
+        #[arg(long)]
+        host: String,
+        #[arg(long, default_value_t = 5060)]
+        port: u16,
+        /// udp (tcp and tls: not yet for calls out).
+        #[arg(long, default_value = "udp")]
+        transport: centrala_gateway::trunks::TrunkTransport,
+        /// Lower is tried first.
+        #[arg(long, default_value_t = 10)]
+        priority: i64,
+        /// The carrier's codecs in its order of preference: PCMA, PCMU.
+        #[arg(long, default_value = "PCMA PCMU")]
+        codecs: String,
+    },
+    /// Lists the trunks in the order calls try them.
+    List,
+    /// Removes a trunk by name.
+    Remove { name: String },
 }
 
 #[derive(Subcommand)]
@@ -759,6 +797,75 @@ async fn run() -> anyhow::Result<()> {
                     for c in store.companies().await? {
                         println!("{}\t{}\t{}", c.id, c.domain, c.name);
                     }
+                }
+            }
+            Ok(())
+        }
+        Command::Trunk { command, data } => {
+            let store = open(&data).await?;
+            match command {
+                TrunkCommand::Add {
+                    name,
+                    host,
+                    port,
+                    transport,
+                    priority,
+                    codecs,
+                } => {
+                    if transport != centrala_gateway::trunks::TrunkTransport::Udp {
+                        anyhow::bail!(
+                            "calls out over {} trunks are not supported yet: use udp (a carrier may still send calls in over TCP or TLS as a --trusted-peer)",
+                            transport.as_str()
+                        );
+                    }
+                    let t = centrala_gateway::trunks::NewTrunk {
+                        name,
+                        priority,
+                        host,
+                        port,
+                        transport,
+                        credentials: None,
+                        codecs: centrala_gateway::trunks::parse_codecs(&codecs),
+                    };
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64);
+                    let id = store.add_trunk(&t, now).await?;
+                    let resolved = centrala_gateway::trunks::resolve(&store.trunks().await?).await;
+                    if !resolved.iter().any(|r| r.name == t.name) {
+                        println!(
+                            "warning: {} does not resolve now; calls skip it until it does",
+                            t.host
+                        );
+                    }
+                    println!(
+                        "added trunk {} (id {id}): {}:{} over {}, priority {}",
+                        t.name,
+                        t.host,
+                        t.port,
+                        t.transport.as_str(),
+                        t.priority
+                    );
+                }
+                TrunkCommand::List => {
+                    for t in store.trunks().await? {
+                        println!(
+                            "{}\t{}\t{}:{}\t{}\tpriority {}\t{}",
+                            t.id,
+                            t.name,
+                            t.host,
+                            t.port,
+                            t.transport.as_str(),
+                            t.priority,
+                            t.codecs.join(" ")
+                        );
+                    }
+                }
+                TrunkCommand::Remove { name } => {
+                    if !store.remove_trunk(&name).await? {
+                        anyhow::bail!("there is no trunk named {name:?}");
+                    }
+                    println!("removed trunk {name}");
                 }
             }
             Ok(())

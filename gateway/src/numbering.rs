@@ -7,8 +7,8 @@
 //! [`allowed`] applies a person's call permission to a classified number, with the reason
 //! a refused call is given.
 //!
-//! Nothing routes to a trunk yet (issue 15): this is the plan the trunk routing, the
-//! permissions and the prices will use.
+//! The core routes what [`parse`] reads as a number to a trunk (`crate::trunks`) when
+//! [`allowed`] lets the caller's [`Outside`] policy through.
 
 use phonenumber::country::Id;
 use phonenumber::metadata::DATABASE;
@@ -132,6 +132,106 @@ pub enum Permission {
     National,
     /// Also other countries.
     International,
+}
+
+impl std::str::FromStr for Permission {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "internal" => Ok(Permission::Internal),
+            "national" => Ok(Permission::National),
+            "international" => Ok(Permission::International),
+            _ => Err(format!(
+                "{s:?} is not a call permission: internal, national or international"
+            )),
+        }
+    }
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Internal => "internal",
+            Permission::National => "national",
+            Permission::International => "international",
+        }
+    }
+}
+
+/// The number an outside call shows as its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerId {
+    /// The person's own public number (the main number when they have none).
+    #[default]
+    Own,
+    /// The company's main number.
+    Main,
+    /// Withheld (the network still gets it, marked private: RFC 3323/3325).
+    Withheld,
+}
+
+impl std::str::FromStr for CallerId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "own" => Ok(CallerId::Own),
+            "main" => Ok(CallerId::Main),
+            "withheld" => Ok(CallerId::Withheld),
+            _ => Err(format!("{s:?} is not a caller ID: own, main or withheld")),
+        }
+    }
+}
+
+impl CallerId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallerId::Own => "own",
+            CallerId::Main => "main",
+            CallerId::Withheld => "withheld",
+        }
+    }
+}
+
+/// What one person may do towards the phone network, as the core needs it (their own
+/// settings over the company's defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outside {
+    pub permission: Permission,
+    pub premium: bool,
+    pub caller_id: CallerId,
+    /// Their own public number (from the company's number blocks), E.164.
+    pub own_number: Option<String>,
+    /// The company's main number, E.164.
+    pub main_number: Option<String>,
+    /// Their mobile, E.164 (for *8).
+    pub mobile: Option<String>,
+}
+
+impl Default for Outside {
+    fn default() -> Outside {
+        Outside {
+            permission: Permission::National,
+            premium: false,
+            caller_id: CallerId::Own,
+            own_number: None,
+            main_number: None,
+            mobile: None,
+        }
+    }
+}
+
+impl Outside {
+    /// The number a call out shows, and whether it is withheld: the chosen one, else the
+    /// other one the company has (a network needs some number of ours even when withheld).
+    pub fn presented(&self) -> (Option<&str>, bool) {
+        let (own, main) = (self.own_number.as_deref(), self.main_number.as_deref());
+        match self.caller_id {
+            CallerId::Own => (own.or(main), false),
+            CallerId::Main => (main.or(own), false),
+            CallerId::Withheld => (own.or(main), true),
+        }
+    }
 }
 
 /// Why a call is refused: the SIP reason phrase's words and the web app's.

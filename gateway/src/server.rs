@@ -242,6 +242,33 @@ impl Drop for Slot {
     }
 }
 
+/// How often the trunks are read again (see [`reload_trunks`]).
+const TRUNK_RELOAD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads the trunks again every [`TRUNK_RELOAD`] and tells the core when they changed.
+async fn reload_trunks(
+    store: Store,
+    core: mpsc::Sender<CoreInput>,
+    mut known: Vec<crate::trunks::CoreTrunk>,
+) {
+    loop {
+        tokio::time::sleep(TRUNK_RELOAD).await;
+        let trunks = match store.trunks().await {
+            Ok(t) => crate::trunks::resolve(&t).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "trunks could not be read: the last ones stay");
+                continue;
+            }
+        };
+        if trunks != known {
+            known = trunks.clone();
+            if core.send(CoreInput::Trunks(trunks)).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
 /// Serves until `shutdown` completes.
 pub async fn run(
     listeners: Listeners,
@@ -283,6 +310,9 @@ pub async fn run(
         .as_ref()
         .map(|t| t.local_addr())
         .transpose()?;
+    // The trunks to the phone network; read again every TRUNK_RELOAD (the operator's
+    // `centrala trunk add|remove` and changed DNS names take effect without a restart).
+    let trunks = crate::trunks::resolve(&store.trunks().await?).await;
     let epoch = tokio::time::Instant::now();
     let unix_epoch_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -300,6 +330,7 @@ pub async fn run(
             limits: cfg.limits.clone(),
             sip_secret,
             unix_epoch_ms,
+            trunks: trunks.clone(),
         },
         // ChaCha12 seeded from the OS (rand's thread generator): branches, tags and nonce
         // salts must not be predictable.
@@ -399,6 +430,7 @@ pub async fn run(
                 driver.run(core_rx, answered, udp_in).await;
             });
         })?;
+    tokio::spawn(reload_trunks(store.clone(), edge.core.clone(), trunks));
     if let Some(media) = cfg.media.clone() {
         let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
         crate::vmserver::start(

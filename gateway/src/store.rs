@@ -91,6 +91,8 @@ pub struct SipUser {
     /// Looked up by a device credential's user name: that name (the HA1 values are the
     /// credential's, not the extension's SIP password's).
     pub login: Option<Box<str>>,
+    /// What they may call outside the company, and as which number.
+    pub outside: Box<crate::numbering::Outside>,
 }
 
 impl SipUser {
@@ -294,6 +296,23 @@ impl Store {
         ext: &str,
     ) -> Result<Option<SipUser>, StoreError> {
         self.pause().await;
+        let mut user = self.find_sip_user_row(company, ext).await?;
+        if let Some(u) = user.as_mut() {
+            // Their own public number, from the company's number blocks.
+            u.outside.own_number = self
+                .number_blocks(u.company_id)
+                .await?
+                .iter()
+                .find_map(|b| b.number_for(&u.ext));
+        }
+        Ok(user)
+    }
+
+    async fn find_sip_user_row(
+        &self,
+        company: i64,
+        ext: &str,
+    ) -> Result<Option<SipUser>, StoreError> {
         if crate::forwarding::is_credential_username(ext) {
             return Ok(sqlx::query(&format!(
                 "SELECT {SIP_COLUMNS}, d.ha1_md5, d.ha1_sha256, d.realm FROM device_credentials d JOIN employees e ON e.id = d.employee_id JOIN companies c ON c.id = e.company_id WHERE d.company_id = ? AND d.username = ?"
@@ -305,10 +324,10 @@ impl Store {
             .as_ref()
             .map(|r| {
                 let mut u = row_to_user(r);
-                // The credential's columns follow the 14 of SIP_COLUMNS.
-                u.ha1_md5 = r.get(14);
-                u.ha1_sha256 = r.get(15);
-                u.realm = r.get(16);
+                // The credential's columns follow the 19 of SIP_COLUMNS.
+                u.ha1_md5 = r.get(19);
+                u.ha1_sha256 = r.get(20);
+                u.realm = r.get(21);
                 u.login = Some(ext.into());
                 u
             }));
@@ -740,7 +759,7 @@ impl Store {
     }
 }
 
-const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device, e.locked_devices";
+const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device, e.locked_devices, COALESCE(e.call_permission, c.call_permission), COALESCE(e.premium_calls, c.premium_calls), COALESCE(e.caller_id, c.caller_id), c.main_number, e.mobile_number";
 
 fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
     SipUser {
@@ -771,6 +790,17 @@ fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
             .map(Into::into)
             .collect(),
         login: None,
+        outside: Box::new(crate::numbering::Outside {
+            permission: r
+                .get::<String, _>(14)
+                .parse()
+                .unwrap_or(crate::numbering::Permission::Internal),
+            premium: r.get::<i64, _>(15) != 0,
+            caller_id: r.get::<String, _>(16).parse().unwrap_or_default(),
+            own_number: None,
+            main_number: r.get(17),
+            mobile: r.get(18),
+        }),
     }
 }
 

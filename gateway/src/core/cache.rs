@@ -350,6 +350,7 @@ mod tests {
             routing: Default::default(),
             default_device: None,
             login: None,
+            outside: Default::default(),
         }
     }
 

@@ -382,6 +382,12 @@ impl Core {
         if ctx.state != State::Trying {
             return;
         }
+        if ctx.trunk.is_some() && self.trunk_deadline(&key, now) {
+            return;
+        }
+        let Some(ctx) = self.proxy.contexts.get_mut(&key) else {
+            return;
+        };
         if let Some(f) = ctx.fwd.as_mut()
             && let Some(at) = f.rest_at
             && at <= now

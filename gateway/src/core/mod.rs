@@ -32,6 +32,7 @@ pub mod proxy;
 pub mod routing;
 mod subscriptions;
 pub mod timers;
+mod trunk;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -141,6 +142,8 @@ pub enum Input {
     /// A company's employees changed (added, removed, renamed, renumbered): its directory
     /// is read again and its watchers told.
     RosterChanged { company: i64 },
+    /// The trunks to the phone network (all of them, in the order calls try them).
+    Trunks(Vec<crate::trunks::CoreTrunk>),
 }
 
 /// Which registrations of a changed account go.
@@ -192,6 +195,8 @@ pub struct CoreConfig {
     pub sip_secret: [u8; 32],
     /// Unix time in milliseconds at `now == 0` (for the web credentials' expiry).
     pub unix_epoch_ms: i64,
+    /// The trunks to the phone network at start (later ones come as [`Input::Trunks`]).
+    pub trunks: Vec<crate::trunks::CoreTrunk>,
 }
 
 /// Counts and gauges for metrics.
@@ -320,6 +325,11 @@ pub struct Core {
     removed: devices::Removed,
     /// The voicemail service's flow, while it is connected.
     voicemail: Option<FlowId>,
+    /// The trunks, in the order calls try them; their addresses are trusted (see
+    /// [`Core::set_trunks`]).
+    trunks: Vec<crate::trunks::CoreTrunk>,
+    /// The operator's `--trusted-peer`s (the trunks' addresses are added to them).
+    operator_trusted: Vec<TrustedPeer>,
 }
 
 macro_rules! park_or {
@@ -338,7 +348,7 @@ impl Core {
         let mut timers = Timers::default();
         timers.arm(now + SWEEP_MS, Timer::Sweep);
         timers.arm(now + DIALOG_SWEEP_MS, Timer::DialogSweep);
-        Core {
+        let mut core = Core {
             auth: Auth::new(cfg.nonce_secret, cfg.sip_secret, &cfg.limits),
             flows: Flows::new(cfg.own.clone()),
             cfg,
@@ -358,7 +368,31 @@ impl Core {
             stats: Stats::default(),
             sweeps: 0,
             removed: devices::Removed::default(),
+            trunks: Vec::new(),
+            operator_trusted: Vec::new(),
+        };
+        core.operator_trusted = core.cfg.trusted.clone();
+        let trunks = core.cfg.trunks.clone();
+        core.set_trunks(trunks);
+        core
+    }
+
+    /// The trunks change: calls out use these, and calls in from their addresses (on their
+    /// transport) are trusted like the operator's trusted peers.
+    fn set_trunks(&mut self, trunks: Vec<crate::trunks::CoreTrunk>) {
+        let mut trusted = self.operator_trusted.clone();
+        for t in &trunks {
+            let ip = t.addr.ip();
+            trusted.push(TrustedPeer {
+                ip,
+                udp: t.transport == crate::trunks::TrunkTransport::Udp,
+                tcp: t.transport == crate::trunks::TrunkTransport::Tcp,
+                tls: t.transport == crate::trunks::TrunkTransport::Tls,
+            });
         }
+        info!(trunks = trunks.len(), "trunks to the phone network");
+        self.cfg.trusted = trusted;
+        self.trunks = trunks;
     }
 
     /// Feeds one input.
@@ -402,6 +436,7 @@ impl Core {
                 info!(%flow, "voicemail service connected");
                 self.voicemail = Some(flow);
             }
+            Input::Trunks(trunks) => self.set_trunks(trunks),
             Input::MailboxChanged { company, ext } => {
                 self.mailbox_changed(&AorKey::new(company, &ext));
             }
@@ -818,6 +853,9 @@ impl Core {
                 now,
             );
             return;
+        }
+        if self.trunk_of_flow(target).is_some() {
+            return self.bridge_to_trunk(key, req, flow, now);
         }
         req.uri.params.remove(forward::BRIDGE_PARAM);
         let uri = req.uri.clone();
@@ -1371,19 +1409,24 @@ impl Core {
             diversion: None,
         });
         let Some(aor) = resolved else {
-            // A number outside the company, from an employee: said so (issue 15 routes such
-            // calls to a trunk; until then there is none).
-            let outside = caller_aor
-                .as_ref()
-                .and_then(|_| crate::numbering::parse(&dialled).ok());
+            // A number outside the company, from an employee: to the phone network through
+            // the trunks, if their permission allows (`trunk::call_out`).
+            let outside = match &stage {
+                Stage::Authenticated(c) => match &**c {
+                    Caller::User { user, .. } => crate::numbering::parse(&dialled)
+                        .ok()
+                        .map(|d| (d, (*user.outside).clone())),
+                    Caller::Trunk { .. } => None,
+                },
+                Stage::Fresh => None,
+            };
             let (status, reason) = match outside {
-                Some(crate::numbering::Dialled::Emergency(_)) => (
-                    403,
-                    "Forbidden (emergency call: no line to the phone network is set up)",
-                ),
-                Some(crate::numbering::Dialled::Number { .. }) => {
-                    (403, "Forbidden (no line to the phone network is set up)")
+                Some((d, policy)) if req.method == Method::Invite => {
+                    return self.call_out(
+                        key, req, flow, d, &policy, record, caller_aor, &identity, now,
+                    );
                 }
+                Some(_) => (403, "Forbidden (only calls go to the phone network)"),
                 None => (404, "Not Found (no such extension)"),
             };
             self.reply(&key, &req, status, reason, now);
@@ -1677,6 +1720,12 @@ impl Core {
             return;
         };
         let status = resp.status;
+        if self.trunk_response(&skey, bi, status, now) {
+            return;
+        }
+        let Some(ctx) = self.proxy.contexts.get_mut(&skey) else {
+            return;
+        };
         let mut ended: Option<Box<str>> = None;
         // Dialogs: a record-routed request's 1xx/2xx with a To tag sets one up; an in-dialog
         // request's answer may end its dialog.
@@ -2030,3 +2079,5 @@ fn refer_stays_in_company(req: &Request) -> Result<(), (u16, &'static str)> {
 
 #[cfg(test)]
 mod tests_routing;
+#[cfg(test)]
+mod tests_trunk;

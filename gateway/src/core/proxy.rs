@@ -115,6 +115,8 @@ pub struct Ctx {
     ring_at: Option<Instant>,
     /// A call to a person: their forwarding rules and ring strategy.
     pub fwd: Option<Box<Forwarding>>,
+    /// A call to the phone network: the trunks left to try.
+    pub trunk: Option<Box<super::trunk::TrunkCall>>,
 }
 
 impl Ctx {
@@ -128,6 +130,7 @@ impl Ctx {
             kind,
             ring_at: None,
             fwd: None,
+            trunk: None,
         }
     }
 

@@ -36,6 +36,7 @@ pub(super) fn user(ext: &str) -> SipUser {
         routing: Default::default(),
         default_device: None,
         login: None,
+        outside: Default::default(),
     }
 }
 
@@ -82,6 +83,7 @@ impl World {
             limits: Limits::default(),
             sip_secret: [2; 32],
             unix_epoch_ms: 1_800_000_000_000,
+            trunks: Vec::new(),
         };
         tune(&mut cfg);
         let users = ["101", "102", "103", "104"]

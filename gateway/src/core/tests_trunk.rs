@@ -1,0 +1,313 @@
+//! Calls to the phone network through trunks, on virtual time (see `tests.rs`): the
+//! caller's permission, the caller ID the network sees, failover on 5xx and on silence, and
+//! the bridge's call to a trunk.
+
+use std::net::SocketAddr;
+
+use centrala_sip::message::Request;
+
+use super::tests::{Dest, World};
+use super::*;
+use crate::numbering::{CallerId, Permission};
+use crate::trunks::{CoreTrunk, TrunkTransport};
+
+const CARRIER_A: &str = "203.0.113.10:5060";
+const CARRIER_B: &str = "203.0.113.20:5060";
+const PHONE_OFFER: &str = "v=0\no=- 1 1 IN IP4 198.51.100.7\ns=-\nt=0 0\nm=audio 4000 RTP/AVP 8\nc=IN IP4 198.51.100.7\na=rtpmap:8 PCMA/8000\n";
+const BROWSER_OFFER: &str = "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nt=0 0\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0\nc=IN IP4 0.0.0.0\na=rtpmap:111 opus/48000/2\n";
+
+fn addr(a: &str) -> SocketAddr {
+    a.parse().unwrap()
+}
+
+fn trunk(name: &str, a: &str) -> CoreTrunk {
+    CoreTrunk {
+        name: name.into(),
+        addr: addr(a),
+        host: addr(a).ip().to_string(),
+        transport: TrunkTransport::Udp,
+    }
+}
+
+/// A world with two trunks, and 101 as a desk phone on TCP flow 1 whose own number is
+/// +48226006101.
+fn world(trunks: Vec<CoreTrunk>) -> World {
+    let mut w = World::new();
+    w.core.handle(Input::Trunks(trunks), w.now);
+    let u = w.users.get_mut("101").unwrap();
+    u.outside.own_number = Some("+48226006101".into());
+    u.outside.main_number = Some("+48226006100".into());
+    w.connect_tcp(1, "198.51.100.7:5060");
+    w
+}
+
+fn statuses(r: &[Response]) -> Vec<u16> {
+    r.iter().map(|r| r.status).collect()
+}
+
+fn invites(w: &mut World, at: &str) -> Vec<Request> {
+    w.requests(Dest::Udp(addr(at)))
+        .into_iter()
+        .filter(|r| r.method == Method::Invite)
+        .collect()
+}
+
+fn reply(w: &mut World, from: &str, req: &Request, status: u16, reason: &str) {
+    let mut r = req.response(status, reason);
+    if status > 100 {
+        r.set_to_tag("carrier");
+    }
+    w.send(
+        Dest::Udp(addr(from)),
+        &String::from_utf8(r.to_bytes()).unwrap(),
+    );
+}
+
+#[test]
+fn a_call_out_goes_to_the_first_trunk_as_e164_with_the_callers_own_number() {
+    let mut w = world(vec![trunk("a", CARRIER_A), trunk("b", CARRIER_B)]);
+    let r = w.call_with_offer(1, "101", "601-234-567", "o1", PHONE_OFFER);
+    assert!(statuses(&r).contains(&100), "{:?}", statuses(&r));
+    let inv = invites(&mut w, CARRIER_A)
+        .pop()
+        .expect("the INVITE reaches carrier A");
+    assert_eq!(inv.uri.user.as_deref(), Some("+48601234567"));
+    assert_eq!(inv.uri.params.value("user"), Some("phone"));
+    let from = inv.from().unwrap();
+    assert_eq!(from.uri.user.as_deref(), Some("+48226006101"));
+    assert_eq!(inv.from_tag().as_deref(), Some("to1"));
+    assert!(
+        inv.headers
+            .get("P-Asserted-Identity")
+            .unwrap()
+            .contains("+48226006101")
+    );
+    assert!(inv.headers.get("Privacy").is_none());
+    assert!(invites(&mut w, CARRIER_B).is_empty());
+    // The carrier rings and answers: the caller hears it.
+    reply(&mut w, CARRIER_A, &inv, 180, "Ringing");
+    let mut ok = inv.response(200, "OK");
+    ok.set_to_tag("carrier");
+    ok.headers
+        .push("Record-Route", inv.headers.get("Record-Route").unwrap());
+    ok.headers.push("Contact", "<sip:gw@203.0.113.10:5060>");
+    w.send(
+        Dest::Udp(addr(CARRIER_A)),
+        &String::from_utf8(ok.to_bytes()).unwrap(),
+    );
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))), [180, 200]);
+}
+
+#[test]
+fn a_5xx_or_silence_moves_the_call_to_the_next_trunk_and_then_it_is_given_up() {
+    let mut w = world(vec![trunk("a", CARRIER_A), trunk("b", CARRIER_B)]);
+    w.call_with_offer(1, "101", "+48-22-123-45-67", "f1", PHONE_OFFER);
+    let inv = invites(&mut w, CARRIER_A).pop().unwrap();
+    reply(&mut w, CARRIER_A, &inv, 100, "Trying");
+    reply(&mut w, CARRIER_A, &inv, 503, "Service Unavailable");
+    // The caller sees no failure; the call goes on at B.
+    assert!(
+        !statuses(&w.responses(Dest::Flow(1)))
+            .iter()
+            .any(|s| *s >= 300)
+    );
+    let inv_b = invites(&mut w, CARRIER_B).pop().expect("failover to B");
+    assert_eq!(inv_b.uri.user.as_deref(), Some("+48221234567"));
+    assert_eq!(inv_b.call_id(), inv.call_id());
+    // B says nothing at all: after the wait, no trunk is left and the caller gets 503.
+    w.advance(trunk::TRUNK_WAIT_MS + 100);
+    let r = w.responses(Dest::Flow(1));
+    let last = r.last().expect("a final response");
+    assert_eq!(last.status, 503);
+    assert!(
+        last.reason.contains("phone network does not answer"),
+        "{}",
+        last.reason
+    );
+    let rec = w
+        .records
+        .iter()
+        .find(|r| r.sip_call_id == "f1")
+        .expect("recorded");
+    assert_eq!(rec.status, Some(503));
+}
+
+#[test]
+fn a_silent_first_trunk_is_passed_over_but_a_ringing_one_is_not() {
+    let mut w = world(vec![trunk("a", CARRIER_A), trunk("b", CARRIER_B)]);
+    w.call_with_offer(1, "101", "601234567", "s1", PHONE_OFFER);
+    assert_eq!(invites(&mut w, CARRIER_A).len(), 1);
+    w.advance(trunk::TRUNK_WAIT_MS + 100);
+    let inv_b = invites(&mut w, CARRIER_B)
+        .pop()
+        .expect("B after A's silence");
+    reply(&mut w, CARRIER_B, &inv_b, 100, "Trying");
+    reply(&mut w, CARRIER_B, &inv_b, 180, "Ringing");
+    // Ringing for a minute is fine: nobody gives up on a live trunk.
+    w.advance(60_000);
+    let r = statuses(&w.responses(Dest::Flow(1)));
+    assert!(r.contains(&180) && !r.iter().any(|s| *s >= 300), "{r:?}");
+    // A 4xx from the carrier is the answer (no failover).
+    reply(&mut w, CARRIER_B, &inv_b, 486, "Busy Here");
+    let r = statuses(&w.responses(Dest::Flow(1)));
+    assert_eq!(r.last(), Some(&486));
+}
+
+#[test]
+fn permissions_refuse_with_the_reason_but_emergency_numbers_always_go_out() {
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    w.users.get_mut("101").unwrap().outside.permission = Permission::National;
+    let r = w.call_with_offer(1, "101", "+4930123456", "p1", PHONE_OFFER);
+    let last = r.last().unwrap();
+    assert_eq!(last.status, 403);
+    assert_eq!(
+        last.reason,
+        "Forbidden (international calls are not allowed for you)"
+    );
+    let r = w.call_with_offer(1, "101", "701234567", "p2", PHONE_OFFER);
+    assert_eq!(
+        r.last().unwrap().reason,
+        "Forbidden (premium-rate numbers are not allowed for you)"
+    );
+    assert!(invites(&mut w, CARRIER_A).is_empty());
+    w.users.get_mut("101").unwrap().outside.permission = Permission::Internal;
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: "101".into(),
+            drop: Registrations::Keep,
+        },
+        w.now,
+    );
+    let r = w.call_with_offer(1, "101", "601234567", "p3", PHONE_OFFER);
+    assert_eq!(
+        r.last().unwrap().reason,
+        "Forbidden (your calls are internal only)"
+    );
+    w.call_with_offer(1, "101", "112", "p4", PHONE_OFFER);
+    let inv = invites(&mut w, CARRIER_A).pop().expect("112 goes out");
+    assert_eq!(inv.uri.user.as_deref(), Some("112"));
+    // The network learns who calls an emergency number.
+    assert!(
+        inv.headers
+            .get("P-Asserted-Identity")
+            .unwrap()
+            .contains("+48226006101")
+    );
+}
+
+#[test]
+fn a_withheld_caller_id_is_anonymous_in_from_and_private_for_the_network() {
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    w.users.get_mut("101").unwrap().outside.caller_id = CallerId::Withheld;
+    w.call_with_offer(1, "101", "601234567", "w1", PHONE_OFFER);
+    let inv = invites(&mut w, CARRIER_A).pop().unwrap();
+    let from = inv.from().unwrap();
+    assert_eq!(from.uri.user.as_deref(), Some("anonymous"));
+    assert_eq!(inv.headers.get("Privacy"), Some("id"));
+    assert!(
+        inv.headers
+            .get("P-Asserted-Identity")
+            .unwrap()
+            .contains("+48226006101")
+    );
+}
+
+#[test]
+fn without_trunks_a_number_outside_is_refused_in_plain_words() {
+    let mut w = world(Vec::new());
+    let r = w.call_with_offer(1, "101", "601234567", "n1", PHONE_OFFER);
+    assert_eq!(
+        r.last().unwrap().reason,
+        "Forbidden (no line to the phone network is set up)"
+    );
+}
+
+#[test]
+fn a_browsers_call_out_goes_through_the_bridge_which_alone_reaches_the_trunk() {
+    let mut w = world(vec![trunk("a", CARRIER_A), trunk("b", CARRIER_B)]);
+    w.users.get_mut("101").unwrap().outside.caller_id = CallerId::Main;
+    w.connect(2);
+    // The media service.
+    let input = Input::Connected {
+        flow: FlowId(9),
+        peer: "127.0.0.1:0".parse().unwrap(),
+        transport: Transport::Tcp,
+    };
+    w.core.handle(input, w.now);
+    w.core.handle(Input::Voicemail { flow: FlowId(9) }, w.now);
+    w.step();
+    w.call_with_offer(2, "101", "601234567", "b1", BROWSER_OFFER);
+    assert!(
+        invites(&mut w, CARRIER_A).is_empty(),
+        "not to the carrier directly"
+    );
+    let to_media = w
+        .requests(Dest::Flow(9))
+        .into_iter()
+        .find(|r| r.method == Method::Invite)
+        .expect("the bridge gets the call");
+    assert!(to_media.uri.params.value(forward::BRIDGE_PARAM).is_some());
+    assert_eq!(
+        to_media.uri.params.value("centrala-cli"),
+        Some("+48226006100")
+    );
+    // The bridge calls the trunk back through us, as it does: a new INVITE with that URI.
+    let uri = to_media.uri.to_string();
+    let text = format!(
+        "INVITE {uri} SIP/2.0\nVia: SIP/2.0/TCP bridge.invalid;branch=z9hG4bKbr1\nMax-Forwards: 70\nTo: <{uri}>\nFrom: \"User 101\" <sip:101@d.example>;tag=br\nCall-ID: bridge-b1\nCSeq: 1 INVITE\nContact: <sip:bridge@bridge.invalid;transport=tcp>\nContent-Type: application/sdp\nContent-Length: {}\n\n{PHONE_OFFER}",
+        PHONE_OFFER.len()
+    );
+    w.send(Dest::Flow(9), &text);
+    let inv = invites(&mut w, CARRIER_A)
+        .pop()
+        .expect("the bridge's INVITE reaches A");
+    assert!(inv.uri.params.value(forward::BRIDGE_PARAM).is_none());
+    assert!(inv.uri.params.value("centrala-cli").is_none());
+    assert_eq!(
+        inv.from().unwrap().uri.user.as_deref(),
+        Some("+48226006100")
+    );
+    // And it fails over like any call out.
+    reply(&mut w, CARRIER_A, &inv, 500, "Server Error");
+    assert_eq!(invites(&mut w, CARRIER_B).len(), 1);
+    // A browser (not the media service) cannot use the bridge's parameters to pick its
+    // caller ID: they are not read from anyone else.
+    let forged = format!(
+        "INVITE sip:+48601234567@{}:5060;user=phone;centrala-cli=+48999999999 SIP/2.0\nVia: SIP/2.0/WSS c2.invalid;branch=z9hG4bKfg\nMax-Forwards: 70\nTo: <sip:601234567@d.example>\nFrom: <sip:101@d.example>;tag=fg\nCall-ID: fg\nCSeq: 1 INVITE\nContent-Length: 0\n\n",
+        addr(CARRIER_A).ip()
+    );
+    w.send(Dest::Flow(2), &forged);
+    let r = w.responses(Dest::Flow(2));
+    assert_eq!(
+        statuses(&r).last(),
+        Some(&407),
+        "a stranger is challenged first"
+    );
+    assert!(invites(&mut w, CARRIER_A).is_empty());
+}
+
+#[test]
+fn a_call_from_a_trunks_address_is_trusted_and_one_from_elsewhere_is_challenged() {
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    w.connect(2);
+    w.register(2, "103");
+    let invite = |peer: &str, call: &str| {
+        format!(
+            "INVITE sip:103@d.example SIP/2.0\nVia: SIP/2.0/UDP {peer};branch=z9hG4bK{call}\nMax-Forwards: 70\nTo: <sip:103@d.example>\nFrom: <sip:+48601234567@carrier.example>;tag={call}\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/sdp\nContent-Length: {}\n\n{PHONE_OFFER}",
+            PHONE_OFFER.len()
+        )
+    };
+    w.send(Dest::Udp(addr(CARRIER_A)), &invite(CARRIER_A, "in1"));
+    assert!(
+        w.requests(Dest::Flow(2))
+            .iter()
+            .any(|r| r.method == Method::Invite),
+        "the carrier's call rings 103"
+    );
+    let stranger = "198.51.100.99:5060";
+    w.send(Dest::Udp(addr(stranger)), &invite(stranger, "in2"));
+    let r = w.responses(Dest::Udp(addr(stranger)));
+    assert_eq!(statuses(&r).last(), Some(&407));
+    assert!(w.requests(Dest::Flow(2)).is_empty());
+}

@@ -1,0 +1,393 @@
+//! Calls to the phone network through the operator's trunks (issue 15): what an employee
+//! dials is read by [`crate::numbering`], checked against their permission, and sent to the
+//! first trunk with their caller ID; a trunk that answers 5xx, or nothing within
+//! [`TRUNK_WAIT_MS`], is passed over for the next one (failover). A browser's call goes
+//! through the media service's bridge first (WebRTC to plain RTP): the service calls the
+//! trunk back through us, and that request is the one that fails over.
+
+use centrala_sip::Instant;
+use centrala_sip::message::{Request, SipMessage, Uri};
+use centrala_sip::transaction::TxKey;
+use tracing::{info, warn};
+
+use crate::numbering::{self, Dialled, Outside};
+use crate::trunks::{CoreTrunk, TrunkTransport};
+
+use super::presence::CallRecord;
+use super::proxy::{Branch, BranchState, Ctx, Kind, State};
+use super::{AorKey, Core, FlowId, Identity, Timer, Transport, UDP_FLOW_IDLE_MS};
+
+/// How long a trunk has to answer an INVITE at all (a carrier sends 100 Trying at once)
+/// before the next trunk is tried.
+pub const TRUNK_WAIT_MS: u64 = 4_000;
+/// How long a call to the network may ring once the carrier has answered something.
+pub const TRUNK_RING_MS: u64 = 180_000;
+
+/// Request-URI parameters with which the core tells itself, through the media service's
+/// bridge, how the caller is presented (`;centrala-cli=+48…`, `;centrala-privacy=id`).
+/// Only the core sets them and only the media service's flow may bring them back.
+const CLI_PARAM: &str = "centrala-cli";
+const PRIVACY_PARAM: &str = "centrala-privacy";
+
+/// How an outside call presents its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cli {
+    /// The number shown (or, withheld, given to the network only).
+    pub number: Option<String>,
+    pub withheld: bool,
+}
+
+/// A request on its way to the trunks: the ones left to try, in order.
+#[derive(Debug)]
+pub struct TrunkCall {
+    pub number: String,
+    pub cli: Cli,
+    pub next: Vec<CoreTrunk>,
+    /// The trunk the current branch went to.
+    pub current: String,
+    /// The current trunk has answered something (it is alive).
+    pub heard: bool,
+}
+
+impl Core {
+    /// The trunks calls may use now (UDP; TCP and TLS trunks are refused when added).
+    fn usable_trunks(&self) -> Vec<CoreTrunk> {
+        self.trunks
+            .iter()
+            .filter(|t| t.transport == TrunkTransport::Udp)
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `flow` is one of our trunks' (UDP from its address).
+    pub(super) fn trunk_of_flow(&self, flow: FlowId) -> Option<usize> {
+        let f = self.flows.get(flow)?;
+        if f.transport != Transport::Udp {
+            return None;
+        }
+        self.trunks.iter().position(|t| t.addr == f.peer)
+    }
+
+    /// An employee's INVITE to a number outside the company: permission, then the trunks.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn call_out(
+        &mut self,
+        key: TxKey,
+        req: Request,
+        flow: FlowId,
+        dialled: Dialled,
+        outside: &Outside,
+        record: Option<CallRecord>,
+        caller_aor: Option<AorKey>,
+        identity: &Identity,
+        now: Instant,
+    ) {
+        if let Err(r) = numbering::allowed(outside.permission, outside.premium, &dialled) {
+            info!(to = %req.uri, reason = %r, "outside call refused");
+            self.reply(&key, &req, 403, &format!("Forbidden ({r})"), now);
+            self.record_refused(record, 403, now);
+            return;
+        }
+        let trunks = self.usable_trunks();
+        let number = match &dialled {
+            Dialled::Emergency(n) => n.to_string(),
+            Dialled::Number { e164, .. } => e164.clone(),
+        };
+        let Some(first) = trunks.first().cloned() else {
+            let reason = match dialled {
+                Dialled::Emergency(_) => {
+                    "Forbidden (emergency call: no line to the phone network is set up)"
+                }
+                Dialled::Number { .. } => "Forbidden (no line to the phone network is set up)",
+            };
+            self.reply(&key, &req, 403, reason, now);
+            self.record_refused(record, 403, now);
+            return;
+        };
+        let (shown, withheld) = outside.presented();
+        let cli = Cli {
+            number: shown.map(str::to_string),
+            withheld,
+        };
+        let browser = self.flows.transport_of(flow) == Transport::Ws;
+        let media = self.voicemail;
+        if browser && (media.is_none() || req.body.is_empty()) {
+            let (status, reason) = if media.is_none() {
+                (
+                    503,
+                    "Service Unavailable (the media service for calls to the phone network is off)",
+                )
+            } else {
+                (
+                    488,
+                    "Not Acceptable Here (a call to the phone network needs an offer)",
+                )
+            };
+            self.reply(&key, &req, status, reason, now);
+            self.record_refused(record, status, now);
+            return;
+        }
+        if self.dialog_room(flow) == 0 {
+            self.reply(
+                &key,
+                &req,
+                503,
+                "Service Unavailable (too many calls on this connection)",
+                now,
+            );
+            self.record_refused(record, 503, now);
+            return;
+        }
+        let mut ctx = Ctx::new(
+            req,
+            flow,
+            Kind::Initial {
+                creates_dialogs: true,
+                dialogs: Vec::new(),
+            },
+        );
+        let call_id = ctx.request.call_id().unwrap_or_default().to_string();
+        info!(call_id, to = %number, trunk = %first.name, browser, "call to the phone network");
+        if browser {
+            // The bridge answers the browser and calls the trunk back through us
+            // (`on_bridge_call`), where the caller ID is applied and failover happens.
+            let (tflow, _) = self.trunk_flow(&first, now);
+            let mut uri = trunk_uri(&number, &first);
+            uri.params
+                .set(super::forward::BRIDGE_PARAM, Some(&tflow.0.to_string()));
+            if let Some(n) = &cli.number {
+                uri.params.set(CLI_PARAM, Some(n));
+            }
+            if cli.withheld {
+                uri.params.set(PRIVACY_PARAM, Some("id"));
+            }
+            let request = ctx.request.clone();
+            let media = media.expect("checked above");
+            self.proxy.insert(key.clone(), ctx);
+            let tx = self.forward(&request, uri, flow, media, true, identity, now);
+            self.proxy.add_branch(&key, Branch::new(tx, media));
+        } else {
+            ctx.trunk = Some(Box::new(TrunkCall {
+                number,
+                cli,
+                next: trunks,
+                current: String::new(),
+                heard: false,
+            }));
+            self.proxy.insert(key.clone(), ctx);
+            self.next_trunk(&key, now);
+        }
+        if !self.tx.server_provisional_sent(&key) {
+            let trying = self.proxy.contexts[&key].request.response(100, "Trying");
+            self.respond(&key, trying, now);
+        }
+        if let Some(rec) = record {
+            let changed: Vec<AorKey> = caller_aor.iter().cloned().collect();
+            if self.calls.start(caller_aor, None, rec, now) {
+                self.calls_changed(&changed, now);
+            }
+        }
+    }
+
+    /// The media service's bridge calls a trunk (the request URI named a trunk's flow):
+    /// the caller ID the core put in the URI is applied, and the trunks from that one on
+    /// are tried in turn.
+    pub(super) fn bridge_to_trunk(
+        &mut self,
+        key: TxKey,
+        mut req: Request,
+        flow: FlowId,
+        now: Instant,
+    ) {
+        let cli = Cli {
+            number: req.uri.params.value(CLI_PARAM).map(str::to_string),
+            withheld: req.uri.params.value(PRIVACY_PARAM).is_some(),
+        };
+        req.uri.params.remove(CLI_PARAM);
+        req.uri.params.remove(PRIVACY_PARAM);
+        req.uri.params.remove(super::forward::BRIDGE_PARAM);
+        let number = req.uri.user.clone().unwrap_or_default();
+        let mut trunks = self.usable_trunks();
+        // From the trunk the call was sent to on (it may have been removed meanwhile).
+        if let Some(i) = trunks
+            .iter()
+            .position(|t| t.host == req.uri.host || t.addr.ip().to_string() == req.uri.host)
+        {
+            trunks.drain(..i);
+        }
+        let mut ctx = Ctx::new(
+            req,
+            flow,
+            Kind::Initial {
+                creates_dialogs: true,
+                dialogs: Vec::new(),
+            },
+        );
+        ctx.trunk = Some(Box::new(TrunkCall {
+            number,
+            cli,
+            next: trunks,
+            current: String::new(),
+            heard: false,
+        }));
+        self.proxy.insert(key.clone(), ctx);
+        self.next_trunk(&key, now);
+    }
+
+    /// The UDP flow to a trunk (made when new, and forgotten when idle like any other).
+    fn trunk_flow(&mut self, t: &CoreTrunk, now: Instant) -> (FlowId, bool) {
+        let (f, new) = self.flows.udp_flow(t.addr, now);
+        if new {
+            self.timers.arm(now + UDP_FLOW_IDLE_MS, Timer::FlowIdle(f));
+        }
+        (f, new)
+    }
+
+    /// Sends the context's request to the next trunk; false (and a 503 upstream) when there
+    /// is none left.
+    fn next_trunk(&mut self, key: &TxKey, now: Instant) -> bool {
+        let Some(ctx) = self.proxy.contexts.get_mut(key) else {
+            return false;
+        };
+        let Some(plan) = ctx.trunk.as_mut() else {
+            return false;
+        };
+        if plan.next.is_empty() {
+            let tried = plan.current.clone();
+            let call_id = ctx.request.call_id().unwrap_or_default().to_string();
+            warn!(call_id, last = %tried, "no trunk answered the call");
+            let resp = ctx.request.response(
+                503,
+                "Service Unavailable (the phone network does not answer)",
+            );
+            ctx.state = State::Completed;
+            for b in &mut ctx.branches {
+                b.superseded = true;
+            }
+            self.proxy.stop_ringing(key);
+            self.respond(key, resp, now);
+            if let Some(call_id) = self.proxy.contexts[key]
+                .request
+                .call_id()
+                .map(str::to_string)
+            {
+                self.end_call(&call_id, Some(503), now);
+            }
+            return false;
+        }
+        let t = plan.next.remove(0);
+        plan.current = t.name.clone();
+        plan.heard = false;
+        let (number, cli) = (plan.number.clone(), plan.cli.clone());
+        let upstream = ctx.upstream;
+        let mut request = ctx.request.clone();
+        present(&mut request, &cli);
+        let (tflow, _) = self.trunk_flow(&t, now);
+        let uri = trunk_uri(&number, &t);
+        info!(trunk = %t.name, to = %number, "to the trunk");
+        let tx = self.forward(&request, uri, upstream, tflow, true, &Identity::Keep, now);
+        self.proxy.add_branch(key, Branch::new(tx, tflow));
+        self.proxy.ring_until(key, now + TRUNK_WAIT_MS);
+        true
+    }
+
+    /// A response from a trunk's branch, before the proxy's rules: a 5xx or a timeout moves
+    /// the call to the next trunk (true: handled here).
+    pub(super) fn trunk_response(
+        &mut self,
+        skey: &TxKey,
+        bi: usize,
+        status: u16,
+        now: Instant,
+    ) -> bool {
+        let Some(ctx) = self.proxy.contexts.get_mut(skey) else {
+            return false;
+        };
+        if ctx.state != State::Trying || ctx.branches[bi].superseded {
+            return false;
+        }
+        let Some(plan) = ctx.trunk.as_mut() else {
+            return false;
+        };
+        if status < 200 {
+            if !plan.heard {
+                plan.heard = true;
+                self.proxy.ring_until(skey, now + TRUNK_RING_MS);
+            }
+            return false;
+        }
+        let failed = status >= 500 || status == 408;
+        if !failed || plan.next.is_empty() {
+            return false;
+        }
+        info!(trunk = %plan.current, status, "trunk failed: trying the next one");
+        let b = &mut ctx.branches[bi];
+        b.state = BranchState::Done;
+        b.superseded = true;
+        self.next_trunk(skey, now);
+        true
+    }
+
+    /// A trunk call's deadline (see [`Core::on_rung_out`]): a trunk that has said nothing
+    /// yet is passed over; true when handled here.
+    pub(super) fn trunk_deadline(&mut self, key: &TxKey, now: Instant) -> bool {
+        let Some(ctx) = self.proxy.contexts.get_mut(key) else {
+            return false;
+        };
+        let Some(plan) = ctx.trunk.as_mut() else {
+            return false;
+        };
+        if ctx.state != State::Trying || plan.heard {
+            return false;
+        }
+        info!(trunk = %plan.current, "trunk silent: trying the next one");
+        for b in &mut ctx.branches {
+            // Not cancellable before a provisional (RFC 3261 9.1); its end is ignored.
+            b.superseded = true;
+        }
+        self.next_trunk(key, now);
+        true
+    }
+}
+
+/// `sip:NUMBER@HOST:PORT;user=phone` for a trunk.
+fn trunk_uri(number: &str, t: &CoreTrunk) -> Uri {
+    let host = if t.host.contains(':') && !t.host.starts_with('[') {
+        format!("[{}]", t.host)
+    } else {
+        t.host.clone()
+    };
+    Uri::parse(&format!("sip:{number}@{host}:{};user=phone", t.addr.port()))
+        .or_else(|_| Uri::parse(&format!("sip:{number}@{};user=phone", t.addr)))
+        .expect("a number and a socket address make a URI")
+}
+
+/// Presents the caller to the network: the From user is the shown number (or anonymous,
+/// RFC 3323), and `P-Asserted-Identity` carries the number for the network, with
+/// `Privacy: id` when withheld (RFC 3325). The From tag stays.
+fn present(req: &mut Request, cli: &Cli) {
+    for h in super::IDENTITY_HEADERS {
+        req.headers.remove(h);
+    }
+    req.headers.remove("Privacy");
+    let Some(mut from) = req.from() else {
+        return;
+    };
+    let host = from.uri.host.clone();
+    if let Some(n) = &cli.number {
+        req.headers.push(
+            "P-Asserted-Identity",
+            format!("<sip:{n}@{host};user=phone>"),
+        );
+    }
+    if cli.withheld {
+        from.display = Some("Anonymous".into());
+        if let Ok(u) = Uri::parse("sip:anonymous@anonymous.invalid") {
+            from.uri = u;
+        }
+        req.headers.set("Privacy", "id".to_string());
+    } else if let Some(n) = &cli.number {
+        from.uri.user = Some(n.clone());
+    }
+    req.headers.set("From", from.to_string());
+}
