@@ -1828,6 +1828,7 @@ async fn create_block(
         )
         .await?;
     info!(company = c.company.id, first = %block.first_number, size = block.size, "number block added");
+    numbers_changed(&st, c.company.id).await?;
     Ok((StatusCode::CREATED, Json(block)))
 }
 
@@ -1839,7 +1840,17 @@ async fn delete_block(
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
     st.store.delete_number_block(c.company.id, id).await?;
+    numbers_changed(&st, c.company.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The company's public numbers changed: its people's own numbers (their caller ID on
+/// calls out) are read again.
+async fn numbers_changed(st: &ApiState, company: i64) -> ApiResult<()> {
+    for ext in st.store.extensions(company).await? {
+        account_changed(st, company, ext, Registrations::Keep).await;
+    }
+    Ok(())
 }
 
 // ---- API tokens ----

@@ -92,7 +92,8 @@ strings! {
         tok_col_last_used, tok_never, tok_no_expiry, tok_expired, tok_revoke, tok_none,
         tok_load_failed, tok_revoke_failed, tok_name_missing, tok_days_invalid,
         end_you_hung_up, end_other_hung_up, end_missed, end_not_connected,
-        end_no_such_extension, end_no_trunk, end_no_trunk_emergency, end_unavailable, end_busy,
+        end_no_such_extension, end_no_trunk, end_no_trunk_emergency, end_internal_only,
+        end_no_international, end_no_premium, end_network_down, end_unavailable, end_busy,
         end_declined, end_refused,
         end_no_answer, end_cancelled, phone_login_refused, media_insecure, media_prepare,
         cred_tls_proxy, dev_confirm_remove_this, nav_devices, dev_title, dev_hint,
@@ -403,6 +404,10 @@ pub static EN: Strings = Strings {
     end_no_such_extension: "No such extension",
     end_no_trunk: "Calls outside the company are not set up yet: there is no line to the phone network.",
     end_no_trunk_emergency: "Emergency numbers cannot be called from here yet: there is no line to the phone network. Use a mobile phone or a landline.",
+    end_internal_only: "Your phone is set up for calls inside the company only. Ask your administrator if you need to call outside.",
+    end_no_international: "International calls are not allowed for you. Ask your administrator if you need them.",
+    end_no_premium: "Premium-rate numbers are not allowed for you. Ask your administrator if you need them.",
+    end_network_down: "The phone network does not answer. Try again in a moment.",
     end_unavailable: "Not available: nobody is logged in on that extension",
     end_busy: "Busy",
     end_declined: "Declined",
@@ -1077,6 +1082,10 @@ pub static PL: Strings = Strings {
     end_no_such_extension: "Nie ma takiego numeru",
     end_no_trunk: "Połączenia poza firmę nie są jeszcze skonfigurowane: brak linii do sieci telefonicznej.",
     end_no_trunk_emergency: "Numerów alarmowych nie można jeszcze stąd wybrać: brak linii do sieci telefonicznej. Użyj telefonu komórkowego lub stacjonarnego.",
+    end_internal_only: "Twój telefon może dzwonić tylko wewnątrz firmy. Jeśli potrzebujesz połączeń na zewnątrz, zapytaj administratora.",
+    end_no_international: "Połączenia międzynarodowe nie są dla Ciebie dozwolone. Jeśli ich potrzebujesz, zapytaj administratora.",
+    end_no_premium: "Numery o podwyższonej opłacie nie są dla Ciebie dozwolone. Jeśli ich potrzebujesz, zapytaj administratora.",
+    end_network_down: "Sieć telefoniczna nie odpowiada. Spróbuj ponownie za chwilę.",
     end_unavailable: "Niedostępny: nikt nie jest zalogowany na tym numerze",
     end_busy: "Zajęte",
     end_declined: "Odrzucone",
@@ -1814,6 +1823,15 @@ impl Strings {
                     self.end_no_trunk_emergency
                 }
                 403 if words.contains("no line to the phone network") => self.end_no_trunk,
+                // The gateway's words for a call the person's permission does not allow.
+                403 if words.contains("your calls are internal only") => self.end_internal_only,
+                403 if words.contains("international calls are not allowed") => {
+                    self.end_no_international
+                }
+                403 if words.contains("premium-rate numbers are not allowed") => {
+                    self.end_no_premium
+                }
+                503 if words.contains("phone network does not answer") => self.end_network_down,
                 480 => self.end_unavailable,
                 486 | 600 => self.end_busy,
                 603 => self.end_declined,
@@ -2087,6 +2105,33 @@ mod tests {
             .starts_with("Numerów alarmowych")
         );
         assert_eq!(EN.end_reason(&status(403, "Forbidden")), EN.end_refused);
+        for (words, en, pl) in [
+            (
+                "Forbidden (international calls are not allowed for you)",
+                EN.end_no_international,
+                PL.end_no_international,
+            ),
+            (
+                "Forbidden (your calls are internal only)",
+                EN.end_internal_only,
+                PL.end_internal_only,
+            ),
+            (
+                "Forbidden (premium-rate numbers are not allowed for you)",
+                EN.end_no_premium,
+                PL.end_no_premium,
+            ),
+        ] {
+            assert_eq!(EN.end_reason(&status(403, words)), en);
+            assert_eq!(PL.end_reason(&status(403, words)), pl);
+        }
+        assert_eq!(
+            EN.end_reason(&status(
+                503,
+                "Service Unavailable (the phone network does not answer)"
+            )),
+            EN.end_network_down
+        );
         assert_eq!(
             EN.end_reason(&EndReason::OtherHungUp),
             "The other side hung up"

@@ -855,7 +855,7 @@ impl Core {
             return;
         }
         if self.trunk_of_flow(target).is_some() {
-            return self.bridge_to_trunk(key, req, flow, now);
+            return self.bridge_to_trunk(key, req, flow, target, now);
         }
         req.uri.params.remove(forward::BRIDGE_PARAM);
         let uri = req.uri.clone();

@@ -197,6 +197,7 @@ impl Core {
         key: TxKey,
         mut req: Request,
         flow: FlowId,
+        target: FlowId,
         now: Instant,
     ) {
         let cli = Cli {
@@ -209,10 +210,8 @@ impl Core {
         let number = req.uri.user.clone().unwrap_or_default();
         let mut trunks = self.usable_trunks();
         // From the trunk the call was sent to on (it may have been removed meanwhile).
-        if let Some(i) = trunks
-            .iter()
-            .position(|t| t.host == req.uri.host || t.addr.ip().to_string() == req.uri.host)
-        {
+        let peer = self.flows.get(target).map(|f| f.peer);
+        if let Some(i) = trunks.iter().position(|t| Some(t.addr) == peer) {
             trunks.drain(..i);
         }
         let mut ctx = Ctx::new(

@@ -1,0 +1,181 @@
+// Calls to and from the phone network through SIP trunks. The "phone network" is sipp from
+// Debian on loopback, in three roles: a carrier that answers any number with RTP echo
+// (sipp's built-in UAS, -rtp_echo), an overloaded carrier that answers 503 (a scenario of
+// ours), and the network calling the company's public number (a scenario of ours, network-call.xml). A
+// fourth trunk has nothing behind it (silence). The operator adds them with
+// `centrala trunk add` before the gateway starts; they are removed again at the end (the
+// data folder is shared with the other test files).
+import { test, before, after } from 'node:test';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { gateway, login, callState, inboundBytes, assert, launchWithTone, ARTIFACTS } from './lib.mjs';
+import { GW_SIP, sleep } from './baresip-lib.mjs';
+
+const DATA = process.env.CENTRALA_DATA_DIR;
+const BIN = process.env.CENTRALA_BIN;
+const SILENT = 5099; // nothing listens here
+const BUSY = 5098; // sipp answering 503
+const CARRIER = 5090; // sipp answering 200 with RTP echo
+const NETWORK_CALLER = 5093; // sipp calling the company's number
+
+function centrala(...args) {
+  return execFileSync(BIN, [...args, '--data', DATA], { encoding: 'utf8' });
+}
+
+/** A sipp UAS on `port`: the built-in one (answers, echoes RTP) or a scenario file. */
+function uas(name, port, scenario) {
+  const dir = `${ARTIFACTS}/sipp-${name}`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const how = scenario ? ['-sf', `${process.env.ROOT}/tests/e2e/sipp/${scenario}`] : ['-sn', 'uas', '-rtp_echo', '-mp', String(port + 1000)];
+  const proc = spawn('sipp', [
+    ...how, '-i', '127.0.0.1', '-p', String(port), '-nostdin',
+    '-trace_msg', '-message_file', `${dir}/messages.log`,
+  ], { stdio: 'ignore' });
+  return { proc, log: () => (existsSync(`${dir}/messages.log`) ? readFileSync(`${dir}/messages.log`, 'utf8') : '') };
+}
+
+async function api(page, method, path, body) {
+  return page.evaluate(async ([m, p, b]) => {
+    const r = await fetch(p, {
+      method: m,
+      headers: b === undefined ? {} : { 'content-type': 'application/json' },
+      body: b === undefined ? undefined : JSON.stringify(b),
+    });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : null };
+  }, [method, path, body]);
+}
+
+async function endReason(page, re) {
+  try {
+    await page.waitForFunction((src) => new RegExp(src, 'i').test(document.querySelector('#call-end-reason')?.textContent ?? ''), re.source, { timeout: 20000 });
+  } catch (e) {
+    e.message += `\nthe page said ${JSON.stringify(await page.textContent('#call-end-reason').catch(() => null))}\n${page.dumpLog()}`;
+    throw e;
+  }
+}
+
+let browser;
+let carrier;
+let busy;
+let admin;
+let block;
+const ids = {};
+before(async () => {
+  centrala('trunk', 'add', '--name', 'silent', '--host', '127.0.0.1', '--port', String(SILENT), '--priority', '1');
+  centrala('trunk', 'add', '--name', 'busy', '--host', '127.0.0.1', '--port', String(BUSY), '--priority', '2');
+  centrala('trunk', 'add', '--name', 'carrier', '--host', '127.0.0.1', '--port', String(CARRIER), '--priority', '3');
+  assert.match(centrala('trunk', 'list'), /silent[\s\S]*busy[\s\S]*carrier/);
+  carrier = uas('carrier', CARRIER);
+  busy = uas('busy', BUSY, 'carrier-503.xml');
+  await gateway.start(['--sip-udp', GW_SIP, '--media-ports', '41300-41399']);
+  browser = await launchWithTone(600);
+  admin = (await login(browser, '101')).page;
+  const b = await api(admin, 'POST', '/api/v1/number-blocks', { first_number: '+48226006100', size: 10 });
+  assert.equal(b.status, 201, JSON.stringify(b.body));
+  block = b.body.id;
+  const list = await api(admin, 'GET', '/api/v1/employees');
+  for (const e of list.body.items) ids[e.extension] = e.id;
+});
+after(async () => {
+  if (admin && block) await api(admin, 'DELETE', `/api/v1/number-blocks/${block}`).catch(() => {});
+  for (const e of ['102', '103']) {
+    if (admin && ids[e]) await api(admin, 'PUT', `/api/v1/employees/${ids[e]}/calling`, { permission: null, premium: null, caller_id: null, mobile: null }).catch(() => {});
+  }
+  for (const t of ['silent', 'busy', 'carrier']) {
+    try { centrala('trunk', 'remove', t); } catch { /* not there */ }
+  }
+  carrier?.proc.kill('SIGKILL');
+  busy?.proc.kill('SIGKILL');
+  await browser?.close();
+  await gateway.kill();
+});
+
+test('a browser calls a mobile: a silent trunk and a 503 are passed over, the carrier gets E.164 with the caller\'s own number, and media flows', { timeout: 90000 }, async () => {
+  const page = admin;
+  await page.fill('#dial-input', '601 234 567');
+  await page.click('#call-audio');
+  try {
+    await callState(page, 'connected', 30000);
+    const first = await inboundBytes(page, 15000);
+    await sleep(3000);
+    const later = Number(await page.getAttribute('#call-stats', 'data-rx-bytes'));
+    assert.ok(later > first + 8000, `the carrier's echo keeps arriving (${first} then ${later} bytes)`);
+  } catch (e) {
+    e.message += `\n--- page ---\n${page.dumpLog()}\n--- carrier ---\n${carrier.log().slice(-3000)}`;
+    throw e;
+  }
+  await page.click('#hangup');
+  await callState(page, 'idle');
+  const seen = carrier.log();
+  assert.match(seen, /INVITE sip:\+48601234567@127\.0\.0\.1:5090;user=phone SIP\/2\.0/, 'E.164 in the Request-URI');
+  assert.match(seen, /From: "E2E 101" <sip:\+48226006101@/, 'the caller\'s own public number');
+  assert.match(seen, /P-Asserted-Identity: <sip:\+48226006101@/);
+  assert.match(busy.log(), /INVITE sip:\+48601234567@/, 'the 503 trunk was tried first');
+  assert.match(seen, /BYE sip:/, 'the hang-up reached the carrier');
+});
+
+test('a call from the network to +48 22 600 61 03 rings extension 103 in the browser', { timeout: 90000 }, async () => {
+  const celina = (await login(browser, '103')).page;
+  const dir = `${ARTIFACTS}/sipp-network`;
+  mkdirSync(dir, { recursive: true });
+  const caller = spawn('sipp', [
+    GW_SIP, '-sf', `${process.env.ROOT}/tests/e2e/sipp/network-call.xml`, '-s', '+48226006103',
+    '-i', '127.0.0.1', '-p', String(NETWORK_CALLER), '-m', '1', '-rtp_echo', '-mp', '6093', '-nostdin', '-timeout', '60s', '-timeout_error',
+    '-trace_msg', '-message_file', `${dir}/messages.log`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  caller.stderr.on('data', (d) => { stderr += d; });
+  const done = new Promise((resolve) => caller.on('exit', resolve));
+  try {
+    await callState(celina, 'incoming', 20000);
+    await celina.click('#answer-audio');
+    await callState(celina, 'connected', 15000);
+    await inboundBytes(celina, 10000);
+    const code = await done;
+    assert.equal(code, 0, `sipp's call failed (${code}): ${stderr}\n${readFileSync(`${dir}/messages.log`, 'utf8').slice(-3000)}`);
+    await callState(celina, 'idle', 15000);
+  } catch (e) {
+    caller.kill('SIGKILL');
+    e.message += `\n--- page ---\n${celina.dumpLog()}`;
+    throw e;
+  } finally {
+    await celina.context().close();
+  }
+});
+
+test('a national-only person is refused an international number with the reason shown; an emergency number goes out even for an internal-only person', { timeout: 90000 }, async () => {
+  let r = await api(admin, 'PUT', `/api/v1/employees/${ids['102']}/calling`, { permission: 'national', premium: null, caller_id: 'withheld', mobile: null });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.permission, 'national');
+  // Bad input: 400 with the field.
+  r = await api(admin, 'PUT', `/api/v1/employees/${ids['102']}/calling`, { permission: 'everywhere', premium: null, caller_id: null, mobile: null });
+  assert.ok(r.status === 400 || r.status === 422, `${r.status} ${JSON.stringify(r.body)}`);
+  const bartek = (await login(browser, '102')).page;
+  // Not an admin: cannot change anyone's permission, including their own.
+  r = await api(bartek, 'PUT', `/api/v1/employees/${ids['102']}/calling`, { permission: 'international', premium: true, caller_id: null, mobile: null });
+  assert.equal(r.status, 403);
+  await bartek.fill('#dial-input', '+49 30 1234567');
+  await bartek.click('#call-audio');
+  await endReason(bartek, /international calls are not allowed for you/);
+  await callState(bartek, 'idle');
+  r = await api(admin, 'PUT', `/api/v1/employees/${ids['102']}/calling`, { permission: 'internal', premium: null, caller_id: 'withheld', mobile: null });
+  assert.equal(r.status, 200);
+  await bartek.fill('#dial-input', '601 234 567');
+  await bartek.click('#call-audio');
+  await endReason(bartek, /calls inside the company only/);
+  await callState(bartek, 'idle');
+  await bartek.fill('#dial-input', '112');
+  await bartek.click('#call-audio');
+  await callState(bartek, 'connected', 30000);
+  await bartek.click('#hangup');
+  await callState(bartek, 'idle');
+  const seen = carrier.log();
+  assert.match(seen, /INVITE sip:112@127\.0\.0\.1:5090;user=phone/, 'the emergency call reached the network');
+  // Withheld: anonymous in From, the number for the network only.
+  assert.match(seen, /From: "Anonymous" <sip:anonymous@anonymous\.invalid>/);
+  assert.match(seen, /Privacy: id/);
+  assert.match(seen, /P-Asserted-Identity: <sip:\+48226006102@/);
+  await bartek.context().close();
+});
