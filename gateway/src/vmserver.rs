@@ -214,6 +214,12 @@ impl Shared {
             .await;
     }
 
+    /// Messages for `key` go nowhere any more.
+    fn unalias(&self, key: &str) {
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        routes.remove(key);
+    }
+
     /// Messages for `key` go where those for `existing` go.
     fn alias(&self, existing: &str, key: String) {
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());

@@ -332,6 +332,21 @@ impl Bridge {
         self.drain(now);
     }
 
+    /// Puts `leg` in the place of leg `id` (a call moved to another device, say a mobile
+    /// through a trunk) and returns the old one. The other leg goes on as it was: what it
+    /// receives continues its sequence numbers and timestamps (a new source, as after a
+    /// transfer), so its far end hears at most a moment's gap.
+    pub fn replace_leg(&mut self, id: LegId, leg: Leg, now: Instant) -> Leg {
+        let i = id.index();
+        let old = std::mem::replace(&mut self.legs[i], leg);
+        self.rewriters[i] = Rewriter::default();
+        self.leg_timeouts[i] = None;
+        self.dtmf[i].clear();
+        self.legs[i].touch(now);
+        self.renegotiated(now);
+        old
+    }
+
     /// The call is held (or resumed). A held call's legs may stop sending media: a browser
     /// is then ended only when it sends nothing at all (not even its ICE consent checks)
     /// for the timeout, a phone not at all. Resuming restarts both silence clocks.

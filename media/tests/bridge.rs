@@ -1041,3 +1041,92 @@ fn a_browser_offering_opus_alone_is_transcoded_both_ways() {
         "the browser hears 600 Hz"
     );
 }
+
+/// A call moved to another device (*8 to a mobile): the new leg takes the old one's place,
+/// the far end keeps receiving one stream (sequence numbers run on, no repeat or gap) and
+/// what it sends reaches the new device.
+#[test]
+fn a_leg_replaced_mid_call_carries_the_far_end_on() {
+    let now = Instant::now();
+    let far: SocketAddr = "192.168.1.20:5004".parse().unwrap();
+    let old_dev: SocketAddr = "192.168.1.30:6000".parse().unwrap();
+    let mobile: SocketAddr = "198.51.100.40:7000".parse().unwrap();
+    let gw_far: SocketAddr = "203.0.113.5:40004".parse().unwrap();
+    let gw_old: SocketAddr = "203.0.113.5:40006".parse().unwrap();
+    let gw_new: SocketAddr = "203.0.113.5:40008".parse().unwrap();
+    let pcma = "v=0\r\no=a 1 1 IN IP4 192.168.1.20\r\ns=-\r\nc=IN IP4 192.168.1.20\r\n\
+        t=0 0\r\nm=audio 5004 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
+    let formats = sdp::audio_stream(pcma, Side::Phone).unwrap().formats;
+    let leg = |local, remote, ssrc| {
+        let mut l = RtpLeg::new(RtpLegConfig { local, ssrc }, now);
+        l.set_remote(remote, formats.clone());
+        Leg::Rtp(l)
+    };
+    let mut bridge = Bridge::new(
+        leg(gw_old, old_dev, 1),
+        leg(gw_far, far, 2),
+        BridgeConfig::default(),
+        now,
+    );
+    let packet = |seq: u16, ssrc: u32| {
+        let h = RtpHeader {
+            marker: false,
+            pt: 8,
+            seq,
+            timestamp: u32::from(seq) * 160,
+            ssrc,
+        };
+        let mut d = Vec::new();
+        write_rtp(&h, &payload(u32::from(seq)), &mut d);
+        d
+    };
+    let to_far = |bridge: &mut Bridge| {
+        let mut got = Vec::new();
+        while let Some(o) = bridge.poll_output() {
+            if let BridgeOutput::Transmit(LegId::B, t) = o {
+                assert_eq!(t.to, far);
+                got.push(parse_rtp(&t.payload).unwrap().header);
+            }
+        }
+        got
+    };
+    for seq in 1..=3 {
+        bridge
+            .handle_input(LegId::A, &packet(seq, 50), old_dev, gw_old, now)
+            .unwrap();
+    }
+    let before = to_far(&mut bridge);
+    assert_eq!(before.len(), 3);
+    let later = now + Duration::from_millis(60);
+    let old = bridge.replace_leg(LegId::A, leg(gw_new, mobile, 3), later);
+    assert!(matches!(old, Leg::Rtp(_)));
+    // The mobile's stream (its own numbering) reaches the far end as a continuation.
+    for seq in 900..=901 {
+        bridge
+            .handle_input(LegId::A, &packet(seq, 99), mobile, gw_new, later)
+            .unwrap();
+    }
+    let after = to_far(&mut bridge);
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0].seq, before[2].seq.wrapping_add(1));
+    assert_eq!(after[0].ssrc, before[2].ssrc, "one stream for the far end");
+    assert!(after[0].marker, "a new talkspurt");
+    // The far end's audio goes to the mobile now, from the new port; the old device's
+    // packets are no longer taken.
+    bridge
+        .handle_input(LegId::B, &packet(7, 2000), far, gw_far, later)
+        .unwrap();
+    let mut to_mobile = 0;
+    while let Some(o) = bridge.poll_output() {
+        if let BridgeOutput::Transmit(LegId::A, t) = o {
+            assert_eq!((t.from, t.to), (gw_new, mobile));
+            to_mobile += 1;
+        }
+    }
+    assert_eq!(to_mobile, 1);
+    assert!(
+        bridge
+            .handle_input(LegId::A, &packet(4, 50), old_dev, gw_old, later)
+            .is_err()
+    );
+}

@@ -17,7 +17,8 @@ export const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * so keep phones 10 apart), `rtp` ([first, last] port), `tone` (Hz), `auto` (answers by
  * itself), `user` and `pass` (the SIP user name, `ext` by default, and its password),
  * `webrtc` (accepts DTLS-SRTP, ICE and Opus offers), `mwi` (subscribes to its message-waiting
- * summary, RFC 3842, once registered). */
+ * summary, RFC 3842, once registered), `regint` (registration interval, 0: it does not register,
+ * as a carrier's switch does not). */
 export class Baresip {
   constructor(ext, p) {
     this.ext = ext;
@@ -58,7 +59,7 @@ export class Baresip {
     ].join('\n'));
     // `webrtc`: it takes the web app's offers (DTLS-SRTP, ICE, Opus), as a desk phone of
     // the media plane's issue will through the gateway.
-    const params = [`auth_pass=${p.pass}`, 'regint=300',
+    const params = [`auth_pass=${p.pass}`, `regint=${p.regint ?? 300}`,
       ...(p.webrtc ? ['audio_codecs=opus,PCMU', 'mediaenc=dtls_srtp', 'medianat=ice'] : ['audio_codecs=PCMU'])];
     if (p.auto) params.push('answermode=auto');
     writeFileSync(join(this.dir, 'accounts'),

@@ -1,5 +1,5 @@
 // Calls to and from the phone network through SIP trunks. The "phone network" is sipp from
-// Debian on loopback, in three roles: a carrier that answers any number with RTP echo
+// Debian on loopback (and baresip for a caller whose audio is checked), in three roles: a carrier that answers any number with RTP echo
 // (sipp's built-in UAS, -rtp_echo), an overloaded carrier that answers 503 (a scenario of
 // ours), and the network calling the company's public number (a scenario of ours, network-call.xml). A
 // fourth trunk has nothing behind it (silence). The operator adds them with
@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { gateway, login, callState, inboundBytes, assert, launchWithTone, ARTIFACTS } from './lib.mjs';
-import { GW_SIP, sleep } from './baresip-lib.mjs';
+import { Baresip, GW_SIP, sleep, decodedAudio, tone } from './baresip-lib.mjs';
 
 const DATA = process.env.CENTRALA_DATA_DIR;
 const BIN = process.env.CENTRALA_BIN;
@@ -178,4 +178,53 @@ test('a national-only person is refused an international number with the reason 
   assert.match(seen, /Privacy: id/);
   assert.match(seen, /P-Asserted-Identity: <sip:\+48226006102@/);
   await bartek.context().close();
+});
+
+test('*8 moves a call from the network to the mobile: the browser leg ends and the far end keeps talking', { timeout: 120000 }, async () => {
+  const celina = (await login(browser, '103')).page;
+  let r = await api(celina, 'PUT', '/api/v1/me/calling', { mobile: 'not a number' });
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  r = await api(celina, 'PUT', '/api/v1/me/calling', { mobile: '+48 601 111 222' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.own.mobile, '+48601111222');
+  // A customer on the phone network (baresip over UDP from the carrier's address, not
+  // registered) calls 103's public number; its microphone plays 440 Hz.
+  const customer = new Baresip('network', { sip: '127.0.0.1:5351', rtp: [20600, 20619], tone: 440, pass: 'x', user: '+48601234567', regint: 0 });
+  try {
+    await sleep(1000);
+    customer.send(`/dial sip:+48226006103@${GW_SIP}`);
+    await callState(celina, 'incoming', 20000);
+    await celina.click('#answer-audio');
+    await callState(celina, 'connected', 15000);
+    await inboundBytes(celina, 10000);
+    await sleep(2000);
+    const mark = carrier.log().length;
+    await celina.click('#keypad-toggle');
+    await celina.waitForSelector('#call-keypad');
+    await celina.click('#call-keypad [data-digit="*"]');
+    await celina.click('#call-keypad [data-digit="8"]');
+    // The mobile answers (the carrier), the browser's leg is hung up.
+    await callState(celina, 'idle', 20000);
+    const moved = carrier.log().slice(mark);
+    assert.match(moved, /INVITE sip:\+48601111222@127\.0\.0\.1:5090;user=phone/, 'the mobile was called through the trunk');
+    assert.match(moved, /From: <sip:\+48226006103@/, 'as 103\'s own number');
+    // The customer is still in the call, now with the mobile (which echoes their voice).
+    await sleep(4000);
+    assert.doesNotMatch(customer.log(), /terminated|closed/i, 'the customer\'s call goes on');
+    customer.send('/hangup');
+    await customer.waitFor(/terminated|closed/i, 'the customer hangs up', 10000);
+  } catch (e) {
+    e.message += `\n--- page ---\n${celina.dumpLog()}\n--- customer ---\n${customer.log().slice(-4000)}`;
+    throw e;
+  } finally {
+    await customer.stop();
+    await celina.context().close();
+  }
+  // What the customer heard: the browser's 600 Hz first, then (after *8) their own 440 Hz
+  // back from the mobile: the media went on through the new leg.
+  const audio = decodedAudio(customer);
+  const tail = audio.samples.slice(-audio.rate * 3, -Math.round(audio.rate * 0.3));
+  const end = tone({ rate: audio.rate, samples: tail });
+  assert.ok(end.seconds > 1.5, `the customer heard ${end.seconds} s at the end`);
+  assert.ok(Math.abs(end.hz - 440) < 40, `after *8 the customer heard ${end.hz} Hz, not their own 440 Hz echoed by the mobile`);
 });

@@ -55,6 +55,16 @@ pub struct Calls {
 pub const MAX_CALL_MS: u64 = 12 * 3600 * 1000;
 
 impl Calls {
+    /// The caller (`caller`) or the callee of a call in progress, when an employee.
+    pub fn party(&self, call_id: &str, caller: bool) -> Option<AorKey> {
+        let c = self.by_id.get(call_id)?;
+        if caller {
+            c.caller.clone()
+        } else {
+            c.callee.clone()
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.by_id.len()
     }

@@ -26,6 +26,7 @@ pub mod dialogs;
 pub mod flows;
 mod forward;
 pub use forward::BRIDGE_PARAM;
+pub use trunk::{MOVE_PARAM, SIDE_PARAM, hex_param};
 pub mod location;
 pub mod presence;
 pub mod proxy;
@@ -834,6 +835,9 @@ impl Core {
     /// device's flow ([`forward::BRIDGE_PARAM`], set by us when the call reached the
     /// service). Nothing else may come from there out of dialog.
     fn on_bridge_call(&mut self, key: TxKey, mut req: Request, flow: FlowId, now: Instant) {
+        if req.uri.params.value(trunk::MOVE_PARAM).is_some() {
+            return self.move_to_mobile(key, req, flow, now);
+        }
         let Some(target) = req
             .uri
             .params
@@ -915,6 +919,10 @@ impl Core {
 
     /// Handles a REGISTER or an out-of-dialog request from `stage` on (again, after a lookup).
     fn dispatch(&mut self, key: TxKey, req: Request, flow: FlowId, stage: Stage, now: Instant) {
+        if req.method == Method::Invite && Some(flow) == self.voicemail {
+            // (Again, after a lookup.)
+            return self.on_bridge_call(key, req, flow, now);
+        }
         if req.method == Method::Register {
             self.on_register(key, req, flow, now);
         } else {

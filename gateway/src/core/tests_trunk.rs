@@ -311,3 +311,74 @@ fn a_call_from_a_trunks_address_is_trusted_and_one_from_elsewhere_is_challenged(
     assert_eq!(statuses(&r).last(), Some(&407));
     assert!(w.requests(Dest::Flow(2)).is_empty());
 }
+
+#[test]
+fn star_8_calls_the_employees_mobile_through_the_trunk_and_only_the_media_service_may_ask() {
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    w.users.get_mut("101").unwrap().outside.mobile = Some("+48601111222".into());
+    w.connect(2);
+    let input = Input::Connected {
+        flow: FlowId(9),
+        peer: "127.0.0.1:0".parse().unwrap(),
+        transport: Transport::Tcp,
+    };
+    w.core.handle(input, w.now);
+    w.core.handle(Input::Voicemail { flow: FlowId(9) }, w.now);
+    w.step();
+    // 101's browser calls out (bridged): the call "m1" is in progress with 101 as caller.
+    w.call_with_offer(2, "101", "221234567", "m1", BROWSER_OFFER);
+    let move_invite = |call: &str, side: &str, branch: &str| {
+        format!(
+            "INVITE sip:mobile@mobile.invalid;centrala-move={};centrala-side={side} SIP/2.0\nVia: SIP/2.0/TCP bridge.invalid;branch=z9hG4bK{branch}\nMax-Forwards: 70\nTo: <sip:mobile@mobile.invalid>\nFrom: <sip:move@bridge.invalid>;tag={branch}\nCall-ID: {branch}\nCSeq: 1 INVITE\nContent-Type: application/sdp\nContent-Length: {}\n\n{PHONE_OFFER}",
+            trunk::hex_param(call),
+            PHONE_OFFER.len()
+        )
+    };
+    w.send(Dest::Flow(9), &move_invite("m1", "caller", "mv1"));
+    let inv = invites(&mut w, CARRIER_A)
+        .pop()
+        .expect("the mobile is called");
+    assert_eq!(inv.uri.user.as_deref(), Some("+48601111222"));
+    assert_eq!(
+        inv.from().unwrap().uri.user.as_deref(),
+        Some("+48226006101")
+    );
+    // An unknown call, or the wrong side of it (the callee is not an employee): 404.
+    w.send(Dest::Flow(9), &move_invite("nope", "caller", "mv2"));
+    w.send(Dest::Flow(9), &move_invite("m1", "callee", "mv3"));
+    let r = w.responses(Dest::Flow(9));
+    let refused: Vec<_> = r
+        .iter()
+        .filter(|r| r.status == 404)
+        .map(|r| r.reason.clone())
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(invites(&mut w, CARRIER_A).is_empty());
+    // A browser sending the same request is an ordinary caller: challenged, and never a
+    // move (nothing reaches the carrier).
+    w.send(
+        Dest::Flow(2),
+        &move_invite("m1", "caller", "mv4").replace("TCP bridge.invalid", "WSS c2.invalid"),
+    );
+    assert_eq!(statuses(&w.responses(Dest::Flow(2))).last(), Some(&407));
+    assert!(invites(&mut w, CARRIER_A).is_empty());
+    // No mobile set: 404 with the reason.
+    w.users.get_mut("101").unwrap().outside.mobile = None;
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: "101".into(),
+            drop: Registrations::Keep,
+        },
+        w.now,
+    );
+    w.step();
+    w.send(Dest::Flow(9), &move_invite("m1", "caller", "mv5"));
+    let r = w.responses(Dest::Flow(9));
+    assert!(
+        r.iter()
+            .any(|r| r.status == 404 && r.reason.contains("no mobile number")),
+        "{:?}",
+        statuses(&r)
+    );
+}

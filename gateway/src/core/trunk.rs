@@ -27,6 +27,11 @@ pub const TRUNK_RING_MS: u64 = 180_000;
 /// bridge, how the caller is presented (`;centrala-cli=+48…`, `;centrala-privacy=id`).
 /// Only the core sets them and only the media service's flow may bring them back.
 const CLI_PARAM: &str = "centrala-cli";
+/// The media service's call to an employee's mobile for *8: the Call-ID of the call it
+/// bridges (`;centrala-move=CALL-ID`) and which party of it is the employee
+/// (`;centrala-side=caller|callee`). Only the media service's flow is heard with it.
+pub const MOVE_PARAM: &str = "centrala-move";
+pub const SIDE_PARAM: &str = "centrala-side";
 const PRIVACY_PARAM: &str = "centrala-privacy";
 
 /// How an outside call presents its caller.
@@ -233,6 +238,78 @@ impl Core {
         self.next_trunk(&key, now);
     }
 
+    /// *8: the media service calls the mobile of the employee in one of the calls it
+    /// bridges, to move the call there (see `vmserver::bridge`). The call goes out through
+    /// the trunks like any of theirs (their permission, their caller ID), as a call of its
+    /// own in their history.
+    pub(super) fn move_to_mobile(&mut self, key: TxKey, req: Request, flow: FlowId, now: Instant) {
+        let Some(call_id) = req.uri.params.value(MOVE_PARAM).and_then(unhex_param) else {
+            self.reply(&key, &req, 400, "Bad Request (unreadable call)", now);
+            return;
+        };
+        let caller = req.uri.params.value(SIDE_PARAM) == Some("caller");
+        let Some(aor) = self.calls.party(&call_id, caller) else {
+            self.reply(&key, &req, 404, "Not Found (no such call)", now);
+            return;
+        };
+        let user = match self.user(aor.company, &aor.ext, now) {
+            super::Need::Have(Some(u)) => u,
+            super::Need::Have(None) => {
+                self.reply(&key, &req, 404, "Not Found (no such extension)", now);
+                return;
+            }
+            super::Need::Lookup(id) => {
+                return self.park(id, key, req, flow, super::Stage::Fresh, now);
+            }
+        };
+        let Some(mobile) = user.outside.mobile.clone() else {
+            info!(ext = %aor.ext, "*8: no mobile number set");
+            self.reply(&key, &req, 404, "Not Found (no mobile number is set)", now);
+            return;
+        };
+        let Ok(dialled) = numbering::parse(&mobile) else {
+            self.reply(
+                &key,
+                &req,
+                404,
+                "Not Found (the mobile number is not valid)",
+                now,
+            );
+            return;
+        };
+        info!(ext = %aor.ext, %call_id, "*8: the call moves to the mobile");
+        let record = CallRecord {
+            company: aor.company,
+            sip_call_id: req.call_id().unwrap_or_default().to_string(),
+            caller_ext: Some(user.ext.clone()),
+            caller_number: user.ext.clone(),
+            caller_name: Some(user.name.clone()),
+            dialled: mobile,
+            callee_ext: None,
+            callee_name: None,
+            started_ms: self.unix_ms(now),
+            answered_ms: None,
+            ended_ms: 0,
+            outcome: super::presence::Outcome::Missed,
+            status: None,
+            answered_device: None,
+            diverted_from: None,
+            diversion: None,
+        };
+        let outside = (*user.outside).clone();
+        self.call_out(
+            key,
+            req,
+            flow,
+            dialled,
+            &outside,
+            Some(record),
+            Some(aor),
+            &Identity::Keep,
+            now,
+        );
+    }
+
     /// The UDP flow to a trunk (made when new, and forgotten when idle like any other).
     fn trunk_flow(&mut self, t: &CoreTrunk, now: Instant) -> (FlowId, bool) {
         let (f, new) = self.flows.udp_flow(t.addr, now);
@@ -347,6 +424,23 @@ impl Core {
         self.next_trunk(key, now);
         true
     }
+}
+
+/// A value as a URI parameter may carry it whatever its characters: hex.
+pub fn hex_param(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The value [`hex_param`] made.
+fn unhex_param(s: &str) -> Option<String> {
+    if !s.len().is_multiple_of(2) || s.len() > 512 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
 }
 
 /// `sip:NUMBER@HOST:PORT;user=phone` for a trunk.

@@ -63,7 +63,29 @@ struct Call {
     held_by: [bool; 2],
     over: bool,
     over_at: Option<Instant>,
+    /// The browser's last key and when (for *8).
+    last_key: Option<(char, Instant)>,
+    /// *8: the call to the employee's mobile, while it rings and once it took over.
+    moving: Option<Box<Moving>>,
+    /// The mobile took the browser's place (the browser's leg is hung up).
+    moved: bool,
 }
+
+/// *8: the media service calls the employee's mobile through the core (and a trunk); when
+/// it answers, the mobile's RTP leg takes the browser's place in the bridge and the
+/// browser's call is hung up. The far end keeps its leg and hears at most a moment's gap.
+struct Moving {
+    ua: UserAgent,
+    call: CallHandle,
+    /// Its Call-ID, once its INVITE went out.
+    id: Option<String>,
+    socket: Arc<UdpSocket>,
+    /// Its user agent's route to this task.
+    host: String,
+}
+
+/// The browser's * and 8 within this long move the call to the mobile.
+const MOVE_KEYS_MS: u64 = 3000;
 
 /// Serves one bridged call until both sides are done.
 pub(super) async fn call(
@@ -111,6 +133,9 @@ pub(super) async fn call(
         held_by: [false, false],
         over: false,
         over_at: None,
+        last_key: None,
+        moving: None,
+        moved: false,
         shared,
     };
     // Requests within either dialog and responses to either user agent come to its host.
@@ -135,6 +160,10 @@ pub(super) async fn call(
                 .map(|t| c.epoch + Duration::from_millis(t)),
             c.outbound
                 .poll_timeout()
+                .map(|t| c.epoch + Duration::from_millis(t)),
+            c.moving
+                .as_ref()
+                .and_then(|m| m.ua.poll_timeout())
                 .map(|t| c.epoch + Duration::from_millis(t)),
             c.bridge_at,
         ]
@@ -168,6 +197,9 @@ pub(super) async fn call(
                 let now = c.now_ms();
                 c.inbound.handle_timeout(now);
                 c.outbound.handle_timeout(now);
+                if let Some(m) = &mut c.moving {
+                    m.ua.handle_timeout(now);
+                }
                 if let Some(b) = &mut c.bridge
                     && c.bridge_at.is_some_and(|t| t <= Instant::now())
                 {
@@ -191,6 +223,9 @@ pub(super) async fn call(
     }
     let mut ids = vec![c.in_id.clone()];
     ids.extend(hosts);
+    if let Some(m) = &c.moving {
+        ids.push(m.host.clone());
+    }
     let _ = done.send(ids);
 }
 
@@ -205,7 +240,13 @@ impl Call {
         let Ok(msg) = parse_datagram(text.as_bytes()) else {
             return;
         };
-        if self.out_id.is_some() && msg.headers().get("Call-ID") == self.out_id.as_deref() {
+        let id = msg.headers().get("Call-ID");
+        if let Some(m) = &mut self.moving
+            && m.id.is_some()
+            && id == m.id.as_deref()
+        {
+            m.ua.handle_message(text.as_bytes(), now);
+        } else if self.out_id.is_some() && id == self.out_id.as_deref() {
             self.outbound.handle_message(text.as_bytes(), now);
         } else {
             self.inbound.handle_message(text.as_bytes(), now);
@@ -256,6 +297,26 @@ impl Call {
             while let Some(e) = self.outbound.poll_event() {
                 busy = true;
                 self.on_outbound(e);
+            }
+            let mut mobile = Vec::new();
+            if let Some(m) = &mut self.moving {
+                while let Some(text) = m.ua.poll_transmit() {
+                    if m.id.is_none()
+                        && let Ok(msg) = parse_datagram(text.as_bytes())
+                        && let Some(id) = msg.headers().get("Call-ID")
+                    {
+                        m.id = Some(id.to_string());
+                    }
+                    mobile.push(text);
+                }
+            }
+            for text in mobile {
+                busy = true;
+                forward(&self.shared, &text).await;
+            }
+            while let Some(e) = self.moving.as_mut().and_then(|m| m.ua.poll_event()) {
+                busy = true;
+                self.on_mobile(e);
             }
             if self.media() {
                 busy = true;
@@ -333,9 +394,14 @@ impl Call {
             | Event::Hold { .. }
             | Event::Answered { .. }) => self.renegotiation(true, e),
             Event::Ended { .. } => {
+                if self.moved && self.caller_is_browser {
+                    // The browser's leg, hung up by us: the call goes on at the mobile.
+                    return;
+                }
                 if let Some(call) = self.out_call {
                     self.outbound.hangup(call, now);
                 }
+                self.hang_up_mobile();
                 self.over();
             }
             _ => {}
@@ -370,6 +436,11 @@ impl Call {
             Event::Dtmf { digit, .. } => self.key_from(false, digit),
             Event::Reoffer { call, .. } => self.outbound.reject_reoffer(call, now),
             Event::Ended { status, .. } => {
+                if self.moved && !self.caller_is_browser {
+                    // The browser's leg, hung up by us: the call goes on at the mobile.
+                    return;
+                }
+                self.hang_up_mobile();
                 if let Some(call) = self.in_call {
                     if self.bridge.is_some() {
                         self.inbound.hangup(call, now);
@@ -515,6 +586,14 @@ impl Call {
     fn key_from(&mut self, inbound: bool, digit: char) {
         let from_browser = inbound == self.caller_is_browser;
         if from_browser {
+            let now = Instant::now();
+            let star = self.last_key.take().is_some_and(|(k, at)| {
+                k == '*' && now.duration_since(at) < Duration::from_millis(MOVE_KEYS_MS)
+            });
+            self.last_key = Some((digit, now));
+            if star && digit == '8' {
+                self.start_move();
+            }
             if let Some(b) = &mut self.bridge {
                 let _ = b.send_dtmf(PHONE, digit, Duration::from_millis(DTMF_MS), Instant::now());
             }
@@ -528,6 +607,146 @@ impl Call {
             if let Some(call) = call {
                 ua.send_dtmf_info(call, digit, now);
             }
+        }
+    }
+
+    /// *8 from the browser: calls the employee's mobile (the core finds it, from the call
+    /// and the side the browser is on) with an offer of the codec this call carries.
+    fn start_move(&mut self) {
+        if self.moving.is_some() || self.moved || self.over {
+            return;
+        }
+        let Some(bridge) = &self.bridge else {
+            return;
+        };
+        let formats = match bridge.leg(PHONE) {
+            Leg::Rtp(l) => l.formats().clone(),
+            Leg::WebRtc(_) => return,
+        };
+        let Some((socket, port)) = self.shared.bind() else {
+            warn!("*8: no free media port");
+            return;
+        };
+        self.ports.push(port);
+        let Ok(local) = socket.local_addr() else {
+            return;
+        };
+        let offer = sdp::phone_reoffer(local, origin(), &formats, false);
+        let mut cfg = UaConfig::new("move", "bridge.invalid", "");
+        cfg.user_agent = "Centrala-Bridge".into();
+        let mut ua = UserAgent::new(cfg, rand::random());
+        ua.attach();
+        let host = format!("h:{}", ua.via_host());
+        self.shared.alias(&self.in_id, host.clone());
+        let side = if self.caller_is_browser {
+            "caller"
+        } else {
+            "callee"
+        };
+        // The Call-ID of the call we bridge (our route key without its "b:"), in hex: a
+        // Call-ID may hold characters a URI parameter may not.
+        let call_id = self.in_id.strip_prefix("b:").unwrap_or(&self.in_id);
+        let target = format!(
+            "sip:mobile@mobile.invalid;{}={};{}={side}",
+            crate::core::MOVE_PARAM,
+            crate::core::hex_param(call_id),
+            crate::core::SIDE_PARAM
+        );
+        let now = self.now_ms();
+        let call = ua.call(&target, offer, now);
+        info!(side, "*8: calling the mobile");
+        self.moving = Some(Box::new(Moving {
+            ua,
+            call,
+            id: None,
+            socket: Arc::new(socket),
+            host,
+        }));
+    }
+
+    /// What the call to the mobile did.
+    fn on_mobile(&mut self, e: Event) {
+        let now = self.now_ms();
+        match e {
+            Event::Answered { sdp, .. } if !self.moved => {
+                if let Err(why) = self.complete_move(&sdp) {
+                    warn!(%why, "*8: the mobile's answer cannot be bridged");
+                    if let Some(m) = &mut self.moving {
+                        m.ua.hangup(m.call, now);
+                    }
+                }
+            }
+            Event::Reoffer { call, .. } => {
+                if let Some(m) = &mut self.moving {
+                    m.ua.reject_reoffer(call, now);
+                }
+            }
+            Event::Ended { status, .. } => {
+                if self.over {
+                    // Hung up by us, after the far end.
+                } else if self.moved {
+                    info!("*8: the mobile hung up");
+                    let (ua, call) = if self.caller_is_browser {
+                        (&mut self.outbound, self.out_call)
+                    } else {
+                        (&mut self.inbound, self.in_call)
+                    };
+                    if let Some(call) = call {
+                        ua.hangup(call, now);
+                    }
+                    self.over();
+                } else {
+                    info!(
+                        ?status,
+                        "*8: the mobile did not take the call; it stays here"
+                    );
+                    // Its socket's port is returned with the others when the call ends.
+                    if let Some(m) = self.moving.take() {
+                        self.shared.unalias(&m.host);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The mobile answered: its leg takes the browser's place, the browser is hung up.
+    fn complete_move(&mut self, answer: &str) -> Result<(), String> {
+        let (stream, _) = sdp::answer_from_phone(answer).map_err(|r| r.status_line())?;
+        let m = self.moving.as_ref().ok_or("no call to the mobile")?;
+        let local = m.socket.local_addr().map_err(|e| e.to_string())?;
+        let socket = m.socket.clone();
+        let bridge = self.bridge.as_mut().ok_or("the call is over")?;
+        let now = Instant::now();
+        let mut rtp = RtpLeg::new(
+            RtpLegConfig {
+                local,
+                ssrc: rand::random(),
+            },
+            now,
+        );
+        rtp.set_remote(stream.addr, stream.formats);
+        bridge.replace_leg(BROWSER, Leg::Rtp(rtp), now);
+        self.sockets[index(BROWSER)] = Some(socket);
+        self.moved = true;
+        let t = self.now_ms();
+        let (ua, call) = if self.caller_is_browser {
+            (&mut self.inbound, self.in_call)
+        } else {
+            (&mut self.outbound, self.out_call)
+        };
+        if let Some(call) = call {
+            ua.hangup(call, t);
+        }
+        info!(target = %self.target, "*8: the call moved to the mobile");
+        Ok(())
+    }
+
+    /// The far end hung up (or the call failed): the mobile's call goes too.
+    fn hang_up_mobile(&mut self) {
+        let now = self.now_ms();
+        if let Some(m) = &mut self.moving {
+            m.ua.hangup(m.call, now);
         }
     }
 
