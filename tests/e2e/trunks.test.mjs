@@ -145,10 +145,23 @@ test('a call from the network to +48 22 600 61 03 rings extension 103 in the bro
   }
 });
 
+/** The admin sets 102's permission and caller ID on 102's Devices page. */
+async function setPerson(ext, permission, callerId) {
+  await admin.click('#nav-admin');
+  await admin.click(`tr.employee[data-ext="${ext}"] .emp-devices`);
+  await admin.waitForSelector('#calling-person-save:not([disabled])');
+  await admin.selectOption('#calling-person-permission', permission);
+  await admin.selectOption('#calling-person-caller-id', callerId);
+  await admin.click('#calling-person-save');
+  await admin.waitForSelector('#calling-person .calling-saved');
+  await admin.click('#admin-devices-back');
+}
+
 test('a national-only person is refused an international number with the reason shown; an emergency number goes out even for an internal-only person', { timeout: 90000 }, async () => {
-  let r = await api(admin, 'PUT', `/api/v1/employees/${ids['102']}/calling`, { permission: 'national', premium: null, caller_id: 'withheld', mobile: null });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await setPerson('102', 'national', 'withheld');
+  let r = await api(admin, 'GET', `/api/v1/employees/${ids['102']}/calling`);
   assert.equal(r.body.permission, 'national');
+  assert.equal(r.body.own.caller_id, 'withheld');
   // Bad input: 400 with the field.
   r = await api(admin, 'PUT', `/api/v1/employees/${ids['102']}/calling`, { permission: 'everywhere', premium: null, caller_id: null, mobile: null });
   assert.ok(r.status === 400 || r.status === 422, `${r.status} ${JSON.stringify(r.body)}`);
@@ -160,8 +173,7 @@ test('a national-only person is refused an international number with the reason 
   await bartek.click('#call-audio');
   await endReason(bartek, /international calls are not allowed for you/);
   await callState(bartek, 'idle');
-  r = await api(admin, 'PUT', `/api/v1/employees/${ids['102']}/calling`, { permission: 'internal', premium: null, caller_id: 'withheld', mobile: null });
-  assert.equal(r.status, 200);
+  await setPerson('102', 'internal', 'withheld');
   await bartek.fill('#dial-input', '601 234 567');
   await bartek.click('#call-audio');
   await endReason(bartek, /calls inside the company only/);
@@ -182,11 +194,18 @@ test('a national-only person is refused an international number with the reason 
 
 test('*8 moves a call from the network to the mobile: the browser leg ends and the far end keeps talking', { timeout: 120000 }, async () => {
   const celina = (await login(browser, '103')).page;
-  let r = await api(celina, 'PUT', '/api/v1/me/calling', { mobile: 'not a number' });
-  assert.equal(r.status, 400, JSON.stringify(r.body));
-  r = await api(celina, 'PUT', '/api/v1/me/calling', { mobile: '+48 601 111 222' });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.body.own.mobile, '+48601111222');
+  // 103 sets their mobile in Settings: a wrong number is refused with the reason.
+  await celina.click('#nav-settings');
+  await celina.waitForSelector('#calling-me-save:not([disabled])');
+  await celina.fill('#calling-me-mobile', '12 ab');
+  await celina.click('#calling-me-save');
+  await celina.waitForSelector('#calling-me .calling-error');
+  assert.match(await celina.textContent('#calling-me .calling-error'), /not a phone number/i);
+  await celina.fill('#calling-me-mobile', '+48 601 111 222');
+  await celina.click('#calling-me-save');
+  await celina.waitForSelector('#calling-me .calling-saved');
+  assert.equal(await celina.inputValue('#calling-me-mobile'), '+48601111222');
+  await celina.click('#nav-phone');
   // A customer on the phone network (baresip over UDP from the carrier's address, not
   // registered) calls 103's public number; its microphone plays 440 Hz.
   const customer = new Baresip('network', { sip: '127.0.0.1:5351', rtp: [20600, 20619], tone: 440, pass: 'x', user: '+48601234567', regint: 0 });

@@ -481,6 +481,8 @@ pub fn admin(p: &AdminProps) -> Html {
                     <>
                         { employees_card(&st, &ctx) }
                         { employee_form(&st, &ctx) }
+                        <super::calling::CallingCard lang={p.lang} scope={super::calling::Scope::Company}
+                            on_session_ended={p.on_session_ended.clone()} />
                         <MediaRelayCard lang={p.lang} on_session_ended={p.on_session_ended.clone()} />
                     </>
                 },
@@ -581,6 +583,8 @@ fn employee_devices(e: &Employee, ctx: &Ctx) -> Html {
                 { button(Some("admin-devices-back"), "btn btn-quiet", ctx.t.adm_back_to_employees, false, on_back) }
             </div>
             <DevicesPanel {subject} ext={AttrValue::from(e.extension.clone())} lang={ctx.lang}
+                on_session_ended={ctx.on_session_ended.clone()} />
+            <super::calling::CallingCard lang={ctx.lang} scope={super::calling::Scope::Person(e.id)}
                 on_session_ended={ctx.on_session_ended.clone()} />
         </div>
     }

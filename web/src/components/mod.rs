@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod call_panel;
 pub mod call_settings;
+pub mod calling;
 pub mod contacts;
 pub mod devices;
 pub mod dialer;

@@ -129,6 +129,10 @@ pub fn settings(st: &AppState, cx: &Cx) -> Html {
                 </label>
                 <p class="hint">{ t.call_waiting_hint }</p>
             </div>
+            if st.me.is_some() {
+                <super::calling::CallingCard lang={st.lang} scope={super::calling::Scope::Me}
+                    on_session_ended={cx.dispatch.reform(|_| crate::state::Action::SessionEnded)} />
+            }
             { super::call_settings::devices(st, cx) }
             { super::call_settings::notifications(st, cx) }
             <p id="settings-notice" class="notice" role="status" hidden={st.settings_notice.is_none()}>
