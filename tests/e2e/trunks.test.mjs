@@ -116,31 +116,60 @@ test('a browser calls a mobile: a silent trunk and a 503 are passed over, the ca
   assert.match(seen, /BYE sip:/, 'the hang-up reached the carrier');
 });
 
-test('a call from the network to +48 22 600 61 03 rings extension 103 in the browser', { timeout: 90000 }, async () => {
-  const celina = (await login(browser, '103')).page;
-  const dir = `${ARTIFACTS}/sipp-network`;
+/** The phone network calls `number` (sipp, network-call.xml): talks 4 s and hangs up. */
+function networkCall(number, name) {
+  const dir = `${ARTIFACTS}/sipp-${name}`;
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const caller = spawn('sipp', [
-    GW_SIP, '-sf', `${process.env.ROOT}/tests/e2e/sipp/network-call.xml`, '-s', '+48226006103',
+    GW_SIP, '-sf', `${process.env.ROOT}/tests/e2e/sipp/network-call.xml`, '-s', number,
     '-i', '127.0.0.1', '-p', String(NETWORK_CALLER), '-m', '1', '-rtp_echo', '-mp', '6093', '-nostdin', '-timeout', '60s', '-timeout_error',
     '-trace_msg', '-message_file', `${dir}/messages.log`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   caller.stderr.on('data', (d) => { stderr += d; });
   const done = new Promise((resolve) => caller.on('exit', resolve));
+  return { caller, done, log: () => `${stderr}\n${existsSync(`${dir}/messages.log`) ? readFileSync(`${dir}/messages.log`, 'utf8').slice(-3000) : ''}` };
+}
+
+/** `page` answers the network's call to `number`, hears it, and sipp completes the call. */
+async function answerNetworkCall(page, number, name) {
+  const call = networkCall(number, name);
   try {
-    await callState(celina, 'incoming', 20000);
-    await celina.click('#answer-audio');
-    await callState(celina, 'connected', 15000);
-    await inboundBytes(celina, 10000);
-    const code = await done;
-    assert.equal(code, 0, `sipp's call failed (${code}): ${stderr}\n${readFileSync(`${dir}/messages.log`, 'utf8').slice(-3000)}`);
-    await callState(celina, 'idle', 15000);
+    await callState(page, 'incoming', 20000);
+    await page.click('#answer-audio');
+    await callState(page, 'connected', 15000);
+    await inboundBytes(page, 10000);
+    const code = await call.done;
+    assert.equal(code, 0, `sipp's call failed (${code}): ${call.log()}`);
+    await callState(page, 'idle', 15000);
   } catch (e) {
-    caller.kill('SIGKILL');
-    e.message += `\n--- page ---\n${celina.dumpLog()}`;
+    call.caller.kill('SIGKILL');
+    e.message += `\n--- page ---\n${page.dumpLog()}`;
     throw e;
+  }
+}
+
+test('a call from the network to +48 22 600 61 03 rings extension 103 in the browser; the main number rings where the admin says', { timeout: 120000 }, async () => {
+  const celina = (await login(browser, '103')).page;
+  try {
+    await answerNetworkCall(celina, '+48226006103', 'network');
+    // The admin makes +48 22 600 61 00 the main number and sends its calls to 103.
+    await admin.click('#nav-admin');
+    await admin.waitForSelector('#calling-company-save:not([disabled])');
+    await admin.fill('#calling-company-main-number', '+48 22 600 61 99');
+    await admin.fill('#calling-company-main-ext', '103');
+    await admin.click('#calling-company-save');
+    await admin.waitForSelector('#calling-company .calling-error');
+    assert.match(await admin.textContent('#calling-company .calling-error'), /not one of the company's public numbers/);
+    await admin.fill('#calling-company-main-number', '+48 22 600 61 00');
+    await admin.click('#calling-company-save');
+    await admin.waitForSelector('#calling-company .calling-saved');
+    await admin.click('#nav-phone');
+    // Without the setting +48 22 600 61 00 would be extension 100 (nobody).
+    await answerNetworkCall(celina, '+48226006100', 'network-main');
   } finally {
+    await api(admin, 'PUT', '/api/v1/company/calling', { permission: 'national', premium: false, caller_id: 'own', main_number: null, main_extension: null }).catch(() => {});
     await celina.context().close();
   }
 });
