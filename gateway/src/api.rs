@@ -32,6 +32,7 @@ use crate::mailqueue::{MailQueue, Outgoing};
 
 mod calling;
 mod media;
+pub mod operator;
 mod phonebook;
 mod routing;
 mod voicemail;
@@ -785,6 +786,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(voicemail::routes())
         .merge(media::routes())
         .merge(calling::routes())
+        .merge(operator::routes())
         // Unknown API paths answer JSON, not the web app's page.
         .route(
             "/api/{*rest}",
@@ -820,7 +822,8 @@ pub fn router(state: ApiState) -> Router {
         voicemail::my_voicemail_pin, voicemail::set_voicemail_pin, voicemail::delete_voicemail_pin,
         media::ice, media::company_media, media::set_company_media,
         calling::company_calling, calling::set_company_calling, calling::employee_calling,
-        calling::set_employee_calling, calling::my_calling, calling::set_my_calling
+        calling::set_employee_calling, calling::my_calling, calling::set_my_calling,
+        operator::list_trunks, operator::add_trunk, operator::remove_trunk
     ),
     components(schemas(ErrorBody, InviteState, LinkKind, NumberLabel, ContactNumber)),
     modifiers(&Security)

@@ -158,6 +158,13 @@ enum Command {
         #[arg(long, default_value = "data", env = "CENTRALA_DATA", global = true)]
         data: PathBuf,
     },
+    /// The installation operator's access to the API (trunks: /api/v1/operator/…).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+        #[arg(long, default_value = "data", env = "CENTRALA_DATA", global = true)]
+        data: PathBuf,
+    },
     /// Creates (or resets) the demo company: extensions 101, 102 and 103 with new passwords,
     /// printed on the console.
     Demo {
@@ -214,6 +221,13 @@ impl MailArgs {
             },
         }
     }
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Makes a new operator token (the old one stops working) and prints it once; only its
+    /// SHA-256 is kept.
+    Token,
 }
 
 #[derive(Subcommand)]
@@ -797,6 +811,31 @@ async fn run() -> anyhow::Result<()> {
                     for c in store.companies().await? {
                         println!("{}\t{}\t{}", c.id, c.domain, c.name);
                     }
+                }
+            }
+            Ok(())
+        }
+        Command::Operator { command, data } => {
+            let store = open(&data).await?;
+            match command {
+                OperatorCommand::Token => {
+                    use centrala_gateway::api::operator::{
+                        OPERATOR_TOKEN_PREFIX, OPERATOR_TOKEN_SETTING,
+                    };
+                    let token = format!(
+                        "{OPERATOR_TOKEN_PREFIX}{}",
+                        centrala_gateway::accounts::new_token()
+                    );
+                    store
+                        .set_setting(
+                            OPERATOR_TOKEN_SETTING,
+                            &centrala_gateway::accounts::token_hash(&token),
+                        )
+                        .await?;
+                    println!("{token}");
+                    eprintln!(
+                        "(shown once; send it as Authorization: Bearer to /api/v1/operator/…)"
+                    );
                 }
             }
             Ok(())

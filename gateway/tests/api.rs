@@ -1462,3 +1462,174 @@ async fn relay_settings_and_voicemail_pins_check_who_is_asking() {
     .await;
     assert_eq!(r.json(), json!({"set": false}));
 }
+
+#[tokio::test]
+async fn calling_settings_and_operator_trunks_check_who_is_asking() {
+    let gw = start_seeded(None).await;
+    let a = gw.addr;
+    for (m, p) in [
+        ("GET", "/api/v1/company/calling"),
+        ("PUT", "/api/v1/company/calling"),
+        ("GET", "/api/v1/employees/1/calling"),
+        ("PUT", "/api/v1/employees/1/calling"),
+        ("GET", "/api/v1/me/calling"),
+        ("PUT", "/api/v1/me/calling"),
+    ] {
+        let r = http(a, m, p, Auth::None, Some(json!({}))).await;
+        assert_eq!(r.status, 401, "{m} {p} without a session: {}", r.body);
+    }
+    let bob = login(a, "bob@a.test", "Correct-Horse-7").await;
+    let alice = login(a, "alice@a.test", "Correct-Horse-7").await;
+    let olga = login(a, "olga@b.test", "Correct-Horse-7").await;
+    let list = http(a, "GET", "/api/v1/employees", Auth::Cookie(&alice), None).await;
+    let bob_id = list.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["email"] == "bob@a.test")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/employees/{bob_id}/calling");
+    let intl = Some(
+        json!({"permission": "international", "premium": true, "caller_id": null, "mobile": null}),
+    );
+    // A user may not set anyone's permission, their own included; another company's
+    // admin does not find Bob.
+    let r = http(a, "PUT", &path, Auth::Cookie(&bob), intl.clone()).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = http(a, "PUT", &path, Auth::Cookie(&olga), intl.clone()).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/company/calling",
+        Auth::Cookie(&bob),
+        Some(json!({"permission": "international", "premium": true, "caller_id": "own", "main_number": null, "main_extension": null})),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = http(a, "PUT", &path, Auth::Cookie(&alice), intl).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["permission"], "international");
+    // Bob sets his own mobile (only that); a wrong one is refused with the field.
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/me/calling",
+        Auth::Cookie(&bob),
+        Some(json!({"mobile": "call me maybe"})),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.json()["fields"]["mobile"].is_string(), "{}", r.body);
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/me/calling",
+        Auth::Cookie(&bob),
+        Some(json!({"mobile": "601 234 567", "permission": "internal"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["own"]["mobile"], "+48601234567");
+    assert_eq!(
+        r.json()["permission"],
+        "international",
+        "a permission in the body of one's own settings is not taken"
+    );
+
+    // The operator's trunks: nobody else's business.
+    let body = Some(json!({"name": "carrier-a", "host": "192.0.2.10", "port": 5060}));
+    let admin_token = http(
+        a,
+        "POST",
+        "/api/v1/api-tokens",
+        Auth::Cookie(&alice),
+        Some(json!({"name": "script", "expires_in_days": 30})),
+    )
+    .await
+    .json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for auth in [
+        Auth::None,
+        Auth::Cookie(&alice),
+        Auth::Bearer(&admin_token),
+        Auth::Bearer("cop_forged"),
+    ] {
+        let r = http(a, "POST", "/api/v1/operator/trunks", auth, body.clone()).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    let token = "cop_e2e-operator-token-of-this-test";
+    gw.store
+        .set_setting(
+            centrala_gateway::api::operator::OPERATOR_TOKEN_SETTING,
+            &centrala_gateway::accounts::token_hash(token),
+        )
+        .await
+        .unwrap();
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/operator/trunks",
+        Auth::Bearer(token),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["name"], "carrier-a");
+    assert!(r.json().get("password").is_none());
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/operator/trunks",
+        Auth::Bearer(token),
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    for bad in [
+        json!({"name": "x", "host": "192.0.2.11", "transport": "tcp"}),
+        json!({"name": "bad name", "host": "192.0.2.11"}),
+        json!({"name": "x", "host": "192.0.2.11", "codecs": ["G729"]}),
+    ] {
+        let r = http(
+            a,
+            "POST",
+            "/api/v1/operator/trunks",
+            Auth::Bearer(token),
+            Some(bad),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+    }
+    let r = http(
+        a,
+        "GET",
+        "/api/v1/operator/trunks",
+        Auth::Bearer(token),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    let r = http(
+        a,
+        "DELETE",
+        "/api/v1/operator/trunks/carrier-a",
+        Auth::Bearer(token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    let r = http(
+        a,
+        "DELETE",
+        "/api/v1/operator/trunks/carrier-a",
+        Auth::Bearer(token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+}
