@@ -253,6 +253,11 @@ enum TrunkCommand {
         /// The carrier's codecs in its order of preference: PCMA, PCMU.
         #[arg(long, default_value = "PCMA PCMU")]
         codecs: String,
+        /// The account the gateway registers to the carrier with (needs --sip-udp when
+        /// serving); its password is read from standard input (one line), never from the
+        /// command line.
+        #[arg(long)]
+        username: Option<String>,
     },
     /// Lists the trunks in the order calls try them.
     List,
@@ -850,6 +855,7 @@ async fn run() -> anyhow::Result<()> {
                     transport,
                     priority,
                     codecs,
+                    username,
                 } => {
                     if transport != centrala_gateway::trunks::TrunkTransport::Udp {
                         anyhow::bail!(
@@ -863,7 +869,17 @@ async fn run() -> anyhow::Result<()> {
                         host,
                         port,
                         transport,
-                        credentials: None,
+                        credentials: match username {
+                            Some(u) => {
+                                eprintln!(
+                                    "password for {u} at the carrier (one line on standard input):"
+                                );
+                                let mut line = String::new();
+                                std::io::stdin().read_line(&mut line)?;
+                                Some((u, line.trim_end_matches(['\r', '\n']).to_string()))
+                            }
+                            None => None,
+                        },
                         codecs: centrala_gateway::trunks::parse_codecs(&codecs),
                     };
                     let now = std::time::SystemTime::now()
@@ -877,8 +893,12 @@ async fn run() -> anyhow::Result<()> {
                             t.host
                         );
                     }
+                    let how = match &t.credentials {
+                        Some((u, _)) => format!("registering as {u}"),
+                        None => "trusted by its address".into(),
+                    };
                     println!(
-                        "added trunk {} (id {id}): {}:{} over {}, priority {}",
+                        "added trunk {} (id {id}): {}:{} over {}, priority {}, {how}",
                         t.name,
                         t.host,
                         t.port,
@@ -889,14 +909,17 @@ async fn run() -> anyhow::Result<()> {
                 TrunkCommand::List => {
                     for t in store.trunks().await? {
                         println!(
-                            "{}\t{}\t{}:{}\t{}\tpriority {}\t{}",
+                            "{}\t{}\t{}:{}\t{}\tpriority {}\t{}\t{}",
                             t.id,
                             t.name,
                             t.host,
                             t.port,
                             t.transport.as_str(),
                             t.priority,
-                            t.codecs.join(" ")
+                            t.codecs.join(" "),
+                            t.username
+                                .as_deref()
+                                .map_or("by address".to_string(), |u| format!("registers as {u}"))
                         );
                     }
                 }

@@ -164,6 +164,24 @@ pub struct CoreTrunk {
     /// The host as configured, for the Request-URI of calls to it.
     pub host: String,
     pub transport: TrunkTransport,
+    /// The account the gateway registers with (a registering trunk).
+    pub auth: Option<TrunkAuth>,
+}
+
+/// A registering trunk's account; the password is shown nowhere.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrunkAuth {
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for TrunkAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrunkAuth")
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .finish()
+    }
 }
 
 impl Store {
@@ -244,6 +262,11 @@ pub async fn resolve(trunks: &[Trunk]) -> Vec<CoreTrunk> {
                     addr,
                     host: t.host.clone(),
                     transport: t.transport,
+                    auth: t
+                        .username
+                        .clone()
+                        .zip(t.password.clone())
+                        .map(|(username, password)| TrunkAuth { username, password }),
                 }),
                 None => {
                     tracing::warn!(trunk = %t.name, host = %t.host, "trunk host has no address: not used")

@@ -1607,13 +1607,37 @@ async fn calling_settings_and_operator_trunks_check_who_is_asking() {
     }
     let r = http(
         a,
+        "POST",
+        "/api/v1/operator/trunks",
+        Auth::Bearer(token),
+        Some(json!({"name": "reg", "host": "192.0.2.12", "username": "acme"})),
+    )
+    .await;
+    assert_eq!(
+        r.status, 400,
+        "a user name without its password: {}",
+        r.body
+    );
+    let r = http(
+        a,
+        "POST",
+        "/api/v1/operator/trunks",
+        Auth::Bearer(token),
+        Some(json!({"name": "reg", "host": "192.0.2.12", "username": "acme", "password": "s3cret-at-carrier"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["username"], "acme");
+    let r = http(
+        a,
         "GET",
         "/api/v1/operator/trunks",
         Auth::Bearer(token),
         None,
     )
     .await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 2);
+    assert!(!r.body.contains("s3cret-at-carrier"), "never shown");
     let r = http(
         a,
         "DELETE",

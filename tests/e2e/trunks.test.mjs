@@ -83,7 +83,7 @@ after(async () => {
   for (const e of ['102', '103']) {
     if (admin && ids[e]) await api(admin, 'PUT', `/api/v1/employees/${ids[e]}/calling`, { permission: null, premium: null, caller_id: null, mobile: null }).catch(() => {});
   }
-  for (const t of ['silent', 'busy', 'carrier']) {
+  for (const t of ['silent', 'busy', 'carrier', 'registering']) {
     try { centrala('trunk', 'remove', t); } catch { /* not there */ }
   }
   carrier?.proc.kill('SIGKILL');
@@ -117,12 +117,12 @@ test('a browser calls a mobile: a silent trunk and a 503 are passed over, the ca
 });
 
 /** The phone network calls `number` (sipp, network-call.xml): talks 4 s and hangs up. */
-function networkCall(number, name) {
+function networkCall(number, name, ruriUser = number) {
   const dir = `${ARTIFACTS}/sipp-${name}`;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const caller = spawn('sipp', [
-    GW_SIP, '-sf', `${process.env.ROOT}/tests/e2e/sipp/network-call.xml`, '-s', number,
+    GW_SIP, '-sf', `${process.env.ROOT}/tests/e2e/sipp/network-call.xml`, '-s', ruriUser, '-key', 'to_user', number,
     '-i', '127.0.0.1', '-p', String(NETWORK_CALLER), '-m', '1', '-rtp_echo', '-mp', '6093', '-nostdin', '-timeout', '60s', '-timeout_error',
     '-trace_msg', '-message_file', `${dir}/messages.log`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -133,8 +133,8 @@ function networkCall(number, name) {
 }
 
 /** `page` answers the network's call to `number`, hears it, and sipp completes the call. */
-async function answerNetworkCall(page, number, name) {
-  const call = networkCall(number, name);
+async function answerNetworkCall(page, number, name, ruriUser = number) {
+  const call = networkCall(number, name, ruriUser);
   try {
     await callState(page, 'incoming', 20000);
     await page.click('#answer-audio');
@@ -275,4 +275,37 @@ test('*8 moves a call from the network to the mobile: the browser leg ends and t
   const end = tone({ rate: audio.rate, samples: tail });
   assert.ok(end.seconds > 1.5, `the customer heard ${end.seconds} s at the end`);
   assert.ok(Math.abs(end.hz - 440) < 40, `after *8 the customer heard ${end.hz} Hz, not their own 440 Hz echoed by the mobile`);
+});
+
+test('a registering trunk: the gateway registers with its account (the carrier checks the digest), and the carrier\'s call to that account rings the number in To', { timeout: 90000 }, async () => {
+  const REGISTRAR = 5094;
+  const dir = `${ARTIFACTS}/sipp-registrar`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const registrar = spawn('sipp', [
+    '-sf', `${process.env.ROOT}/tests/e2e/sipp/carrier-registrar.xml`, '-i', '127.0.0.1', '-p', String(REGISTRAR),
+    '-m', '1', '-nostdin', '-timeout', '40s', '-timeout_error', '-trace_msg', '-message_file', `${dir}/messages.log`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  registrar.stderr.on('data', (d) => { stderr += d; });
+  const done = new Promise((resolve) => registrar.on('exit', resolve));
+  // The operator adds it while the gateway runs; the password goes in on standard input.
+  const out = execFileSync(BIN, ['trunk', 'add', '--data', DATA, '--name', 'registering', '--host', '127.0.0.1',
+    '--port', String(REGISTRAR), '--priority', '9', '--username', 'acme-trunk'], { input: 'carrier-secret\n', encoding: 'utf8' });
+  assert.match(out, /registering as acme-trunk/);
+  assert.doesNotMatch(centrala('trunk', 'list'), /carrier-secret/);
+  const code = await done;
+  const seen = existsSync(`${dir}/messages.log`) ? readFileSync(`${dir}/messages.log`, 'utf8') : '';
+  assert.equal(code, 0, `the registrar did not accept the registration (${code}): ${stderr}\n${seen.slice(-3000)}`);
+  assert.match(seen, /REGISTER sip:127\.0\.0\.1 SIP\/2\.0/);
+  assert.match(seen, /Authorization: Digest username="acme-trunk", realm="carrier\.test"/);
+  assert.doesNotMatch(seen, /carrier-secret/, 'the password never travels');
+  assert.match(readFileSync(`${ARTIFACTS}/gateway.log`, 'utf8'), /registered to the trunk/);
+  // The carrier calls the account it registered; the number is in To.
+  const celina = (await login(browser, '103')).page;
+  try {
+    await answerNetworkCall(celina, '+48226006103', 'network-registered', 'acme-trunk');
+  } finally {
+    await celina.context().close();
+  }
 });

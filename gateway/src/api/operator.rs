@@ -90,6 +90,11 @@ pub struct TrunkBody {
     /// The carrier's codecs in its order of preference: PCMA, PCMU.
     #[serde(default = "default_codecs")]
     pub codecs: Vec<String>,
+    /// A registering trunk's account (both or neither); the password is never returned.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 fn default_port() -> u16 {
@@ -144,7 +149,11 @@ pub(super) async fn add_trunk(
         host: b.host,
         port: b.port,
         transport,
-        credentials: None,
+        credentials: match (b.username, b.password) {
+            (Some(u), Some(p)) => Some((u, p)),
+            (None, None) => None,
+            _ => return Err(bad("give both username and password, or neither".into())),
+        },
         codecs: parse_codecs(&b.codecs.join(" ")),
     };
     t.check().map_err(bad)?;

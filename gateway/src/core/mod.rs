@@ -34,6 +34,7 @@ pub mod routing;
 mod subscriptions;
 pub mod timers;
 mod trunk;
+mod trunk_reg;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -256,6 +257,8 @@ enum Timer {
     Notify(presence::SubId),
     /// A subscription may have expired.
     SubExpiry(presence::SubId),
+    /// A registering trunk's REGISTER is due (first, refresh or retry).
+    TrunkRegister(String),
 }
 
 /// Who placed a call, once authenticated.
@@ -331,6 +334,8 @@ pub struct Core {
     trunks: Vec<crate::trunks::CoreTrunk>,
     /// The operator's `--trusted-peer`s (the trunks' addresses are added to them).
     operator_trusted: Vec<TrustedPeer>,
+    /// Registering trunks, by name.
+    trunk_regs: HashMap<String, trunk_reg::TrunkReg>,
 }
 
 macro_rules! park_or {
@@ -371,16 +376,17 @@ impl Core {
             removed: devices::Removed::default(),
             trunks: Vec::new(),
             operator_trusted: Vec::new(),
+            trunk_regs: HashMap::default(),
         };
         core.operator_trusted = core.cfg.trusted.clone();
         let trunks = core.cfg.trunks.clone();
-        core.set_trunks(trunks);
+        core.set_trunks(trunks, now);
         core
     }
 
     /// The trunks change: calls out use these, and calls in from their addresses (on their
     /// transport) are trusted like the operator's trusted peers.
-    fn set_trunks(&mut self, trunks: Vec<crate::trunks::CoreTrunk>) {
+    fn set_trunks(&mut self, trunks: Vec<crate::trunks::CoreTrunk>, now: Instant) {
         let mut trusted = self.operator_trusted.clone();
         for t in &trunks {
             let ip = t.addr.ip();
@@ -394,6 +400,7 @@ impl Core {
         info!(trunks = trunks.len(), "trunks to the phone network");
         self.cfg.trusted = trusted;
         self.trunks = trunks;
+        self.sync_trunk_regs(now);
     }
 
     /// Feeds one input.
@@ -437,7 +444,7 @@ impl Core {
                 info!(%flow, "voicemail service connected");
                 self.voicemail = Some(flow);
             }
-            Input::Trunks(trunks) => self.set_trunks(trunks),
+            Input::Trunks(trunks) => self.set_trunks(trunks, now),
             Input::MailboxChanged { company, ext } => {
                 self.mailbox_changed(&AorKey::new(company, &ext));
             }
@@ -608,6 +615,7 @@ impl Core {
             }
             Timer::Notify(id) => self.notify_soon(id, now),
             Timer::SubExpiry(id) => self.on_sub_expiry(id, now),
+            Timer::TrunkRegister(name) => self.send_trunk_register(&name, None, now),
             Timer::Sweep => {
                 self.presence
                     .publications
@@ -730,12 +738,16 @@ impl Core {
                     self.on_request(key, request, flow, now);
                 }
                 TxOutput::Response { key, response } => {
-                    if !self.on_notify_answer(&key, Some(&response), now) {
+                    if !self.on_notify_answer(&key, Some(&response), now)
+                        && !self.on_trunk_reg_answer(&key, Some(&response), now)
+                    {
                         self.on_response(key, response, now);
                     }
                 }
                 TxOutput::Timeout { key } => {
-                    if !self.on_notify_answer(&key, None, now) {
+                    if !self.on_notify_answer(&key, None, now)
+                        && !self.on_trunk_reg_answer(&key, None, now)
+                    {
                         self.on_branch_timeout(key, now);
                     }
                 }
@@ -1303,7 +1315,11 @@ impl Core {
             );
             return;
         }
-        let Some(dialled) = req.uri.user.clone() else {
+        let dialled = match &caller {
+            Caller::Trunk { .. } => self.trunk_dialled(&req, flow),
+            Caller::User { .. } => req.uri.user.clone(),
+        };
+        let Some(dialled) = dialled else {
             self.reply(&key, &req, 404, "Not Found", now);
             return;
         };

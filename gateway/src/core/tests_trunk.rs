@@ -26,6 +26,7 @@ fn trunk(name: &str, a: &str) -> CoreTrunk {
         addr: addr(a),
         host: addr(a).ip().to_string(),
         transport: TrunkTransport::Udp,
+        auth: None,
     }
 }
 
@@ -380,5 +381,130 @@ fn star_8_calls_the_employees_mobile_through_the_trunk_and_only_the_media_servic
             .any(|r| r.status == 404 && r.reason.contains("no mobile number")),
         "{:?}",
         statuses(&r)
+    );
+}
+
+fn registering(name: &str, a: &str) -> CoreTrunk {
+    let mut t = trunk(name, a);
+    t.auth = Some(crate::trunks::TrunkAuth {
+        username: "acme-trunk".into(),
+        password: "carrier-secret".into(),
+    });
+    t
+}
+
+fn registers(w: &mut World, at: &str) -> Vec<Request> {
+    w.requests(Dest::Udp(addr(at)))
+        .into_iter()
+        .filter(|r| r.method == Method::Register)
+        .collect()
+}
+
+#[test]
+fn a_registering_trunk_answers_the_challenge_refreshes_and_takes_calls_for_its_account() {
+    use centrala_sip::digest::{Algorithm, Credentials, ha1};
+    let mut w = world(vec![registering("reg", CARRIER_A)]);
+    w.advance(1);
+    let first = registers(&mut w, CARRIER_A)
+        .pop()
+        .expect("REGISTER at once");
+    assert_eq!(first.uri.to_string(), "sip:203.0.113.10");
+    assert!(
+        first
+            .headers
+            .get("Contact")
+            .unwrap()
+            .contains("acme-trunk@192.0.2.1:5060")
+    );
+    assert!(first.headers.get("Authorization").is_none());
+    let mut ch = first.response(401, "Unauthorized");
+    ch.set_to_tag("reg");
+    ch.headers.push(
+        "WWW-Authenticate",
+        "Digest realm=\"carrier.test\", nonce=\"n0nce\", qop=\"auth\", algorithm=MD5",
+    );
+    w.send(
+        Dest::Udp(addr(CARRIER_A)),
+        &String::from_utf8(ch.to_bytes()).unwrap(),
+    );
+    let second = registers(&mut w, CARRIER_A)
+        .pop()
+        .expect("with credentials");
+    let creds = Credentials::parse(second.headers.get("Authorization").unwrap()).unwrap();
+    assert_eq!(creds.username, "acme-trunk");
+    let h = ha1(
+        Algorithm::Md5,
+        "acme-trunk",
+        "carrier.test",
+        "carrier-secret",
+    );
+    assert!(
+        creds.verify("REGISTER", &h),
+        "the digest answers the challenge"
+    );
+    assert!(
+        !second
+            .to_bytes()
+            .windows(14)
+            .any(|w| w == b"carrier-secret"),
+        "the password itself never goes out"
+    );
+    assert_eq!(second.call_id(), first.call_id());
+    let mut ok = second.response(200, "OK");
+    ok.set_to_tag("reg");
+    ok.headers
+        .push("Contact", "<sip:acme-trunk@192.0.2.1:5060>;expires=120");
+    w.send(
+        Dest::Udp(addr(CARRIER_A)),
+        &String::from_utf8(ok.to_bytes()).unwrap(),
+    );
+    assert!(w.core.trunk_registered("reg", w.now));
+    // Refreshed at 80 % of the 120 s granted.
+    w.advance(95_000);
+    assert!(registers(&mut w, CARRIER_A).is_empty());
+    w.advance(2_000);
+    let refresh = registers(&mut w, CARRIER_A).pop().expect("a refresh");
+    // A challenge to an answered challenge is a refusal: no loop, a try a minute later.
+    let mut ch = refresh.response(401, "Unauthorized");
+    ch.set_to_tag("reg");
+    ch.headers.push(
+        "WWW-Authenticate",
+        "Digest realm=\"carrier.test\", nonce=\"n1\"",
+    );
+    w.send(
+        Dest::Udp(addr(CARRIER_A)),
+        &String::from_utf8(ch.to_bytes()).unwrap(),
+    );
+    let again = registers(&mut w, CARRIER_A).pop().unwrap();
+    let mut ch = again.response(403, "Forbidden");
+    ch.set_to_tag("reg");
+    w.send(
+        Dest::Udp(addr(CARRIER_A)),
+        &String::from_utf8(ch.to_bytes()).unwrap(),
+    );
+    w.advance(30_000);
+    assert!(registers(&mut w, CARRIER_A).is_empty(), "no hammering");
+    w.advance(31_000);
+    let tries = registers(&mut w, CARRIER_A);
+    assert!(!tries.is_empty(), "again after a minute");
+    assert!(
+        tries
+            .iter()
+            .all(|r| r.headers.get("CSeq") == tries[0].headers.get("CSeq")),
+        "one REGISTER (and its retransmissions)"
+    );
+    // The carrier's call to our account rings the number in To.
+    w.connect(2);
+    w.register(2, "103");
+    let invite = format!(
+        "INVITE sip:acme-trunk@192.0.2.1:5060 SIP/2.0\nVia: SIP/2.0/UDP {CARRIER_A};branch=z9hG4bKin9\nMax-Forwards: 70\nTo: <sip:103@carrier.test>\nFrom: <sip:+48601234567@carrier.test>;tag=in9\nCall-ID: in9\nCSeq: 1 INVITE\nContent-Type: application/sdp\nContent-Length: {}\n\n{PHONE_OFFER}",
+        PHONE_OFFER.len()
+    );
+    w.send(Dest::Udp(addr(CARRIER_A)), &invite);
+    assert!(
+        w.requests(Dest::Flow(2))
+            .iter()
+            .any(|r| r.method == Method::Invite),
+        "103 rings"
     );
 }
