@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { gateway, login, callState, inboundBytes, assert, launchWithTone, ARTIFACTS } from './lib.mjs';
+import { gateway, login, callState, inboundBytes, assert, launchWithTone, ARTIFACTS, BASE } from './lib.mjs';
 import { Baresip, GW_SIP, sleep, decodedAudio, tone } from './baresip-lib.mjs';
 
 const DATA = process.env.CENTRALA_DATA_DIR;
@@ -277,7 +277,7 @@ test('*8 moves a call from the network to the mobile: the browser leg ends and t
   assert.ok(Math.abs(end.hz - 440) < 40, `after *8 the customer heard ${end.hz} Hz, not their own 440 Hz echoed by the mobile`);
 });
 
-test('a registering trunk: the gateway registers with its account (the carrier checks the digest), and the carrier\'s call to that account rings the number in To', { timeout: 90000 }, async () => {
+test('a registering trunk: the gateway registers with its account (the carrier checks the digest), the carrier\'s call to that account rings the number in To, and a call out answers the carrier\'s challenge', { timeout: 90000 }, async () => {
   const REGISTRAR = 5094;
   const dir = `${ARTIFACTS}/sipp-registrar`;
   rmSync(dir, { recursive: true, force: true });
@@ -307,5 +307,45 @@ test('a registering trunk: the gateway registers with its account (the carrier c
     await answerNetworkCall(celina, '+48226006103', 'network-registered', 'acme-trunk');
   } finally {
     await celina.context().close();
+  }
+  // The operator takes the other trunks away through the operator API (its token from the
+  // command line); calls out now go to this carrier, which asks who calls.
+  const token = centrala('operator', 'token').trim();
+  assert.match(token, /^cop_/);
+  for (const name of ['silent', 'busy', 'carrier']) {
+    const r = await fetch(`${BASE}/api/v1/operator/trunks/${name}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 204, `${name}: ${await r.text()}`);
+  }
+  const list = await (await fetch(`${BASE}/api/v1/operator/trunks`, { headers: { authorization: `Bearer ${token}` } })).json();
+  assert.deepEqual(list.items.map((t) => t.name), ['registering']);
+  assert.equal(JSON.stringify(list).includes('carrier-secret'), false);
+  const adir = `${ARTIFACTS}/sipp-carrier-auth`;
+  rmSync(adir, { recursive: true, force: true });
+  mkdirSync(adir, { recursive: true });
+  const carrierAuth = spawn('sipp', [
+    '-sf', `${process.env.ROOT}/tests/e2e/sipp/carrier-auth.xml`, '-i', '127.0.0.1', '-p', String(REGISTRAR),
+    '-m', '1', '-rtp_echo', '-mp', '7094', '-nostdin', '-timeout', '60s', '-timeout_error',
+    '-trace_msg', '-message_file', `${adir}/messages.log`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let aerr = '';
+  carrierAuth.stderr.on('data', (d) => { aerr += d; });
+  const adone = new Promise((resolve) => carrierAuth.on('exit', resolve));
+  await sleep(500);
+  try {
+    await admin.fill('#dial-input', '22 123 45 67');
+    await admin.click('#call-audio');
+    await callState(admin, 'connected', 20000);
+    await inboundBytes(admin, 10000);
+    await admin.click('#hangup');
+    await callState(admin, 'idle');
+    const acode = await adone;
+    const aseen = readFileSync(`${adir}/messages.log`, 'utf8');
+    assert.equal(acode, 0, `the carrier did not take the call (${acode}): ${aerr}\n${aseen.slice(-3000)}`);
+    assert.match(aseen, /Proxy-Authorization: Digest username="acme-trunk"/);
+    assert.match(aseen, /INVITE sip:\+48221234567@127\.0\.0\.1:5094;user=phone/);
+  } catch (e) {
+    carrierAuth.kill('SIGKILL');
+    e.message += `\n--- page ---\n${admin.dumpLog()}`;
+    throw e;
   }
 });

@@ -1590,6 +1590,23 @@ impl Core {
         identity: &Identity,
         now: Instant,
     ) -> TxKey {
+        self.forward_with(req, uri, from, to, record_route, identity, None, now)
+    }
+
+    /// [`Core::forward`], with our own credentials for the next hop (`auth`: a header's
+    /// name and value; the caller's are never passed on).
+    #[allow(clippy::too_many_arguments)]
+    fn forward_with(
+        &mut self,
+        req: &Request,
+        uri: Uri,
+        from: FlowId,
+        to: FlowId,
+        record_route: bool,
+        identity: &Identity,
+        auth: Option<(&'static str, String)>,
+        now: Instant,
+    ) -> TxKey {
         let mut f = req.clone();
         f.uri = uri;
         match identity {
@@ -1608,6 +1625,9 @@ impl Core {
         f.headers
             .set("Max-Forwards", mf.saturating_sub(1).to_string());
         f.headers.remove("Proxy-Authorization");
+        if let Some((h, v)) = auth {
+            f.headers.push(h, v);
+        }
         let (t_in, t_out) = (self.flows.transport_of(from), self.flows.transport_of(to));
         if record_route {
             let (rr_in, rr_out) = (
@@ -1744,7 +1764,7 @@ impl Core {
             return;
         };
         let status = resp.status;
-        if self.trunk_response(&skey, bi, status, now) {
+        if self.trunk_response(&skey, bi, &resp, now) {
             return;
         }
         let Some(ctx) = self.proxy.contexts.get_mut(&skey) else {

@@ -508,3 +508,45 @@ fn a_registering_trunk_answers_the_challenge_refreshes_and_takes_calls_for_its_a
         "103 rings"
     );
 }
+
+#[test]
+fn a_carrier_that_challenges_a_call_gets_the_trunks_account_once() {
+    use centrala_sip::digest::{Algorithm, Credentials, ha1};
+    let mut w = world(vec![registering("reg", CARRIER_A)]);
+    w.advance(1);
+    registers(&mut w, CARRIER_A);
+    w.call_with_offer(1, "101", "601234567", "ch1", PHONE_OFFER);
+    let inv = invites(&mut w, CARRIER_A).pop().unwrap();
+    assert!(inv.headers.get("Proxy-Authorization").is_none());
+    let challenge = |w: &mut World, inv: &Request, nonce: &str| {
+        let mut r = inv.response(407, "Proxy Authentication Required");
+        r.set_to_tag("c");
+        r.headers.push(
+            "Proxy-Authenticate",
+            format!("Digest realm=\"carrier.test\", nonce=\"{nonce}\", algorithm=MD5"),
+        );
+        w.send(
+            Dest::Udp(addr(CARRIER_A)),
+            &String::from_utf8(r.to_bytes()).unwrap(),
+        );
+    };
+    challenge(&mut w, &inv, "n1");
+    assert!(
+        !statuses(&w.responses(Dest::Flow(1))).contains(&407),
+        "the caller does not see the carrier's challenge"
+    );
+    let again = invites(&mut w, CARRIER_A).pop().expect("with the account");
+    let creds = Credentials::parse(again.headers.get("Proxy-Authorization").unwrap()).unwrap();
+    let h = ha1(
+        Algorithm::Md5,
+        "acme-trunk",
+        "carrier.test",
+        "carrier-secret",
+    );
+    assert!(creds.verify("INVITE", &h));
+    assert_eq!(again.call_id(), inv.call_id());
+    // A second challenge is the carrier's refusal: it goes to the caller.
+    challenge(&mut w, &again, "n2");
+    assert!(invites(&mut w, CARRIER_A).is_empty(), "no loop");
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))).last(), Some(&407));
+}

@@ -6,7 +6,8 @@
 //! trunk back through us, and that request is the one that fails over.
 
 use centrala_sip::Instant;
-use centrala_sip::message::{Request, SipMessage, Uri};
+use centrala_sip::digest::{Challenge, Credentials};
+use centrala_sip::message::{Request, Response, SipMessage, Uri};
 use centrala_sip::transaction::TxKey;
 use tracing::{info, warn};
 
@@ -52,6 +53,10 @@ pub struct TrunkCall {
     pub current: String,
     /// The current trunk has answered something (it is alive).
     pub heard: bool,
+    /// The current trunk (for its account, when it challenges the call).
+    pub trunk: Option<CoreTrunk>,
+    /// Its challenge was answered once (a second one is its answer).
+    pub authorized: bool,
 }
 
 impl Core {
@@ -178,6 +183,8 @@ impl Core {
                 next: trunks,
                 current: String::new(),
                 heard: false,
+                trunk: None,
+                authorized: false,
             }));
             self.proxy.insert(key.clone(), ctx);
             self.next_trunk(&key, now);
@@ -233,6 +240,8 @@ impl Core {
             next: trunks,
             current: String::new(),
             heard: false,
+            trunk: None,
+            authorized: false,
         }));
         self.proxy.insert(key.clone(), ctx);
         self.next_trunk(&key, now);
@@ -354,17 +363,46 @@ impl Core {
         let t = plan.next.remove(0);
         plan.current = t.name.clone();
         plan.heard = false;
+        plan.trunk = Some(t.clone());
+        plan.authorized = false;
+        info!(trunk = %t.name, to = %plan.number, "to the trunk");
+        self.send_to_trunk(key, &t, None, now);
+        true
+    }
+
+    /// Sends the context's request to trunk `t` in a new branch, with `auth` (a header's
+    /// name and value) when answering its challenge.
+    fn send_to_trunk(
+        &mut self,
+        key: &TxKey,
+        t: &CoreTrunk,
+        auth: Option<(&'static str, String)>,
+        now: Instant,
+    ) {
+        let Some(ctx) = self.proxy.contexts.get(key) else {
+            return;
+        };
+        let Some(plan) = ctx.trunk.as_ref() else {
+            return;
+        };
         let (number, cli) = (plan.number.clone(), plan.cli.clone());
         let upstream = ctx.upstream;
         let mut request = ctx.request.clone();
         present(&mut request, &cli);
-        let (tflow, _) = self.trunk_flow(&t, now);
-        let uri = trunk_uri(&number, &t);
-        info!(trunk = %t.name, to = %number, "to the trunk");
-        let tx = self.forward(&request, uri, upstream, tflow, true, &Identity::Keep, now);
+        let (tflow, _) = self.trunk_flow(t, now);
+        let uri = trunk_uri(&number, t);
+        let tx = self.forward_with(
+            &request,
+            uri,
+            upstream,
+            tflow,
+            true,
+            &Identity::Keep,
+            auth,
+            now,
+        );
         self.proxy.add_branch(key, Branch::new(tx, tflow));
         self.proxy.ring_until(key, now + TRUNK_WAIT_MS);
-        true
     }
 
     /// A response from a trunk's branch, before the proxy's rules: a 5xx or a timeout moves
@@ -373,9 +411,10 @@ impl Core {
         &mut self,
         skey: &TxKey,
         bi: usize,
-        status: u16,
+        resp: &Response,
         now: Instant,
     ) -> bool {
+        let status = resp.status;
         let Some(ctx) = self.proxy.contexts.get_mut(skey) else {
             return false;
         };
@@ -391,6 +430,47 @@ impl Core {
                 self.proxy.ring_until(skey, now + TRUNK_RING_MS);
             }
             return false;
+        }
+        // A registering trunk's carrier asks who calls: its account answers, once (the
+        // same CSeq in a new branch: no dialog exists yet, and the caller's numbering stays
+        // the carrier's).
+        if matches!(status, 401 | 407) && !plan.authorized {
+            let header = if status == 401 {
+                "WWW-Authenticate"
+            } else {
+                "Proxy-Authenticate"
+            };
+            let account = plan
+                .trunk
+                .clone()
+                .and_then(|t| t.auth.clone().map(|a| (t, a)));
+            if let (Some((t, account)), Some(ch)) =
+                (account, Challenge::pick(resp.headers.all(header)))
+            {
+                plan.authorized = true;
+                let uri = trunk_uri(&plan.number, &t).to_string();
+                let b = &mut ctx.branches[bi];
+                b.state = BranchState::Done;
+                b.superseded = true;
+                let cnonce = self.rng.token(12);
+                let creds = Credentials::answer(
+                    &ch,
+                    "INVITE",
+                    &uri,
+                    &account.username,
+                    &account.password,
+                    &cnonce,
+                    1,
+                );
+                let name = if status == 401 {
+                    "Authorization"
+                } else {
+                    "Proxy-Authorization"
+                };
+                info!(trunk = %t.name, "the trunk asks who calls: its account answers");
+                self.send_to_trunk(skey, &t, Some((name, creds.to_string())), now);
+                return true;
+            }
         }
         let failed = status >= 500 || status == 408;
         if !failed || plan.next.is_empty() {
