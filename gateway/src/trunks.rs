@@ -166,6 +166,8 @@ pub struct CoreTrunk {
     pub transport: TrunkTransport,
     /// The account the gateway registers with (a registering trunk).
     pub auth: Option<TrunkAuth>,
+    /// The carrier's codecs in its order of preference ("PCMA", "PCMU").
+    pub codecs: Vec<String>,
 }
 
 /// A registering trunk's account; the password is shown nowhere.
@@ -267,6 +269,7 @@ pub async fn resolve(trunks: &[Trunk]) -> Vec<CoreTrunk> {
                         .clone()
                         .zip(t.password.clone())
                         .map(|(username, password)| TrunkAuth { username, password }),
+                    codecs: t.codecs.clone(),
                 }),
                 None => {
                     tracing::warn!(trunk = %t.name, host = %t.host, "trunk host has no address: not used")

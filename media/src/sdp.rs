@@ -255,8 +255,53 @@ pub fn offer_for_phone(
     ours: SocketAddr,
     origin: Origin,
 ) -> Result<String, Rejection> {
+    offer_for_carrier(browser_offer, ours, origin, &[])
+}
+
+/// WebRTC → a carrier's trunk: [`offer_for_phone`], with only the G.711 codecs the carrier
+/// takes, in its order of preference (`carrier`; empty: the browser's G.711 codecs in its
+/// order). When the browser has none of them but has Opus, the carrier's are offered and
+/// the bridge transcodes.
+pub fn offer_for_carrier(
+    browser_offer: &str,
+    ours: SocketAddr,
+    origin: Origin,
+    carrier: &[Codec],
+) -> Result<String, Rejection> {
     let browser = audio_stream(browser_offer, Side::Browser)?;
     let mut formats = g711_of(&browser.formats);
+    if !carrier.is_empty() {
+        let mut ordered = Vec::new();
+        for c in carrier {
+            if let Some(f) = formats.0.iter().find(|f| &f.codec == c) {
+                ordered.push(f.clone());
+            }
+        }
+        if ordered.is_empty() && browser.formats.by_codec(&Codec::Opus, 48000).is_some() {
+            ordered = carrier
+                .iter()
+                .filter_map(|c| match c {
+                    Codec::Pcmu => Some(PayloadFormat::pcmu()),
+                    Codec::Pcma => Some(PayloadFormat::pcma()),
+                    _ => None,
+                })
+                .collect();
+        }
+        if ordered.is_empty() {
+            return Err(Rejection::NoCommonCodec {
+                side: Side::Browser,
+                offered: offered_names(&browser.formats),
+                other: Side::Phone,
+                supported: carrier
+                    .iter()
+                    .map(|c| format!("{c:?}").to_uppercase())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                transcoding_needed: false,
+            });
+        }
+        formats = Formats(ordered);
+    }
     if formats.0.is_empty() {
         if browser.formats.by_codec(&Codec::Opus, 48000).is_none() {
             return Err(Rejection::NoCommonCodec {
@@ -655,5 +700,26 @@ mod tests {
         let resumed = phone_reoffer(ours(), v2, &formats, false);
         let s = audio_stream(&resumed, Side::Phone).unwrap();
         assert_eq!(s.direction, Direction::SendRecv);
+    }
+
+    #[test]
+    fn a_carrier_is_offered_its_codecs_in_its_order() {
+        let o =
+            offer_for_carrier(CHROME_OFFER, ours(), ORIGIN, &[Codec::Pcma, Codec::Pcmu]).unwrap();
+        assert!(o.contains("m=audio 40000 RTP/AVP 8 0 101"), "{o}");
+        let o = offer_for_carrier(CHROME_OFFER, ours(), ORIGIN, &[Codec::Pcma]).unwrap();
+        assert!(o.contains("m=audio 40000 RTP/AVP 8 101"), "{o}");
+        assert!(!o.contains("PCMU"), "{o}");
+        // Opus alone: the carrier's codec, transcoded.
+        let o = offer_for_carrier(OPUS_ONLY_OFFER, ours(), ORIGIN, &[Codec::Pcma]).unwrap();
+        assert!(o.contains("RTP/AVP 8 101"), "{o}");
+        // Nothing in common and no Opus: 488 naming what the carrier takes.
+        let pcmu_only = CHROME_OFFER
+            .replace("111 0 8 126", "0 126")
+            .replace("a=rtpmap:111 opus/48000/2\r\n", "")
+            .replace("a=rtpmap:8 PCMA/8000\r\n", "");
+        let e = offer_for_carrier(&pcmu_only, ours(), ORIGIN, &[Codec::Pcma]).unwrap_err();
+        assert_eq!(e.status(), 488);
+        assert!(e.status_line().contains("PCMA"), "{}", e.status_line());
     }
 }

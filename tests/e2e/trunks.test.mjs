@@ -291,7 +291,7 @@ test('a registering trunk: the gateway registers with its account (the carrier c
   const done = new Promise((resolve) => registrar.on('exit', resolve));
   // The operator adds it while the gateway runs; the password goes in on standard input.
   const out = execFileSync(BIN, ['trunk', 'add', '--data', DATA, '--name', 'registering', '--host', '127.0.0.1',
-    '--port', String(REGISTRAR), '--priority', '9', '--username', 'acme-trunk'], { input: 'carrier-secret\n', encoding: 'utf8' });
+    '--port', String(REGISTRAR), '--priority', '9', '--username', 'acme-trunk', '--codecs', 'PCMU'], { input: 'carrier-secret\n', encoding: 'utf8' });
   assert.match(out, /registering as acme-trunk/);
   assert.doesNotMatch(centrala('trunk', 'list'), /carrier-secret/);
   const code = await done;
@@ -343,6 +343,8 @@ test('a registering trunk: the gateway registers with its account (the carrier c
     assert.equal(acode, 0, `the carrier did not take the call (${acode}): ${aerr}\n${aseen.slice(-3000)}`);
     assert.match(aseen, /Proxy-Authorization: Digest username="acme-trunk"/);
     assert.match(aseen, /INVITE sip:\+48221234567@127\.0\.0\.1:5094;user=phone/);
+    // The carrier's codecs alone (PCMU), and DTMF.
+    assert.match(aseen, /m=audio \d+ RTP\/AVP 0 101\r?\n/);
   } catch (e) {
     carrierAuth.kill('SIGKILL');
     e.message += `\n--- page ---\n${admin.dumpLog()}`;

@@ -26,7 +26,7 @@ pub mod dialogs;
 pub mod flows;
 mod forward;
 pub use forward::BRIDGE_PARAM;
-pub use trunk::{MOVE_PARAM, SIDE_PARAM, hex_param};
+pub use trunk::{CODECS_PARAM, MOVE_PARAM, SIDE_PARAM, hex_param};
 pub mod location;
 pub mod presence;
 pub mod proxy;

@@ -27,6 +27,7 @@ fn trunk(name: &str, a: &str) -> CoreTrunk {
         host: addr(a).ip().to_string(),
         transport: TrunkTransport::Udp,
         auth: None,
+        codecs: vec!["PCMA".into(), "PCMU".into()],
     }
 }
 
@@ -265,6 +266,7 @@ fn a_browsers_call_out_goes_through_the_bridge_which_alone_reaches_the_trunk() {
         .expect("the bridge's INVITE reaches A");
     assert!(inv.uri.params.value(forward::BRIDGE_PARAM).is_none());
     assert!(inv.uri.params.value("centrala-cli").is_none());
+    assert!(inv.uri.params.value("centrala-codecs").is_none());
     assert_eq!(
         inv.from().unwrap().uri.user.as_deref(),
         Some("+48226006100")

@@ -28,6 +28,8 @@ pub const TRUNK_RING_MS: u64 = 180_000;
 /// bridge, how the caller is presented (`;centrala-cli=+48…`, `;centrala-privacy=id`).
 /// Only the core sets them and only the media service's flow may bring them back.
 const CLI_PARAM: &str = "centrala-cli";
+/// The first trunk's codecs for the bridge's offer (`;centrala-codecs=PCMA.PCMU`).
+pub const CODECS_PARAM: &str = "centrala-codecs";
 /// The media service's call to an employee's mobile for *8: the Call-ID of the call it
 /// bridges (`;centrala-move=CALL-ID`) and which party of it is the employee
 /// (`;centrala-side=caller|callee`). Only the media service's flow is heard with it.
@@ -171,6 +173,9 @@ impl Core {
             if cli.withheld {
                 uri.params.set(PRIVACY_PARAM, Some("id"));
             }
+            if !first.codecs.is_empty() {
+                uri.params.set(CODECS_PARAM, Some(&first.codecs.join(".")));
+            }
             let request = ctx.request.clone();
             let media = media.expect("checked above");
             self.proxy.insert(key.clone(), ctx);
@@ -218,6 +223,7 @@ impl Core {
         };
         req.uri.params.remove(CLI_PARAM);
         req.uri.params.remove(PRIVACY_PARAM);
+        req.uri.params.remove(CODECS_PARAM);
         req.uri.params.remove(super::forward::BRIDGE_PARAM);
         let number = req.uri.user.clone().unwrap_or_default();
         let mut trunks = self.usable_trunks();

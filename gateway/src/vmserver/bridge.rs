@@ -766,7 +766,16 @@ impl Call {
         };
         let (browser_addr, phone_addr) = (local(0)?, local(1)?);
         let our_offer = if self.caller_is_browser {
-            sdp::offer_for_phone(offer, phone_addr, self.phone_origin)
+            // A carrier's trunk takes its own codecs (the core names them on the target).
+            let carrier: Vec<Codec> = centrala_sip::message::Uri::parse(&self.target)
+                .ok()
+                .and_then(|u| {
+                    u.params
+                        .value(crate::core::CODECS_PARAM)
+                        .map(|v| v.split('.').map(Codec::from_name).collect())
+                })
+                .unwrap_or_default();
+            sdp::offer_for_carrier(offer, phone_addr, self.phone_origin, &carrier)
                 .map_err(|r| (r.status(), r.status_line()))?
         } else {
             let (stream, codecs) =
