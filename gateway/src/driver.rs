@@ -36,6 +36,19 @@ pub struct UdpIn {
 /// A connection's number (its [`FlowId`]), unique for the life of the process.
 pub type ConnId = u64;
 
+/// Opens a connection the core asked for ([`Output::Connect`]): to `SocketAddr` over
+/// `Transport`, as connection `ConnId`, writing what arrives on the receiver (the sender is
+/// its own copy, for keepalive answers); a failure comes back as [`CoreInput::Closed`].
+pub type Connector = Box<
+    dyn Fn(
+            ConnId,
+            SocketAddr,
+            Transport,
+            Outbound,
+            futures_channel::mpsc::UnboundedReceiver<ToConn>,
+        ) + Send,
+>;
+
 /// What a stream connection is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToConn {
@@ -129,6 +142,8 @@ pub struct Driver {
     answers: mpsc::UnboundedSender<(u64, Answer)>,
     /// Finished calls, to the writer task (batched into one transaction).
     records: mpsc::UnboundedSender<crate::core::CallRecord>,
+    /// Opens the connections the core asks for (none: they fail at once).
+    connector: Option<Connector>,
 }
 
 impl Driver {
@@ -153,9 +168,15 @@ impl Driver {
                 epoch,
                 answers,
                 records,
+                connector: None,
             },
             answered,
         )
+    }
+
+    /// Lets the core open connections (to TCP trunks).
+    pub fn set_connector(&mut self, connector: Connector) {
+        self.connector = Some(connector);
     }
 
     fn now(&self) -> u64 {
@@ -363,6 +384,23 @@ impl Driver {
                 Output::Close { flow } => {
                     if let Some(s) = self.senders.get(&flow) {
                         let _ = s.unbounded_send(ToConn::Close);
+                    }
+                }
+                Output::Connect {
+                    flow,
+                    to,
+                    transport,
+                } => {
+                    let (tx, rx) = futures_channel::mpsc::unbounded::<ToConn>();
+                    match &self.connector {
+                        Some(connect) => {
+                            self.senders.insert(flow, tx.clone());
+                            connect(flow.0, to, transport, tx, rx);
+                        }
+                        None => {
+                            let now = self.now();
+                            self.core.handle(Input::Closed { flow }, now);
+                        }
                     }
                 }
                 Output::Lookup { id, query } => self.lookup(id, query),

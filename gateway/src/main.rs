@@ -244,7 +244,7 @@ enum TrunkCommand {
         host: String,
         #[arg(long, default_value_t = 5060)]
         port: u16,
-        /// udp (tcp and tls: not yet for calls out).
+        /// udp or tcp (tls: not yet for calls out).
         #[arg(long, default_value = "udp")]
         transport: centrala_gateway::trunks::TrunkTransport,
         /// Lower is tried first.
@@ -857,10 +857,9 @@ async fn run() -> anyhow::Result<()> {
                     codecs,
                     username,
                 } => {
-                    if transport != centrala_gateway::trunks::TrunkTransport::Udp {
+                    if transport == centrala_gateway::trunks::TrunkTransport::Tls {
                         anyhow::bail!(
-                            "calls out over {} trunks are not supported yet: use udp (a carrier may still send calls in over TCP or TLS as a --trusted-peer)",
-                            transport.as_str()
+                            "calls out over TLS trunks are not supported yet: use udp or tcp (a carrier may still send calls in over TLS as a --trusted-peer)"
                         );
                     }
                     let t = centrala_gateway::trunks::NewTrunk {

@@ -130,16 +130,23 @@ struct Edge {
 /// core's queue (the queue closing is what ends the core).
 #[derive(Clone)]
 struct Gate {
-    trusted: Arc<Vec<TrustedPeer>>,
+    /// The operator's trusted peers and the trunks' addresses (these change with the
+    /// trunks: see [`reload_trunks`]).
+    trusted: Arc<std::sync::RwLock<Vec<TrustedPeer>>>,
     flood: Arc<Mutex<FloodGuard>>,
     epoch: tokio::time::Instant,
 }
 
 impl Gate {
+    fn trusts(&self, ip: IpAddr, transport: Transport) -> bool {
+        let trusted = self.trusted.read().unwrap_or_else(|e| e.into_inner());
+        is_trusted(&trusted, ip, transport)
+    }
+
     /// Counts a message from `ip` on `transport`; false when its source floods and is banned.
     /// Sources count by [`source_key`] (an IPv6 /64 as one).
     fn admit(&self, ip: IpAddr, transport: Transport) -> bool {
-        if is_trusted(&self.trusted, ip, transport) {
+        if self.trusts(ip, transport) {
             return true;
         }
         let (now, key) = (self.epoch.elapsed().as_millis() as u64, source_key(ip));
@@ -209,9 +216,7 @@ impl Edge {
         }
         let ip = source_key(ip);
         let n = conns.by_ip.entry(ip).or_insert(0);
-        if *n >= self.limits.max_connections_per_ip
-            && !is_trusted(&self.gate.trusted, ip, transport)
-        {
+        if *n >= self.limits.max_connections_per_ip && !self.gate.trusts(ip, transport) {
             return Err(Refused::PerAddress);
         }
         *n += 1;
@@ -250,6 +255,7 @@ async fn reload_trunks(
     store: Store,
     core: mpsc::Sender<CoreInput>,
     mut known: Vec<crate::trunks::CoreTrunk>,
+    (gate, operator): (Arc<std::sync::RwLock<Vec<TrustedPeer>>>, Vec<TrustedPeer>),
 ) {
     loop {
         tokio::time::sleep(TRUNK_RELOAD).await;
@@ -262,6 +268,11 @@ async fn reload_trunks(
         };
         if trunks != known {
             known = trunks.clone();
+            *gate.write().unwrap_or_else(|e| e.into_inner()) = operator
+                .iter()
+                .copied()
+                .chain(crate::trunks::trusted_peers(&trunks))
+                .collect();
             if core.send(CoreInput::Trunks(trunks)).await.is_err() {
                 return;
             }
@@ -376,7 +387,13 @@ pub async fn run(
         domain: cfg.domain.clone(),
         limits: cfg.limits.clone(),
         gate: Gate {
-            trusted: Arc::new(cfg.trusted.clone()),
+            trusted: Arc::new(std::sync::RwLock::new(
+                cfg.trusted
+                    .iter()
+                    .copied()
+                    .chain(crate::trunks::trusted_peers(&trunks))
+                    .collect(),
+            )),
             flood: Arc::new(Mutex::new(FloodGuard::new(
                 l.flood_max_requests,
                 l.flood_window_ms,
@@ -399,6 +416,27 @@ pub async fn run(
     // core's task moved between workers, a futex wake and a thread switch each time).
     let udp = udp.map(|u| u.into_std()).transpose()?;
     let gate = edge.gate.clone();
+    // The core's own connections (to TCP trunks) run on this runtime. The core's thread
+    // must not hold a sender of its own queue (its closing ends the core): a weak one.
+    let connector: crate::driver::Connector = {
+        let weak = edge.core.downgrade();
+        // The rest of the edge, with a sender of nothing in place of the core's.
+        let template = Edge {
+            core: mpsc::channel(1).0,
+            ..edge.clone()
+        };
+        let handle = tokio::runtime::Handle::current();
+        Box::new(move |conn, to, transport, tx, rx| {
+            let Some(core) = weak.upgrade() else {
+                return;
+            };
+            let edge = Edge {
+                core,
+                ..template.clone()
+            };
+            handle.spawn(outbound_connection(conn, to, transport, tx, rx, edge));
+        })
+    };
     let core_metrics = metrics.clone();
     std::thread::Builder::new()
         .name("sip-core".into())
@@ -421,8 +459,9 @@ pub async fn run(
                         return;
                     }
                 };
-                let (driver, answered) =
+                let (mut driver, answered) =
                     Driver::new(core, epoch, udp.clone(), core_store, core_metrics);
+                driver.set_connector(connector);
                 let udp_in = udp.map(|socket| UdpIn {
                     on_datagram: Box::new(udp_edge(socket.clone(), gate)),
                     socket,
@@ -430,7 +469,12 @@ pub async fn run(
                 driver.run(core_rx, answered, udp_in).await;
             });
         })?;
-    tokio::spawn(reload_trunks(store.clone(), edge.core.clone(), trunks));
+    tokio::spawn(reload_trunks(
+        store.clone(),
+        edge.core.clone(),
+        trunks,
+        (edge.gate.trusted.clone(), cfg.trusted.clone()),
+    ));
     if let Some(media) = cfg.media.clone() {
         let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
         crate::vmserver::start(
@@ -900,7 +944,7 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
     _slot: Slot,
 ) {
     let conn = edge.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (out_tx, mut out_rx) = futures_channel::mpsc::unbounded::<ToConn>();
+    let (out_tx, out_rx) = futures_channel::mpsc::unbounded::<ToConn>();
     let hello = CoreInput::Connected {
         conn,
         sender: out_tx.clone(),
@@ -910,6 +954,53 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
     if !edge.to_core(hello).await {
         return;
     }
+    pump(stream, peer, transport, edge, conn, out_tx, out_rx).await;
+}
+
+/// A connection the core asked for (to a carrier's TCP trunk): connected within 3 s, then
+/// served as any other; what the core sent meanwhile waits in `out_rx`. A failure is a
+/// closed connection for the core (its transactions there end at once: failover).
+async fn outbound_connection(
+    conn: u64,
+    to: SocketAddr,
+    transport: Transport,
+    out_tx: crate::driver::Outbound,
+    out_rx: futures_channel::mpsc::UnboundedReceiver<ToConn>,
+    edge: Edge,
+) {
+    let connected = match transport {
+        Transport::Tcp => {
+            tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(to))
+                .await
+                .map_err(|_| "timed out".to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+        }
+        _ => Err(format!("{} is not opened by the gateway", transport.name())),
+    };
+    match connected {
+        Ok(stream) => {
+            let _ = stream.set_nodelay(true);
+            info!(conn, %to, "connected to a trunk");
+            pump(stream, to, transport, edge, conn, out_tx, out_rx).await;
+        }
+        Err(e) => {
+            warn!(conn, %to, error = %e, "could not connect to a trunk");
+            edge.to_core(CoreInput::Closed { conn }).await;
+        }
+    }
+}
+
+/// Reads SIP from a stream into the core and writes what the core sends, until either side
+/// ends; the core learns the end.
+async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    peer: SocketAddr,
+    transport: Transport,
+    edge: Edge,
+    conn: u64,
+    out_tx: crate::driver::Outbound,
+    mut out_rx: futures_channel::mpsc::UnboundedReceiver<ToConn>,
+) {
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut framer = Framer::new();
     let mut buf = vec![0u8; 16 * 1024];

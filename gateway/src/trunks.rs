@@ -186,6 +186,20 @@ impl fmt::Debug for TrunkAuth {
     }
 }
 
+/// The trusted peers trunks add to the operator's: each carrier's address on its transport
+/// (the core takes calls from it unchallenged; the flood guard leaves it alone).
+pub fn trusted_peers(trunks: &[CoreTrunk]) -> Vec<crate::trusted::TrustedPeer> {
+    trunks
+        .iter()
+        .map(|t| crate::trusted::TrustedPeer {
+            ip: t.addr.ip(),
+            udp: t.transport == TrunkTransport::Udp,
+            tcp: t.transport == TrunkTransport::Tcp,
+            tls: t.transport == TrunkTransport::Tls,
+        })
+        .collect()
+}
+
 impl Store {
     /// Every trunk, in the order calls try them.
     pub async fn trunks(&self) -> Result<Vec<Trunk>, StoreError> {

@@ -83,7 +83,7 @@ after(async () => {
   for (const e of ['102', '103']) {
     if (admin && ids[e]) await api(admin, 'PUT', `/api/v1/employees/${ids[e]}/calling`, { permission: null, premium: null, caller_id: null, mobile: null }).catch(() => {});
   }
-  for (const t of ['silent', 'busy', 'carrier', 'registering']) {
+  for (const t of ['silent', 'busy', 'carrier', 'registering', 'tcp']) {
     try { centrala('trunk', 'remove', t); } catch { /* not there */ }
   }
   carrier?.proc.kill('SIGKILL');
@@ -349,5 +349,49 @@ test('a registering trunk: the gateway registers with its account (the carrier c
     carrierAuth.kill('SIGKILL');
     e.message += `\n--- page ---\n${admin.dumpLog()}`;
     throw e;
+  }
+});
+
+test('a TCP trunk: the gateway connects to the carrier and the call goes over that connection', { timeout: 60000 }, async () => {
+  const TCP = 5096;
+  const token = centrala('operator', 'token').trim();
+  const op = (method, path, body) => fetch(`${BASE}/api/v1/operator/trunks${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  let r = await op('POST', '', { name: 'tcp', host: '127.0.0.1', port: TCP, transport: 'tls', priority: 1 });
+  assert.equal(r.status, 400, 'TLS is not offered yet, and says so');
+  r = await op('POST', '', { name: 'tcp', host: '127.0.0.1', port: TCP, transport: 'tcp', priority: 1 });
+  assert.equal(r.status, 201, await r.text());
+  const dir = `${ARTIFACTS}/sipp-tcp`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const carrierTcp = spawn('sipp', [
+    '-sn', 'uas', '-t', 't1', '-i', '127.0.0.1', '-p', String(TCP), '-m', '1', '-rtp_echo', '-mp', '7096',
+    '-nostdin', '-timeout', '40s', '-timeout_error', '-trace_msg', '-message_file', `${dir}/messages.log`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  carrierTcp.stderr.on('data', (d) => { err += d; });
+  const done = new Promise((resolve) => carrierTcp.on('exit', resolve));
+  await sleep(500);
+  try {
+    await admin.fill('#dial-input', '+48 58 301 22 33');
+    await admin.click('#call-audio');
+    await callState(admin, 'connected', 20000);
+    await inboundBytes(admin, 10000);
+    await admin.click('#hangup');
+    await callState(admin, 'idle');
+    const code = await done;
+    const seen = readFileSync(`${dir}/messages.log`, 'utf8');
+    assert.equal(code, 0, `the TCP carrier's call failed (${code}): ${err}\n${seen.slice(-3000)}`);
+    assert.match(seen, /INVITE sip:\+48583012233@127\.0\.0\.1:5096;user=phone;transport=tcp SIP\/2\.0/);
+    assert.match(seen, /Via: SIP\/2\.0\/TCP /);
+  } catch (e) {
+    carrierTcp.kill('SIGKILL');
+    e.message += `\n--- page ---\n${admin.dumpLog()}`;
+    throw e;
+  } finally {
+    await op('DELETE', '/tcp');
   }
 });

@@ -17,6 +17,9 @@ use super::location::AorKey;
 pub struct FlowId(pub u64);
 
 const UDP_FLOW_BIT: u64 = 1 << 63;
+/// Stream connections the gateway opens itself (to a carrier's TCP trunk), numbered by the
+/// core in a range of their own.
+const OUT_FLOW_BIT: u64 = 1 << 62;
 
 impl FlowId {
     pub fn is_udp(self) -> bool {
@@ -94,6 +97,9 @@ pub struct Flows {
     flows: HashMap<FlowId, Flow>,
     udp: HashMap<SocketAddr, FlowId>,
     next_udp: u64,
+    /// Connections we opened, by where to and how.
+    out: HashMap<(SocketAddr, Transport), FlowId>,
+    next_out: u64,
     pub own: OwnAddresses,
 }
 
@@ -134,11 +140,32 @@ impl Flows {
         (id, true)
     }
 
+    /// The connection we opened to `peer` over `transport` (TCP), made when there is none;
+    /// `true` when new (the driver is to connect it: [`super::Output::Connect`]).
+    pub fn outbound_flow(
+        &mut self,
+        peer: SocketAddr,
+        transport: Transport,
+        now: Instant,
+    ) -> (FlowId, bool) {
+        if let Some(&id) = self.out.get(&(peer, transport)) {
+            return (id, false);
+        }
+        self.next_out += 1;
+        let id = FlowId(OUT_FLOW_BIT | self.next_out);
+        self.out.insert((peer, transport), id);
+        self.open(id, peer, transport, now);
+        (id, true)
+    }
+
     /// Removes a flow; what it carried is returned for the caller to clean up.
     pub fn close(&mut self, id: FlowId) -> Option<Flow> {
         let f = self.flows.remove(&id)?;
         if f.transport == Transport::Udp {
             self.udp.remove(&f.peer);
+        }
+        if id.0 & OUT_FLOW_BIT != 0 {
+            self.out.remove(&(f.peer, f.transport));
         }
         Some(f)
     }
@@ -218,6 +245,9 @@ impl Flows {
             (Transport::Udp, Some(a), _, _) => format!("<sip:{a};lr>"),
             (Transport::Tcp, _, Some(a), _) => format!("<sip:{a};transport=tcp;lr>"),
             (Transport::Tls, _, _, Some(a)) => format!("<sip:{a};transport=tls;lr>"),
+            // A connection of ours (a TCP trunk) without a TCP listener: our name (the
+            // carrier's requests in the call come back on the connection while it lives).
+            (Transport::Tcp, ..) => format!("<sip:{};transport=tcp;lr>", self.own.domain),
             _ => format!("<sip:{};transport=ws;lr>", self.own.domain),
         }
     }
@@ -228,6 +258,7 @@ impl Flows {
             (Transport::Udp, Some(a), _, _) => format!("SIP/2.0/UDP {a};branch={branch};rport"),
             (Transport::Tcp, _, Some(a), _) => format!("SIP/2.0/TCP {a};branch={branch}"),
             (Transport::Tls, _, _, Some(a)) => format!("SIP/2.0/TLS {a};branch={branch}"),
+            (Transport::Tcp, ..) => format!("SIP/2.0/TCP {};branch={branch}", self.own.domain),
             _ => format!("SIP/2.0/WSS {};branch={branch}", self.own.domain),
         }
     }

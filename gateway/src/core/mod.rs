@@ -180,6 +180,13 @@ pub enum Output {
     },
     /// Store a finished call.
     Record(Box<CallRecord>),
+    /// Open a connection to `to` over `transport` (TCP) as `flow`; what the core sends
+    /// there waits until it is up. A failure is reported as [`Input::Closed`].
+    Connect {
+        flow: FlowId,
+        to: SocketAddr,
+        transport: Transport,
+    },
 }
 
 /// The core's settings.
@@ -388,15 +395,7 @@ impl Core {
     /// transport) are trusted like the operator's trusted peers.
     fn set_trunks(&mut self, trunks: Vec<crate::trunks::CoreTrunk>, now: Instant) {
         let mut trusted = self.operator_trusted.clone();
-        for t in &trunks {
-            let ip = t.addr.ip();
-            trusted.push(TrustedPeer {
-                ip,
-                udp: t.transport == crate::trunks::TrunkTransport::Udp,
-                tcp: t.transport == crate::trunks::TrunkTransport::Tcp,
-                tls: t.transport == crate::trunks::TrunkTransport::Tls,
-            });
-        }
+        trusted.extend(crate::trunks::trusted_peers(&trunks));
         info!(trunks = trunks.len(), "trunks to the phone network");
         self.cfg.trusted = trusted;
         self.trunks = trunks;

@@ -61,6 +61,8 @@ pub(super) struct World {
     /// Call records and presence choices the core asked to store.
     pub records: Vec<CallRecord>,
     saved: Vec<(i64, String, Choice)>,
+    /// Connections the core asked to open (flow, where to).
+    pub connects: Vec<(u64, SocketAddr)>,
     /// Voicemail counts by extension (company 1).
     pub mailboxes: HashMap<String, centrala_sip::mwi::Mailbox>,
 }
@@ -103,6 +105,7 @@ impl World {
             records: Vec::new(),
             saved: Vec::new(),
             mailboxes: HashMap::new(),
+            connects: Vec::new(),
         }
     }
 
@@ -134,6 +137,7 @@ impl World {
                     self.inbox.entry(Dest::Udp(to)).or_default().push(m);
                 }
                 Output::Close { flow } => self.closed.push(flow.0),
+                Output::Connect { flow, to, .. } => self.connects.push((flow.0, to)),
                 Output::Record(r) => self.records.push(*r),
                 Output::SaveChoice {
                     company,

@@ -552,3 +552,28 @@ fn a_carrier_that_challenges_a_call_gets_the_trunks_account_once() {
     assert!(invites(&mut w, CARRIER_A).is_empty(), "no loop");
     assert_eq!(statuses(&w.responses(Dest::Flow(1))).last(), Some(&407));
 }
+
+#[test]
+fn a_tcp_trunk_is_reached_over_one_connection_of_ours_and_a_failed_one_fails_over() {
+    let mut tcp = trunk("tcp", CARRIER_A);
+    tcp.transport = TrunkTransport::Tcp;
+    let mut w = world(vec![tcp, trunk("b", CARRIER_B)]);
+    w.call_with_offer(1, "101", "601234567", "t1", PHONE_OFFER);
+    assert_eq!(w.connects.len(), 1, "one connection asked for");
+    let (flow, to) = w.connects[0];
+    assert_eq!(to, addr(CARRIER_A));
+    let inv = w
+        .requests(Dest::Flow(flow))
+        .into_iter()
+        .find(|r| r.method == Method::Invite)
+        .expect("the INVITE waits on the connection");
+    assert!(inv.headers.get("Via").unwrap().starts_with("SIP/2.0/TCP"));
+    assert_eq!(inv.uri.params.value("transport"), Some("tcp"));
+    // The same connection carries the next call.
+    w.call_with_offer(1, "101", "601234568", "t2", PHONE_OFFER);
+    assert_eq!(w.connects.len(), 1);
+    // The connection fails: both calls move to the next trunk at once.
+    w.core.handle(Input::Closed { flow: FlowId(flow) }, w.now);
+    w.step();
+    assert_eq!(invites(&mut w, CARRIER_B).len(), 2);
+}

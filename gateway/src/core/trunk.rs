@@ -62,22 +62,26 @@ pub struct TrunkCall {
 }
 
 impl Core {
-    /// The trunks calls may use now (UDP; TCP and TLS trunks are refused when added).
+    /// The trunks calls may use now (UDP and TCP; TLS trunks are refused when added).
     fn usable_trunks(&self) -> Vec<CoreTrunk> {
         self.trunks
             .iter()
-            .filter(|t| t.transport == TrunkTransport::Udp)
+            .filter(|t| t.transport != TrunkTransport::Tls)
             .cloned()
             .collect()
     }
 
-    /// Whether `flow` is one of our trunks' (UDP from its address).
+    /// Whether `flow` is one of our trunks' (from its address, on its transport).
     pub(super) fn trunk_of_flow(&self, flow: FlowId) -> Option<usize> {
         let f = self.flows.get(flow)?;
-        if f.transport != Transport::Udp {
-            return None;
-        }
-        self.trunks.iter().position(|t| t.addr == f.peer)
+        self.trunks.iter().position(|t| {
+            t.addr == f.peer
+                && match t.transport {
+                    TrunkTransport::Udp => f.transport == Transport::Udp,
+                    TrunkTransport::Tcp => f.transport == Transport::Tcp,
+                    TrunkTransport::Tls => f.transport == Transport::Tls,
+                }
+        })
     }
 
     /// An employee's INVITE to a number outside the company: permission, then the trunks.
@@ -325,8 +329,21 @@ impl Core {
         );
     }
 
-    /// The UDP flow to a trunk (made when new, and forgotten when idle like any other).
-    fn trunk_flow(&mut self, t: &CoreTrunk, now: Instant) -> (FlowId, bool) {
+    /// The flow to a trunk: UDP (made when new, and forgotten when idle like any other),
+    /// or our TCP connection to it (opened when there is none; it stays while it lives).
+    pub(super) fn trunk_flow(&mut self, t: &CoreTrunk, now: Instant) -> (FlowId, bool) {
+        if t.transport == TrunkTransport::Tcp {
+            let (f, new) = self.flows.outbound_flow(t.addr, Transport::Tcp, now);
+            if new {
+                info!(trunk = %t.name, to = %t.addr, "connecting to the trunk over TCP");
+                self.out.push_back(super::Output::Connect {
+                    flow: f,
+                    to: t.addr,
+                    transport: Transport::Tcp,
+                });
+            }
+            return (f, new);
+        }
         let (f, new) = self.flows.udp_flow(t.addr, now);
         if new {
             self.timers.arm(now + UDP_FLOW_IDLE_MS, Timer::FlowIdle(f));
@@ -536,9 +553,17 @@ fn trunk_uri(number: &str, t: &CoreTrunk) -> Uri {
     } else {
         t.host.clone()
     };
-    Uri::parse(&format!("sip:{number}@{host}:{};user=phone", t.addr.port()))
-        .or_else(|_| Uri::parse(&format!("sip:{number}@{};user=phone", t.addr)))
-        .expect("a number and a socket address make a URI")
+    let transport = match t.transport {
+        TrunkTransport::Udp => "",
+        TrunkTransport::Tcp => ";transport=tcp",
+        TrunkTransport::Tls => ";transport=tls",
+    };
+    Uri::parse(&format!(
+        "sip:{number}@{host}:{};user=phone{transport}",
+        t.addr.port()
+    ))
+    .or_else(|_| Uri::parse(&format!("sip:{number}@{};user=phone", t.addr)))
+    .expect("a number and a socket address make a URI")
 }
 
 /// Presents the caller to the network: the From user is the shown number (or anonymous,

@@ -77,12 +77,18 @@ impl Core {
         let Some(t) = self.trunks.iter().find(|t| t.name == name).cloned() else {
             return;
         };
-        let (Some(account), Some(ours)) = (t.auth.clone(), self.cfg.own.udp) else {
-            warn!(trunk = %name, "cannot register to the trunk: the gateway serves no SIP over UDP (--sip-udp)");
+        let tcp = t.transport == crate::trunks::TrunkTransport::Tcp;
+        let (transport, ours, flag) = if tcp {
+            (Transport::Tcp, self.cfg.own.tcp, "--sip-tcp")
+        } else {
+            (Transport::Udp, self.cfg.own.udp, "--sip-udp")
+        };
+        let (Some(account), Some(ours)) = (t.auth.clone(), ours) else {
+            warn!(trunk = %name, "cannot register to the trunk: the gateway serves no SIP on its transport ({flag})");
             return;
         };
         let branch = self.rng.branch();
-        let via = self.flows.via(Transport::Udp, &branch);
+        let via = self.flows.via(transport, &branch);
         let Some(reg) = self.trunk_regs.get_mut(name) else {
             return;
         };
@@ -101,22 +107,19 @@ impl Core {
             .map(|(h, v)| format!("{h}: {v}\r\n"))
             .unwrap_or_default();
         let text = format!(
-            "REGISTER sip:{host} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: <sip:{user}@{host}>;tag={tag}\r\nTo: <sip:{user}@{host}>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:{user}@{ours}>\r\nExpires: {TRUNK_REG_EXPIRES}\r\n{auth_line}User-Agent: Centrala\r\nContent-Length: 0\r\n\r\n",
+            "REGISTER sip:{host} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: <sip:{user}@{host}>;tag={tag}\r\nTo: <sip:{user}@{host}>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:{user}@{ours}{param}>\r\nExpires: {TRUNK_REG_EXPIRES}\r\n{auth_line}User-Agent: Centrala\r\nContent-Length: 0\r\n\r\n",
             user = account.username,
             tag = reg.tag,
             call_id = reg.call_id,
             cseq = reg.cseq,
+            param = if tcp { ";transport=tcp" } else { "" },
         );
         let Ok(Message::Request(req)) = parse_datagram(text.as_bytes()) else {
             warn!(trunk = %name, "a REGISTER to the trunk could not be made");
             return;
         };
-        let (flow, new) = self.flows.udp_flow(t.addr, now);
-        if new {
-            self.timers
-                .arm(now + super::UDP_FLOW_IDLE_MS, Timer::FlowIdle(flow));
-        }
-        let tx = self.tx.send_request(req, flow, false, now);
+        let (flow, _) = self.trunk_flow(&t, now);
+        let tx = self.tx.send_request(req, flow, transport.reliable(), now);
         if let Some(reg) = self.trunk_regs.get_mut(name) {
             reg.tx = Some(tx);
         }
