@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod billing;
 pub mod core;
 pub mod driver;
 pub mod forwarding;
