@@ -369,7 +369,7 @@ pub fn reached(spent: Micros, limit: Micros, percent: i64) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::numbering::parse;
 

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod api;
 pub mod billing;
 pub mod core;
+pub mod costs;
 pub mod driver;
 pub mod forwarding;
 pub mod headers;
