@@ -388,7 +388,7 @@ pub enum PriceChange {
 }
 
 /// Whether `key` may name a class in the price table (a zone key is any `intl_` key).
-fn rateable_class(key: &str) -> bool {
+pub(crate) fn rateable_class(key: &str) -> bool {
     matches!(
         key,
         "landline" | "mobile" | "premium" | "special" | "intl_freephone"

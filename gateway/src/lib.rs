@@ -18,6 +18,7 @@ pub mod mailqueue;
 pub mod metrics;
 pub mod nonce;
 pub mod numbering;
+pub mod prices_cli;
 pub mod server;
 pub mod sipcred;
 pub mod store;
