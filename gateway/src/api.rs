@@ -30,6 +30,7 @@ use crate::limits::{RateLimiter, source_key};
 use crate::mail::{self, Lang};
 use crate::mailqueue::{MailQueue, Outgoing};
 
+mod billing;
 mod media;
 mod phonebook;
 mod routing;
@@ -783,6 +784,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(routing::routes())
         .merge(voicemail::routes())
         .merge(media::routes())
+        .merge(billing::routes())
         // Unknown API paths answer JSON, not the web app's page.
         .route(
             "/api/{*rest}",
@@ -816,7 +818,10 @@ pub fn router(state: ApiState) -> Router {
         voicemail::voicemail_audio, voicemail::my_greetings, voicemail::set_greeting,
         voicemail::greeting_audio, voicemail::delete_greeting, voicemail::builtin_greeting,
         voicemail::my_voicemail_pin, voicemail::set_voicemail_pin, voicemail::delete_voicemail_pin,
-        media::ice, media::company_media, media::set_company_media
+        media::ice, media::company_media, media::set_company_media,
+        billing::costs, billing::calls, billing::statement, billing::statement_csv,
+        billing::settings, billing::set_settings, billing::set_employee_billing,
+        billing::my_costs, billing::my_statement_csv
     ),
     components(schemas(ErrorBody, InviteState, LinkKind, NumberLabel, ContactNumber)),
     modifiers(&Security)
