@@ -5,6 +5,7 @@ pub mod admin;
 pub mod call_panel;
 pub mod call_settings;
 pub mod contacts;
+pub mod costs;
 pub mod devices;
 pub mod dialer;
 pub mod history;
