@@ -583,7 +583,8 @@ impl Store {
             }
             _ => {}
         }
-        let mut tx = self.pool().begin().await?;
+        // IMMEDIATE: it reads before it writes (see `Store::record_calls`).
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM price_lists WHERE valid_from = ?)")
                 .bind(from)

@@ -381,7 +381,10 @@ impl Store {
     /// the company past 80 % of a monthly spend limit queues the alert e-mails, once per
     /// limit and month, in the same transaction.
     pub async fn record_calls(&self, calls: &[crate::core::CallRecord]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the rating reads before it writes, and a read transaction that another
+        // connection writes past cannot become a write one (SQLITE_BUSY at once, whatever
+        // the busy timeout); taking the write lock first waits for it instead.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut prices = crate::costs::PriceCache::default();
         let mut charged = Vec::new();
         for c in calls {

@@ -14,6 +14,9 @@ use http::{Auth, http, login};
 #[path = "support/seed.rs"]
 mod seed;
 use seed::{WEB_PASSWORD, employee_id, start_seeded};
+#[path = "support/smtp.rs"]
+mod smtp;
+use smtp::{next_mail, smtp_sink};
 
 fn call(
     id: &str,
@@ -344,4 +347,67 @@ async fn costs_statements_and_limits_check_who_asks_and_add_up() {
         .await
         .unwrap();
     assert!(!s.limit_reached());
+}
+
+/// A recorded call that takes a person past 80 % of their limit sends the alert through the
+/// mail queue at once (the worker is woken, not left asleep), to the admin and the person,
+/// each in their language, and only once that month.
+#[tokio::test]
+async fn the_80_percent_alert_goes_out_once() {
+    let (port, mut mails) = smtp_sink().await;
+    let gw = start_seeded(Some(port)).await;
+    let a = gw.addr;
+    let alice = login(a, "alice@a.test", WEB_PASSWORD).await;
+    let bob = login(a, "bob@a.test", WEB_PASSWORD).await;
+    let bob_id = employee_id(a, &alice, "102").await;
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/me/language",
+        Auth::Cookie(&bob),
+        Some(json!({"language": "pl"})),
+    )
+    .await;
+    assert!(r.status < 300, "{}", r.body);
+    let r = http(
+        a,
+        "PUT",
+        &format!("/api/v1/employees/{bob_id}/billing"),
+        Auth::Cookie(&alice),
+        Some(json!({"flat_rate": "none", "spend_limit_micros": 1_000_000})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let now = centrala_gateway::accounts::unix_now() * 1000 - 60_000;
+    // 0.72 of 1.00: nothing yet; then 0.12 more: 84 %.
+    gw.store
+        .record_calls(&[call("m1", "102", "601 234 567", None, now, 360)])
+        .await
+        .unwrap();
+    gw.store
+        .record_calls(&[call("m2", "102", "601 234 567", None, now + 1, 60)])
+        .await
+        .unwrap();
+    let mut got = [next_mail(&mut mails).await, next_mail(&mut mails).await];
+    got.sort_by_key(|m| m.contains("To: alice") || m.contains("alice@a.test"));
+    let (to_bob, to_alice) = (&got[0], &got[1]);
+    assert!(to_bob.contains("bob@a.test"), "{to_bob}");
+    assert!(to_alice.contains("alice@a.test"), "{to_alice}");
+    assert!(to_alice.contains("84 %"), "{to_alice}");
+    assert!(
+        to_alice.contains("0.84 PLN") && to_alice.contains("1.00 PLN"),
+        "{to_alice}"
+    );
+    assert!(to_bob.contains("Content-Language: pl"), "{to_bob}");
+    // More calls this month: no more alerts.
+    gw.store
+        .record_calls(&[call("m3", "102", "601 234 567", None, now + 2, 60)])
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), mails.recv())
+            .await
+            .is_err(),
+        "one alert per limit and month"
+    );
 }
