@@ -332,6 +332,11 @@ pub(crate) async fn queue_spend_alerts(
             billing::format_pln(limit),
         );
         for (name, email, lang) in to {
+            // Polish writes a decimal comma.
+            let local = |amount: &str| match lang {
+                Lang::Pl => amount.replace('.', ","),
+                Lang::En => amount.to_string(),
+            };
             let letter = mail::spend_alert(
                 lang,
                 &mail::SpendAlert {
@@ -339,8 +344,8 @@ pub(crate) async fn queue_spend_alerts(
                     who: &who,
                     company: &p.company_name,
                     month: &month_s,
-                    spent: &spent_s,
-                    limit: &limit_s,
+                    spent: &local(&spent_s),
+                    limit: &local(&limit_s),
                     percent,
                 },
             );

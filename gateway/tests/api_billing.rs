@@ -399,6 +399,10 @@ async fn the_80_percent_alert_goes_out_once() {
         "{to_alice}"
     );
     assert!(to_bob.contains("Content-Language: pl"), "{to_bob}");
+    assert!(
+        to_bob.contains("0,84") && to_bob.contains("1,00"),
+        "{to_bob}"
+    );
     // More calls this month: no more alerts.
     gw.store
         .record_calls(&[call("m3", "102", "601 234 567", None, now + 2, 60)])
