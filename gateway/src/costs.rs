@@ -392,6 +392,42 @@ pub enum PriceChange {
     DefaultZone(String),
 }
 
+impl PriceChange {
+    /// Whether the change names a real class, fee, zone or country (checked before any
+    /// change is made, so a command of several changes is refused whole).
+    pub fn check(&self) -> Result<(), StoreError> {
+        match self {
+            PriceChange::Rate { class, .. } if !rateable_class(class) => {
+                return Err(StoreError::Invalid(format!(
+                    "{class:?} is not a class with a price (landline, mobile, premium, special, intl_freephone, intl_zone1, intl_zone2…; emergency and toll_free are free)"
+                )));
+            }
+            PriceChange::Fee { name, .. } if !MonthlyFees::NAMES.contains(&name.as_str()) => {
+                return Err(StoreError::Invalid(format!(
+                    "{name:?} is not a fee ({})",
+                    MonthlyFees::NAMES.join(", ")
+                )));
+            }
+            PriceChange::Zone { zone, .. } | PriceChange::DefaultZone(zone)
+                if !zone.starts_with("intl_zone") || !rateable_class(zone) =>
+            {
+                return Err(StoreError::Invalid(format!(
+                    "{zone:?} is not a zone (intl_zone1, intl_zone2…)"
+                )));
+            }
+            PriceChange::Zone { country, .. }
+                if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) =>
+            {
+                return Err(StoreError::Invalid(format!(
+                    "{country:?} is not a country code (two capital letters, e.g. DE)"
+                )));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 /// Whether `key` may name a class in the price table (a zone key is any `intl_` key).
 pub(crate) fn rateable_class(key: &str) -> bool {
     matches!(
@@ -560,34 +596,7 @@ impl Store {
                 "{from:?} is not a day (YYYY-MM-DD)"
             )));
         }
-        match change {
-            PriceChange::Rate { class, .. } if !rateable_class(class) => {
-                return Err(StoreError::Invalid(format!(
-                    "{class:?} is not a class with a price (landline, mobile, premium, special, intl_freephone, intl_zone1, intl_zone2…; emergency and toll_free are free)"
-                )));
-            }
-            PriceChange::Fee { name, .. } if !MonthlyFees::NAMES.contains(&name.as_str()) => {
-                return Err(StoreError::Invalid(format!(
-                    "{name:?} is not a fee ({})",
-                    MonthlyFees::NAMES.join(", ")
-                )));
-            }
-            PriceChange::Zone { zone, .. } | PriceChange::DefaultZone(zone)
-                if !zone.starts_with("intl_zone") || !rateable_class(zone) =>
-            {
-                return Err(StoreError::Invalid(format!(
-                    "{zone:?} is not a zone (intl_zone1, intl_zone2…)"
-                )));
-            }
-            PriceChange::Zone { country, .. }
-                if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) =>
-            {
-                return Err(StoreError::Invalid(format!(
-                    "{country:?} is not a country code (two capital letters, e.g. DE)"
-                )));
-            }
-            _ => {}
-        }
+        change.check()?;
         // IMMEDIATE: it reads before it writes (see `Store::record_calls`).
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let exists: bool =

@@ -109,6 +109,9 @@ pub async fn run(store: &Store, command: PricesCommand) -> anyhow::Result<()> {
                     "nothing to change: give --class and --per-minute, --rounding, --fee and --amount, or --zone"
                 );
             }
+            for c in &changes {
+                c.check()?;
+            }
             let mut list = None;
             for c in &changes {
                 list = Some(store.change_prices(&from, c).await?);

@@ -273,6 +273,19 @@ async fn prices_are_listed_and_changed_from_a_day_on() {
             "--rounding",
             "per-second",
         ],
+        // A good change beside a bad one: neither is made.
+        &[
+            "prices",
+            "set",
+            "--from",
+            "2026-08-01",
+            "--class",
+            "mobile",
+            "--per-minute",
+            "0.01",
+            "--zone",
+            "gold",
+        ],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_centrala"))
             .args(args)
