@@ -30,6 +30,7 @@ use crate::limits::{RateLimiter, source_key};
 use crate::mail::{self, Lang};
 use crate::mailqueue::{MailQueue, Outgoing};
 
+mod billing;
 mod calling;
 mod media;
 pub mod operator;
@@ -787,6 +788,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(media::routes())
         .merge(calling::routes())
         .merge(operator::routes())
+        .merge(billing::routes())
         // Unknown API paths answer JSON, not the web app's page.
         .route(
             "/api/{*rest}",
@@ -823,7 +825,10 @@ pub fn router(state: ApiState) -> Router {
         media::ice, media::company_media, media::set_company_media,
         calling::company_calling, calling::set_company_calling, calling::employee_calling,
         calling::set_employee_calling, calling::my_calling, calling::set_my_calling,
-        operator::list_trunks, operator::add_trunk, operator::remove_trunk
+        operator::list_trunks, operator::add_trunk, operator::remove_trunk,
+        billing::costs, billing::calls, billing::statement, billing::statement_csv,
+        billing::settings, billing::set_settings, billing::set_employee_billing,
+        billing::my_costs, billing::my_statement_csv
     ),
     components(schemas(ErrorBody, InviteState, LinkKind, NumberLabel, ContactNumber)),
     modifiers(&Security)

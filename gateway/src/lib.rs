@@ -6,8 +6,10 @@
 
 pub mod accounts;
 pub mod api;
+pub mod billing;
 pub mod calling;
 pub mod core;
+pub mod costs;
 pub mod driver;
 pub mod forwarding;
 pub mod headers;
@@ -17,6 +19,7 @@ pub mod mailqueue;
 pub mod metrics;
 pub mod nonce;
 pub mod numbering;
+pub mod prices_cli;
 pub mod server;
 pub mod sipcred;
 pub mod store;

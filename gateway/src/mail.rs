@@ -92,6 +92,10 @@ pub struct Texts {
     pub voicemail_subject: &'static str,
     /// Fields: name, caller, when, length, link.
     pub voicemail_body: &'static str,
+    /// Fields: who.
+    pub spend_alert_subject: &'static str,
+    /// Fields: name, who, company, month, spent, limit, percent.
+    pub spend_alert_body: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -116,6 +120,13 @@ pub static EN: Texts = Texts {
     voicemail_body: "Hello {name},\n\n\
         {caller} left you a voicemail message ({length}) at {when}.\n\n\
         The recording is attached. Listen to it, or delete it, on your phone's page:\n{link}\n\n\
+        \u{2014} Centrala\n",
+    spend_alert_subject: "{who}: {percent} % of the monthly call limit",
+    spend_alert_body: "Hello {name},\n\n\
+        Calls of {who} at {company} have cost {spent} PLN in {month}: {percent} % of the \
+        monthly limit of {limit} PLN.\n\n\
+        Once the limit is reached, only internal and emergency calls go through until the \
+        end of the month, unless an administrator raises the limit.\n\n\
         \u{2014} Centrala\n",
 };
 
@@ -143,6 +154,14 @@ pub static PL: Texts = Texts {
     voicemail_body: "Dzień dobry,\n\n\
         {caller} zostawił(a) Ci wiadomość głosową ({length}), {when}.\n\n\
         Nagranie jest w załączniku. Odsłuchasz je lub usuniesz na stronie swojego telefonu:\n{link}\n\n\
+        Pozdrawiamy\n\
+        Centrala\n",
+    spend_alert_subject: "{who}: {percent} % miesięcznego limitu na połączenia",
+    spend_alert_body: "Dzień dobry,\n\n\
+        połączenia ({who}, firma {company}) kosztowały w miesiącu {month} już {spent} zł: \
+        {percent} % miesięcznego limitu {limit} zł.\n\n\
+        Po osiągnięciu limitu do końca miesiąca przechodzą tylko połączenia wewnętrzne \
+        i alarmowe, chyba że administrator podniesie limit.\n\n\
         Pozdrawiamy\n\
         Centrala\n",
 };
@@ -256,6 +275,46 @@ pub fn voicemail(
                 ("when", when),
                 ("length", &length),
                 ("link", link),
+            ],
+        ),
+    }
+}
+
+/// What a spend alert says: calls of `who` (a person, or the company) have reached
+/// `percent` % of their monthly limit (amounts already written as złoty).
+#[derive(Debug, Clone)]
+pub struct SpendAlert<'a> {
+    /// The recipient.
+    pub name: &'a str,
+    pub who: &'a str,
+    pub company: &'a str,
+    /// `YYYY-MM`.
+    pub month: &'a str,
+    pub spent: &'a str,
+    pub limit: &'a str,
+    pub percent: i64,
+}
+
+/// The spend alert e-mail.
+pub fn spend_alert(lang: Lang, a: &SpendAlert<'_>) -> Letter {
+    let t = lang.texts();
+    let percent = a.percent.to_string();
+    Letter {
+        lang,
+        subject: fill(
+            t.spend_alert_subject,
+            &[("who", a.who), ("percent", &percent)],
+        ),
+        body: fill(
+            t.spend_alert_body,
+            &[
+                ("name", a.name),
+                ("who", a.who),
+                ("company", a.company),
+                ("month", a.month),
+                ("spent", a.spent),
+                ("limit", a.limit),
+                ("percent", &percent),
             ],
         ),
     }

@@ -75,6 +75,38 @@ pub struct Attachment {
     pub media_type: String,
 }
 
+/// Writes `m` to the queue on `conn` (also inside a transaction, see [`crate::costs`]),
+/// due in `delay_ms`; returns its id. Wake the worker ([`Store::mail_wake`]) once it is
+/// committed.
+pub(crate) async fn insert_mail(
+    conn: &mut sqlx::SqliteConnection,
+    m: &Outgoing,
+    delay_ms: i64,
+) -> Result<i64, StoreError> {
+    let now = unix_now_ms();
+    let id = sqlx::query(
+        "INSERT INTO mail_queue (kind, to_name, to_addr, lang, subject, body, link, created_ms, next_ms, \
+         attachment_path, attachment_name, attachment_type) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(m.kind)
+    .bind(&m.to_name)
+    .bind(&m.to)
+    .bind(m.letter.lang.as_str())
+    .bind(&m.letter.subject)
+    .bind(&m.letter.body)
+    .bind(&m.link)
+    .bind(now)
+    .bind(now + delay_ms)
+    .bind(m.attachment.as_ref().map(|a| a.path.as_str()))
+    .bind(m.attachment.as_ref().map(|a| a.name.as_str()))
+    .bind(m.attachment.as_ref().map(|a| a.media_type.as_str()))
+    .fetch_one(conn)
+    .await?
+    .get::<i64, _>(0);
+    Ok(id)
+}
+
 /// The queue and its worker's wake-up call.
 #[derive(Clone)]
 pub struct MailQueue {
@@ -86,11 +118,14 @@ pub struct MailQueue {
 
 impl MailQueue {
     pub fn new(store: Store, mailer: Mailer, policy: RetryPolicy) -> MailQueue {
+        // Shared with the store, which queues mail inside its own transactions (spend
+        // alerts, see `crate::costs`) and wakes the worker once they are committed.
+        let store_wake = store.mail_wake();
         MailQueue {
             store,
             mailer,
             policy,
-            wake: Arc::new(Notify::new()),
+            wake: store_wake,
         }
     }
 
@@ -103,28 +138,8 @@ impl MailQueue {
 
     /// Writes `m` to the queue, due for the worker in `delay_ms`.
     async fn insert(&self, m: Outgoing, delay_ms: i64) -> Result<i64, StoreError> {
-        let now = unix_now_ms();
-        let id = sqlx::query(
-            "INSERT INTO mail_queue (kind, to_name, to_addr, lang, subject, body, link, created_ms, next_ms, \
-             attachment_path, attachment_name, attachment_type) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(m.kind)
-        .bind(&m.to_name)
-        .bind(&m.to)
-        .bind(m.letter.lang.as_str())
-        .bind(&m.letter.subject)
-        .bind(&m.letter.body)
-        .bind(&m.link)
-        .bind(now)
-        .bind(now + delay_ms)
-        .bind(m.attachment.as_ref().map(|a| a.path.as_str()))
-        .bind(m.attachment.as_ref().map(|a| a.name.as_str()))
-        .bind(m.attachment.as_ref().map(|a| a.media_type.as_str()))
-        .fetch_one(self.store.pool())
-        .await?
-        .get::<i64, _>(0);
-        Ok(id)
+        let mut conn = self.store.pool().acquire().await?;
+        insert_mail(&mut conn, &m, delay_ms).await
     }
 
     /// Queues `m` and tries to deliver it at once: `Ok(())` when it went out, else why

@@ -165,6 +165,13 @@ enum Command {
         #[arg(long, default_value = "data", env = "CENTRALA_DATA", global = true)]
         data: PathBuf,
     },
+    /// Shows and changes the price lists (prices are data, versioned by day).
+    Prices {
+        #[command(subcommand)]
+        command: centrala_gateway::prices_cli::PricesCommand,
+        #[arg(long, default_value = "data", env = "CENTRALA_DATA", global = true)]
+        data: PathBuf,
+    },
     /// Creates (or resets) the demo company: extensions 101, 102 and 103 with new passwords,
     /// printed on the console.
     Demo {
@@ -930,6 +937,9 @@ async fn run() -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Prices { command, data } => {
+            centrala_gateway::prices_cli::run(&open(&data).await?, command).await
         }
         Command::Demo { data, domain: flag } => {
             let store = open(&data).await?;

@@ -111,6 +111,8 @@ pub struct Store {
     delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The data folder (the database, and files such as voicemail recordings).
     data_dir: std::sync::Arc<std::path::PathBuf>,
+    /// Wakes the mail queue's worker after the store queued mail itself (spend alerts).
+    mail_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Extensions are 2 to 8 digits.
@@ -159,6 +161,7 @@ impl Store {
             pool,
             delay_ms: Default::default(),
             data_dir: std::sync::Arc::new(data_dir.to_path_buf()),
+            mail_wake: Default::default(),
         })
     }
 
@@ -183,6 +186,11 @@ impl Store {
     /// The data folder.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// What wakes the mail queue's worker (shared with [`crate::mailqueue::MailQueue`]).
+    pub fn mail_wake(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.mail_wake.clone()
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {
@@ -387,13 +395,31 @@ impl Store {
     }
 
     /// Stores finished calls in one transaction; employees are found by extension as they
-    /// are now.
+    /// are now. External calls are rated (class, billed seconds, cost: [`crate::costs`])
+    /// with the price list valid when they started, and a call that takes its caller or
+    /// the company past 80 % of a monthly spend limit queues the alert e-mails, once per
+    /// limit and month, in the same transaction.
     pub async fn record_calls(&self, calls: &[crate::core::CallRecord]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: the rating reads before it writes, and a read transaction that another
+        // connection writes past cannot become a write one (SQLITE_BUSY at once, whatever
+        // the busy timeout); taking the write lock first waits for it instead.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut prices = crate::costs::PriceCache::default();
+        let mut charged = Vec::new();
         for c in calls {
-            insert_call(&mut tx, c).await?;
+            let rated = crate::costs::rate_record(&mut tx, &mut prices, c).await?;
+            insert_call(&mut tx, c, rated.as_ref()).await?;
+            if let Some(r) = rated
+                && r.rated.cost > 0
+            {
+                charged.push((c.company, r.employee, c.started_ms));
+            }
         }
+        let alerts = crate::costs::queue_spend_alerts(&mut tx, &charged).await?;
         tx.commit().await?;
+        if alerts > 0 {
+            self.mail_wake.notify_one();
+        }
         Ok(())
     }
 
@@ -855,17 +881,20 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 async fn insert_call(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     c: &crate::core::CallRecord,
+    rated: Option<&crate::costs::RatedCall>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO calls (company_id, sip_call_id, caller_id, caller_number, caller_name, \
          dialled, callee_id, callee_number, callee_name, started_ms, answered_ms, ended_ms, \
-         outcome, status, answered_device, diverted_from_id, diverted_from_number, diversion) \
+         outcome, status, answered_device, diverted_from_id, diverted_from_number, diversion, \
+         class, billed_seconds, cost_micros, currency) \
          VALUES (?1, ?2, \
          (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?3), ?4, ?5, ?6, \
          (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?7), ?7, \
          COALESCE(?8, (SELECT name FROM employees WHERE company_id = ?1 AND ext = ?7)), ?9, ?10, \
          ?11, ?12, ?13, ?14, \
-         (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?15), ?15, ?16)",
+         (SELECT id FROM employees WHERE company_id = ?1 AND ext = ?15), ?15, ?16, \
+         ?17, ?18, ?19, ?20)",
     )
     .bind(c.company)
     .bind(&c.sip_call_id)
@@ -883,6 +912,10 @@ async fn insert_call(
     .bind(c.answered_device.as_deref())
     .bind(c.diverted_from.as_deref())
     .bind(c.diversion.map(crate::forwarding::Cause::as_str))
+    .bind(rated.map(|r| r.rated.class_key.as_str()))
+    .bind(rated.map(|r| r.rated.billed_seconds))
+    .bind(rated.and_then(|r| r.priced.then_some(r.rated.cost)))
+    .bind(rated.map(|_| crate::billing::CURRENCY))
     .execute(&mut **tx)
     .await?;
     Ok(())

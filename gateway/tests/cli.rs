@@ -177,3 +177,134 @@ async fn digest_algorithm_is_set_per_user() {
         Some(ha1(Algorithm::Md5, "201", &u.realm, "new-desk-secret").as_str())
     );
 }
+
+/// `centrala prices`: the seeded list, a change from a day on (the earlier list stays as it
+/// was), a CSV import, and bad input refused with nothing changed.
+#[tokio::test]
+async fn prices_are_listed_and_changed_from_a_day_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = centrala(d, &["prices", "list"]);
+    assert!(
+        out.contains("prices from 2026-01-01 (billed per started minute)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  mobile                 0.12 PLN/min"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  extension                   28.80 PLN/month"),
+        "{out}"
+    );
+    assert!(out.contains("other countries: intl_zone3"), "{out}");
+    let out = centrala(
+        d,
+        &[
+            "prices",
+            "set",
+            "--from",
+            "2026-07-01",
+            "--class",
+            "mobile",
+            "--per-minute",
+            "0.09",
+            "--rounding",
+            "per-second",
+        ],
+    );
+    assert!(
+        out.contains("prices from 2026-07-01 (billed per second)"),
+        "{out}"
+    );
+    let csv = d.join("rates.csv");
+    std::fs::write(&csv, "class,per_minute\nlandline,0.04\nintl_zone2,0.22\n").unwrap();
+    centrala(
+        d,
+        &[
+            "prices",
+            "import",
+            "--from",
+            "2026-07-01",
+            csv.to_str().unwrap(),
+        ],
+    );
+    let store = Store::open(d).await.unwrap();
+    let july = store.price_list_on("2026-07-15").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            july.per_minute["mobile"],
+            july.per_minute["landline"],
+            july.per_minute["intl_zone2"],
+            july.per_minute["premium"]
+        ),
+        (90_000, 40_000, 220_000, 500_000)
+    );
+    let june = store.price_list_on("2026-06-30").await.unwrap().unwrap();
+    assert_eq!(june.per_minute["mobile"], 120_000);
+    drop(store);
+    // Refused: a made-up class, a bad amount, a bad row in a file (nothing applied).
+    for args in [
+        &[
+            "prices",
+            "set",
+            "--from",
+            "2026-08-01",
+            "--class",
+            "gold",
+            "--per-minute",
+            "1",
+        ][..],
+        &[
+            "prices",
+            "set",
+            "--from",
+            "2026-08-01",
+            "--class",
+            "mobile",
+            "--per-minute",
+            "-1",
+        ],
+        &[
+            "prices",
+            "set",
+            "--from",
+            "2026-02-30",
+            "--rounding",
+            "per-second",
+        ],
+        // A good change beside a bad one: neither is made.
+        &[
+            "prices",
+            "set",
+            "--from",
+            "2026-08-01",
+            "--class",
+            "mobile",
+            "--per-minute",
+            "0.01",
+            "--zone",
+            "gold",
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_centrala"))
+            .args(args)
+            .arg("--data")
+            .arg(d)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+    }
+    std::fs::write(&csv, "class,per_minute\nmobile,0.01\nplatinum,9\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_centrala"))
+        .args(["prices", "import", "--from", "2026-08-01"])
+        .arg(&csv)
+        .arg("--data")
+        .arg(d)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3"));
+    let store = Store::open(d).await.unwrap();
+    assert_eq!(store.price_lists().await.unwrap().len(), 2);
+}

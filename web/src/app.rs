@@ -19,6 +19,7 @@ use yew::prelude::*;
 use crate::addr::{looks_like_email, refresh_delay_ms, validate_login};
 use crate::components::admin::Admin;
 use crate::components::call_panel::CallPanel;
+use crate::components::costs::MyCostsPanel;
 use crate::components::devices::{DevicesPanel, Subject};
 use crate::components::dialer::Dialer;
 use crate::components::login::{LoginForm, LoginRequest};
@@ -843,7 +844,12 @@ fn phone_screen(
     let d = dispatch;
     let main = match state.view {
         View::Contacts | View::Dialpad => contacts::view(state, cx),
-        View::History => history::view(state, cx),
+        View::History => html! {
+            <>
+                { history::view(state, cx) }
+                <MyCostsPanel lang={state.lang} on_session_ended={d.reform(|()| Action::SessionEnded)} />
+            </>
+        },
         View::Settings => shell::settings(state, cx),
         View::Voicemail => html! {
             <VoicemailPanel lang={state.lang}

@@ -26,6 +26,7 @@ use crate::model::{
 
 pub mod admin;
 pub mod contacts;
+pub mod costs;
 pub mod devices;
 pub mod history;
 pub mod keypad;
@@ -64,6 +65,8 @@ pub enum AdminSection {
     NumberBlocks,
     Import,
     ApiTokens,
+    /// Call costs, limits and the monthly statement.
+    Costs,
 }
 
 /// What the main area shows when logged in (the call panel is always there).

@@ -489,6 +489,9 @@ pub fn admin(p: &AdminProps) -> Html {
                 (AdminSection::NumberBlocks, _) => blocks_card(&st, &ctx),
                 (AdminSection::Import, _) => import_card(&st.import, &ctx),
                 (AdminSection::ApiTokens, _) => tokens_card(&st.tokens, &ctx),
+                (AdminSection::Costs, _) => html! {
+                    <super::costs::CompanyCostsPage lang={p.lang} on_session_ended={p.on_session_ended.clone()} />
+                },
             } }
         </section>
     }

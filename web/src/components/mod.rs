@@ -6,6 +6,7 @@ pub mod call_panel;
 pub mod call_settings;
 pub mod calling;
 pub mod contacts;
+pub mod costs;
 pub mod devices;
 pub mod dialer;
 pub mod history;

@@ -61,6 +61,7 @@ pub fn nav(st: &AppState, cx: &Cx) -> Html {
                             { item(View::Admin(AdminSection::NumberBlocks), "nav-admin-blocks", html! { "·" }, t.admin_blocks, None) }
                             { item(View::Admin(AdminSection::Import), "nav-admin-import", html! { "·" }, t.admin_import, None) }
                             { item(View::Admin(AdminSection::ApiTokens), "nav-admin-tokens", html! { "·" }, t.admin_tokens, None) }
+                            { item(View::Admin(AdminSection::Costs), "nav-admin-costs", html! { "·" }, t.admin_costs, None) }
                         </ul></li>
                     }
                 }

@@ -561,3 +561,82 @@ pub fn routing_body(r: &Routing) -> JsValue {
         ),
     ])
 }
+
+// ---- prices and spending (docs/api-billing.md) ----
+
+fn i64_(v: &JsValue, key: &str) -> i64 {
+    num(v, key) as i64
+}
+
+pub fn company_costs(v: &JsValue) -> crate::state::costs::CompanyCosts {
+    use crate::state::costs::{CompanyCosts, PersonCost};
+    let settings = field(v, "settings");
+    CompanyCosts {
+        month: str_(v, "month"),
+        people: array(v, "people")
+            .iter()
+            .map(|p| PersonCost {
+                employee_id: i64_(p, "employee_id"),
+                name: str_(p, "name"),
+                extension: str_(p, "extension"),
+                flat_rate: str_(p, "flat_rate"),
+                spend_limit: opt_i64(p, "spend_limit_micros"),
+                calls: i64_(p, "calls"),
+                billed_seconds: i64_(p, "billed_seconds"),
+                cost: i64_(p, "cost_micros"),
+            })
+            .collect(),
+        former_employees_cost: i64_(v, "former_employees_cost_micros"),
+        total_cost: i64_(v, "total_cost_micros"),
+        spend_limit: opt_i64(&settings, "spend_limit_micros"),
+        person_spend_limit: opt_i64(&settings, "person_spend_limit_micros"),
+    }
+}
+
+pub fn statement(v: &JsValue) -> crate::state::costs::Statement {
+    use crate::state::costs::{Statement, StatementLine};
+    Statement {
+        month: str_(v, "month"),
+        lines: array(v, "lines")
+            .iter()
+            .map(|l| StatementLine {
+                item: str_(l, "item"),
+                class: opt_str(l, "class"),
+                quantity: i64_(l, "quantity"),
+                unit: opt_i64(l, "unit_micros"),
+                billed_seconds: opt_i64(l, "billed_seconds"),
+                amount: i64_(l, "amount_micros"),
+            })
+            .collect(),
+        total: i64_(v, "total_micros"),
+    }
+}
+
+pub fn my_costs(v: &JsValue) -> crate::state::costs::MyCosts {
+    use crate::state::costs::{CostCall, MyCosts, Spend};
+    let spend = field(v, "spend");
+    let (calls, calls_total) = list(&field(v, "calls"), |c| CostCall {
+        id: i64_(c, "id"),
+        dialled: str_(c, "dialled"),
+        started_at: str_(c, "started_at"),
+        class: str_(c, "class"),
+        billed_seconds: i64_(c, "billed_seconds"),
+        cost: opt_i64(c, "cost_micros"),
+    });
+    MyCosts {
+        spend: Spend {
+            person_spent: i64_(&spend, "person_spent_micros"),
+            person_limit: opt_i64(&spend, "person_limit_micros"),
+            company_spent: i64_(&spend, "company_spent_micros"),
+            company_limit: opt_i64(&spend, "company_limit_micros"),
+        },
+        statement: statement(&field(v, "statement")),
+        calls,
+        calls_total,
+    }
+}
+
+/// A limit for a JSON body: micros, or `null`.
+pub fn micros_or_null(m: Option<i64>) -> JsValue {
+    m.map_or(JsValue::NULL, |m| JsValue::from_f64(m as f64))
+}
