@@ -825,6 +825,7 @@ pub fn router(state: ApiState) -> Router {
         media::ice, media::company_media, media::set_company_media,
         calling::company_calling, calling::set_company_calling, calling::employee_calling,
         calling::set_employee_calling, calling::my_calling, calling::set_my_calling,
+        calling::lift_suspension,
         operator::list_trunks, operator::add_trunk, operator::remove_trunk,
         billing::costs, billing::calls, billing::statement, billing::statement_csv,
         billing::settings, billing::set_settings, billing::set_employee_billing,
@@ -1852,8 +1853,16 @@ async fn delete_block(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The company's public numbers changed: its people's own numbers (their caller ID on
-/// calls out) are read again.
+/// An employee's settings the core keeps changed (it reads them again).
+async fn notify_employee(st: &ApiState, employee: i64) -> ApiResult<()> {
+    if let Some((company, ext)) = st.store.employee_ext(employee).await? {
+        account_changed(st, company, ext, Registrations::Keep).await;
+    }
+    Ok(())
+}
+
+/// The company's public numbers (or limits) changed: its people's own numbers (their
+/// caller ID on calls out) and spending are read again.
 async fn numbers_changed(st: &ApiState, company: i64) -> ApiResult<()> {
     for ext in st.store.extensions(company).await? {
         account_changed(st, company, ext, Registrations::Keep).await;

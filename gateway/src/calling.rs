@@ -187,6 +187,97 @@ impl Store {
         .map(|r| (r.get(0), r.get(1))))
     }
 
+    /// Toll fraud: suspends `ext`'s calls outside and tells the company's administrators
+    /// (queued mail, in their language). Returns how many were told.
+    pub async fn suspend_outside(
+        &self,
+        company: i64,
+        ext: &str,
+        calls: u32,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let Some(r) = sqlx::query(
+            "UPDATE employees SET outside_suspended = 1 WHERE company_id = ? AND ext = ? RETURNING name",
+        )
+        .bind(company)
+        .bind(ext)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(0);
+        };
+        let name: String = r.get(0);
+        let who = format!("{name} ({ext})");
+        let company_name: String = sqlx::query_scalar("SELECT name FROM companies WHERE id = ?")
+            .bind(company)
+            .fetch_one(&mut *tx)
+            .await?;
+        let admins = sqlx::query(
+            "SELECT name, email, language FROM employees WHERE company_id = ? AND role = 'admin' AND email IS NOT NULL ORDER BY id",
+        )
+        .bind(company)
+        .fetch_all(&mut *tx)
+        .await?;
+        for a in &admins {
+            let lang = a
+                .get::<Option<&str>, _>(2)
+                .and_then(crate::mail::Lang::parse)
+                .unwrap_or_default();
+            let letter = crate::mail::fraud_alert(lang, a.get(0), &who, &company_name, calls);
+            crate::mailqueue::insert_mail(
+                &mut tx,
+                &crate::mailqueue::Outgoing {
+                    to_name: a.get(0),
+                    to: a.get(1),
+                    letter,
+                    link: String::new(),
+                    kind: "fraud_alert",
+                    attachment: None,
+                },
+                0,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.mail_wake().notify_one();
+        tracing::warn!(
+            company,
+            ext,
+            calls,
+            admins = admins.len(),
+            "toll fraud: calls outside suspended, administrators told"
+        );
+        Ok(admins.len())
+    }
+
+    /// Lifts a suspension; the extension, or `None` when there is no such employee.
+    pub async fn lift_suspension(
+        &self,
+        company: i64,
+        employee: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE employees SET outside_suspended = 0 WHERE company_id = ? AND id = ? RETURNING ext",
+        )
+        .bind(company)
+        .bind(employee)
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| r.get(0)))
+    }
+
+    /// Whether a person's calls outside are suspended.
+    pub async fn outside_suspended(&self, company: i64, employee: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT outside_suspended FROM employees WHERE company_id = ? AND id = ?",
+        )
+        .bind(company)
+        .bind(employee)
+        .fetch_optional(self.pool())
+        .await?
+        .is_some_and(|s| s != 0))
+    }
+
     /// Extensions of a company (to tell the core its people's settings changed).
     pub async fn extensions(&self, company: i64) -> Result<Vec<String>, StoreError> {
         Ok(
@@ -256,5 +347,61 @@ mod tests {
             None
         );
         assert!(store.person_calling(c.id, 9999).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn toll_fraud_suspends_tells_the_admins_and_an_admin_lifts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let c = store
+            .create_company("Acme", "acme.example", 3)
+            .await
+            .unwrap();
+        let anna = store
+            .add_sip_user(c.id, "101", "Anna", "anna-secret", "acme.example")
+            .await
+            .unwrap();
+        let bob = store
+            .add_sip_user(c.id, "102", "Bob", "bob-secret", "acme.example")
+            .await
+            .unwrap();
+        store
+            .set_login(
+                anna,
+                Some("anna@acme.test"),
+                Some(crate::accounts::Role::Admin),
+            )
+            .await
+            .unwrap();
+        store
+            .set_login(bob, Some("bob@acme.test"), None)
+            .await
+            .unwrap();
+        assert_eq!(store.suspend_outside(c.id, "102", 11).await.unwrap(), 1);
+        assert!(store.outside_suspended(c.id, bob).await.unwrap());
+        let user = store.find_sip_user(c.id, "102").await.unwrap().unwrap();
+        assert!(user.outside.suspended, "the core learns it with the user");
+        let mails: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT to_addr, subject, body FROM mail_queue WHERE kind = 'fraud_alert'",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(mails.len(), 1, "the admin only");
+        assert_eq!(mails[0].0, "anna@acme.test");
+        assert!(mails[0].1.contains("Bob (102)"), "{}", mails[0].1);
+        assert!(
+            mails[0].2.contains("11 international calls"),
+            "{}",
+            mails[0].2
+        );
+        // Another company's employee, or nobody: nothing happens.
+        assert_eq!(store.suspend_outside(c.id + 1, "102", 11).await.unwrap(), 0);
+        assert_eq!(store.lift_suspension(c.id + 1, bob).await.unwrap(), None);
+        assert_eq!(
+            store.lift_suspension(c.id, bob).await.unwrap().as_deref(),
+            Some("102")
+        );
+        assert!(!store.outside_suspended(c.id, bob).await.unwrap());
     }
 }

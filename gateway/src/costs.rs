@@ -697,6 +697,35 @@ impl Store {
     /// (UTC) of `now_ms`. For the core: at [`SpendStatus::limit_reached`] only internal
     /// and emergency calls may go through. `NotFound` when the employee is not the
     /// company's.
+    /// Whether the person's or the company's limit for this month is reached (the sums
+    /// are read only when a limit is set).
+    pub async fn spend_limit_reached(
+        &self,
+        company: i64,
+        employee: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        let Some(p) = payer(&mut conn, company, employee).await? else {
+            return Ok(false);
+        };
+        if p.person_limit.is_none() && p.company_limit.is_none() {
+            return Ok(false);
+        }
+        let month = Month::of_ms(now_ms);
+        if let Some(limit) = p.person_limit
+            && spent(&mut conn, company, Some(employee), month).await? >= limit
+        {
+            return Ok(true);
+        }
+        if let Some(limit) = p.company_limit
+            && spent(&mut conn, company, None, month).await? >= limit
+        {
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     pub async fn spend_status(
         &self,
         company: i64,

@@ -386,6 +386,18 @@ impl Driver {
                         let _ = s.unbounded_send(ToConn::Close);
                     }
                 }
+                Output::TollFraud {
+                    company,
+                    ext,
+                    calls,
+                } => {
+                    let store = self.store.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = store.suspend_outside(company, &ext, calls).await {
+                            warn!(error = %e, company, ext, "toll fraud: the suspension was not stored");
+                        }
+                    });
+                }
                 Output::Connect {
                     flow,
                     to,

@@ -26,6 +26,10 @@ pub struct Limits {
     pub idle_timeout_ms: u64,
     /// A partial message on a stream must complete within this (slowloris).
     pub partial_timeout_ms: u64,
+    /// Toll fraud: more international calls than this by one person within
+    /// `toll_fraud_window_ms` suspends their calls outside (an administrator lifts it).
+    pub toll_fraud_calls: u32,
+    pub toll_fraud_window_ms: u64,
 }
 
 impl Default for Limits {
@@ -41,6 +45,8 @@ impl Default for Limits {
             max_connections: usize::MAX,
             idle_timeout_ms: 30_000,
             partial_timeout_ms: 10_000,
+            toll_fraud_calls: 10,
+            toll_fraud_window_ms: 600_000,
         }
     }
 }

@@ -96,6 +96,10 @@ pub struct Texts {
     pub spend_alert_subject: &'static str,
     /// Fields: name, who, company, month, spent, limit, percent.
     pub spend_alert_body: &'static str,
+    /// Fields: who.
+    pub fraud_alert_subject: &'static str,
+    /// Fields: name, who, company, calls.
+    pub fraud_alert_body: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -127,6 +131,14 @@ pub static EN: Texts = Texts {
         monthly limit of {limit} PLN.\n\n\
         Once the limit is reached, only internal and emergency calls go through until the \
         end of the month, unless an administrator raises the limit.\n\n\
+        \u{2014} Centrala\n",
+    fraud_alert_subject: "{who}: calls outside suspended (unusual international calls)",
+    fraud_alert_body: "Hello {name},\n\n\
+        {who} at {company} placed {calls} international calls within a few minutes. This is \
+        how stolen phone accounts are used to run up bills (toll fraud), so their calls \
+        outside the company are suspended; internal and emergency calls still work.\n\n\
+        If the calls were expected, lift the suspension on their Devices page (Calls outside \
+        the company). If not, change their password and check their devices first.\n\n\
         \u{2014} Centrala\n",
 };
 
@@ -162,6 +174,16 @@ pub static PL: Texts = Texts {
         {percent} % miesięcznego limitu {limit} zł.\n\n\
         Po osiągnięciu limitu do końca miesiąca przechodzą tylko połączenia wewnętrzne \
         i alarmowe, chyba że administrator podniesie limit.\n\n\
+        Pozdrawiamy\n\
+        Centrala\n",
+    fraud_alert_subject: "{who}: wstrzymano połączenia poza firmę (nietypowe połączenia międzynarodowe)",
+    fraud_alert_body: "Dzień dobry,\n\n\
+        {who} (firma {company}) wykonał(a) w ciągu kilku minut {calls} połączeń \
+        międzynarodowych. Tak wykorzystuje się przejęte konta telefoniczne do nabijania \
+        rachunków, dlatego połączenia tej osoby poza firmę zostały wstrzymane; połączenia \
+        wewnętrzne i alarmowe nadal działają.\n\n\
+        Jeśli te połączenia były zamierzone, zdejmij blokadę na stronie Urządzenia tej osoby \
+        (Połączenia poza firmę). Jeśli nie, najpierw zmień jej hasło i sprawdź jej urządzenia.\n\n\
         Pozdrawiamy\n\
         Centrala\n",
 };
@@ -315,6 +337,26 @@ pub fn spend_alert(lang: Lang, a: &SpendAlert<'_>) -> Letter {
                 ("spent", a.spent),
                 ("limit", a.limit),
                 ("percent", &percent),
+            ],
+        ),
+    }
+}
+
+/// The toll fraud alert: `who`'s calls outside were suspended after `calls` international
+/// calls.
+pub fn fraud_alert(lang: Lang, name: &str, who: &str, company: &str, calls: u32) -> Letter {
+    let t = lang.texts();
+    let calls = calls.to_string();
+    Letter {
+        lang,
+        subject: fill(t.fraud_alert_subject, &[("who", who)]),
+        body: fill(
+            t.fraud_alert_body,
+            &[
+                ("name", name),
+                ("who", who),
+                ("company", company),
+                ("calls", &calls),
             ],
         ),
     }

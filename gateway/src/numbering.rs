@@ -206,6 +206,10 @@ pub struct Outside {
     pub main_number: Option<String>,
     /// Their mobile, E.164 (for *8).
     pub mobile: Option<String>,
+    /// The month's spending limit (theirs or the company's) is reached.
+    pub limit_reached: bool,
+    /// Suspended after an unusual burst of international calls (toll fraud).
+    pub suspended: bool,
 }
 
 impl Default for Outside {
@@ -217,6 +221,8 @@ impl Default for Outside {
             own_number: None,
             main_number: None,
             mobile: None,
+            limit_reached: false,
+            suspended: false,
         }
     }
 }

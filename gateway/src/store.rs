@@ -312,6 +312,13 @@ impl Store {
                 .await?
                 .iter()
                 .find_map(|b| b.number_for(&u.ext));
+            // Outside calls stop at the month's spending limit (read only when one is set).
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            u.outside.limit_reached = self
+                .spend_limit_reached(u.company_id, u.employee_id, now_ms)
+                .await?;
         }
         Ok(user)
     }
@@ -332,10 +339,10 @@ impl Store {
             .as_ref()
             .map(|r| {
                 let mut u = row_to_user(r);
-                // The credential's columns follow the 19 of SIP_COLUMNS.
-                u.ha1_md5 = r.get(19);
-                u.ha1_sha256 = r.get(20);
-                u.realm = r.get(21);
+                // The credential's columns follow the 20 of SIP_COLUMNS.
+                u.ha1_md5 = r.get(20);
+                u.ha1_sha256 = r.get(21);
+                u.realm = r.get(22);
                 u.login = Some(ext.into());
                 u
             }));
@@ -785,7 +792,7 @@ impl Store {
     }
 }
 
-const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device, e.locked_devices, COALESCE(e.call_permission, c.call_permission), COALESCE(e.premium_calls, c.premium_calls), COALESCE(e.caller_id, c.caller_id), c.main_number, e.mobile_number";
+const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device, e.locked_devices, COALESCE(e.call_permission, c.call_permission), COALESCE(e.premium_calls, c.premium_calls), COALESCE(e.caller_id, c.caller_id), c.main_number, e.mobile_number, e.outside_suspended";
 
 fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
     SipUser {
@@ -826,6 +833,8 @@ fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
             own_number: None,
             main_number: r.get(17),
             mobile: r.get(18),
+            limit_reached: false,
+            suspended: r.get::<i64, _>(19) != 0,
         }),
     }
 }

@@ -113,6 +113,7 @@ test('a browser calls a mobile: a silent trunk and a 503 are passed over, the ca
   assert.match(seen, /From: "E2E 101" <sip:\+48226006101@/, 'the caller\'s own public number');
   assert.match(seen, /P-Asserted-Identity: <sip:\+48226006101@/);
   assert.match(busy.log(), /INVITE sip:\+48601234567@/, 'the 503 trunk was tried first');
+  await rated(page, '+48601234567', 'mobile', 120000);
   assert.match(seen, /BYE sip:/, 'the hang-up reached the carrier');
 });
 
@@ -174,6 +175,22 @@ test('a call from the network to +48 22 600 61 03 rings extension 103 in the bro
   }
 });
 
+/** The admin's costs list has the last call to `number` rated as `cls` at `perMinute` micros
+ * for every started minute (the price list's per-minute rounding). */
+async function rated(page, number, cls, perMinute) {
+  let call;
+  for (let i = 0; i < 50 && !call; i++) {
+    const r = await api(page, 'GET', '/api/v1/billing/calls');
+    // Dialled as typed: compare the last 9 digits.
+    call = r.body.items.find((c) => c.dialled.replace(/\D/g, '').endsWith(number.slice(-9)) && c.outcome === 'answered');
+    if (!call) await sleep(100);
+  }
+  assert.ok(call, `the call to ${number} is in the admin's costs`);
+  assert.equal(call.class, cls);
+  assert.ok(call.billed_seconds >= 60 && call.billed_seconds % 60 === 0, `billed ${call.billed_seconds} s`);
+  assert.equal(call.cost_micros, call.billed_seconds / 60 * perMinute);
+}
+
 /** The admin sets 102's permission and caller ID on 102's Devices page. */
 async function setPerson(ext, permission, callerId) {
   await admin.click('#nav-admin');
@@ -219,6 +236,31 @@ test('a national-only person is refused an international number with the reason 
   assert.match(seen, /Privacy: id/);
   assert.match(seen, /P-Asserted-Identity: <sip:\+48226006102@/);
   await bartek.context().close();
+});
+
+test('the company\'s spending limit stops calls outside with the reason shown; an emergency number still goes out', { timeout: 60000 }, async () => {
+  try {
+    // The calls above cost more than 0.01 PLN.
+    const r = await api(admin, 'PUT', '/api/v1/billing/settings', { spend_limit_micros: 10000, person_spend_limit_micros: null });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await admin.fill('#dial-input', '601 234 567');
+    await admin.click('#call-audio');
+    await endReason(admin, /spending limit for calls is reached/);
+    await callState(admin, 'idle');
+    await admin.fill('#dial-input', '112');
+    await admin.click('#call-audio');
+    await callState(admin, 'connected', 30000);
+    await admin.click('#hangup');
+    await callState(admin, 'idle');
+  } finally {
+    await api(admin, 'PUT', '/api/v1/billing/settings', { spend_limit_micros: null, person_spend_limit_micros: null });
+  }
+  // Lifted: calls go out again.
+  await admin.fill('#dial-input', '601 234 567');
+  await admin.click('#call-audio');
+  await callState(admin, 'connected', 30000);
+  await admin.click('#hangup');
+  await callState(admin, 'idle');
 });
 
 test('*8 moves a call from the network to the mobile: the browser leg ends and the far end keeps talking', { timeout: 120000 }, async () => {
@@ -387,6 +429,7 @@ test('a TCP trunk: the gateway connects to the carrier and the call goes over th
     assert.equal(code, 0, `the TCP carrier's call failed (${code}): ${err}\n${seen.slice(-3000)}`);
     assert.match(seen, /INVITE sip:\+48583012233@127\.0\.0\.1:5096;user=phone;transport=tcp SIP\/2\.0/);
     assert.match(seen, /Via: SIP\/2\.0\/TCP /);
+    await rated(admin, '+48583012233', 'landline', 50000);
   } catch (e) {
     carrierTcp.kill('SIGKILL');
     e.message += `\n--- page ---\n${admin.dumpLog()}`;

@@ -93,7 +93,8 @@ strings! {
         tok_load_failed, tok_revoke_failed, tok_name_missing, tok_days_invalid,
         end_you_hung_up, end_other_hung_up, end_missed, end_not_connected,
         end_no_such_extension, end_no_trunk, end_no_trunk_emergency, end_internal_only,
-        end_no_international, end_no_premium, end_network_down, end_unavailable, end_busy,
+        end_no_international, end_no_premium, end_network_down, end_limit_reached,
+        end_suspended, end_unavailable, end_busy,
         end_declined, end_refused,
         end_no_answer, end_cancelled, phone_login_refused, media_insecure, media_prepare,
         cred_tls_proxy, dev_confirm_remove_this, nav_devices, dev_title, dev_hint,
@@ -131,7 +132,7 @@ strings! {
         cl_perm_national, cl_perm_international, cl_premium, cl_caller_id, cl_cid_own,
         cl_cid_main, cl_cid_withheld, cl_main_number, cl_main_ext, cl_company_default,
         cl_allowed, cl_not_allowed, cl_mobile, cl_mobile_hint, cl_save, cl_saved, cl_failed,
-        cl_my_title, cl_you_may,
+        cl_my_title, cl_you_may, cl_suspended, cl_lift,
         admin_costs, cost_title, cost_month, cost_people, cost_col_calls, cost_col_time,
         cost_col_cost, cost_col_flat, cost_col_limit, cost_flat_none, cost_flat_landline,
         cost_flat_landline_mobile, cost_total, cost_former, cost_statement, cost_download_csv,
@@ -423,6 +424,8 @@ pub static EN: Strings = Strings {
     end_no_international: "International calls are not allowed for you. Ask your administrator if you need them.",
     end_no_premium: "Premium-rate numbers are not allowed for you. Ask your administrator if you need them.",
     end_network_down: "The phone network does not answer. Try again in a moment.",
+    end_limit_reached: "This month's spending limit for calls is reached: only calls inside the company and emergency numbers go through. Ask your administrator.",
+    end_suspended: "Your calls outside the company are suspended after unusual international calls. Ask your administrator.",
     end_unavailable: "Not available: nobody is logged in on that extension",
     end_busy: "Busy",
     end_declined: "Declined",
@@ -817,6 +820,8 @@ pub static EN: Strings = Strings {
     cl_failed: "Could not save",
     cl_my_title: "Your mobile and calls outside",
     cl_you_may: "You may call",
+    cl_suspended: "Calls outside the company are suspended after unusual international calls (possible toll fraud). Internal and emergency calls work.",
+    cl_lift: "Lift the suspension",
     admin_costs: "Costs",
     cost_title: "Call costs",
     cost_month: "Month",
@@ -1177,6 +1182,8 @@ pub static PL: Strings = Strings {
     end_no_international: "Połączenia międzynarodowe nie są dla Ciebie dozwolone. Jeśli ich potrzebujesz, zapytaj administratora.",
     end_no_premium: "Numery o podwyższonej opłacie nie są dla Ciebie dozwolone. Jeśli ich potrzebujesz, zapytaj administratora.",
     end_network_down: "Sieć telefoniczna nie odpowiada. Spróbuj ponownie za chwilę.",
+    end_limit_reached: "Limit wydatków na połączenia w tym miesiącu został osiągnięty: przechodzą tylko połączenia wewnętrzne i alarmowe. Zapytaj administratora.",
+    end_suspended: "Twoje połączenia poza firmę są wstrzymane po nietypowych połączeniach międzynarodowych. Zapytaj administratora.",
     end_unavailable: "Niedostępny: nikt nie jest zalogowany na tym numerze",
     end_busy: "Zajęte",
     end_declined: "Odrzucone",
@@ -1558,6 +1565,8 @@ pub static PL: Strings = Strings {
     cl_failed: "Nie udało się zapisać",
     cl_my_title: "Twoja komórka i połączenia poza firmę",
     cl_you_may: "Możesz dzwonić",
+    cl_suspended: "Połączenia poza firmę są wstrzymane po nietypowych połączeniach międzynarodowych (możliwe nadużycie). Połączenia wewnętrzne i alarmowe działają.",
+    cl_lift: "Zdejmij blokadę",
     admin_costs: "Koszty",
     cost_title: "Koszty połączeń",
     cost_month: "Miesiąc",
@@ -1999,6 +2008,10 @@ impl Strings {
                     self.end_no_premium
                 }
                 503 if words.contains("phone network does not answer") => self.end_network_down,
+                403 if words.contains("spending limit is reached") => self.end_limit_reached,
+                403 if words.contains("suspended after unusual international calls") => {
+                    self.end_suspended
+                }
                 480 => self.end_unavailable,
                 486 | 600 => self.end_busy,
                 603 => self.end_declined,
@@ -2289,6 +2302,16 @@ mod tests {
                 "Forbidden (premium-rate numbers are not allowed for you)",
                 EN.end_no_premium,
                 PL.end_no_premium,
+            ),
+            (
+                "Forbidden (the monthly spending limit is reached: only internal and emergency calls)",
+                EN.end_limit_reached,
+                PL.end_limit_reached,
+            ),
+            (
+                "Forbidden (calls outside the company are suspended after unusual international calls; ask your administrator)",
+                EN.end_suspended,
+                PL.end_suspended,
             ),
         ] {
             assert_eq!(EN.end_reason(&status(403, words)), en);

@@ -199,6 +199,8 @@ pub(super) async fn set_settings(
         person_limit = ?body.person_spend_limit_micros,
         "spend limits changed"
     );
+    // The core reads its people again: calls outside stop (or go on) at once.
+    super::numbers_changed(&st, caller.company.id).await?;
     Ok(Json(body))
 }
 
@@ -235,6 +237,7 @@ pub(super) async fn set_employee_billing(
     }
     tracing::info!(company = caller.company.id, employee = id, flat_rate = flat.as_str(),
         limit = ?body.spend_limit_micros, "employee billing changed");
+    super::notify_employee(&st, id).await?;
     Ok(Json(body))
 }
 

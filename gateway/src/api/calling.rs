@@ -24,6 +24,10 @@ pub(super) fn routes() -> Router<ApiState> {
             get(employee_calling).put(set_employee_calling),
         )
         .route("/api/v1/me/calling", get(my_calling).put(set_my_calling))
+        .route(
+            "/api/v1/employees/{id}/calling/suspension",
+            axum::routing::delete(lift_suspension),
+        )
 }
 
 /// Tells the core that these extensions' settings changed (it reads them again).
@@ -79,6 +83,9 @@ pub struct CallingView {
     pub premium: bool,
     #[schema(value_type = String)]
     pub caller_id: crate::numbering::CallerId,
+    /// Calls outside are suspended after unusual international calls (toll fraud); an
+    /// administrator lifts it (`DELETE …/calling/suspension`).
+    pub suspended: bool,
 }
 
 async fn view(st: &ApiState, company: i64, employee: i64) -> ApiResult<Json<CallingView>> {
@@ -88,7 +95,9 @@ async fn view(st: &ApiState, company: i64, employee: i64) -> ApiResult<Json<Call
         .await?
         .ok_or_else(|| ApiError::not_found("employee"))?;
     let c = st.store.company_calling(company).await?;
+    let suspended = st.store.outside_suspended(company, employee).await?;
     Ok(Json(CallingView {
+        suspended,
         permission: own.permission.unwrap_or(c.permission),
         premium: own.premium.unwrap_or(c.premium),
         caller_id: own.caller_id.unwrap_or(c.caller_id),
@@ -122,6 +131,25 @@ pub(super) async fn set_employee_calling(
         .await?
         .ok_or_else(|| ApiError::not_found("employee"))?;
     tracing::info!(company, employee = id, "person's calling settings changed");
+    changed(&st, company, vec![ext]).await;
+    view(&st, company, id).await
+}
+
+/// Lifts a suspension after suspected toll fraud (administrators).
+#[utoipa::path(delete, path = "/api/v1/employees/{id}/calling/suspension", params(("id" = i64, Path)),
+    responses((status = 200, body = CallingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn lift_suspension(
+    State(st): State<ApiState>,
+    Admin(caller): Admin,
+    Id(id): Id,
+) -> ApiResult<Json<CallingView>> {
+    let company = caller.company.id;
+    let ext = st
+        .store
+        .lift_suspension(company, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("employee"))?;
+    tracing::info!(company, employee = id, "suspension of calls outside lifted");
     changed(&st, company, vec![ext]).await;
     view(&st, company, id).await
 }

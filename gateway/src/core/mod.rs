@@ -71,6 +71,11 @@ use timers::Timers;
 /// The core's tables are keyed by what peers send (addresses, extensions, branches):
 /// foldhash is several times faster than SipHash and seeded per table.
 pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// How long after a call outside ends its caller's spending is read again (the store has
+/// written the call by then).
+const SPENDING_RELOAD_MS: u64 = 2_000;
+
+pub(crate) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Shortest and longest registration lifetime we grant, in seconds.
 pub const MIN_EXPIRES: u32 = 60;
@@ -180,6 +185,14 @@ pub enum Output {
     },
     /// Store a finished call.
     Record(Box<CallRecord>),
+    /// Toll fraud suspected: `ext` of `company` placed `calls` international calls within
+    /// the window; their calls outside are suspended here and are to be in the store, and
+    /// the administrators told.
+    TollFraud {
+        company: i64,
+        ext: String,
+        calls: u32,
+    },
     /// Open a connection to `to` over `transport` (TCP) as `flow`; what the core sends
     /// there waits until it is up. A failure is reported as [`Input::Closed`].
     Connect {
@@ -266,6 +279,8 @@ enum Timer {
     SubExpiry(presence::SubId),
     /// A registering trunk's REGISTER is due (first, refresh or retry).
     TrunkRegister(String),
+    /// A person's call outside has been stored: read their spending again.
+    Spending(AorKey),
 }
 
 /// Who placed a call, once authenticated.
@@ -343,6 +358,10 @@ pub struct Core {
     operator_trusted: Vec<TrustedPeer>,
     /// Registering trunks, by name.
     trunk_regs: HashMap<String, trunk_reg::TrunkReg>,
+    /// International calls placed lately, by person (toll fraud watch).
+    intl_calls: HashMap<AorKey, VecDeque<Instant>>,
+    /// People suspended here before the store says so (see [`Output::TollFraud`]).
+    suspended: HashSet<AorKey>,
 }
 
 macro_rules! park_or {
@@ -384,6 +403,8 @@ impl Core {
             trunks: Vec::new(),
             operator_trusted: Vec::new(),
             trunk_regs: HashMap::default(),
+            intl_calls: HashMap::default(),
+            suspended: HashSet::default(),
         };
         core.operator_trusted = core.cfg.trusted.clone();
         let trunks = core.cfg.trunks.clone();
@@ -561,6 +582,17 @@ impl Core {
         let unix = self.unix_ms(now);
         if let Some((rec, changed)) = self.calls.end(call_id, unix, status) {
             info!(call_id, outcome = rec.outcome.as_str(), "call ended");
+            // An answered call outside costs money: once the store has it, the caller's
+            // spending is read again (their limit may be reached now).
+            if rec.answered_ms.is_some()
+                && rec.callee_ext.is_none()
+                && let Some(ext) = &rec.caller_ext
+            {
+                self.timers.arm(
+                    now + SPENDING_RELOAD_MS,
+                    Timer::Spending(AorKey::new(rec.company, ext)),
+                );
+            }
             self.record(rec);
             self.calls_changed(&changed, now);
         }
@@ -615,6 +647,7 @@ impl Core {
             Timer::Notify(id) => self.notify_soon(id, now),
             Timer::SubExpiry(id) => self.on_sub_expiry(id, now),
             Timer::TrunkRegister(name) => self.send_trunk_register(&name, None, now),
+            Timer::Spending(aor) => self.cache.account_changed(aor.company, &aor.ext),
             Timer::Sweep => {
                 self.presence
                     .publications
@@ -1971,6 +2004,8 @@ impl Core {
 
     fn on_account_changed(&mut self, company: i64, ext: &str, drop: Registrations, now: Instant) {
         self.cache.account_changed(company, ext);
+        // The store's word on a suspension counts from now on (an administrator lifted it).
+        self.suspended.remove(&AorKey::new(company, ext));
         if drop == Registrations::Keep {
             return;
         }

@@ -63,6 +63,8 @@ pub(super) struct World {
     saved: Vec<(i64, String, Choice)>,
     /// Connections the core asked to open (flow, where to).
     pub connects: Vec<(u64, SocketAddr)>,
+    /// Toll fraud the core reported (company, extension, calls).
+    pub frauds: Vec<(i64, String, u32)>,
     /// Voicemail counts by extension (company 1).
     pub mailboxes: HashMap<String, centrala_sip::mwi::Mailbox>,
 }
@@ -106,6 +108,7 @@ impl World {
             saved: Vec::new(),
             mailboxes: HashMap::new(),
             connects: Vec::new(),
+            frauds: Vec::new(),
         }
     }
 
@@ -138,6 +141,11 @@ impl World {
                 }
                 Output::Close { flow } => self.closed.push(flow.0),
                 Output::Connect { flow, to, .. } => self.connects.push((flow.0, to)),
+                Output::TollFraud {
+                    company,
+                    ext,
+                    calls,
+                } => self.frauds.push((company, ext, calls)),
                 Output::Record(r) => self.records.push(*r),
                 Output::SaveChoice {
                     company,

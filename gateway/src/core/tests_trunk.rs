@@ -577,3 +577,84 @@ fn a_tcp_trunk_is_reached_over_one_connection_of_ours_and_a_failed_one_fails_ove
     w.step();
     assert_eq!(invites(&mut w, CARRIER_B).len(), 2);
 }
+
+#[test]
+fn a_reached_spending_limit_stops_calls_outside_but_not_emergency_or_internal_ones() {
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    w.users.get_mut("101").unwrap().outside.limit_reached = true;
+    let r = w.call_with_offer(1, "101", "601234567", "l1", PHONE_OFFER);
+    assert_eq!(
+        r.last().unwrap().reason,
+        "Forbidden (the monthly spending limit is reached: only internal and emergency calls)"
+    );
+    assert!(invites(&mut w, CARRIER_A).is_empty());
+    w.call_with_offer(1, "101", "112", "l2", PHONE_OFFER);
+    assert_eq!(invites(&mut w, CARRIER_A).len(), 1, "112 goes out");
+}
+
+/// Calls that reached carrier A (INVITE retransmissions counted once).
+fn call_ids(w: &mut World) -> usize {
+    let ids: std::collections::HashSet<String> = invites(w, CARRIER_A)
+        .iter()
+        .filter_map(|r| r.call_id().map(str::to_string))
+        .collect();
+    ids.len()
+}
+
+#[test]
+fn a_burst_of_international_calls_suspends_calls_outside_until_the_store_says_otherwise() {
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    w.core.cfg.limits.toll_fraud_calls = 3;
+    w.users.get_mut("101").unwrap().outside.permission = Permission::International;
+    for i in 0..3 {
+        w.call_with_offer(1, "101", "+4930123456", &format!("f{i}"), PHONE_OFFER);
+        w.advance(1000);
+    }
+    assert_eq!(call_ids(&mut w), 3, "three went out");
+    assert!(w.frauds.is_empty());
+    let r = w.call_with_offer(1, "101", "+4930123457", "f3", PHONE_OFFER);
+    assert!(
+        r.last()
+            .unwrap()
+            .reason
+            .contains("suspended after unusual international calls"),
+        "{}",
+        r.last().unwrap().reason
+    );
+    assert_eq!(w.frauds, vec![(1, "101".to_string(), 4)]);
+    // A national call is stopped too; an emergency call is not.
+    let r = w.call_with_offer(1, "101", "601234567", "f4", PHONE_OFFER);
+    assert_eq!(r.last().unwrap().status, 403);
+    w.call_with_offer(1, "101", "112", "f5", PHONE_OFFER);
+    assert_eq!(call_ids(&mut w), 1);
+    // The store has it suspended: still stopped after the core forgets its own note.
+    w.users.get_mut("101").unwrap().outside.suspended = true;
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: "101".into(),
+            drop: Registrations::Keep,
+        },
+        w.now,
+    );
+    let r = w.call_with_offer(1, "101", "601234567", "f6", PHONE_OFFER);
+    assert_eq!(r.last().unwrap().status, 403);
+    // Lifted by an administrator: calls go out again; calls spread out are never a burst.
+    w.users.get_mut("101").unwrap().outside.suspended = false;
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: "101".into(),
+            drop: Registrations::Keep,
+        },
+        w.now,
+    );
+    w.advance(40_000);
+    call_ids(&mut w);
+    for i in 0..6 {
+        w.call_with_offer(1, "101", "+4930123456", &format!("g{i}"), PHONE_OFFER);
+        w.advance(4 * 60_000);
+    }
+    assert_eq!(call_ids(&mut w), 6);
+    assert_eq!(w.frauds.len(), 1);
+}

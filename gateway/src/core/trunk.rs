@@ -104,6 +104,16 @@ impl Core {
             self.record_refused(record, 403, now);
             return;
         }
+        // Emergency numbers go out whatever the spending or a suspension.
+        let emergency = matches!(dialled, Dialled::Emergency(_));
+        if !emergency
+            && let Some(reason) = self.outside_stopped(caller_aor.as_ref(), outside, &dialled, now)
+        {
+            info!(to = %req.uri, reason, "outside call refused");
+            self.reply(&key, &req, 403, reason, now);
+            self.record_refused(record, 403, now);
+            return;
+        }
         let trunks = self.usable_trunks();
         let number = match &dialled {
             Dialled::Emergency(n) => n.to_string(),
@@ -255,6 +265,60 @@ impl Core {
         }));
         self.proxy.insert(key.clone(), ctx);
         self.next_trunk(&key, now);
+    }
+
+    /// Why a person's call outside may not go now: suspended (toll fraud: too many
+    /// international calls lately, counted here), or the month's spending limit reached.
+    fn outside_stopped(
+        &mut self,
+        who: Option<&AorKey>,
+        outside: &Outside,
+        dialled: &Dialled,
+        now: Instant,
+    ) -> Option<&'static str> {
+        const SUSPENDED: &str = "Forbidden (calls outside the company are suspended after unusual international calls; ask your administrator)";
+        let who = who?;
+        if outside.suspended || self.suspended.contains(who) {
+            return Some(SUSPENDED);
+        }
+        if matches!(
+            dialled,
+            Dialled::Number {
+                class: numbering::Class::International { .. },
+                ..
+            }
+        ) {
+            let (max, window) = (
+                self.cfg.limits.toll_fraud_calls,
+                self.cfg.limits.toll_fraud_window_ms,
+            );
+            let calls = self.intl_calls.entry(who.clone()).or_default();
+            while calls
+                .front()
+                .is_some_and(|t| now.saturating_sub(*t) >= window)
+            {
+                calls.pop_front();
+            }
+            calls.push_back(now);
+            if calls.len() as u32 > max {
+                let n = calls.len() as u32;
+                self.intl_calls.remove(who);
+                self.suspended.insert(who.clone());
+                warn!(company = who.company, ext = %who.ext, calls = n, "toll fraud suspected: calls outside suspended");
+                self.out.push_back(super::Output::TollFraud {
+                    company: who.company,
+                    ext: who.ext.to_string(),
+                    calls: n,
+                });
+                return Some(SUSPENDED);
+            }
+        }
+        if outside.limit_reached {
+            return Some(
+                "Forbidden (the monthly spending limit is reached: only internal and emergency calls)",
+            );
+        }
+        None
     }
 
     /// *8: the media service calls the mobile of the employee in one of the calls it

@@ -57,6 +57,8 @@ struct Form {
     mobile: String,
     /// What applies to the person (for the Me card): their permission, or the company's.
     effective: String,
+    /// Calls outside are suspended (toll fraud).
+    suspended: bool,
 }
 
 #[derive(Clone, PartialEq)]
@@ -94,6 +96,7 @@ fn form_of(scope: Scope, v: &JsValue) -> Form {
                 caller_id: text(&own, "caller_id"),
                 mobile: text(&own, "mobile"),
                 effective: text(v, "permission"),
+                suspended: text(v, "suspended") == "true",
                 ..Form::default()
             }
         }
@@ -193,6 +196,29 @@ pub fn calling_card(p: &CallingProps) -> Html {
             });
         })
     };
+    let on_lift = {
+        let (form, status, ended) = (form.clone(), status.clone(), p.on_session_ended.clone());
+        Callback::from(move |_: MouseEvent| {
+            let Scope::Person(employee) = scope else {
+                return;
+            };
+            let (form, status, ended) = (form.clone(), status.clone(), ended.clone());
+            status.set(Status::Saving);
+            spawn_local(async move {
+                let path = format!("/api/v1/employees/{employee}/calling/suspension");
+                let r = api::send("DELETE", &path, None).await;
+                if r.status == 401 {
+                    return ended.emit(());
+                }
+                if r.ok() {
+                    form.set(form_of(scope, &r.body));
+                    status.set(Status::Saved);
+                } else {
+                    status.set(Status::Failed(t.problem(&r.problem())));
+                }
+            });
+        })
+    };
     let id = scope.id();
     let fid = |k: &str| format!("{id}-{k}");
     let f = &*form;
@@ -215,6 +241,12 @@ pub fn calling_card(p: &CallingProps) -> Html {
         <section class="card" id={id} aria-labelledby={fid("title")}>
             <h2 id={fid("title")}>{ title }</h2>
             <p class="hint">{ hint }</p>
+            if f.suspended {
+                <p class="error" role="alert" id={fid("suspended")}>{ t.cl_suspended }</p>
+                if person {
+                    <button type="button" id={fid("lift")} class="btn" disabled={busy} onclick={on_lift}>{ t.cl_lift }</button>
+                }
+            }
             <form onsubmit={on_save}>
                 if scope != Scope::Me {
                     <div class="field narrow">
