@@ -371,6 +371,9 @@ pub enum Event {
         call: CallHandle,
         reason: String,
         status: Option<u16>,
+        /// The far end's own reason phrase when it refused our call ("Service Unavailable
+        /// (the phone network does not answer)"), to pass on as it is.
+        phrase: Option<String>,
         /// A ringing incoming call was cancelled because another device answered it
         /// (CANCEL with `Reason: SIP;cause=200`, RFC 3326): not a missed call.
         answered_elsewhere: bool,
@@ -432,6 +435,8 @@ enum CallState {
 
 #[derive(Debug, Clone)]
 struct Call {
+    /// The reason phrase of the final failure response to our INVITE.
+    phrase: Option<String>,
     handle: CallHandle,
     direction: Direction,
     state: CallState,
@@ -504,6 +509,7 @@ impl Call {
             referred: None,
             refer_of: None,
             replaces: None,
+            phrase: None,
         }
     }
 
@@ -860,6 +866,7 @@ impl UserAgent {
                     call: call.handle,
                     reason: "Connection to the phone system lost".into(),
                     status: None,
+                    phrase: None,
                     answered_elsewhere: false,
                 });
             }
@@ -1034,6 +1041,7 @@ impl UserAgent {
                 call: handle,
                 reason: "Not connected to the phone system".into(),
                 status: None,
+                phrase: None,
                 answered_elsewhere: false,
             });
             return handle;
@@ -1341,19 +1349,31 @@ impl UserAgent {
 
     /// Refuses a ringing incoming call with `status` (486 Busy Here, 603 Decline, ...).
     pub fn reject(&mut self, handle: CallHandle, status: u16, now: Instant) {
+        let reason = match status {
+            486 => "Busy Here",
+            480 => "Temporarily Unavailable",
+            488 => "Not Acceptable Here",
+            503 => "Service Unavailable",
+            _ => "Decline",
+        };
+        self.reject_with(handle, status, reason, now);
+    }
+
+    /// [`Self::reject`] with our own reason phrase (a gateway passing on another's; control
+    /// characters are dropped).
+    pub fn reject_with(&mut self, handle: CallHandle, status: u16, reason: &str, now: Instant) {
         let Some(i) = self.calls.iter().position(|c| c.handle == handle) else {
             return;
         };
         if self.calls[i].state != CallState::Ringing {
             return;
         }
-        let reason = match status {
-            486 => "Busy Here",
-            480 => "Temporarily Unavailable",
-            488 => "Not Acceptable Here",
-            _ => "Decline",
-        };
-        self.refuse_incoming(i, status, reason, now);
+        let reason: String = reason
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        self.refuse_incoming(i, status, &reason, now);
         let text = if status == 486 { "Busy" } else { "Declined" };
         self.end(i, text, Some(status), true);
         self.drain(now);
@@ -1455,10 +1475,12 @@ impl UserAgent {
         let handle = self.calls[i].handle;
         let told = matches!(self.calls[i].state, CallState::Ended);
         if !told {
+            let phrase = self.calls[i].phrase.clone();
             self.events.push_back(Event::Ended {
                 call: handle,
                 reason: reason.to_string(),
                 status,
+                phrase,
                 answered_elsewhere,
             });
         }
@@ -1764,6 +1786,7 @@ impl UserAgent {
                     482 => "Forwarding loop: the call could not be completed".to_string(),
                     _ => format!("Call failed: {} {}", status, resp.reason),
                 };
+                self.calls[i].phrase = Some(resp.reason.clone());
                 self.end(i, &reason, Some(status), true);
             }
             (CallState::Cancelling { .. }, 300..) => {

@@ -151,7 +151,7 @@ async function answerNetworkCall(page, number, name, ruriUser = number) {
   }
 }
 
-test('a call from the network to +48 22 600 61 03 rings extension 103 in the browser; the main number rings where the admin says', { timeout: 120000 }, async () => {
+test('a call from the network to +48 22 600 61 03 rings extension 103 in the browser; the main number rings where the admin says; a forward to a mobile goes back out through the trunk', { timeout: 120000 }, async () => {
   const celina = (await login(browser, '103')).page;
   try {
     await answerNetworkCall(celina, '+48226006103', 'network');
@@ -169,6 +169,20 @@ test('a call from the network to +48 22 600 61 03 rings extension 103 in the bro
     await admin.click('#nav-phone');
     // Without the setting +48 22 600 61 00 would be extension 100 (nobody).
     await answerNetworkCall(celina, '+48226006100', 'network-main');
+    // 103 forwards every call to a mobile: the network's call to 103 goes back out through
+    // the trunk with 103's number, and completes there.
+    let r = await api(celina, 'PUT', '/api/v1/me/routing', { always: { kind: 'external', number: '+48601111333' } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const mark = carrier.log().length;
+    const call = networkCall('+48226006103', 'network-forwarded');
+    const code = await call.done;
+    assert.equal(code, 0, `the forwarded call failed (${code}): ${call.log()}`);
+    const seen = carrier.log().slice(mark);
+    assert.match(seen, /INVITE sip:\+48601111333@127\.0\.0\.1:5090;user=phone/);
+    assert.match(seen, /From: <sip:\+48226006103@/);
+    assert.match(seen, /Diversion: /);
+    r = await api(celina, 'PUT', '/api/v1/me/routing', {});
+    assert.equal(r.status, 200, JSON.stringify(r.body));
   } finally {
     await api(admin, 'PUT', '/api/v1/company/calling', { permission: 'national', premium: false, caller_id: 'own', main_number: null, main_extension: null }).catch(() => {});
     await celina.context().close();
@@ -437,4 +451,9 @@ test('a TCP trunk: the gateway connects to the carrier and the call goes over th
   } finally {
     await op('DELETE', '/tcp');
   }
+  // Nothing answers at the one trunk left: the caller is told so in words.
+  await admin.fill('#dial-input', '601 234 567');
+  await admin.click('#call-audio');
+  await endReason(admin, /phone network does not answer/);
+  await callState(admin, 'idle');
 });

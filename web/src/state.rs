@@ -1389,6 +1389,7 @@ mod tests {
             call: CallHandle(handle),
             reason: reason.into(),
             status,
+            phrase: None,
             answered_elsewhere: false,
         })
     }

@@ -28,6 +28,8 @@ pub(super) struct LiveWorld<'a> {
     pub now: Instant,
     /// The voicemail service is connected.
     pub voicemail: bool,
+    /// A trunk to the phone network exists.
+    pub trunks: bool,
 }
 
 impl World for LiveWorld<'_> {
@@ -44,6 +46,10 @@ impl World for LiveWorld<'_> {
 
     fn voicemail(&self) -> bool {
         self.voicemail
+    }
+
+    fn trunks(&self) -> bool {
+        self.trunks
     }
 }
 
@@ -70,6 +76,7 @@ impl Core {
             exclude,
             now,
             voicemail: self.voicemail.is_some(),
+            trunks: !self.trunks.is_empty(),
         }
     }
 
@@ -95,6 +102,7 @@ impl Core {
                         people.insert(
                             a,
                             Person {
+                                outside: u.outside.clone(),
                                 name: u.name.clone(),
                                 routing: u.routing.clone(),
                                 default_device: u.default_device.clone(),
@@ -174,7 +182,7 @@ impl Core {
                 | centrala_sip::message::Method::Refer
         );
         let world = self.world(flow, now);
-        if !matches!(who, Ringing::Voicemail { .. })
+        if !matches!(who, Ringing::Voicemail { .. } | Ringing::External { .. })
             && !who.aors().iter().any(|a| world.reachable(a))
         {
             self.reply(
@@ -284,6 +292,9 @@ impl Core {
         identity: &Identity,
         now: Instant,
     ) -> usize {
+        if let Ringing::External { owner, number } = who {
+            return self.ring_external(skey, owner, number, now);
+        }
         let Some(ctx) = self.proxy.contexts.get(skey) else {
             return 0;
         };
@@ -443,6 +454,7 @@ impl Core {
             exclude: upstream,
             now,
             voicemail: self.voicemail.is_some(),
+            trunks: !self.trunks.is_empty(),
         };
         let before = f.route.hops.len();
         let decision = match cause {

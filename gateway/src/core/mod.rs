@@ -71,11 +71,11 @@ use timers::Timers;
 /// The core's tables are keyed by what peers send (addresses, extensions, branches):
 /// foldhash is several times faster than SipHash and seeded per table.
 pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// How long after a call outside ends its caller's spending is read again (the store has
 /// written the call by then).
 const SPENDING_RELOAD_MS: u64 = 2_000;
-
-pub(crate) type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// Shortest and longest registration lifetime we grant, in seconds.
 pub const MIN_EXPIRES: u32 = 60;

@@ -27,6 +27,8 @@ pub const MAX_HOPS: usize = 5;
 /// What the plan needs to know of one person, read when the call starts.
 #[derive(Debug, Clone)]
 pub struct Person {
+    /// What they may call outside (a forward to an outside number is theirs to make).
+    pub outside: Box<crate::numbering::Outside>,
     pub name: String,
     pub routing: Arc<Routing>,
     pub default_device: Option<Box<str>>,
@@ -39,6 +41,11 @@ pub trait World {
     fn choice(&self, aor: &AorKey) -> Choice;
     /// Whether the voicemail service is up (a voicemail rule is skipped while it is not).
     fn voicemail(&self) -> bool {
+        false
+    }
+    /// Whether a trunk to the phone network exists (a forward to an outside number is
+    /// skipped while none does).
+    fn trunks(&self) -> bool {
         false
     }
 }
@@ -60,6 +67,8 @@ pub enum Ringing {
     Group(Vec<AorKey>),
     /// `owner`'s voicemail answers (the call came there for `cause`).
     Voicemail { owner: AorKey, cause: Cause },
+    /// An outside number of `owner`'s forwarding rule (E.164), through the trunks.
+    External { owner: AorKey, number: String },
 }
 
 impl Ringing {
@@ -68,6 +77,7 @@ impl Ringing {
             Ringing::Person(a) => vec![a.clone()],
             Ringing::Group(v) => v.clone(),
             Ringing::Voicemail { owner, .. } => vec![owner.clone()],
+            Ringing::External { owner, .. } => vec![owner.clone()],
         }
     }
 }
@@ -144,12 +154,14 @@ impl Route {
             }
             self.visited.push(aor.clone());
             let routing = self.routing(&aor);
+            let outside = self.outside(&aor);
+            let outside = outside.as_deref();
             let choice = world.choice(&aor);
             let mut cause_target = None;
-            if let Some(t) = deliverable(routing.always.as_ref(), world) {
+            if let Some(t) = deliverable(routing.always.as_ref(), outside, world) {
                 cause_target = Some((Cause::Always, t.clone()));
             } else if matches!(choice, Choice::Dnd | Choice::Away)
-                && let Some(t) = deliverable(routing.unavailable.as_ref(), world)
+                && let Some(t) = deliverable(routing.unavailable.as_ref(), outside, world)
             {
                 cause_target = Some((Cause::Unavailable, t.clone()));
             } else if choice == Choice::Dnd {
@@ -158,7 +170,7 @@ impl Route {
                     reason: "Busy Here (do not disturb)".into(),
                 };
             } else if !world.reachable(&aor) {
-                match deliverable(routing.offline.as_ref(), world) {
+                match deliverable(routing.offline.as_ref(), outside, world) {
                     Some(t) => cause_target = Some((Cause::Offline, t.clone())),
                     None => {
                         return Decision::Refuse {
@@ -184,7 +196,7 @@ impl Route {
     pub fn on_busy(&mut self, world: &impl World) -> Option<Decision> {
         self.after(
             world,
-            |r| deliverable(r.busy.as_ref(), world).cloned(),
+            |r, o| deliverable(r.busy.as_ref(), o, world).cloned(),
             Cause::Busy,
         )
     }
@@ -193,10 +205,10 @@ impl Route {
     pub fn on_no_answer(&mut self, world: &impl World) -> Option<Decision> {
         self.after(
             world,
-            |r| {
+            |r, o| {
                 r.no_answer
                     .as_ref()
-                    .and_then(|n| deliverable(Some(&n.target), world).cloned())
+                    .and_then(|n| deliverable(Some(&n.target), o, world).cloned())
             },
             Cause::NoAnswer,
         )
@@ -205,13 +217,14 @@ impl Route {
     fn after(
         &mut self,
         world: &impl World,
-        rule: impl Fn(&Routing) -> Option<Target>,
+        rule: impl Fn(&Routing, Option<&crate::numbering::Outside>) -> Option<Target>,
         cause: Cause,
     ) -> Option<Decision> {
         let Some(Ringing::Person(aor)) = self.ringing.clone() else {
             return None;
         };
-        let target = rule(&self.routing(&aor))?;
+        let outside = self.outside(&aor);
+        let target = rule(&self.routing(&aor), outside.as_deref())?;
         Some(match self.hop(&aor, cause, &target, world) {
             Next::Person(b) => self.enter(b, world),
             Next::Done(d) => d,
@@ -257,6 +270,20 @@ impl Route {
                     first_only: None,
                 })
             }
+            Target::External { number } => {
+                let who = Ringing::External {
+                    owner: from.clone(),
+                    number: number.clone(),
+                };
+                self.ringing = Some(who.clone());
+                // The trunk must answer within this (see `trunk::TRUNK_WAIT_MS`); once it
+                // does, the call may ring as long as the network lets it.
+                Next::Done(Decision::Ring {
+                    who,
+                    ring_ms: super::trunk::TRUNK_WAIT_MS,
+                    first_only: None,
+                })
+            }
             Target::Voicemail => {
                 let who = Ringing::Voicemail {
                     owner: from.clone(),
@@ -277,7 +304,9 @@ impl Route {
         let ring_ms = routing
             .no_answer
             .as_ref()
-            .filter(|n| deliverable(Some(&n.target), world).is_some())
+            .filter(|n| {
+                deliverable(Some(&n.target), self.outside(&aor).as_deref(), world).is_some()
+            })
             .map_or(RING_TIMEOUT_MS, |n| u64::from(n.after_secs) * 1000);
         let first_only = match (routing.strategy, self.default_device(&aor)) {
             (Strategy::DefaultFirst, Some(d)) => Some((d, routing.ring_first_ms())),
@@ -308,6 +337,10 @@ impl Route {
             .unwrap_or_default()
     }
 
+    fn outside(&self, aor: &AorKey) -> Option<Box<crate::numbering::Outside>> {
+        self.people.get(aor).map(|p| p.outside.clone())
+    }
+
     fn default_device(&self, aor: &AorKey) -> Option<Box<str>> {
         self.people.get(aor)?.default_device.clone()
     }
@@ -323,9 +356,33 @@ enum Next {
     Done(Decision),
 }
 
-/// A rule's target if calls can go there now: voicemail only while its service is up.
-fn deliverable<'a>(t: Option<&'a Target>, world: &impl World) -> Option<&'a Target> {
-    t.filter(|t| t.deliverable() || (**t == Target::Voicemail && world.voicemail()))
+/// A rule's target if calls can go there now: voicemail only while its service is up, an
+/// outside number only through a trunk and only as far as its owner (`outside`) may call.
+fn deliverable<'a>(
+    t: Option<&'a Target>,
+    outside: Option<&crate::numbering::Outside>,
+    world: &impl World,
+) -> Option<&'a Target> {
+    t.filter(|t| match t {
+        Target::Voicemail => world.voicemail(),
+        Target::External { number } => {
+            world.trunks() && outside.is_some_and(|o| external_allowed(o, number))
+        }
+        _ => t.deliverable(),
+    })
+}
+
+/// May a person with `o` have calls forwarded to `number` (their permission, spending and
+/// no suspension; an emergency number is no forwarding target)?
+fn external_allowed(o: &crate::numbering::Outside, number: &str) -> bool {
+    match crate::numbering::parse(number) {
+        Ok(d @ crate::numbering::Dialled::Number { .. }) => {
+            crate::numbering::allowed(o.permission, o.premium, &d).is_ok()
+                && !o.limit_reached
+                && !o.suspended
+        }
+        _ => false,
+    }
 }
 
 /// What a dialled string reaches: an extension of `company`, or one of its public numbers

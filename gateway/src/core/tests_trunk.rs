@@ -658,3 +658,49 @@ fn a_burst_of_international_calls_suspends_calls_outside_until_the_store_says_ot
     assert_eq!(call_ids(&mut w), 6);
     assert_eq!(w.frauds.len(), 1);
 }
+
+#[test]
+fn a_forward_to_an_outside_number_goes_through_the_trunk_as_far_as_its_owner_may_call() {
+    use crate::forwarding::{Routing, Target};
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    let owner = w.users.get_mut("103").unwrap();
+    owner.outside.own_number = Some("+48226006103".into());
+    owner.routing = std::sync::Arc::new(Routing {
+        always: Some(Target::External {
+            number: "+48601111333".into(),
+        }),
+        ..Routing::default()
+    });
+    w.call_with_offer(1, "101", "103", "x1", PHONE_OFFER);
+    let inv = invites(&mut w, CARRIER_A)
+        .pop()
+        .expect("forwarded to the network");
+    assert_eq!(inv.uri.user.as_deref(), Some("+48601111333"));
+    assert_eq!(
+        inv.from().unwrap().uri.user.as_deref(),
+        Some("+48226006103"),
+        "the number of the person whose rule it is"
+    );
+    assert!(
+        inv.headers.get("Diversion").is_some(),
+        "the network learns why"
+    );
+    // Their permission stops it: internal only, the rule is skipped (nobody is logged in on
+    // 103, so the caller hears that).
+    w.users.get_mut("103").unwrap().outside.permission = Permission::Internal;
+    w.core.handle(
+        Input::AccountChanged {
+            company: 1,
+            ext: "103".into(),
+            drop: Registrations::Keep,
+        },
+        w.now,
+    );
+    let r = w.call_with_offer(1, "101", "103", "x2", PHONE_OFFER);
+    assert_eq!(r.last().unwrap().status, 480);
+    assert!(
+        !invites(&mut w, CARRIER_A)
+            .iter()
+            .any(|i| i.call_id() == Some("x2"))
+    );
+}

@@ -220,6 +220,75 @@ impl Core {
         }
     }
 
+    /// A forwarding rule sends the call to `owner`'s outside number: through the trunks
+    /// (from a browser, through the bridge first) with `owner`'s caller ID, the routing
+    /// having checked that they may. Returns how many branches went (0: no trunk).
+    pub(super) fn ring_external(
+        &mut self,
+        skey: &TxKey,
+        owner: &AorKey,
+        number: &str,
+        now: Instant,
+    ) -> usize {
+        let trunks = self.usable_trunks();
+        let Some(first) = trunks.first().cloned() else {
+            return 0;
+        };
+        let Some(ctx) = self.proxy.contexts.get_mut(skey) else {
+            return 0;
+        };
+        let Some(outside) = ctx
+            .fwd
+            .as_ref()
+            .and_then(|f| f.route.people.get(owner))
+            .map(|p| (*p.outside).clone())
+        else {
+            return 0;
+        };
+        let (shown, withheld) = outside.presented();
+        let cli = Cli {
+            number: shown.map(str::to_string),
+            withheld,
+        };
+        let upstream = ctx.upstream;
+        let call_id = ctx.request.call_id().unwrap_or_default().to_string();
+        info!(call_id, owner = %owner.ext, to = %number, trunk = %first.name, "forwarded to an outside number");
+        if self.flows.transport_of(upstream) == Transport::Ws {
+            let Some(media) = self.voicemail else {
+                return 0;
+            };
+            let (tflow, _) = self.trunk_flow(&first, now);
+            let mut uri = trunk_uri(number, &first);
+            uri.params
+                .set(super::forward::BRIDGE_PARAM, Some(&tflow.0.to_string()));
+            if let Some(n) = &cli.number {
+                uri.params.set(CLI_PARAM, Some(n));
+            }
+            if cli.withheld {
+                uri.params.set(PRIVACY_PARAM, Some("id"));
+            }
+            if !first.codecs.is_empty() {
+                uri.params.set(CODECS_PARAM, Some(&first.codecs.join(".")));
+            }
+            let request = self.proxy.contexts[skey].request.clone();
+            let tx = self.forward(&request, uri, upstream, media, true, &Identity::Keep, now);
+            self.proxy.add_branch(skey, Branch::new(tx, media));
+            return 1;
+        }
+        if let Some(ctx) = self.proxy.contexts.get_mut(skey) {
+            ctx.trunk = Some(Box::new(TrunkCall {
+                number: number.to_string(),
+                cli,
+                next: trunks,
+                current: String::new(),
+                heard: false,
+                trunk: None,
+                authorized: false,
+            }));
+        }
+        usize::from(self.next_trunk(skey, now))
+    }
+
     /// The media service's bridge calls a trunk (the request URI named a trunk's flow):
     /// the caller ID the core put in the URI is applied, and the trunks from that one on
     /// are tried in turn.

@@ -383,7 +383,12 @@ impl Call {
                 self.caller_is_browser = is_webrtc(&sdp);
                 if let Err((status, why)) = self.place_call(&sdp) {
                     info!(status, %why, "bridge: call refused");
-                    self.inbound.reject(call, status, now);
+                    // `why` may start with the status ("488 Not Acceptable Here (…)").
+                    let phrase = why
+                        .strip_prefix(&format!("{status} "))
+                        .unwrap_or(&why)
+                        .to_string();
+                    self.inbound.reject_with(call, status, &phrase, now);
                     self.over();
                 }
             }
@@ -428,14 +433,18 @@ impl Call {
                         self.outbound.hangup(call, now);
                     }
                     if let Some(call) = self.in_call {
-                        self.inbound.reject(call, status, now);
+                        let phrase = why
+                            .strip_prefix(&format!("{status} "))
+                            .unwrap_or(&why)
+                            .to_string();
+                        self.inbound.reject_with(call, status, &phrase, now);
                     }
                     self.over();
                 }
             }
             Event::Dtmf { digit, .. } => self.key_from(false, digit),
             Event::Reoffer { call, .. } => self.outbound.reject_reoffer(call, now),
-            Event::Ended { status, .. } => {
+            Event::Ended { status, phrase, .. } => {
                 if self.moved && !self.caller_is_browser {
                     // The browser's leg, hung up by us: the call goes on at the mobile.
                     return;
@@ -446,9 +455,12 @@ impl Call {
                         self.inbound.hangup(call, now);
                     } else {
                         // Refused or unreachable: the caller's proxy context goes on to
-                        // the other devices (or forwarding) with this status.
-                        self.inbound
-                            .reject(call, status.filter(|s| *s >= 300).unwrap_or(480), now);
+                        // the other devices (or forwarding) with this status, and the
+                        // device's (or the core's) words for it.
+                        match (status.filter(|s| *s >= 300), phrase) {
+                            (Some(s), Some(p)) => self.inbound.reject_with(call, s, &p, now),
+                            (s, _) => self.inbound.reject(call, s.unwrap_or(480), now),
+                        }
                     }
                 }
                 self.over();

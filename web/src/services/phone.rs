@@ -819,6 +819,7 @@ impl Inner {
                 reason,
                 status,
                 answered_elsewhere,
+                ..
             } => {
                 let generation = self.generation_of(*call);
                 if let Some(g) = generation {
