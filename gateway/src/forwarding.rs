@@ -23,8 +23,8 @@ pub enum Target {
     Extension { ext: String },
     /// Several colleagues' extensions, rung together (their own rules do not apply).
     Group { exts: Vec<String> },
-    /// A number outside the company (E.164): stored and validated now, delivered once trunks
-    /// exist; until then the rule is skipped.
+    /// A number outside the company (E.164), rung through the trunks as a call of the
+    /// rule's owner (their permission and spending apply); skipped without a trunk.
     External { number: String },
     /// The person's voicemail: accepted, skipped until voicemail exists.
     Voicemail,

@@ -184,6 +184,7 @@ test('a call from the network to +48 22 600 61 03 rings extension 103 in the bro
     r = await api(celina, 'PUT', '/api/v1/me/routing', {});
     assert.equal(r.status, 200, JSON.stringify(r.body));
   } finally {
+    await api(celina, 'PUT', '/api/v1/me/routing', {}).catch(() => {});
     await api(admin, 'PUT', '/api/v1/company/calling', { permission: 'national', premium: false, caller_id: 'own', main_number: null, main_extension: null }).catch(() => {});
     await celina.context().close();
   }

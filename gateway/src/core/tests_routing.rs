@@ -271,7 +271,8 @@ fn offline_always_and_do_not_disturb_forward_at_once() {
     set(&mut w, "104", Routing::default());
     let got = w.call(1, "101", "104", "dnd-busy");
     assert_eq!(got.last().unwrap().status, 486);
-    // External numbers and voicemail are not delivered yet: the rule is skipped.
+    // Voicemail without its service (and outside numbers without a trunk): the rule is
+    // skipped.
     set(
         &mut w,
         "104",
