@@ -976,7 +976,8 @@ impl Store {
         }
         let calls = sqlx::query(
             "SELECT class, COUNT(*), COALESCE(SUM(billed_seconds), 0), COALESCE(SUM(cost_micros), 0) \
-             FROM calls WHERE company_id = ?1 AND class IS NOT NULL AND (?2 IS NULL OR caller_id = ?2) \
+             FROM calls WHERE company_id = ?1 AND class IS NOT NULL AND billed_seconds > 0 \
+             AND (?2 IS NULL OR caller_id = ?2) \
              AND started_ms >= ?3 AND started_ms < ?4 GROUP BY class ORDER BY class",
         )
         .bind(company)
