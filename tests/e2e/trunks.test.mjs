@@ -181,6 +181,8 @@ test('a call from the network to +48 22 600 61 03 rings extension 103 in the bro
     assert.match(seen, /INVITE sip:\+48601111333@127\.0\.0\.1:5090;user=phone/);
     assert.match(seen, /From: <sip:\+48226006103@/);
     assert.match(seen, /Diversion: /);
+    // The outside leg is 103's call: rated as a mobile for every started minute.
+    await rated(admin, '+48601111333', 'mobile', 120000);
     r = await api(celina, 'PUT', '/api/v1/me/routing', {});
     assert.equal(r.status, 200, JSON.stringify(r.body));
   } finally {

@@ -34,6 +34,8 @@ pub struct Leg {
 struct Call {
     caller: Option<AorKey>,
     callee: Option<AorKey>,
+    /// Forwarded to an outside number by this person's rule.
+    outside_leg: Option<(AorKey, String)>,
     record: CallRecord,
     answered: bool,
     started: Instant,
@@ -97,6 +99,7 @@ impl Calls {
             Call {
                 caller,
                 callee,
+                outside_leg: None,
                 record,
                 answered: false,
                 started: now,
@@ -137,6 +140,19 @@ impl Calls {
 
     /// The call's record names `ext` as its callee (voicemail took it for them) without
     /// making them busy.
+    /// The call was forwarded by `owner`'s rule to an outside number: that leg is theirs to
+    /// pay (see [`Calls::outside_leg`]).
+    pub fn set_outside_leg(&mut self, call_id: &str, owner: &AorKey, number: &str) {
+        if let Some(call) = self.by_id.get_mut(call_id) {
+            call.outside_leg = Some((owner.clone(), number.to_string()));
+        }
+    }
+
+    /// Who forwarded the call to which outside number, if it was.
+    pub fn outside_leg(&self, call_id: &str) -> Option<(AorKey, String)> {
+        self.by_id.get(call_id)?.outside_leg.clone()
+    }
+
     pub fn set_callee_ext(&mut self, call_id: &str, ext: &str) {
         if let Some(call) = self.by_id.get_mut(call_id) {
             call.record.callee_ext = Some(ext.to_string());

@@ -245,11 +245,19 @@ impl Core {
             }
             info!(from = %caller, to = ?who, call_id, devices = forked, hops = hops.len(), "call");
         }
-        if let (Some(r), Ringing::Voicemail { owner, .. }) = (record.as_mut(), &who) {
-            // The person whose voicemail took it (the history shows it for them).
+        if let (Some(r), Ringing::Voicemail { owner, .. } | Ringing::External { owner, .. }) =
+            (record.as_mut(), &who)
+        {
+            // The person whose voicemail or outside number took it (the history shows it
+            // for them).
             r.callee_ext = Some(owner.ext.to_string());
         }
+        let outside_leg = match &who {
+            Ringing::External { owner, number } => Some((owner.clone(), number.clone())),
+            _ => None,
+        };
         if let Some(rec) = record {
+            let call_id = rec.sip_call_id.clone();
             // Voicemail answering does not make its owner "on the phone".
             let callee = match &who {
                 Ringing::Voicemail { .. } => None,
@@ -259,6 +267,9 @@ impl Core {
             changed.extend(caller_aor.clone());
             if self.calls.start(caller_aor, callee, rec, now) {
                 self.calls_changed(&changed, now);
+            }
+            if let Some((owner, number)) = &outside_leg {
+                self.calls.set_outside_leg(&call_id, owner, number);
             }
         }
         if invite {
@@ -497,6 +508,9 @@ impl Core {
             let changed = self.calls.retarget(&call_id, to, &hop.from, hop.cause);
             if let Some(owner) = voicemail {
                 self.calls.set_callee_ext(&call_id, &owner.ext);
+            }
+            if let Ringing::External { owner, number } = &who {
+                self.calls.set_outside_leg(&call_id, owner, number);
             }
             self.calls_changed(&changed, now);
         }

@@ -580,8 +580,30 @@ impl Core {
     /// A call ended: its record goes to the store and its parties' presence may change.
     fn end_call(&mut self, call_id: &str, status: Option<u16>, now: Instant) {
         let unix = self.unix_ms(now);
+        let outside_leg = self.calls.outside_leg(call_id);
         if let Some((rec, changed)) = self.calls.end(call_id, unix, status) {
             info!(call_id, outcome = rec.outcome.as_str(), "call ended");
+            // A call a person's rule forwarded to an outside number: that leg is a call of
+            // theirs (rated and paid as one), besides the call the history shows.
+            if let Some((owner, number)) = outside_leg
+                && rec.answered_ms.is_some()
+            {
+                let leg = CallRecord {
+                    sip_call_id: format!("{};forwarded", rec.sip_call_id),
+                    caller_ext: Some(owner.ext.to_string()),
+                    caller_number: owner.ext.to_string(),
+                    caller_name: None,
+                    dialled: number,
+                    callee_ext: None,
+                    callee_name: None,
+                    diverted_from: None,
+                    diversion: None,
+                    ..rec.clone()
+                };
+                self.timers
+                    .arm(now + SPENDING_RELOAD_MS, Timer::Spending(owner.clone()));
+                self.record(leg);
+            }
             // An answered call outside costs money: once the store has it, the caller's
             // spending is read again (their limit may be reached now).
             if rec.answered_ms.is_some()

@@ -685,6 +685,36 @@ fn a_forward_to_an_outside_number_goes_through_the_trunk_as_far_as_its_owner_may
         inv.headers.get("Diversion").is_some(),
         "the network learns why"
     );
+    // Answered, then over: besides the call to 103, the outside leg is 103's own call (so it
+    // is rated and paid as theirs).
+    let mut ok = inv.response(200, "OK");
+    ok.set_to_tag("carrier");
+    ok.headers
+        .push("Record-Route", inv.headers.get("Record-Route").unwrap());
+    ok.headers.push("Contact", "<sip:gw@203.0.113.10:5060>");
+    w.send(
+        Dest::Udp(addr(CARRIER_A)),
+        &String::from_utf8(ok.to_bytes()).unwrap(),
+    );
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))).last(), Some(&200));
+    w.core.handle(Input::Closed { flow: FlowId(1) }, w.now);
+    w.step();
+    let call = w
+        .records
+        .iter()
+        .find(|r| r.sip_call_id == "x1")
+        .expect("the call");
+    assert_eq!(call.callee_ext.as_deref(), Some("103"));
+    let leg = w
+        .records
+        .iter()
+        .find(|r| r.sip_call_id == "x1;forwarded")
+        .expect("the outside leg");
+    assert_eq!(leg.caller_ext.as_deref(), Some("103"));
+    assert_eq!(leg.dialled, "+48601111333");
+    assert_eq!(leg.callee_ext, None);
+    assert!(leg.answered_ms.is_some());
+    w.connect_tcp(1, "198.51.100.7:5060");
     // Their permission stops it: internal only, the rule is skipped (nobody is logged in on
     // 103, so the caller hears that).
     w.users.get_mut("103").unwrap().outside.permission = Permission::Internal;
