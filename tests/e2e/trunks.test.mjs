@@ -310,6 +310,7 @@ test('*8 moves a call from the network to the mobile: the browser leg ends and t
     await celina.waitForSelector('#call-keypad');
     await celina.click('#call-keypad [data-digit="*"]');
     await celina.click('#call-keypad [data-digit="8"]');
+    await celina.waitForSelector('#move-hint');
     // The mobile answers (the carrier), the browser's leg is hung up.
     await callState(celina, 'idle', 20000);
     const moved = carrier.log().slice(mark);

@@ -348,6 +348,9 @@ fn keypad(p: &CallPanelProps, call: &Call) -> Html {
             if call.dtmf_unavailable {
                 <p id="dtmf-error" class="error" role="alert">{ t.dtmf_unavailable }</p>
             }
+            if call.dtmf_sent.ends_with("*8") {
+                <p id="move-hint" class="hint" role="status">{ t.move_hint }</p>
+            }
         </div>
     }
 }
