@@ -61,6 +61,39 @@ pub struct TrunkCall {
     pub authorized: bool,
 }
 
+impl TrunkCall {
+    fn new(number: String, cli: Cli, trunks: Vec<CoreTrunk>) -> TrunkCall {
+        TrunkCall {
+            number,
+            cli,
+            next: trunks,
+            current: String::new(),
+            heard: false,
+            trunk: None,
+            authorized: false,
+        }
+    }
+}
+
+/// The Request-URI of a browser's call to `number` for the media service's bridge: the
+/// first trunk's, naming its flow, the caller ID and the trunk's codecs (see
+/// `Core::bridge_to_trunk`).
+fn bridge_uri(number: &str, first: &CoreTrunk, flow: FlowId, cli: &Cli) -> Uri {
+    let mut uri = trunk_uri(number, first);
+    uri.params
+        .set(super::forward::BRIDGE_PARAM, Some(&flow.0.to_string()));
+    if let Some(n) = &cli.number {
+        uri.params.set(CLI_PARAM, Some(n));
+    }
+    if cli.withheld {
+        uri.params.set(PRIVACY_PARAM, Some("id"));
+    }
+    if !first.codecs.is_empty() {
+        uri.params.set(CODECS_PARAM, Some(&first.codecs.join(".")));
+    }
+    uri
+}
+
 impl Core {
     /// The trunks calls may use now (UDP and TCP; TLS trunks are refused when added).
     fn usable_trunks(&self) -> Vec<CoreTrunk> {
@@ -178,33 +211,14 @@ impl Core {
             // The bridge answers the browser and calls the trunk back through us
             // (`on_bridge_call`), where the caller ID is applied and failover happens.
             let (tflow, _) = self.trunk_flow(&first, now);
-            let mut uri = trunk_uri(&number, &first);
-            uri.params
-                .set(super::forward::BRIDGE_PARAM, Some(&tflow.0.to_string()));
-            if let Some(n) = &cli.number {
-                uri.params.set(CLI_PARAM, Some(n));
-            }
-            if cli.withheld {
-                uri.params.set(PRIVACY_PARAM, Some("id"));
-            }
-            if !first.codecs.is_empty() {
-                uri.params.set(CODECS_PARAM, Some(&first.codecs.join(".")));
-            }
+            let uri = bridge_uri(&number, &first, tflow, &cli);
             let request = ctx.request.clone();
             let media = media.expect("checked above");
             self.proxy.insert(key.clone(), ctx);
             let tx = self.forward(&request, uri, flow, media, true, identity, now);
             self.proxy.add_branch(&key, Branch::new(tx, media));
         } else {
-            ctx.trunk = Some(Box::new(TrunkCall {
-                number,
-                cli,
-                next: trunks,
-                current: String::new(),
-                heard: false,
-                trunk: None,
-                authorized: false,
-            }));
+            ctx.trunk = Some(Box::new(TrunkCall::new(number, cli, trunks)));
             self.proxy.insert(key.clone(), ctx);
             self.next_trunk(&key, now);
         }
@@ -258,33 +272,14 @@ impl Core {
                 return 0;
             };
             let (tflow, _) = self.trunk_flow(&first, now);
-            let mut uri = trunk_uri(number, &first);
-            uri.params
-                .set(super::forward::BRIDGE_PARAM, Some(&tflow.0.to_string()));
-            if let Some(n) = &cli.number {
-                uri.params.set(CLI_PARAM, Some(n));
-            }
-            if cli.withheld {
-                uri.params.set(PRIVACY_PARAM, Some("id"));
-            }
-            if !first.codecs.is_empty() {
-                uri.params.set(CODECS_PARAM, Some(&first.codecs.join(".")));
-            }
+            let uri = bridge_uri(number, &first, tflow, &cli);
             let request = self.proxy.contexts[skey].request.clone();
             let tx = self.forward(&request, uri, upstream, media, true, &Identity::Keep, now);
             self.proxy.add_branch(skey, Branch::new(tx, media));
             return 1;
         }
         if let Some(ctx) = self.proxy.contexts.get_mut(skey) {
-            ctx.trunk = Some(Box::new(TrunkCall {
-                number: number.to_string(),
-                cli,
-                next: trunks,
-                current: String::new(),
-                heard: false,
-                trunk: None,
-                authorized: false,
-            }));
+            ctx.trunk = Some(Box::new(TrunkCall::new(number.to_string(), cli, trunks)));
         }
         usize::from(self.next_trunk(skey, now))
     }
@@ -323,15 +318,7 @@ impl Core {
                 dialogs: Vec::new(),
             },
         );
-        ctx.trunk = Some(Box::new(TrunkCall {
-            number,
-            cli,
-            next: trunks,
-            current: String::new(),
-            heard: false,
-            trunk: None,
-            authorized: false,
-        }));
+        ctx.trunk = Some(Box::new(TrunkCall::new(number, cli, trunks)));
         self.proxy.insert(key.clone(), ctx);
         self.next_trunk(&key, now);
     }
