@@ -31,7 +31,7 @@ const CLI_PARAM: &str = "centrala-cli";
 /// The first trunk's codecs for the bridge's offer (`;centrala-codecs=PCMA.PCMU`).
 pub const CODECS_PARAM: &str = "centrala-codecs";
 /// The media service's call to an employee's mobile for *8: the Call-ID of the call it
-/// bridges (`;centrala-move=CALL-ID`) and which party of it is the employee
+/// bridges, in hex (`;centrala-move=HEX`, see [`hex_param`]) and which party of it is the employee
 /// (`;centrala-side=caller|callee`). Only the media service's flow is heard with it.
 pub const MOVE_PARAM: &str = "centrala-move";
 pub const SIDE_PARAM: &str = "centrala-side";
