@@ -37,13 +37,15 @@ pub struct UdpIn {
 pub type ConnId = u64;
 
 /// Opens a connection the core asked for ([`Output::Connect`]): to `SocketAddr` over
-/// `Transport`, as connection `ConnId`, writing what arrives on the receiver (the sender is
-/// its own copy, for keepalive answers); a failure comes back as [`CoreInput::Closed`].
+/// `Transport` (TLS: checking the peer is the `String` name), as connection `ConnId`,
+/// writing what arrives on the receiver (the sender is its own copy, for keepalive
+/// answers); a failure comes back as [`CoreInput::Closed`].
 pub type Connector = Box<
     dyn Fn(
             ConnId,
             SocketAddr,
             Transport,
+            String,
             Outbound,
             futures_channel::mpsc::UnboundedReceiver<ToConn>,
         ) + Send,
@@ -402,12 +404,13 @@ impl Driver {
                     flow,
                     to,
                     transport,
+                    name,
                 } => {
                     let (tx, rx) = futures_channel::mpsc::unbounded::<ToConn>();
                     match &self.connector {
                         Some(connect) => {
                             self.senders.insert(flow, tx.clone());
-                            connect(flow.0, to, transport, tx, rx);
+                            connect(flow.0, to, transport, name, tx, rx);
                         }
                         None => {
                             let now = self.now();

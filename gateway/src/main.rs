@@ -130,6 +130,10 @@ enum Command {
         /// The UDP ports of relayed candidates, FIRST-LAST.
         #[arg(long, default_value = "50000-50999", env = "CENTRALA_TURN_PORTS")]
         turn_ports: centrala_media::PortRange,
+        /// A CA certificate (PEM) that TLS trunks' certificates may chain to, besides the
+        /// usual public roots (a carrier's own CA).
+        #[arg(long, env = "CENTRALA_TRUNK_CA")]
+        trunk_ca: Option<PathBuf>,
         #[command(flatten)]
         mail: MailArgs,
     },
@@ -251,7 +255,8 @@ enum TrunkCommand {
         host: String,
         #[arg(long, default_value_t = 5060)]
         port: u16,
-        /// udp or tcp (tls: not yet for calls out).
+        /// udp, tcp or tls (the carrier's certificate must chain to a public root or to
+        /// `serve --trunk-ca`).
         #[arg(long, default_value = "udp")]
         transport: centrala_gateway::trunks::TrunkTransport,
         /// Lower is tried first.
@@ -616,6 +621,7 @@ async fn run() -> anyhow::Result<()> {
             no_voicemail,
             turn_port,
             turn_ports,
+            trunk_ca,
             mail,
         } => {
             let store = open(&data).await?;
@@ -696,6 +702,7 @@ async fn run() -> anyhow::Result<()> {
                     },
                 });
             }
+            cfg.trunk_ca = trunk_ca;
             if turn_port != 0 {
                 cfg.turn = Some(centrala_gateway::turn::TurnConfig {
                     listen: std::net::SocketAddr::new(media_address, turn_port),
@@ -864,11 +871,6 @@ async fn run() -> anyhow::Result<()> {
                     codecs,
                     username,
                 } => {
-                    if transport == centrala_gateway::trunks::TrunkTransport::Tls {
-                        anyhow::bail!(
-                            "calls out over TLS trunks are not supported yet: use udp or tcp (a carrier may still send calls in over TLS as a --trusted-peer)"
-                        );
-                    }
                     let t = centrala_gateway::trunks::NewTrunk {
                         name,
                         priority,

@@ -64,6 +64,8 @@ pub struct ServeConfig {
     pub media: Option<crate::vmserver::MediaConfig>,
     /// The media relay for browsers (TURN); `None`: browsers get no relay.
     pub turn: Option<crate::turn::TurnConfig>,
+    /// A CA (PEM) that TLS trunks' certificates may chain to besides the Mozilla roots.
+    pub trunk_ca: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -83,6 +85,7 @@ impl ServeConfig {
             mail_retry: RetryPolicy::default(),
             media: None,
             turn: None,
+            trunk_ca: None,
         }
     }
 }
@@ -420,13 +423,14 @@ pub async fn run(
     // must not hold a sender of its own queue (its closing ends the core): a weak one.
     let connector: crate::driver::Connector = {
         let weak = edge.core.downgrade();
+        let tls = Arc::new(crate::tls::connector(cfg.trunk_ca.as_deref())?);
         // The rest of the edge, with a sender of nothing in place of the core's.
         let template = Edge {
             core: mpsc::channel(1).0,
             ..edge.clone()
         };
         let handle = tokio::runtime::Handle::current();
-        Box::new(move |conn, to, transport, tx, rx| {
+        Box::new(move |conn, to, transport, name, tx, rx| {
             let Some(core) = weak.upgrade() else {
                 return;
             };
@@ -434,7 +438,10 @@ pub async fn run(
                 core,
                 ..template.clone()
             };
-            handle.spawn(outbound_connection(conn, to, transport, tx, rx, edge));
+            let tls = tls.clone();
+            handle.spawn(outbound_connection(
+                conn, to, transport, name, tls, tx, rx, edge,
+            ));
         })
     };
     let core_metrics = metrics.clone();
@@ -960,33 +967,56 @@ async fn stream_connection<S: AsyncRead + AsyncWrite + Unpin>(
 /// A connection the core asked for (to a carrier's TCP trunk): connected within 3 s, then
 /// served as any other; what the core sent meanwhile waits in `out_rx`. A failure is a
 /// closed connection for the core (its transactions there end at once: failover).
+#[allow(clippy::too_many_arguments)]
 async fn outbound_connection(
     conn: u64,
     to: SocketAddr,
     transport: Transport,
+    name: String,
+    tls: Arc<tokio_rustls::TlsConnector>,
     out_tx: crate::driver::Outbound,
     out_rx: futures_channel::mpsc::UnboundedReceiver<ToConn>,
     edge: Edge,
 ) {
-    let connected = match transport {
-        Transport::Tcp => {
-            tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(to))
-                .await
-                .map_err(|_| "timed out".to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
-        }
-        _ => Err(format!("{} is not opened by the gateway", transport.name())),
-    };
-    match connected {
-        Ok(stream) => {
-            let _ = stream.set_nodelay(true);
-            info!(conn, %to, "connected to a trunk");
-            pump(stream, to, transport, edge, conn, out_tx, out_rx).await;
-        }
-        Err(e) => {
+    let failed = |e: String| {
+        let edge = edge.clone();
+        async move {
             warn!(conn, %to, error = %e, "could not connect to a trunk");
             edge.to_core(CoreInput::Closed { conn }).await;
         }
+    };
+    let stream = match tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::net::TcpStream::connect(to),
+    )
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return failed(e.to_string()).await,
+        Err(_) => return failed("timed out".into()).await,
+    };
+    let _ = stream.set_nodelay(true);
+    match transport {
+        Transport::Tcp => {
+            info!(conn, %to, "connected to a trunk");
+            pump(stream, to, transport, edge, conn, out_tx, out_rx).await;
+        }
+        Transport::Tls => {
+            let name = name.trim_start_matches('[').trim_end_matches(']');
+            let server = match rustls_pki_types::ServerName::try_from(name.to_string()) {
+                Ok(s) => s,
+                Err(e) => return failed(format!("{name:?} is no TLS server name: {e}")).await,
+            };
+            match tokio::time::timeout(Duration::from_secs(5), tls.connect(server, stream)).await {
+                Ok(Ok(s)) => {
+                    info!(conn, %to, "connected to a trunk over TLS");
+                    pump(s, to, transport, edge, conn, out_tx, out_rx).await;
+                }
+                Ok(Err(e)) => failed(format!("TLS: {e}")).await,
+                Err(_) => failed("TLS handshake timed out".into()).await,
+            }
+        }
+        _ => failed(format!("{} is not opened by the gateway", transport.name())).await,
     }
 }
 

@@ -36,6 +36,31 @@ pub fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// The client side for trunks over TLS: the carrier's certificate must chain to the Mozilla
+/// roots (webpki-roots) or to one of `extra_ca` (PEM; a carrier's own CA, or tests').
+pub fn connector(extra_ca: Option<&Path>) -> anyhow::Result<tokio_rustls::TlsConnector> {
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = extra_ca {
+        for cert in CertificateDer::pem_file_iter(path)
+            .with_context(|| format!("reading certificates from {}", path.display()))?
+        {
+            let cert =
+                cert.with_context(|| format!("parsing certificates in {}", path.display()))?;
+            roots
+                .add(cert)
+                .with_context(|| format!("a CA certificate in {}", path.display()))?;
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
 /// Completes the server side of a handshake, within the time limit.
 pub async fn handshake(acceptor: &TlsAcceptor, stream: TcpStream) -> Option<TlsStream<TcpStream>> {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
@@ -101,5 +126,50 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A carrier whose certificate chains to nothing we trust is not talked to (no
+    /// calls to a machine in the middle).
+    #[tokio::test]
+    async fn a_trunk_with_an_unknown_certificate_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+        let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&c, cert.cert.pem()).unwrap();
+        std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
+        let acceptor = acceptor(&c, &k).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                if let Ok(mut tls) = acceptor.accept(s).await {
+                    let mut b = [0u8; 5];
+                    if tls.read_exact(&mut b).await.is_ok() {
+                        let _ = tls.write_all(b"pong!").await;
+                    }
+                }
+            }
+        });
+        let name = || rustls_pki_types::ServerName::try_from("127.0.0.1".to_string()).unwrap();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let refused = connector(None).unwrap().connect(name(), stream).await;
+        assert!(refused.is_err(), "an unknown issuer is refused");
+        // With its certificate given as the carrier's CA, the same server is reached.
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let mut tls = connector(Some(&c))
+            .unwrap()
+            .connect(name(), stream)
+            .await
+            .expect("trusted through --trunk-ca");
+        tls.write_all(b"ping!").await.unwrap();
+        let mut b = [0u8; 5];
+        tls.read_exact(&mut b).await.unwrap();
+        assert_eq!(&b, b"pong!");
     }
 }

@@ -1521,7 +1521,7 @@ async fn calling_settings_and_operator_trunks_check_who_is_asking() {
     .await;
     assert_eq!(r.status, 409, "{}", r.body);
     for bad in [
-        json!({"name": "x", "host": "192.0.2.11", "transport": "tls"}),
+        json!({"name": "x", "host": "192.0.2.11", "transport": "sctp"}),
         json!({"name": "bad name", "host": "192.0.2.11"}),
         json!({"name": "x", "host": "192.0.2.11", "codecs": ["G729"]}),
     ] {

@@ -18,7 +18,8 @@ export const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * itself), `user` and `pass` (the SIP user name, `ext` by default, and its password),
  * `webrtc` (accepts DTLS-SRTP, ICE and Opus offers), `mwi` (subscribes to its message-waiting
  * summary, RFC 3842, once registered), `regint` (registration interval, 0: it does not register,
- * as a carrier's switch does not). */
+ * as a carrier's switch does not), `tls` (a PEM file with its certificate and key: it also
+ * serves SIP over TLS, on the port after `sip`). */
 export class Baresip {
   constructor(ext, p) {
     this.ext = ext;
@@ -31,6 +32,7 @@ export class Baresip {
     writeFileSync(join(this.dir, 'config'), [
       'poll_method epoll',
       `sip_listen ${p.sip}`,
+      ...(p.tls ? [`sip_certificate ${p.tls}`] : []),
       `rtp_ports ${p.rtp[0]}-${p.rtp[1]}`,
       'rtp_timeout 0',
       'dns_server 127.0.0.1:53',

@@ -7,7 +7,7 @@
 // data folder is shared with the other test files).
 import { test, before, after } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { gateway, login, callState, inboundBytes, assert, launchWithTone, ARTIFACTS, BASE } from './lib.mjs';
 import { Baresip, GW_SIP, sleep, decodedAudio, tone } from './baresip-lib.mjs';
 
@@ -17,6 +17,21 @@ const SILENT = 5099; // nothing listens here
 const BUSY = 5098; // sipp answering 503
 const CARRIER = 5090; // sipp answering 200 with RTP echo
 const NETWORK_CALLER = 5093; // sipp calling the company's number
+
+const CERTS = `${ARTIFACTS}/carrier-tls`;
+
+/** A CA, and a certificate for 127.0.0.1 that it signed (the TLS carrier's). */
+function makeCarrierCertificates() {
+  rmSync(CERTS, { recursive: true, force: true });
+  mkdirSync(CERTS, { recursive: true });
+  const ext = `${CERTS}/leaf.ext`;
+  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
+  const openssl = (...args) => execFileSync('openssl', args, { cwd: CERTS, stdio: 'pipe' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Test carrier CA');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1');
+  openssl('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '2', '-extfile', ext);
+  writeFileSync(`${CERTS}/carrier.pem`, readFileSync(`${CERTS}/leaf.pem`, 'utf8') + readFileSync(`${CERTS}/leaf.key`, 'utf8'));
+}
 
 function centrala(...args) {
   return execFileSync(BIN, [...args, '--data', DATA], { encoding: 'utf8' });
@@ -69,7 +84,9 @@ before(async () => {
   assert.match(centrala('trunk', 'list'), /silent[\s\S]*busy[\s\S]*carrier/);
   carrier = uas('carrier', CARRIER);
   busy = uas('busy', BUSY, 'carrier-503.xml');
-  await gateway.start(['--sip-udp', GW_SIP, '--media-ports', '41300-41399']);
+  makeCarrierCertificates();
+  // The TLS carrier's certificate chains to a CA of the test's own.
+  await gateway.start(['--sip-udp', GW_SIP, '--media-ports', '41300-41399', '--trunk-ca', `${CERTS}/ca.pem`]);
   browser = await launchWithTone(600);
   admin = (await login(browser, '101')).page;
   const b = await api(admin, 'POST', '/api/v1/number-blocks', { first_number: '+48226006100', size: 10 });
@@ -83,7 +100,7 @@ after(async () => {
   for (const e of ['102', '103']) {
     if (admin && ids[e]) await api(admin, 'PUT', `/api/v1/employees/${ids[e]}/calling`, { permission: null, premium: null, caller_id: null, mobile: null }).catch(() => {});
   }
-  for (const t of ['silent', 'busy', 'carrier', 'registering', 'tcp']) {
+  for (const t of ['silent', 'busy', 'carrier', 'registering', 'tcp', 'tls']) {
     try { centrala('trunk', 'remove', t); } catch { /* not there */ }
   }
   carrier?.proc.kill('SIGKILL');
@@ -420,8 +437,8 @@ test('a TCP trunk: the gateway connects to the carrier and the call goes over th
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: body ? JSON.stringify(body) : undefined,
   });
-  let r = await op('POST', '', { name: 'tcp', host: '127.0.0.1', port: TCP, transport: 'tls', priority: 1 });
-  assert.equal(r.status, 400, 'TLS is not offered yet, and says so');
+  let r = await op('POST', '', { name: 'tcp', host: '127.0.0.1', port: TCP, transport: 'sctp', priority: 1 });
+  assert.equal(r.status, 400, 'an unknown transport is refused with the reason');
   r = await op('POST', '', { name: 'tcp', host: '127.0.0.1', port: TCP, transport: 'tcp', priority: 1 });
   assert.equal(r.status, 201, await r.text());
   const dir = `${ARTIFACTS}/sipp-tcp`;
@@ -460,4 +477,39 @@ test('a TCP trunk: the gateway connects to the carrier and the call goes over th
   await admin.click('#call-audio');
   await endReason(admin, /phone network does not answer/);
   await callState(admin, 'idle');
+});
+
+test('a TLS trunk: the gateway checks the carrier\'s certificate and the call goes over TLS with media', { timeout: 60000 }, async () => {
+  const token = centrala('operator', 'token').trim();
+  const op = (method, path, body) => fetch(`${BASE}/api/v1/operator/trunks${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  // baresip as the carrier: SIP over TLS on 5421 with the certificate our CA signed; it
+  // answers by itself and plays 440 Hz.
+  const tlsCarrier = new Baresip('tls-carrier', { sip: '127.0.0.1:5420', rtp: [20700, 20719], tone: 440, pass: 'x', user: '+48221112233', regint: 0, auto: true, tls: `${CERTS}/carrier.pem` });
+  try {
+    await sleep(1000);
+    const r = await op('POST', '', { name: 'tls', host: '127.0.0.1', port: 5421, transport: 'tls', priority: 1, codecs: ['PCMU'] });
+    assert.equal(r.status, 201, await r.text());
+    await admin.fill('#dial-input', '22 111 22 33');
+    await admin.click('#call-audio');
+    await callState(admin, 'connected', 20000);
+    const first = await inboundBytes(admin, 10000);
+    await sleep(2000);
+    const later = Number(await admin.getAttribute('#call-stats', 'data-rx-bytes'));
+    assert.ok(later > first + 8000, `the carrier's audio keeps arriving (${first} then ${later} bytes)`);
+    await admin.click('#hangup');
+    await callState(admin, 'idle');
+    const log = readFileSync(`${ARTIFACTS}/gateway.log`, 'utf8');
+    assert.match(log, /connected to a trunk over TLS/);
+    assert.match(tlsCarrier.log(), /SIP\/2\.0\/TLS/, 'the carrier took the call over TLS');
+  } catch (e) {
+    e.message += `\n--- page ---\n${admin.dumpLog()}\n--- carrier ---\n${tlsCarrier.log().slice(-4000)}`;
+    throw e;
+  } finally {
+    await op('DELETE', '/tls');
+    await tlsCarrier.stop();
+  }
 });

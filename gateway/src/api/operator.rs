@@ -81,7 +81,7 @@ pub struct TrunkBody {
     pub host: String,
     #[serde(default = "default_port")]
     pub port: u16,
-    /// udp or tcp (tls: not for calls out yet).
+    /// udp, tcp or tls.
     #[serde(default = "default_transport")]
     pub transport: String,
     /// Lower is tried first.
@@ -137,11 +137,6 @@ pub(super) async fn add_trunk(
 ) -> ApiResult<(StatusCode, Json<Trunk>)> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", &m);
     let transport: TrunkTransport = b.transport.parse().map_err(bad)?;
-    if transport == TrunkTransport::Tls {
-        return Err(bad(
-            "calls out over TLS trunks are not supported yet: use udp or tcp".into(),
-        ));
-    }
     let t = NewTrunk {
         name: b.name,
         priority: b.priority,

@@ -248,6 +248,7 @@ impl Flows {
             // A connection of ours (a TCP trunk) without a TCP listener: our name (the
             // carrier's requests in the call come back on the connection while it lives).
             (Transport::Tcp, ..) => format!("<sip:{};transport=tcp;lr>", self.own.domain),
+            (Transport::Tls, ..) => format!("<sip:{};transport=tls;lr>", self.own.domain),
             _ => format!("<sip:{};transport=ws;lr>", self.own.domain),
         }
     }
@@ -259,6 +260,7 @@ impl Flows {
             (Transport::Tcp, _, Some(a), _) => format!("SIP/2.0/TCP {a};branch={branch}"),
             (Transport::Tls, _, _, Some(a)) => format!("SIP/2.0/TLS {a};branch={branch}"),
             (Transport::Tcp, ..) => format!("SIP/2.0/TCP {};branch={branch}", self.own.domain),
+            (Transport::Tls, ..) => format!("SIP/2.0/TLS {};branch={branch}", self.own.domain),
             _ => format!("SIP/2.0/WSS {};branch={branch}", self.own.domain),
         }
     }

@@ -193,12 +193,14 @@ pub enum Output {
         ext: String,
         calls: u32,
     },
-    /// Open a connection to `to` over `transport` (TCP) as `flow`; what the core sends
-    /// there waits until it is up. A failure is reported as [`Input::Closed`].
+    /// Open a connection to `to` over `transport` (TCP, or TLS checking that the peer is
+    /// `name`) as `flow`; what the core sends there waits until it is up. A failure is
+    /// reported as [`Input::Closed`].
     Connect {
         flow: FlowId,
         to: SocketAddr,
         transport: Transport,
+        name: String,
     },
 }
 

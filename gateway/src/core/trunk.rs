@@ -95,13 +95,9 @@ fn bridge_uri(number: &str, first: &CoreTrunk, flow: FlowId, cli: &Cli) -> Uri {
 }
 
 impl Core {
-    /// The trunks calls may use now (UDP and TCP; TLS trunks are refused when added).
+    /// The trunks calls may use now.
     fn usable_trunks(&self) -> Vec<CoreTrunk> {
-        self.trunks
-            .iter()
-            .filter(|t| t.transport != TrunkTransport::Tls)
-            .cloned()
-            .collect()
+        self.trunks.clone()
     }
 
     /// Whether `flow` is one of our trunks' (from its address, on its transport).
@@ -452,14 +448,20 @@ impl Core {
     /// The flow to a trunk: UDP (made when new, and forgotten when idle like any other),
     /// or our TCP connection to it (opened when there is none; it stays while it lives).
     pub(super) fn trunk_flow(&mut self, t: &CoreTrunk, now: Instant) -> (FlowId, bool) {
-        if t.transport == TrunkTransport::Tcp {
-            let (f, new) = self.flows.outbound_flow(t.addr, Transport::Tcp, now);
+        let stream = match t.transport {
+            TrunkTransport::Udp => None,
+            TrunkTransport::Tcp => Some(Transport::Tcp),
+            TrunkTransport::Tls => Some(Transport::Tls),
+        };
+        if let Some(transport) = stream {
+            let (f, new) = self.flows.outbound_flow(t.addr, transport, now);
             if new {
-                info!(trunk = %t.name, to = %t.addr, "connecting to the trunk over TCP");
+                info!(trunk = %t.name, to = %t.addr, transport = transport.name(), "connecting to the trunk");
                 self.out.push_back(super::Output::Connect {
                     flow: f,
                     to: t.addr,
-                    transport: Transport::Tcp,
+                    transport,
+                    name: t.host.clone(),
                 });
             }
             return (f, new);

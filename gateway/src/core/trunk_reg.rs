@@ -77,11 +77,22 @@ impl Core {
         let Some(t) = self.trunks.iter().find(|t| t.name == name).cloned() else {
             return;
         };
-        let tcp = t.transport == crate::trunks::TrunkTransport::Tcp;
-        let (transport, ours, flag) = if tcp {
-            (Transport::Tcp, self.cfg.own.tcp, "--sip-tcp")
-        } else {
-            (Transport::Udp, self.cfg.own.udp, "--sip-udp")
+        let (transport, ours, flag, param) = match t.transport {
+            crate::trunks::TrunkTransport::Udp => {
+                (Transport::Udp, self.cfg.own.udp, "--sip-udp", "")
+            }
+            crate::trunks::TrunkTransport::Tcp => (
+                Transport::Tcp,
+                self.cfg.own.tcp,
+                "--sip-tcp",
+                ";transport=tcp",
+            ),
+            crate::trunks::TrunkTransport::Tls => (
+                Transport::Tls,
+                self.cfg.own.tls,
+                "--sip-tls",
+                ";transport=tls",
+            ),
         };
         let (Some(account), Some(ours)) = (t.auth.clone(), ours) else {
             warn!(trunk = %name, "cannot register to the trunk: the gateway serves no SIP on its transport ({flag})");
@@ -112,7 +123,7 @@ impl Core {
             tag = reg.tag,
             call_id = reg.call_id,
             cseq = reg.cseq,
-            param = if tcp { ";transport=tcp" } else { "" },
+            param = param,
         );
         let Ok(Message::Request(req)) = parse_datagram(text.as_bytes()) else {
             warn!(trunk = %name, "a REGISTER to the trunk could not be made");
