@@ -301,9 +301,14 @@ mod tests {
             f.record_route(Transport::Ws),
             "<sip:d.example;transport=ws;lr>"
         );
+        // No TLS listener: a TLS connection is one of ours (a trunk); we are our name.
         assert_eq!(
             f.record_route(Transport::Tls),
-            "<sip:d.example;transport=ws;lr>"
+            "<sip:d.example;transport=tls;lr>"
+        );
+        assert!(
+            f.via(Transport::Tls, "z9hG4bKx")
+                .starts_with("SIP/2.0/TLS d.example;")
         );
         assert!(
             f.via(Transport::Tcp, "z9hG4bKx")

@@ -668,24 +668,22 @@ fn unhex_param(s: &str) -> Option<String> {
     String::from_utf8(bytes?).ok()
 }
 
-/// `sip:NUMBER@HOST:PORT;user=phone` for a trunk.
+/// `sip:NUMBER@HOST:PORT;user=phone` for a trunk (with its transport when not UDP).
 fn trunk_uri(number: &str, t: &CoreTrunk) -> Uri {
     let host = if t.host.contains(':') && !t.host.starts_with('[') {
         format!("[{}]", t.host)
     } else {
         t.host.clone()
     };
-    let transport = match t.transport {
-        TrunkTransport::Udp => "",
-        TrunkTransport::Tcp => ";transport=tcp",
-        TrunkTransport::Tls => ";transport=tls",
-    };
-    Uri::parse(&format!(
-        "sip:{number}@{host}:{};user=phone{transport}",
-        t.addr.port()
-    ))
-    .or_else(|_| Uri::parse(&format!("sip:{number}@{};user=phone", t.addr)))
-    .expect("a number and a socket address make a URI")
+    let mut uri = Uri::sip(Some(number), &host);
+    uri.port = Some(t.addr.port());
+    uri.params.set("user", Some("phone"));
+    match t.transport {
+        TrunkTransport::Udp => {}
+        TrunkTransport::Tcp => uri.params.set("transport", Some("tcp")),
+        TrunkTransport::Tls => uri.params.set("transport", Some("tls")),
+    }
+    uri
 }
 
 /// Presents the caller to the network: the From user is the shown number (or anonymous,

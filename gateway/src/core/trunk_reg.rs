@@ -152,15 +152,15 @@ impl Core {
         else {
             return false;
         };
-        let Some(status) = resp.map(|r| r.status) else {
+        let Some(resp) = resp else {
             warn!(trunk = %name, "the trunk's registrar does not answer; trying again in a minute");
             self.trunk_reg_retry(&name, now);
             return true;
         };
+        let status = resp.status;
         if status < 200 {
             return true;
         }
-        let resp = resp.expect("a status is a response's");
         let answered = self.trunk_regs.get(&name).is_some_and(|r| r.answered);
         match status {
             401 | 407 if !answered => {
