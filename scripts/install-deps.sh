@@ -24,6 +24,7 @@ if [ "${1:-}" = "--test" ]; then
   # tests/e2e/presence-sip.test.mjs: sipp watches a busy lamp (dialog event) over UDP.
   command -v sipp >/dev/null || apt_pkgs+=(sip-tester)
   command -v sqlite3 >/dev/null || apt_pkgs+=(sqlite3) # tests/e2e/costs.test.mjs writes a rated call
+  command -v openssl >/dev/null || apt_pkgs+=(openssl) # tests/e2e/trunks.test.mjs makes the TLS carrier's certificates
   # tests/e2e/firefox.test.mjs: Chromium <-> Firefox ESR calls (puppeteer-core, WebDriver BiDi).
   command -v firefox-esr >/dev/null || apt_pkgs+=(firefox-esr)
   command -v c++ >/dev/null || apt_pkgs+=(g++) # libfuzzer-sys builds libFuzzer (fuzz/run.sh)
