@@ -693,32 +693,27 @@ impl Store {
         Ok(list)
     }
 
-    /// Where `employee`'s and their company's call spending stand in the calendar month
-    /// (UTC) of `now_ms`. For the core: at [`SpendStatus::limit_reached`] only internal
-    /// and emergency calls may go through. `NotFound` when the employee is not the
-    /// company's.
-    /// Whether the person's or the company's limit for this month is reached (the sums
-    /// are read only when a limit is set).
+    /// Whether `employee`'s limit (`person_limit`: theirs or the company's default) or the
+    /// company's (`company_limit`) is reached this month; the sums are read only for a
+    /// limit that is set (the limits come with the person's row, see `find_sip_user`).
     pub async fn spend_limit_reached(
         &self,
         company: i64,
         employee: i64,
+        (person_limit, company_limit): (Option<Micros>, Option<Micros>),
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        let Some(p) = payer(&mut conn, company, employee).await? else {
-            return Ok(false);
-        };
-        if p.person_limit.is_none() && p.company_limit.is_none() {
+        if person_limit.is_none() && company_limit.is_none() {
             return Ok(false);
         }
+        let mut conn = self.pool().acquire().await?;
         let month = Month::of_ms(now_ms);
-        if let Some(limit) = p.person_limit
+        if let Some(limit) = person_limit
             && spent(&mut conn, company, Some(employee), month).await? >= limit
         {
             return Ok(true);
         }
-        if let Some(limit) = p.company_limit
+        if let Some(limit) = company_limit
             && spent(&mut conn, company, None, month).await? >= limit
         {
             return Ok(true);
@@ -726,6 +721,10 @@ impl Store {
         Ok(false)
     }
 
+    /// Where `employee`'s and their company's call spending stand in the calendar month
+    /// (UTC) of `now_ms`. For the core: at [`SpendStatus::limit_reached`] only internal
+    /// and emergency calls may go through. `NotFound` when the employee is not the
+    /// company's.
     pub async fn spend_status(
         &self,
         company: i64,

@@ -305,7 +305,7 @@ impl Store {
     ) -> Result<Option<SipUser>, StoreError> {
         self.pause().await;
         let mut user = self.find_sip_user_row(company, ext).await?;
-        if let Some(u) = user.as_mut() {
+        if let Some((u, limits)) = user.as_mut() {
             // Their own public number, from the company's number blocks.
             u.outside.own_number = self
                 .number_blocks(u.company_id)
@@ -317,17 +317,17 @@ impl Store {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);
             u.outside.limit_reached = self
-                .spend_limit_reached(u.company_id, u.employee_id, now_ms)
+                .spend_limit_reached(u.company_id, u.employee_id, *limits, now_ms)
                 .await?;
         }
-        Ok(user)
+        Ok(user.map(|(u, _)| u))
     }
 
     async fn find_sip_user_row(
         &self,
         company: i64,
         ext: &str,
-    ) -> Result<Option<SipUser>, StoreError> {
+    ) -> Result<Option<(SipUser, SpendLimits)>, StoreError> {
         if crate::forwarding::is_credential_username(ext) {
             return Ok(sqlx::query(&format!(
                 "SELECT {SIP_COLUMNS}, d.ha1_md5, d.ha1_sha256, d.realm FROM device_credentials d JOIN employees e ON e.id = d.employee_id JOIN companies c ON c.id = e.company_id WHERE d.company_id = ? AND d.username = ?"
@@ -338,13 +338,13 @@ impl Store {
             .await?
             .as_ref()
             .map(|r| {
-                let mut u = row_to_user(r);
-                // The credential's columns follow the 20 of SIP_COLUMNS.
-                u.ha1_md5 = r.get(20);
-                u.ha1_sha256 = r.get(21);
-                u.realm = r.get(22);
+                let (mut u, limits) = row_to_user(r);
+                // The credential's columns follow the 22 of SIP_COLUMNS.
+                u.ha1_md5 = r.get(22);
+                u.ha1_sha256 = r.get(23);
+                u.realm = r.get(24);
                 u.login = Some(ext.into());
-                u
+                (u, limits)
             }));
         }
         Ok(sqlx::query(&format!(
@@ -792,10 +792,14 @@ impl Store {
     }
 }
 
-const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device, e.locked_devices, COALESCE(e.call_permission, c.call_permission), COALESCE(e.premium_calls, c.premium_calls), COALESCE(e.caller_id, c.caller_id), c.main_number, e.mobile_number, e.outside_suspended";
+const SIP_COLUMNS: &str = "e.company_id, e.ext, e.name, COALESCE(e.sip_realm, c.domain), e.ha1_md5, e.ha1_sha256, e.app_access, e.id, e.sip_generation, e.sip_digest, e.locked, e.routing, e.default_device, e.locked_devices, COALESCE(e.call_permission, c.call_permission), COALESCE(e.premium_calls, c.premium_calls), COALESCE(e.caller_id, c.caller_id), c.main_number, e.mobile_number, e.outside_suspended, COALESCE(e.spend_limit_micros, c.person_spend_limit_micros), c.spend_limit_micros";
 
-fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
-    SipUser {
+/// A person's monthly spending limit (theirs or the company's default per person) and the
+/// company's, in micros.
+type SpendLimits = (Option<i64>, Option<i64>);
+
+fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> (SipUser, SpendLimits) {
+    let user = SipUser {
         company_id: r.get(0),
         ext: r.get(1),
         name: r.get(2),
@@ -836,7 +840,8 @@ fn row_to_user(r: &sqlx::sqlite::SqliteRow) -> SipUser {
             limit_reached: false,
             suspended: r.get::<i64, _>(19) != 0,
         }),
-    }
+    };
+    (user, (r.get(20), r.get(21)))
 }
 
 /// How a digest algorithm is stored in `employees.sip_digest`.
