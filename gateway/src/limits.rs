@@ -27,7 +27,8 @@ pub struct Limits {
     /// A partial message on a stream must complete within this (slowloris).
     pub partial_timeout_ms: u64,
     /// Toll fraud: more international calls than this by one person within
-    /// `toll_fraud_window_ms` suspends their calls outside (an administrator lifts it).
+    /// `toll_fraud_window_ms` suspends their calls outside (an administrator lifts it);
+    /// 0 turns the guard off.
     pub toll_fraud_calls: u32,
     pub toll_fraud_window_ms: u64,
 }

@@ -71,6 +71,14 @@ enum Command {
         /// Requests per source address per 2 s before it is banned for a minute.
         #[arg(long, default_value_t = Limits::default().flood_max_requests)]
         flood_limit: u32,
+        /// Toll fraud: more international calls than this by one person within
+        /// --toll-fraud-minutes suspends their calls outside the company and e-mails the
+        /// company's administrators (an administrator lifts it). 0 turns the guard off.
+        #[arg(long, default_value_t = Limits::default().toll_fraud_calls)]
+        toll_fraud_calls: u32,
+        /// The window of --toll-fraud-calls, in minutes (at least 1).
+        #[arg(long, default_value_t = Limits::default().toll_fraud_window_ms / 60_000)]
+        toll_fraud_minutes: u64,
         /// Open connections allowed per source address.
         #[arg(long, default_value_t = Limits::default().max_connections_per_ip)]
         max_connections_per_ip: usize,
@@ -604,6 +612,8 @@ async fn run() -> anyhow::Result<()> {
             sip_host,
             trusted_peers,
             flood_limit,
+            toll_fraud_calls,
+            toll_fraud_minutes,
             max_connections_per_ip,
             max_connections,
             sip_tls,
@@ -659,6 +669,8 @@ async fn run() -> anyhow::Result<()> {
             cfg.trusted = trusted_peers;
             cfg.metrics_allow = metrics_allow;
             cfg.limits.flood_max_requests = flood_limit;
+            cfg.limits.toll_fraud_calls = toll_fraud_calls;
+            cfg.limits.toll_fraud_window_ms = toll_fraud_minutes.clamp(1, 7 * 24 * 60) * 60_000;
             cfg.limits.max_connections_per_ip = max_connections_per_ip;
             cfg.limits.max_connections = max_connections.unwrap_or_else(|| {
                 let files = raise_open_file_limit();

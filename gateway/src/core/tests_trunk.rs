@@ -734,3 +734,16 @@ fn a_forward_to_an_outside_number_goes_through_the_trunk_as_far_as_its_owner_may
             .any(|i| i.call_id() == Some("x2"))
     );
 }
+
+#[test]
+fn a_toll_fraud_threshold_of_zero_turns_the_guard_off() {
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    w.core.cfg.limits.toll_fraud_calls = 0;
+    w.users.get_mut("101").unwrap().outside.permission = Permission::International;
+    for i in 0..15 {
+        w.call_with_offer(1, "101", "+4930123456", &format!("z{i}"), PHONE_OFFER);
+        w.advance(1000);
+    }
+    assert_eq!(call_ids(&mut w), 15, "every call went out");
+    assert!(w.frauds.is_empty());
+}

@@ -333,13 +333,16 @@ impl Core {
         if outside.suspended || self.suspended.contains(who) {
             return Some(SUSPENDED);
         }
-        if matches!(
-            dialled,
-            Dialled::Number {
-                class: numbering::Class::International { .. },
-                ..
-            }
-        ) {
+        // A threshold of 0 turns the guard off (`serve --toll-fraud-calls 0`).
+        if self.cfg.limits.toll_fraud_calls > 0
+            && matches!(
+                dialled,
+                Dialled::Number {
+                    class: numbering::Class::International { .. },
+                    ..
+                }
+            )
+        {
             let (max, window) = (
                 self.cfg.limits.toll_fraud_calls,
                 self.cfg.limits.toll_fraud_window_ms,
