@@ -188,8 +188,18 @@ pub async fn start(
 fn route_key(msg: &Message) -> Option<String> {
     let call_id = msg.headers().get("Call-ID")?;
     match msg {
+        // One task per bridged branch: a call that rings several devices (a group, a person
+        // with two browsers) reaches the service once per device, with the same Call-ID.
+        // The parameter names the device's flow; the branch's CANCEL (and the ACK of a
+        // refusal) carry the same request URI.
         Message::Request(r) if r.uri.params.has(crate::core::BRIDGE_PARAM) => {
-            Some(format!("b:{call_id}"))
+            let flow = r
+                .uri
+                .params
+                .get(crate::core::BRIDGE_PARAM)
+                .flatten()
+                .unwrap_or("");
+            Some(format!("b:{flow}:{call_id}"))
         }
         Message::Request(r) if r.uri.host == "voicemail.invalid" => Some(format!("v:{call_id}")),
         Message::Request(r) => Some(format!("h:{}", r.uri.host)),
@@ -1220,10 +1230,15 @@ mod tests {
                 "INVITE {uri} SIP/2.0\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bK1\nFrom: <sip:101@d>;tag=a\nTo: <sip:102@d>\nCall-ID: c1\nCSeq: 1 INVITE\nContent-Length: 0\n\n"
             )
         };
-        // One call, two branches: a bridge to a device and voicemail, each its own task.
+        // One call, three branches: a bridge to each of two devices and voicemail, each its
+        // own task.
         assert_eq!(
             key(&req("sip:102@127.0.0.1:5060;centrala-bridge=4")).as_deref(),
-            Some("b:c1")
+            Some("b:4:c1")
+        );
+        assert_eq!(
+            key(&req("sip:103@127.0.0.1:5060;centrala-bridge=7")).as_deref(),
+            Some("b:7:c1")
         );
         assert_eq!(
             key(&req("sip:102@voicemail.invalid;company=1;cause=busy")).as_deref(),

@@ -39,6 +39,8 @@ struct Call {
     in_call: Option<CallHandle>,
     /// The service's route to this task (see `route_key`).
     in_id: String,
+    /// The Call-ID of the call we bridge (the caller's).
+    call_id: String,
     /// Calls the device.
     outbound: UserAgent,
     out_call: Option<CallHandle>,
@@ -117,6 +119,7 @@ pub(super) async fn call(
         inbound: UserAgent::new(in_cfg, rand::random()),
         in_call: None,
         in_id: call_id,
+        call_id: invite.call_id().unwrap_or_default().to_string(),
         outbound,
         out_call: None,
         out_id: None,
@@ -652,9 +655,9 @@ impl Call {
         } else {
             "callee"
         };
-        // The Call-ID of the call we bridge (our route key without its "b:"), in hex: a
-        // Call-ID may hold characters a URI parameter may not.
-        let call_id = self.in_id.strip_prefix("b:").unwrap_or(&self.in_id);
+        // The Call-ID of the call we bridge, in hex: a Call-ID may hold characters a URI
+        // parameter may not.
+        let call_id = self.call_id.as_str();
         let target = format!(
             "sip:mobile@mobile.invalid;{}={};{}={side}",
             crate::core::MOVE_PARAM,
