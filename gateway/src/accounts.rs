@@ -11,6 +11,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use utoipa::ToSchema;
 
+use crate::calling::NumberTarget;
 use crate::mail::Lang;
 use crate::store::{Store, StoreError};
 
@@ -684,25 +685,29 @@ impl Store {
         Ok(())
     }
 
-    /// The extension a public number reaches in `company`.
+    /// Where a public number rings in `company`.
     pub async fn ext_for_number(
         &self,
         company: i64,
         number: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<NumberTarget>, StoreError> {
         self.pause().await;
-        if let Some((_, ext)) = self.main_number_target(Some(company), number).await? {
-            return Ok(Some(ext));
+        if let Some((_, target)) = self.main_number_target(Some(company), number).await? {
+            return Ok(Some(target));
         }
         Ok(self
             .number_blocks(company)
             .await?
             .iter()
-            .find_map(|b| b.ext_for(number)))
+            .find_map(|b| b.ext_for(number))
+            .map(NumberTarget::Extension))
     }
 
-    /// The company that owns a public number, and the extension it reaches there.
-    pub async fn owner_of_number(&self, number: &str) -> Result<Option<(i64, String)>, StoreError> {
+    /// The company that owns a public number, and where it rings there.
+    pub async fn owner_of_number(
+        &self,
+        number: &str,
+    ) -> Result<Option<(i64, NumberTarget)>, StoreError> {
         self.pause().await;
         // A company's main number rings where its admin says.
         if let Some(target) = self.main_number_target(None, number).await? {
@@ -714,7 +719,9 @@ impl Store {
                 .await?;
         Ok(rows.iter().find_map(|r| {
             let company: i64 = r.get(4);
-            row_to_block(r).ext_for(number).map(|e| (company, e))
+            row_to_block(r)
+                .ext_for(number)
+                .map(|e| (company, NumberTarget::Extension(e)))
         }))
     }
 

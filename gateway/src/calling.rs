@@ -25,6 +25,19 @@ pub struct CompanyCalling {
     pub main_number: Option<String>,
     /// The extension a call to the main number rings (its forwarding rules apply).
     pub main_extension: Option<String>,
+    /// Or the extensions a call to the main number rings at once (a group: the first to
+    /// answer takes the call; their own forwarding rules do not apply). Empty: none.
+    #[serde(default)]
+    pub main_group: Vec<String>,
+}
+
+/// Where a public number rings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NumberTarget {
+    /// One extension (its forwarding rules apply).
+    Extension(String),
+    /// A main number set to ring several extensions at once.
+    Group(Vec<String>),
 }
 
 /// A person's own settings (`null`: the company's) and their mobile number.
@@ -39,6 +52,15 @@ pub struct PersonCalling {
     pub mobile: Option<String>,
 }
 
+/// A stored group (extensions separated by spaces).
+fn group_list(stored: Option<String>) -> Vec<String> {
+    stored
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 /// A mobile number as typed, as E.164; the error says why not.
 pub fn mobile_number(typed: &str) -> Result<String, String> {
     match crate::numbering::parse(typed) {
@@ -51,7 +73,7 @@ pub fn mobile_number(typed: &str) -> Result<String, String> {
 impl Store {
     pub async fn company_calling(&self, company: i64) -> Result<CompanyCalling, StoreError> {
         let r = sqlx::query(
-            "SELECT call_permission, premium_calls, caller_id, main_number, main_ext FROM companies WHERE id = ?",
+            "SELECT call_permission, premium_calls, caller_id, main_number, main_ext, main_group FROM companies WHERE id = ?",
         )
         .bind(company)
         .fetch_one(self.pool())
@@ -65,6 +87,7 @@ impl Store {
             caller_id: r.get::<String, _>(2).parse().unwrap_or_default(),
             main_number: r.get(3),
             main_extension: r.get(4),
+            main_group: group_list(r.get(5)),
         })
     }
 
@@ -81,7 +104,12 @@ impl Store {
                     field: "main_number",
                     message: m,
                 })?;
-                if self.ext_for_number(company, &e164).await?.is_none() {
+                let ours = self
+                    .number_blocks(company)
+                    .await?
+                    .iter()
+                    .any(|b| b.ext_for(&e164).is_some());
+                if !ours {
                     return Err(StoreError::Field {
                         field: "main_number",
                         message: format!("{e164} is not one of the company's public numbers"),
@@ -103,14 +131,49 @@ impl Store {
             }
             _ => None,
         };
+        let mut group: Vec<String> = Vec::new();
+        for e in c
+            .main_group
+            .iter()
+            .map(|e| e.trim())
+            .filter(|e| !e.is_empty())
+        {
+            if !group.iter().any(|g| g == e) {
+                group.push(e.to_string());
+            }
+        }
+        if !group.is_empty() {
+            let field = |message: String| StoreError::Field {
+                field: "main_group",
+                message,
+            };
+            if ext.is_some() {
+                return Err(field(
+                    "the main number rings one extension or a group, not both".into(),
+                ));
+            }
+            if group.len() > crate::forwarding::MAX_GROUP {
+                return Err(field(format!(
+                    "a group has at most {} extensions",
+                    crate::forwarding::MAX_GROUP
+                )));
+            }
+            for e in &group {
+                if self.employee_by_ext(company, e).await?.is_none() {
+                    return Err(field(format!("there is no extension {e}")));
+                }
+            }
+        }
+        let group = (!group.is_empty()).then(|| group.join(" "));
         sqlx::query(
-            "UPDATE companies SET call_permission = ?, premium_calls = ?, caller_id = ?, main_number = ?, main_ext = ? WHERE id = ?",
+            "UPDATE companies SET call_permission = ?, premium_calls = ?, caller_id = ?, main_number = ?, main_ext = ?, main_group = ? WHERE id = ?",
         )
         .bind(c.permission.as_str())
         .bind(c.premium as i64)
         .bind(c.caller_id.as_str())
         .bind(main)
         .bind(ext)
+        .bind(group)
         .bind(company)
         .execute(self.pool())
         .await?;
@@ -169,22 +232,30 @@ impl Store {
         .map(|r| r.get(0)))
     }
 
-    /// The extension a company's main number rings, when `number` is a main number (of
-    /// `company`, or of any company when `None`) with an extension set.
+    /// Where a company's main number rings, when `number` is a main number (of `company`,
+    /// or of any company when `None`) with an extension or a group set.
     pub async fn main_number_target(
         &self,
         company: Option<i64>,
         number: &str,
-    ) -> Result<Option<(i64, String)>, StoreError> {
+    ) -> Result<Option<(i64, NumberTarget)>, StoreError> {
         Ok(sqlx::query(
-            "SELECT id, main_ext FROM companies WHERE main_number = ? AND main_ext IS NOT NULL AND (? IS NULL OR id = ?)",
+            "SELECT id, main_ext, main_group FROM companies WHERE main_number = ? AND (main_ext IS NOT NULL OR main_group IS NOT NULL) AND (? IS NULL OR id = ?)",
         )
         .bind(number)
         .bind(company)
         .bind(company)
         .fetch_optional(self.pool())
         .await?
-        .map(|r| (r.get(0), r.get(1))))
+        .and_then(|r| {
+            let group = group_list(r.get(2));
+            let target = match r.get::<Option<String>, _>(1) {
+                Some(ext) => NumberTarget::Extension(ext),
+                None if !group.is_empty() => NumberTarget::Group(group),
+                None => return None,
+            };
+            Some((r.get(0), target))
+        }))
     }
 
     /// Toll fraud: suspends `ext`'s calls outside and tells the company's administrators
@@ -322,6 +393,7 @@ mod tests {
             caller_id: CallerId::Main,
             main_number: Some("+48 22 600 61 00".into()),
             main_extension: None,
+            main_group: Vec::new(),
         };
         store.set_company_calling(c.id, &want).await.unwrap();
         let got = store.company_calling(c.id).await.unwrap();
@@ -335,6 +407,40 @@ mod tests {
         want.main_extension = Some("999".into());
         let e = store.set_company_calling(c.id, &want).await.unwrap_err();
         assert!(e.to_string().contains("main_extension"), "{e}");
+        // A group: its extensions must exist, and it is one or the other.
+        for ext in ["101", "102"] {
+            store
+                .add_sip_user(c.id, ext, ext, "a-long-secret", "acme.example")
+                .await
+                .unwrap();
+        }
+        want.main_number = Some("+48226006100".into());
+        want.main_extension = None;
+        want.main_group = vec!["101".into(), "999".into()];
+        let e = store.set_company_calling(c.id, &want).await.unwrap_err();
+        assert!(e.to_string().contains("no extension 999"), "{e}");
+        want.main_group = vec!["101".into(), "102".into(), " 101 ".into()];
+        want.main_extension = Some("101".into());
+        let e = store.set_company_calling(c.id, &want).await.unwrap_err();
+        assert!(e.to_string().contains("not both"), "{e}");
+        want.main_extension = None;
+        store.set_company_calling(c.id, &want).await.unwrap();
+        let got = store.company_calling(c.id).await.unwrap();
+        assert_eq!(got.main_group, ["101", "102"], "trimmed, each once");
+        let group = NumberTarget::Group(vec!["101".into(), "102".into()]);
+        assert_eq!(
+            store.owner_of_number("+48226006100").await.unwrap(),
+            Some((c.id, group.clone()))
+        );
+        assert_eq!(
+            store.ext_for_number(c.id, "+48226006100").await.unwrap(),
+            Some(group)
+        );
+        // Other numbers of the block still ring their own extension.
+        assert_eq!(
+            store.owner_of_number("+48226006101").await.unwrap(),
+            Some((c.id, NumberTarget::Extension("101".into())))
+        );
         // A person of another company is not found.
         let p = PersonCalling {
             permission: Some(Permission::Internal),

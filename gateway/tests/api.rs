@@ -1439,6 +1439,60 @@ async fn calling_settings_and_operator_trunks_check_who_is_asking() {
     )
     .await;
     assert_eq!(r.status, 403, "{}", r.body);
+    // The main number may ring a group: of the company's own extensions only.
+    let exts: Vec<String> = list.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["extension"].as_str().map(str::to_string))
+        .take(2)
+        .collect();
+    assert_eq!(exts.len(), 2, "{}", list.body);
+    let company = |group: Vec<String>| {
+        Some(
+            json!({"permission": "national", "premium": false, "caller_id": "own", "main_number": null, "main_extension": null, "main_group": group}),
+        )
+    };
+    // Olga's company has only 101: 102 is another company's, and not hers to ring.
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/company/calling",
+        Auth::Cookie(&olga),
+        company(vec!["101".into(), "102".into()]),
+    )
+    .await;
+    assert_eq!(r.status, 400, "another company's extension: {}", r.body);
+    assert!(r.json()["fields"]["main_group"].is_string(), "{}", r.body);
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/company/calling",
+        Auth::Cookie(&alice),
+        company(vec!["9999".into()]),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.json()["fields"]["main_group"].is_string(), "{}", r.body);
+    let r = http(
+        a,
+        "PUT",
+        "/api/v1/company/calling",
+        Auth::Cookie(&alice),
+        company(exts.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = http(
+        a,
+        "GET",
+        "/api/v1/company/calling",
+        Auth::Cookie(&bob),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["main_group"], json!(exts), "{}", r.body);
+    assert!(r.json()["main_extension"].is_null());
     let r = http(a, "PUT", &path, Auth::Cookie(&alice), intl).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["permission"], "international");

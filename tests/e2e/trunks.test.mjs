@@ -186,6 +186,37 @@ test('a call from the network to +48 22 600 61 03 rings extension 103 in the bro
     await admin.click('#nav-phone');
     // Without the setting +48 22 600 61 00 would be extension 100 (nobody).
     await answerNetworkCall(celina, '+48226006100', 'network-main');
+    // A group instead: 101 and 103 ring at once, 103 answers, and 101 stops ringing.
+    await admin.click('#nav-admin');
+    await admin.waitForSelector('#calling-company-save:not([disabled])');
+    assert.equal(await admin.inputValue('#calling-company-main-ext'), '103');
+    await admin.fill('#calling-company-main-ext', '101, 103, 999');
+    await admin.click('#calling-company-save');
+    await admin.waitForSelector('#calling-company .calling-error');
+    assert.match(await admin.textContent('#calling-company .calling-error'), /no extension 999/);
+    await admin.fill('#calling-company-main-ext', '101, 103');
+    await admin.click('#calling-company-save');
+    await admin.waitForSelector('#calling-company .calling-saved');
+    let g = await api(admin, 'GET', '/api/v1/company/calling');
+    assert.deepEqual([g.body.main_extension, g.body.main_group], [null, ['101', '103']]);
+    await admin.click('#nav-phone');
+    const groupCallAt = Date.now() - 1000;
+    const adminRang = callState(admin, 'incoming', 20000);
+    await answerNetworkCall(celina, '+48226006100', 'network-group');
+    await adminRang;
+    await callState(admin, 'idle', 15000);
+    // The answered call is 103's: in their history, incoming from the network, answered.
+    let last;
+    for (let i = 0; i < 50; i++) {
+      g = await api(celina, 'GET', '/api/v1/history');
+      assert.equal(g.status, 200, JSON.stringify(g.body));
+      last = g.body.items.find((c) => c.direction === 'incoming' && c.started_ms > groupCallAt);
+      if (last) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(last, `no incoming call in 103's history: ${JSON.stringify(g.body.items.slice(0, 3))}`);
+    assert.equal(last.outcome, 'answered', JSON.stringify(last));
+    assert.match(last.peer.number, /601234567/);
     // 103 forwards every call to a mobile: the network's call to 103 goes back out through
     // the trunk with 103's number, and completes there.
     let r = await api(celina, 'PUT', '/api/v1/me/routing', { always: { kind: 'external', number: '+48601111333' } });
@@ -204,7 +235,7 @@ test('a call from the network to +48 22 600 61 03 rings extension 103 in the bro
     assert.equal(r.status, 200, JSON.stringify(r.body));
   } finally {
     await api(celina, 'PUT', '/api/v1/me/routing', {}).catch(() => {});
-    await api(admin, 'PUT', '/api/v1/company/calling', { permission: 'national', premium: false, caller_id: 'own', main_number: null, main_extension: null }).catch(() => {});
+    await api(admin, 'PUT', '/api/v1/company/calling', { permission: 'national', premium: false, caller_id: 'own', main_number: null, main_extension: null, main_group: [] }).catch(() => {});
     await celina.context().close();
   }
 });

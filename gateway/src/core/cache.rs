@@ -42,8 +42,8 @@ pub enum Query {
 pub enum Answer {
     User(Option<SipUser>),
     Domain(Option<i64>),
-    /// The company and extension the number rings.
-    Number(Option<(i64, String)>),
+    /// The company and where in it the number rings.
+    Number(Option<(i64, crate::calling::NumberTarget)>),
     /// A company's people: extension and name, by extension.
     Roster {
         company: i64,
@@ -60,7 +60,7 @@ pub enum Answer {
 }
 
 /// The company and extension a public number rings.
-pub type Ringing = (i64, String);
+pub type Ringing = (i64, crate::calling::NumberTarget);
 
 /// A number as looked up: in a company, or in whichever owns it.
 type NumberKey = (Option<i64>, Box<str>);
@@ -156,7 +156,7 @@ impl Cache {
         company: Option<i64>,
         number: &str,
         now: Instant,
-    ) -> Cached<Option<(i64, String)>> {
+    ) -> Cached<Option<Ringing>> {
         let key = (company, Box::<str>::from(number));
         match self.numbers.get_mut(&key).and_then(|e| fresh(e, now)) {
             Some((v, reload)) => {

@@ -168,6 +168,21 @@ impl Calls {
         from: &AorKey,
         cause: crate::forwarding::Cause,
     ) -> Vec<AorKey> {
+        self.set_callee(call_id, to, Some((from, cause)))
+    }
+
+    /// A call to a main number that rings a group was answered by `to`: from now on it is
+    /// theirs (no forwarding happened).
+    pub fn assign(&mut self, call_id: &str, to: AorKey) -> Vec<AorKey> {
+        self.set_callee(call_id, Some(to), None)
+    }
+
+    fn set_callee(
+        &mut self,
+        call_id: &str,
+        to: Option<AorKey>,
+        diverted: Option<(&AorKey, crate::forwarding::Cause)>,
+    ) -> Vec<AorKey> {
         let Some(call) = self.by_id.get_mut(call_id) else {
             return Vec::new();
         };
@@ -175,7 +190,9 @@ impl Calls {
             return Vec::new();
         }
         let old = std::mem::replace(&mut call.callee, to.clone());
-        if call.record.diverted_from.is_none() {
+        if let Some((from, cause)) = diverted
+            && call.record.diverted_from.is_none()
+        {
             call.record.diverted_from = Some(from.ext.to_string());
             call.record.diversion = Some(cause);
         }

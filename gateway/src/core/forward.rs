@@ -374,6 +374,7 @@ impl Core {
         let request = ctx.request.clone();
         let n = targets.len();
         for (mut uri, mut bflow, bkey) in targets {
+            let device = bflow;
             // A browser calling a desk phone (or a phone calling a browser) cannot share
             // media directly: the media service bridges the call (WebRTC on one side,
             // plain RTP on the other). It calls the device back through us.
@@ -382,7 +383,8 @@ impl Core {
                 bflow = media;
             }
             let tx = self.forward(&request, uri, upstream, bflow, creates, identity, now);
-            self.proxy.add_branch(skey, Branch::new(tx, bflow));
+            self.proxy
+                .add_branch(skey, Branch::bridged(tx, bflow, device));
             if let Some(f) = self
                 .proxy
                 .contexts

@@ -1452,9 +1452,12 @@ impl Core {
             let uri = forward::listen_uri(&owner, login);
             return self.listen_to_voicemail(key, req, flow, uri, &identity, now);
         }
-        let resolved = match routing::resolve(&mut self.cache, company, &dialled, now) {
+        let (resolved, group) = match routing::resolve(&mut self.cache, company, &dialled, now) {
             Cached::Miss(id) => return self.park(id, key, req, flow, stage, now),
-            Cached::Hit(r) => r,
+            Cached::Hit(Some(routing::Resolved::Group { company, members })) => {
+                (None, Some((company, members)))
+            }
+            Cached::Hit(r) => (r.and_then(routing::Resolved::person), None),
         };
         let mut req = req;
         // Every screen can show the caller's name from the directory, not only a number:
@@ -1471,6 +1474,7 @@ impl Core {
         let record = (req.method == Method::Invite).then(|| CallRecord {
             company: company
                 .or(resolved.as_ref().map(|a| a.company))
+                .or(group.as_ref().map(|(c, _)| *c))
                 .unwrap_or(DEFAULT_COMPANY),
             sip_call_id: req.call_id().unwrap_or_default().to_string(),
             caller_ext: caller_aor.as_ref().map(|_| caller_ext.clone()),
@@ -1488,6 +1492,43 @@ impl Core {
             diverted_from: None,
             diversion: None,
         });
+        if let Some((_, members)) = group {
+            // The company's main number rings a group: its members at once, the first to
+            // answer takes the call (and it appears in their history).
+            let Some(record) = record else {
+                self.reply(
+                    &key,
+                    &req,
+                    404,
+                    "Not Found (the main number takes calls only)",
+                    now,
+                );
+                return;
+            };
+            let mut route = Route::new(HashMap::default());
+            let decision = route.enter_group(members, &self.world(flow, now));
+            let fwd = Forwarding {
+                route,
+                identity: identity.clone(),
+                rung: Vec::new(),
+                rest_at: None,
+                no_answer_at: now,
+                refuse: None,
+                domain: req.uri.host.to_ascii_lowercase(),
+            };
+            self.start_proxy(
+                key,
+                req,
+                flow,
+                decision,
+                Some(Box::new(fwd)),
+                &identity,
+                &caller_ext,
+                Some((record, caller_aor)),
+                now,
+            );
+            return;
+        }
         let Some(aor) = resolved else {
             // A number outside the company, from an employee: to the phone network through
             // the trunks, if their permission allows (`trunk::call_out`).
@@ -1919,12 +1960,14 @@ impl Core {
         let group_answer = match (&ctx.fwd, step.answered) {
             (Some(f), true) => match &f.route.ringing {
                 Some(Ringing::Group(members)) => {
-                    let flow = ctx.branches[bi].flow;
+                    // The device's flow (a bridged branch answers through the media service).
+                    let flow = ctx.branches[bi].device;
                     let by = members
                         .iter()
                         .find(|a| self.location.bindings(a).iter().any(|b| b.flow == flow))
                         .cloned();
-                    by.zip(f.route.hops.last().map(|h| (h.from.clone(), h.cause)))
+                    // No hop: a main number's group (nobody forwarded the call).
+                    by.map(|b| (b, f.route.hops.last().map(|h| (h.from.clone(), h.cause))))
                 }
                 _ => None,
             },
@@ -1941,8 +1984,13 @@ impl Core {
             self.respond(&skey, r, now);
             if let Some(call_id) = &call_id {
                 if step.answered {
-                    if let Some((by, (from, cause))) = group_answer {
-                        let changed = self.calls.retarget(call_id, Some(by), &from, cause);
+                    if let Some((by, hop)) = group_answer {
+                        let changed = match hop {
+                            Some((from, cause)) => {
+                                self.calls.retarget(call_id, Some(by), &from, cause)
+                            }
+                            None => self.calls.assign(call_id, by),
+                        };
                         self.calls_changed(&changed, now);
                     }
                     let unix = self.unix_ms(now);

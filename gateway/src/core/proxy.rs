@@ -30,6 +30,9 @@ pub enum BranchState {
 pub struct Branch {
     pub key: TxKey,
     pub flow: FlowId,
+    /// The device's flow: `flow`, unless the media service bridges the branch (then `flow`
+    /// is the service's).
+    pub device: FlowId,
     pub state: BranchState,
     /// Rung before the call was forwarded on: being cancelled, its refusals do not count.
     pub superseded: bool,
@@ -37,9 +40,15 @@ pub struct Branch {
 
 impl Branch {
     pub fn new(key: TxKey, flow: FlowId) -> Branch {
+        Branch::bridged(key, flow, flow)
+    }
+
+    /// A branch through the media service (`flow`) to the device on `device`.
+    pub fn bridged(key: TxKey, flow: FlowId, device: FlowId) -> Branch {
         Branch {
             key,
             flow,
+            device,
             state: BranchState::Pending,
             superseded: false,
         }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use centrala_sip::Instant;
 
 use crate::accounts::{DEFAULT_COMPANY, normalize_number};
+use crate::calling::NumberTarget;
 use crate::forwarding::{Cause, Routing, Strategy, Target};
 
 use super::HashMap;
@@ -300,6 +301,24 @@ impl Route {
         }
     }
 
+    /// A call to a company's main number set to a group: the members with a device ring at
+    /// once (their own rules do not apply); the first to answer takes the call.
+    pub fn enter_group(&mut self, members: Vec<AorKey>, world: &impl World) -> Decision {
+        let members: Vec<AorKey> = members.into_iter().filter(|a| world.reachable(a)).collect();
+        if members.is_empty() {
+            return Decision::Refuse {
+                status: 480,
+                reason: "Temporarily Unavailable (nobody of the group is logged in)".into(),
+            };
+        }
+        self.ringing = Some(Ringing::Group(members.clone()));
+        Decision::Ring {
+            who: Ringing::Group(members),
+            ring_ms: RING_TIMEOUT_MS,
+            first_only: None,
+        }
+    }
+
     fn ring_person(&mut self, aor: AorKey, routing: &Routing, world: &impl World) -> Decision {
         let ring_ms = routing
             .no_answer
@@ -394,7 +413,7 @@ pub fn resolve(
     company: Option<i64>,
     dialled: &str,
     now: Instant,
-) -> Cached<Option<AorKey>> {
+) -> Cached<Option<Resolved>> {
     let number = normalize_number(dialled).or_else(|| {
         (dialled.len() >= 9 && dialled.bytes().all(|b| b.is_ascii_digit()))
             .then(|| format!("+{dialled}"))
@@ -403,7 +422,9 @@ pub fn resolve(
     if number.is_none() || dialled.len() <= 8 {
         match cache.user(home, dialled, now) {
             Cached::Miss(id) => return Cached::Miss(id),
-            Cached::Hit(Some(_)) => return Cached::Hit(Some(AorKey::new(home, dialled))),
+            Cached::Hit(Some(_)) => {
+                return Cached::Hit(Some(Resolved::Person(AorKey::new(home, dialled))));
+            }
             Cached::Hit(None) => {}
         }
     }
@@ -413,10 +434,35 @@ pub fn resolve(
     match cache.number(company, &number, now) {
         Cached::Miss(id) => Cached::Miss(id),
         Cached::Hit(None) => Cached::Hit(None),
-        Cached::Hit(Some((c, ext))) => match cache.user(c, &ext, now) {
+        Cached::Hit(Some((c, NumberTarget::Extension(ext)))) => match cache.user(c, &ext, now) {
             Cached::Miss(id) => Cached::Miss(id),
-            Cached::Hit(Some(_)) => Cached::Hit(Some(AorKey::new(c, &ext))),
+            Cached::Hit(Some(_)) => Cached::Hit(Some(Resolved::Person(AorKey::new(c, &ext)))),
             Cached::Hit(None) => Cached::Hit(None),
         },
+        // The members were checked when the admin set the group; one removed since then
+        // has no devices and is left out when it rings.
+        Cached::Hit(Some((c, NumberTarget::Group(exts)))) => Cached::Hit(Some(Resolved::Group {
+            company: c,
+            members: exts.iter().map(|e| AorKey::new(c, e)).collect(),
+        })),
+    }
+}
+
+/// What a dialled string reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// A person (an extension, or a public number that rings one).
+    Person(AorKey),
+    /// A company's main number set to ring several extensions at once.
+    Group { company: i64, members: Vec<AorKey> },
+}
+
+impl Resolved {
+    /// The person, when it is one.
+    pub fn person(self) -> Option<AorKey> {
+        match self {
+            Resolved::Person(a) => Some(a),
+            Resolved::Group { .. } => None,
+        }
     }
 }

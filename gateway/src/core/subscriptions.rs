@@ -474,11 +474,11 @@ impl Core {
                     self.park(id, key.clone(), req.clone(), flow, stage.clone(), now);
                     return Some(());
                 }
-                Cached::Hit(None) => {
+                Cached::Hit(None | Some(routing::Resolved::Group { .. })) => {
                     self.reply(key, req, 404, "Not Found (no such extension)", now);
                     return Some(());
                 }
-                Cached::Hit(Some(aor)) => Watch::One(aor),
+                Cached::Hit(Some(routing::Resolved::Person(aor))) => Watch::One(aor),
             }
         };
         // Message waiting: its counts are read before the first NOTIFY.

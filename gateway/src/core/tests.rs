@@ -67,6 +67,8 @@ pub(super) struct World {
     pub frauds: Vec<(i64, String, u32)>,
     /// Voicemail counts by extension (company 1).
     pub mailboxes: HashMap<String, centrala_sip::mwi::Mailbox>,
+    /// Public numbers (E.164) and where they ring (none unless a test sets them).
+    pub numbers: HashMap<String, (i64, crate::calling::NumberTarget)>,
 }
 
 impl World {
@@ -109,6 +111,7 @@ impl World {
             mailboxes: HashMap::new(),
             connects: Vec::new(),
             frauds: Vec::new(),
+            numbers: HashMap::new(),
         }
     }
 
@@ -176,7 +179,7 @@ impl World {
                 "other.example" => Some(2),
                 _ => None,
             }),
-            Query::Number { .. } => Answer::Number(None),
+            Query::Number { number, .. } => Answer::Number(self.numbers.get(&**number).cloned()),
             Query::Mailbox { company, ext } => Answer::Mailbox {
                 company: *company,
                 ext: ext.clone(),

@@ -747,3 +747,166 @@ fn a_toll_fraud_threshold_of_zero_turns_the_guard_off() {
     assert_eq!(call_ids(&mut w), 15, "every call went out");
     assert!(w.frauds.is_empty());
 }
+
+#[test]
+fn a_main_number_set_to_a_group_rings_its_members_at_once_and_the_one_who_answers_has_the_call() {
+    use crate::calling::NumberTarget;
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    let group = NumberTarget::Group(vec!["102".into(), "103".into(), "104".into()]);
+    w.numbers.insert("+48226006100".into(), (1, group));
+    w.connect(2);
+    w.register(2, "102");
+    w.connect(3);
+    w.register(3, "103");
+    // 104 has no device: it is left out.
+    let invite = |call: &str| {
+        format!(
+            "INVITE sip:+48226006100@d.example SIP/2.0\nVia: SIP/2.0/UDP {CARRIER_A};branch=z9hG4bK{call}\nMax-Forwards: 70\nTo: <sip:+48226006100@d.example>\nFrom: <sip:+48601234567@carrier.example>;tag={call}\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/sdp\nContent-Length: {}\n\n{PHONE_OFFER}",
+            PHONE_OFFER.len()
+        )
+    };
+    w.send(Dest::Udp(addr(CARRIER_A)), &invite("g1"));
+    let to_102 = w.requests(Dest::Flow(2)).pop().expect("102 rings");
+    let to_103 = w
+        .requests(Dest::Flow(3))
+        .pop()
+        .expect("103 rings at the same time");
+    assert_eq!(to_102.method, Method::Invite);
+    assert_eq!(to_103.method, Method::Invite);
+    w.answer_invite(2, &to_102, 180, "m2");
+    w.advance(1_000);
+    w.answer_invite(3, &to_103, 200, "m3");
+    let r = w.responses(Dest::Udp(addr(CARRIER_A)));
+    assert_eq!(
+        statuses(&r).last(),
+        Some(&200),
+        "the network hears the answer"
+    );
+    assert!(
+        w.requests(Dest::Flow(2))
+            .iter()
+            .any(|r| r.method == Method::Cancel),
+        "102 stops ringing"
+    );
+    // The carrier hangs up: the call is 103's, answered, with no forwarding on it.
+    let bye = format!(
+        "BYE sip:callee@c3.invalid SIP/2.0\nVia: SIP/2.0/UDP {CARRIER_A};branch=z9hG4bKg1bye\nMax-Forwards: 70\nTo: <sip:+48226006100@d.example>;tag=m3\nFrom: <sip:+48601234567@carrier.example>;tag=g1\nCall-ID: g1\nCSeq: 2 BYE\nContent-Length: 0\n\n"
+    );
+    w.send(Dest::Udp(addr(CARRIER_A)), &bye);
+    if let Some(fwd) = w.requests(Dest::Flow(3)).pop() {
+        w.send(
+            Dest::Flow(3),
+            &String::from_utf8(fwd.response(200, "OK").to_bytes()).unwrap(),
+        );
+    }
+    let rec = w.records.last().expect("the call is recorded");
+    assert_eq!(rec.sip_call_id, "g1");
+    assert_eq!(rec.company, 1);
+    assert_eq!(rec.callee_ext.as_deref(), Some("103"));
+    assert_eq!(rec.outcome, Outcome::Answered);
+    assert_eq!(rec.diverted_from, None);
+
+    // Nobody of the group has a device: the network is told so.
+    w.close(2);
+    w.close(3);
+    w.send(Dest::Udp(addr(CARRIER_A)), &invite("g2"));
+    let r = w.responses(Dest::Udp(addr(CARRIER_A)));
+    let last = r.last().unwrap();
+    assert_eq!(last.status, 480);
+    assert!(
+        last.reason.contains("nobody of the group"),
+        "{}",
+        last.reason
+    );
+}
+
+#[test]
+fn a_main_number_group_of_browsers_is_bridged_per_member_and_the_answering_member_has_the_call() {
+    use crate::calling::NumberTarget;
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    w.numbers.insert(
+        "+48226006100".into(),
+        (1, NumberTarget::Group(vec!["102".into(), "103".into()])),
+    );
+    w.connect(2);
+    w.register(2, "102");
+    w.connect(3);
+    w.register(3, "103");
+    // The media service: a carrier's plain RTP cannot reach a browser directly.
+    let input = Input::Connected {
+        flow: FlowId(9),
+        peer: "127.0.0.1:0".parse().unwrap(),
+        transport: Transport::Tcp,
+    };
+    w.core.handle(input, w.now);
+    w.core.handle(Input::Voicemail { flow: FlowId(9) }, w.now);
+    w.step();
+    let invite = format!(
+        "INVITE sip:+48226006100@d.example SIP/2.0\nVia: SIP/2.0/UDP {CARRIER_A};branch=z9hG4bKgb1\nMax-Forwards: 70\nTo: <sip:+48226006100@d.example>\nFrom: <sip:+48601234567@carrier.example>;tag=gb1\nCall-ID: gb1\nCSeq: 1 INVITE\nContent-Type: application/sdp\nContent-Length: {}\n\n{PHONE_OFFER}",
+        PHONE_OFFER.len()
+    );
+    w.send(Dest::Udp(addr(CARRIER_A)), &invite);
+    let to_media: Vec<Request> = w
+        .requests(Dest::Flow(9))
+        .into_iter()
+        .filter(|r| r.method == Method::Invite)
+        .collect();
+    let mut devices: Vec<&str> = to_media
+        .iter()
+        .filter_map(|r| r.uri.params.value(forward::BRIDGE_PARAM))
+        .collect();
+    devices.sort();
+    assert_eq!(
+        devices,
+        ["2", "3"],
+        "one bridged branch per member's device"
+    );
+    assert!(w.requests(Dest::Flow(2)).is_empty() && w.requests(Dest::Flow(3)).is_empty());
+    // The bridge to 103's browser answers (its 180 first, as the service sends).
+    let to_103 = to_media
+        .iter()
+        .find(|r| r.uri.params.value(forward::BRIDGE_PARAM) == Some("3"))
+        .unwrap();
+    let to_102 = to_media
+        .iter()
+        .find(|r| r.uri.params.value(forward::BRIDGE_PARAM) == Some("2"))
+        .unwrap();
+    w.answer_invite(9, to_102, 180, "br2");
+    w.answer_invite(9, to_103, 200, "br3");
+    assert_eq!(
+        statuses(&w.responses(Dest::Udp(addr(CARRIER_A)))).last(),
+        Some(&200)
+    );
+    let cancels = w
+        .requests(Dest::Flow(9))
+        .into_iter()
+        .filter(|r| r.method == Method::Cancel)
+        .collect::<Vec<_>>();
+    assert_eq!(cancels.len(), 1, "the other member's bridge is cancelled");
+    assert_eq!(
+        cancels[0].uri.params.value(forward::BRIDGE_PARAM),
+        Some("2")
+    );
+    let bye = format!(
+        "BYE sip:callee@c9.invalid SIP/2.0\nVia: SIP/2.0/UDP {CARRIER_A};branch=z9hG4bKgb1bye\nMax-Forwards: 70\nTo: <sip:+48226006100@d.example>;tag=br3\nFrom: <sip:+48601234567@carrier.example>;tag=gb1\nCall-ID: gb1\nCSeq: 2 BYE\nContent-Length: 0\n\n"
+    );
+    w.send(Dest::Udp(addr(CARRIER_A)), &bye);
+    if let Some(fwd) = w
+        .requests(Dest::Flow(9))
+        .into_iter()
+        .find(|r| r.method == Method::Bye)
+    {
+        w.send(
+            Dest::Flow(9),
+            &String::from_utf8(fwd.response(200, "OK").to_bytes()).unwrap(),
+        );
+    }
+    let rec = w.records.last().expect("the call is recorded");
+    assert_eq!(rec.sip_call_id, "gb1");
+    assert_eq!(
+        rec.callee_ext.as_deref(),
+        Some("103"),
+        "the answering member's call"
+    );
+    assert_eq!(rec.outcome, Outcome::Answered);
+}

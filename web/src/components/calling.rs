@@ -85,7 +85,24 @@ fn form_of(scope: Scope, v: &JsValue) -> Form {
             premium: text(v, "premium"),
             caller_id: text(v, "caller_id"),
             main_number: text(v, "main_number"),
-            main_ext: text(v, "main_extension"),
+            main_ext: {
+                // A group shows as its extensions, comma-separated, in the same field.
+                let group = Reflect::get(v, &JsValue::from_str("main_group"))
+                    .ok()
+                    .filter(|g| g.is_object())
+                    .map(|g| {
+                        js_sys::Array::from(&g)
+                            .iter()
+                            .filter_map(|e| e.as_string())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                if group.is_empty() {
+                    text(v, "main_extension")
+                } else {
+                    group.join(", ")
+                }
+            },
             ..Form::default()
         },
         Scope::Person(_) | Scope::Me => {
@@ -103,6 +120,13 @@ fn form_of(scope: Scope, v: &JsValue) -> Form {
     }
 }
 
+/// Extensions as typed: one, or several separated by commas or spaces (a group).
+fn extensions(s: &str) -> Vec<&str> {
+    s.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .collect()
+}
+
 fn opt(s: &str) -> JsValue {
     if s.trim().is_empty() {
         JsValue::NULL
@@ -118,7 +142,24 @@ fn body_of(scope: Scope, f: &Form) -> JsValue {
             ("premium", JsValue::from_bool(f.premium == "true")),
             ("caller_id", JsValue::from_str(&f.caller_id)),
             ("main_number", opt(&f.main_number)),
-            ("main_extension", opt(&f.main_ext)),
+            ("main_extension", {
+                let exts = extensions(&f.main_ext);
+                if exts.len() == 1 {
+                    JsValue::from_str(exts[0])
+                } else {
+                    JsValue::NULL
+                }
+            }),
+            ("main_group", {
+                let exts = extensions(&f.main_ext);
+                let group = js_sys::Array::new();
+                if exts.len() > 1 {
+                    for e in exts {
+                        group.push(&JsValue::from_str(e));
+                    }
+                }
+                group.into()
+            }),
         ]),
         Scope::Person(_) => api::obj(&[
             ("permission", opt(&f.permission)),
@@ -288,8 +329,9 @@ pub fn calling_card(p: &CallingProps) -> Html {
                     </div>
                     <div class="field narrow">
                         <label for={fid("main-ext")}>{ t.cl_main_ext }</label>
-                        <input id={fid("main-ext")} inputmode="numeric" value={f.main_ext.clone()}
+                        <input id={fid("main-ext")} value={f.main_ext.clone()} placeholder="101"
                             oninput={input_value(set(|f, v| f.main_ext = v))} />
+                        <p class="hint">{ t.cl_main_ext_hint }</p>
                     </div>
                 } else {
                     <div class="field narrow">
