@@ -254,22 +254,11 @@ impl Route {
         }
         match target {
             Target::Group { .. } => {
-                let members: Vec<AorKey> = to
+                let to: Vec<AorKey> = to
                     .into_iter()
-                    .filter(|a| !self.visited.contains(a) && world.reachable(a))
+                    .filter(|a| !self.visited.contains(a))
                     .collect();
-                if members.is_empty() {
-                    return Next::Done(Decision::Refuse {
-                        status: 480,
-                        reason: "Temporarily Unavailable (nobody of the group is logged in)".into(),
-                    });
-                }
-                self.ringing = Some(Ringing::Group(members.clone()));
-                Next::Done(Decision::Ring {
-                    who: Ringing::Group(members),
-                    ring_ms: RING_TIMEOUT_MS,
-                    first_only: None,
-                })
+                Next::Done(self.ring_group(to, world))
             }
             Target::External { number } => {
                 let who = Ringing::External {
@@ -302,13 +291,28 @@ impl Route {
     }
 
     /// A call to a company's main number set to a group: the members with a device ring at
-    /// once (their own rules do not apply); the first to answer takes the call.
+    /// once (their own forwarding rules do not apply; do not disturb does); the first to
+    /// answer takes the call.
     pub fn enter_group(&mut self, members: Vec<AorKey>, world: &impl World) -> Decision {
-        let members: Vec<AorKey> = members.into_iter().filter(|a| world.reachable(a)).collect();
+        self.ring_group(members, world)
+    }
+
+    /// A group rings its members who are logged in and not on do not disturb, all at once.
+    fn ring_group(&mut self, members: Vec<AorKey>, world: &impl World) -> Decision {
+        let online: Vec<AorKey> = members.into_iter().filter(|a| world.reachable(a)).collect();
+        let members: Vec<AorKey> = online
+            .iter()
+            .filter(|a| world.choice(a) != Choice::Dnd)
+            .cloned()
+            .collect();
         if members.is_empty() {
             return Decision::Refuse {
-                status: 480,
-                reason: "Temporarily Unavailable (nobody of the group is logged in)".into(),
+                status: if online.is_empty() { 480 } else { 486 },
+                reason: if online.is_empty() {
+                    "Temporarily Unavailable (nobody of the group is logged in)".into()
+                } else {
+                    "Busy Here (everyone in the group is on do not disturb)".into()
+                },
             };
         }
         self.ringing = Some(Ringing::Group(members.clone()));

@@ -391,6 +391,52 @@ fn a_group_rings_together_and_the_first_answer_takes_it() {
 }
 
 #[test]
+fn a_forward_to_a_group_skips_members_on_do_not_disturb() {
+    let mut w = World::new();
+    for f in 1..=4 {
+        w.connect(f);
+    }
+    for (f, e) in [(1, "101"), (2, "102"), (3, "103"), (4, "104")] {
+        w.register(f, e);
+    }
+    set(
+        &mut w,
+        "102",
+        Routing {
+            always: Some(Target::Group {
+                exts: vec!["103".into(), "104".into()],
+            }),
+            ..Routing::default()
+        },
+    );
+    let dnd = |w: &mut World, ext: &str| {
+        w.core.handle(
+            Input::PresenceChoice {
+                company: 1,
+                ext: ext.into(),
+                choice: Choice::Dnd,
+            },
+            w.now,
+        );
+        w.step();
+    };
+    dnd(&mut w, "103");
+    w.call(1, "101", "102", "gd1");
+    assert!(w.requests(Dest::Flow(3)).is_empty(), "103 is not disturbed");
+    let inv4 = invite_at(&mut w, 4);
+    w.answer_invite(4, &inv4, 200, "d4");
+    assert_eq!(statuses(&w.responses(Dest::Flow(1))).last(), Some(&200));
+
+    dnd(&mut w, "104");
+    let got = w.call(1, "101", "102", "gd2");
+    let last = got.last().unwrap();
+    assert_eq!(last.status, 486, "{}", last.reason);
+    assert!(last.reason.contains("do not disturb"), "{}", last.reason);
+    assert!(w.requests(Dest::Flow(3)).is_empty());
+    assert!(w.requests(Dest::Flow(4)).is_empty());
+}
+
+#[test]
 fn default_first_rings_the_default_device_alone_then_the_rest() {
     let mut w = World::new();
     for f in 1..=3 {

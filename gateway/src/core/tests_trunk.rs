@@ -821,6 +821,60 @@ fn a_main_number_set_to_a_group_rings_its_members_at_once_and_the_one_who_answer
 }
 
 #[test]
+fn a_main_number_group_leaves_out_members_on_do_not_disturb_and_is_busy_when_all_are() {
+    use crate::calling::NumberTarget;
+    let mut w = world(vec![trunk("a", CARRIER_A)]);
+    let group = NumberTarget::Group(vec!["102".into(), "103".into()]);
+    w.numbers.insert("+48226006100".into(), (1, group));
+    for f in [2, 3] {
+        w.connect(f);
+        w.register(f, &format!("10{f}"));
+    }
+    let dnd = |w: &mut World, ext: &str| {
+        w.core.handle(
+            Input::PresenceChoice {
+                company: 1,
+                ext: ext.into(),
+                choice: super::presence::Choice::Dnd,
+            },
+            w.now,
+        );
+        w.step();
+    };
+    let invite = |call: &str| {
+        format!(
+            "INVITE sip:+48226006100@d.example SIP/2.0\nVia: SIP/2.0/UDP {CARRIER_A};branch=z9hG4bK{call}\nMax-Forwards: 70\nTo: <sip:+48226006100@d.example>\nFrom: <sip:+48601234567@carrier.example>;tag={call}\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/sdp\nContent-Length: {}\n\n{PHONE_OFFER}",
+            PHONE_OFFER.len()
+        )
+    };
+    dnd(&mut w, "102");
+    w.send(Dest::Udp(addr(CARRIER_A)), &invite("d1"));
+    assert!(
+        w.requests(Dest::Flow(2)).is_empty(),
+        "102 is on do not disturb and does not ring"
+    );
+    let to_103 = w.requests(Dest::Flow(3)).pop().expect("103 rings");
+    assert_eq!(to_103.method, Method::Invite);
+    w.answer_invite(3, &to_103, 486, "b3");
+    let last = w.responses(Dest::Udp(addr(CARRIER_A))).pop().unwrap();
+    assert_eq!(last.status, 486);
+
+    // Everyone on do not disturb: the network hears busy, with the reason.
+    dnd(&mut w, "103");
+    w.requests(Dest::Flow(3)); // the ACK of 103's 486
+    w.send(Dest::Udp(addr(CARRIER_A)), &invite("d2"));
+    assert!(w.requests(Dest::Flow(2)).is_empty());
+    assert!(
+        w.requests(Dest::Flow(3)).is_empty(),
+        "103 is on do not disturb now too"
+    );
+    let last = w.responses(Dest::Udp(addr(CARRIER_A))).pop().unwrap();
+    assert_eq!(last.status, 486);
+    assert!(last.reason.contains("do not disturb"), "{}", last.reason);
+    assert_eq!(w.core.stats().proxy_contexts, 0);
+}
+
+#[test]
 fn a_main_number_group_of_browsers_is_bridged_per_member_and_the_answering_member_has_the_call() {
     use crate::calling::NumberTarget;
     let mut w = world(vec![trunk("a", CARRIER_A)]);
