@@ -349,6 +349,19 @@ impl World {
         self.responses(at).pop().expect("an answer to REGISTER")
     }
 
+    /// Company 1's `ext` sets its status (available, do not disturb, away).
+    pub(super) fn choose(&mut self, ext: &str, choice: Choice) {
+        self.core.handle(
+            Input::PresenceChoice {
+                company: 1,
+                ext: ext.into(),
+                choice,
+            },
+            self.now,
+        );
+        self.step();
+    }
+
     pub(super) fn register(&mut self, flow: u64, ext: &str) {
         let contact = format!("<sip:{ext}x{flow}@c{flow}.invalid;transport=ws>");
         let r = self.register_with(Dest::Flow(flow), ext, &contact, 600);

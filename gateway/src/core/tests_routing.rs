@@ -409,25 +409,14 @@ fn a_forward_to_a_group_skips_members_on_do_not_disturb() {
             ..Routing::default()
         },
     );
-    let dnd = |w: &mut World, ext: &str| {
-        w.core.handle(
-            Input::PresenceChoice {
-                company: 1,
-                ext: ext.into(),
-                choice: Choice::Dnd,
-            },
-            w.now,
-        );
-        w.step();
-    };
-    dnd(&mut w, "103");
+    w.choose("103", Choice::Dnd);
     w.call(1, "101", "102", "gd1");
     assert!(w.requests(Dest::Flow(3)).is_empty(), "103 is not disturbed");
     let inv4 = invite_at(&mut w, 4);
     w.answer_invite(4, &inv4, 200, "d4");
     assert_eq!(statuses(&w.responses(Dest::Flow(1))).last(), Some(&200));
 
-    dnd(&mut w, "104");
+    w.choose("104", Choice::Dnd);
     let got = w.call(1, "101", "102", "gd2");
     let last = got.last().unwrap();
     assert_eq!(last.status, 486, "{}", last.reason);

@@ -830,24 +830,13 @@ fn a_main_number_group_leaves_out_members_on_do_not_disturb_and_is_busy_when_all
         w.connect(f);
         w.register(f, &format!("10{f}"));
     }
-    let dnd = |w: &mut World, ext: &str| {
-        w.core.handle(
-            Input::PresenceChoice {
-                company: 1,
-                ext: ext.into(),
-                choice: super::presence::Choice::Dnd,
-            },
-            w.now,
-        );
-        w.step();
-    };
     let invite = |call: &str| {
         format!(
             "INVITE sip:+48226006100@d.example SIP/2.0\nVia: SIP/2.0/UDP {CARRIER_A};branch=z9hG4bK{call}\nMax-Forwards: 70\nTo: <sip:+48226006100@d.example>\nFrom: <sip:+48601234567@carrier.example>;tag={call}\nCall-ID: {call}\nCSeq: 1 INVITE\nContent-Type: application/sdp\nContent-Length: {}\n\n{PHONE_OFFER}",
             PHONE_OFFER.len()
         )
     };
-    dnd(&mut w, "102");
+    w.choose("102", Choice::Dnd);
     w.send(Dest::Udp(addr(CARRIER_A)), &invite("d1"));
     assert!(
         w.requests(Dest::Flow(2)).is_empty(),
@@ -860,7 +849,7 @@ fn a_main_number_group_leaves_out_members_on_do_not_disturb_and_is_busy_when_all
     assert_eq!(last.status, 486);
 
     // Everyone on do not disturb: the network hears busy, with the reason.
-    dnd(&mut w, "103");
+    w.choose("103", Choice::Dnd);
     w.requests(Dest::Flow(3)); // the ACK of 103's 486
     w.send(Dest::Udp(addr(CARRIER_A)), &invite("d2"));
     assert!(w.requests(Dest::Flow(2)).is_empty());
